@@ -1,0 +1,68 @@
+// The HTTP API (DESIGN §9) as encapsulated fastify plugins, one per resource, JSON schemas on every
+// route. ajv is set strict: no type coercion and no silent removal of unknown fields, so a wrong type
+// or a misspelt field is a 400, not a guess.
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { StationProducer } from '../producers/stationProducer.ts';
+import type { Runtime } from '../runtime/bootstrap.ts';
+import { errorHandler } from './errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
+
+export interface ApiDeps {
+  rt: Runtime;
+  producer: StationProducer;
+  /** Extra plugins registered by roles that own routes (config, optimizer). */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: rt.log.child({ role: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true },
+    },
+  });
+  app.setErrorHandler(errorHandler);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'voiceloop',
+        version: '1',
+        description: 'Recursive audio optimization: snapshots, optimizer runs, safe config.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    rt.metrics.httpRequests.inc({
+      route: req.routeOptions.url ?? 'unknown',
+      status: String(reply.statusCode),
+    });
+  });
+
+  await app.register(healthRoutes, {
+    kafka: rt.kafka,
+    pool: rt.pool,
+    s3: rt.s3,
+    bucket: rt.cfg.s3.bucket,
+    registryUrl: rt.cfg.schemaRegistry.url,
+  });
+  await app.register(snapshotRoutes, {
+    producer,
+    audio: rt.audio,
+    maxPcmBytes: rt.cfg.api.maxPcmBytes,
+    tokenSecret: rt.cfg.api.tokenSecret,
+  });
+  for (const p of plugins) await p(app);
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', rt.metrics.registry.contentType);
+    return rt.metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,20 @@
+// `npm start`: the API and all consumer roles in one process (ROLES=... to run some alone).
+import { loadConfig } from '../lib/config.ts';
+import { startTracing } from '../lib/tracing.ts';
+import { parseRoles, startApp } from '../runtime/app.ts';
+
+const cfg = loadConfig();
+const stopTracing = startTracing(cfg.otlpEndpoint);
+const app = await startApp(cfg, parseRoles(cfg.roles ?? undefined));
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, async () => {
+    if (stopping) return;
+    stopping = true;
+    app.rt.log.info({ sig }, 'shutting down');
+    await app.stop();
+    await stopTracing();
+    process.exit(0);
+  });
+}

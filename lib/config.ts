@@ -1,0 +1,195 @@
+// Configuration is read here and only here (STYLE §5): environment -> validated, defaulted, frozen object.
+// Every default points at the local stack (`npm run stack:up`), so after it nothing needs configuring.
+import { defaultEndpoints as stack } from '../stack/settings.ts';
+import { VoiceloopError } from './errors.ts';
+
+export interface TopicNames {
+  snapshots: string;
+  results: string;
+  changes: string;
+  config: string;
+  acks: string;
+  deadLetters: string;
+}
+
+export interface Config {
+  kafka: { brokers: string[]; clientId: string };
+  schemaRegistry: { url: string };
+  database: { url: string; poolMax: number };
+  s3: {
+    endpoint: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    bucket: string;
+    forcePathStyle: boolean;
+    /** Days audio objects are kept (bucket lifecycle where the store supports it, else the sweeper). */
+    retentionDays: number;
+  };
+  topics: TopicNames & {
+    prefix: string;
+    snapshotPartitions: number;
+    /** Snapshot topic retention: long enough to replay for batch optimization. */
+    snapshotRetentionMs: number;
+    replicationFactor: number;
+  };
+  api: { host: string; port: number; maxPcmBytes: number; tokenSecret: string };
+  groups: { persister: string; online: string; batch: string };
+  /** ROLES: comma-separated roles this process runs (runtime/app.ts validates the names); null = all. */
+  roles: string | null;
+  /** OTLP/HTTP collector base URL for traces; null = tracing stays local (context still propagates). */
+  otlpEndpoint: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** True when all four service endpoints come from the environment: the stack starts nothing. */
+  externalServices: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `${name}=${raw} is invalid: expected an integer in [${min}, ${max}]`,
+    );
+  }
+  return n;
+}
+
+function url(env: Env, name: string, def: string, protocols: string[]): string {
+  const raw = env[name] ?? def;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new VoiceloopError('CONFIG_INVALID', `${name}=${raw} is not a URL`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new VoiceloopError('CONFIG_INVALID', `${name}=${raw} must use ${protocols.join(' or ')}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function topicPrefix(raw: string): string {
+  if (!/^[a-zA-Z0-9._-]{1,100}$/.test(raw)) {
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `TOPIC_PREFIX=${raw} may hold only letters, digits, '.', '_' and '-'`,
+    );
+  }
+  return raw;
+}
+
+export function topicNames(prefix: string): TopicNames {
+  return {
+    snapshots: `${prefix}.station-snapshots`,
+    results: `${prefix}.optimizer-results`,
+    changes: `${prefix}.parameter-changes`,
+    config: `${prefix}.config`,
+    acks: `${prefix}.config-acks`,
+    deadLetters: `${prefix}.dead-letters`,
+  };
+}
+
+// The development secret only works on loopback; anything listening wider must set its own.
+const DEV_SECRET = 'voiceloop-local-development-secret';
+function secret(env: Env): string {
+  const s = env.API_TOKEN_SECRET ?? DEV_SECRET;
+  if (s.length < 16)
+    throw new VoiceloopError('CONFIG_INVALID', 'API_TOKEN_SECRET must be at least 16 characters');
+  const host = env.HOST ?? '127.0.0.1';
+  if (s === DEV_SECRET && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    throw new VoiceloopError('CONFIG_INVALID', `HOST=${host} listens beyond loopback: set API_TOKEN_SECRET`);
+  }
+  return s;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const brokersRaw = env.KAFKA_BROKERS ?? stack.kafkaBrokers.join(',');
+  const brokers = brokersRaw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const b of brokers) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(b))
+      throw new VoiceloopError('CONFIG_INVALID', `KAFKA_BROKERS entry "${b}" must be host:port`);
+  }
+  if (brokers.length === 0) throw new VoiceloopError('CONFIG_INVALID', 'KAFKA_BROKERS is empty');
+
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const prefix = topicPrefix(env.TOPIC_PREFIX ?? 'voiceloop');
+
+  const cfg: Config = {
+    kafka: { brokers, clientId: env.KAFKA_CLIENT_ID ?? 'voiceloop' },
+    schemaRegistry: { url: url(env, 'SCHEMA_REGISTRY_URL', stack.schemaRegistryUrl, ['http:', 'https:']) },
+    database: {
+      url: url(env, 'DATABASE_URL', stack.databaseUrl, ['postgres:', 'postgresql:']),
+      poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 200),
+    },
+    s3: {
+      endpoint: url(env, 'S3_ENDPOINT', stack.s3.endpoint, ['http:', 'https:']),
+      region: env.S3_REGION ?? stack.s3.region,
+      accessKeyId: env.S3_ACCESS_KEY_ID ?? stack.s3.accessKeyId,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? stack.s3.secretAccessKey,
+      bucket: env.S3_BUCKET ?? stack.s3.bucket,
+      forcePathStyle: (env.S3_FORCE_PATH_STYLE ?? 'true') !== 'false',
+      retentionDays: int(env, 'AUDIO_RETENTION_DAYS', 30, 1, 3650),
+    },
+    topics: {
+      ...topicNames(prefix),
+      prefix,
+      snapshotPartitions: int(env, 'SNAPSHOT_PARTITIONS', 6, 1, 1000),
+      snapshotRetentionMs: int(env, 'SNAPSHOT_RETENTION_DAYS', 14, 1, 3650) * 86_400_000,
+      replicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 5),
+    },
+    api: {
+      host: env.HOST ?? '127.0.0.1',
+      port: int(env, 'PORT', 3021, 0, 65535),
+      maxPcmBytes: int(env, 'MAX_PCM_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+      tokenSecret: secret(env),
+    },
+    groups: {
+      persister: `${prefix}.persister`,
+      online: `${prefix}.online-optimizer`,
+      batch: `${prefix}.batch-optimizer`,
+    },
+    roles: env.ROLES ?? null,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', '', ['http:', 'https:'])
+      : null,
+    logLevel,
+    externalServices: Boolean(
+      env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL && env.S3_ENDPOINT,
+    ),
+  };
+  return deepFreeze(cfg);
+}
+
+/** A copy with another topic prefix (and its groups): how tests and benchmarks isolate themselves. */
+export function withPrefix(cfg: Readonly<Config>, prefix: string): Readonly<Config> {
+  const p = topicPrefix(prefix);
+  return deepFreeze({
+    ...structuredClone(cfg),
+    topics: { ...cfg.topics, ...topicNames(p), prefix: p },
+    groups: { persister: `${p}.persister`, online: `${p}.online-optimizer`, batch: `${p}.batch-optimizer` },
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,127 @@
+// The station producer library (DESIGN §3): PCM to the object store under its content hash, then the
+// snapshot to Kafka keyed by call_id, through an idempotent producer with acks=all. The snapshot is
+// checked before anything is written, so bad input leaves no object and no record behind.
+import type { Kafka, Producer } from 'kafkajs';
+import type { StationSnapshot } from '../contracts/generated.ts';
+import { type VoiceloopError, validationError, wrapIo } from '../lib/errors.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { injectTrace } from '../lib/tracing.ts';
+import type { AudioStore } from '../storage/audioStore.ts';
+import type { Codec } from '../streams/registry.ts';
+import { audioRefFor, buildSnapshot, checkSnapshot, SAMPLE_RATES, type SnapshotInput } from './snapshot.ts';
+
+export interface Pcm {
+  /** Signed 16-bit little-endian mono samples. */
+  bytes: Uint8Array;
+  sampleRate: number;
+}
+
+export interface StationProducerDeps {
+  kafka: Kafka;
+  codec: Codec<StationSnapshot>;
+  audio: AudioStore;
+  topic: string;
+  metrics?: Metrics;
+  maxPcmBytes?: number;
+  source?: string;
+}
+
+export interface StationProducer {
+  /** Validates, uploads the PCM (if any), publishes; resolves once Kafka has acknowledged (acks=all). */
+  publish(input: SnapshotInput, pcm?: Pcm): Promise<StationSnapshot>;
+  /** Prepares a snapshot (validation + upload) without sending: for callers that batch sends. */
+  prepare(input: SnapshotInput, pcm?: Pcm): Promise<StationSnapshot>;
+  /** Sends prepared snapshots in one request. */
+  sendAll(snapshots: StationSnapshot[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function checkPcm(pcm: Pcm, maxBytes: number): void {
+  const problems = [];
+  if (pcm.bytes.byteLength === 0) problems.push({ field: 'audio.pcm', reason: 'is empty' });
+  if (pcm.bytes.byteLength % 2 !== 0)
+    problems.push({ field: 'audio.pcm', reason: 'has an odd byte count; 16-bit samples take 2 bytes' });
+  if (pcm.bytes.byteLength > maxBytes)
+    problems.push({
+      field: 'audio.pcm',
+      reason: `is ${pcm.bytes.byteLength} bytes, over the ${maxBytes}-byte limit`,
+    });
+  if (!(SAMPLE_RATES as readonly number[]).includes(pcm.sampleRate)) {
+    problems.push({ field: 'audio.sample_rate', reason: `must be one of ${SAMPLE_RATES.join(', ')}` });
+  }
+  if (problems.length > 0)
+    throw validationError(
+      `invalid PCM: ${problems.map((p) => `${p.field} ${p.reason}`).join('; ')}`,
+      problems,
+    );
+}
+
+export async function createStationProducer(deps: StationProducerDeps): Promise<StationProducer> {
+  const maxPcmBytes = deps.maxPcmBytes ?? 4 * 1024 * 1024;
+  const source = deps.source ?? 'producer';
+  // kafkajs deduplicates retried sends only with one request in flight and awaited sends.
+  const producer: Producer = deps.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  try {
+    await producer.connect();
+  } catch (err) {
+    throw wrapIo('KAFKA', 'connecting the station producer', err);
+  }
+
+  async function prepare(input: SnapshotInput, pcm?: Pcm): Promise<StationSnapshot> {
+    const snap = buildSnapshot(input);
+    const problems = checkSnapshot(snap);
+    if (pcm) {
+      try {
+        checkPcm(pcm, maxPcmBytes);
+      } catch (err) {
+        problems.push(...(err as VoiceloopError).details);
+      }
+    }
+    if (problems.length > 0) {
+      throw validationError(
+        `invalid snapshot: ${problems.map((p) => `${p.field} ${p.reason}`).join('; ')}`,
+        problems,
+      );
+    }
+    // Type-check against the Avro schema before touching the object store.
+    deps.codec.encode(snap);
+    if (pcm) {
+      const stored = await deps.audio.put(snap.tenant_id, pcm.bytes);
+      if (stored.created) deps.metrics?.audioUploaded.inc(stored.size_bytes);
+      snap.audio = audioRefFor(stored, pcm.sampleRate);
+    }
+    return snap;
+  }
+
+  async function sendAll(snapshots: StationSnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    const messages = snapshots.map((s) => ({
+      key: s.call_id,
+      value: deps.codec.encode(s),
+      headers: injectTrace({ 'snapshot-id': s.snapshot_id }),
+    }));
+    try {
+      await producer.send({ topic: deps.topic, acks: -1, messages });
+    } catch (err) {
+      throw wrapIo('KAFKA', `publishing ${snapshots.length} snapshot(s) to ${deps.topic}`, err);
+    }
+    deps.metrics?.snapshotsPublished.inc({ source }, snapshots.length);
+  }
+
+  return {
+    prepare,
+    sendAll,
+    async publish(input, pcm) {
+      const snap = await prepare(input, pcm);
+      await sendAll([snap]);
+      return snap;
+    },
+    async stop() {
+      await producer.disconnect().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// Runs the API and every consumer role in one process (`npm start`); each role can also run alone
+// (ROLES=persister,api) and scale out through its consumer group.
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/server.ts';
+import { type Persister, startPersister } from '../consumers/persister/index.ts';
+import type { Config } from '../lib/config.ts';
+import { VoiceloopError } from '../lib/errors.ts';
+import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
+import { bootstrap, type Runtime } from './bootstrap.ts';
+
+export const ALL_ROLES = ['api', 'persister'] as const;
+export type RoleName = (typeof ALL_ROLES)[number];
+
+export function parseRoles(raw: string | undefined): RoleName[] {
+  if (!raw || raw === 'all') return [...ALL_ROLES];
+  const roles = raw.split(',').map((r) => r.trim());
+  for (const r of roles) {
+    if (!(ALL_ROLES as readonly string[]).includes(r)) {
+      throw new VoiceloopError(
+        'CONFIG_INVALID',
+        `ROLES entry "${r}" is unknown; known roles: ${ALL_ROLES.join(', ')}`,
+      );
+    }
+  }
+  return roles as RoleName[];
+}
+
+export interface App {
+  rt: Runtime;
+  api?: FastifyInstance;
+  persister?: Persister;
+  producer: StationProducer;
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(
+  cfg: Readonly<Config>,
+  roles: RoleName[] = [...ALL_ROLES],
+  opts: { listen?: boolean } = {},
+): Promise<App> {
+  const rt = await bootstrap(cfg);
+  const producer = await createStationProducer({
+    kafka: rt.kafka,
+    codec: rt.registry.codec('StationSnapshot'),
+    audio: rt.audio,
+    topic: cfg.topics.snapshots,
+    metrics: rt.metrics,
+    maxPcmBytes: cfg.api.maxPcmBytes,
+    source: 'api',
+  });
+  const app: App = {
+    rt,
+    producer,
+    async stop() {
+      // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
+      await app.api?.close();
+      await app.persister?.stop();
+      await producer.stop();
+      await rt.close();
+    },
+  };
+  try {
+    if (roles.includes('persister')) {
+      app.persister = await startPersister(
+        {
+          kafka: rt.kafka,
+          pool: rt.pool,
+          codec: rt.registry.codec('StationSnapshot'),
+          log: rt.log.child({ role: 'persister' }),
+          metrics: rt.metrics,
+        },
+        { topics: cfg.topics, groupId: cfg.groups.persister },
+      );
+    }
+    if (roles.includes('api')) {
+      app.api = await buildApi({ rt, producer });
+      if (opts.listen !== false) {
+        app.url = await app.api.listen({ host: cfg.api.host, port: cfg.api.port });
+        rt.log.info({ url: app.url }, 'API listening');
+      }
+    }
+  } catch (err) {
+    await app.stop().catch(() => {});
+    throw err;
+  }
+  return app;
+}

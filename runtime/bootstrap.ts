@@ -1,0 +1,79 @@
+// Wires the shared infrastructure once per process: logger, Kafka, registry (schemas registered),
+// topics, PostgreSQL (migrations applied, catalog seeded), object store. Every role gets its deps from here.
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../lib/config.ts';
+import { wrapIo } from '../lib/errors.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { createMetrics, type Metrics } from '../lib/metrics.ts';
+import { AudioStore, createS3 } from '../storage/audioStore.ts';
+import { createPool, type Pool } from '../storage/db.ts';
+import { migrate, seedParameters } from '../storage/migrate.ts';
+import { createKafka } from '../streams/kafka.ts';
+import { createRegistry, type Registry } from '../streams/registry.ts';
+import { ensureTopics } from '../streams/topics.ts';
+
+export interface Runtime {
+  cfg: Readonly<Config>;
+  log: Logger;
+  kafka: Kafka;
+  registry: Registry;
+  pool: Pool;
+  s3: S3Client;
+  audio: AudioStore;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+        throw wrapIo('OBJECT_STORE', `creating bucket ${bucket}`, err);
+    }
+  }
+}
+
+export async function bootstrap(
+  cfg: Readonly<Config>,
+  opts: { log?: Logger; metrics?: Metrics } = {},
+): Promise<Runtime> {
+  const log = opts.log ?? createLogger(cfg.logLevel);
+  const metrics = opts.metrics ?? createMetrics();
+  const kafka = createKafka(cfg, log);
+  const pool = createPool(cfg, log);
+  const s3 = createS3(cfg);
+  try {
+    const [migrations] = await Promise.all([
+      migrate(cfg.database.url, log),
+      ensureTopics(kafka, cfg).then((t) => t.length && log.info({ topics: t }, 'created topics')),
+      ensureBucket(s3, cfg.s3.bucket),
+    ]);
+    if (migrations.length) log.info({ migrations }, 'applied migrations');
+    await seedParameters(pool);
+    const registry = await createRegistry(cfg);
+    return {
+      cfg,
+      log,
+      kafka,
+      registry,
+      pool,
+      s3,
+      audio: new AudioStore(s3, cfg.s3.bucket),
+      metrics,
+      async close() {
+        await pool.end().catch(() => {});
+        s3.destroy();
+      },
+    };
+  } catch (err) {
+    await pool.end().catch(() => {});
+    s3.destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,136 @@
+// PCM audio in S3-compatible storage (DESIGN §6). Keys are content-addressed (sha256 of the bytes)
+// under the tenant, so a re-upload of the same audio is a no-op and a snapshot only carries the key.
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../lib/config.ts';
+import { VoiceloopError, wrapIo } from '../lib/errors.ts';
+
+export interface StoredAudio {
+  storage_key: string;
+  sha256: string;
+  size_bytes: number;
+  created: boolean;
+}
+
+const KEY_RE = /^audio\/v1\/[A-Za-z0-9._-]{1,64}\/[0-9a-f]{2}\/[0-9a-f]{64}\.pcm$/;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function audioKey(tenantId: string, sha256: string): string {
+  return `audio/v1/${tenantId}/${sha256.slice(0, 2)}/${sha256}.pcm`;
+}
+
+export function isAudioKey(key: string): boolean {
+  return KEY_RE.test(key);
+}
+
+export function createS3(cfg: Readonly<Config>): S3Client {
+  return new S3Client({
+    endpoint: cfg.s3.endpoint,
+    region: cfg.s3.region,
+    forcePathStyle: cfg.s3.forcePathStyle,
+    credentials: { accessKeyId: cfg.s3.accessKeyId, secretAccessKey: cfg.s3.secretAccessKey },
+    // S3-compatible servers (S3Proxy, MinIO builds) do not all accept the SDK's default CRC32
+    // trailers; checksums are sent only where the S3 API requires them. Integrity is ours: sha256.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+}
+
+export class AudioStore {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  /** Uploads unless an object with this content already exists. */
+  async put(tenantId: string, pcm: Uint8Array, contentType = 'audio/L16'): Promise<StoredAudio> {
+    const sha256 = sha256Hex(pcm);
+    const key = audioKey(tenantId, sha256);
+    if (await this.exists(key))
+      return { storage_key: key, sha256, size_bytes: pcm.byteLength, created: false };
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: pcm,
+          ContentType: contentType,
+          ContentLength: pcm.byteLength,
+          Metadata: { sha256 },
+        }),
+      );
+    } catch (err) {
+      throw wrapIo('OBJECT_STORE', `uploading ${key}`, err);
+    }
+    return { storage_key: key, sha256, size_bytes: pcm.byteLength, created: true };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return false;
+      throw wrapIo('OBJECT_STORE', `checking ${key}`, err);
+    }
+  }
+
+  /** Reads an object back and checks it against the sha256 in its key. */
+  async get(key: string): Promise<Buffer> {
+    let bytes: Uint8Array;
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      bytes = await res.Body!.transformToByteArray();
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404)
+        throw new VoiceloopError('NOT_FOUND', `audio object ${key} does not exist`, { cause: err });
+      throw wrapIo('OBJECT_STORE', `reading ${key}`, err);
+    }
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const expected = key.match(/([0-9a-f]{64})\.pcm$/)?.[1];
+    if (expected && sha256Hex(buf) !== expected) {
+      throw new VoiceloopError(
+        'OBJECT_STORE',
+        `audio object ${key} is corrupt: its sha256 does not match its key`,
+      );
+    }
+    return buf;
+  }
+
+  /** Retention: deletes objects older than `days` (S3Proxy's filesystem backend has no lifecycle rules). */
+  async sweep(days: number, now = Date.now()): Promise<number> {
+    const cutoff = now - days * 86_400_000;
+    let token: string | undefined;
+    let deleted = 0;
+    do {
+      const page = await this.s3
+        .send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'audio/v1/', ContinuationToken: token }),
+        )
+        .catch((err) => {
+          throw wrapIo('OBJECT_STORE', 'listing audio for retention', err);
+        });
+      for (const o of page.Contents ?? []) {
+        if (o.Key && o.LastModified && o.LastModified.getTime() < cutoff) {
+          await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key }));
+          deleted++;
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
+  }
+}

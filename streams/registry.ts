@@ -1,0 +1,236 @@
+// Avro values in the Confluent wire format (DESIGN §4): byte 0 = magic 0, bytes 1-4 = schema id (big
+// endian), then the Avro binary body. Schemas live in the registry under `<topic>-value` (the Java
+// clients' TopicNameStrategy, so other languages find them), each subject pinned to BACKWARD.
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+
+type Resolver = ReturnType<avro.Type['createResolver']>;
+
+import type {
+  ConfigAck,
+  ConfigRecord,
+  OptimizerResult,
+  ParameterChange,
+  StationSnapshot,
+} from '../contracts/generated.ts';
+import { type ContractName, loadSchema } from '../contracts/schemas.ts';
+import type { Config } from '../lib/config.ts';
+import { VoiceloopError, wrapIo } from '../lib/errors.ts';
+import { retry } from '../lib/retry.ts';
+
+export interface ContractTypes {
+  StationSnapshot: StationSnapshot;
+  OptimizerResult: OptimizerResult;
+  ParameterChange: ParameterChange;
+  ConfigRecord: ConfigRecord;
+  ConfigAck: ConfigAck;
+}
+
+const MAGIC_BYTE = 0;
+const HEADER_BYTES = 5;
+
+export function subjectFor(topic: string): string {
+  return `${topic}-value`;
+}
+
+export function topicOf(cfg: Readonly<Config>, name: ContractName): string {
+  const t = cfg.topics;
+  const map: Record<ContractName, string> = {
+    StationSnapshot: t.snapshots,
+    OptimizerResult: t.results,
+    ParameterChange: t.changes,
+    ConfigRecord: t.config,
+    ConfigAck: t.acks,
+  };
+  return map[name];
+}
+
+/** Encodes with our own (reader) schema; decodes any registered writer schema into it. */
+export class Codec<T> {
+  readonly type: avro.Type;
+  private readonly resolvers = new Map<number, Promise<avro.Type | Resolver>>();
+
+  constructor(
+    readonly name: string,
+    readonly subject: string,
+    readonly schemaId: number,
+    schema: object,
+    private readonly registry: SchemaRegistry,
+  ) {
+    this.type = avro.Type.forSchema(schema as avro.Schema);
+  }
+
+  encode(value: T): Buffer {
+    const paths: string[] = [];
+    if (!this.type.isValid(value, { errorHook: (p) => paths.push(p.join('.')) })) {
+      throw new VoiceloopError(
+        'VALIDATION',
+        `${this.name} is not valid for its schema: bad field(s) ${paths.join(', ')}`,
+        {
+          details: paths.map((field) => ({ field, reason: 'does not match the Avro schema' })),
+        },
+      );
+    }
+    const body = this.type.toBuffer(value);
+    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    out.writeUInt8(MAGIC_BYTE, 0);
+    out.writeUInt32BE(this.schemaId, 1);
+    body.copy(out, HEADER_BYTES);
+    return out;
+  }
+
+  async decode(buf: Buffer | null): Promise<T> {
+    if (!buf || buf.length < HEADER_BYTES) {
+      throw new VoiceloopError(
+        'DECODE',
+        `${this.name}: record of ${buf?.length ?? 0} bytes is shorter than the 5-byte wire header`,
+      );
+    }
+    if (buf[0] !== MAGIC_BYTE) {
+      throw new VoiceloopError(
+        'DECODE',
+        `${this.name}: first byte is ${buf[0]}, expected the Confluent magic byte 0`,
+      );
+    }
+    const id = buf.readUInt32BE(1);
+    const reader = await this.readerFor(id);
+    try {
+      const body = buf.subarray(HEADER_BYTES);
+      return (
+        reader === this.type ? this.type.fromBuffer(body) : this.type.fromBuffer(body, reader as Resolver)
+      ) as T;
+    } catch (err) {
+      throw new VoiceloopError(
+        'DECODE',
+        `${this.name}: Avro body does not decode with writer schema id ${id}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  private readerFor(id: number): Promise<avro.Type | Resolver> {
+    let p = this.resolvers.get(id);
+    if (!p) {
+      // One in-flight fetch per schema id; a failed fetch is forgotten so the next record retries it.
+      p = this.fetchWriter(id);
+      this.resolvers.set(id, p);
+      p.catch(() => this.resolvers.delete(id));
+    }
+    return p;
+  }
+
+  private async fetchWriter(id: number): Promise<avro.Type | Resolver> {
+    if (id === this.schemaId) return this.type;
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 404)
+        throw new VoiceloopError('DECODE', `${this.name}: schema id ${id} is unknown to the registry`, {
+          cause: err,
+        });
+      throw wrapIo('SCHEMA_REGISTRY', `fetching schema id ${id}`, err);
+    }
+    if (!(writer instanceof avro.Type))
+      throw new VoiceloopError('DECODE', `${this.name}: schema id ${id} is not an Avro schema`);
+    try {
+      return this.type.createResolver(writer);
+    } catch (err) {
+      throw new VoiceloopError(
+        'DECODE',
+        `${this.name}: writer schema id ${id} cannot be read as ${this.name}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+}
+
+export interface Registry {
+  registry: SchemaRegistry;
+  codec<K extends ContractName>(name: K): Codec<ContractTypes[K]>;
+}
+
+export function createSchemaRegistry(url: string): SchemaRegistry {
+  return new SchemaRegistry({ host: url, retry: { retries: 3 } });
+}
+
+/** Pins the subject's compatibility level explicitly (Apicurio's ccompat answers GET /config/{subject}
+ * with the global level instead of 404, so relying on first-registration defaults is unsafe). */
+export async function setCompatibility(
+  url: string,
+  subject: string,
+  level: keyof typeof COMPATIBILITY,
+): Promise<void> {
+  const res = await fetch(`${url}/config/${encodeURIComponent(subject)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility: level }),
+  });
+  if (!res.ok) {
+    throw new VoiceloopError(
+      'SCHEMA_REGISTRY',
+      `setting ${level} on ${subject}: HTTP ${res.status} ${await res.text()}`,
+      {
+        canRetry: res.status >= 500,
+      },
+    );
+  }
+}
+
+/** Registers (idempotently) one schema for a topic's value subject and returns its id. */
+export async function registerSchema(
+  registry: SchemaRegistry,
+  url: string,
+  subject: string,
+  schema: object,
+): Promise<number> {
+  return retry(`registering ${subject}`, async () => {
+    try {
+      await setCompatibility(url, subject, 'BACKWARD');
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject, compatibility: COMPATIBILITY.BACKWARD },
+      );
+      return id;
+    } catch (err) {
+      if (err instanceof VoiceloopError) throw err;
+      const status = (err as { status?: number }).status;
+      const incompatible = status === 409 || /incompatible/i.test(String((err as Error).message));
+      throw new VoiceloopError(
+        'SCHEMA_REGISTRY',
+        `registering ${subject}: ${incompatible ? 'refused as incompatible' : 'failed'}: ${(err as Error).message}`,
+        { cause: err, canRetry: !incompatible && (status === undefined || status >= 500) },
+      );
+    }
+  });
+}
+
+/** Registers every contract under its topic's subject and hands out codecs. */
+export async function createRegistry(cfg: Readonly<Config>): Promise<Registry> {
+  const registry = createSchemaRegistry(cfg.schemaRegistry.url);
+  const codecs = new Map<ContractName, Codec<unknown>>();
+  const names: ContractName[] = [
+    'StationSnapshot',
+    'OptimizerResult',
+    'ParameterChange',
+    'ConfigRecord',
+    'ConfigAck',
+  ];
+  await Promise.all(
+    names.map(async (name) => {
+      const subject = subjectFor(topicOf(cfg, name));
+      const schema = loadSchema(name);
+      const id = await registerSchema(registry, cfg.schemaRegistry.url, subject, schema);
+      codecs.set(name, new Codec(name, subject, id, schema, registry));
+    }),
+  );
+  return {
+    registry,
+    codec: <K extends ContractName>(name: K) => codecs.get(name) as Codec<ContractTypes[K]>,
+  };
+}

@@ -1,0 +1,39 @@
+// The one test entry point (`npm test`): unit tests need nothing; integration tests need the real
+// local stack, which is brought up here when it is not already running (DESIGN §10, rule 1).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function find(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
+const unit = find(join(root, 'test', 'unit'));
+const integration = unitOnly ? [] : find(join(root, 'test', 'integration'));
+let files = [...unit, ...integration];
+if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+
+if (files.some((f) => f.startsWith('test/integration'))) {
+  const { ensureStack } = await import('../stack/index.ts');
+  await ensureStack({ log: (s) => console.log(`[stack] ${s}`) });
+}
+
+// Integration files share one broker and database, so they run one file at a time; each test
+// isolates itself with unique topics, groups and ids.
+const res = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: process.env },
+);
+process.exit(res.status ?? 1);

@@ -1,0 +1,172 @@
+// The shape every local server shares, and the one routine that brings any of them up:
+// reuse it if it is ours and running, otherwise prepare, launch, wait, bootstrap.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  findProcess,
+  type Identity,
+  isOurs,
+  type LaunchSpec,
+  launch,
+  logTail,
+  ownedPid,
+  portOpen,
+} from './proc.ts';
+import { host, stateDir } from './settings.ts';
+
+export type Log = (line: string) => void;
+
+/** `program` and `marker` (an argument only our copy has) identify the server's process; see proc.ts. */
+export interface Service extends Identity {
+  name: string;
+  /** The port clients use; `status` shows it, and a busy port blocks a second copy. */
+  port: number;
+  /** Where the server's own output goes; its tail is printed when it fails to start. */
+  logFile: string;
+  startTimeoutMs: number;
+  /** Graceful stop signal; SIGKILL follows after stopTimeoutMs. */
+  stopSignal: NodeJS.Signals;
+  stopTimeoutMs: number;
+  /**
+   * Downloads and unpacks the server (Maven), if missing. Kicked off for every service at the start
+   * of `up` so downloads overlap PostgreSQL's start; memoised (see `once`).
+   */
+  fetch?(log: Log): Promise<void>;
+  /** Everything else before launch (initdb, storage format, config files). Fast when already done. */
+  prepare(log: Log): Promise<void>;
+  command(): LaunchSpec;
+  /** One probe: the server answers. Used while waiting after launch. */
+  answers(): Promise<boolean>;
+  /** Creates what clients expect (roles, databases, buckets); idempotent. */
+  bootstrap?(log: Log): Promise<void>;
+  /** One probe: usable by clients, bootstrap included. Used by `status` and at the end of `up`. */
+  ready(): Promise<boolean>;
+}
+
+export const pidFileOf = (svc: Service): string => join(stateDir, 'run', `${svc.name}.pid`);
+
+export const logsDir = join(stateDir, 'logs');
+
+/**
+ * Our running server's pid: from its pid file, or found among all processes when the pid file was
+ * lost (deleted run/, a crash between launch and write); the pid file is then rewritten.
+ */
+export function runningPid(svc: Service): number | undefined {
+  const pidFile = pidFileOf(svc);
+  const recorded = ownedPid(pidFile, svc);
+  if (recorded !== undefined) return recorded;
+  const found = findProcess(svc);
+  if (found !== undefined) {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, `${found}\n`);
+  }
+  return found;
+}
+
+/** Runs `fn` at most once at a time and keeps its success; a failure is forgotten, so a later call retries. */
+export function once(fn: (log: Log) => Promise<void>): (log: Log) => Promise<void> {
+  let result: Promise<void> | undefined;
+  return (log) => {
+    result ??= fn(log).catch((err: unknown) => {
+      result = undefined;
+      throw err;
+    });
+    return result;
+  };
+}
+
+export function elapsed(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)}s`;
+}
+
+/** Runs `fn` and logs `label` with its duration; a failure propagates as it is. */
+export async function timed<T>(log: Log, label: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const result = await fn();
+  log(`${label} (${elapsed(t0)})`);
+  return result;
+}
+
+/** Runs one probe; a throw counts as "no", with its message kept for the report. */
+export async function probe(fn: () => Promise<boolean>): Promise<{ ok: boolean; error?: string }> {
+  try {
+    return (await fn()) ? { ok: true } : { ok: false, error: 'probe said no' };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export class StartError extends Error {
+  constructor(svc: Service, reason: string, showLog = true) {
+    super(
+      showLog
+        ? `${svc.name} ${reason}; log: ${svc.logFile}\n---- last lines of ${svc.logFile}\n${logTail(svc.logFile)}`
+        : `${svc.name} ${reason}`,
+    );
+    this.name = 'StartError';
+  }
+}
+
+/** Polls `check` until it holds; fails early when the process dies, late on the timeout. */
+async function waitFor(
+  svc: Service,
+  check: () => Promise<boolean>,
+  what: string,
+  pid: number | undefined,
+  startedAt: number,
+): Promise<void> {
+  for (;;) {
+    const result = await probe(check);
+    if (result.ok) return;
+    if (pid !== undefined && !isOurs(pid, svc)) {
+      throw new StartError(svc, `exited while starting (pid ${pid})`);
+    }
+    if (Date.now() - startedAt > svc.startTimeoutMs) {
+      throw new StartError(
+        svc,
+        `not ${what} after ${svc.startTimeoutMs / 1000}s (last probe: ${result.error})`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * Brings one service to ready. A running copy of ours is reused; a foreign server already on our
+ * port is used if it answers (with a warning: `down` will not stop it) rather than fought over.
+ */
+export async function ensureService(svc: Service, log: Log): Promise<void> {
+  const t0 = Date.now();
+  const say = (s: string) => log(`${svc.name}: ${s}`);
+  const pid = runningPid(svc);
+  if (pid !== undefined) {
+    // Ours and alive: possibly still starting (a parallel `up`), so wait rather than judge.
+    await waitFor(svc, () => svc.answers(), 'answering', pid, t0);
+    if (svc.bootstrap) await svc.bootstrap(say);
+    await waitFor(svc, () => svc.ready(), 'ready', pid, t0);
+    say(`already running, pid ${pid}, ready (${elapsed(t0)})`);
+    return;
+  }
+  if (await portOpen(host, svc.port)) {
+    if ((await probe(() => svc.answers())).ok) {
+      if (svc.bootstrap) await svc.bootstrap(say);
+      await waitFor(svc, () => svc.ready(), 'ready', undefined, t0);
+      say(
+        `port ${svc.port} is served by a process this stack did not start; using it (down will not stop it)`,
+      );
+      return;
+    }
+    throw new StartError(svc, `cannot start: port ${host}:${svc.port} is taken by another process`, false);
+  }
+  await svc.prepare(say);
+  const started = Date.now();
+  const spec = svc.command();
+  const newPid = launch(spec, svc.logFile, pidFileOf(svc));
+  say(`started pid ${newPid}, waiting for it to answer on ${host}:${svc.port}`);
+  await waitFor(svc, () => svc.answers(), 'answering', newPid, started);
+  say(`answers (${elapsed(started)} after launch)`);
+  if (svc.bootstrap) await svc.bootstrap(say);
+  await waitFor(svc, () => svc.ready(), 'ready', newPid, started);
+  say(`ready (${elapsed(t0)} total)`);
+}

@@ -1,0 +1,162 @@
+// Apache Kafka in KRaft mode: one process that is both broker and controller, from the Maven
+// Central jars (no distribution tarball there). Data persists under the state folder.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyProfileDependencies, hasMarker } from '../maven.ts';
+import { kafkaAnswers, kafkaReady } from '../probes.ts';
+import { run } from '../proc.ts';
+import { logsDir, once, type Service, timed } from '../service.ts';
+import { host, ports, stateDir, versions } from '../settings.ts';
+import { javaFor } from './java.ts';
+
+const baseDir = join(stateDir, 'kafka');
+const libsDir = join(baseDir, 'libs');
+const dataDir = join(baseDir, 'data');
+const configFile = join(baseDir, 'server.properties');
+const log4jFile = join(baseDir, 'log4j2.xml');
+const clusterIdFile = join(baseDir, 'cluster-id');
+const serverLog = join(logsDir, 'kafka-server.log');
+const classpath = `${libsDir}/*`;
+const nodeId = 1;
+/** The java binary chosen in prepare(); see java.ts. */
+let java = 'java';
+
+// A single node can hold only one replica, so every internal topic needs RF 1 (the defaults of 3
+// would leave them uncreatable and groups, transactions and share groups unusable).
+function serverProperties(): string {
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': nodeId,
+    'controller.quorum.voters': `${nodeId}@${host}:${ports.kafkaController}`,
+    listeners: `PLAINTEXT://${host}:${ports.kafka},CONTROLLER://${host}:${ports.kafkaController}`,
+    'advertised.listeners': `PLAINTEXT://${host}:${ports.kafka}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': dataDir,
+    'num.partitions': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    'offsets.topic.replication.factor': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    // Consumers in tests and the demo join at once; the default 3 s delay only slows them.
+    'group.initial.rebalance.delay.ms': 0,
+    // Topics are created explicitly with their intended partitions and cleanup policy (DESIGN).
+    'auto.create.topics.enable': false,
+  };
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
+}
+
+// Kafka 4 logs with log4j2. The server's own log goes to a rolling file; stdout (captured in
+// kafka.log) keeps only warnings, so a start failure is readable there.
+function log4jConfig(): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <Console name="stdout" target="SYSTEM_OUT">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <ThresholdFilter level="WARN"/>
+    </Console>
+    <RollingFile name="server" fileName="${serverLog}" filePattern="${serverLog}.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <SizeBasedTriggeringPolicy size="20MB"/>
+      <DefaultRolloverStrategy max="3"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="INFO">
+      <AppenderRef ref="stdout"/>
+      <AppenderRef ref="server"/>
+    </Root>
+    <Logger name="org.apache.kafka.clients" level="WARN"/>
+  </Loggers>
+</Configuration>
+`;
+}
+
+/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as `random-uuid` prints). */
+function clusterId(): string {
+  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, `${randomBytes(16).toString('base64url')}\n`);
+  return readFileSync(clusterIdFile, 'utf8').trim();
+}
+
+const brokers = [`${host}:${ports.kafka}`];
+
+export const kafka: Service = {
+  name: 'kafka',
+  port: ports.kafka,
+  program: 'java',
+  marker: `-Dvoiceloop.stack=${configFile}`,
+  logFile: join(logsDir, 'kafka.log'),
+  startTimeoutMs: 120_000,
+  // SIGTERM is Kafka's controlled shutdown: flush logs, write the clean-shutdown marker.
+  stopSignal: 'SIGTERM',
+  stopTimeoutMs: 60_000,
+
+  fetch: once(async (log) => {
+    if (hasMarker(libsDir, versions.kafka)) return;
+    await timed(log, `fetched Kafka ${versions.kafka} jars with Maven into ${libsDir}`, () =>
+      copyProfileDependencies('kafka', libsDir, versions.kafka),
+    );
+  }),
+
+  async prepare(log) {
+    await kafka.fetch!(log);
+    java = (await javaFor(17)).bin;
+    mkdirSync(dataDir, { recursive: true });
+    // Rewritten every start so a settings change applies to an existing data directory.
+    writeFileSync(configFile, serverProperties());
+    writeFileSync(log4jFile, log4jConfig());
+    if (existsSync(join(dataDir, 'meta.properties'))) return;
+    const id = clusterId();
+    await timed(log, `formatted KRaft storage (cluster ${id})`, () =>
+      run(
+        java,
+        [
+          `-Dlog4j2.configurationFile=${log4jFile}`,
+          '-cp',
+          classpath,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          id,
+          '-c',
+          configFile,
+        ],
+        { cwd: baseDir },
+      ),
+    );
+  },
+
+  command() {
+    return {
+      command: java,
+      args: [
+        `-Dvoiceloop.stack=${configFile}`,
+        '-Xms256m',
+        '-Xmx1g',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        `-Dlog4j2.configurationFile=${log4jFile}`,
+        `-Dkafka.logs.dir=${logsDir}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        configFile,
+      ],
+      cwd: baseDir,
+    };
+  },
+
+  // Metadata answers as soon as the broker has registered; the group coordinator needs
+  // __consumer_offsets, which a fresh cluster creates on the first FindCoordinator.
+  answers: () => kafkaAnswers(brokers),
+  ready: () => kafkaReady(brokers),
+};

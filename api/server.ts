@@ -2,7 +2,7 @@
 // route. ajv is set strict: no type coercion and no silent removal of unknown fields, so a wrong type
 // or a misspelt field is a 400, not a guess.
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
 import { errorHandler } from './errors.ts';
@@ -19,7 +19,8 @@ export interface ApiDeps {
 export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: rt.log.child({ role: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request logs are off: /metrics counts requests, and the error handler logs failures.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true },
     },

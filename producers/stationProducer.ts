@@ -7,6 +7,7 @@ import { type VoiceloopError, validationError, wrapIo } from '../lib/errors.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { injectTrace } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
+import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
 import { audioRefFor, buildSnapshot, checkSnapshot, SAMPLE_RATES, type SnapshotInput } from './snapshot.ts';
 
@@ -60,11 +61,7 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
   const maxPcmBytes = deps.maxPcmBytes ?? 4 * 1024 * 1024;
   const source = deps.source ?? 'producer';
   // kafkajs deduplicates retried sends only with one request in flight and awaited sends.
-  const producer: Producer = deps.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const producer: Producer = createProducer(deps.kafka);
   try {
     await producer.connect();
   } catch (err) {

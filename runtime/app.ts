@@ -1,14 +1,17 @@
 // Runs the API and every consumer role in one process (`npm start`); each role can also run alone
 // (ROLES=persister,api) and scale out through its consumer group.
 import type { FastifyInstance } from 'fastify';
+import { configRoutes } from '../api/routes/config.ts';
 import { buildApi } from '../api/server.ts';
+import { ChangeService } from '../config/changes.ts';
+import { type OutboxRelay, startOutboxRelay } from '../config/outbox.ts';
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 
-export const ALL_ROLES = ['api', 'persister'] as const;
+export const ALL_ROLES = ['api', 'persister', 'relay'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
 
 export function parseRoles(raw: string | undefined): RoleName[] {
@@ -29,6 +32,8 @@ export interface App {
   rt: Runtime;
   api?: FastifyInstance;
   persister?: Persister;
+  relay?: OutboxRelay;
+  changes: ChangeService;
   producer: StationProducer;
   url?: string;
   stop(): Promise<void>;
@@ -49,12 +54,18 @@ export async function startApp(
     maxPcmBytes: cfg.api.maxPcmBytes,
     source: 'api',
   });
+  let relay: OutboxRelay | undefined;
+  const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix, undefined, () => relay?.kick());
+  let expiryTimer: NodeJS.Timeout | undefined;
   const app: App = {
     rt,
     producer,
+    changes,
     async stop() {
       // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
+      clearInterval(expiryTimer);
       await app.api?.close();
+      await app.relay?.stop();
       await app.persister?.stop();
       await producer.stop();
       await rt.close();
@@ -73,8 +84,32 @@ export async function startApp(
         { topics: cfg.topics, groupId: cfg.groups.persister },
       );
     }
+    if (roles.includes('relay')) {
+      relay = app.relay = await startOutboxRelay({
+        kafka: rt.kafka,
+        pool: rt.pool,
+        registry: rt.registry,
+        log: rt.log.child({ role: 'relay' }),
+        topics: cfg.topics,
+      });
+      // Expired call-scoped (and other TTL'd) records are tombstoned so the compacted topic forgets them.
+      expiryTimer = setInterval(() => {
+        changes
+          .expire()
+          .catch((err) => rt.log.warn({ err: (err as Error).message }, 'config expiry sweep failed'));
+      }, 1_000);
+      expiryTimer.unref();
+    }
     if (roles.includes('api')) {
-      app.api = await buildApi({ rt, producer });
+      app.api = await buildApi({
+        rt,
+        producer,
+        plugins: [
+          async (a) => {
+            await a.register(configRoutes, { changes, pool: rt.pool, tokenSecret: cfg.api.tokenSecret });
+          },
+        ],
+      });
       if (opts.listen !== false) {
         app.url = await app.api.listen({ host: cfg.api.host, port: cfg.api.port });
         rt.log.info({ url: app.url }, 'API listening');

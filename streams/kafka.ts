@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
 
@@ -24,5 +24,22 @@ export function createKafka(cfg: Readonly<Config>, log: Logger, clientSuffix = '
         const { message, ...rest } = entry;
         log[LEVELS[level] ?? 'info']({ kafka: rest }, message);
       },
+  });
+}
+
+/**
+ * The producer every role uses: idempotent (kafkajs deduplicates retried sends only with one request
+ * in flight), Java-compatible murmur2 partitioning (so other languages' producers agree on which
+ * partition a call_id lands on), retries unbounded at this layer as the idempotent producer requires.
+ * The outbox relay bounds them instead (`retries`): its rows stay pending and are retried from the
+ * database, so a stuck send must give up rather than hold the relay forever.
+ */
+export function createProducer(kafka: Kafka, opts: { retries?: number } = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: opts.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
 }

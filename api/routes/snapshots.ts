@@ -40,6 +40,8 @@ export function snapshotBodySchema(): JsonSchema {
     required: string[];
   };
   const properties = { ...base.properties };
+  // Targets default per field (DESIGN §5); the whole record may be omitted.
+  properties.targets = { ...properties.targets, default: {} };
   properties.audio = {
     description:
       'Either pcm_base64 (PCM s16le mono, base64) or an already uploaded storage_key with its sha256 and size_bytes.',
@@ -60,7 +62,9 @@ export function snapshotBodySchema(): JsonSchema {
   return {
     ...base,
     properties,
-    required: base.required.filter((f) => !['snapshot_id', 'captured_at', 'schema_version'].includes(f)),
+    required: base.required.filter(
+      (f) => !['snapshot_id', 'captured_at', 'schema_version', 'targets'].includes(f),
+    ),
   };
 }
 

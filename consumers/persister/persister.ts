@@ -12,6 +12,7 @@ import type { Metrics } from '../../lib/metrics.ts';
 import { checkSnapshot } from '../../producers/snapshot.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import { sendToDeadLetter } from '../../streams/deadLetter.ts';
+import { createProducer } from '../../streams/kafka.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type SnapshotRow, writeSnapshots } from './rows.ts';
 
@@ -58,11 +59,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
     maxWaitTimeInMs: 200,
     allowAutoTopicCreation: false,
   });
-  const dlq: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const dlq: Producer = createProducer(kafka);
 
   async function deadLetter(
     topic: string,

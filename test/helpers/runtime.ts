@@ -22,9 +22,26 @@ export function testConfig(label = 'test', env: Record<string, string> = {}): Re
   return withPrefix(base, uniqueId(`${label}-`));
 }
 
-/** Deletes the test's topics when it ends. */
+const stacks = new WeakMap<TestContext, (() => unknown)[]>();
+
+/** Registers cleanup that runs when the test ends, last registered first (like `defer`). */
+export function defer(t: TestContext, fn: () => unknown): void {
+  let stack = stacks.get(t);
+  if (!stack) {
+    const fns: (() => unknown)[] = [];
+    stack = fns;
+    stacks.set(t, fns);
+    t.after(async () => {
+      for (const f of fns.reverse())
+        await Promise.resolve(f()).catch((err) => console.error('cleanup failed:', err));
+    });
+  }
+  stack.push(fn);
+}
+
+/** Deletes the test's topics when it ends (after everything registered later has stopped). */
 export function cleanupTopics(t: TestContext, cfg: Readonly<Config>): void {
-  t.after(async () => {
+  defer(t, async () => {
     const admin = createKafka(cfg, createLogger('silent')).admin();
     await admin.connect();
     const mine = (await admin.listTopics()).filter((n) => n.startsWith(`${cfg.topics.prefix}.`));
@@ -61,4 +78,34 @@ export function token(
   tenant: string,
 ): string {
   return `Bearer ${mintToken(cfg.api.tokenSecret, { sub: `test-${role}`, role, tenant })}`;
+}
+
+/** Reads a topic from the beginning until `until` says enough (or the deadline passes). */
+export async function readTopic<T>(
+  kafka: import('kafkajs').Kafka,
+  topic: string,
+  decode: (value: Buffer | null) => Promise<T> | T,
+  until: (items: { key: string; value: T; offset: string; partition: number }[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<{ key: string; value: T; offset: string; partition: number }[]> {
+  const consumer = kafka.consumer({ groupId: uniqueId('reader-'), maxWaitTimeInMs: 50 });
+  const items: { key: string; value: T; offset: string; partition: number }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        items.push({
+          key: message.key?.toString() ?? '',
+          value: await decode(message.value),
+          offset: message.offset,
+          partition,
+        });
+      },
+    });
+    await waitFor(`records on ${topic}`, async () => until(items) || undefined, timeoutMs, 50);
+    return items;
+  } finally {
+    await consumer.disconnect();
+  }
 }

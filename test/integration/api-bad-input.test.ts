@@ -6,13 +6,13 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startApp } from '../../runtime/app.ts';
 import { audioKey } from '../../storage/audioStore.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
 
 test('bad snapshot requests get a 400 that names the problem and write nothing', async (t) => {
   const cfg = testConfig('badinput', { MAX_PCM_BYTES: String(64 * 1024) });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api'], { listen: false });
-  t.after(() => app.stop());
+  defer(t, () => app.stop());
   const tenant = uniqueId('tn');
   const auth = token(cfg, 'station', tenant);
   const good = () =>

@@ -7,14 +7,15 @@ import { test } from 'node:test';
 import { buildSnapshot } from '../../producers/snapshot.ts';
 import { startApp } from '../../runtime/app.ts';
 import { DLQ_HEADERS } from '../../streams/deadLetter.ts';
+import { createProducer } from '../../streams/kafka.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 test('N snapshots via the API and N via the producer library persist as exactly 2N rows, PCM intact', async (t) => {
   const cfg = testConfig('ingest');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister'], { listen: false });
-  t.after(() => app.stop());
+  defer(t, () => app.stop());
   const tenant = uniqueId('tn');
   const N = 25;
   const auth = token(cfg, 'station', tenant);
@@ -111,12 +112,12 @@ test('garbage on the snapshot topic goes to the dead-letter topic with its reaso
   const cfg = testConfig('dlq');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['persister'], { listen: false });
-  t.after(() => app.stop());
+  defer(t, () => app.stop());
   const tenant = uniqueId('tn');
   const codec = app.rt.registry.codec('StationSnapshot');
-  const raw = app.rt.kafka.producer();
+  const raw = createProducer(app.rt.kafka);
   await raw.connect();
-  t.after(() => raw.disconnect());
+  defer(t, () => raw.disconnect());
 
   const snap = (i: number) => buildSnapshot(snapshotInput({ tenant, call: 'call-x', index: i }));
   const good = (i: number) => ({ key: 'call-x', value: codec.encode(snap(i)) });
@@ -144,7 +145,7 @@ test('garbage on the snapshot topic goes to the dead-letter topic with its reaso
 
   const consumer = app.rt.kafka.consumer({ groupId: uniqueId('dlq-reader') });
   await consumer.connect();
-  t.after(() => consumer.disconnect());
+  defer(t, () => consumer.disconnect());
   await consumer.subscribe({ topic: cfg.topics.deadLetters, fromBeginning: true });
   const seen: { code: string; msg: string; offset: string; value: Buffer | null }[] = [];
   await consumer.run({

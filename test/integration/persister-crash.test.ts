@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSnapshot } from '../../producers/snapshot.ts';
 import { bootstrap } from '../../runtime/bootstrap.ts';
+import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -32,12 +33,12 @@ test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss
   const cfg = testConfig('crash');
   cleanupTopics(t, cfg);
   const rt = await bootstrap(cfg);
-  t.after(() => rt.close());
+  defer(t, () => rt.close());
   const tenant = uniqueId('tn');
   const codec = rt.registry.codec('StationSnapshot');
-  const producer = rt.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createProducer(rt.kafka);
   await producer.connect();
-  t.after(() => producer.disconnect());
+  defer(t, () => producer.disconnect());
   const count = async () =>
     (
       await rt.pool.query(
@@ -64,7 +65,7 @@ test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss
   }
 
   let child = startPersisterProcess(cfg.topics.prefix);
-  t.after(() => child.kill('SIGKILL'));
+  defer(t, () => child.kill('SIGKILL'));
   await publish(4);
   await waitFor('first rows', async () => (await count()).n > 0 || undefined, 60_000, 20);
   await publish(6);

@@ -1,0 +1,216 @@
+// A station agent's view of the compacted config topic (DESIGN §3, §7). It reads the topic from the
+// beginning on every start (so a restarted agent rebuilds the same state), validates each record
+// against the catalog, keeps the last known-good record per key when one is invalid, and answers every
+// record with a ConfigAck (applied, rejected with the reason, or expired on the agent's own clock).
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { configKey } from '../../config/keys.ts';
+import { ConfigView } from '../../config/view.ts';
+import type { ConfigAck, ConfigRecord } from '../../contracts/generated.ts';
+import type { Config } from '../../lib/config.ts';
+import type { Logger } from '../../lib/log.ts';
+import { createProducer } from '../../streams/kafka.ts';
+import type { Registry } from '../../streams/registry.ts';
+
+export interface ConfigFeedDeps {
+  kafka: Kafka;
+  registry: Registry;
+  log: Logger;
+  topics: Pick<Config['topics'], 'config' | 'acks' | 'prefix'>;
+  /** Stable id of this agent process (the ack key); one process may serve several stations. */
+  agentId: string;
+  /** Stations served here: records for other stations are kept out of the view and not acked. */
+  stations: readonly number[];
+  clock?: () => number;
+  /** How often TTLs are checked on the agent's clock. */
+  expiryCheckMs?: number;
+}
+
+export interface ConfigEvent {
+  key: string;
+  station: number;
+  status: ConfigAck['status'] | 'removed';
+  version: number;
+  at: number;
+  reason: string | null;
+}
+
+export interface ConfigFeed {
+  readonly view: ConfigView;
+  /** Bumps whenever the effective parameters of some call may have changed. */
+  readonly generation: number;
+  /** Resolves once every record on the topic at start has been read. */
+  ready(timeoutMs?: number): Promise<void>;
+  onEvent(fn: (e: ConfigEvent) => void): () => void;
+  stop(): Promise<void>;
+}
+
+export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed> {
+  const clock = deps.clock ?? Date.now;
+  const view = new ConfigView();
+  const codec = deps.registry.codec('ConfigRecord');
+  const ackCodec = deps.registry.codec('ConfigAck');
+  const served = new Set(deps.stations);
+  const listeners = new Set<(e: ConfigEvent) => void>();
+  const expiredAcked = new Set<string>();
+  let generation = 0;
+
+  const producer: Producer = createProducer(deps.kafka);
+  await producer.connect();
+  // A fresh group each start: the agent always replays the compacted topic from the beginning and
+  // never commits, so the group only exists to let kafkajs fetch.
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: `${deps.topics.prefix}.agent.${deps.agentId}.${randomUUID()}`,
+    maxWaitTimeInMs: 50,
+  });
+
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(deps.topics.config);
+  await admin.disconnect();
+  const pendingCatchUp = new Map(
+    ends.filter((p) => Number(p.high) > 0).map((p) => [p.partition, Number(p.high)]),
+  );
+  let caughtUp: () => void = () => {};
+  const readyP = new Promise<void>((r) => {
+    caughtUp = r;
+  });
+  if (pendingCatchUp.size === 0) caughtUp();
+
+  async function ack(
+    station: number,
+    key: string,
+    version: number,
+    changeId: string | null,
+    status: ConfigAck['status'],
+    reason: string | null,
+  ) {
+    const a: ConfigAck = {
+      schema_version: 1,
+      agent_id: deps.agentId,
+      station_id: station,
+      config_key: key,
+      version,
+      change_id: changeId,
+      status,
+      reason,
+      acked_at: clock(),
+    };
+    try {
+      await producer.send({
+        topic: deps.topics.acks,
+        acks: -1,
+        messages: [{ key: deps.agentId, value: ackCodec.encode(a) }],
+      });
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message, key, version }, 'config ack not published');
+    }
+  }
+
+  function emit(e: ConfigEvent) {
+    generation++;
+    for (const fn of listeners) fn(e);
+  }
+
+  async function handle(key: string, value: Buffer | null) {
+    const station = Number(key.split('/')[0]);
+    if (!served.has(station)) return;
+    if (value === null) {
+      view.apply(key, null);
+      expiredAcked.delete(key);
+      emit({ key, station, status: 'removed', version: 0, at: clock(), reason: null });
+      return;
+    }
+    let rec: ConfigRecord;
+    try {
+      rec = await codec.decode(value);
+    } catch (err) {
+      const reason = `undecodable config record: ${(err as Error).message}`;
+      deps.log.warn({ key, reason }, 'config record rejected');
+      await ack(station, key, 0, null, 'rejected', reason);
+      return;
+    }
+    const outcome = view.apply(key, rec);
+    if (outcome.status === 'applied') {
+      expiredAcked.delete(key);
+      emit({ key, station, status: 'applied', version: rec.version, at: clock(), reason: null });
+      await ack(station, key, rec.version, rec.change_id, 'applied', null);
+    } else if (outcome.status === 'rejected') {
+      deps.log.warn(
+        { key, version: rec.version, reason: outcome.reason },
+        'config record rejected; last known-good kept',
+      );
+      emit({ key, station, status: 'rejected', version: rec.version, at: clock(), reason: outcome.reason });
+      await ack(station, key, rec.version, rec.change_id, 'rejected', outcome.reason);
+    }
+    // 'stale': a re-delivery of what is already in effect; nothing to say.
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topic: deps.topics.config, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      await handle(message.key?.toString() ?? '', message.value);
+      const want = pendingCatchUp.get(partition);
+      if (want !== undefined && Number(message.offset) + 1 >= want) {
+        pendingCatchUp.delete(partition);
+        if (pendingCatchUp.size === 0) caughtUp();
+      }
+    },
+  });
+
+  // TTL on the agent's own clock: an expired record stops applying without waiting for its tombstone.
+  const timer = setInterval(() => {
+    for (const r of view.expired(clock())) {
+      const key = configKey(r.station_id, r.scope);
+      if (expiredAcked.has(key) || !served.has(r.station_id)) continue;
+      expiredAcked.add(key);
+      emit({
+        key,
+        station: r.station_id,
+        status: 'expired',
+        version: r.version,
+        at: clock(),
+        reason: `TTL ended at ${new Date(r.expires_at!).toISOString()}`,
+      });
+      void ack(
+        r.station_id,
+        key,
+        r.version,
+        r.change_id,
+        'expired',
+        `TTL ended at ${new Date(r.expires_at!).toISOString()}`,
+      );
+    }
+  }, deps.expiryCheckMs ?? 100);
+  timer.unref();
+
+  return {
+    view,
+    get generation() {
+      return generation;
+    },
+    async ready(timeoutMs = 30_000) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([
+        readyP,
+        new Promise((_, reject) => {
+          t = setTimeout(
+            () => reject(new Error(`config topic not caught up within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(t));
+    },
+    onEvent(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    async stop() {
+      clearInterval(timer);
+      await consumer.disconnect().catch(() => {});
+      await producer.disconnect().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,275 @@
+// Spectral metrics, DC removed, Hann windows, FFTs by fft.js with plans and buffers kept per size.
+// Centroid and flatness come from the Welch long-term average power spectrum over ~32 ms frames (50 %
+// overlap); mains hum from per-frame spectra of 0.5 s frames of a copy decimated to ~2 kHz, keeping
+// only what persists from frame to frame.
+//
+// Why the long-term average rather than per-frame values averaged: it weights frames by their energy,
+// so speech dominates when present without needing a VAD decision, and flatness becomes a property of
+// the signal rather than of the estimator (the flatness of a single white-noise periodogram is
+// e^-γ ≈ 0.56, not 1, because each bin's power is exponentially distributed).
+
+import FFT from 'fft.js';
+import { medianSorted, quantileSorted } from 'simple-statistics';
+
+interface FftKit {
+  readonly fft: FFT;
+  readonly size: number;
+  readonly frame: Float64Array;
+  readonly out: Float64Array;
+  /** Power spectrum, bins 0 .. size/2 (a Welch sum or one frame's). */
+  readonly power: Float64Array;
+  window: Float64Array;
+}
+
+const kits = new Map<number, FftKit>();
+
+function kit(size: number): FftKit {
+  let k = kits.get(size);
+  if (!k) {
+    k = {
+      fft: new FFT(size),
+      size,
+      frame: new Float64Array(size),
+      out: new Float64Array(2 * size),
+      power: new Float64Array(size / 2 + 1),
+      window: new Float64Array(0),
+    };
+    kits.set(size, k);
+  }
+  return k;
+}
+
+function hann(length: number): Float64Array {
+  const w = new Float64Array(length);
+  for (let i = 0; i < length; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / length);
+  return w;
+}
+
+/**
+ * Welch average into `k.power` with frames of `frameLen` (<= FFT size; shorter frames are zero-padded)
+ * hopping by half a frame. Returns the number of frames averaged.
+ */
+function welch(k: FftKit, x: Float32Array, mean: number, frameLen: number): number {
+  if (k.window.length !== frameLen) k.window = hann(frameLen);
+  const { fft, frame, out, power, window, size } = k;
+  const hop = Math.max(1, frameLen >> 1);
+  const frames = Math.floor((x.length - frameLen) / hop) + 1;
+  power.fill(0);
+  frame.fill(0);
+  const bins = size / 2;
+  for (let f = 0; f < frames; f++) {
+    const start = f * hop;
+    for (let i = 0; i < frameLen; i++) frame[i] = (x[start + i]! - mean) * window[i]!;
+    fft.realTransform(out, frame);
+    for (let b = 0; b <= bins; b++) {
+      const re = out[2 * b]!;
+      const im = out[2 * b + 1]!;
+      power[b]! += re * re + im * im;
+    }
+  }
+  return frames;
+}
+
+/** FFT size for centroid and flatness: the power of two nearest 32 ms (512 at 16 kHz, 256 at 8 kHz). */
+const SHAPE_FRAME_S = 0.032;
+
+/**
+ * Below this fraction of the mean bin power (-100 dB) a bin counts as this fraction, so the flatness of
+ * a pure digital tone is ~0 rather than depending on rounding noise, and it stays scale-invariant.
+ */
+const FLATNESS_FLOOR = 1e-10;
+
+export interface SpectralShape {
+  readonly centroidHz: number;
+  readonly flatness: number;
+}
+
+/**
+ * Spectral centroid (power-weighted mean frequency) and flatness (geometric over arithmetic mean
+ * power, "Wiener entropy") of the long-term spectrum over bins 1 .. N/2. Silence reads 0 and 0.
+ */
+export function spectralShape(x: Float32Array, sampleRate: number, mean: number): SpectralShape {
+  if (x.length === 0) return { centroidHz: 0, flatness: 0 };
+  const size = 2 ** Math.max(2, Math.round(Math.log2(SHAPE_FRAME_S * sampleRate)));
+  const k = kit(size);
+  welch(k, x, mean, Math.min(size, x.length));
+  const { power } = k;
+  const bins = size / 2;
+  let total = 0;
+  let weighted = 0;
+  for (let b = 1; b <= bins; b++) {
+    total += power[b]!;
+    weighted += power[b]! * b;
+  }
+  if (!(total > 0)) return { centroidHz: 0, flatness: 0 };
+  const arithmetic = total / bins;
+  const floor = FLATNESS_FLOOR * arithmetic;
+  let sumLog = 0;
+  for (let b = 1; b <= bins; b++) sumLog += Math.log(Math.max(floor, power[b]!));
+  const flatness = Math.exp(sumLog / bins) / arithmetic;
+  return { centroidHz: (weighted / total) * (sampleRate / size), flatness: Math.min(1, flatness) };
+}
+
+/** Mains frequencies: 50 Hz (most of the world) and 60 Hz (the Americas, parts of Asia). */
+const MAINS_HZ = [50, 60] as const;
+/** Harmonics are counted up to 300 Hz (the avro field doc): where hum is loud and speech is not yet. */
+const HUM_MAX_HZ = 300;
+/** Hum analysis frames: 0.5 s gives a ±4 Hz main lobe, enough to keep 50 Hz and 60 Hz lines apart. */
+const HUM_FRAME_S = 0.5;
+/** Mains frequency drift allowed per harmonic, Hz (grids hold 50/60 Hz to well within ±0.2 Hz). */
+const HUM_DRIFT_HZ = 0.2;
+/** The local background is the median bin power within 10 Hz either side of a band. */
+const HUM_NEIGHBOURHOOD_HZ = 10;
+/** A band counts as hum only when it holds twice (3 dB over) the background expected in it. */
+const HUM_DETECT_FACTOR = 2;
+/**
+ * Hum is stationary and a voice is not: the hum power is the lower quartile over frames of each
+ * frame's excess power in the hum bands, so a voiced syllable whose harmonics happen to sit on 100,
+ * 200 or 300 Hz for part of the segment does not read as hum.
+ */
+const HUM_FRAME_QUANTILE = 0.25;
+/**
+ * Only 0-320 Hz matters, so the signal is first decimated to about 2 kHz by a third-order CIC (three
+ * cascaded boxcars): a 0.5 s frame then needs a 1024-point FFT instead of 8192. All that folds onto
+ * 0-320 Hz lies within 320 Hz of a multiple of 2 kHz, where the CIC's nulls attenuate it by 42 dB or
+ * more; its passband droop (-1 dB at 300 Hz) is divided out per harmonic.
+ */
+const HUM_DECIMATED_RATE_HZ = 2000;
+
+let neighbours = new Float64Array(0);
+let decimated = new Float64Array(0);
+const familyPower: [number[], number[]] = [[], []];
+const cicKernels = new Map<number, Float64Array>();
+
+/** boxcar(D) * boxcar(D) * boxcar(D), unity DC gain. */
+function cicKernel(factor: number): Float64Array {
+  let k = cicKernels.get(factor);
+  if (!k) {
+    const box = new Float64Array(factor).fill(1 / factor);
+    const conv = (a: Float64Array, b: Float64Array) => {
+      const out = new Float64Array(a.length + b.length - 1);
+      for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) out[i + j]! += a[i]! * b[j]!;
+      return out;
+    };
+    k = conv(conv(box, box), box);
+    cicKernels.set(factor, k);
+  }
+  return k;
+}
+
+/** |H(f)|² of the CIC at frequency f, input rate fs. */
+function cicPowerGain(f: number, factor: number, sampleRate: number): number {
+  if (factor === 1) return 1;
+  const a = (Math.PI * f) / sampleRate;
+  return (Math.sin(a * factor) / (factor * Math.sin(a))) ** 6;
+}
+
+/** Mean-square power of the lines of one mains family above the local background, for one frame. */
+function familyLinePower(
+  power: Float64Array,
+  bins: number,
+  binHz: number,
+  mainLobeHz: number,
+  mains: number,
+  toMeanSquare: number,
+  factor: number,
+  sampleRate: number,
+): number {
+  let total = 0;
+  for (let h = 1; h * mains <= HUM_MAX_HZ && h * mains < sampleRate / (2 * factor); h++) {
+    const f = h * mains;
+    const halfBand = mainLobeHz + HUM_DRIFT_HZ * h;
+    const bandLo = Math.max(1, Math.ceil((f - halfBand) / binHz));
+    const bandHi = Math.min(bins, Math.floor((f + halfBand) / binHz));
+    const outerLo = Math.max(1, Math.ceil((f - halfBand - HUM_NEIGHBOURHOOD_HZ) / binHz));
+    const outerHi = Math.min(bins, Math.floor((f + halfBand + HUM_NEIGHBOURHOOD_HZ) / binHz));
+    let count = 0;
+    for (let b = outerLo; b <= outerHi; b++) {
+      if (b < bandLo || b > bandHi) neighbours[count++] = power[b]!;
+    }
+    if (count === 0 || bandHi < bandLo) continue;
+    let band = 0;
+    for (let b = bandLo; b <= bandHi; b++) band += power[b]!;
+    // A single periodogram bin is exponentially distributed: its median is ln 2 of its mean.
+    const sorted = neighbours.subarray(0, count).sort();
+    const background = (medianSorted(Array.from(sorted)) / Math.LN2) * (bandHi - bandLo + 1);
+    if (band > HUM_DETECT_FACTOR * background) {
+      total += ((band - background) * toMeanSquare) / cicPowerGain(f, factor, sampleRate);
+    }
+  }
+  return total;
+}
+
+/**
+ * Share of the signal's power (DC removed) in lines at 50 Hz (or 60 Hz) and its harmonics up to 300 Hz,
+ * counting only power above the local spectral background (so broadband noise and speech that merely
+ * passes through those bands read ~0) and only what persists across frames. The larger of the 50 Hz
+ * and 60 Hz families is reported, as a line carries one or the other. Segments of 3 s or more read
+ * reliably; in a 1 s segment a steady vowel on a multiple of 50/60 Hz can still pass for hum.
+ */
+export function humRatio(x: Float32Array, sampleRate: number, mean: number): number {
+  const n = x.length;
+  if (n === 0) return 0;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (x[i]! - mean) ** 2;
+  variance /= n;
+  if (!(variance > 0)) return 0;
+
+  const factor = Math.max(1, Math.floor(sampleRate / HUM_DECIMATED_RATE_HZ));
+  const rate = sampleRate / factor;
+  const kernel = cicKernel(factor);
+  const nd = Math.floor(n / factor);
+  if (nd === 0) return 0;
+  if (decimated.length < nd) decimated = new Float64Array(nd);
+  for (let m = 0; m < nd; m++) {
+    const end = m * factor + factor - 1; // the kernel's last tap sits on the block's last sample
+    let acc = 0;
+    for (let t = 0; t < kernel.length && t <= end; t++) acc += kernel[t]! * (x[end - t]! - mean);
+    decimated[m] = acc;
+  }
+
+  const frameLen = Math.min(nd, Math.round(HUM_FRAME_S * rate));
+  const size = 2 ** Math.max(2, Math.ceil(Math.log2(frameLen)));
+  const k = kit(size);
+  if (k.window.length !== frameLen) k.window = hann(frameLen);
+  const { fft, frame, out, power, window } = k;
+  let windowEnergy = 0;
+  for (let i = 0; i < frameLen; i++) windowEnergy += window[i]! ** 2;
+  // A line of mean square A²/2 puts N·Σw²·A²/4 into its band of the one-sided spectrum.
+  const toMeanSquare = 2 / (size * windowEnergy);
+  const bins = size / 2;
+  const binHz = rate / size;
+  // The Hann main lobe is ±2 resolution bins of the frame (not of the zero-padded FFT).
+  const mainLobeHz = (2 * rate) / frameLen;
+  if (neighbours.length < bins) neighbours = new Float64Array(bins);
+  const hop = Math.max(1, frameLen >> 1);
+  const frames = Math.floor((nd - frameLen) / hop) + 1;
+  familyPower[0].length = 0;
+  familyPower[1].length = 0;
+  frame.fill(0);
+  for (let f = 0; f < frames; f++) {
+    const start = f * hop;
+    for (let i = 0; i < frameLen; i++) frame[i] = decimated[start + i]! * window[i]!;
+    fft.realTransform(out, frame);
+    for (let b = 0; b <= bins; b++) power[b] = out[2 * b]! ** 2 + out[2 * b + 1]! ** 2;
+    for (let m = 0; m < MAINS_HZ.length; m++) {
+      const line = familyLinePower(
+        power,
+        bins,
+        binHz,
+        mainLobeHz,
+        MAINS_HZ[m]!,
+        toMeanSquare,
+        factor,
+        sampleRate,
+      );
+      familyPower[m]!.push(line);
+    }
+  }
+  let best = 0;
+  for (const linePower of familyPower) {
+    linePower.sort((a, b) => a - b);
+    best = Math.max(best, quantileSorted(linePower, HUM_FRAME_QUANTILE) / variance);
+  }
+  return Math.min(1, best);
+}

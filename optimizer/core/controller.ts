@@ -1,0 +1,369 @@
+// The online controller (DESIGN §3, §8) for one (call, station): snapshot in, decision out, no I/O.
+//
+// Each step either waits for its pending change to take effect, judges it (improved -> new known-good,
+// regressed -> rollback to the known-good set, neutral -> kept), or proposes the next small change:
+// corrective rules first (rules.ts), a seeded exploratory half-step when nothing is clearly wrong and
+// exploration is on, and nothing once converged. The state it returns is the only memory between steps.
+//
+// The caller's loop (the online optimizer):
+//   d = decide({ snapshot, current, state, now })        // per snapshot of this call and station
+//   publish d.proposals (or d.rollback.to) through the safety layer
+//     accepted as config version v -> state = markApplied(d.state, v)
+//     refused                      -> state = markRejected(d.state)
+//   the next snapshot with applied_config_version >= v is the one that judges it.
+import { mean } from 'simple-statistics';
+import type { ParameterSpec } from '../../catalog/index.ts';
+import { parametersForStation } from '../../catalog/index.ts';
+import type {
+  NextIteration,
+  ParameterProposal,
+  StationScore,
+  StationSnapshot,
+} from '../../contracts/generated.ts';
+import { fmt } from './curves.ts';
+import {
+  CONVERGE_AFTER,
+  CONVERGE_EPS_POINTS,
+  componentMetricPath,
+  componentScores,
+  describeChanges,
+  judgeChange,
+  ROLLBACK_DROP_POINTS,
+  type Rollback,
+  type Verdict,
+} from './judge.ts';
+import { type Chosen, choose, exploreMove } from './moves.ts';
+import { diagnose, WATCH } from './rules.ts';
+import { scoreSnapshot, speechLevel } from './scorecard.ts';
+import { type ControllerState, digest, initialState, type ParamChange } from './state.ts';
+
+export type { Rollback, Verdict } from './judge.ts';
+
+export interface DecideInput {
+  readonly snapshot: StationSnapshot;
+  /** Effective parameters at the station (missing ones are taken as catalog defaults). */
+  readonly current: Readonly<Record<string, number>>;
+  readonly state: ControllerState | null;
+  /** Epoch ms; only used to time out a change that never takes effect. */
+  readonly now: number;
+  /** PRNG seed for a fresh state (default: a hash of call id and station). */
+  readonly seed?: number;
+  /** Allow an exploratory half-step when no rule has anything to correct. */
+  readonly explore?: boolean;
+}
+
+export interface Decision {
+  readonly state: ControllerState;
+  readonly proposals: ParameterProposal[];
+  readonly analysis: string;
+  readonly nextIteration: NextIteration;
+  readonly verdict: Verdict | null;
+  readonly rollback: Rollback | null;
+  /** The score of the snapshot decided on (for the OptimizerResult scorecard). */
+  readonly score: StationScore;
+}
+
+/** Converged as well when every component scores at least this: nothing audible is left to fix. */
+export const COMPONENTS_DONE = 0.95;
+/** A converged controller wakes up when conditions change: the score falls this far below its best. */
+export const REOPEN_DROP_POINTS = ROLLBACK_DROP_POINTS;
+/** Scores at the running set averaged as the baseline, so one odd segment does not decide a verdict. */
+export const WINDOW_SIZE = 3;
+/**
+ * A change is judged on the first snapshot that runs it (next_iteration asks for this many). One
+ * segment is noisy, which is why the baseline is a window and the rollback threshold is 3 points.
+ */
+export const JUDGE_AFTER_SNAPSHOTS = 1;
+/** A proposal not in effect after this long (rejected by the safety layer unannounced, or lost) is forgotten. */
+export const PENDING_TIMEOUT_MS = 30_000;
+const MIN_EVAL_MS = 1000;
+
+function fullParams(specs: readonly ParameterSpec[], current: Readonly<Record<string, number>>) {
+  const out: Record<string, number> = {};
+  for (const p of specs) {
+    const v = current[p.name];
+    out[p.name] = typeof v === 'number' && Number.isFinite(v) ? v : p.default;
+  }
+  return out;
+}
+
+/** Same values on every parameter except those in `ignore` (cold values queued for the next call). */
+function sameParams(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+  ignore: Readonly<Record<string, number>>,
+): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (k in ignore) continue;
+    const x = a[k];
+    const y = b[k];
+    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9) return false;
+  }
+  return true;
+}
+
+function watchFor(changes: readonly ParamChange[], score: StationScore): string[] {
+  const out = new Set<string>();
+  for (const c of changes) for (const m of WATCH[c.name] ?? []) out.add(m);
+  if (out.size === 0) {
+    const weakest = [...score.components].sort((a, b) => a.score - b.score).slice(0, 3);
+    for (const c of weakest) {
+      const p = componentMetricPath(c.name);
+      if (p) out.add(p);
+    }
+  }
+  return [...out];
+}
+
+function nextIteration(
+  st: ControllerState,
+  snapshot: StationSnapshot,
+  score: StationScore,
+  changes: readonly ParamChange[],
+): NextIteration {
+  const segMs = Math.max(MIN_EVAL_MS, snapshot.segment.end_ms - snapshot.segment.start_ms);
+  const best = st.best_score === null ? 'n/a' : fmt(st.best_score);
+  if (st.converged) {
+    return {
+      evaluate_after_ms: segMs * WINDOW_SIZE,
+      evaluate_after_snapshots: WINDOW_SIZE,
+      watch_metrics: watchFor([], score),
+      stop_condition: `converged: ${st.stop_reason ?? 'done'}; reopens if the score falls more than ${REOPEN_DROP_POINTS} points below ${best}`,
+      converged: true,
+    };
+  }
+  return {
+    evaluate_after_ms: segMs * JUDGE_AFTER_SNAPSHOTS,
+    evaluate_after_snapshots: JUDGE_AFTER_SNAPSHOTS,
+    watch_metrics: watchFor(changes, score),
+    stop_condition:
+      `stop when every component scores >= ${COMPONENTS_DONE} or the score stays within ${CONVERGE_EPS_POINTS} point ` +
+      `of its best (${best}) for ${CONVERGE_AFTER} judged iterations; roll back any change that costs more than ${ROLLBACK_DROP_POINTS} points`,
+    converged: false,
+  };
+}
+
+interface Parts {
+  readonly st: ControllerState;
+  readonly snapshot: StationSnapshot;
+  readonly score: StationScore;
+  readonly notes: readonly string[];
+  readonly proposals?: ParameterProposal[];
+  readonly changes?: readonly ParamChange[];
+  readonly verdict?: Verdict | null;
+  readonly rollback?: Rollback | null;
+}
+
+function decision(p: Parts): Decision {
+  const head = `Station ${p.snapshot.station_id}, segment ${p.snapshot.segment.index}: score ${fmt(p.score.score)}.`;
+  return {
+    state: p.st,
+    proposals: p.proposals ?? [],
+    analysis: [head, ...p.notes].join(' '),
+    nextIteration: nextIteration(p.st, p.snapshot, p.score, p.changes ?? []),
+    verdict: p.verdict ?? null,
+    rollback: p.rollback ?? null,
+    score: p.score,
+  };
+}
+
+function converge(st: ControllerState, reason: string): ControllerState {
+  return { ...st, converged: true, stop_reason: reason, pending: null };
+}
+
+/** One controller step for one (call, station). Pure and deterministic given its inputs. */
+export function decide(input: DecideInput): Decision {
+  const { snapshot, now } = input;
+  const score = scoreSnapshot(snapshot);
+  const prev = input.state ?? initialState(snapshot, input.seed);
+  const iteration = prev.iteration + 1;
+  let st: ControllerState = {
+    ...prev,
+    iteration,
+    last_version: snapshot.applied_config_version,
+    tabu: prev.tabu.filter((t) => t.until_iteration >= iteration),
+    origin: prev.origin ?? digest(snapshot),
+  };
+  const notes: string[] = [];
+  let specList: readonly ParameterSpec[];
+  try {
+    specList = parametersForStation(snapshot.station_id);
+  } catch {
+    notes.push(`Station ${snapshot.station_id} is not in the catalog: nothing to tune.`);
+    return decision({ st, snapshot, score, notes });
+  }
+  const specs = new Map(specList.map((p) => [p.name, p]));
+  const params = fullParams(specList, input.current);
+  const silent = !speechLevel(snapshot).present;
+  let verdict: Verdict | null = null;
+
+  // 1. A pending change or rollback: wait for it, forget it, or judge it.
+  const p = st.pending;
+  if (p !== null) {
+    const what = describeChanges(p.changes);
+    const inEffect = p.version !== null && snapshot.applied_config_version >= p.version;
+    const waited = now - p.proposed_at;
+    const allCold = p.changes.length > 0 && p.changes.every((c) => specs.get(c.name)?.hot === false);
+    if (!inEffect && waited <= PENDING_TIMEOUT_MS) {
+      const v =
+        p.version === null
+          ? 'not yet published'
+          : `version ${p.version}, snapshot runs ${snapshot.applied_config_version}`;
+      notes.push(
+        `Waiting for the ${p.kind} (${what}) to take effect (${v}); no new change until it is judged.`,
+      );
+      return decision({ st, snapshot, score, notes, changes: p.changes });
+    }
+    if (!inEffect) {
+      notes.push(
+        `The ${p.kind} (${what}) was not in effect after ${fmt(waited / 1000, 0)} s (rejected or lost); forgetting it.`,
+      );
+      st = { ...st, pending: null, window: [] };
+    } else if (p.kind === 'rollback') {
+      notes.push(`The rollback to the known-good set is in effect (version ${p.version}).`);
+      st = { ...st, pending: null, window: [] };
+    } else if (p.kind === 'change' && allCold) {
+      notes.push(
+        `The cold change (${what}) is published and queued for the next call; this call cannot judge it.`,
+      );
+      const queued = Object.fromEntries(p.changes.map((c) => [c.name, c.new]));
+      st = { ...st, pending: null, cold_queued: { ...st.cold_queued, ...queued } };
+    } else if (silent) {
+      notes.push(
+        `The change (${what}) is in effect, but this segment has no measurable speech; judging on the next one.`,
+      );
+      return decision({ st, snapshot, score, notes, changes: p.changes });
+    } else {
+      const j = judgeChange(st, p, score, snapshot, params, now);
+      st = j.state;
+      verdict = j.verdict;
+      notes.push(`Verdict: ${verdict.detail}.`);
+      if (j.rollback)
+        return decision({ st, snapshot, score, notes, verdict, rollback: j.rollback, changes: j.back });
+    }
+  }
+
+  // 2. The running set: baseline window, known-good, convergence.
+  if (silent) {
+    notes.push('No measurable speech in this segment: nothing to judge or tune on it.');
+    return decision({ st, snapshot, score, notes, verdict });
+  }
+  if (
+    st.known_good !== null &&
+    verdict === null &&
+    !sameParams(st.known_good.params, params, st.cold_queued)
+  ) {
+    notes.push(
+      'The running parameters differ from the known-good set (changed outside this controller); adopting them as the baseline.',
+    );
+    st = { ...st, known_good: null, window: [] };
+  }
+  const window = [...st.window, score.score].slice(-WINDOW_SIZE);
+  const baseline = mean(window);
+  st = {
+    ...st,
+    window,
+    best_score: Math.max(st.best_score ?? Number.NEGATIVE_INFINITY, baseline),
+    known_good: st.known_good ?? { params: { ...params }, score: baseline, metrics: digest(snapshot) },
+  };
+  if (st.converged) {
+    if (baseline >= (st.best_score ?? baseline) - REOPEN_DROP_POINTS) {
+      notes.push(`Converged (${st.stop_reason}); holding the known-good set.`);
+      return decision({ st, snapshot, score, notes, verdict });
+    }
+    notes.push(
+      `The score fell to ${fmt(baseline)} from a converged best of ${fmt(st.best_score ?? 0)}: conditions changed, tuning again.`,
+    );
+    st = { ...st, converged: false, stop_reason: null, stalled: 0, best_score: baseline };
+  }
+  if (score.components.every((c) => c.score >= COMPONENTS_DONE)) {
+    st = converge(st, `every component scores at least ${COMPONENTS_DONE}`);
+    notes.push(`Every component is at or above ${COMPONENTS_DONE}: nothing left worth changing.`);
+    return decision({ st, snapshot, score, notes, verdict });
+  }
+  if (st.stalled >= CONVERGE_AFTER) {
+    const best = fmt(st.best_score ?? 0);
+    st = converge(
+      st,
+      `the score stayed within ${CONVERGE_EPS_POINTS} point of its best (${best}) for ${st.stalled} judged iterations`,
+    );
+    notes.push(`No gain over the best score for ${st.stalled} judged changes: converged.`);
+    return decision({ st, snapshot, score, notes, verdict });
+  }
+
+  // 3. The next change: what the rules want, else an exploratory half-step, else nothing (converged).
+  const findings = diagnose({
+    snapshot,
+    score,
+    params,
+    specs,
+    baseline: st.known_good?.metrics ?? null,
+    origin: st.origin,
+  });
+  if (findings.length > 0)
+    notes.push(
+      `Seen: ${findings
+        .slice(0, 3)
+        .map((f) => f.observation)
+        .join('; ')}.`,
+    );
+  let chosen: Chosen[] = choose(findings, st, specs, params, snapshot, notes);
+  let exploratory = false;
+  if (chosen.length === 0 && input.explore) {
+    const ex = exploreMove(st, specList, params, snapshot);
+    st = { ...st, rng: ex.rng };
+    if (ex.chosen) {
+      chosen = [ex.chosen];
+      exploratory = true;
+    }
+  }
+  if (chosen.length === 0) {
+    const why = findings.some((f) => f.moves.length > 0)
+      ? 'no rule has a safe move left'
+      : findings.length > 0
+        ? 'what is left is beyond the parameters of this station'
+        : 'no rule finds anything to correct';
+    st = converge(
+      st,
+      `${why}${input.explore ? ' and no exploration step is possible' : ' and exploration is off'}`,
+    );
+    notes.push(`Holding: ${st.stop_reason}.`);
+    return decision({ st, snapshot, score, notes, verdict });
+  }
+
+  const changes = chosen.map((c) => c.change);
+  const after = { ...params };
+  for (const c of changes) after[c.name] = c.new;
+  const rule = findings.find((f) => f.moves.some((m) => m.name === changes[0]?.name))?.rule ?? 'rule';
+  st = {
+    ...st,
+    pending: {
+      kind: 'change',
+      before: { ...params },
+      after,
+      changes,
+      score_before: baseline,
+      metrics_before: digest(snapshot),
+      components_before: componentScores(score),
+      proposed_at: now,
+      version: null,
+      exploratory,
+      rule: exploratory ? 'explore' : rule,
+    },
+  };
+  const proposals: ParameterProposal[] = chosen.map((c) => ({
+    station_id: snapshot.station_id,
+    name: c.change.name,
+    old: c.change.old,
+    new: c.change.new,
+    unit: specs.get(c.change.name)?.unit ?? '',
+    reason: c.reason,
+  }));
+  notes.push(
+    chosen.every((c) => c.hot)
+      ? `Changing ${describeChanges(changes)}; judging it against the baseline ${fmt(baseline)} once it is in effect.`
+      : `Queueing ${describeChanges(changes)} for the next call (cold parameters cannot change mid-call).`,
+  );
+  return decision({ st, snapshot, score, notes, verdict, proposals, changes });
+}

@@ -1,0 +1,211 @@
+// Judging a change once it is in effect: the score at the new set against the score before it, with
+// the evidence (which measured metric moved) that an operator reads in the verdict or rollback reason.
+import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
+import { fmt, num, signed } from './curves.ts';
+import type { WEIGHTS } from './scorecard.ts';
+import {
+  type ControllerState,
+  digest,
+  type MetricDigest,
+  type ParamChange,
+  type PendingChange,
+} from './state.ts';
+
+/** A change must gain at least this many points (of 100) to count as an improvement, not noise. */
+export const IMPROVE_MIN_POINTS = 1;
+/** A change that costs more than this is rolled back: beyond segment-to-segment scoring noise. */
+export const ROLLBACK_DROP_POINTS = 3;
+
+/** Converged when the score has not beaten its best by more than this for CONVERGE_AFTER judgements. */
+export const CONVERGE_EPS_POINTS = 1;
+export const CONVERGE_AFTER = 2;
+/** A move that regressed is not repeated in the same direction for this many iterations. */
+export const TABU_ITERATIONS = 4;
+
+export type VerdictKind = 'improved' | 'neutral' | 'regressed';
+
+export interface Verdict {
+  readonly kind: VerdictKind;
+  readonly before: number;
+  readonly after: number;
+  readonly detail: string;
+}
+
+/** The metric (digest key) each scorecard component is computed from. */
+const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
+  level: 'loudness_lufs',
+  noise: 'snr_db',
+  noise_floor: 'noise_floor_dbfs',
+  clipping: 'clipping_ratio',
+  hum: 'hum_ratio',
+  dc_offset: 'dc_offset',
+  dynamics: 'crest_factor_db',
+  speech_presence: 'speech_activity',
+  network: 'mos',
+  latency: 'latency_ms',
+  tts_latency: 'tts_latency_ms',
+  stt_confidence: 'stt_confidence',
+  emotion_confidence: 'emotion_confidence',
+};
+
+/** Path of a component's metric in the snapshot, for next_iteration.watch_metrics. */
+export function componentMetricPath(component: string): string | undefined {
+  const key = COMPONENT_METRIC[component as keyof typeof WEIGHTS];
+  if (key === undefined) return undefined;
+  if (['mos', 'latency_ms'].includes(key)) return `network.${key}`;
+  if (key.endsWith('_confidence') || key === 'tts_latency_ms') return key;
+  return `audio.${key}`;
+}
+
+function metricValue(x: number): string {
+  const a = Math.abs(x);
+  if (a === 0) return '0';
+  if (a < 0.1) return x.toPrecision(2);
+  if (a <= 1) return fmt(x, 2);
+  return fmt(x, 1);
+}
+
+export function describeChanges(changes: readonly ParamChange[]): string {
+  return changes.map((c) => `${c.name} ${num(c.old)}->${num(c.new)}`).join(', ');
+}
+
+/**
+ * The metrics behind the components that lost the most weighted score between two snapshots, e.g.
+ * "speech_activity dropped 0.62->0.31". At most two, largest loss first.
+ */
+export function evidence(
+  componentsBefore: Readonly<Record<string, number>>,
+  metricsBefore: MetricDigest,
+  now: StationScore,
+  metricsNow: MetricDigest,
+): string {
+  const drops: { name: string; loss: number }[] = [];
+  for (const c of now.components) {
+    const was = componentsBefore[c.name];
+    if (was === undefined) continue;
+    const lossPts = c.weight * (was - c.score);
+    if (lossPts > 0.005) drops.push({ name: c.name, loss: lossPts });
+  }
+  drops.sort((a, b) => b.loss - a.loss);
+  const parts: string[] = [];
+  for (const d of drops.slice(0, 2)) {
+    const key = COMPONENT_METRIC[d.name as keyof typeof WEIGHTS];
+    const a = key === undefined ? undefined : metricsBefore[key];
+    const b = key === undefined ? undefined : metricsNow[key];
+    if (key === undefined || a === undefined || b === undefined) continue;
+    parts.push(
+      `${key} ${b < a ? 'dropped' : b > a ? 'rose' : 'stayed at'} ${metricValue(a)}->${metricValue(b)}`,
+    );
+  }
+  return parts.length > 0
+    ? parts.join(', ')
+    : 'no single component explains the drop (segment-to-segment variation?)';
+}
+
+export function classify(before: number, after: number): VerdictKind {
+  const d = after - before;
+  if (d <= -ROLLBACK_DROP_POINTS) return 'regressed';
+  if (d >= IMPROVE_MIN_POINTS) return 'improved';
+  return 'neutral';
+}
+
+export function verdictDetail(
+  kind: VerdictKind,
+  before: number,
+  after: number,
+  what: string,
+  why: string,
+): string {
+  const move = `score ${fmt(before)} -> ${fmt(after)} (${signed(after - before)}) after ${what}`;
+  switch (kind) {
+    case 'improved':
+      return `${move}: improved; kept as the new known-good set`;
+    case 'neutral':
+      return `${move}: within ${ROLLBACK_DROP_POINTS} points, no clear effect; kept`;
+    case 'regressed':
+      return `${move}: regressed (${why}); rolling back to the known-good set`;
+  }
+}
+
+export interface Rollback {
+  readonly to: Record<string, number>;
+  readonly reason: string;
+}
+
+export function componentScores(score: StationScore): Record<string, number> {
+  return Object.fromEntries(score.components.map((c) => [c.name, c.score]));
+}
+
+export interface Judgement {
+  readonly state: ControllerState;
+  readonly verdict: Verdict;
+  /** Set when the change regressed: what to restore, and the evidence. */
+  readonly rollback: Rollback | null;
+  /** The changes the rollback makes (empty otherwise). */
+  readonly back: ParamChange[];
+}
+
+/**
+ * Judge a pending change on the first snapshot that runs it. Improved or neutral: it becomes the
+ * known-good set. Regressed: roll back to the known-good set (queued cold values stay, they were never
+ * judged), remember the move as tabu, and wait for the rollback to take effect.
+ */
+export function judgeChange(
+  st: ControllerState,
+  p: PendingChange,
+  score: StationScore,
+  snapshot: StationSnapshot,
+  params: Readonly<Record<string, number>>,
+  now: number,
+): Judgement {
+  const before = p.score_before;
+  const after = score.score;
+  const kind = classify(before, after);
+  const what = describeChanges(p.changes);
+  const metricsNow = digest(snapshot);
+  const why = evidence(p.components_before, p.metrics_before, score, metricsNow);
+  const verdict: Verdict = { kind, before, after, detail: verdictDetail(kind, before, after, what, why) };
+  // Stalled: judged at (within epsilon of) the best so far. A real gain resets the count; a
+  // regression says nothing about being at the optimum, so it leaves the count alone.
+  const best = st.best_score ?? Number.NEGATIVE_INFINITY;
+  const stalled =
+    after > best + CONVERGE_EPS_POINTS
+      ? 0
+      : after >= best - CONVERGE_EPS_POINTS
+        ? st.stalled + 1
+        : st.stalled;
+  const next: ControllerState = { ...st, judged: st.judged + 1, stalled, best_score: Math.max(best, after) };
+  if (kind !== 'regressed') {
+    const known_good = { params: { ...p.after }, score: after, metrics: metricsNow };
+    return { state: { ...next, pending: null, window: [], known_good }, verdict, rollback: null, back: [] };
+  }
+  const to = { ...(st.known_good?.params ?? p.before), ...st.cold_queued };
+  const back: ParamChange[] = Object.keys(to)
+    .filter((k) => Math.abs((to[k] ?? 0) - (params[k] ?? 0)) > 1e-9)
+    .map((k) => ({ name: k, old: params[k] ?? 0, new: to[k] ?? 0 }));
+  const pending: PendingChange = {
+    kind: 'rollback',
+    before: { ...params },
+    after: to,
+    changes: back,
+    score_before: after,
+    metrics_before: metricsNow,
+    components_before: componentScores(score),
+    proposed_at: now,
+    version: null,
+    exploratory: false,
+    rule: 'rollback',
+  };
+  const tabu = p.changes.map((c) => ({
+    name: c.name,
+    direction: (c.new > c.old ? 1 : -1) as 1 | -1,
+    until_iteration: st.iteration + TABU_ITERATIONS,
+  }));
+  return {
+    // Nothing differs (the station never ran the change): no rollback to wait for.
+    state: { ...next, pending: back.length > 0 ? pending : null, window: [], tabu: [...st.tabu, ...tabu] },
+    verdict,
+    rollback: { to, reason: `score fell from ${fmt(before)} to ${fmt(after)} after ${what}: ${why}` },
+    back,
+  };
+}

@@ -1,0 +1,89 @@
+// From the rules' wishes to the few concrete changes of one step: made safe (bounds.ts), not repeating a
+// move that just regressed, hot parameters before cold ones, at most MAX_CHANGES_PER_STEP of them; and
+// the exploratory half-step when no rule has anything to do.
+import type { ParameterSpec } from '../../catalog/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { effectiveBounds, safeValue } from './bounds.ts';
+import { createRng } from './random.ts';
+import type { Finding } from './rules.ts';
+import type { ControllerState, ParamChange } from './state.ts';
+
+/** At most this many parameters change per step, so a verdict can be pinned on them. */
+export const MAX_CHANGES_PER_STEP = 2;
+/** Exploration steps at most this share of max_step: small enough to be harmless if it is worse. */
+export const EXPLORE_STEP_SHARE = 0.5;
+
+export interface Chosen {
+  readonly change: ParamChange;
+  readonly reason: string;
+  readonly hot: boolean;
+}
+
+export function isTabu(st: ControllerState, name: string, direction: number): boolean {
+  return st.tabu.some((t) => t.name === name && t.direction === Math.sign(direction));
+}
+
+/**
+ * The top findings' moves, made safe, on distinct parameters. Hot parameters first: a cold one only
+ * takes effect at the next call, so it cannot be judged in this one and must not hold up the hot
+ * levers; cold moves are proposed only when no hot move is left, and never twice for the same
+ * parameter in one call (the first is still queued, the metrics cannot show it yet).
+ */
+export function choose(
+  findings: readonly Finding[],
+  st: ControllerState,
+  specs: ReadonlyMap<string, ParameterSpec>,
+  params: Readonly<Record<string, number>>,
+  snapshot: StationSnapshot,
+  notes: string[],
+): Chosen[] {
+  const candidates: Chosen[] = [];
+  for (const f of findings) {
+    for (const m of f.moves) {
+      const spec = specs.get(m.name);
+      const old = params[m.name];
+      if (!spec || old === undefined || candidates.some((c) => c.change.name === m.name)) continue;
+      if (m.name in st.cold_queued) {
+        notes.push(`${m.name} ${st.cold_queued[m.name]} is already queued for the next call.`);
+        continue;
+      }
+      const nv = safeValue(spec, old, m.desired, snapshot.constraints);
+      if (nv === null) continue;
+      if (isTabu(st, m.name, nv - old)) {
+        notes.push(`Not repeating ${m.name} ${nv > old ? 'up' : 'down'}: that regressed recently.`);
+        continue;
+      }
+      const reason = spec.hot ? m.reason : `${m.reason} (cold: takes effect at the next call)`;
+      candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot });
+    }
+  }
+  const hot = candidates.filter((c) => c.hot);
+  return (hot.length > 0 ? hot : candidates.filter((c) => !c.hot)).slice(0, MAX_CHANGES_PER_STEP);
+}
+
+/** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
+export function exploreMove(
+  st: ControllerState,
+  specs: readonly ParameterSpec[],
+  params: Readonly<Record<string, number>>,
+  snapshot: StationSnapshot,
+): { chosen: Chosen | null; rng: number } {
+  const rng = createRng(st.rng);
+  // Only hot parameters: a cold one would not act within this call, so its verdict would be noise.
+  const pool = specs.filter((p) => p.hot && !effectiveBounds(p, snapshot.constraints).frozen);
+  for (let attempt = 0; attempt < 2 * pool.length; attempt++) {
+    const spec = pool[Math.floor(rng.next() * pool.length)];
+    const first: 1 | -1 = rng.next() < 0.5 ? 1 : -1;
+    if (!spec) continue;
+    const old = params[spec.name] ?? spec.default;
+    const step = spec.max_step * EXPLORE_STEP_SHARE;
+    for (const dir of [first, -first]) {
+      if (isTabu(st, spec.name, dir)) continue;
+      const nv = safeValue(spec, old, old + dir * step, snapshot.constraints, step);
+      if (nv === null) continue;
+      const reason = `nothing clearly wrong; exploring a half step on ${spec.name} around the known-good set`;
+      return { chosen: { change: { name: spec.name, old, new: nv }, reason, hot: true }, rng: rng.state() };
+    }
+  }
+  return { chosen: null, rng: rng.state() };
+}

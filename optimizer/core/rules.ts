@@ -1,0 +1,465 @@
+// The controller's corrective rules: from one snapshot's metrics to the parameter moves that should
+// improve them. Each rule reports what it saw (for the analysis text) and the moves it wants, with a
+// priority equal to the weighted score loss it addresses, so the worst problem is fixed first. Moves
+// are wishes: bounds.ts turns them into safe values, the controller picks at most a few.
+
+import type { ParameterSpec } from '../../catalog/index.ts';
+import type { ParameterConstraint, StationScore, StationSnapshot } from '../../contracts/generated.ts';
+import { effectiveBounds } from './bounds.ts';
+import { fmt, pct } from './curves.ts';
+import { componentLoss, speechLevel } from './scorecard.ts';
+import type { MetricDigest } from './state.ts';
+
+export type RuleName = 'speech_collapse' | 'clipping' | 'level' | 'noise' | 'hum' | 'network' | 'dynamics';
+
+export interface Move {
+  readonly name: string;
+  /** The value the rule would like; bounds.ts clamps it to one safe step. */
+  readonly desired: number;
+  readonly reason: string;
+}
+
+export interface Finding {
+  readonly rule: RuleName;
+  /** Weighted score loss behind this rule; safety rules get SAFETY_PRIORITY on top. */
+  readonly priority: number;
+  /** What was seen, in plain words, whether or not a move follows. */
+  readonly observation: string;
+  readonly moves: readonly Move[];
+}
+
+export interface RuleContext {
+  readonly snapshot: StationSnapshot;
+  readonly score: StationScore;
+  /** Full effective parameter set of the station. */
+  readonly params: Readonly<Record<string, number>>;
+  readonly specs: ReadonlyMap<string, ParameterSpec>;
+  /** Metrics at the last known-good configuration (null on the first snapshot). */
+  readonly baseline: MetricDigest | null;
+  /** Metrics at the first snapshot of the call, before any change. */
+  readonly origin: MetricDigest | null;
+}
+
+// Speech being eaten or samples clipping are fixed before anything else, whatever their weight.
+const SAFETY_PRIORITY = 1;
+// Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
+// segment-to-segment measurement noise does not move the gain back and forth.
+export const LEVEL_DEADBAND_LU = 1.5;
+// An AGC whose output sits this far under its own target is out of gain (capped by agc_max_gain_db);
+// its speech meter and P.56 agree to within about a dB.
+const AGC_SHORTFALL_DB = 2;
+// AES17 dBFS (a full-scale sine reads 0) minus dB re a full-scale square (the gate's and AGC's meter).
+const AES17_OFFSET_DB = 3.01;
+// An AGC target this hot leaves speech peaks (crest 12-20 dB) no headroom.
+const AGC_HOT_TARGET_DBFS = -18;
+// Clipping: act from 0.01% of samples; a full step from 0.1% (audible).
+const CLIP_ACT_RATIO = 1e-4;
+const CLIP_SEVERE_RATIO = 1e-3;
+// Peaks this close to the limiter ceiling mean the limiter is the stage that touches full scale.
+const PEAK_AT_CEILING_DB = 0.5;
+const LIMITER_SAFE_CEILING_DBFS = -1;
+// Keep treating noise while the SNR is less than this above the station's minimum (noise score < ~0.93).
+const NOISE_ACT_MARGIN_DB = 6;
+// The gate closes this far above the floor it is meant to catch, and never nearer than
+// GATE_BELOW_SPEECH_DB to the speech level (weak syllables are ~20 dB under the active level).
+const GATE_ABOVE_FLOOR_DB = 4;
+const GATE_BELOW_SPEECH_DB = 25;
+// The pauses count as noisy while the floor is within this of the speech level.
+const FLOOR_NOISY_MARGIN_DB = 30;
+// Speech activity this low (or below half the known-good value) means the gate/suppressor eats speech.
+const COLLAPSE_ABS = 0.05;
+const COLLAPSE_REL = 0.5;
+const COLLAPSE_MIN_BASELINE = 0.2;
+// Hum: treat from 3% of the energy, a full step from 10%. A 4th-order high-pass needs ~110 Hz to take
+// 20 dB off 60 Hz; above ~200 Hz it eats the fundamental of most male voices, so it stops there.
+const HUM_ACT = 0.03;
+const HUM_SEVERE = 0.1;
+const HPF_VOICE_CAP_HZ = 200;
+// Spectral centroid 20% above the call's start with the hum gone: the high-pass is thinning the voice.
+const HUM_CLEAR = 0.015;
+const HPF_THIN_HZ = 120;
+const CENTROID_RISE = 1.2;
+// A playout buffer of ~3x the RFC 3550 jitter (a mean deviation) absorbs nearly all late packets.
+const JB_JITTER_MULT = 3;
+const LOSS_ACT = 0.01;
+const LOSS_LOW = 0.005;
+// Above 5% loss the E-model's Ie-eff dominates the delay term: buy buffer even past the budget.
+const LOSS_SEVERE = 0.05;
+// Crest factor under this at a compressor station: over-compressed (speech is 12-20 dB).
+const CREST_LOW_DB = 9;
+
+function loss(score: StationScore, ...names: string[]): number {
+  let l = 0;
+  for (const c of score.components) if (names.includes(c.name)) l += componentLoss(c);
+  return l;
+}
+
+class Ctx {
+  constructor(readonly r: RuleContext) {}
+  get a() {
+    return this.r.snapshot.metrics.audio;
+  }
+  get constraints(): readonly ParameterConstraint[] {
+    return this.r.snapshot.constraints;
+  }
+  /** The parameter exists at this station and is not frozen. */
+  has(name: string): boolean {
+    const spec = this.r.specs.get(name);
+    return spec !== undefined && !effectiveBounds(spec, this.constraints).frozen;
+  }
+  /** The parameter can still move in this direction (not frozen, not at its bound). */
+  room(name: string, direction: 1 | -1): boolean {
+    const spec = this.r.specs.get(name);
+    if (!spec) return false;
+    const b = effectiveBounds(spec, this.constraints);
+    const v = this.v(name);
+    return !b.frozen && (direction > 0 ? v < b.hi - 1e-9 : v > b.lo + 1e-9);
+  }
+  v(name: string): number {
+    return this.r.params[name] ?? this.r.specs.get(name)?.default ?? Number.NaN;
+  }
+  step(name: string): number {
+    return this.r.specs.get(name)?.max_step ?? 0;
+  }
+}
+
+function speechCollapse(c: Ctx): Finding | null {
+  const act = c.a.speech_activity;
+  const base = c.r.baseline?.['speech_activity'];
+  const rel = base !== undefined && base >= COLLAPSE_MIN_BASELINE && act < COLLAPSE_REL * base;
+  if (!speechLevel(c.r.snapshot).present || !(act < COLLAPSE_ABS || rel)) return null;
+  const was = base !== undefined ? ` (was ${fmt(base, 2)} at the known-good setting)` : '';
+  const seen = `speech activity ${fmt(act, 2)}${was}: the gate or suppressor is eating speech`;
+  const moves: Move[] = [];
+  if (c.room('noise_suppression_db', -1)) {
+    const v = c.v('noise_suppression_db');
+    moves.push({
+      name: 'noise_suppression_db',
+      desired: v - c.step('noise_suppression_db'),
+      reason: `${seen}; backing off suppression`,
+    });
+  }
+  if (c.room('noise_gate_threshold_dbfs', -1)) {
+    const v = c.v('noise_gate_threshold_dbfs');
+    moves.push({
+      name: 'noise_gate_threshold_dbfs',
+      desired: v - c.step('noise_gate_threshold_dbfs'),
+      reason: `${seen}; lowering the gate`,
+    });
+  }
+  const observation = moves.length > 0 ? seen : `${seen}, but no gate or suppressor here can back off`;
+  return {
+    rule: 'speech_collapse',
+    priority: SAFETY_PRIORITY + loss(c.r.score, 'speech_presence'),
+    observation,
+    moves,
+  };
+}
+
+function clipping(c: Ctx): Finding | null {
+  const ratio = c.a.clipping_ratio;
+  if (!(ratio > CLIP_ACT_RATIO)) return null;
+  const seen = `${pct(ratio, 3)} of samples clip`;
+  const moves: Move[] = [];
+  const cut = ratio >= CLIP_SEVERE_RATIO ? c.step('input_gain_db') : c.step('input_gain_db') / 2;
+  if (c.room('input_gain_db', -1)) {
+    moves.push({
+      name: 'input_gain_db',
+      desired: c.v('input_gain_db') - cut,
+      reason: `${seen}: taking ${fmt(cut)} dB off the input gain`,
+    });
+  }
+  if (c.room('agc_target_dbfs', -1) && c.v('agc_target_dbfs') > AGC_HOT_TARGET_DBFS) {
+    moves.push({
+      name: 'agc_target_dbfs',
+      desired: c.v('agc_target_dbfs') - c.step('agc_target_dbfs'),
+      reason: `${seen} with a hot AGC target: lowering it`,
+    });
+  }
+  const ceiling = c.v('limiter_ceiling_dbfs');
+  if (
+    c.room('limiter_ceiling_dbfs', -1) &&
+    ceiling > LIMITER_SAFE_CEILING_DBFS &&
+    c.a.peak_dbfs >= ceiling - PEAK_AT_CEILING_DB
+  ) {
+    moves.push({
+      name: 'limiter_ceiling_dbfs',
+      desired: LIMITER_SAFE_CEILING_DBFS,
+      reason: `${seen} with peaks at the ${fmt(ceiling)} dBFS limiter ceiling: lowering it`,
+    });
+  }
+  return {
+    rule: 'clipping',
+    priority: SAFETY_PRIORITY + loss(c.r.score, 'clipping'),
+    observation: seen,
+    moves,
+  };
+}
+
+function level(c: Ctx): Finding | null {
+  const lv = speechLevel(c.r.snapshot);
+  if (!lv.present) return null;
+  const target = c.r.snapshot.targets.loudness_lufs;
+  const e = target - lv.value; // > 0: too quiet
+  if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
+  const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
+  const priority = loss(c.r.score, 'level');
+  if (e > 0 && c.a.clipping_ratio > CLIP_ACT_RATIO) {
+    return {
+      rule: 'level',
+      priority,
+      observation: `${seen}, but it clips: not raising the level`,
+      moves: [],
+    };
+  }
+  const dir: 1 | -1 = e > 0 ? 1 : -1;
+  const gain = (why: string): Move => ({
+    name: 'input_gain_db',
+    desired: c.v('input_gain_db') + e,
+    reason: `${seen}: ${why}`,
+  });
+  // AGC stations already steer toward agc_target_dbfs: the input gain would just be undone by the
+  // AGC, so the lever is the AGC's target, or its max gain when it cannot reach the target.
+  if (c.has('agc_target_dbfs')) {
+    const agcTarget = c.v('agc_target_dbfs');
+    // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).
+    const shortfall = agcTarget - c.a.active_speech_level_dbov; // > 0: the AGC output sits under its own target
+    if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
+      const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
+      if (c.room('agc_max_gain_db', 1)) {
+        const moves = [
+          {
+            name: 'agc_max_gain_db',
+            desired: c.v('agc_max_gain_db') + shortfall,
+            reason: `${seen}; ${why}: raising its max gain`,
+          },
+        ];
+        return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
+      }
+      return {
+        rule: 'level',
+        priority,
+        observation: `${seen}; ${why}`,
+        moves: c.room('input_gain_db', 1) ? [gain(`${why} at max gain: raising the input gain`)] : [],
+      };
+    }
+    if (e < 0 && -shortfall > AGC_SHORTFALL_DB && c.room('input_gain_db', -1)) {
+      return {
+        rule: 'level',
+        priority,
+        observation: seen,
+        moves: [gain(`the AGC cannot cut enough: lowering the input gain`)],
+      };
+    }
+    if (c.room('agc_target_dbfs', dir)) {
+      const moves = [
+        {
+          name: 'agc_target_dbfs',
+          desired: agcTarget + e,
+          reason: `${seen}: ${e > 0 ? 'raising' : 'lowering'} the AGC target`,
+        },
+      ];
+      return { rule: 'level', priority, observation: seen, moves };
+    }
+  }
+  const moves = c.room('input_gain_db', dir)
+    ? [gain(`${e > 0 ? 'raising' : 'lowering'} the input gain`)]
+    : [];
+  return {
+    rule: 'level',
+    priority,
+    observation: moves.length ? seen : `${seen}, and no level lever has room left`,
+    moves,
+  };
+}
+
+function noise(c: Ctx, collapsing: boolean): Finding | null {
+  const min = c.r.snapshot.targets.min_snr_db;
+  const snr = c.a.snr_db;
+  if (!(snr < min + NOISE_ACT_MARGIN_DB)) return null;
+  const seen =
+    snr < min
+      ? `SNR ${fmt(snr)} dB is ${fmt(min - snr)} dB under the ${fmt(min, 0)} dB minimum`
+      : `SNR ${fmt(snr)} dB is barely above the ${fmt(min, 0)} dB minimum`;
+  const priority = loss(c.r.score, 'noise', 'noise_floor');
+  if (collapsing)
+    return {
+      rule: 'noise',
+      priority,
+      observation: `${seen}, but speech is already being eaten: not suppressing harder`,
+      moves: [],
+    };
+  const moves: Move[] = [];
+  if (c.room('noise_suppression_db', 1)) {
+    const v = c.v('noise_suppression_db');
+    moves.push({
+      name: 'noise_suppression_db',
+      desired: v + c.step('noise_suppression_db'),
+      reason: `${seen}: stronger suppression`,
+    });
+  }
+  // The gate sits before the suppressor and the AGC, but the metrics are measured at the output. Refer
+  // them back to the gate's input assuming the AGC applies its full max gain: that places the speech
+  // level (and so the gate's ceiling) as low as it can be, so the gate errs toward staying open.
+  const agcGain = c.has('agc_max_gain_db') ? c.v('agc_max_gain_db') : 0;
+  const suppression = c.has('noise_suppression_db') ? c.v('noise_suppression_db') : 0;
+  const speechIn = c.a.active_speech_level_dbov - agcGain;
+  const floorIn = c.a.noise_floor_dbfs - AES17_OFFSET_DB - agcGain + suppression;
+  const gate = c.v('noise_gate_threshold_dbfs');
+  const lv = speechLevel(c.r.snapshot);
+  if (
+    c.room('noise_gate_threshold_dbfs', 1) &&
+    lv.present &&
+    lv.value - c.a.noise_floor_dbfs < FLOOR_NOISY_MARGIN_DB
+  ) {
+    const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - GATE_BELOW_SPEECH_DB);
+    if (want > gate + 1) {
+      const why = `the noise (about ${fmt(floorIn)} dBov at the gate) is above the ${fmt(gate)} dBFS gate: moving the gate toward it`;
+      moves.push({ name: 'noise_gate_threshold_dbfs', desired: want, reason: `${seen}; ${why}` });
+    }
+  }
+  const observation =
+    moves.length > 0 ? seen : `${seen}; no noise lever at this station has room (treat it upstream)`;
+  return { rule: 'noise', priority, observation, moves };
+}
+
+function hum(c: Ctx): Finding | null {
+  if (!c.has('highpass_cutoff_hz')) return null;
+  const h = c.a.hum_ratio;
+  const cutoff = c.v('highpass_cutoff_hz');
+  const priority = loss(c.r.score, 'hum');
+  if (h > HUM_ACT) {
+    const seen = `mains hum holds ${pct(h)} of the energy with the high-pass at ${fmt(cutoff, 0)} Hz`;
+    if (cutoff >= HPF_VOICE_CAP_HZ)
+      return { rule: 'hum', priority, observation: `${seen}; higher would thin the voice`, moves: [] };
+    const step = h >= HUM_SEVERE ? c.step('highpass_cutoff_hz') : c.step('highpass_cutoff_hz') / 2;
+    const desired = Math.min(cutoff + step, HPF_VOICE_CAP_HZ);
+    return {
+      rule: 'hum',
+      priority,
+      observation: seen,
+      moves: [{ name: 'highpass_cutoff_hz', desired, reason: `${seen}: raising the cutoff` }],
+    };
+  }
+  const c0 = c.r.origin?.['spectral_centroid_hz'];
+  const cNow = c.a.spectral_centroid_hz;
+  if (h < HUM_CLEAR && cutoff > HPF_THIN_HZ && c0 !== undefined && c0 > 0 && cNow > CENTROID_RISE * c0) {
+    const seen = `hum is gone (${pct(h)}) but the spectral centroid rose ${fmt(c0, 0)} -> ${fmt(cNow, 0)} Hz: the ${fmt(cutoff, 0)} Hz high-pass thins the voice`;
+    const moves = [
+      {
+        name: 'highpass_cutoff_hz',
+        desired: cutoff - c.step('highpass_cutoff_hz') / 2,
+        reason: `${seen}; lowering it`,
+      },
+    ];
+    return { rule: 'hum', priority: loss(c.r.score, 'level', 'hum') + 0.01, observation: seen, moves };
+  }
+  return null;
+}
+
+function network(c: Ctx): Finding | null {
+  const n = c.r.snapshot.metrics.network;
+  if (n === null || !c.has('jitter_buffer_ms')) return null;
+  const jb = c.v('jitter_buffer_ms');
+  const needed = JB_JITTER_MULT * n.jitter_ms;
+  const budget = c.r.snapshot.targets.max_latency_ms;
+  const priority = loss(c.r.score, 'network', 'latency');
+  const lossText = `loss ${pct(n.packet_loss_ratio)}, jitter ${fmt(n.jitter_ms)} ms, latency ${fmt(n.latency_ms, 0)} ms, buffer ${fmt(jb, 0)} ms`;
+  if (n.packet_loss_ratio > LOSS_ACT && jb < needed) {
+    let delta = needed - jb;
+    if (n.packet_loss_ratio < LOSS_SEVERE) delta = Math.min(delta, budget - n.latency_ms);
+    const seen = `${lossText}: packets arrive later than the buffer waits (late loss)`;
+    if (delta < 1)
+      return {
+        rule: 'network',
+        priority,
+        observation: `${seen}, but the ${fmt(budget, 0)} ms latency budget is spent`,
+        moves: [],
+      };
+    return {
+      rule: 'network',
+      priority,
+      observation: seen,
+      moves: [
+        { name: 'jitter_buffer_ms', desired: jb + delta, reason: `${seen}: growing the jitter buffer` },
+      ],
+    };
+  }
+  if (n.latency_ms > budget && n.packet_loss_ratio < LOSS_LOW && jb > needed) {
+    const delta = Math.min(n.latency_ms - budget, jb - needed);
+    const seen = `${lossText}: over the ${fmt(budget, 0)} ms latency budget with little loss`;
+    return {
+      rule: 'network',
+      priority,
+      observation: seen,
+      moves: [
+        { name: 'jitter_buffer_ms', desired: jb - delta, reason: `${seen}: shrinking the jitter buffer` },
+      ],
+    };
+  }
+  if (n.packet_loss_ratio > LOSS_ACT) {
+    return {
+      rule: 'network',
+      priority,
+      observation: `${lossText}: the buffer already covers the jitter, so the loss is in the network and no buffer size fixes it`,
+      moves: [],
+    };
+  }
+  return null;
+}
+
+function dynamics(c: Ctx): Finding | null {
+  const crest = c.a.crest_factor_db;
+  if (!speechLevel(c.r.snapshot).present || !(crest < CREST_LOW_DB)) return null;
+  const seen = `crest factor ${fmt(crest)} dB: dynamics squashed`;
+  const priority = loss(c.r.score, 'dynamics');
+  const ratio = c.v('compressor_ratio');
+  if (c.room('compressor_ratio', -1) && ratio > 1) {
+    return {
+      rule: 'dynamics',
+      priority,
+      observation: seen,
+      moves: [{ name: 'compressor_ratio', desired: ratio - 1, reason: `${seen}: gentler compression ratio` }],
+    };
+  }
+  if (c.room('compressor_threshold_dbfs', 1)) {
+    const t = c.v('compressor_threshold_dbfs');
+    return {
+      rule: 'dynamics',
+      priority,
+      observation: seen,
+      moves: [
+        {
+          name: 'compressor_threshold_dbfs',
+          desired: t + c.step('compressor_threshold_dbfs'),
+          reason: `${seen}: raising the compressor threshold`,
+        },
+      ],
+    };
+  }
+  return { rule: 'dynamics', priority, observation: `${seen}; no compressor here to relax`, moves: [] };
+}
+
+/** Every rule's finding for this snapshot, most valuable first. */
+export function diagnose(r: RuleContext): Finding[] {
+  const c = new Ctx(r);
+  const collapse = speechCollapse(c);
+  const out = [collapse, clipping(c), level(c), noise(c, collapse !== null), hum(c), network(c), dynamics(c)];
+  return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);
+}
+
+/** Audio/network metrics a parameter moves, for next_iteration.watch_metrics. */
+export const WATCH: Readonly<Record<string, readonly string[]>> = {
+  input_gain_db: ['audio.loudness_lufs', 'audio.clipping_ratio', 'audio.crest_factor_db'],
+  agc_target_dbfs: ['audio.loudness_lufs', 'audio.active_speech_level_dbov', 'audio.noise_floor_dbfs'],
+  agc_max_gain_db: ['audio.loudness_lufs', 'audio.noise_floor_dbfs', 'audio.snr_db'],
+  noise_gate_threshold_dbfs: ['audio.noise_floor_dbfs', 'audio.speech_activity', 'audio.snr_db'],
+  noise_suppression_db: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
+  highpass_cutoff_hz: ['audio.hum_ratio', 'audio.spectral_centroid_hz'],
+  compressor_threshold_dbfs: ['audio.crest_factor_db', 'audio.loudness_lufs'],
+  compressor_ratio: ['audio.crest_factor_db', 'audio.loudness_lufs'],
+  limiter_ceiling_dbfs: ['audio.clipping_ratio', 'audio.peak_dbfs', 'audio.crest_factor_db'],
+  jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos'],
+  vad_threshold: ['audio.speech_activity', 'stt_confidence'],
+  echo_canceller_tail_ms: ['network.mos'],
+};

@@ -1,0 +1,354 @@
+// The scorecard (DESIGN §8): one 0..100 score per station from the metrics a live station can
+// measure, with the components that produced it. Pure. `reference_seg_snr_db` is deliberately never
+// read: only a simulator knows the clean signal, and a score a live station cannot compute would make
+// the optimizer tune toward something production never sees.
+//
+// Station score = 100 × (weighted mean of the component scores) × (guard factor). The guard factor
+// is why the score cannot be gamed by crushing the signal: a gated-away or squashed signal can look
+// clean on every other metric (high SNR, no clipping, no hum), so the worse of the two guards scales
+// the whole station score down toward GUARD_FLOOR once it falls below GUARD_KNEE.
+import { mean } from 'simple-statistics';
+import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
+import { clamp, fmt, linear, pct, ramp } from './curves.ts';
+
+/**
+ * Component weights. They need not sum to 1: a station's score is normalised over the components
+ * that apply to it, so a network station is not penalised for lacking an STT confidence.
+ */
+export const WEIGHTS = Object.freeze({
+  // Level is what a listener notices first and what every downstream stage (STT, Hume) is tuned for.
+  level: 0.2,
+  // Noise masks speech and costs STT accuracy; second only to level among the audio metrics.
+  noise: 0.15,
+  // The floor in the pauses is heard as hiss between words; the SNR already carries most of it.
+  noise_floor: 0.05,
+  // Clipping is audible from ~0.1% of samples and cannot be undone downstream.
+  clipping: 0.15,
+  // Mains hum is annoying but narrow-band; a high-pass removes most of it.
+  hum: 0.08,
+  // DC only wastes headroom and clicks at gate/AGC transitions; rarely audible on its own.
+  dc_offset: 0.02,
+  // Guards (also scale the whole score, see GUARD_*): they count in the mean like the rest.
+  dynamics: 0.05,
+  speech_presence: 0.05,
+  // On a network station the E-model MOS is the transmission quality itself: the heaviest component.
+  network: 0.25,
+  // Mouth-to-ear delay beyond the budget breaks turn-taking; the MOS already includes some of it.
+  latency: 0.1,
+  // TTS latency adds to the caller's wait for an answer.
+  tts_latency: 0.05,
+  // STT confidence is the outcome the caller-side chain exists for (station 4).
+  stt_confidence: 0.2,
+  // Emotion confidence is a softer outcome: Hume's confidence also depends on the talker.
+  emotion_confidence: 0.1,
+});
+export type ComponentName = keyof typeof WEIGHTS;
+
+/** The guard factor never goes below this: a crushed signal keeps at most 30% of its score. */
+export const GUARD_FLOOR = 0.3;
+/** Guard scores at or above this leave the station score untouched (ordinary compression is fine). */
+export const GUARD_KNEE = 0.5;
+/** Below this a level (LUFS or dBov) is treated as no signal: the BS.1770 gate / P.56 floor answer. */
+export const NO_SIGNAL_DB = -70;
+/** Above this speech activity the 10th-percentile "noise floor" frames are speech, so it says nothing. */
+const NOISE_FLOOR_MAX_ACTIVITY = 0.85;
+
+export interface SpeechLevel {
+  readonly value: number;
+  readonly unit: 'LUFS' | 'dBov';
+  readonly present: boolean;
+}
+
+/**
+ * The level compared with `targets.loudness_lufs`: integrated loudness, or the P.56 active speech
+ * level when BS.1770 gated everything out (short or very quiet segments) but P.56 still found speech.
+ */
+export function speechLevel(s: StationSnapshot): SpeechLevel {
+  const a = s.metrics.audio;
+  if (Number.isFinite(a.loudness_lufs) && a.loudness_lufs > NO_SIGNAL_DB) {
+    return { value: a.loudness_lufs, unit: 'LUFS', present: true };
+  }
+  if (Number.isFinite(a.active_speech_level_dbov) && a.active_speech_level_dbov > NO_SIGNAL_DB) {
+    return { value: a.active_speech_level_dbov, unit: 'dBov', present: true };
+  }
+  return { value: Number.isFinite(a.loudness_lufs) ? a.loudness_lufs : -120, unit: 'LUFS', present: false };
+}
+
+interface ComponentDef {
+  readonly name: ComponentName;
+  readonly guard: boolean;
+  /** The measured input, or null when the component does not apply to this snapshot. */
+  measure(s: StationSnapshot): number | null;
+  score(v: number, s: StationSnapshot): number;
+  describe(v: number, s: StationSnapshot): string;
+}
+
+// Level: flat within ±1 LU (inaudible), smooth to 0 at 12 LU off (the range AGC and gain can fix).
+const LEVEL_TOLERANCE_LU = 1;
+const LEVEL_ZERO_LU = 12;
+// Noise: 0.8 exactly at the station's minimum SNR, 1 at 10 dB above it, 0 at 20 dB below it.
+const SNR_AT_MIN = 0.8;
+const SNR_FULL_ABOVE_DB = 10;
+const SNR_ZERO_BELOW_DB = 20;
+// Noise floor under the speech level: 10 dB is a noisy line, 40 dB is a quiet one.
+const FLOOR_MARGIN_ZERO_DB = 10;
+const FLOOR_MARGIN_FULL_DB = 40;
+// Clipping: exp(-ratio / 0.1%): 0.01% of samples -> 0.90, 0.1% -> 0.37, 0.5% -> 0.01.
+const CLIP_SCALE = 0.001;
+// Hum share up to 2% is within what speech harmonics on 100/200/300 Hz leave behind; then exp decay.
+const HUM_TOLERANCE = 0.02;
+const HUM_SCALE = 0.06;
+// DC: 0.002 of full scale (-54 dBFS) is harmless; 0.02 more costs 1/e.
+const DC_TOLERANCE = 0.002;
+const DC_SCALE = 0.02;
+// Crest factor of speech (peak/RMS over a segment) is 12-20 dB; 5 dB is a square wave's neighbourhood.
+const CREST_ZERO_DB = 5;
+const CREST_FULL_DB = 12;
+// Speech activity: a talker fills 20%+ of frames; 2% is a gate or suppressor eating speech.
+const ACTIVITY_ZERO = 0.02;
+const ACTIVITY_FULL = 0.2;
+// E-model MOS-CQE range (G.107 Annex B): 1 (R <= 0) .. 4.5 (R >= 100).
+const MOS_MIN = 1;
+const MOS_MAX = 4.5;
+// Latency: full credit up to 70% of the budget, 0.8 at the budget, 0 at twice the budget.
+const LATENCY_FREE_SHARE = 0.7;
+const LATENCY_AT_BUDGET = 0.8;
+// Confidence scales: Deepgram transcripts under ~0.5 are mostly wrong, over ~0.95 are clean;
+// Hume confidences run lower for the same audio.
+const STT_ZERO = 0.5;
+const STT_FULL = 0.95;
+const EMOTION_ZERO = 0.3;
+const EMOTION_FULL = 0.8;
+
+function levelDetail(v: number, s: StationSnapshot): string {
+  const lv = speechLevel(s);
+  const what = lv.unit === 'LUFS' ? 'loudness' : 'active speech level (loudness gated out)';
+  const t = s.targets.loudness_lufs;
+  if (!lv.present) return `no speech level measurable (${fmt(v)} ${lv.unit}); target ${fmt(t, 0)} LUFS`;
+  const e = v - t;
+  if (Math.abs(e) <= LEVEL_TOLERANCE_LU) return `${what} ${fmt(v)} ${lv.unit} is on the ${fmt(t, 0)} target`;
+  return `${what} ${fmt(v)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e < 0 ? 'below' : 'above'} the ${fmt(t, 0)} target`;
+}
+
+function snrScore(snr: number, min: number): number {
+  if (snr >= min) return SNR_AT_MIN + (1 - SNR_AT_MIN) * ramp(snr, min, min + SNR_FULL_ABOVE_DB);
+  return SNR_AT_MIN * ramp(snr, min - SNR_ZERO_BELOW_DB, min);
+}
+
+function latencyScore(ms: number, budget: number): number {
+  if (ms <= budget) return 1 - (1 - LATENCY_AT_BUDGET) * ramp(ms, LATENCY_FREE_SHARE * budget, budget);
+  return LATENCY_AT_BUDGET * (1 - ramp(ms, budget, 2 * budget));
+}
+
+function latencyDetail(what: string, ms: number, budget: number): string {
+  return ms <= budget
+    ? `${what} ${fmt(ms, 0)} ms is within the ${fmt(budget, 0)} ms budget`
+    : `${what} ${fmt(ms, 0)} ms is ${fmt(ms - budget, 0)} ms over the ${fmt(budget, 0)} ms budget`;
+}
+
+function guardFactor(guardScore: number): number {
+  return GUARD_FLOOR + (1 - GUARD_FLOOR) * clamp(guardScore / GUARD_KNEE, 0, 1);
+}
+
+function guardNote(score: number): string {
+  const f = guardFactor(score);
+  return f < 1 ? `; scales the station score by ${fmt(f, 2)}` : '';
+}
+
+const DEFS: readonly ComponentDef[] = [
+  {
+    name: 'level',
+    guard: false,
+    measure: (s) => speechLevel(s).value,
+    score: (v, s) =>
+      speechLevel(s).present
+        ? 1 - ramp(Math.abs(v - s.targets.loudness_lufs), LEVEL_TOLERANCE_LU, LEVEL_ZERO_LU)
+        : 0,
+    describe: levelDetail,
+  },
+  {
+    name: 'noise',
+    guard: false,
+    measure: (s) => s.metrics.audio.snr_db,
+    score: (v, s) => snrScore(v, s.targets.min_snr_db),
+    describe: (v, s) => {
+      const min = s.targets.min_snr_db;
+      return v >= min
+        ? `blind SNR ${fmt(v)} dB meets the ${fmt(min, 0)} dB minimum`
+        : `blind SNR ${fmt(v)} dB is ${fmt(min - v)} dB under the ${fmt(min, 0)} dB minimum`;
+    },
+  },
+  {
+    name: 'noise_floor',
+    guard: false,
+    measure: (s) =>
+      speechLevel(s).present && s.metrics.audio.speech_activity <= NOISE_FLOOR_MAX_ACTIVITY
+        ? s.metrics.audio.noise_floor_dbfs
+        : null,
+    score: (v, s) => ramp(speechLevel(s).value - v, FLOOR_MARGIN_ZERO_DB, FLOOR_MARGIN_FULL_DB),
+    describe: (v, s) =>
+      `noise floor ${fmt(v)} dBFS sits ${fmt(speechLevel(s).value - v)} dB under the speech level`,
+  },
+  {
+    name: 'clipping',
+    guard: false,
+    measure: (s) => s.metrics.audio.clipping_ratio,
+    score: (v) => Math.exp(-Math.max(0, v) / CLIP_SCALE),
+    describe: (v) =>
+      v <= 0
+        ? 'no clipped samples'
+        : `${pct(v, 3)} of samples at full scale${v >= CLIP_SCALE ? ' (audible from about 0.1%)' : ''}`,
+  },
+  {
+    name: 'hum',
+    guard: false,
+    measure: (s) => s.metrics.audio.hum_ratio,
+    score: (v) => Math.exp(-Math.max(0, v - HUM_TOLERANCE) / HUM_SCALE),
+    describe: (v) =>
+      v <= HUM_TOLERANCE ? `no mains hum to speak of (${pct(v)})` : `mains hum holds ${pct(v)} of the energy`,
+  },
+  {
+    name: 'dc_offset',
+    guard: false,
+    measure: (s) => s.metrics.audio.dc_offset,
+    score: (v) => Math.exp(-Math.max(0, Math.abs(v) - DC_TOLERANCE) / DC_SCALE),
+    describe: (v) =>
+      `DC offset ${fmt(v, 4)} of full scale${Math.abs(v) > DC_TOLERANCE ? ' wastes headroom' : ''}`,
+  },
+  {
+    name: 'dynamics',
+    guard: true,
+    measure: (s) => (speechLevel(s).present ? s.metrics.audio.crest_factor_db : null),
+    score: (v) => ramp(v, CREST_ZERO_DB, CREST_FULL_DB),
+    describe: (v) => {
+      const base = `crest factor ${fmt(v)} dB`;
+      const sc = ramp(v, CREST_ZERO_DB, CREST_FULL_DB);
+      if (sc >= 1) return `${base}: natural speech dynamics`;
+      return `${base}: dynamics squashed (natural speech is ${CREST_FULL_DB} dB or more)${guardNote(sc)}`;
+    },
+  },
+  {
+    name: 'speech_presence',
+    guard: true,
+    measure: (s) => s.metrics.audio.speech_activity,
+    score: (v) => ramp(v, ACTIVITY_ZERO, ACTIVITY_FULL),
+    describe: (v) => {
+      const sc = ramp(v, ACTIVITY_ZERO, ACTIVITY_FULL);
+      const base = `speech in ${pct(v, 0)} of frames`;
+      return sc >= 1 ? base : `${base}: little or no speech survives (gate or suppressor?)${guardNote(sc)}`;
+    },
+  },
+  {
+    name: 'network',
+    guard: false,
+    measure: (s) => s.metrics.network?.mos ?? null,
+    score: (v) => linear(v, MOS_MIN, MOS_MAX),
+    describe: (v, s) => {
+      const n = s.metrics.network;
+      const r = n
+        ? ` (R ${fmt(n.r_factor)}, loss ${pct(n.packet_loss_ratio)}, jitter ${fmt(n.jitter_ms)} ms)`
+        : '';
+      const min = s.targets.min_mos;
+      return `E-model MOS ${fmt(v, 2)}${r} ${v >= min ? 'meets' : 'is below'} the ${fmt(min, 1)} minimum`;
+    },
+  },
+  {
+    name: 'latency',
+    guard: false,
+    measure: (s) => s.metrics.network?.latency_ms ?? null,
+    score: (v, s) => latencyScore(v, s.targets.max_latency_ms),
+    describe: (v, s) => latencyDetail('mouth-to-ear latency', v, s.targets.max_latency_ms),
+  },
+  {
+    name: 'tts_latency',
+    guard: false,
+    measure: (s) => s.metrics.tts_latency_ms,
+    score: (v, s) => latencyScore(v, s.targets.max_latency_ms),
+    describe: (v, s) => latencyDetail('TTS latency', v, s.targets.max_latency_ms),
+  },
+  {
+    name: 'stt_confidence',
+    guard: false,
+    measure: (s) => s.metrics.stt_confidence,
+    score: (v) => linear(v, STT_ZERO, STT_FULL),
+    describe: (v) => `STT confidence ${fmt(v, 2)} (clean transcripts score ${STT_FULL} or more)`,
+  },
+  {
+    name: 'emotion_confidence',
+    guard: false,
+    measure: (s) => s.metrics.emotion_confidence,
+    score: (v) => linear(v, EMOTION_ZERO, EMOTION_FULL),
+    describe: (v) => `emotion confidence ${fmt(v, 2)} (full credit from ${EMOTION_FULL})`,
+  },
+];
+const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));
+
+function combine(stationId: number, components: ScoreComponent[]): StationScore {
+  let sum = 0;
+  let wsum = 0;
+  let guard = 1;
+  for (const c of components) {
+    sum += c.weight * c.score;
+    wsum += c.weight;
+    if (DEF_BY_NAME.get(c.name as ComponentName)?.guard) guard = Math.min(guard, c.score);
+  }
+  const base = wsum > 0 ? sum / wsum : 0;
+  return { station_id: stationId, score: 100 * base * guardFactor(guard), components };
+}
+
+/** Score one snapshot. Components that do not apply to it are omitted, not counted as perfect. */
+export function scoreSnapshot(s: StationSnapshot): StationScore {
+  const components: ScoreComponent[] = [];
+  for (const d of DEFS) {
+    const v = d.measure(s);
+    if (v === null || !Number.isFinite(v)) continue;
+    components.push({
+      name: d.name,
+      value: v,
+      score: clamp(d.score(v, s), 0, 1),
+      weight: WEIGHTS[d.name],
+      detail: d.describe(v, s),
+    });
+  }
+  return combine(s.station_id, components);
+}
+
+/**
+ * Per station, the mean of its snapshot scores (components averaged too, described at their mean
+ * value); overall, the mean across the stations present. An empty input scores 0.
+ */
+export function buildScorecard(snaps: readonly StationSnapshot[]): Scorecard {
+  const byStation = new Map<number, StationSnapshot[]>();
+  for (const s of snaps) {
+    const list = byStation.get(s.station_id);
+    if (list) list.push(s);
+    else byStation.set(s.station_id, [s]);
+  }
+  const stations: StationScore[] = [];
+  for (const id of [...byStation.keys()].sort((a, b) => a - b)) {
+    const list = byStation.get(id)!;
+    const scored = list.map(scoreSnapshot);
+    const latest = list[list.length - 1]!;
+    const components: ScoreComponent[] = [];
+    for (const d of DEFS) {
+      const hits = scored.flatMap((st) => st.components.filter((c) => c.name === d.name));
+      if (hits.length === 0) continue;
+      const value = mean(hits.map((c) => c.value));
+      const note = list.length > 1 ? ` (mean of ${hits.length} snapshot${hits.length > 1 ? 's' : ''})` : '';
+      components.push({
+        name: d.name,
+        value,
+        score: mean(hits.map((c) => c.score)),
+        weight: WEIGHTS[d.name],
+        detail: `${d.describe(value, latest)}${note}`,
+      });
+    }
+    stations.push({ station_id: id, score: mean(scored.map((x) => x.score)), components });
+  }
+  return { overall: stations.length > 0 ? mean(stations.map((x) => x.score)) : 0, stations };
+}
+
+/** The weighted loss a component contributes (weight × (1 - score)): how much fixing it is worth. */
+export function componentLoss(c: ScoreComponent): number {
+  return c.weight * (1 - c.score);
+}

@@ -1,0 +1,148 @@
+// The online controller's memory for one (call, station): plain JSON, so the online optimizer can keep
+// it in a map, a database row or a compacted topic and resume after a restart with identical results.
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { hashSeed } from './random.ts';
+
+/** A flat record of the metrics worth quoting as evidence ("speech_activity 0.62->0.31"). */
+export type MetricDigest = Record<string, number>;
+
+export interface ParamChange {
+  readonly name: string;
+  readonly old: number;
+  readonly new: number;
+}
+
+export interface KnownGood {
+  /** The full parameter set that produced `score`. */
+  readonly params: Record<string, number>;
+  readonly score: number;
+  readonly metrics: MetricDigest;
+}
+
+export interface PendingChange {
+  /** `change`: a proposal to judge once in effect; `rollback`: a restore to wait for, not judged. */
+  readonly kind: 'change' | 'rollback';
+  readonly before: Record<string, number>;
+  readonly after: Record<string, number>;
+  readonly changes: readonly ParamChange[];
+  /** Mean score at `before` (the evaluation baseline). */
+  readonly score_before: number;
+  readonly metrics_before: MetricDigest;
+  /** Component scores at `before`, to name what got worse if the change regresses. */
+  readonly components_before: Record<string, number>;
+  readonly proposed_at: number;
+  /** Config version that carries the change; set by `markApplied`, null until then. */
+  readonly version: number | null;
+  readonly exploratory: boolean;
+  /** Which rule proposed it (or 'explore' / 'rollback'). */
+  readonly rule: string;
+}
+
+/** A move that regressed: not repeated in the same direction for a few iterations. */
+export interface TabuEntry {
+  readonly name: string;
+  readonly direction: 1 | -1;
+  readonly until_iteration: number;
+}
+
+export interface ControllerState {
+  readonly schema: 1;
+  readonly station_id: number;
+  readonly call_id: string;
+  /** decide() calls so far. */
+  readonly iteration: number;
+  /** Changes judged so far. */
+  readonly judged: number;
+  readonly known_good: KnownGood | null;
+  readonly best_score: number | null;
+  /** Recent scores at the running configuration (the baseline the next change is judged against). */
+  readonly window: readonly number[];
+  readonly pending: PendingChange | null;
+  /** Consecutive judged iterations that did not beat `best_score` by more than the epsilon. */
+  readonly stalled: number;
+  readonly converged: boolean;
+  readonly stop_reason: string | null;
+  /** Metrics at the first snapshot seen (e.g. the spectral centroid before any high-pass change). */
+  readonly origin: MetricDigest | null;
+  readonly tabu: readonly TabuEntry[];
+  /** mulberry32 state (random.ts), for deterministic exploration. */
+  readonly rng: number;
+  /** Config version of the running set as last seen on a snapshot. */
+  readonly last_version: number;
+  /**
+   * Cold parameters published during this call (name -> value): the station queues them for its next
+   * call, so this call's metrics cannot show them. Not judged, not proposed again, kept on rollback.
+   */
+  readonly cold_queued: Record<string, number>;
+}
+
+export function initialState(snapshot: StationSnapshot, seed?: number): ControllerState {
+  return {
+    schema: 1,
+    station_id: snapshot.station_id,
+    call_id: snapshot.call_id,
+    iteration: 0,
+    judged: 0,
+    known_good: null,
+    best_score: null,
+    window: [],
+    pending: null,
+    stalled: 0,
+    converged: false,
+    stop_reason: null,
+    origin: null,
+    tabu: [],
+    rng: (seed ?? hashSeed(`${snapshot.call_id}/${snapshot.station_id}`)) >>> 0,
+    last_version: snapshot.applied_config_version,
+    cold_queued: {},
+  };
+}
+
+/**
+ * The caller (the online optimizer, after the safety layer accepted the proposal and published it)
+ * reports the config version that carries the pending change or rollback. From then on, a snapshot
+ * whose `applied_config_version` is at least that version is judged as running it.
+ */
+export function markApplied(state: ControllerState, version: number): ControllerState {
+  if (state.pending === null) return state;
+  return { ...state, pending: { ...state.pending, version } };
+}
+
+/**
+ * The safety layer refused the pending change (cool-down, scope, operator freeze...). It never ran, so
+ * there is nothing to judge: the controller forgets it and decides afresh on the next snapshot. A
+ * refused rollback leaves the known-good set as the goal; the next decision will see the difference.
+ */
+export function markRejected(state: ControllerState): ControllerState {
+  if (state.pending === null) return state;
+  return { ...state, pending: null };
+}
+
+/** The evidence metrics of a snapshot, flattened. */
+export function digest(s: StationSnapshot): MetricDigest {
+  const a = s.metrics.audio;
+  const d: MetricDigest = {
+    loudness_lufs: a.loudness_lufs,
+    active_speech_level_dbov: a.active_speech_level_dbov,
+    peak_dbfs: a.peak_dbfs,
+    crest_factor_db: a.crest_factor_db,
+    clipping_ratio: a.clipping_ratio,
+    noise_floor_dbfs: a.noise_floor_dbfs,
+    snr_db: a.snr_db,
+    speech_activity: a.speech_activity,
+    spectral_centroid_hz: a.spectral_centroid_hz,
+    hum_ratio: a.hum_ratio,
+    dc_offset: a.dc_offset,
+  };
+  const n = s.metrics.network;
+  if (n) {
+    d['packet_loss_ratio'] = n.packet_loss_ratio;
+    d['jitter_ms'] = n.jitter_ms;
+    d['latency_ms'] = n.latency_ms;
+    d['mos'] = n.mos;
+  }
+  if (s.metrics.stt_confidence !== null) d['stt_confidence'] = s.metrics.stt_confidence;
+  if (s.metrics.tts_latency_ms !== null) d['tts_latency_ms'] = s.metrics.tts_latency_ms;
+  if (s.metrics.emotion_confidence !== null) d['emotion_confidence'] = s.metrics.emotion_confidence;
+  return d;
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StationSnapshot } from '../../../contracts/generated.ts';
+import { buildScorecard, GUARD_FLOOR, scoreSnapshot, WEIGHTS } from '../../../optimizer/core/index.ts';
+import { type SnapOverrides, snap } from './snapshots.ts';
+
+const STATIONS = [1, 2, 3, 4, 9, 10, 11];
+
+function score(station: number, o: SnapOverrides): number {
+  return scoreSnapshot(snap(station, o)).score;
+}
+
+function component(s: StationSnapshot, name: string) {
+  return scoreSnapshot(s).components.find((c) => c.name === name);
+}
+
+/** Scores for a sweep of one input: asserts they never rise and that the ends differ. */
+function assertFalling(label: string, values: readonly number[], at: (v: number) => number): void {
+  const scores = values.map(at);
+  for (let i = 1; i < scores.length; i++) {
+    assert.ok(
+      scores[i]! <= scores[i - 1]! + 1e-9,
+      `${label}: score rose from ${scores[i - 1]} to ${scores[i]} at ${values[i]}`,
+    );
+  }
+  assert.ok(
+    scores[scores.length - 1]! < scores[0]! - 1,
+    `${label}: the sweep ${values.join(',')} barely moved the score (${scores.join(',')})`,
+  );
+}
+
+test('scorecard: a clean on-target snapshot scores high at every station, with every component explained', () => {
+  for (const id of STATIONS) {
+    const s = scoreSnapshot(snap(id));
+    assert.equal(s.station_id, id);
+    assert.ok(s.score >= 95 && s.score <= 100, `station ${id} scored ${s.score}`);
+    for (const c of s.components) {
+      assert.ok(c.score >= 0 && c.score <= 1, `${c.name} score ${c.score}`);
+      assert.equal(c.weight, WEIGHTS[c.name as keyof typeof WEIGHTS]);
+      assert.ok(Number.isFinite(c.value));
+      assert.ok(c.detail.length > 10 && /[a-z]/.test(c.detail), `${c.name} detail "${c.detail}"`);
+    }
+  }
+});
+
+test('scorecard: components that do not apply are omitted, not counted as perfect', () => {
+  const names = (id: number) => scoreSnapshot(snap(id)).components.map((c) => c.name);
+  assert.ok(!names(1).includes('network') && !names(1).includes('latency'));
+  assert.ok(names(2).includes('network') && names(10).includes('latency'));
+  assert.ok(names(4).includes('stt_confidence') && !names(3).includes('stt_confidence'));
+  assert.ok(names(11).includes('emotion_confidence') && names(9).includes('tts_latency'));
+  // A very talkative segment has no pauses, so its 10th-percentile "floor" is speech: omitted.
+  assert.ok(
+    !scoreSnapshot(snap(1, { audio: { speech_activity: 0.95 } })).components.some(
+      (c) => c.name === 'noise_floor',
+    ),
+  );
+});
+
+test('scorecard: level falls off both sides of the target, ~0 at 12 LU, with the distance in words', () => {
+  const quiet = [0, 1, 2, 4, 6, 9, 12, 15];
+  assertFalling('quieter', quiet, (d) => score(3, { audio: { loudness_lufs: -23 - d } }));
+  assertFalling('louder', quiet, (d) => score(3, { audio: { loudness_lufs: -23 + d } }));
+  const c = component(snap(3, { audio: { loudness_lufs: -34.1 } }), 'level')!;
+  assert.equal(c.value, -34.1);
+  assert.equal(c.detail, 'loudness -34.1 LUFS is 11.1 LU below the -23 target');
+  assert.ok(c.score < 0.05);
+  assert.ok(component(snap(3, { audio: { loudness_lufs: -11 } }), 'level')!.score < 1e-9);
+  assert.match(
+    component(snap(3, { audio: { loudness_lufs: -20 } }), 'level')!.detail,
+    /3\.0 LU above the -23 target/,
+  );
+});
+
+test('scorecard: the P.56 active speech level stands in when BS.1770 gated everything out', () => {
+  const c = component(snap(1, { audio: { loudness_lufs: -120, active_speech_level_dbov: -30 } }), 'level')!;
+  assert.equal(c.value, -30);
+  assert.match(c.detail, /active speech level/);
+  assert.ok(c.score > 0 && c.score < 1);
+});
+
+test('scorecard: more noise, clipping, hum, DC, loss or latency never scores better', () => {
+  assertFalling('snr', [45, 30, 25, 20, 15, 10, 0], (v) => score(3, { audio: { snr_db: v } }));
+  assertFalling('noise floor', [-80, -60, -50, -45, -40, -35], (v) =>
+    score(3, { audio: { noise_floor_dbfs: v } }),
+  );
+  assertFalling('clipping', [0, 1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.02], (v) =>
+    score(1, { audio: { clipping_ratio: v } }),
+  );
+  assertFalling('hum', [0, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6], (v) => score(11, { audio: { hum_ratio: v } }));
+  assertFalling('dc', [0, 0.002, 0.01, 0.03, 0.1], (v) => score(2, { audio: { dc_offset: -v } }));
+  assertFalling('mos (loss)', [4.4, 4.0, 3.6, 3.0, 2.0, 1.0], (v) => score(2, { network: { mos: v } }));
+  assertFalling('latency', [100, 210, 250, 300, 400, 600], (v) => score(10, { network: { latency_ms: v } }));
+  assertFalling('tts latency', [100, 250, 400, 800], (v) => score(9, { tts_latency_ms: v }));
+  assertFalling('stt confidence', [0.98, 0.9, 0.8, 0.6, 0.4], (v) => score(4, { stt_confidence: v }));
+  assertFalling('emotion confidence', [0.9, 0.7, 0.5, 0.2], (v) => score(11, { emotion_confidence: v }));
+  assert.match(
+    component(snap(1, { audio: { clipping_ratio: 0.0012 } }), 'clipping')!.detail,
+    /0\.120% of samples at full scale/,
+  );
+  assert.match(
+    component(snap(10, { network: { latency_ms: 420 } }), 'latency')!.detail,
+    /120 ms over the 300 ms budget/,
+  );
+  assert.match(
+    component(snap(2, { network: { mos: 3.2, r_factor: 65 } }), 'network')!.detail,
+    /MOS 3\.20 \(R 65\.0.*below the 3\.6 minimum/,
+  );
+});
+
+test('scorecard: a crushed signal (tiny crest factor, speech gated away) does not score well', () => {
+  // Every other metric looks clean: a gate that removes everything leaves a silent, hum-free, high-SNR line.
+  const crushed = snap(3, {
+    audio: { crest_factor_db: 3, speech_activity: 0.01, snr_db: 60, noise_floor_dbfs: -95 },
+  });
+  const s = scoreSnapshot(crushed);
+  assert.ok(s.score <= 100 * GUARD_FLOOR + 1e-9, `crushed signal scored ${s.score}`);
+  assert.match(component(crushed, 'dynamics')!.detail, /squashed.*scales the station score by 0\.30/);
+  assert.match(component(crushed, 'speech_presence')!.detail, /no speech survives/);
+  // Squashing alone or gating alone is bad too.
+  assert.ok(score(3, { audio: { crest_factor_db: 4 } }) < 40);
+  assert.ok(score(3, { audio: { speech_activity: 0.02 } }) < 40);
+  // Ordinary compression (crest 10 dB) is not punished as crushing.
+  assert.ok(score(9, { audio: { crest_factor_db: 10 } }) > 90);
+});
+
+test('scorecard: the simulator-only reference SNR never affects the score', () => {
+  const a = snap(3, { audio: { snr_db: 12 } });
+  const b = structuredClone(a);
+  b.metrics.reference_seg_snr_db = 40;
+  const c = structuredClone(a);
+  c.metrics.reference_seg_snr_db = -5;
+  assert.deepEqual(scoreSnapshot(b), scoreSnapshot(a));
+  assert.deepEqual(scoreSnapshot(c), scoreSnapshot(a));
+});
+
+test('buildScorecard: per-station mean of snapshot scores, overall mean across stations', () => {
+  const s1a = snap(1, { audio: { loudness_lufs: -30 } });
+  const s1b = snap(1, { audio: { loudness_lufs: -23 }, index: 1 });
+  const s2 = snap(2, { network: { mos: 3 } });
+  const card = buildScorecard([s2, s1a, s1b]);
+  assert.deepEqual(
+    card.stations.map((x) => x.station_id),
+    [1, 2],
+  );
+  const st1 = card.stations[0]!;
+  const expected1 = (scoreSnapshot(s1a).score + scoreSnapshot(s1b).score) / 2;
+  assert.ok(Math.abs(st1.score - expected1) < 1e-9);
+  assert.ok(Math.abs(card.overall - (expected1 + scoreSnapshot(s2).score) / 2) < 1e-9);
+  const level = st1.components.find((c) => c.name === 'level')!;
+  assert.equal(level.value, -26.5);
+  assert.match(level.detail, /3\.5 LU below the -23 target \(mean of 2 snapshots\)/);
+  assert.deepEqual(buildScorecard([]), { overall: 0, stations: [] });
+});

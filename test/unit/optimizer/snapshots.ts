@@ -1,0 +1,74 @@
+// Snapshot builders for the optimizer core tests: a clean, on-target snapshot per station that a test
+// then impairs one metric at a time.
+
+import { stationById } from '../../../catalog/index.ts';
+import type { NetworkMetrics, StationSnapshot } from '../../../contracts/generated.ts';
+
+export interface SnapOverrides {
+  readonly audio?: Partial<StationSnapshot['metrics']['audio']>;
+  readonly network?: Partial<NetworkMetrics> | null;
+  readonly stt_confidence?: number | null;
+  readonly tts_latency_ms?: number | null;
+  readonly emotion_confidence?: number | null;
+  readonly version?: number;
+  readonly constraints?: StationSnapshot['constraints'];
+  readonly index?: number;
+  readonly call?: string;
+}
+
+const CLEAN_NETWORK: NetworkMetrics = {
+  packet_loss_ratio: 0.002,
+  burst_ratio: 1,
+  jitter_ms: 5,
+  latency_ms: 120,
+  jitter_buffer_fill: 0.5,
+  r_factor: 90,
+  mos: 4.35,
+};
+
+/** A clean, on-target snapshot of `station`, with the stage metric its station reports. */
+export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
+  const spec = stationById(station);
+  const network = spec?.network ? { ...CLEAN_NETWORK, ...(o.network ?? {}) } : null;
+  const index = o.index ?? 0;
+  return {
+    schema_version: 1,
+    snapshot_id: `snap-${station}-${index}`,
+    tenant_id: 't1',
+    call_id: o.call ?? 'call-1',
+    channel: spec?.leg ?? 'A',
+    segment: { index, start_ms: index * 3000, end_ms: index * 3000 + 3000, utterance_id: null },
+    station_id: station,
+    captured_at: 1_700_000_000_000 + index * 3000,
+    metrics: {
+      audio: {
+        rms_dbfs: -27,
+        peak_dbfs: -8,
+        crest_factor_db: 16,
+        loudness_lufs: -23,
+        active_speech_level_dbov: -26,
+        dc_offset: 0,
+        clipping_ratio: 0,
+        noise_floor_dbfs: -68,
+        snr_db: 35,
+        speech_activity: 0.55,
+        spectral_centroid_hz: 1400,
+        spectral_flatness: 0.25,
+        hum_ratio: 0.005,
+        ...(o.audio ?? {}),
+      },
+      network: o.network === null ? null : network,
+      stt_confidence: o.stt_confidence !== undefined ? o.stt_confidence : station === 4 ? 0.96 : null,
+      tts_latency_ms: o.tts_latency_ms !== undefined ? o.tts_latency_ms : station === 9 ? 150 : null,
+      emotion_confidence:
+        o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,
+      reference_seg_snr_db: null,
+    },
+    applied_config_version: o.version ?? 0,
+    audio: null,
+    constraints: o.constraints ?? [],
+    targets: { loudness_lufs: -23, max_latency_ms: 300, min_snr_db: 20, min_mos: 3.6 },
+    codec: null,
+    labels: {},
+  };
+}

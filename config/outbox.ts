@@ -207,7 +207,14 @@ export async function startOutboxRelay(deps: OutboxRelayDeps): Promise<OutboxRel
       if (!upTo) return;
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`outbox not drained within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ upTo, resolve: () => (clearTimeout(t), resolve()), reject });
+        waiters.push({
+          upTo,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+          reject,
+        });
         relay.kick();
       });
     },

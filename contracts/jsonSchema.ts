@@ -34,7 +34,8 @@ export function avroToJsonSchema(node: Avro, named = new Map<string, JsonSchema>
     // ["null", X] is the Avro way to say optional: X with `nullable` keeps defaults inside X usable
     // (ajv ignores defaults under anyOf) and gives plain error messages.
     const nonNull = node.filter((n) => n !== 'null');
-    if (nonNull.length === 1 && nonNull.length < node.length) return { ...avroToJsonSchema(nonNull[0]!, named), nullable: true };
+    if (nonNull.length === 1 && nonNull.length < node.length)
+      return { ...avroToJsonSchema(nonNull[0]!, named), nullable: true };
     return { anyOf: node.map((n) => avroToJsonSchema(n, named)) };
   }
   const t = node.type as Avro;

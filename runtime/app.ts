@@ -2,16 +2,22 @@
 // (ROLES=persister,api) and scale out through its consumer group.
 import type { FastifyInstance } from 'fastify';
 import { configRoutes } from '../api/routes/config.ts';
+import { optimizerRoutes } from '../api/routes/optimizer.ts';
 import { buildApi } from '../api/server.ts';
 import { ChangeService } from '../config/changes.ts';
 import { type OutboxRelay, startOutboxRelay } from '../config/outbox.ts';
+import {
+  type OnlineOptimizer,
+  type OnlineOptimizerOptions,
+  startOnlineOptimizer,
+} from '../consumers/online/index.ts';
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 
-export const ALL_ROLES = ['api', 'persister', 'relay'] as const;
+export const ALL_ROLES = ['api', 'persister', 'relay', 'online'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
 
 export function parseRoles(raw: string | undefined): RoleName[] {
@@ -33,16 +39,23 @@ export interface App {
   api?: FastifyInstance;
   persister?: Persister;
   relay?: OutboxRelay;
+  online?: OnlineOptimizer;
   changes: ChangeService;
   producer: StationProducer;
   url?: string;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  listen?: boolean;
+  /** Options for the online optimizer role (the demo observes decisions; tests enable exploration). */
+  online?: Partial<Pick<OnlineOptimizerOptions, 'explore' | 'callTtlMs' | 'onDecision' | 'fromBeginning'>>;
+}
+
 export async function startApp(
   cfg: Readonly<Config>,
   roles: RoleName[] = [...ALL_ROLES],
-  opts: { listen?: boolean } = {},
+  opts: StartOptions = {},
 ): Promise<App> {
   const rt = await bootstrap(cfg);
   const producer = await createStationProducer({
@@ -65,6 +78,7 @@ export async function startApp(
       // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
       clearInterval(expiryTimer);
       await app.api?.close();
+      await app.online?.stop();
       await app.relay?.stop();
       await app.persister?.stop();
       await producer.stop();
@@ -100,6 +114,18 @@ export async function startApp(
       }, 1_000);
       expiryTimer.unref();
     }
+    if (roles.includes('online')) {
+      app.online = await startOnlineOptimizer(
+        {
+          kafka: rt.kafka,
+          pool: rt.pool,
+          codec: rt.registry.codec('StationSnapshot'),
+          changes,
+          log: rt.log.child({ role: 'online' }),
+        },
+        { topics: cfg.topics, groupId: cfg.groups.online, ...opts.online },
+      );
+    }
     if (roles.includes('api')) {
       app.api = await buildApi({
         rt,
@@ -107,6 +133,12 @@ export async function startApp(
         plugins: [
           async (a) => {
             await a.register(configRoutes, { changes, pool: rt.pool, tokenSecret: cfg.api.tokenSecret });
+            await a.register(optimizerRoutes, {
+              pool: rt.pool,
+              changes,
+              tokenSecret: cfg.api.tokenSecret,
+              ...(app.online ? { memory: app.online.memory } : {}),
+            });
           },
         ],
       });

@@ -21,13 +21,26 @@ export interface StackEndpoints {
 
 export const host = '127.0.0.1';
 
+const env = process.env;
+
+/** A port from the environment, for running a second copy of one service beside the stack (tests of the stack itself). */
+function portFrom(name: string, fallback: number): number {
+  const value = env[name];
+  if (!value) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name}=${value} is not a port`);
+  return port;
+}
+
 export const ports = Object.freeze({
   kafka: 39092,
   kafkaController: 39093,
-  apicurio: 38081,
+  // Overridable only to try the registry on its own beside a running stack. defaultEndpoints
+  // follows, so clients in the same process do; docker-compose.yml keeps 38081.
+  apicurio: portFrom('VOICELOOP_APICURIO_PORT', 38081),
   // Quarkus always opens a management interface (health, metrics); pin it to loopback too,
-  // otherwise it takes 0.0.0.0:9000.
-  apicurioManagement: 38082,
+  // otherwise it takes 0.0.0.0:9000. (Registry 2.x is built without one; see services/apicurio.ts.)
+  apicurioManagement: portFrom('VOICELOOP_APICURIO_MANAGEMENT_PORT', 38082),
   postgres: 35432,
   s3proxy: 39000,
 });
@@ -37,8 +50,23 @@ export const ports = Object.freeze({
 export const versions = Object.freeze({
   kafka: '4.1.1',
   apicurio: '3.3.3',
+  // The fallback when no Java 21+ is found: the last 2.x line, built for Java 17. Fetched by its
+  // coordinates like 3.x (services/apicurio.ts), so it is not in the pom.
+  apicurio2: '2.6.13.Final',
   s3proxy: '4.1.0',
 });
+
+/**
+ * Which Apicurio Registry line runs: `VOICELOOP_APICURIO_VERSION=2` forces the Java 17 fallback
+ * (to test it on a machine that has Java 21+), `3` insists on 3.x; unset picks 3 when a Java 21+
+ * is found, else 2.
+ */
+export const apicurioLine: 2 | 3 | undefined = (() => {
+  const value = env['VOICELOOP_APICURIO_VERSION'];
+  if (!value) return undefined;
+  if (value === '2' || value === '3') return Number(value) as 2 | 3;
+  throw new Error(`VOICELOOP_APICURIO_VERSION=${value}: expected 2 or 3 (or unset)`);
+})();
 
 export const postgresCredentials = Object.freeze({
   user: 'voiceloop',
@@ -63,7 +91,6 @@ export const defaultEndpoints: StackEndpoints = Object.freeze({
 });
 
 const repoRoot = join(import.meta.dirname, '..');
-const env = process.env;
 
 /** Root of everything the stack writes: data, logs, pid files, unpacked servers. Gitignored. */
 export const stateDir = env['VOICELOOP_STACK_DIR'] || join(repoRoot, '.stack');

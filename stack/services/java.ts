@@ -1,6 +1,7 @@
 // Finding a Java runtime for each server. Kafka 4 and S3Proxy 4 need 17, which is `java` on PATH
 // here; Apicurio Registry 3.3 is compiled for Java 21 (class file 65) and fails on 17 with
-// UnsupportedClassVersionError, so it gets the newest JDK found when PATH's is too old.
+// UnsupportedClassVersionError, so it gets the newest JDK found when PATH's is too old (and falls
+// back to Registry 2.x when there is none; see apicurio.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../proc.ts';
@@ -43,11 +44,17 @@ export interface Java {
   major: number;
 }
 
+/** The Java picked, if any, and each runnable java looked at with its major version (for messages). */
+export interface JavaSearch {
+  java?: Java;
+  found: string[];
+}
+
 /**
  * The first Java of at least `minMajor`: PATH's `java`, then $JAVA_HOME, then the newest under
- * /usr/lib/jvm. Throws naming what was found when none is new enough.
+ * /usr/lib/jvm; `java` is unset when none is new enough.
  */
-export async function javaFor(minMajor: number): Promise<Java> {
+export async function findJava(minMajor: number): Promise<JavaSearch> {
   const found: string[] = [];
   let best: Java | undefined;
   for (const bin of candidates()) {
@@ -55,10 +62,16 @@ export async function javaFor(minMajor: number): Promise<Java> {
     if (version === 0) continue;
     found.push(`${bin} (${version})`);
     if (version < minMajor) continue;
-    if (bin === 'java') return { bin, major: version };
+    if (bin === 'java') return { java: { bin, major: version }, found };
     if (!best || version > best.major) best = { bin, major: version };
   }
-  if (best) return best;
+  return { java: best, found };
+}
+
+/** Like `findJava`, but throws naming what was found when none is new enough. */
+export async function javaFor(minMajor: number): Promise<Java> {
+  const { java, found } = await findJava(minMajor);
+  if (java) return java;
   throw new Error(
     `needs Java ${minMajor} or newer; found ${found.length > 0 ? found.join(', ') : 'no java at all'}. ` +
       `Install one (apt-get install openjdk-${minMajor}-jre-headless where Debian has it) or set JAVA_HOME.`,

@@ -1,0 +1,182 @@
+// Optimizer API (DESIGN §9): run the online optimizer now for a call (or for a station's recent calls
+// of a tenant) from the latest persisted snapshots, and read any run back.
+import type { FastifyPluginAsync } from 'fastify';
+import { stationById } from '../../catalog/index.ts';
+import type { ChangeService } from '../../config/changes.ts';
+import { type CallMemory, decideAndApply } from '../../consumers/online/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { VoiceloopError, validationError } from '../../lib/errors.ts';
+import type { Pool } from '../../storage/db.ts';
+import { assertTenant, requireRole } from '../auth.ts';
+
+export interface OptimizerRouteDeps {
+  pool: Pool;
+  changes: ChangeService;
+  tokenSecret: string;
+  /** The running online optimizer's memory, so an API run continues the same controller. */
+  memory?: (tenantId: string, callId: string, stationId: number) => CallMemory | undefined;
+  callTtlMs?: number;
+}
+
+interface SnapshotRow {
+  snapshot_id: string;
+  captured_at: Date;
+  tenant_id: string;
+  call_id: string;
+  channel: 'A' | 'B';
+  segment_index: number;
+  station_id: number;
+  schema_version: number;
+  applied_config_version: string;
+  metrics: StationSnapshot['metrics'];
+  audio: StationSnapshot['audio'];
+  constraints: StationSnapshot['constraints'];
+  targets: StationSnapshot['targets'];
+  codec: string | null;
+  labels: Record<string, string>;
+}
+
+/** Rebuilds a StationSnapshot from its persisted row (the segment bounds are joined from segments). */
+export function snapshotFromRow(
+  r: SnapshotRow & { start_ms?: string; end_ms?: string; utterance_id?: string | null },
+): StationSnapshot {
+  return {
+    schema_version: r.schema_version,
+    snapshot_id: r.snapshot_id,
+    tenant_id: r.tenant_id,
+    call_id: r.call_id,
+    channel: r.channel,
+    segment: {
+      index: r.segment_index,
+      start_ms: Number(r.start_ms ?? 0),
+      end_ms: Number(r.end_ms ?? 0),
+      utterance_id: r.utterance_id ?? null,
+    },
+    station_id: r.station_id,
+    captured_at: r.captured_at.getTime(),
+    metrics: r.metrics,
+    applied_config_version: Number(r.applied_config_version),
+    audio: r.audio,
+    constraints: r.constraints,
+    targets: r.targets,
+    codec: r.codec,
+    labels: r.labels,
+  };
+}
+
+export const SNAPSHOT_SELECT = `SELECT s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
+  LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index`;
+
+export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (app, deps) => {
+  app.post<{ Body: { mode: 'online' | 'batch'; station_id: number; tenant_id: string; call_id?: string } }>(
+    '/v1/optimizer/run',
+    {
+      preHandler: requireRole(deps.tokenSecret, 'operator'),
+      schema: {
+        summary: 'Run the optimizer now (online: for a call, or for the recent calls of a station)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mode', 'station_id', 'tenant_id'],
+          properties: {
+            mode: { type: 'string', enum: ['online', 'batch'] },
+            station_id: { type: 'integer' },
+            tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+            call_id: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      assertTenant(req, b.tenant_id);
+      if (!stationById(b.station_id))
+        throw validationError(`unknown station ${b.station_id}`, [
+          { field: 'station_id', reason: `unknown station ${b.station_id}` },
+        ]);
+      if (b.mode !== 'online')
+        throw validationError('mode batch is not available yet; use mode online', [
+          { field: 'mode', reason: 'batch is not available yet' },
+        ]);
+      const { rows } = b.call_id
+        ? await deps.pool.query<SnapshotRow>(
+            `${SNAPSHOT_SELECT} WHERE s.tenant_id = $1 AND s.call_id = $2 AND s.station_id = $3 ORDER BY s.captured_at DESC LIMIT 1`,
+            [b.tenant_id, b.call_id, b.station_id],
+          )
+        : await deps.pool.query<SnapshotRow>(
+            `SELECT DISTINCT ON (s.call_id) s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
+               LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index
+              WHERE s.tenant_id = $1 AND s.station_id = $2 AND s.captured_at > now() - interval '15 minutes'
+              ORDER BY s.call_id, s.captured_at DESC LIMIT 50`,
+            [b.tenant_id, b.station_id],
+          );
+      if (rows.length === 0) {
+        throw new VoiceloopError(
+          'NOT_FOUND',
+          `no snapshot of station ${b.station_id} for ${b.call_id ? `call ${b.call_id}` : `tenant ${b.tenant_id} in the last 15 minutes`}`,
+        );
+      }
+      const runs = [];
+      for (const row of rows) {
+        const snap = snapshotFromRow(row);
+        const mem = deps.memory?.(snap.tenant_id, snap.call_id, snap.station_id) ?? {
+          state: null,
+          lastChangeId: null,
+        };
+        const out = await decideAndApply(
+          {
+            pool: deps.pool,
+            changes: deps.changes,
+            callTtlMs: deps.callTtlMs ?? 15 * 60_000,
+            explore: false,
+          },
+          snap,
+          mem,
+          `user:${req.principal?.sub ?? 'unknown'}:online`,
+        );
+        runs.push({
+          run_id: out.runId,
+          call_id: snap.call_id,
+          score: out.decision.score.score,
+          analysis: out.decision.analysis,
+          proposals: out.decision.proposals,
+          change: out.change
+            ? {
+                status: out.change.status,
+                change_id: out.change.change.change_id,
+                version: out.change.change.config_version,
+                reasons: out.change.reasons,
+              }
+            : null,
+          next_iteration: out.decision.nextIteration,
+        });
+      }
+      return reply.status(200).send({ mode: 'online', station_id: b.station_id, runs });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/optimizer/runs/:id',
+    {
+      preHandler: requireRole(deps.tokenSecret, 'operator', 'viewer'),
+      schema: {
+        summary: 'One optimizer run with its scorecard, analysis, changes and progress',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+      },
+    },
+    async (req) => {
+      const { rows } = await deps.pool.query(
+        'SELECT * FROM optimizer_runs WHERE run_id = $1 AND stream = $2',
+        [req.params.id, deps.changes.stream],
+      );
+      const run = rows[0];
+      if (!run) throw new VoiceloopError('NOT_FOUND', `run ${req.params.id} does not exist`);
+      assertTenant(req, run.tenant_id);
+      const changes = await deps.pool.query(
+        'SELECT change_id, station_id, status, before, after, reason, config_version, rollback_of, created_at FROM parameter_changes WHERE run_id = $1 ORDER BY created_at',
+        [run.run_id],
+      );
+      return { ...run, changes: changes.rows };
+    },
+  );
+};

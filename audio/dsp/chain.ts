@@ -1,0 +1,326 @@
+// The per-station DSP chain (DESIGN §3): echo canceller -> high-pass -> input gain -> noise gate ->
+// noise suppression -> AGC -> compressor -> limiter, then the VAD (analysis only). Which blocks run is
+// the station's catalog entry, so a new station is data, not code. The jitter buffer is packet-level
+// and lives outside the chain (`jitterBuffer.ts`); its parameter is carried and validated here so a
+// network station's parameter set stays whole.
+//
+// Parameters follow the catalog's hot/cold rule: a hot parameter takes effect on the next sample
+// (each block ramps its own change), a cold one waits for resetForNewCall() because changing it
+// mid-call would reset filter state audibly.
+import {
+  type DspBlockName,
+  type ParameterError,
+  parameterByName,
+  parametersForStation,
+  type StationSpec,
+  stationById,
+  validateParameterSet,
+} from '../../catalog/index.ts';
+import { Agc } from './agc.ts';
+import { Compressor } from './compressor.ts';
+import { EchoCanceller } from './echoCanceller.ts';
+import { HighPassFilter } from './highpass.ts';
+import { InputGain } from './inputGain.ts';
+import { Limiter } from './limiter.ts';
+import { NoiseGate } from './noiseGate.ts';
+import { NoiseSuppressor } from './noiseSuppressor.ts';
+import type { AudioBlock } from './types.ts';
+import { Vad, type VadStats } from './vad.ts';
+
+export type AudioBlockName = Exclude<DspBlockName, 'jitter_buffer'>;
+
+/** The order audio blocks run in; a station runs the subset its catalog entry lists. */
+export const AUDIO_BLOCK_ORDER: readonly AudioBlockName[] = [
+  'echo_canceller',
+  'highpass',
+  'input_gain',
+  'noise_gate',
+  'noise_suppression',
+  'agc',
+  'compressor',
+  'limiter',
+  'vad',
+];
+
+export interface ChainOptions {
+  sampleRate: number;
+}
+
+export interface SetParamsResult {
+  /** Hot parameters now in effect. */
+  applied: string[];
+  /** Cold parameters waiting for resetForNewCall(). */
+  queued: string[];
+}
+
+export interface ChainStats {
+  latencySamples: number;
+  agcGainDb?: number;
+  compressorGainReductionDb?: number;
+  /** Deepest limiter gain reduction since the previous stats() call, dB (>= 0). */
+  limiterGainReductionDb?: number;
+  noiseGateOpen?: boolean;
+  echoErleDb?: number;
+  vad?: VadStats;
+}
+
+export interface DspChain {
+  readonly stationId: number;
+  readonly sampleRate: number;
+  /** Audio blocks this station runs, in processing order. */
+  readonly blocks: readonly AudioBlockName[];
+  /** Fixed delay of the chain, in samples (echo canceller block, noise suppressor frame, limiter look-ahead). */
+  readonly latencySamples: number;
+  /**
+   * Processes one frame of any length and returns a new frame of the same length, `latencySamples`
+   * behind. `farEnd`, when given, is the echo reference aligned with `frame` (same length).
+   */
+  process(frame: Float32Array, farEnd?: Float32Array): Float32Array;
+  setParams(next: Readonly<Record<string, number>>): SetParamsResult;
+  /** Parameters in effect now. */
+  params(): Record<string, number>;
+  /** Cold parameters queued for the next call. */
+  pendingParams(): Record<string, number>;
+  /** Starts a new call: applies queued cold parameters and clears all signal state. */
+  resetForNewCall(): void;
+  stats(): ChainStats;
+}
+
+export class DspParameterError extends Error {
+  override readonly name = 'DspParameterError';
+  constructor(
+    readonly stationId: number,
+    readonly errors: readonly ParameterError[],
+  ) {
+    super(
+      `invalid parameters for station ${stationId}: ${errors.map((e) => `${e.parameter}: ${e.reason}`).join('; ')}`,
+    );
+  }
+}
+
+type Params = Readonly<Record<string, number>>;
+
+function p(params: Params, name: string): number {
+  const v = params[name];
+  if (v === undefined) throw new Error(`parameter ${name} missing from an already validated set`);
+  return v;
+}
+
+interface Stage {
+  readonly name: AudioBlockName;
+  readonly block: AudioBlock;
+  update(params: Params): void;
+}
+
+function buildStage(name: AudioBlockName, sr: number, params: Params): Stage {
+  switch (name) {
+    case 'echo_canceller': {
+      // Tail length sizes the filter: only a rebuild (a new call) can change it.
+      const b = new EchoCanceller(sr, { tailMs: p(params, 'echo_canceller_tail_ms') });
+      return { name, block: b, update: () => {} };
+    }
+    case 'highpass': {
+      const b = new HighPassFilter(sr, { cutoffHz: p(params, 'highpass_cutoff_hz') });
+      return { name, block: b, update: (x) => b.update({ cutoffHz: p(x, 'highpass_cutoff_hz') }) };
+    }
+    case 'input_gain': {
+      const b = new InputGain(sr, { gainDb: p(params, 'input_gain_db') });
+      return { name, block: b, update: (x) => b.update({ gainDb: p(x, 'input_gain_db') }) };
+    }
+    case 'noise_gate': {
+      const b = new NoiseGate(sr, { thresholdDbfs: p(params, 'noise_gate_threshold_dbfs') });
+      return {
+        name,
+        block: b,
+        update: (x) => b.update({ thresholdDbfs: p(x, 'noise_gate_threshold_dbfs') }),
+      };
+    }
+    case 'noise_suppression': {
+      const b = new NoiseSuppressor(sr, { suppressionDb: p(params, 'noise_suppression_db') });
+      return { name, block: b, update: (x) => b.update({ suppressionDb: p(x, 'noise_suppression_db') }) };
+    }
+    case 'agc': {
+      const settings = (x: Params) => ({
+        targetDbfs: p(x, 'agc_target_dbfs'),
+        maxGainDb: p(x, 'agc_max_gain_db'),
+      });
+      const b = new Agc(sr, settings(params));
+      return { name, block: b, update: (x) => b.update(settings(x)) };
+    }
+    case 'compressor': {
+      const settings = (x: Params) => ({
+        thresholdDbfs: p(x, 'compressor_threshold_dbfs'),
+        ratio: p(x, 'compressor_ratio'),
+      });
+      const b = new Compressor(sr, settings(params));
+      return { name, block: b, update: (x) => b.update(settings(x)) };
+    }
+    case 'limiter': {
+      const b = new Limiter(sr, { ceilingDbfs: p(params, 'limiter_ceiling_dbfs') });
+      return { name, block: b, update: (x) => b.update({ ceilingDbfs: p(x, 'limiter_ceiling_dbfs') }) };
+    }
+    case 'vad': {
+      const b = new Vad(sr, { threshold: p(params, 'vad_threshold') });
+      return { name, block: b, update: (x) => b.update({ threshold: p(x, 'vad_threshold') }) };
+    }
+  }
+}
+
+function requireStation(stationId: number): StationSpec {
+  const station = stationById(stationId);
+  if (station === undefined)
+    throw new DspParameterError(stationId, [{ parameter: 'station_id', reason: 'unknown station' }]);
+  return station;
+}
+
+function checked(stationId: number, params: Params): void {
+  const v = validateParameterSet(stationId, params);
+  if (!v.ok) throw new DspParameterError(stationId, v.errors);
+}
+
+const MIN_SAMPLE_RATE = 8000;
+const MAX_SAMPLE_RATE = 48000;
+
+/**
+ * Builds the chain of one station. `params` may be partial: missing parameters take their catalog
+ * defaults. Throws DspParameterError when a parameter is unknown for the station or out of bounds.
+ */
+export function createChain(stationId: number, params: Params, opts: ChainOptions): DspChain {
+  const station = requireStation(stationId);
+  const sr = opts.sampleRate;
+  if (!Number.isInteger(sr) || sr < MIN_SAMPLE_RATE || sr > MAX_SAMPLE_RATE) {
+    throw new RangeError(
+      `sample rate ${sr} Hz must be an integer in [${MIN_SAMPLE_RATE}, ${MAX_SAMPLE_RATE}]`,
+    );
+  }
+  checked(stationId, params);
+  const effective: Record<string, number> = {};
+  for (const spec of parametersForStation(stationId))
+    effective[spec.name] = params[spec.name] ?? spec.default;
+  let pending: Record<string, number> = {};
+  const names = AUDIO_BLOCK_ORDER.filter((b) => station.dsp_blocks.includes(b));
+
+  let stages: Stage[] = [];
+  let echo: EchoCanceller | undefined;
+  const build = (): void => {
+    stages = names.map((n) => buildStage(n, sr, effective));
+    const ec = stages.find((s) => s.name === 'echo_canceller');
+    echo = ec === undefined ? undefined : (ec.block as EchoCanceller);
+  };
+  build();
+  const find = <T extends AudioBlock>(name: AudioBlockName): T | undefined =>
+    stages.find((s) => s.name === name)?.block as T | undefined;
+  const latencySamples = stages.reduce((sum, s) => sum + s.block.latency, 0);
+
+  return {
+    stationId,
+    sampleRate: sr,
+    blocks: names,
+    latencySamples,
+
+    process(frame, farEnd) {
+      if (farEnd !== undefined && farEnd.length !== frame.length) {
+        throw new RangeError(`far-end frame has ${farEnd.length} samples, near-end frame ${frame.length}`);
+      }
+      const buf = new Float32Array(frame);
+      for (const s of stages) {
+        if (s.block === echo) echo.process(buf, farEnd);
+        else s.block.process(buf);
+      }
+      return buf;
+    },
+
+    setParams(next) {
+      checked(stationId, next);
+      const applied: string[] = [];
+      const queued: string[] = [];
+      const touched = new Set<DspBlockName>();
+      for (const [name, value] of Object.entries(next)) {
+        const spec = parameterByName(name);
+        if (spec === undefined) continue;
+        if (spec.hot) {
+          effective[name] = value;
+          applied.push(name);
+          touched.add(spec.block);
+        } else if (value === effective[name]) {
+          // Asking for what is already in effect cancels a queued change.
+          delete pending[name];
+        } else {
+          pending[name] = value;
+          queued.push(name);
+        }
+      }
+      for (const s of stages) if (touched.has(s.name)) s.update(effective);
+      return { applied, queued };
+    },
+
+    params() {
+      return { ...effective };
+    },
+
+    pendingParams() {
+      return { ...pending };
+    },
+
+    resetForNewCall() {
+      Object.assign(effective, pending);
+      pending = {};
+      // Fresh blocks: every filter, estimator and delay line starts clean, and cold settings
+      // (filter sizes, coefficients) take effect.
+      build();
+    },
+
+    stats() {
+      const out: ChainStats = { latencySamples };
+      const agc = find<Agc>('agc');
+      if (agc) out.agcGainDb = agc.currentGainDb();
+      const comp = find<Compressor>('compressor');
+      if (comp) out.compressorGainReductionDb = comp.gainReductionDb();
+      const lim = find<Limiter>('limiter');
+      if (lim) out.limiterGainReductionDb = -20 * Math.log10(lim.takeMinGain());
+      const gate = find<NoiseGate>('noise_gate');
+      if (gate) out.noiseGateOpen = gate.isOpen();
+      if (echo) out.echoErleDb = echo.erleDb();
+      const vad = find<Vad>('vad');
+      if (vad) out.vad = vad.stats();
+      return out;
+    },
+  };
+}
+
+const BATCH_CHUNK = 4096;
+
+/**
+ * Whole-buffer processing for counterfactual replay: a fresh chain, the samples in, the chain's delay
+ * flushed with silence and cut off, so the output is time-aligned with the input and as long.
+ */
+export function processBuffer(
+  stationId: number,
+  params: Params,
+  samples: Float32Array,
+  sampleRate: number,
+  farEnd?: Float32Array,
+): Float32Array {
+  if (farEnd !== undefined && farEnd.length !== samples.length) {
+    throw new RangeError(`far-end buffer has ${farEnd.length} samples, near-end buffer ${samples.length}`);
+  }
+  const chain = createChain(stationId, params, { sampleRate });
+  const lat = chain.latencySamples;
+  // Silence after the input (near and far) pushes the delayed tail out.
+  const near = new Float32Array(samples.length + lat);
+  near.set(samples);
+  let far: Float32Array | undefined;
+  if (farEnd !== undefined) {
+    far = new Float32Array(near.length);
+    far.set(farEnd);
+  }
+  const out = new Float32Array(samples.length);
+  for (let at = 0; at < near.length; at += BATCH_CHUNK) {
+    const end = Math.min(near.length, at + BATCH_CHUNK);
+    const y = chain.process(near.subarray(at, end), far?.subarray(at, end));
+    // Output sample j is input sample j - lat.
+    const from = Math.max(at, lat);
+    if (end > from) out.set(y.subarray(from - at, end - at), from - lat);
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+// Public surface of the DSP engine: the per-station chain, its blocks, the packet-level jitter buffer.
+export { Agc, type AgcSettings } from './agc.ts';
+export {
+  AUDIO_BLOCK_ORDER,
+  type AudioBlockName,
+  type ChainOptions,
+  type ChainStats,
+  createChain,
+  type DspChain,
+  DspParameterError,
+  processBuffer,
+  type SetParamsResult,
+} from './chain.ts';
+export { Compressor, type CompressorSettings, compressorCurve } from './compressor.ts';
+export { EchoCanceller, type EchoCancellerSettings } from './echoCanceller.ts';
+export { HighPassFilter, type HighPassSettings } from './highpass.ts';
+export { InputGain, type InputGainSettings } from './inputGain.ts';
+export {
+  JitterBuffer,
+  type JitterBufferOptions,
+  type JitterBufferStats,
+  type PushResult,
+  type RtpPacket,
+  runJitterBuffer,
+} from './jitterBuffer.ts';
+export { Limiter, type LimiterSettings } from './limiter.ts';
+export { NoiseGate, type NoiseGateSettings } from './noiseGate.ts';
+export { NoiseSuppressor, type NoiseSuppressorSettings } from './noiseSuppressor.ts';
+export { PacketLossConcealer } from './plc.ts';
+export { gaussian, mulberry32 } from './random.ts';
+export type { AudioBlock } from './types.ts';
+export { Vad, type VadSettings, type VadStats } from './vad.ts';

@@ -1,0 +1,38 @@
+// `npm run demo`: brings up the local stack if needed, runs every role and the simulated stations,
+// shows the loop converging, prints the summary, optionally writes it as JSON.
+import { writeFileSync } from 'node:fs';
+import { ArgError, parseDemoArgs } from '../demo/args.ts';
+import { createProgress } from '../demo/progress.ts';
+import { renderSummary } from '../demo/report.ts';
+import { runDemo } from '../demo/run.ts';
+import { loadConfig } from '../lib/config.ts';
+import { ensureStack } from '../stack/index.ts';
+
+let args: ReturnType<typeof parseDemoArgs>;
+try {
+  args = parseDemoArgs(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof ArgError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const progress = createProgress(args.quiet);
+const cfg = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+if (!cfg.externalServices) {
+  progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
+  await ensureStack({ log: (s) => progress.step(`  ${s}`) });
+}
+const started = Date.now();
+const summary = await runDemo(cfg, args, progress);
+console.log(`\n${renderSummary(summary)}`);
+console.log(
+  `\n${args.calls} calls x ${args.segments} iterations x ${summary.stations.length} stations in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
+if (args.json) {
+  writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`summary written to ${args.json}`);
+}
+process.exit(0);

@@ -1,0 +1,108 @@
+// The online optimizer role (DESIGN §8): a consumer group on the snapshot topic that decides per call
+// and station within milliseconds. Snapshots of one call share a partition (keyed by call_id), so
+// decisions for a call are made in order; the controller state of each (call, station) lives here
+// and is forgotten when the call goes quiet.
+import type { Consumer, Kafka } from 'kafkajs';
+import type { ChangeService } from '../../config/changes.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import type { Config } from '../../lib/config.ts';
+import { canRetry } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Pool } from '../../storage/db.ts';
+import type { Codec } from '../../streams/registry.ts';
+import { type CallMemory, type DecisionOutcome, decideAndApply } from './decisions.ts';
+
+export interface OnlineOptimizerDeps {
+  kafka: Kafka;
+  pool: Pool;
+  codec: Codec<StationSnapshot>;
+  changes: ChangeService;
+  log: Logger;
+}
+
+export interface OnlineOptimizerOptions {
+  topics: Pick<Config['topics'], 'snapshots'>;
+  groupId: string;
+  callTtlMs?: number;
+  explore?: boolean;
+  /** A call whose last snapshot is older than this is forgotten. */
+  idleCallMs?: number;
+  fromBeginning?: boolean;
+  /** Observer for the demo and benchmarks. */
+  onDecision?: (snap: StationSnapshot, out: DecisionOutcome) => void;
+}
+
+export interface OnlineOptimizer {
+  memory(tenantId: string, callId: string, stationId: number): CallMemory | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startOnlineOptimizer(
+  deps: OnlineOptimizerDeps,
+  opts: OnlineOptimizerOptions,
+): Promise<OnlineOptimizer> {
+  const memories = new Map<string, CallMemory & { seenAt: number }>();
+  const key = (t: string, c: string, s: number) => `${t}/${c}/${s}`;
+  const decisionDeps = {
+    pool: deps.pool,
+    changes: deps.changes,
+    callTtlMs: opts.callTtlMs ?? 15 * 60_000,
+    explore: opts.explore ?? false,
+  };
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: opts.groupId,
+    maxWaitTimeInMs: 20,
+    sessionTimeout: 30_000,
+  });
+  // Resolve only once partitions are assigned, so nothing published after start() is missed.
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      resolve();
+    });
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: opts.topics.snapshots, fromBeginning: opts.fromBeginning ?? false });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachMessage: async ({ message, partition }) => {
+      let snap: StationSnapshot;
+      try {
+        snap = await deps.codec.decode(message.value);
+      } catch (err) {
+        if (canRetry(err)) throw err;
+        // The persister dead-letters undecodable records; the optimizer just cannot learn from them.
+        deps.log.debug({ partition, offset: message.offset }, 'undecodable snapshot skipped');
+        return;
+      }
+      const k = key(snap.tenant_id, snap.call_id, snap.station_id);
+      const mem = memories.get(k) ?? { state: null, lastChangeId: null, seenAt: 0 };
+      mem.seenAt = Date.now();
+      memories.set(k, mem);
+      try {
+        const out = await decideAndApply(decisionDeps, snap, mem);
+        opts.onDecision?.(snap, out);
+      } catch (err) {
+        if (canRetry(err)) throw err;
+        deps.log.warn(
+          { err: (err as Error).message, call: snap.call_id, station: snap.station_id },
+          'online decision failed',
+        );
+      }
+    },
+  });
+  await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000).unref())]);
+  const idle = opts.idleCallMs ?? 10 * 60_000;
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - idle;
+    for (const [k, m] of memories) if (m.seenAt < cutoff) memories.delete(k);
+  }, 30_000);
+  sweeper.unref();
+  return {
+    memory: (t, c, s) => memories.get(key(t, c, s)),
+    async stop() {
+      clearInterval(sweeper);
+      await consumer.disconnect().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { DemoSummary } from './run.ts';
+
+const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+
+/** The summary table printed at the end of the demo. */
+export function renderSummary(s: DemoSummary): string {
+  const head = [
+    'station',
+    'default',
+    'final',
+    'best offline',
+    'final/best',
+    'iters to 95%',
+    'ref dB before',
+    'ref dB after',
+    'changes',
+    'rejected',
+    'rollbacks',
+  ];
+  const rows = s.stations.map((x) => [
+    `${x.station_id} ${x.component}`,
+    f(x.default_score),
+    f(x.final_score),
+    f(x.best_offline_score),
+    `${f(100 * x.ratio_to_best)}%`,
+    f(x.iterations_to_within_5pct),
+    f(x.ref_quality_before_db),
+    f(x.ref_quality_after_db),
+    String(x.changes),
+    String(x.rejected),
+    String(x.rollbacks),
+  ]);
+  rows.push([
+    'mean',
+    f(s.mean.default_score),
+    f(s.mean.final_score),
+    f(s.mean.best_offline_score),
+    `${f(100 * s.mean.ratio_to_best)}%`,
+    '',
+    f(s.mean.ref_quality_before_db),
+    f(s.mean.ref_quality_after_db),
+    String(s.stations.reduce((a, x) => a + x.changes, 0)),
+    String(s.stations.reduce((a, x) => a + x.rejected, 0)),
+    String(s.stations.reduce((a, x) => a + x.rollbacks, 0)),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  out.push('');
+  out.push(
+    `scores 0..100 from the scorecard; ref = segmental SNR against the clean speech (ground truth the optimizer never sees)`,
+  );
+  out.push(`bounds violations: ${s.bounds_violations}; max-step violations: ${s.max_step_violations}`);
+  return out.join('\n');
+}

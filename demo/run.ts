@@ -1,0 +1,293 @@
+// The main job (issue 4): every role in one process, the simulated stations with their impairments,
+// and the loop closing call by call — each segment is one iteration: the stations process and publish,
+// the online optimizer decides, the change goes out on the config topic, the agents apply it before
+// the next segment. Ends with the summary against the offline best and the ground truth.
+import { hostname } from 'node:os';
+import { defaultsForStation, parameterByName, stationById } from '../catalog/index.ts';
+import type { DecisionOutcome } from '../consumers/online/index.ts';
+import type { StationSnapshot } from '../contracts/generated.ts';
+import type { Config } from '../lib/config.ts';
+import { createStationProducer } from '../producers/stationProducer.ts';
+import { type App, startApp } from '../runtime/app.ts';
+import { StationAgent } from '../stations/agent/agent.ts';
+import { startConfigFeed } from '../stations/agent/configFeed.ts';
+import type { StationInput } from '../stations/pipeline.ts';
+import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
+import type { DemoArgs } from './args.ts';
+import { offlineBest } from './offline.ts';
+import type { Progress } from './progress.ts';
+
+export interface StationSummary {
+  station_id: number;
+  component: string;
+  default_score: number;
+  final_score: number;
+  best_offline_score: number;
+  /** final / best offline. */
+  ratio_to_best: number;
+  /** Mean over calls of the first iteration whose score is within 5% of the offline best (1-based; null = never). */
+  iterations_to_within_5pct: number | null;
+  ref_quality_before_db: number | null;
+  ref_quality_after_db: number | null;
+  changes: number;
+  rejected: number;
+  rollbacks: number;
+  final_params: Record<string, number>;
+  best_params: Record<string, number>;
+}
+
+export interface DemoSummary {
+  started_at: string;
+  machine: { host: string; node: string };
+  args: Omit<DemoArgs, 'quiet'>;
+  tenant_id: string;
+  stations: StationSummary[];
+  mean: {
+    default_score: number;
+    final_score: number;
+    best_offline_score: number;
+    ratio_to_best: number;
+    ref_quality_before_db: number;
+    ref_quality_after_db: number;
+  };
+  /** Applied parameters outside catalog bounds / steps between iterations beyond max_step (must be 0). */
+  bounds_violations: number;
+  max_step_violations: number;
+  per_iteration: {
+    call: number;
+    iteration: number;
+    scores: Record<string, number>;
+    ref: Record<string, number | null>;
+  }[];
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export async function runDemo(
+  cfg: Readonly<Config>,
+  args: DemoArgs,
+  progress: Progress,
+): Promise<DemoSummary> {
+  const impairments = loadImpairments(args.impairments);
+  const stations = Object.keys(impairments.stations)
+    .map(Number)
+    .filter((s) => stationById(s))
+    .sort((a, b) => a - b);
+  const tenant = `demo-${Date.now().toString(36)}`;
+  const waiters = new Map<string, (o: DecisionOutcome) => void>();
+  const early = new Map<string, DecisionOutcome>();
+
+  progress.step('starting roles: API, persister, outbox relay, online optimizer');
+  const app: App = await startApp(cfg, ['api', 'persister', 'relay', 'online'], {
+    listen: false,
+    online: {
+      explore: true,
+      onDecision: (snap, out) => {
+        const w = waiters.get(snap.snapshot_id);
+        if (w) w(out);
+        else early.set(snap.snapshot_id, out);
+      },
+    },
+  });
+  try {
+    progress.step(`starting station agents ${stations.join(', ')}`);
+    const feed = await startConfigFeed({
+      kafka: app.rt.kafka,
+      registry: app.rt.registry,
+      log: app.rt.log.child({ role: 'agent' }),
+      topics: cfg.topics,
+      agentId: `demo-${hostname()}`,
+      stations,
+    });
+    await feed.ready();
+    const producer = await createStationProducer({
+      kafka: app.rt.kafka,
+      codec: app.rt.registry.codec('StationSnapshot'),
+      audio: app.rt.audio,
+      topic: cfg.topics.snapshots,
+      metrics: app.rt.metrics,
+      source: 'agent',
+    });
+    const agents = new Map(
+      stations.map((s) => [s, new StationAgent({ stationId: s, feed, producer, log: app.rt.log })]),
+    );
+
+    const waitDecision = (id: string, timeoutMs = 15_000) =>
+      new Promise<DecisionOutcome>((resolve, reject) => {
+        const got = early.get(id);
+        if (got) {
+          early.delete(id);
+          return resolve(got);
+        }
+        const t = setTimeout(() => {
+          waiters.delete(id);
+          reject(new Error(`no online decision for snapshot ${id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.set(id, (o) => {
+          clearTimeout(t);
+          waiters.delete(id);
+          resolve(o);
+        });
+      });
+    const waitApplied = async (agent: StationAgent, callId: string, version: number, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (agent.effective(tenant, callId).version < version) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `station ${agent.stationId} did not apply config version ${version} within ${timeoutMs} ms`,
+          );
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+
+    const scores = new Map<number, number[][]>(stations.map((s) => [s, []]));
+    const refs = new Map<number, (number | null)[][]>(stations.map((s) => [s, []]));
+    const counts = new Map(stations.map((s) => [s, { changes: 0, rejected: 0, rollbacks: 0 }]));
+    const lastParams = new Map<number, Record<string, number>>();
+    const firstCallInputs = new Map<number, StationInput[]>(stations.map((s) => [s, []]));
+    let boundsViolations = 0;
+    let stepViolations = 0;
+    const perIteration: DemoSummary['per_iteration'] = [];
+
+    progress.start(stations, args.calls * args.segments);
+    for (let c = 0; c < args.calls; c++) {
+      const call = simulateCall({ impairments, callIndex: c, seed: args.seed, segments: args.segments });
+      const callId = `${tenant}-call-${c}`;
+      for (const s of stations) {
+        scores.get(s)!.push([]);
+        refs.get(s)!.push([]);
+      }
+      const prevParams = new Map<number, Record<string, number>>();
+      for (const seg of call.segments) {
+        const row: DemoSummary['per_iteration'][number] = {
+          call: c,
+          iteration: seg.index + 1,
+          scores: {},
+          ref: {},
+        };
+        await Promise.all(
+          stations.map(async (s) => {
+            const input = seg.inputs.get(s);
+            if (!input) return;
+            if (c === 0) firstCallInputs.get(s)!.push(input);
+            const agent = agents.get(s)!;
+            const leg = stationById(s)!.leg;
+            const res = await agent.processSegment(
+              { tenantId: tenant, callId, channel: leg, codec: 'pcmu', labels: input.labels },
+              { index: seg.index, startMs: seg.startMs, endMs: seg.endMs },
+              input,
+            );
+            // Safety audit of what actually ran: inside the catalog bounds, steps within max_step.
+            for (const [name, v] of Object.entries(res.params)) {
+              const spec = parameterByName(name);
+              if (!spec) continue;
+              if (v < spec.min - 1e-9 || v > spec.max + 1e-9) boundsViolations++;
+              const prev = prevParams.get(s)?.[name];
+              if (prev !== undefined && Math.abs(v - prev) > spec.max_step + 1e-9) stepViolations++;
+            }
+            prevParams.set(s, res.params);
+            lastParams.set(s, res.params);
+            const out = await waitDecision(res.snapshot.snapshot_id);
+            const score = out.decision.score.score;
+            scores.get(s)!.at(-1)!.push(score);
+            refs.get(s)!.at(-1)!.push(res.snapshot.metrics.reference_seg_snr_db);
+            row.scores[s] = score;
+            row.ref[s] = res.snapshot.metrics.reference_seg_snr_db;
+            const k = counts.get(s)!;
+            if (out.change) {
+              if (out.change.status === 'applied') {
+                if (out.rolledBack !== null || out.decision.rollback) k.rollbacks++;
+                else k.changes++;
+                await waitApplied(agent, callId, out.change.record!.version);
+              } else k.rejected++;
+            }
+            progress.update(s, {
+              call: c + 1,
+              iteration: seg.index + 1,
+              score,
+              ref: res.snapshot.metrics.reference_seg_snr_db,
+              converged: out.state.converged,
+            });
+          }),
+        );
+        perIteration.push(row);
+      }
+      for (const a of agents.values()) a.endCall(tenant, callId);
+    }
+    progress.stop();
+
+    progress.step(`offline search for each station's best score (${args.searchBudget} evaluations each)`);
+    const summaries: StationSummary[] = [];
+    for (const s of stations) {
+      const best = offlineBest(
+        s,
+        firstCallInputs.get(s)!,
+        args.searchBudget,
+        args.seed,
+        defaultsForStation(s),
+      );
+      const perCall = scores.get(s)!;
+      const defaultScore = mean(perCall.map((xs) => xs[0]!));
+      // Final: the mean of each call's last two iterations (one segment alone is noisy).
+      const finalScore = mean(perCall.map((xs) => mean(xs.slice(-2))));
+      const reached = perCall.map((xs) => xs.findIndex((x) => x >= 0.95 * best.score));
+      const refBefore = refs
+        .get(s)!
+        .map((xs) => xs[0])
+        .filter((x): x is number => x !== null && x !== undefined);
+      const refAfter = refs
+        .get(s)!
+        .map((xs) => mean(xs.slice(-2).filter((x): x is number => x !== null)))
+        .filter((x) => Number.isFinite(x));
+      summaries.push({
+        station_id: s,
+        component: stationById(s)!.component,
+        default_score: defaultScore,
+        final_score: finalScore,
+        best_offline_score: Math.max(best.score, finalScore),
+        ratio_to_best: finalScore / Math.max(best.score, finalScore),
+        iterations_to_within_5pct: reached.every((i) => i >= 0) ? mean(reached.map((i) => i + 1)) : null,
+        ref_quality_before_db: refBefore.length ? mean(refBefore) : null,
+        ref_quality_after_db: refAfter.length ? mean(refAfter) : null,
+        ...counts.get(s)!,
+        final_params: lastParams.get(s) ?? {},
+        best_params: best.params,
+      });
+    }
+    await producer.stop();
+    await feed.stop();
+    const refB = summaries.map((x) => x.ref_quality_before_db).filter((x): x is number => x !== null);
+    const refA = summaries.map((x) => x.ref_quality_after_db).filter((x): x is number => x !== null);
+    const m = {
+      default_score: mean(summaries.map((x) => x.default_score)),
+      final_score: mean(summaries.map((x) => x.final_score)),
+      best_offline_score: mean(summaries.map((x) => x.best_offline_score)),
+      ratio_to_best: 0,
+      ref_quality_before_db: mean(refB),
+      ref_quality_after_db: mean(refA),
+    };
+    m.ratio_to_best = m.final_score / m.best_offline_score;
+    return {
+      started_at: new Date().toISOString(),
+      machine: { host: hostname(), node: process.version },
+      args: {
+        impairments: args.impairments,
+        calls: args.calls,
+        segments: args.segments,
+        seed: args.seed,
+        json: args.json,
+        searchBudget: args.searchBudget,
+      },
+      tenant_id: tenant,
+      stations: summaries,
+      mean: m,
+      bounds_violations: boundsViolations,
+      max_step_violations: stepViolations,
+      per_iteration: perIteration,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+export type { StationSnapshot };

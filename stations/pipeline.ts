@@ -1,0 +1,374 @@
+// The per-station processing pipeline (DESIGN §3): one segment of a station's input in, the processed
+// audio and the station's Metrics record out. Pure apart from the per-call state it is handed: the
+// station agent runs it online with one StationState per call, the batch optimizer runs it on stored
+// segments with candidate parameters (processBufferOnce, counterfactual replay), and the simulator's
+// segments feed both the same way.
+//
+// Network stations (catalog `network`, stations 2 and 10) take RTP packets with arrival times: they go
+// through a jitter buffer whose playout delay is `jitter_buffer_ms`, then the DSP chain. Their network
+// metrics come from the packet trace: loss as the jitter buffer saw it (late packets are lost too),
+// burstiness of that loss, RFC 3550 jitter, and mouth-to-ear delay, rated by the G.107 E-model.
+//
+// `reference_seg_snr_db` is set only when the input carries the clean signal (a simulator's ground
+// truth); stage metrics come from the simulated stage models (stations/sim/stageModels.ts).
+import {
+  createChain,
+  type DspChain,
+  JitterBuffer,
+  type RtpPacket,
+  type SetParamsResult,
+} from '../audio/dsp/index.ts';
+import { lossStats, measureAudio, networkMetrics, Rfc3550Jitter } from '../audio/metrics/index.ts';
+import { type StationSpec, stationById } from '../catalog/index.ts';
+import type { Metrics, NetworkMetrics } from '../contracts/generated.ts';
+import { bestLag, segmentalSnrDb } from './sim/reference.ts';
+import { emotionConfidence, sttConfidence, ttsLatencyMs } from './sim/stageModels.ts';
+
+export interface StationInput {
+  stationId: number;
+  sampleRate: number;
+  /**
+   * The audio as it arrives at the station. For a network station given `packets`, only its length
+   * is used: it sets the segment's duration (a whole number of packet frames).
+   */
+  samples: Float32Array;
+  /** Network stations (2, 10): the RTP packets sent during this segment, with arrival times. */
+  packets?: RtpPacket[];
+  /**
+   * Network stations: RTP timestamp of the segment's first frame. Keeps the output on the sender's
+   * frame grid when a call's first packets are lost or reordered (else it follows the jitter buffer's).
+   */
+  rtpTimestamp?: number;
+  /** One-way network transport delay, ms (e.g. RTCP RTT / 2); enters the E-model's delay. */
+  networkDelayMs?: number;
+  /** Echo reference (the far-end signal), aligned with `samples`. */
+  farEnd?: Float32Array;
+  /** Simulator ground truth aligned with `samples`: the clean speech, for reference_seg_snr_db. */
+  clean?: Float32Array;
+  stage?: {
+    /** false: leave stt_confidence null (a real STT's confidence is filled in by the caller). */
+    sttModel?: boolean;
+    /** Time to first audio of the TTS engine, ms (station 9); default 180. */
+    ttsBaseLatencyMs?: number;
+  };
+}
+
+export interface SegmentResult {
+  /** The station's output for the segment, as long as `samples`. */
+  output: Float32Array;
+  metrics: Metrics;
+}
+
+/** Per-call state of one station: the DSP chain, the jitter buffer and the jitter estimator. */
+export interface StationState {
+  readonly stationId: number;
+  readonly sampleRate: number;
+  readonly chain: DspChain;
+  /** Hot parameters take effect now; cold ones (filter sizes, jitter_buffer_ms) at resetForNewCall(). */
+  setParams(params: Readonly<Record<string, number>>): SetParamsResult;
+  /** Parameters in effect now. */
+  params(): Record<string, number>;
+  /** Starts a new call: queued cold parameters apply, every signal and network state starts over. */
+  resetForNewCall(): void;
+}
+
+// Packetization interval of the network legs (RTP default for G.711, RFC 3551).
+const FRAME_MS = 20;
+// Frames the jitter buffer may have started late by (lost first packets) when aligning with the clean.
+const MAX_ANCHOR_SHIFT_FRAMES = 4;
+type Params = Readonly<Record<string, number>>;
+
+class State implements StationState {
+  readonly spec: StationSpec;
+  private jb: JitterBuffer | undefined;
+  private readonly jitter = new Rfc3550Jitter();
+  /** The last `latencySamples` clean samples of the previous segment (the chain's delay line). */
+  private cleanTail: Float32Array;
+  /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
+  private anchorTs: number | undefined;
+  /** Slots pulled from the jitter buffer since the call started. */
+  private slotsPulled = 0;
+
+  constructor(
+    readonly chain: DspChain,
+    spec: StationSpec,
+  ) {
+    this.spec = spec;
+    this.cleanTail = new Float32Array(chain.latencySamples);
+  }
+
+  get stationId(): number {
+    return this.chain.stationId;
+  }
+
+  get sampleRate(): number {
+    return this.chain.sampleRate;
+  }
+
+  setParams(params: Params): SetParamsResult {
+    return this.chain.setParams(params);
+  }
+
+  params(): Record<string, number> {
+    return this.chain.params();
+  }
+
+  /** Applies only what differs from what is in effect or queued, so an unchanged set never re-ramps a block. */
+  sync(params: Params): void {
+    const now = this.chain.params();
+    const queued = this.chain.pendingParams();
+    const diff: Record<string, number> = {};
+    let any = false;
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== (queued[name] ?? now[name])) {
+        diff[name] = value;
+        any = true;
+      }
+    }
+    if (any) this.chain.setParams(diff);
+  }
+
+  resetForNewCall(): void {
+    this.chain.resetForNewCall();
+    this.jb = undefined;
+    this.jitter.reset();
+    this.cleanTail.fill(0);
+    this.anchorTs = undefined;
+    this.slotsPulled = 0;
+  }
+
+  /** Clean reference aligned with the chain's output: the input's clean delayed by the chain latency. */
+  delayedClean(clean: Float32Array): Float32Array {
+    const lat = this.cleanTail.length;
+    const ext = new Float32Array(lat + clean.length);
+    ext.set(this.cleanTail);
+    ext.set(clean, lat);
+    this.cleanTail = ext.slice(ext.length - lat);
+    return ext;
+  }
+
+  /**
+   * Plays `frames` frames out of the jitter buffer, pushing `packets` at their arrival times. Returns
+   * the audio and which frames came from a packet (the rest were concealed). With `firstTimestamp`
+   * (the RTP timestamp of the segment's first frame) output frames follow the sender's frame grid;
+   * without it they follow the buffer's, which starts at the first packet to arrive.
+   */
+  playout(
+    packets: readonly RtpPacket[],
+    frames: number,
+    firstTimestamp: number | undefined,
+  ): { audio: Float32Array; received: boolean[]; fill: number } {
+    const targetMs = this.chain.params()['jitter_buffer_ms'];
+    if (targetMs === undefined)
+      throw new Error(`station ${this.stationId} has no jitter_buffer_ms parameter`);
+    this.jb ??= new JitterBuffer({ targetMs, sampleRate: this.sampleRate, frameMs: FRAME_MS });
+    const jb = this.jb;
+    const fs = jb.frameSamples;
+    const audio = new Float32Array(frames * fs);
+    const received: boolean[] = [];
+    let fillSum = 0;
+    let done = 0;
+    // Buffer slot of output frame `done`: frames before the buffer's first packet were never received.
+    const slotOf = (): number => {
+      if (firstTimestamp === undefined || this.anchorTs === undefined) return this.slotsPulled;
+      return Math.round(((firstTimestamp + done * fs - this.anchorTs) | 0) / fs);
+    };
+    const playOne = (): void => {
+      const frame = audio.subarray(done * fs, (done + 1) * fs);
+      const slot = slotOf();
+      if (jb.started() && slot >= this.slotsPulled) {
+        // A gap in the grid (never expected with contiguous segments) is played through and dropped.
+        while (this.slotsPulled < slot) {
+          jb.pullFrames(1);
+          this.slotsPulled++;
+        }
+        const before = jb.stats();
+        frame.set(jb.pullFrames(1));
+        this.slotsPulled++;
+        const after = jb.stats();
+        received.push(after.played > before.played);
+        // meanFill is a running mean over played + concealed frames: recover this frame's sample.
+        const n0 = before.played + before.concealed;
+        fillSum += after.meanFill * (n0 + 1) - before.meanFill * n0;
+      } else received.push(false);
+      done++;
+    };
+    // Arrival order, as the network delivers them (stable for equal times).
+    const order = packets
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => a.p.arrivalMs - b.p.arrivalMs || a.i - b.i);
+    for (const { p } of order) {
+      // Frames before the buffer's first slot are due at once; the rest at their playout time.
+      while (
+        done < frames &&
+        jb.started() &&
+        (slotOf() < this.slotsPulled || (jb.nextPlayoutMs() as number) < p.arrivalMs)
+      ) {
+        playOne();
+      }
+      if (!jb.started()) this.anchorTs = p.timestamp;
+      jb.push(p);
+      this.jitter.update(p.timestamp, p.arrivalMs, this.sampleRate);
+    }
+    while (done < frames) playOne();
+    return { audio, received, fill: frames === 0 ? 0 : fillSum / frames };
+  }
+
+  networkMetrics(received: boolean[], fill: number, networkDelayMs: number): NetworkMetrics {
+    const loss = lossStats(received);
+    return networkMetrics({
+      loss,
+      jitterMs: this.jitter.jitterMs,
+      networkDelayMs,
+      jitterBufferDelayMs: this.jb?.targetMs ?? 0,
+      jitterBufferFill: fill,
+      // Packetization (one frame) plus the DSP chain's own delay.
+      codecDelayMs: FRAME_MS + (1000 * this.chain.latencySamples) / this.sampleRate,
+      // Concealment is G.711 Appendix I style, so G.113's G.711-with-PLC robustness applies.
+      codec: 'g711-plc',
+    });
+  }
+}
+
+const attached = new WeakMap<DspChain, State>();
+
+function requireStation(stationId: number): StationSpec {
+  const spec = stationById(stationId);
+  if (spec === undefined) throw new RangeError(`unknown station ${stationId}`);
+  return spec;
+}
+
+/** A fresh per-call state; `params` may be partial (catalog defaults fill the rest). */
+export function createStationState(stationId: number, params: Params, sampleRate: number): StationState {
+  const spec = requireStation(stationId);
+  const state = new State(createChain(stationId, params, { sampleRate }), spec);
+  attached.set(state.chain, state);
+  return state;
+}
+
+/** The StationState behind a bare DspChain (created on first use), e.g. to reset it for a new call. */
+export function stationStateOf(chain: DspChain): StationState {
+  return resolve(chain);
+}
+
+function resolve(target: StationState | DspChain): State {
+  if (target instanceof State) return target;
+  const chain = 'chain' in target ? target.chain : (target as DspChain);
+  let state = attached.get(chain);
+  if (state === undefined) {
+    state = new State(chain, requireStation(chain.stationId));
+    attached.set(chain, state);
+  }
+  return state;
+}
+
+function checkInput(state: State, input: StationInput): void {
+  if (input.stationId !== state.stationId) {
+    throw new RangeError(`input is for station ${input.stationId}, the state for station ${state.stationId}`);
+  }
+  if (input.sampleRate !== state.sampleRate) {
+    throw new RangeError(`input at ${input.sampleRate} Hz, the station runs at ${state.sampleRate} Hz`);
+  }
+  const n = input.samples.length;
+  for (const key of ['farEnd', 'clean'] as const) {
+    const x = input[key];
+    if (x !== undefined && x.length !== n)
+      throw new RangeError(`${key} has ${x.length} samples, samples ${n}`);
+  }
+}
+
+interface RunOptions {
+  /** Flush the chain's delay so the output is time-aligned with the input (counterfactual replay). */
+  flush: boolean;
+}
+
+function run(state: State, input: StationInput, opts: RunOptions): SegmentResult {
+  checkInput(state, input);
+  const sr = state.sampleRate;
+  const n = input.samples.length;
+  const lat = state.chain.latencySamples;
+  let chainIn = input.samples;
+  let network: NetworkMetrics | null = null;
+  const packets = state.spec.network ? input.packets : undefined;
+  const frame = Math.round((sr * FRAME_MS) / 1000);
+  if (packets !== undefined) {
+    if (n % frame !== 0) {
+      throw new RangeError(`a network segment must be whole ${FRAME_MS} ms frames: ${n} samples at ${sr} Hz`);
+    }
+    const played = state.playout(packets, n / frame, input.rtpTimestamp);
+    chainIn = played.audio;
+    network = state.networkMetrics(played.received, played.fill, input.networkDelayMs ?? 0);
+  }
+
+  let output: Float32Array;
+  if (opts.flush && lat > 0) {
+    const near = new Float32Array(n + lat);
+    near.set(chainIn);
+    let far: Float32Array | undefined;
+    if (input.farEnd !== undefined) {
+      far = new Float32Array(n + lat);
+      far.set(input.farEnd);
+    }
+    output = state.chain.process(near, far).subarray(lat);
+  } else {
+    output = state.chain.process(chainIn, input.farEnd);
+  }
+
+  const audio = measureAudio(output, sr);
+  let reference: number | null = null;
+  if (input.clean !== undefined) {
+    // ext[j] is the clean sample that output[j + shift] should match, for the known chain delay.
+    const ext = opts.flush ? input.clean : state.delayedClean(input.clean);
+    let aligned = ext;
+    if (packets !== undefined && input.rtpTimestamp === undefined) {
+      // Without the sender's frame grid the output follows the jitter buffer's, which starts at the
+      // first packet to arrive: whole frames ahead of the clean signal if the first ones were lost.
+      const candidates = Array.from({ length: MAX_ANCHOR_SHIFT_FRAMES + 1 }, (_, m) => -m * frame);
+      const lag = bestLag(output, ext, candidates);
+      aligned = ext.subarray(-lag);
+    }
+    reference = segmentalSnrDb(output, aligned, sr);
+  }
+
+  const stages = state.spec.stage_metrics;
+  const model = { audio, referenceSegSnrDb: reference };
+  const metrics: Metrics = {
+    audio,
+    network,
+    stt_confidence:
+      stages.includes('stt_confidence') && input.stage?.sttModel !== false ? sttConfidence(model) : null,
+    tts_latency_ms: stages.includes('tts_latency_ms')
+      ? ttsLatencyMs((1000 * lat) / sr, input.stage?.ttsBaseLatencyMs)
+      : null,
+    emotion_confidence: stages.includes('emotion_confidence') ? emotionConfidence(model) : null,
+    reference_seg_snr_db: reference,
+  };
+  return { output, metrics };
+}
+
+/**
+ * Processes one segment of a call. `target` is the call's StationState (or a bare DspChain, which
+ * gets a StationState attached on first use; see stationStateOf). `params` is the set the station
+ * should run with: whatever differs from what is in effect is applied first (hot parameters now,
+ * cold ones queued for the next call). The output trails the input by the chain's fixed latency,
+ * as a live station's would.
+ */
+export function processSegment(
+  target: StationState | DspChain,
+  params: Params,
+  input: StationInput,
+): SegmentResult {
+  const state = resolve(target);
+  state.sync(params);
+  return run(state, input, { flush: false });
+}
+
+/**
+ * One segment through a fresh state built with `params` (cold ones included): the counterfactual
+ * replay of a stored segment under candidate parameters. The chain's delay is flushed, so the output
+ * is time-aligned with the input.
+ */
+export function processBufferOnce(stationId: number, params: Params, input: StationInput): SegmentResult {
+  const state = resolve(createStationState(stationId, params, input.sampleRate));
+  return run(state, input, { flush: true });
+}

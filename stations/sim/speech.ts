@@ -1,0 +1,237 @@
+// Clean speech for the simulator. Real recorded speech when the Asterisk core prompts are installed
+// (Debian asterisk-core-sounds-en-wav: ~570 prompts by one voice, 16-bit mono 8 kHz), else a
+// deterministic speech-like synthetic signal (synthSpeech.ts). Either way the clip is a function of
+// the seed alone: the prompts are listed in sorted order and picked by a seeded generator.
+//
+// Three voices share the prompt set without overlap between caller and TTS: the caller speaks the
+// even-indexed prompts, the TTS the odd-indexed ones played 6% fast (pitch up about a semitone), and
+// babble mixes all of them.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { activeSpeechLevel } from '../../audio/metrics/index.ts';
+import { randomInt, rngFor, uniform } from './random.ts';
+import { resample } from './resample.ts';
+import { synthSpeech } from './synthSpeech.ts';
+
+export const DEFAULT_PROMPT_DIR = '/usr/share/asterisk/sounds/en_US_f_Allison';
+/** Rate of the prompts and of the synthetic voice; other rates are resampled from it. */
+export const NATIVE_RATE = 8000;
+/** Level every prompt is normalized to before concatenation (ITU-T P.56 nominal), dBov. */
+export const NOMINAL_LEVEL_DBOV = -26;
+
+export type SpeechVoice = 'caller' | 'tts' | 'babble';
+export type SpeechSourceKind = 'asterisk-prompts' | 'synthetic';
+
+export interface SpeechOptions {
+  durationMs: number;
+  /** Output rate (default 8000); the 8 kHz speech is resampled with a windowed-sinc low-pass. */
+  sampleRate?: number;
+  voice?: SpeechVoice;
+  promptDir?: string;
+  /** Told once per prompt directory which source is used (default: one line on stderr). */
+  log?: (line: string) => void;
+}
+
+export interface SpeechClip {
+  samples: Float32Array;
+  sampleRate: number;
+  source: SpeechSourceKind;
+  /** Prompt files used, in order (empty for synthetic speech). */
+  prompts: readonly string[];
+}
+
+const MIN_PROMPT_S = 0.3;
+const PAUSE_MS: readonly [number, number] = [150, 700];
+const LEAD_IN_MS: readonly [number, number] = [50, 300];
+// Per-prompt level spread around the nominal, dB: a talker is not a constant-level source.
+const PROMPT_LEVEL_SPREAD_DB = 2;
+// Trim leading/trailing frames more than this far below the prompt's loudest 10 ms frame.
+const TRIM_BELOW_PEAK_DB = 45;
+const TTS_SPEED = 1.06;
+
+interface PromptIndex {
+  dir: string;
+  files: readonly string[];
+}
+
+const indexes = new Map<string, PromptIndex | null>();
+const decoded = new Map<string, Float32Array | null>();
+const announced = new Set<string>();
+
+function listWavs(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const p = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    // silence/ holds pure-silence files, useless as speech.
+    if (entry.isDirectory() && entry.name !== 'silence') out.push(...listWavs(dir, p));
+    else if (entry.isFile() && entry.name.endsWith('.wav')) out.push(p);
+  }
+  return out;
+}
+
+function promptIndex(dir: string): PromptIndex | null {
+  let idx = indexes.get(dir);
+  if (idx !== undefined) return idx;
+  try {
+    const files = listWavs(dir).sort();
+    idx = files.length > 0 ? { dir, files } : null;
+  } catch {
+    idx = null;
+  }
+  indexes.set(dir, idx);
+  return idx;
+}
+
+/** 16-bit PCM mono WAV to float samples (full scale 1); null when the file is anything else. */
+export function decodeWav(bytes: Buffer): { samples: Float32Array; sampleRate: number } | null {
+  if (
+    bytes.length < 12 ||
+    bytes.toString('ascii', 0, 4) !== 'RIFF' ||
+    bytes.toString('ascii', 8, 12) !== 'WAVE'
+  ) {
+    return null;
+  }
+  let at = 12;
+  let rate = 0;
+  let format = 0;
+  let channels = 0;
+  let bits = 0;
+  while (at + 8 <= bytes.length) {
+    const id = bytes.toString('ascii', at, at + 4);
+    const size = bytes.readUInt32LE(at + 4);
+    const body = at + 8;
+    if (id === 'fmt ' && size >= 16) {
+      format = bytes.readUInt16LE(body);
+      channels = bytes.readUInt16LE(body + 2);
+      rate = bytes.readUInt32LE(body + 4);
+      bits = bytes.readUInt16LE(body + 14);
+    } else if (id === 'data') {
+      if (format !== 1 || channels !== 1 || bits !== 16 || rate <= 0) return null;
+      const n = Math.floor(Math.min(size, bytes.length - body) / 2);
+      const samples = new Float32Array(n);
+      for (let i = 0; i < n; i++) samples[i] = bytes.readInt16LE(body + 2 * i) / 32768;
+      return { samples, sampleRate: rate };
+    }
+    at = body + size + (size & 1);
+  }
+  return null;
+}
+
+function trimSilence(x: Float32Array, sampleRate: number): Float32Array {
+  const frame = Math.round(sampleRate / 100);
+  const frames = Math.floor(x.length / frame);
+  const power = new Float64Array(frames);
+  let max = 0;
+  for (let f = 0; f < frames; f++) {
+    let s = 0;
+    for (let i = f * frame; i < (f + 1) * frame; i++) s += (x[i] as number) ** 2;
+    power[f] = s / frame;
+    if (s / frame > max) max = s / frame;
+  }
+  const floor = max * 10 ** (-TRIM_BELOW_PEAK_DB / 10);
+  let a = 0;
+  while (a < frames && (power[a] as number) < floor) a++;
+  let b = frames;
+  while (b > a && (power[b - 1] as number) < floor) b--;
+  return x.subarray(a * frame, b * frame);
+}
+
+/** A prompt at NATIVE_RATE, silence trimmed, at the nominal active level; null if unusable. */
+function loadPrompt(dir: string, file: string): Float32Array | null {
+  const key = join(dir, file);
+  const hit = decoded.get(key);
+  if (hit !== undefined) return hit;
+  let out: Float32Array | null = null;
+  try {
+    const wav = decodeWav(readFileSync(key));
+    if (wav !== null) {
+      const native =
+        wav.sampleRate === NATIVE_RATE ? wav.samples : resample(wav.samples, wav.sampleRate, NATIVE_RATE);
+      const trimmed = trimSilence(native, NATIVE_RATE);
+      const level = activeSpeechLevel(trimmed, NATIVE_RATE).levelDbov;
+      if (trimmed.length >= MIN_PROMPT_S * NATIVE_RATE && level > -70) {
+        const g = 10 ** ((NOMINAL_LEVEL_DBOV - level) / 20);
+        out = Float32Array.from(trimmed, (v) => v * g);
+      }
+    }
+  } catch {
+    out = null;
+  }
+  decoded.set(key, out);
+  return out;
+}
+
+function voiceFiles(idx: PromptIndex, voice: SpeechVoice): readonly string[] {
+  if (voice === 'babble') return idx.files;
+  const parity = voice === 'caller' ? 0 : 1;
+  return idx.files.filter((_, i) => i % 2 === parity);
+}
+
+function promptSpeech(idx: PromptIndex, seed: number, voice: SpeechVoice, n: number): SpeechClip {
+  const rng = rngFor('speech', voice, seed);
+  const files = voiceFiles(idx, voice);
+  const out = new Float32Array(n);
+  const used: string[] = [];
+  const speed = voice === 'tts' ? TTS_SPEED : 1;
+  let at = Math.round((uniform(rng, LEAD_IN_MS[0], LEAD_IN_MS[1]) / 1000) * NATIVE_RATE);
+  let misses = 0;
+  while (at < n) {
+    const file = files[randomInt(rng, files.length)] as string;
+    const gainDb = uniform(rng, -PROMPT_LEVEL_SPREAD_DB, PROMPT_LEVEL_SPREAD_DB);
+    const pauseMs = uniform(rng, PAUSE_MS[0], PAUSE_MS[1]);
+    let prompt = loadPrompt(idx.dir, file);
+    if (prompt === null) {
+      // An unusable file (too short, silent) is skipped; give up only if nothing is usable.
+      if (++misses > 1000) throw new Error(`no usable speech prompts in ${idx.dir}`);
+      continue;
+    }
+    if (speed !== 1) prompt = resample(prompt, NATIVE_RATE, NATIVE_RATE, speed);
+    used.push(file);
+    const g = 10 ** (gainDb / 20);
+    const m = Math.min(prompt.length, n - at);
+    for (let i = 0; i < m; i++) out[at + i] = (prompt[i] as number) * g;
+    at += prompt.length + Math.round((pauseMs / 1000) * NATIVE_RATE);
+  }
+  return { samples: out, sampleRate: NATIVE_RATE, source: 'asterisk-prompts', prompts: used };
+}
+
+/**
+ * `durationMs` of clean speech for `seed`, at a nominal -26 dBov active level (±2 dB per prompt),
+ * with natural pauses between prompts. Deterministic: the same (seed, voice, duration, rate) gives the
+ * same samples on every machine with the same prompt files.
+ */
+export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
+  const voice = opts.voice ?? 'caller';
+  const rate = opts.sampleRate ?? NATIVE_RATE;
+  const dir = opts.promptDir ?? DEFAULT_PROMPT_DIR;
+  const n = Math.round((opts.durationMs / 1000) * NATIVE_RATE);
+  const idx = promptIndex(dir);
+  if (!announced.has(dir)) {
+    announced.add(dir);
+    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    log(
+      idx === null
+        ? `speech source: synthetic (no prompts in ${dir}; install asterisk-core-sounds-en-wav for real speech)`
+        : `speech source: ${idx.files.length} Asterisk prompts in ${dir}`,
+    );
+  }
+  const clip: SpeechClip =
+    idx === null
+      ? {
+          samples: synthSpeech(seed, voice, n, NATIVE_RATE),
+          sampleRate: NATIVE_RATE,
+          source: 'synthetic',
+          prompts: [],
+        }
+      : promptSpeech(idx, seed, voice, n);
+  if (rate === NATIVE_RATE) return clip;
+  const samples = resample(clip.samples, NATIVE_RATE, rate);
+  const want = Math.round((opts.durationMs / 1000) * rate);
+  return { ...clip, samples: samples.length === want ? samples : fit(samples, want), sampleRate: rate };
+}
+
+function fit(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  out.set(x.subarray(0, n));
+  return out;
+}

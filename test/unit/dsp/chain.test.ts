@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AUDIO_BLOCK_ORDER,
+  createChain,
+  DspParameterError,
+  processBuffer,
+} from '../../../audio/dsp/chain.ts';
+import { defaultsForStation, stationCatalog } from '../../../catalog/index.ts';
+import { add, dbfs, dbToLin, maskedDbfs, speechLike, tone, whiteNoise } from './signals.ts';
+
+const SR = 16000;
+
+function stream(chain: ReturnType<typeof createChain>, x: Float32Array, frame = 320): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i += frame) out.set(chain.process(x.subarray(i, i + frame)), i);
+  return out;
+}
+
+test('chain: each station runs exactly its catalog blocks, in the fixed order', () => {
+  for (const s of stationCatalog) {
+    const chain = createChain(s.id, {}, { sampleRate: SR });
+    const expected = AUDIO_BLOCK_ORDER.filter((b) => s.dsp_blocks.includes(b));
+    assert.deepEqual(chain.blocks, expected, `station ${s.id}`);
+    assert.deepEqual(chain.params(), defaultsForStation(s.id));
+  }
+  assert.deepEqual(createChain(2, {}, { sampleRate: SR }).blocks, [
+    'echo_canceller',
+    'input_gain',
+    'limiter',
+  ]);
+});
+
+test('chain: latency is the sum of the blocks with delay (echo block 8 ms, NS frame 32 ms, limiter 2 ms)', () => {
+  assert.equal(createChain(1, {}, { sampleRate: SR }).latencySamples, 128 + 512 + 32);
+  assert.equal(createChain(3, {}, { sampleRate: SR }).latencySamples, 512 + 32);
+  assert.equal(createChain(4, {}, { sampleRate: SR }).latencySamples, 32);
+  assert.equal(createChain(3, {}, { sampleRate: 8000 }).latencySamples, 256 + 16);
+});
+
+test('processBuffer: output is time-aligned with the input and as long (station 4 at defaults is transparent)', () => {
+  const x = add(tone(SR, 1, 440, 0.2), whiteNoise(SR, 1, 0.01, 1));
+  const y = processBuffer(4, {}, x, SR);
+  assert.equal(y.length, x.length);
+  assert.deepEqual(y, x);
+});
+
+test('processBuffer: a 1 kHz tone through station 3 comes out aligned (peak cross-correlation at lag 0)', () => {
+  const x = tone(SR, 2, 1000, 0.05);
+  const y = processBuffer(3, { noise_suppression_db: 0 }, x, SR);
+  const corr = (lag: number) => {
+    let s = 0;
+    for (let i = SR; i < SR + 4000; i++) s += (x[i] as number) * (y[i + lag] as number);
+    return s;
+  };
+  for (const lag of [-3, -2, -1, 1, 2, 3]) assert.ok(corr(0) > corr(lag), `lag ${lag}`);
+});
+
+test('chain: streaming is frame-size independent (same output for 80-, 320- and 1000-sample frames)', () => {
+  const { signal } = speechLike(SR, 3, -35, 2);
+  const x = add(signal, whiteNoise(SR, 3, dbToLin(-55), 3));
+  const a = stream(createChain(3, {}, { sampleRate: SR }), x, 80);
+  const b = stream(createChain(3, {}, { sampleRate: SR }), x, 320);
+  const c = stream(createChain(3, {}, { sampleRate: SR }), x, 1000);
+  assert.deepEqual(a, b);
+  assert.deepEqual(b, c);
+});
+
+test('chain: a hot parameter (input gain) takes effect mid-call, within the 5 ms ramp', (t) => {
+  const chain = createChain(4, {}, { sampleRate: SR });
+  const x = tone(SR, 1, 500, 0.05);
+  const first = stream(chain, x.subarray(0, SR / 2));
+  const r = chain.setParams({ input_gain_db: 6 });
+  assert.deepEqual(r, { applied: ['input_gain_db'], queued: [] });
+  assert.equal(chain.params()['input_gain_db'], 6);
+  const second = stream(chain, x.subarray(SR / 2));
+  const change = dbfs(second, 800) - dbfs(first, 800);
+  t.diagnostic(`level change 50 ms after a +6 dB hot change: ${change.toFixed(3)} dB`);
+  assert.ok(Math.abs(change - 6) < 0.05);
+});
+
+test('chain: a cold parameter (high-pass cutoff) is queued and only applies at the next call', (t) => {
+  const chain = createChain(3, { noise_suppression_db: 0, highpass_cutoff_hz: 60 }, { sampleRate: SR });
+  const hum = tone(SR, 1, 50, 0.1);
+  const humLevel = () => dbfs(stream(chain, hum), SR / 2);
+  const before = humLevel();
+  const r = chain.setParams({ highpass_cutoff_hz: 150, compressor_ratio: 3 });
+  assert.deepEqual(r, { applied: ['compressor_ratio'], queued: ['highpass_cutoff_hz'] });
+  assert.equal(chain.params()['highpass_cutoff_hz'], 60);
+  assert.deepEqual(chain.pendingParams(), { highpass_cutoff_hz: 150 });
+  const stillSame = humLevel();
+  chain.resetForNewCall();
+  assert.equal(chain.params()['highpass_cutoff_hz'], 150);
+  assert.deepEqual(chain.pendingParams(), {});
+  const after = humLevel();
+  t.diagnostic(
+    `50 Hz hum out: ${before.toFixed(1)} dBFS, after queuing 150 Hz ${stillSame.toFixed(1)} dBFS, next call ${after.toFixed(1)} dBFS`,
+  );
+  assert.ok(Math.abs(stillSame - before) < 0.5);
+  assert.ok(after < before - 20);
+});
+
+test('chain: re-requesting the value in effect cancels a queued cold change', () => {
+  const chain = createChain(2, {}, { sampleRate: SR });
+  chain.setParams({ jitter_buffer_ms: 120 });
+  assert.deepEqual(chain.pendingParams(), { jitter_buffer_ms: 120 });
+  chain.setParams({ jitter_buffer_ms: 60 });
+  assert.deepEqual(chain.pendingParams(), {});
+});
+
+test('chain: invalid parameters throw DspParameterError naming the bound, and change nothing', () => {
+  const chain = createChain(3, {}, { sampleRate: SR });
+  const before = chain.params();
+  assert.throws(
+    () => chain.setParams({ input_gain_db: 3, agc_target_dbfs: -50 }),
+    (e: unknown) =>
+      e instanceof DspParameterError &&
+      /agc_target_dbfs: -50 dBFS is below the minimum -35 dBFS/.test(e.message) &&
+      e.errors.length === 1,
+  );
+  assert.deepEqual(chain.params(), before);
+  assert.throws(() => chain.setParams({ jitter_buffer_ms: 60 }), /does not apply to station 3/);
+  assert.throws(() => chain.setParams({ input_gain_db: Number.NaN }), /finite number/);
+  assert.throws(() => createChain(3, { echo_canceller_tail_ms: 64 }, { sampleRate: SR }), DspParameterError);
+  assert.throws(() => createChain(5, {}, { sampleRate: SR }), /unknown station/);
+  assert.throws(() => createChain(3, {}, { sampleRate: 4000 }), /sample rate 4000/);
+});
+
+test('chain: resetForNewCall forgets all signal state (same input, same output as a fresh chain)', () => {
+  const { signal } = speechLike(SR, 3, -30, 9);
+  const fresh = stream(createChain(1, {}, { sampleRate: SR }), signal);
+  const reused = createChain(1, {}, { sampleRate: SR });
+  stream(reused, whiteNoise(SR, 2, 0.1, 4));
+  reused.resetForNewCall();
+  assert.deepEqual(stream(reused, signal), fresh);
+});
+
+test('chain: station 3 end to end turns a quiet, noisy, humming talker into a clean one at the AGC target', (t) => {
+  const seconds = 12;
+  const { signal, active } = speechLike(SR, seconds, -38, 14);
+  const noise = whiteNoise(SR, seconds, dbToLin(-55), 15);
+  const hum = tone(SR, seconds, 50, dbToLin(-35) * Math.SQRT2);
+  const x = add(signal, noise, hum);
+  const y = processBuffer(3, { highpass_cutoff_hz: 120, noise_suppression_db: 15 }, x, SR);
+  const pause = active.map((v) => 1 - v);
+  const speechIn = maskedDbfs(x, active, 6 * SR);
+  const speechOut = maskedDbfs(y, active, 6 * SR);
+  const floorIn = maskedDbfs(x, pause, 6 * SR);
+  const floorOut = maskedDbfs(y, pause, 6 * SR);
+  t.diagnostic(
+    `speech ${speechIn.toFixed(1)} -> ${speechOut.toFixed(1)} dBFS, noise+hum floor ${floorIn.toFixed(1)} -> ${floorOut.toFixed(1)} dBFS, ` +
+      `speech-to-floor ${(speechIn - floorIn).toFixed(1)} -> ${(speechOut - floorOut).toFixed(1)} dB`,
+  );
+  assert.ok(Math.abs(speechOut + 26) < 2);
+  assert.ok(speechOut - floorOut > speechIn - floorIn + 15);
+});
+
+test('chain: far-end reference cancels echo at station 1; without one the chain still runs', (t) => {
+  const far = whiteNoise(SR, 4, dbToLin(-20), 5);
+  const echo = new Float32Array(far.length);
+  // A single-reflection echo path: -10 dB, 12 ms.
+  const d = Math.round(0.012 * SR);
+  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  const params = { noise_suppression_db: 0, agc_max_gain_db: 0 };
+  const withRef = processBuffer(1, params, echo, SR, far);
+  const without = processBuffer(1, params, echo, SR);
+  const erle = dbfs(without, 2 * SR) - dbfs(withRef, 2 * SR);
+  t.diagnostic(
+    `echo ${dbfs(without, 2 * SR).toFixed(1)} dBFS without reference, ${dbfs(withRef, 2 * SR).toFixed(1)} dBFS with (${erle.toFixed(1)} dB)`,
+  );
+  assert.ok(erle > 25);
+  const chain = createChain(1, {}, { sampleRate: SR });
+  assert.throws(() => chain.process(new Float32Array(320), new Float32Array(160)), /far-end frame/);
+});
+
+test('chain: VAD marks syllables as speech and pauses as silence; a higher threshold marks fewer frames', (t) => {
+  const seconds = 10;
+  const { signal, active } = speechLike(SR, seconds, -26, 16);
+  const x = add(signal, whiteNoise(SR, seconds, dbToLin(-50), 17));
+  const frame = SR / 100;
+  const run = (vad_threshold: number) => {
+    const chain = createChain(4, { vad_threshold }, { sampleRate: SR });
+    const speaking: boolean[] = [];
+    for (let i = 0; i < x.length; i += frame) {
+      chain.process(x.subarray(i, i + frame));
+      speaking.push(chain.stats().vad?.speaking === true);
+    }
+    return { speaking, activity: chain.stats().vad?.activity ?? Number.NaN };
+  };
+  // Frames fully inside a syllable, and frames at least 150 ms from any syllable.
+  const margin = 15;
+  const core: number[] = [];
+  const pause: number[] = [];
+  const frameActive = (f: number) => active[f * frame] === 1 && active[f * frame + frame - 1] === 1;
+  const frameSilent = (f: number) => active.subarray(f * frame, (f + 1) * frame).every((v) => v === 0);
+  for (let f = margin; f < x.length / frame - margin; f++) {
+    if (frameActive(f)) core.push(f);
+    let quiet = true;
+    for (let g = f - margin; g <= f + margin && quiet; g++) quiet = frameSilent(g);
+    if (quiet) pause.push(f);
+  }
+  const results = [0.2, 0.5, 0.9].map(run);
+  const mid = results[1];
+  assert.ok(mid);
+  const hit = core.filter((f) => mid.speaking[f]).length / core.length;
+  const falseAlarm = pause.filter((f) => mid.speaking[f]).length / pause.length;
+  t.diagnostic(
+    `threshold 0.5: ${(100 * hit).toFixed(1)}% of syllable frames speech, ${(100 * falseAlarm).toFixed(1)}% of pause frames; ` +
+      `activity at 0.2/0.5/0.9: ${results.map((r) => r.activity.toFixed(3)).join(' / ')}`,
+  );
+  assert.ok(hit > 0.95);
+  assert.ok(falseAlarm < 0.05);
+  assert.ok((results[0]?.activity as number) >= mid.activity);
+  assert.ok(mid.activity > (results[2]?.activity as number));
+});
+
+test('chain: stats expose what each running block is doing', () => {
+  const chain = createChain(3, {}, { sampleRate: SR });
+  stream(chain, speechLike(SR, 3, -40, 18).signal);
+  const s = chain.stats();
+  assert.equal(s.latencySamples, chain.latencySamples);
+  assert.ok(s.agcGainDb !== undefined && s.agcGainDb > 5);
+  assert.ok(s.compressorGainReductionDb !== undefined && s.compressorGainReductionDb >= 0);
+  assert.ok(s.limiterGainReductionDb !== undefined && s.limiterGainReductionDb >= 0);
+  assert.equal(typeof s.noiseGateOpen, 'boolean');
+  assert.equal(s.echoErleDb, undefined);
+  assert.ok(s.vad && s.vad.frames === 300);
+});

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createChain } from '../../../audio/dsp/index.ts';
+import { defaultsForStation } from '../../../catalog/index.ts';
+import {
+  createStationState,
+  processBufferOnce,
+  processSegment,
+  type StationInput,
+  stationStateOf,
+} from '../../../stations/pipeline.ts';
+import type { SimulatedCall } from '../../../stations/sim/index.ts';
+import {
+  bundledImpairmentsPath,
+  loadImpairments,
+  selectStations,
+  simulateCall,
+} from '../../../stations/sim/index.ts';
+import { mean, setOf } from './helpers.ts';
+
+const RATES = { '1': 8000, '2': 8000, '3': 16000, '4': 16000, '9': 16000, '10': 8000, '11': 16000 };
+const defaults = loadImpairments(bundledImpairmentsPath('default'));
+
+/** Streams a call through one station with fixed parameters; the per-segment metrics. */
+function runCall(call: SimulatedCall, stationId: number, params: Record<string, number>) {
+  const first = call.segments[0]!.inputs.get(stationId)!;
+  const state = createStationState(stationId, params, first.sampleRate);
+  return call.segments.map((s) => processSegment(state, params, s.inputs.get(stationId)!).metrics);
+}
+
+test('pipeline: clean input reads high reference quality, streamed and replayed, at every kind of station', () => {
+  const set = setOf({ '2': { level_db: -26 }, '4': { level_db: -26 }, '9': { level_db: -26 } }, RATES);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 3, segments: 3 });
+  for (const id of [2, 4, 9]) {
+    const streamed = runCall(call, id, defaultsForStation(id)).map((m) => m.reference_seg_snr_db!);
+    assert.ok(mean(streamed) > 25, `station ${id} streamed ${streamed}`);
+    const once = processBufferOnce(id, defaultsForStation(id), call.segments[1]!.inputs.get(id)!);
+    assert.ok(
+      once.metrics.reference_seg_snr_db! > 25,
+      `station ${id} replayed ${once.metrics.reference_seg_snr_db}`,
+    );
+  }
+});
+
+test('pipeline: noise lowers the reference quality', () => {
+  const clean = setOf({ '4': { level_db: -26 } }, RATES);
+  const noisy = setOf({ '4': { level_db: -26, noise: { type: 'white', snr_db: 10 } } }, RATES);
+  const q = (set: typeof clean) =>
+    mean(
+      runCall(
+        simulateCall({ impairments: set, callIndex: 0, seed: 3, segments: 3 }),
+        4,
+        defaultsForStation(4),
+      ).map((m) => m.reference_seg_snr_db!),
+    );
+  const a = q(clean);
+  const b = q(noisy);
+  assert.ok(b < a - 10, `clean ${a} dB, noisy ${b} dB`);
+});
+
+test('pipeline: for station 1 default impairment, hand-tuned parameters beat the catalog defaults on the ground truth', () => {
+  const set = selectStations(defaults, [1]);
+  const tuned = {
+    ...defaultsForStation(1),
+    echo_canceller_tail_ms: 128,
+    highpass_cutoff_hz: 120,
+    noise_suppression_db: 6,
+  };
+  const before: number[] = [];
+  const after: number[] = [];
+  for (const callIndex of [0, 1, 2]) {
+    const call = simulateCall({ impairments: set, callIndex, seed: 1, segments: 6 });
+    // Segment 0 is the call's warm-up (echo canceller converging, AGC settling).
+    before.push(
+      ...runCall(call, 1, defaultsForStation(1))
+        .slice(1)
+        .map((m) => m.reference_seg_snr_db!),
+    );
+    after.push(
+      ...runCall(call, 1, tuned)
+        .slice(1)
+        .map((m) => m.reference_seg_snr_db!),
+    );
+  }
+  assert.ok(mean(after) > mean(before) + 1, `defaults ${mean(before)} dB, tuned ${mean(after)} dB`);
+});
+
+test('pipeline: station 2, a larger jitter buffer turns fewer packets late and adds latency', () => {
+  const set = selectStations(defaults, [2]);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 1, segments: 5 });
+  const small = runCall(call, 2, { ...defaultsForStation(2), jitter_buffer_ms: 60 }).map((m) => m.network!);
+  const large = runCall(call, 2, { ...defaultsForStation(2), jitter_buffer_ms: 180 }).map((m) => m.network!);
+  const loss = (xs: typeof small) => mean(xs.map((n) => n.packet_loss_ratio));
+  const latency = (xs: typeof small) => mean(xs.map((n) => n.latency_ms));
+  assert.ok(loss(large) < loss(small) / 2, `loss ${loss(small)} -> ${loss(large)}`);
+  assert.ok(latency(large) >= latency(small) + 100, `latency ${latency(small)} -> ${latency(large)}`);
+  // Jitter is measured from the packets, near the profile's 40 ms.
+  const jitter = mean(small.map((n) => n.jitter_ms));
+  assert.ok(jitter > 25 && jitter < 60, `jitter ${jitter}`);
+  // The buffer's target is cold: a mid-call change waits for the next call.
+  const state = createStationState(2, defaultsForStation(2), 8000);
+  const input = call.segments[0]!.inputs.get(2)!;
+  processSegment(state, { ...defaultsForStation(2), jitter_buffer_ms: 180 }, input);
+  assert.equal(state.params()['jitter_buffer_ms'], 60);
+  state.resetForNewCall();
+  assert.equal(state.params()['jitter_buffer_ms'], 180);
+});
+
+test('pipeline: station 4, the simulated STT confidence rises when a too-quiet feed is brought up to level', () => {
+  const set = selectStations(defaults, [4]);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 1, segments: 4 });
+  const stt = (params: Record<string, number>) =>
+    mean(runCall(call, 4, params).map((m) => m.stt_confidence ?? 0));
+  const quiet = stt(defaultsForStation(4));
+  const fixed = stt({ ...defaultsForStation(4), input_gain_db: 18 });
+  assert.ok(fixed > quiet + 0.05, `stt ${quiet} -> ${fixed}`);
+});
+
+test('pipeline: stage metrics only where the catalog lists them, network metrics only on network stations', () => {
+  const call = simulateCall({ impairments: defaults, callIndex: 0, seed: 2, segments: 1 });
+  const seg = call.segments[0]!;
+  for (const [id, input] of seg.inputs) {
+    const m = processBufferOnce(id, defaultsForStation(id), input).metrics;
+    assert.equal(m.stt_confidence !== null, id === 4, `station ${id} stt`);
+    assert.equal(m.tts_latency_ms !== null, id === 9, `station ${id} tts`);
+    assert.equal(m.emotion_confidence !== null, id === 11, `station ${id} emotion`);
+    assert.equal(m.network !== null, id === 2 || id === 10, `station ${id} network`);
+    assert.ok(m.reference_seg_snr_db !== null, 'm.reference_seg_snr_db !== null');
+  }
+  const noModel = processBufferOnce(4, defaultsForStation(4), {
+    ...seg.inputs.get(4)!,
+    stage: { sttModel: false },
+  });
+  assert.equal(noModel.metrics.stt_confidence, null);
+  const tts = processBufferOnce(9, defaultsForStation(9), seg.inputs.get(9)!).metrics.tts_latency_ms!;
+  assert.ok(tts >= 180 && tts < 200, 'tts >= 180 && tts < 200');
+  // Without the clean signal (a live station) there is no ground truth.
+  const { clean: _clean, ...live } = seg.inputs.get(3)!;
+  assert.equal(processBufferOnce(3, defaultsForStation(3), live).metrics.reference_seg_snr_db, null);
+});
+
+test('pipeline: replay output is time-aligned with the input; streamed output trails by the chain latency', () => {
+  const x = Float32Array.from(
+    { length: 16000 },
+    (_, i) => 0.1 * Math.sin((2 * Math.PI * 300 * i) / 16000) * Math.sin(i / 900),
+  );
+  const input: StationInput = { stationId: 4, sampleRate: 16000, samples: x, clean: x };
+  const once = processBufferOnce(4, defaultsForStation(4), input);
+  assert.equal(once.output.length, x.length);
+  for (let i = 0; i < x.length; i += 97)
+    assert.ok(Math.abs(once.output[i]! - x[i]!) < 1e-6, 'Math.abs(once.output[i]! - x[i]!) < 1e-6');
+  const state = createStationState(4, defaultsForStation(4), 16000);
+  const lat = state.chain.latencySamples;
+  assert.ok(lat > 0, 'lat > 0');
+  const a = processSegment(state, {}, { ...input, samples: x.subarray(0, 8000), clean: x.subarray(0, 8000) });
+  const b = processSegment(state, {}, { ...input, samples: x.subarray(8000), clean: x.subarray(8000) });
+  for (let i = lat; i < 8000; i += 97)
+    assert.ok(Math.abs(a.output[i]! - x[i - lat]!) < 1e-6, 'Math.abs(a.output[i]! - x[i - lat]!) < 1e-6');
+  for (let i = 0; i < 8000; i += 97)
+    assert.ok(
+      Math.abs(b.output[i]! - x[8000 + i - lat]!) < 1e-6,
+      'Math.abs(b.output[i]! - x[8000 + i - lat]!) < 1e-6',
+    );
+  // The clean signal is delayed by the same amount across the segment boundary.
+  assert.ok(b.metrics.reference_seg_snr_db! > 34, 'b.metrics.reference_seg_snr_db! > 34');
+});
+
+test('pipeline: a jitter buffer anchored on a later packet (first packets lost) stays aligned with the clean', () => {
+  const set = setOf({ '2': { level_db: -26, network: { loss_pct: 0, jitter_ms: 0, delay_ms: 20 } } }, RATES);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 5, segments: 3 });
+  const run = (withGrid: boolean) => {
+    const state = createStationState(2, defaultsForStation(2), 8000);
+    return call.segments.map((s, k) => {
+      // No far end: this is about the jitter buffer, not the echo canceller.
+      const { rtpTimestamp, farEnd: _far, ...input } = s.inputs.get(2)!;
+      const packets = k === 0 ? input.packets!.slice(2) : input.packets!;
+      return processSegment(state, defaultsForStation(2), {
+        ...input,
+        packets,
+        ...(withGrid ? { rtpTimestamp } : {}),
+      }).metrics;
+    });
+  };
+  // On the sender's grid: the two lost packets are segment 0's loss, nothing else is.
+  const grid = run(true);
+  assert.deepEqual(
+    grid.map((m) => m.network!.packet_loss_ratio),
+    [2 / 50, 0, 0],
+  );
+  for (const m of grid.slice(1)) assert.ok(m.reference_seg_snr_db! > 25, `ref ${m.reference_seg_snr_db}`);
+  // Without the grid the output follows the buffer's slots; the lag search still finds the clean.
+  const slots = run(false);
+  assert.ok(slots[1]!.reference_seg_snr_db! > 25, `ref ${slots[1]!.reference_seg_snr_db}`);
+});
+
+test('pipeline: params passed to processSegment apply (hot now); a bare DspChain works too', () => {
+  const call = simulateCall({
+    impairments: setOf({ '4': { level_db: -30 } }, RATES),
+    callIndex: 0,
+    seed: 8,
+    segments: 1,
+  });
+  const input = call.segments[0]!.inputs.get(4)!;
+  const plain = createChain(4, defaultsForStation(4), { sampleRate: 16000 });
+  const boosted = createChain(4, defaultsForStation(4), { sampleRate: 16000 });
+  const a = processSegment(plain, defaultsForStation(4), input).metrics.audio;
+  const b = processSegment(boosted, { ...defaultsForStation(4), input_gain_db: 6 }, input).metrics.audio;
+  assert.equal(boosted.params()['input_gain_db'], 6);
+  const gain = b.active_speech_level_dbov - a.active_speech_level_dbov;
+  assert.ok(Math.abs(gain - 6) < 0.5, `input gain moved the level by ${gain} dB`);
+  // The bare chain got a StationState attached; resetting it starts the chain over.
+  stationStateOf(boosted).resetForNewCall();
+  assert.equal(stationStateOf(boosted).params()['input_gain_db'], 6);
+});
+
+test('pipeline: inputs that do not fit the state are rejected with the reason', () => {
+  const state = createStationState(2, defaultsForStation(2), 8000);
+  const x = new Float32Array(8000);
+  assert.throws(() => processSegment(state, {}, { stationId: 3, sampleRate: 8000, samples: x }), /station 3/);
+  assert.throws(() => processSegment(state, {}, { stationId: 2, sampleRate: 16000, samples: x }), /16000 Hz/);
+  assert.throws(
+    () =>
+      processSegment(state, {}, { stationId: 2, sampleRate: 8000, samples: x, clean: new Float32Array(10) }),
+    /clean has 10/,
+  );
+  assert.throws(
+    () =>
+      processSegment(
+        state,
+        {},
+        { stationId: 2, sampleRate: 8000, samples: new Float32Array(8001), packets: [] },
+      ),
+    /whole 20 ms frames/,
+  );
+  assert.throws(
+    () => processSegment(state, { jitter_buffer_ms: 5000 }, { stationId: 2, sampleRate: 8000, samples: x }),
+    /jitter_buffer_ms/,
+  );
+});

@@ -1,26 +1,86 @@
-// The yardstick for the online loop: the best score an offline search over the catalog finds for each
-// station on the same impaired audio, with the same pipeline and scorecard (issue 4, "Done when").
-import { parametersForStation } from '../catalog/index.ts';
+// The yardstick for the online loop: every parameter set is re-run on the same audio (counterfactual
+// replay), with the same pipeline and scorecard as the live stations, and the best score an offline
+// search over the catalog finds on that audio (issue 4, "Done when").
+//
+// A set is judged the way a call would run it: the chain starts fresh with the set, plays WARMUP
+// segments of the call unscored (an AGC needs seconds to reach its gain, a jitter buffer to settle),
+// then the scored segments follow in the same state. Scoring one isolated second with a fresh chain
+// would credit a static input gain over an AGC that has not had time to act.
+import { parametersForStation, stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { scoreSnapshot, searchBest } from '../optimizer/core/index.ts';
 import { buildSnapshot } from '../producers/snapshot.ts';
-import { processBufferOnce, type StationInput } from '../stations/pipeline.ts';
+import { createStationState, processSegment, type StationInput } from '../stations/pipeline.ts';
 
-export function scoreInput(
-  stationId: number,
-  params: Record<string, number>,
-  input: StationInput,
-): { score: number; ref: number | null } {
-  const { metrics } = processBufferOnce(stationId, params, input);
-  const snap: StationSnapshot = buildSnapshot({
+/** Unscored segments played before the scored ones. */
+export const WARMUP_SEGMENTS = 3;
+
+export interface CallAudio {
+  /** Played unscored first, in order. */
+  readonly warmup: readonly StationInput[];
+  /** Scored, in order, after the warm-up. */
+  readonly scored: readonly StationInput[];
+}
+
+export interface Evaluation {
+  score: number;
+  /** Mean reference seg-SNR (dB) over the scored segments; null without a clean reference. */
+  ref: number | null;
+}
+
+/** The yardstick audio of one call: its last `scored` segments, after up to WARMUP_SEGMENTS before them. */
+export function callAudio(inputs: readonly StationInput[], scored: number): CallAudio {
+  const cut = Math.max(0, inputs.length - scored);
+  return { warmup: inputs.slice(Math.max(0, cut - WARMUP_SEGMENTS), cut), scored: inputs.slice(cut) };
+}
+
+function snapshotOf(stationId: number, metrics: StationSnapshot['metrics']): StationSnapshot {
+  return buildSnapshot({
     tenant_id: 'offline',
     call_id: 'offline',
-    channel: 'A',
+    channel: stationById(stationId)?.leg === 'B' ? 'B' : 'A',
     segment: { index: 0, start_ms: 0, end_ms: 1000, utterance_id: null },
     station_id: stationId,
     metrics,
   });
-  return { score: scoreSnapshot(snap).score, ref: metrics.reference_seg_snr_db };
+}
+
+/** One call's audio through a fresh chain running `params`: mean score and reference of the scored part. */
+export function evaluateCall(
+  stationId: number,
+  params: Record<string, number>,
+  audio: CallAudio,
+): Evaluation {
+  const first = audio.warmup[0] ?? audio.scored[0];
+  if (!first) throw new RangeError('no audio to evaluate');
+  const state = createStationState(stationId, params, first.sampleRate);
+  for (const input of audio.warmup) processSegment(state, params, input);
+  let score = 0;
+  let ref = 0;
+  let refs = 0;
+  for (const input of audio.scored) {
+    const { metrics } = processSegment(state, params, input);
+    score += scoreSnapshot(snapshotOf(stationId, metrics)).score;
+    if (metrics.reference_seg_snr_db !== null) {
+      ref += metrics.reference_seg_snr_db;
+      refs++;
+    }
+  }
+  return { score: score / audio.scored.length, ref: refs > 0 ? ref / refs : null };
+}
+
+/** Mean over calls. */
+export function evaluate(
+  stationId: number,
+  params: Record<string, number>,
+  calls: readonly CallAudio[],
+): Evaluation {
+  const each = calls.map((a) => evaluateCall(stationId, params, a));
+  const refs = each.map((e) => e.ref).filter((x): x is number => x !== null);
+  return {
+    score: each.reduce((a, e) => a + e.score, 0) / each.length,
+    ref: refs.length > 0 ? refs.reduce((a, b) => a + b, 0) / refs.length : null,
+  };
 }
 
 export interface OfflineBest {
@@ -29,19 +89,18 @@ export interface OfflineBest {
   evaluations: number;
 }
 
-/** Best mean score over `inputs` found by the offline search, with the catalog defaults as start. */
+/** Best mean score over `calls` found by the offline search, with `start` (the catalog defaults) first. */
 export function offlineBest(
   stationId: number,
-  inputs: readonly StationInput[],
+  calls: readonly CallAudio[],
   budget: number,
   seed: number,
   start: Record<string, number>,
 ): OfflineBest {
-  const evaluate = (params: Record<string, number>) => {
-    let sum = 0;
-    for (const input of inputs) sum += scoreInput(stationId, params, input).score;
-    return sum / inputs.length;
-  };
-  const r = searchBest(evaluate, parametersForStation(stationId), { start, budget, seed });
+  const r = searchBest((p) => evaluate(stationId, p, calls).score, parametersForStation(stationId), {
+    start,
+    budget,
+    seed,
+  });
   return { params: r.params, score: r.score, evaluations: r.evaluations };
 }

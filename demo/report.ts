@@ -1,5 +1,6 @@
 import type { DemoSummary } from './run.ts';
 
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
 
 /** The summary table printed at the end of the demo. */
@@ -49,7 +50,12 @@ export function renderSummary(s: DemoSummary): string {
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   out.push('');
   out.push(
-    `scores 0..100 from the scorecard; ref = segmental SNR against the clean speech (ground truth the optimizer never sees)`,
+    'scores 0..100 from the scorecard; ref = segmental SNR against the clean speech (ground truth the optimizer never sees);',
+  );
+  out.push(
+    `default, final, best and ref are parameter sets re-run on the same audio (each call's last segments); live: ${f(
+      mean(s.stations.map((x) => x.live_first_score)),
+    )} at the first iteration -> ${f(mean(s.stations.map((x) => x.live_final_score)))} at the last two`,
   );
   out.push(`bounds violations: ${s.bounds_violations}; max-step violations: ${s.max_step_violations}`);
   return out.join('\n');

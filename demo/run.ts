@@ -14,12 +14,16 @@ import { startConfigFeed } from '../stations/agent/configFeed.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
-import { offlineBest } from './offline.ts';
+import { callAudio, evaluateCall, offlineBest } from './offline.ts';
 import type { Progress } from './progress.ts';
 
 export interface StationSummary {
   station_id: number;
   component: string;
+  /**
+   * Scores and reference qualities of parameter sets re-run on the same audio (each call's last
+   * EVAL_SEGMENTS segments): the catalog defaults, each call's final set, the offline search's best.
+   */
   default_score: number;
   final_score: number;
   best_offline_score: number;
@@ -29,6 +33,9 @@ export interface StationSummary {
   iterations_to_within_5pct: number | null;
   ref_quality_before_db: number | null;
   ref_quality_after_db: number | null;
+  /** Live scores as the loop saw them: first iteration and last two, per call (content varies). */
+  live_first_score: number;
+  live_final_score: number;
   changes: number;
   rejected: number;
   rollbacks: number;
@@ -61,6 +68,9 @@ export interface DemoSummary {
   }[];
 }
 
+/** Segments at the end of each call that every parameter set is scored on (after a warm-up). */
+const EVAL_SEGMENTS = 2;
+
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 export async function runDemo(
@@ -69,8 +79,8 @@ export async function runDemo(
   progress: Progress,
 ): Promise<DemoSummary> {
   const impairments = loadImpairments(args.impairments);
-  const stations = Object.keys(impairments.stations)
-    .map(Number)
+  const stations = impairments.stations
+    .map((p) => p.stationId)
     .filter((s) => stationById(s))
     .sort((a, b) => a - b);
   const tenant = `demo-${Date.now().toString(36)}`;
@@ -141,10 +151,13 @@ export async function runDemo(
     };
 
     const scores = new Map<number, number[][]>(stations.map((s) => [s, []]));
-    const refs = new Map<number, (number | null)[][]>(stations.map((s) => [s, []]));
     const counts = new Map(stations.map((s) => [s, { changes: 0, rejected: 0, rollbacks: 0 }]));
     const lastParams = new Map<number, Record<string, number>>();
-    const firstCallInputs = new Map<number, StationInput[]>(stations.map((s) => [s, []]));
+    // Per station and call: the inputs of each segment and the parameters that processed it, for the
+    // counterfactual evaluation at the end (every parameter set scored on the same audio).
+    const history = new Map<number, { inputs: StationInput[]; params: Record<string, number>[] }[]>(
+      stations.map((s) => [s, []]),
+    );
     let boundsViolations = 0;
     let stepViolations = 0;
     const perIteration: DemoSummary['per_iteration'] = [];
@@ -155,7 +168,7 @@ export async function runDemo(
       const callId = `${tenant}-call-${c}`;
       for (const s of stations) {
         scores.get(s)!.push([]);
-        refs.get(s)!.push([]);
+        history.get(s)!.push({ inputs: [], params: [] });
       }
       const prevParams = new Map<number, Record<string, number>>();
       for (const seg of call.segments) {
@@ -169,7 +182,6 @@ export async function runDemo(
           stations.map(async (s) => {
             const input = seg.inputs.get(s);
             if (!input) return;
-            if (c === 0) firstCallInputs.get(s)!.push(input);
             const agent = agents.get(s)!;
             const leg = stationById(s)!.leg;
             const res = await agent.processSegment(
@@ -186,11 +198,13 @@ export async function runDemo(
               if (prev !== undefined && Math.abs(v - prev) > spec.max_step + 1e-9) stepViolations++;
             }
             prevParams.set(s, res.params);
+            const h = history.get(s)!.at(-1)!;
+            h.inputs.push(input);
+            h.params.push({ ...res.params });
             lastParams.set(s, res.params);
             const out = await waitDecision(res.snapshot.snapshot_id);
             const score = out.decision.score.score;
             scores.get(s)!.at(-1)!.push(score);
-            refs.get(s)!.at(-1)!.push(res.snapshot.metrics.reference_seg_snr_db);
             row.scores[s] = score;
             row.ref[s] = res.snapshot.metrics.reference_seg_snr_db;
             const k = counts.get(s)!;
@@ -216,39 +230,44 @@ export async function runDemo(
     }
     progress.stop();
 
-    progress.step(`offline search for each station's best score (${args.searchBudget} evaluations each)`);
+    progress.step(
+      `counterfactual evaluation: every parameter set re-run on the same audio; offline search for each station's best (${args.searchBudget} evaluations each)`,
+    );
     const summaries: StationSummary[] = [];
     for (const s of stations) {
-      const best = offlineBest(
-        s,
-        firstCallInputs.get(s)!,
-        args.searchBudget,
-        args.seed,
-        defaultsForStation(s),
-      );
-      const perCall = scores.get(s)!;
-      const defaultScore = mean(perCall.map((xs) => xs[0]!));
-      // Final: the mean of each call's last two iterations (one segment alone is noisy).
-      const finalScore = mean(perCall.map((xs) => mean(xs.slice(-2))));
-      const reached = perCall.map((xs) => xs.findIndex((x) => x >= 0.95 * best.score));
-      const refBefore = refs
-        .get(s)!
-        .map((xs) => xs[0])
-        .filter((x): x is number => x !== null && x !== undefined);
-      const refAfter = refs
-        .get(s)!
-        .map((xs) => mean(xs.slice(-2).filter((x): x is number => x !== null)))
-        .filter((x) => Number.isFinite(x));
+      // The yardstick audio: each call's last EVAL_SEGMENTS segments. Every score and reference
+      // quality below is of a parameter set re-run on this same audio, so the comparison is not
+      // blurred by what happened to be said in a segment.
+      const calls = history.get(s)!;
+      const audio = calls.map((h) => callAudio(h.inputs, EVAL_SEGMENTS));
+      const defaults = defaultsForStation(s);
+      // The search runs on the first call's audio (it is the costly part); its best set is then
+      // scored on every call like the others.
+      const best = offlineBest(s, audio.slice(0, 1), args.searchBudget, args.seed, defaults);
+      const perCallDefault = audio.map((a) => evaluateCall(s, defaults, a));
+      const finals = calls.map((h, c) => evaluateCall(s, h.params.at(-1)!, audio[c]!));
+      const bestOnAll = audio.map((a) => evaluateCall(s, best.params, a));
+      const bestScore = Math.max(mean(bestOnAll.map((x) => x.score)), ...finals.map((x) => x.score));
+      // Iteration i of call c ran h.params[i]: the first whose set scores within 5% of the best.
+      const reached = calls.map((h, c) => {
+        const target = 0.95 * Math.max(bestOnAll[c]!.score, finals[c]!.score);
+        return h.params.findIndex((p) => evaluateCall(s, p, audio[c]!).score >= target);
+      });
+      const refB = perCallDefault.map((x) => x.ref).filter((x): x is number => x !== null);
+      const refA = finals.map((x) => x.ref).filter((x): x is number => x !== null);
+      const finalScore = mean(finals.map((x) => x.score));
       summaries.push({
         station_id: s,
         component: stationById(s)!.component,
-        default_score: defaultScore,
+        default_score: mean(perCallDefault.map((x) => x.score)),
         final_score: finalScore,
-        best_offline_score: Math.max(best.score, finalScore),
-        ratio_to_best: finalScore / Math.max(best.score, finalScore),
+        best_offline_score: bestScore,
+        ratio_to_best: finalScore / bestScore,
         iterations_to_within_5pct: reached.every((i) => i >= 0) ? mean(reached.map((i) => i + 1)) : null,
-        ref_quality_before_db: refBefore.length ? mean(refBefore) : null,
-        ref_quality_after_db: refAfter.length ? mean(refAfter) : null,
+        ref_quality_before_db: refB.length ? mean(refB) : null,
+        ref_quality_after_db: refA.length ? mean(refA) : null,
+        live_first_score: mean(scores.get(s)!.map((xs) => xs[0]!)),
+        live_final_score: mean(scores.get(s)!.map((xs) => mean(xs.slice(-2)))),
         ...counts.get(s)!,
         final_params: lastParams.get(s) ?? {},
         best_params: best.params,

@@ -6,9 +6,16 @@ import { parameterByName } from '../../catalog/index.ts';
 import type { ChangeOutcome, ChangeService } from '../../config/changes.ts';
 import { callScope } from '../../config/keys.ts';
 import { enqueue } from '../../config/outbox.ts';
-import type { OptimizerResult, ParameterProposal, StationSnapshot } from '../../contracts/generated.ts';
+import type {
+  OptimizerResult,
+  ParameterProposal,
+  StationScore,
+  StationSnapshot,
+} from '../../contracts/generated.ts';
 import {
+  attributableDrop,
   type ControllerState,
+  componentScores,
   type Decision,
   decide,
   markApplied,
@@ -41,8 +48,17 @@ export interface CallMemory {
   lastChangeId: string | null;
   /** Recent scores, the baseline against which a change made by someone else is judged. */
   recent?: number[];
+  /** Component scores of the latest snapshot, to tell a change's effect from the content's. */
+  lastComponents?: Record<string, number>;
   /** A call-scoped change the controller did not make (an operator's), waiting to be judged. */
-  external?: { changeId: string; version: number; scoreBefore: number; actorReason: string } | null;
+  external?: {
+    changeId: string;
+    version: number;
+    scoreBefore: number;
+    componentsBefore: Record<string, number>;
+    changed: string[];
+    actorReason: string;
+  } | null;
 }
 
 /** Scores kept as the baseline for judging someone else's change. */
@@ -108,6 +124,7 @@ export async function decideAndApply(
   if (!acting && d.verdict === null) {
     // Nothing to change and nothing judged: the decision is in the controller's memory only.
     mem.state = state;
+    remember(mem, d.score);
     return { state, decision: d, runId: null, change: null, rolledBack: null };
   }
   const runId = randomUUID();
@@ -181,12 +198,13 @@ export async function decideAndApply(
     }
   }
   mem.state = state;
-  remember(mem, d.score.score);
+  remember(mem, d.score);
   return { state, decision: d, runId, change, rolledBack };
 }
 
-function remember(mem: CallMemory, score: number) {
-  mem.recent = [...(mem.recent ?? []), score].slice(-BASELINE_WINDOW);
+function remember(mem: CallMemory, score: StationScore) {
+  mem.recent = [...(mem.recent ?? []), score.score].slice(-BASELINE_WINDOW);
+  mem.lastComponents = componentScores(score);
 }
 
 /**
@@ -205,10 +223,15 @@ async function judgeExternal(
   const rec = records.find((r) => r.scope.level === 'call' && r.scope.call_id === snap.call_id);
   const known = new Set([mem.lastChangeId, mem.external?.changeId]);
   if (rec && !known.has(rec.change_id) && (mem.recent?.length ?? 0) > 0) {
-    const { rows } = await deps.pool.query<{ actor: string; reason: string; rollback_of: string | null }>(
-      'SELECT actor, reason, rollback_of FROM parameter_changes WHERE change_id = $1',
-      [rec.change_id],
-    );
+    const { rows } = await deps.pool.query<{
+      actor: string;
+      reason: string;
+      rollback_of: string | null;
+      before: Record<string, number>;
+      after: Record<string, number>;
+    }>('SELECT actor, reason, rollback_of, before, after FROM parameter_changes WHERE change_id = $1', [
+      rec.change_id,
+    ]);
     const row = rows[0];
     // Rollbacks restore a state that was already judged; only forward changes by others are judged.
     if (row && row.rollback_of === null) {
@@ -217,6 +240,10 @@ async function judgeExternal(
         changeId: rec.change_id,
         version: rec.version,
         scoreBefore: base.reduce((a, b) => a + b, 0) / base.length,
+        componentsBefore: mem.lastComponents ?? {},
+        changed: Object.keys(row.after).filter(
+          (k) => Math.abs((row.before[k] ?? 0) - (row.after[k] ?? 0)) > 1e-9,
+        ),
         actorReason: `${row.actor} ("${row.reason}")`,
       };
     } else {
@@ -227,9 +254,15 @@ async function judgeExternal(
   if (!ext || snap.applied_config_version < ext.version) return null;
   const score = scoreSnapshot(snap);
   mem.external = null;
-  if (score.score >= ext.scoreBefore - ROLLBACK_DROP_POINTS) return null; // accepted: the controller goes on from here
+  // Accepted unless the score fell beyond the noise AND the fall is on what the change can move; the
+  // controller goes on from here.
+  const attributable = attributableDrop(ext.componentsBefore, score, ext.changed);
+  if (score.score >= ext.scoreBefore - ROLLBACK_DROP_POINTS || attributable < ROLLBACK_DROP_POINTS) {
+    remember(mem, score);
+    return null;
+  }
   const worst = [...score.components].sort((a, b) => a.score - b.score).slice(0, 2);
-  const reason = `score fell from ${ext.scoreBefore.toFixed(1)} to ${score.score.toFixed(1)} after the change by ${ext.actorReason}; weakest now: ${worst.map((c) => `${c.name} ${c.score.toFixed(2)} (${c.detail})`).join(', ')}`;
+  const reason = `score fell from ${ext.scoreBefore.toFixed(1)} to ${score.score.toFixed(1)} (${attributable.toFixed(1)} points on what ${ext.changed.join(', ')} moves) after the change by ${ext.actorReason}; weakest now: ${worst.map((c) => `${c.name} ${c.score.toFixed(2)} (${c.detail})`).join(', ')}`;
   const runId = randomUUID();
   const change = await inTransaction(deps.pool, async (c) => {
     const eff = await deps.changes.effective(snap.station_id, callScope(snap.tenant_id, snap.call_id), c);

@@ -13,8 +13,10 @@ export {
 } from './controller.ts';
 export type { Rollback, Verdict, VerdictKind } from './judge.ts';
 export {
+  attributableDrop,
   CONVERGE_AFTER,
   CONVERGE_EPS_POINTS,
+  componentScores,
   IMPROVE_MIN_POINTS,
   ROLLBACK_DROP_POINTS,
   TABU_ITERATIONS,

@@ -2,6 +2,7 @@
 // the evidence (which measured metric moved) that an operator reads in the verdict or rollback reason.
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, num, signed } from './curves.ts';
+import { WATCH } from './rules.ts';
 import type { WEIGHTS } from './scorecard.ts';
 import {
   type ControllerState,
@@ -102,11 +103,43 @@ export function evidence(
     : 'no single component explains the drop (segment-to-segment variation?)';
 }
 
-export function classify(before: number, after: number): VerdictKind {
+export function classify(
+  before: number,
+  after: number,
+  attributableDrop = Number.POSITIVE_INFINITY,
+): VerdictKind {
   const d = after - before;
-  if (d <= -ROLLBACK_DROP_POINTS) return 'regressed';
+  if (d <= -ROLLBACK_DROP_POINTS && attributableDrop >= ROLLBACK_DROP_POINTS) return 'regressed';
   if (d >= IMPROVE_MIN_POINTS) return 'improved';
   return 'neutral';
+}
+
+/** Components that guard against a crushed or broken signal: any change can hurt them. */
+const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence']);
+
+/**
+ * The score points lost on the components a change can move (those whose metric the changed
+ * parameters are watched on, plus the guards). One second of speech differs from the next in level,
+ * pauses and blind SNR, which moves the total score by several points with no change at all; a drop
+ * on components the change cannot touch is that variation, not the change's doing.
+ */
+export function attributableDrop(
+  componentsBefore: Readonly<Record<string, number>>,
+  now: StationScore,
+  changed: readonly string[],
+): number {
+  const watched = new Set(changed.flatMap((n) => WATCH[n] ?? []));
+  let wsum = 0;
+  let drop = 0;
+  for (const c of now.components) {
+    wsum += c.weight;
+    const was = componentsBefore[c.name];
+    if (was === undefined) continue;
+    const path = componentMetricPath(c.name);
+    const related = GUARD_COMPONENTS.has(c.name) || (path !== undefined && watched.has(path));
+    if (related && was > c.score) drop += c.weight * (was - c.score);
+  }
+  return wsum > 0 ? (100 * drop) / wsum : 0;
 }
 
 export function verdictDetail(
@@ -121,7 +154,9 @@ export function verdictDetail(
     case 'improved':
       return `${move}: improved; kept as the new known-good set`;
     case 'neutral':
-      return `${move}: within ${ROLLBACK_DROP_POINTS} points, no clear effect; kept`;
+      return after - before <= -ROLLBACK_DROP_POINTS
+        ? `${move}: the drop is on components this change does not touch (${why}), so it is the segment's content, not the change; kept`
+        : `${move}: within ${ROLLBACK_DROP_POINTS} points, no clear effect; kept`;
     case 'regressed':
       return `${move}: regressed (${why}); rolling back to the known-good set`;
   }
@@ -160,7 +195,12 @@ export function judgeChange(
 ): Judgement {
   const before = p.score_before;
   const after = score.score;
-  const kind = classify(before, after);
+  const attributable = attributableDrop(
+    p.components_before,
+    score,
+    p.changes.map((c) => c.name),
+  );
+  const kind = classify(before, after, attributable);
   const what = describeChanges(p.changes);
   const metricsNow = digest(snapshot);
   const why = evidence(p.components_before, p.metrics_before, score, metricsNow);

@@ -39,7 +39,7 @@ test('controller: a too-quiet non-AGC station raises the input gain by at most m
   assert.equal(p.unit, 'dB');
   assert.equal(p.station_id, 4);
   assert.match(p.reason, /12\.0 LU below the -23 target/);
-  assert.match(d.analysis, /Changing input_gain_db 0->3;/);
+  assert.match(d.analysis, new RegExp(`Changing input_gain_db 0->${maxStep('input_gain_db')};`));
   assert.ok(d.nextIteration.watch_metrics.includes('audio.loudness_lufs'));
   assert.equal(d.nextIteration.converged, false);
   assert.equal(d.nextIteration.evaluate_after_snapshots, 1);
@@ -248,7 +248,12 @@ test('controller: a change that regresses is rolled back to the known-good set, 
   assert.equal(d2.verdict?.kind, 'regressed');
   assert.ok(d2.rollback, d2.analysis);
   assert.deepEqual(d2.rollback.to, current);
-  assert.match(d2.rollback.reason, /^score fell from \d+\.\d to \d+\.\d after noise_suppression_db 12->15/);
+  assert.match(
+    d2.rollback.reason,
+    new RegExp(
+      `^score fell from \\d+\\.\\d to \\d+\\.\\d after noise_suppression_db 12->${12 + maxStep('noise_suppression_db')}`,
+    ),
+  );
   assert.match(d2.rollback.reason, /speech_activity dropped 0\.62->0\.030/);
   assert.ok(d2.verdict.before - d2.verdict.after > 3);
   assert.equal(d2.proposals.length, 0);
@@ -283,10 +288,11 @@ test('controller: an improvement is kept as the new known-good set', () => {
   assert.equal(d2.rollback, null);
   assert.deepEqual(d2.state.known_good?.params, applied);
   assert.match(d2.verdict.detail, /improved; kept as the new known-good set/);
-  // Still 9 LU short: the next step follows at once.
+  // Still short of the target: the next step follows at once, one max step further.
+  const step = maxStep('input_gain_db');
   const p = proposal(d2, 'input_gain_db')!;
-  assert.equal(p.old, 3);
-  assert.equal(p.new, 6);
+  assert.equal(p.old, step);
+  assert.equal(p.new, 2 * step);
 });
 
 test('controller: nothing is judged or proposed until the change is in effect; rejection and timeout forget it', () => {
@@ -301,7 +307,9 @@ test('controller: nothing is judged or proposed until the change is in effect; r
   assert.equal(still.verdict, null);
   assert.match(
     still.analysis,
-    /Waiting for the change \(input_gain_db 0->3\) to take effect \(not yet published\)/,
+    new RegExp(
+      `Waiting for the change \\(input_gain_db 0->${maxStep('input_gain_db')}\\) to take effect \\(not yet published\\)`,
+    ),
   );
   const published = markApplied(still.state, 7);
   const old = decide({

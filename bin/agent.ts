@@ -1,0 +1,275 @@
+// `npm run agent -- --station 4`: ONE station agent process (DESIGN §3, issue 3). It follows the
+// compacted config topic from the beginning, simulates calls for its station from an impairment
+// profile, runs each segment through the station's DSP chain with the effective parameters, uploads
+// the PCM and publishes the snapshot stamped with the config version it ran. Every config record it
+// applies (or rejects, or sees expire) is logged. Bad flags exit 2 naming the flag; SIGINT/SIGTERM
+// finish the segment in flight and stop cleanly.
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { stationById, stationCatalog } from '../catalog/index.ts';
+import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { createMetrics } from '../lib/metrics.ts';
+import { ID_RE } from '../producers/snapshot.ts';
+import { createStationProducer } from '../producers/stationProducer.ts';
+import { ensureBucket } from '../runtime/bootstrap.ts';
+import { ensureStack } from '../stack/index.ts';
+import { StationAgent } from '../stations/agent/agent.ts';
+import { startConfigFeed } from '../stations/agent/configFeed.ts';
+import {
+  bundledImpairmentsPath,
+  ImpairmentError,
+  type ImpairmentSet,
+  loadImpairments,
+  profileFor,
+  selectStations,
+  simulateCall,
+} from '../stations/sim/index.ts';
+import { AudioStore, createS3 } from '../storage/audioStore.ts';
+import { createKafka } from '../streams/kafka.ts';
+import { createRegistry } from '../streams/registry.ts';
+import { ensureTopics } from '../streams/topics.ts';
+
+const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--segments N] [--impairments FILE] [--seed S] [--speed X] [--agent-id ID]
+  --station ID         the station this process is (${stationCatalog.map((s) => s.id).join(', ')})
+  --tenant T           tenant of every simulated call (default: the profile's tenants, call i -> tenants[i % n])
+  --calls N            simulated calls, then exit; 1..100000 (default: until stopped)
+  --segments N         segments per call, 1..3600 (default 8)
+  --impairments FILE   impairment profiles (JSON, see stations/impairments/README.md); default: the bundled default
+  --seed S             integer seed for speech and impairments (default 7)
+  --speed X            how much faster than real time segments are produced, 0.1..1000, or "max" (default 1)
+  --agent-id ID        id acks are keyed by (default: station-<ID>.<host>)`;
+
+class ArgError extends Error {}
+
+interface AgentArgs {
+  station: number;
+  tenant: string | null;
+  calls: number | null;
+  segments: number;
+  impairments: ImpairmentSet;
+  impairmentsPath: string;
+  seed: number;
+  /** Real-time factor; null = no pacing. */
+  speed: number | null;
+  agentId: string;
+}
+
+function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+$/.test(raw)) throw new ArgError(`--${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ArgError(`--${name} must be within [${min}, ${max}], got ${n}`);
+  return n;
+}
+
+function parseAgentArgs(argv: string[]): AgentArgs {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        station: { type: 'string' },
+        tenant: { type: 'string' },
+        calls: { type: 'string' },
+        segments: { type: 'string' },
+        impairments: { type: 'string' },
+        seed: { type: 'string' },
+        speed: { type: 'string' },
+        'agent-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new ArgError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) throw new ArgError(USAGE);
+  const str = (name: string) => v[name] as string | undefined;
+
+  if (str('station') === undefined) throw new ArgError(`--station is required\n${USAGE}`);
+  const station = int('station', str('station'), 1, 9999)!;
+  if (!stationById(station)) {
+    throw new ArgError(
+      `--station ${station} is not in the station catalog (known: ${stationCatalog.map((s) => s.id).join(', ')})`,
+    );
+  }
+  const tenant = str('tenant') ?? null;
+  if (tenant !== null && !ID_RE.test(tenant))
+    throw new ArgError(`--tenant "${tenant}" must be 1-64 characters A-Z a-z 0-9 . _ -`);
+  const agentId =
+    str('agent-id') ?? `station-${station}.${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 64);
+  if (!ID_RE.test(agentId))
+    throw new ArgError(`--agent-id "${agentId}" must be 1-64 characters A-Z a-z 0-9 . _ -`);
+
+  const impairmentsPath = str('impairments') ?? bundledImpairmentsPath('default').pathname;
+  let impairments: ImpairmentSet;
+  try {
+    impairments = loadImpairments(impairmentsPath);
+  } catch (err) {
+    const why = err instanceof ImpairmentError ? err.message : (err as Error).message;
+    throw new ArgError(`--impairments ${impairmentsPath}: ${why}`);
+  }
+  if (!profileFor(impairments, station)) {
+    throw new ArgError(
+      `--impairments ${impairmentsPath} has no profile for station ${station} (it has ${impairments.stations.map((s) => s.stationId).join(', ')})`,
+    );
+  }
+
+  let speed: number | null = 1;
+  const rawSpeed = str('speed');
+  if (rawSpeed === 'max') speed = null;
+  else if (rawSpeed !== undefined) {
+    const x = Number(rawSpeed);
+    if (rawSpeed.trim() === '' || !Number.isFinite(x) || x < 0.1 || x > 1000)
+      throw new ArgError(`--speed must be a number within [0.1, 1000] or "max", got "${rawSpeed}"`);
+    speed = x;
+  }
+  return {
+    station,
+    tenant,
+    calls: int('calls', str('calls'), 1, 100_000) ?? null,
+    segments: int('segments', str('segments'), 1, 3600) ?? 8,
+    impairments: selectStations(impairments, [station]),
+    impairmentsPath,
+    seed: int('seed', str('seed'), -(2 ** 31), 2 ** 31 - 1) ?? 7,
+    speed,
+    agentId,
+  };
+}
+
+let args: AgentArgs;
+try {
+  args = parseAgentArgs(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof ArgError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const cfg = loadConfig();
+const log = createLogger(cfg.logLevel, 'voiceloop-agent').child({
+  station: args.station,
+  agent: args.agentId,
+});
+if (!cfg.externalServices) {
+  log.info('bringing up the local stack if it is not running');
+  await ensureStack({ log: (s) => log.info(s) });
+}
+
+// Stop on the first SIGINT/SIGTERM after the segment in flight; a second one exits at once.
+const stop = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stop.signal.aborted) process.exit(1);
+    log.info({ sig }, 'stopping after the segment in flight');
+    stop.abort();
+  });
+}
+
+const kafka = createKafka(cfg, log);
+const s3 = createS3(cfg);
+await Promise.all([ensureTopics(kafka, cfg), ensureBucket(s3, cfg.s3.bucket)]);
+const registry = await createRegistry(cfg);
+const feed = await startConfigFeed({
+  kafka,
+  registry,
+  log: log.child({ part: 'config-feed' }),
+  topics: cfg.topics,
+  agentId: args.agentId,
+  stations: [args.station],
+});
+feed.onEvent((e) => {
+  const fields = { key: e.key, version: e.version, ...(e.reason ? { reason: e.reason } : {}) };
+  if (e.status === 'applied') log.info(fields, `applied config version ${e.version}`);
+  else if (e.status === 'rejected') log.warn(fields, `rejected config version ${e.version}`);
+  else if (e.status === 'expired') log.info(fields, `config version ${e.version} expired`);
+  else log.info(fields, 'config record removed');
+});
+await feed.ready();
+const producer = await createStationProducer({
+  kafka,
+  codec: registry.codec('StationSnapshot'),
+  audio: new AudioStore(s3, cfg.s3.bucket),
+  topic: cfg.topics.snapshots,
+  metrics: createMetrics(),
+  maxPcmBytes: cfg.api.maxPcmBytes,
+  source: 'agent',
+});
+const agent = new StationAgent({ stationId: args.station, feed, producer, log });
+const spec = stationById(args.station)!;
+log.info(
+  {
+    impairments: args.impairmentsPath,
+    calls: args.calls ?? 'until stopped',
+    segments: args.segments,
+    seed: args.seed,
+    speed: args.speed ?? 'max',
+  },
+  `station ${args.station} (${spec.component}, ${spec.position}) following ${cfg.topics.config}`,
+);
+
+const run = Date.now().toString(36);
+let exitCode = 0;
+try {
+  for (let c = 0; (args.calls === null || c < args.calls) && !stop.signal.aborted; c++) {
+    const sim = simulateCall({
+      impairments: args.impairments,
+      callIndex: c,
+      seed: args.seed,
+      segments: args.segments,
+    });
+    const tenantId = args.tenant ?? sim.tenantId;
+    const callId = `st${args.station}-${run}-${c}`;
+    let lastVersion = -1;
+    let done = 0;
+    for (const seg of sim.segments) {
+      if (stop.signal.aborted) break;
+      const input = seg.inputs.get(args.station)!;
+      const started = Date.now();
+      const res = await agent.processSegment(
+        { tenantId, callId, channel: spec.leg, codec: spec.network ? 'pcmu' : null, labels: input.labels },
+        { index: seg.index, startMs: seg.startMs, endMs: seg.endMs },
+        input,
+      );
+      const v = res.snapshot.applied_config_version;
+      if (v !== lastVersion) {
+        log.info({ call: callId, segment: seg.index, params: res.params }, `call runs config version ${v}`);
+        lastVersion = v;
+      }
+      done++;
+      log.debug(
+        {
+          call: callId,
+          segment: seg.index,
+          snapshot: res.snapshot.snapshot_id,
+          loudness_lufs: Number(res.snapshot.metrics.audio.loudness_lufs.toFixed(1)),
+        },
+        'snapshot published',
+      );
+      if (args.speed !== null) {
+        const wait = (seg.endMs - seg.startMs) / args.speed - (Date.now() - started);
+        if (wait > 0) await sleep(wait, undefined, { signal: stop.signal }).catch(() => {});
+      }
+    }
+    agent.endCall(tenantId, callId);
+    log.info(
+      { call: callId, tenant: tenantId, segments: done },
+      done === sim.segments.length ? `call ${c + 1} done` : `call ${c + 1} cut short by the stop`,
+    );
+  }
+} catch (err) {
+  log.error({ err: (err as Error).message }, 'agent failed');
+  exitCode = 1;
+} finally {
+  await producer.stop().catch(() => {});
+  await feed.stop().catch(() => {});
+  s3.destroy();
+}
+log.info('stopped');
+process.exit(exitCode);

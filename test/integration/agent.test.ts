@@ -1,0 +1,249 @@
+// Issue 3, "Done when", against the real stack: a config record published through the one safe path
+// is applied by the station agent, acked, and shows in its next snapshot (version and metrics); an
+// out-of-bounds or unknown record put on the config topic behind the API's back is rejected with its
+// reason and changes nothing; a call-scoped record with a 2 s TTL stops applying after 2 s on the
+// agent's own clock; a restarted agent rebuilds the same effective parameters from the compacted topic.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { parameterByName } from '../../catalog/index.ts';
+import { callScope, configKey } from '../../config/keys.ts';
+import type { ConfigRecord, StationSnapshot } from '../../contracts/generated.ts';
+import { createStationProducer } from '../../producers/stationProducer.ts';
+import { startApp } from '../../runtime/app.ts';
+import { StationAgent } from '../../stations/agent/agent.ts';
+import { type ConfigEvent, startConfigFeed } from '../../stations/agent/configFeed.ts';
+import type { StationInput } from '../../stations/pipeline.ts';
+import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
+import { createProducer } from '../../streams/kafka.ts';
+import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+
+const STATION = 4;
+
+/** Every record of a topic from the beginning, decoded, for as long as the test runs. */
+async function collect<T>(kafka: Kafka, topic: string, decode: (v: Buffer | null) => Promise<T>) {
+  const items: T[] = [];
+  const consumer = kafka.consumer({ groupId: uniqueId('collect-'), maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      items.push(await decode(message.value));
+    },
+  });
+  return {
+    items,
+    until: (what: string, pred: (x: T) => boolean, timeoutMs = 15_000) =>
+      waitFor(what, async () => items.find(pred), timeoutMs, 20),
+    stop: () => consumer.disconnect(),
+  };
+}
+
+/** One 2 s segment of quiet speech over a faint noise floor: quiet enough that +6 dB never meets the limiter. */
+function quietSegment(): StationInput {
+  const impairments = parseImpairments({
+    name: 'agent-test',
+    tenants: ['t'],
+    sample_rates: { [STATION]: 16000 },
+    stations: { [STATION]: { level_db: -38, noise: { type: 'white', snr_db: 40 } } },
+  });
+  const call = simulateCall({ impairments, callIndex: 0, seed: 11, segments: 1, segmentMs: 2000 });
+  return call.segments[0]!.inputs.get(STATION)!;
+}
+
+test('station agent: applies, acks and stamps config; rejects bad records; honours TTL; restarts to the same state', async (t) => {
+  const cfg = testConfig('agent');
+  cleanupTopics(t, cfg);
+  const app = await startApp(cfg, ['api', 'relay'], { listen: false });
+  defer(t, () => app.stop());
+  const tenant = uniqueId('tn');
+  const call1 = uniqueId('call');
+  const call2 = uniqueId('call');
+  const op = token(cfg, 'operator', tenant);
+  const update = async (scope: object, parameters: Record<string, number>, extra: object = {}) => {
+    const res = await app.api!.inject({
+      method: 'POST',
+      url: '/v1/config/update',
+      headers: { authorization: op },
+      payload: { station_id: STATION, scope, parameters, reason: 'agent test', ...extra },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as { change_id: string; version: number; expires_at: number | null };
+  };
+
+  const acks = await collect(app.rt.kafka, cfg.topics.acks, (v) =>
+    app.rt.registry.codec('ConfigAck').decode(v),
+  );
+  defer(t, () => acks.stop());
+  const agentId = uniqueId('agent');
+  const feedDeps = {
+    kafka: app.rt.kafka,
+    registry: app.rt.registry,
+    log: app.rt.log,
+    topics: cfg.topics,
+    agentId,
+    stations: [STATION],
+  };
+  const feed = await startConfigFeed(feedDeps);
+  let feedStopped = false;
+  defer(t, () => (feedStopped ? undefined : feed.stop()));
+  await feed.ready();
+  const events: ConfigEvent[] = [];
+  feed.onEvent((e) => events.push(e));
+  const producer = await createStationProducer({
+    kafka: app.rt.kafka,
+    codec: app.rt.registry.codec('StationSnapshot'),
+    audio: app.rt.audio,
+    topic: cfg.topics.snapshots,
+    source: 'agent',
+  });
+  defer(t, () => producer.stop());
+  const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+  const input = quietSegment();
+  let index = 0;
+  const run = async (a: StationAgent, callId: string): Promise<StationSnapshot> => {
+    const i = index++;
+    const res = await a.processSegment(
+      { tenantId: tenant, callId, channel: 'A' },
+      { index: i, startMs: i * 2000, endMs: i * 2000 + 2000 },
+      input,
+    );
+    return res.snapshot;
+  };
+  const applied = (a: StationAgent, callId: string, version: number) =>
+    waitFor(`agent to apply version ${version}`, async () => a.effective(tenant, callId).version >= version);
+
+  // (a) A change through the API: applied, acked, and the next snapshot runs it.
+  const gain = parameterByName('input_gain_db')!;
+  const step = Math.min(6, gain.max_step);
+  const before = await run(agent, call1);
+  await run(agent, call1); // the same audio again: the level every later segment is compared with
+  const baseline = await run(agent, call1);
+  assert.equal(baseline.applied_config_version, 0, 'catalog defaults before any record');
+  assert.ok(Math.abs(baseline.metrics.audio.rms_dbfs - before.metrics.audio.rms_dbfs) < 0.2);
+  const up = await update({ level: 'call', tenant_id: tenant, call_id: call1 }, { input_gain_db: step });
+  const key1 = configKey(STATION, callScope(tenant, call1));
+  const ack = await acks.until(
+    `applied ack of version ${up.version}`,
+    (a) => a.config_key === key1 && a.version === up.version,
+  );
+  assert.deepEqual(
+    { agent: ack.agent_id, station: ack.station_id, status: ack.status, change: ack.change_id },
+    { agent: agentId, station: STATION, status: 'applied', change: up.change_id },
+  );
+  await applied(agent, call1, up.version);
+  const louder = await run(agent, call1);
+  assert.equal(louder.applied_config_version, up.version, 'the snapshot carries the version it ran');
+  const rise = louder.metrics.audio.rms_dbfs - baseline.metrics.audio.rms_dbfs;
+  assert.ok(Math.abs(rise - step) < 0.5, `+${step} dB of input gain raised the RMS by ${rise.toFixed(2)} dB`);
+  const riseLufs = louder.metrics.audio.loudness_lufs - baseline.metrics.audio.loudness_lufs;
+  assert.ok(Math.abs(riseLufs - step) < 0.5, `loudness rose ${riseLufs.toFixed(2)} LU`);
+
+  // (b) Records put on the config topic behind the API's back (valid Avro, invalid meaning): each is
+  // rejected with its reason in an ack, and the last known-good record stays in effect.
+  const codec = app.rt.registry.codec('ConfigRecord');
+  const good = agent.effective(tenant, call1);
+  const raw = createProducer(app.rt.kafka);
+  await raw.connect();
+  defer(t, () => raw.disconnect());
+  const bad: { params: Record<string, number>; expect: RegExp }[] = [
+    {
+      params: { ...good.params, input_gain_db: gain.max + 20 },
+      expect: /input_gain_db: .*above the maximum 20/,
+    },
+    { params: { ...good.params, volume_knob: 3 }, expect: /volume_knob: unknown parameter/ },
+  ];
+  for (const [i, b] of bad.entries()) {
+    const rec: ConfigRecord = {
+      schema_version: 1,
+      station_id: STATION,
+      scope: callScope(tenant, call1),
+      version: up.version + 1 + i,
+      parameters: b.params,
+      issued_at: Date.now(),
+      expires_at: null,
+      change_id: randomUUID(),
+    };
+    await raw.send({
+      topic: cfg.topics.config,
+      acks: -1,
+      messages: [{ key: key1, value: codec.encode(rec) }],
+    });
+    const nack = await acks.until(
+      `rejected ack of raw version ${rec.version}`,
+      (a) => a.config_key === key1 && a.version === rec.version,
+    );
+    assert.equal(nack.status, 'rejected');
+    assert.match(nack.reason ?? '', b.expect);
+  }
+  assert.deepEqual(agent.effective(tenant, call1), good, 'effective parameters unchanged');
+  const still = await run(agent, call1);
+  assert.equal(still.applied_config_version, up.version);
+  assert.ok(Math.abs(still.metrics.audio.rms_dbfs - louder.metrics.audio.rms_dbfs) < 0.2);
+
+  // (c) A call-scoped record with a 2 s TTL over a tenant record: it applies, then on the agent's own
+  // clock it stops applying and the tenant value is back (the relay's tombstone is not waited for).
+  const tenantRec = await update({ level: 'tenant', tenant_id: tenant }, { input_gain_db: 2 });
+  await applied(agent, call2, tenantRec.version);
+  const callRec = await update(
+    { level: 'call', tenant_id: tenant, call_id: call2 },
+    { input_gain_db: 2 + Math.min(3, gain.max_step) },
+    { ttl_ms: 2000 },
+  );
+  assert.ok(callRec.expires_at !== null);
+  const expiresAt = callRec.expires_at!;
+  await applied(agent, call2, callRec.version);
+  const during = agent.effective(tenant, call2);
+  assert.ok(Date.now() < expiresAt, 'applied well inside its TTL');
+  assert.equal(during.params.input_gain_db, 2 + Math.min(3, gain.max_step));
+  assert.equal(during.sources.input_gain_db?.level, 'call');
+  const duringSnap = await run(agent, call2);
+  assert.equal(duringSnap.applied_config_version, callRec.version);
+  const revertedAt = await waitFor(
+    'the call record to stop applying',
+    async () => (agent.effective(tenant, call2).params.input_gain_db === 2 ? Date.now() : undefined),
+    6_000,
+    20,
+  );
+  assert.ok(revertedAt >= expiresAt, `stopped at ${revertedAt}, TTL ends at ${expiresAt}`);
+  assert.ok(revertedAt - expiresAt < 500, `stopped ${revertedAt - expiresAt} ms after the TTL`);
+  const after = agent.effective(tenant, call2);
+  assert.equal(after.sources.input_gain_db?.level, 'tenant');
+  assert.equal(after.version, tenantRec.version);
+  const key2 = configKey(STATION, callScope(tenant, call2));
+  const expired = await acks.until('expired ack', (a) => a.config_key === key2 && a.status === 'expired');
+  assert.equal(expired.version, callRec.version);
+  assert.match(expired.reason ?? '', /TTL ended/);
+  const afterSnap = await run(agent, call2);
+  assert.equal(afterSnap.applied_config_version, tenantRec.version);
+  const drop = duringSnap.metrics.audio.rms_dbfs - afterSnap.metrics.audio.rms_dbfs;
+  assert.ok(Math.abs(drop - Math.min(3, gain.max_step)) < 0.5, `level fell ${drop.toFixed(2)} dB at expiry`);
+  assert.ok(
+    events.some((e) => e.key === key2 && e.status === 'expired'),
+    'the agent announced the expiry itself',
+  );
+
+  // (d) A restarted agent (a new feed on the same topics) rebuilds the same effective parameters.
+  const probes = [call1, call2, uniqueId('call')];
+  const state = probes.map((c) => agent.effective(tenant, c));
+  await feed.stop();
+  feedStopped = true;
+  const feed2 = await startConfigFeed(feedDeps);
+  defer(t, () => feed2.stop());
+  await feed2.ready();
+  const agent2 = new StationAgent({ stationId: STATION, feed: feed2, producer, log: app.rt.log });
+  assert.deepEqual(
+    probes.map((c) => agent2.effective(tenant, c)),
+    state,
+    'same parameters, versions and sources after the restart',
+  );
+  const resumed = await run(agent2, call1);
+  // The stamp is the highest version in effect: the tenant record published in (c) now counts too.
+  assert.equal(resumed.applied_config_version, state[0]!.version);
+  assert.equal(state[0]!.params.input_gain_db, step, 'the call record still wins over the tenant record');
+  assert.ok(
+    Math.abs(resumed.metrics.audio.rms_dbfs - louder.metrics.audio.rms_dbfs) < 0.5,
+    'the restarted agent runs the same gain',
+  );
+});

@@ -8,6 +8,7 @@ const STATUS: Partial<Record<VoiceloopError['code'], number>> = {
   DECODE: 400,
   UNSAFE_CHANGE: 422,
   NOT_FOUND: 404,
+  UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   CONFLICT: 409,
 };

@@ -4,6 +4,7 @@
 // the next segment. Ends with the summary against the offline best and the ground truth.
 import { hostname } from 'node:os';
 import { defaultsForStation, parameterByName, stationById } from '../catalog/index.ts';
+import { DEFAULT_POLICY } from '../config/safety.ts';
 import type { DecisionOutcome } from '../consumers/online/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import type { Config } from '../lib/config.ts';
@@ -70,6 +71,9 @@ export interface DemoSummary {
 
 /** Segments at the end of each call that every parameter set is scored on (after a warm-up). */
 const EVAL_SEGMENTS = 2;
+
+/** Wait after a change before the next segment: a little longer than the call-scope cool-down. */
+const COOL_DOWN_GAP_MS = DEFAULT_POLICY.coolDownMs.call + 20;
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -172,6 +176,7 @@ export async function runDemo(
       }
       const prevParams = new Map<number, Record<string, number>>();
       for (const seg of call.segments) {
+        let lastChangeAt = 0;
         const row: DemoSummary['per_iteration'][number] = {
           call: c,
           iteration: seg.index + 1,
@@ -209,6 +214,7 @@ export async function runDemo(
             row.ref[s] = res.snapshot.metrics.reference_seg_snr_db;
             const k = counts.get(s)!;
             if (out.change) {
+              lastChangeAt = Date.now();
               if (out.change.status === 'applied') {
                 if (out.rolledBack !== null || out.decision.rollback) k.rollbacks++;
                 else k.changes++;
@@ -225,6 +231,10 @@ export async function runDemo(
           }),
         );
         perIteration.push(row);
+        // A live segment lasts its real second; the demo runs faster than real time, so after a change
+        // it waits out the call-scope cool-down before the next segment can lead to another.
+        const rest = lastChangeAt + COOL_DOWN_GAP_MS - Date.now();
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
       }
       for (const a of agents.values()) a.endCall(tenant, callId);
     }

@@ -31,23 +31,23 @@ export function mintToken(secret: string, p: Principal): string {
 }
 
 export function verifyToken(secret: string, header: string | undefined, now = Date.now()): Principal {
-  if (!header) throw new VoiceloopError('FORBIDDEN', 'missing Authorization: Bearer <token>');
+  if (!header) throw new VoiceloopError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
   const m = /^Bearer\s+(v1)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(header.trim());
-  if (!m) throw new VoiceloopError('FORBIDDEN', 'Authorization must be "Bearer v1.<payload>.<signature>"');
+  if (!m) throw new VoiceloopError('UNAUTHORIZED', 'Authorization must be "Bearer v1.<payload>.<signature>"');
   const expected = Buffer.from(sign(secret, `v1.${m[2]}`));
   const got = Buffer.from(m[3]!);
   if (expected.length !== got.length || !timingSafeEqual(expected, got))
-    throw new VoiceloopError('FORBIDDEN', 'token signature is invalid');
+    throw new VoiceloopError('UNAUTHORIZED', 'token signature is invalid');
   let p: Principal;
   try {
     p = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as Principal;
   } catch {
-    throw new VoiceloopError('FORBIDDEN', 'token payload is not JSON');
+    throw new VoiceloopError('UNAUTHORIZED', 'token payload is not JSON');
   }
   if (!ROLES.includes(p.role) || typeof p.tenant !== 'string' || typeof p.sub !== 'string') {
-    throw new VoiceloopError('FORBIDDEN', 'token payload lacks sub, role or tenant');
+    throw new VoiceloopError('UNAUTHORIZED', 'token payload lacks sub, role or tenant');
   }
-  if (p.exp !== undefined && p.exp * 1000 < now) throw new VoiceloopError('FORBIDDEN', 'token has expired');
+  if (p.exp !== undefined && p.exp * 1000 < now) throw new VoiceloopError('UNAUTHORIZED', 'token has expired');
   return p;
 }
 

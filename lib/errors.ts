@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'OBJECT_STORE' // S3 unreachable or refused
   | 'UNSAFE_CHANGE' // a parameter change refused by the safety layer
   | 'NOT_FOUND'
-  | 'FORBIDDEN'
+  | 'UNAUTHORIZED' // no valid token: who is asking is unknown
+  | 'FORBIDDEN' // a valid token whose role or tenant may not do this
   | 'CONFLICT'
   | 'TIMEOUT';
 

@@ -109,11 +109,11 @@ test('bad snapshot requests get a 400 that names the problem and write nothing',
     assert.match(res.json().message, c.expect, `${c.name}: ${res.body}`);
   }
 
-  // Authorization: no token, a viewer, and a station of another tenant are refused with 403.
-  for (const [name, headers] of [
-    ['no token', {}],
-    ['viewer', { authorization: token(cfg, 'viewer', tenant) }],
-    ['other tenant', { authorization: token(cfg, 'station', 'someone-else') }],
+  // Authorization: no token is refused with 401; a viewer and a station of another tenant with 403.
+  for (const [name, headers, status] of [
+    ['no token', {}, 401],
+    ['viewer', { authorization: token(cfg, 'viewer', tenant) }, 403],
+    ['other tenant', { authorization: token(cfg, 'station', 'someone-else') }, 403],
   ] as const) {
     const res = await app.api!.inject({
       method: 'POST',
@@ -121,7 +121,7 @@ test('bad snapshot requests get a 400 that names the problem and write nothing',
       headers,
       payload: good(),
     });
-    assert.equal(res.statusCode, 403, `${name}: ${res.body}`);
+    assert.equal(res.statusCode, status, `${name}: ${res.body}`);
   }
 
   // Nothing reached Kafka and nothing was uploaded.

@@ -119,13 +119,13 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
       /no snapshot of station 4 for call no-such-call/,
     ],
     ['another tenant', { ...ok, tenant_id: other }, op, 403, /may not access tenant/],
-    ['no token', ok, null, 403, /missing Authorization/],
-    ['malformed token', ok, 'Bearer nonsense', 403, /Authorization must be/],
+    ['no token', ok, null, 401, /missing Authorization/],
+    ['malformed token', ok, 'Bearer nonsense', 401, /Authorization must be/],
     [
       'forged token',
       ok,
       token({ ...cfg, api: { ...cfg.api, tokenSecret: 'some-other-secret-of-16+' } }, 'operator', tenant),
-      403,
+      401,
       /signature is invalid/,
     ],
     ['viewer may not run', ok, token(cfg, 'viewer', tenant), 403, /role viewer may not POST/],
@@ -139,7 +139,7 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
   const badGets: [string, string, string | null, number, RegExp][] = [
     ['id not a uuid', 'not-a-run', op, 400, /id.*uuid/],
     ['unknown id', '00000000-0000-4000-8000-000000000000', op, 404, /does not exist/],
-    ['no token', '00000000-0000-4000-8000-000000000000', null, 403, /missing Authorization/],
+    ['no token', '00000000-0000-4000-8000-000000000000', null, 401, /missing Authorization/],
     [
       'station may not read',
       '00000000-0000-4000-8000-000000000000',

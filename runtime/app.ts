@@ -2,6 +2,7 @@
 // (ROLES=persister,api) and scale out through its consumer group.
 import type { FastifyInstance } from 'fastify';
 import { configRoutes } from '../api/routes/config.ts';
+import { experimentRoutes } from '../api/routes/experiments.ts';
 import { optimizerRoutes } from '../api/routes/optimizer.ts';
 import { buildApi } from '../api/server.ts';
 import { ChangeService } from '../config/changes.ts';
@@ -14,10 +15,16 @@ import {
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
+import {
+  type ExperimentRunner,
+  ExperimentService,
+  experimentGroupId,
+  startExperimentRunner,
+} from '../optimizer/ab/index.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 
-export const ALL_ROLES = ['api', 'persister', 'relay', 'online'] as const;
+export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
 
 export function parseRoles(raw: string | undefined): RoleName[] {
@@ -40,6 +47,7 @@ export interface App {
   persister?: Persister;
   relay?: OutboxRelay;
   online?: OnlineOptimizer;
+  experiments?: ExperimentRunner;
   changes: ChangeService;
   producer: StationProducer;
   url?: string;
@@ -79,6 +87,7 @@ export async function startApp(
       clearInterval(expiryTimer);
       await app.api?.close();
       await app.online?.stop();
+      await app.experiments?.stop();
       await app.relay?.stop();
       await app.persister?.stop();
       await producer.stop();
@@ -126,6 +135,23 @@ export async function startApp(
         { topics: cfg.topics, groupId: cfg.groups.online, ...opts.online },
       );
     }
+    const experiments = new ExperimentService({
+      pool: rt.pool,
+      changes,
+      registry: rt.registry,
+      log: rt.log.child({ role: 'experiments' }),
+    });
+    if (roles.includes('experiments')) {
+      app.experiments = await startExperimentRunner(
+        {
+          kafka: rt.kafka,
+          service: experiments,
+          codec: rt.registry.codec('StationSnapshot'),
+          log: rt.log.child({ role: 'experiments' }),
+        },
+        { topics: cfg.topics, groupId: experimentGroupId(cfg) },
+      );
+    }
     if (roles.includes('api')) {
       app.api = await buildApi({
         rt,
@@ -133,6 +159,11 @@ export async function startApp(
         plugins: [
           async (a) => {
             await a.register(configRoutes, { changes, pool: rt.pool, tokenSecret: cfg.api.tokenSecret });
+            await a.register(experimentRoutes, {
+              service: experiments,
+              tokenSecret: cfg.api.tokenSecret,
+              ...(app.experiments ? { onCreated: app.experiments.refresh } : {}),
+            });
             await a.register(optimizerRoutes, {
               pool: rt.pool,
               changes,

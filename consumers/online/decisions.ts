@@ -234,7 +234,9 @@ async function judgeExternal(
     ]);
     const row = rows[0];
     // Rollbacks restore a state that was already judged; only forward changes by others are judged.
-    if (row && row.rollback_of === null) {
+    // An A/B experiment's treatment (actor ab:<id>) is judged by the experiment across many calls,
+    // not here on one: rolling it back would move the call out of its arm.
+    if (row && row.rollback_of === null && !row.actor.startsWith('ab:')) {
       const base = mem.recent!;
       mem.external = {
         changeId: rec.change_id,

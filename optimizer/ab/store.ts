@@ -1,0 +1,352 @@
+// PostgreSQL access of the A/B experiments: ab_experiments, ab_calls (sql/0004_experiments.sql) and the
+// experiment's run in optimizer_runs. Row shapes in, domain values out; no decisions here.
+import type { Scope, StationSnapshot } from '../../contracts/generated.ts';
+import type { Pool, PoolClient } from '../../storage/db.ts';
+import type { Arm } from './assign.ts';
+import type { ExperimentDesign } from './design.ts';
+
+export type ExperimentStatus =
+  | 'running'
+  | 'promoted'
+  | 'not_promoted'
+  | 'rolled_back'
+  | 'no_verdict'
+  | 'stopped';
+
+export interface Experiment {
+  id: string;
+  stream: string;
+  stationId: number;
+  scope: Scope;
+  status: ExperimentStatus;
+  control: Record<string, number>;
+  controlVersion: number;
+  treatment: Record<string, number>;
+  salt: string;
+  design: ExperimentDesign;
+  callTtlMs: number | null;
+  createdBy: string;
+  reason: string;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+interface ExperimentRow {
+  experiment_id: string;
+  stream: string;
+  station_id: number;
+  scope_level: 'global' | 'tenant';
+  tenant_id: string | null;
+  status: ExperimentStatus;
+  control: Record<string, number>;
+  control_version: string;
+  treatment: Record<string, number>;
+  salt: string;
+  design: ExperimentDesign;
+  call_ttl_ms: string | null;
+  created_by: string;
+  reason: string;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
+function toExperiment(r: ExperimentRow): Experiment {
+  return {
+    id: r.experiment_id,
+    stream: r.stream,
+    stationId: r.station_id,
+    scope: { level: r.scope_level, tenant_id: r.tenant_id, call_id: null },
+    status: r.status,
+    control: r.control,
+    controlVersion: Number(r.control_version),
+    treatment: r.treatment,
+    salt: r.salt,
+    design: r.design,
+    callTtlMs: r.call_ttl_ms === null ? null : Number(r.call_ttl_ms),
+    createdBy: r.created_by,
+    reason: r.reason,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+  };
+}
+
+type Q = Pool | PoolClient;
+
+export async function loadExperiment(
+  q: Q,
+  stream: string,
+  id: string,
+  lock: '' | 'FOR UPDATE' | 'FOR SHARE' = '',
+): Promise<Experiment | null> {
+  const { rows } = await q.query<ExperimentRow>(
+    `SELECT * FROM ab_experiments WHERE stream = $1 AND experiment_id = $2 ${lock}`,
+    [stream, id],
+  );
+  return rows[0] ? toExperiment(rows[0]) : null;
+}
+
+export async function runningExperiments(q: Q, stream: string, stationId?: number): Promise<Experiment[]> {
+  const { rows } = await q.query<ExperimentRow>(
+    `SELECT * FROM ab_experiments WHERE stream = $1 AND status = 'running' AND ($2::int IS NULL OR station_id = $2)
+      ORDER BY started_at`,
+    [stream, stationId ?? null],
+  );
+  return rows.map(toExperiment);
+}
+
+export async function insertExperiment(c: PoolClient, e: Experiment, request: unknown): Promise<void> {
+  await c.query(
+    `INSERT INTO optimizer_runs (run_id, stream, mode, status, scope_level, tenant_id, station_id, requested_by,
+       request, progress, analysis, started_at)
+     VALUES ($1, $2, 'experiment', 'running', $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      e.id,
+      e.stream,
+      e.scope.level,
+      e.scope.tenant_id,
+      e.stationId,
+      e.createdBy,
+      JSON.stringify(request),
+      JSON.stringify({ phase: 'enrolling', arms: emptyCounts(), looks: [] }),
+      `A/B experiment started: ${e.reason}`,
+      e.startedAt,
+    ],
+  );
+  await c.query(
+    `INSERT INTO ab_experiments (experiment_id, stream, station_id, scope_level, tenant_id, status, control,
+       control_version, treatment, salt, design, call_ttl_ms, created_by, reason, started_at)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [
+      e.id,
+      e.stream,
+      e.stationId,
+      e.scope.level,
+      e.scope.tenant_id,
+      JSON.stringify(e.control),
+      e.controlVersion,
+      JSON.stringify(e.treatment),
+      e.salt,
+      JSON.stringify(e.design),
+      e.callTtlMs,
+      e.createdBy,
+      e.reason,
+      e.startedAt,
+    ],
+  );
+}
+
+export interface ArmCounts {
+  enrolled: number;
+  scored: number;
+  excluded: number;
+}
+
+export function emptyCounts(): Record<Arm, ArmCounts> {
+  return {
+    control: { enrolled: 0, scored: 0, excluded: 0 },
+    treatment: { enrolled: 0, scored: 0, excluded: 0 },
+  };
+}
+
+export async function armCounts(q: Q, id: string): Promise<Record<Arm, ArmCounts>> {
+  const { rows } = await q.query<{ arm: Arm; status: keyof ArmCounts; n: number }>(
+    'SELECT arm, status, count(*)::int AS n FROM ab_calls WHERE experiment_id = $1 GROUP BY arm, status',
+    [id],
+  );
+  const out = emptyCounts();
+  for (const r of rows) out[r.arm][r.status] = r.n;
+  return out;
+}
+
+export interface PendingCall {
+  call_id: string;
+  tenant_id: string;
+  arm: Arm;
+  enrolled_segment: number;
+  config_version: string | null;
+}
+
+/** Enrolled calls not yet scored, in enrollment order. */
+export async function pendingCalls(c: PoolClient, id: string, limit = 5000): Promise<PendingCall[]> {
+  const { rows } = await c.query<PendingCall>(
+    `SELECT call_id, tenant_id, arm, enrolled_segment, config_version FROM ab_calls
+      WHERE experiment_id = $1 AND status = 'enrolled' ORDER BY enrolled_at, call_id LIMIT $2`,
+    [id, limit],
+  );
+  return rows;
+}
+
+interface SnapshotRow {
+  snapshot_id: string;
+  captured_at: Date;
+  tenant_id: string;
+  call_id: string;
+  channel: 'A' | 'B';
+  segment_index: number;
+  station_id: number;
+  schema_version: number;
+  applied_config_version: string;
+  metrics: StationSnapshot['metrics'];
+  audio: StationSnapshot['audio'];
+  constraints: StationSnapshot['constraints'];
+  targets: StationSnapshot['targets'];
+  codec: string | null;
+  labels: Record<string, string>;
+}
+
+const SNAPSHOT_COLUMNS = `s.snapshot_id, s.captured_at, s.tenant_id, s.call_id, s.channel, s.segment_index,
+  s.station_id, s.schema_version, s.applied_config_version, s.metrics, s.audio, s.constraints, s.targets, s.codec, s.labels`;
+
+/** The persisted snapshot as the scorecard reads it (segment bounds are not needed for scoring). */
+function toSnapshot(r: SnapshotRow): StationSnapshot {
+  return {
+    schema_version: r.schema_version,
+    snapshot_id: r.snapshot_id,
+    tenant_id: r.tenant_id,
+    call_id: r.call_id,
+    channel: r.channel,
+    segment: { index: r.segment_index, start_ms: 0, end_ms: 0, utterance_id: null },
+    station_id: r.station_id,
+    captured_at: r.captured_at.getTime(),
+    metrics: r.metrics,
+    applied_config_version: Number(r.applied_config_version),
+    audio: r.audio,
+    constraints: r.constraints,
+    targets: r.targets,
+    codec: r.codec,
+    labels: r.labels,
+  };
+}
+
+/**
+ * The snapshots that count for pending calls: at the experiment's station, after the enrolling
+ * segment, and for a treatment call only those that ran the treatment's config version or later.
+ */
+export async function armSnapshots(
+  c: PoolClient,
+  stationId: number,
+  since: Date,
+  calls: readonly PendingCall[],
+): Promise<Map<string, StationSnapshot[]>> {
+  const out = new Map<string, StationSnapshot[]>();
+  if (calls.length === 0) return out;
+  const { rows } = await c.query<SnapshotRow>(
+    `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s
+       JOIN unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS p(call_id, tenant_id, seg, ver)
+         ON s.call_id = p.call_id AND s.tenant_id = p.tenant_id
+      WHERE s.station_id = $1 AND s.captured_at >= $6 AND s.segment_index > p.seg
+        AND (p.ver IS NULL OR s.applied_config_version >= p.ver)`,
+    [
+      stationId,
+      calls.map((x) => x.call_id),
+      calls.map((x) => x.tenant_id),
+      calls.map((x) => x.enrolled_segment),
+      calls.map((x) => (x.arm === 'treatment' ? x.config_version : null)),
+      since,
+    ],
+  );
+  for (const r of rows) {
+    const list = out.get(r.call_id);
+    const s = toSnapshot(r);
+    if (list) list.push(s);
+    else out.set(r.call_id, [s]);
+  }
+  return out;
+}
+
+export async function snapshotsById(q: Q, ids: readonly string[]): Promise<StationSnapshot[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<SnapshotRow>(
+    `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s WHERE s.snapshot_id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows.map(toSnapshot);
+}
+
+export async function markScored(
+  c: PoolClient,
+  id: string,
+  callId: string,
+  score: number,
+  snapshotIds: string[],
+): Promise<void> {
+  await c.query(
+    `UPDATE ab_calls SET status = 'scored', score = $3, snapshot_ids = $4, observation_seq = nextval('ab_observation_seq'),
+       scored_at = now() WHERE experiment_id = $1 AND call_id = $2 AND status = 'enrolled'`,
+    [id, callId, score, snapshotIds],
+  );
+}
+
+/** Calls that never produced enough segments within the call TTL: they ended too short to count. */
+export async function excludeStale(
+  c: PoolClient,
+  id: string,
+  ttlMs: number,
+  segments: number,
+): Promise<number> {
+  const res = await c.query(
+    `UPDATE ab_calls SET status = 'excluded',
+        excluded_reason = 'fewer than ' || $3::int || ' segment(s) after enrollment within the call TTL'
+      WHERE experiment_id = $1 AND status = 'enrolled' AND enrolled_at < now() - ($2::bigint * interval '1 millisecond')`,
+    [id, ttlMs, segments],
+  );
+  return res.rowCount ?? 0;
+}
+
+export interface Observation {
+  call_id: string;
+  arm: Arm;
+  score: number;
+  snapshot_ids: string[];
+}
+
+/** Scored observations of both arms, each in the order they were scored. */
+export async function observations(q: Q, id: string): Promise<Record<Arm, Observation[]>> {
+  const { rows } = await q.query<Observation>(
+    `SELECT call_id, arm, score, snapshot_ids FROM ab_calls
+      WHERE experiment_id = $1 AND status = 'scored' ORDER BY observation_seq`,
+    [id],
+  );
+  return {
+    control: rows.filter((r) => r.arm === 'control'),
+    treatment: rows.filter((r) => r.arm === 'treatment'),
+  };
+}
+
+export async function updateProgress(q: Q, id: string, progress: unknown): Promise<void> {
+  await q.query('UPDATE optimizer_runs SET progress = $2 WHERE run_id = $1', [id, JSON.stringify(progress)]);
+}
+
+export async function finishExperiment(
+  c: PoolClient,
+  id: string,
+  status: ExperimentStatus,
+  run: {
+    status: 'completed' | 'stopped';
+    verdict: unknown;
+    scorecard: unknown;
+    newParameters: unknown;
+    analysis: string;
+    nextIteration: unknown;
+    progress: unknown;
+  },
+): Promise<void> {
+  await c.query(`UPDATE ab_experiments SET status = $2, ended_at = now() WHERE experiment_id = $1`, [
+    id,
+    status,
+  ]);
+  await c.query(
+    `UPDATE optimizer_runs SET status = $2, verdict = $3, scorecard = $4, new_parameters = $5, analysis = $6,
+       next_iteration = $7, progress = $8, finished_at = now() WHERE run_id = $1`,
+    [
+      id,
+      run.status,
+      JSON.stringify(run.verdict),
+      JSON.stringify(run.scorecard),
+      JSON.stringify(run.newParameters),
+      run.analysis,
+      JSON.stringify(run.nextIteration),
+      JSON.stringify(run.progress),
+    ],
+  );
+}

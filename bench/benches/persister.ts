@@ -1,0 +1,210 @@
+// 5. Persister throughput (consumers/persister): Kafka -> decode + check -> one transaction per batch
+// (calls, channels, segments, snapshot_keys + station_snapshots) -> offsets committed, snapshots/s,
+// with the lag left when the load finished. The persister is running and idle; each run loads N fresh
+// snapshots into its topic as fast as the broker takes them and times until all N rows are committed.
+// Baseline in the same run, loaded the same way into its own topic: a bare kafkajs consumer that
+// decodes the Avro body and COPYs the same columns into a plain table (no partitioning, no indexes, no
+// idempotency, no related tables), autocommit.
+
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Message } from 'kafkajs';
+import { from as copyFrom } from 'pg-copy-streams';
+import { startPersister } from '../../consumers/persister/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { createLogger } from '../../lib/log.ts';
+import { createMetrics } from '../../lib/metrics.ts';
+import { createTopic, groupLag, load, rawKafka, rawProducer } from '../lib/kafka.ts';
+import { realisticSnapshot } from '../lib/snapshots.ts';
+import { sleep, waitUntil } from '../lib/stats.ts';
+import type { Bench } from '../lib/types.ts';
+
+const COLUMNS = [
+  'snapshot_id',
+  'captured_at',
+  'tenant_id',
+  'call_id',
+  'channel',
+  'segment_index',
+  'station_id',
+  'schema_version',
+  'applied_config_version',
+  'rms_dbfs',
+  'loudness_lufs',
+  'snr_db',
+  'clipping_ratio',
+  'mos',
+  'metrics',
+  'audio',
+  'audio_key',
+  'constraints',
+  'targets',
+  'codec',
+  'labels',
+  'kafka_partition',
+  'kafka_offset',
+];
+
+/** COPY text format: tab-separated, \N for null, backslash escapes. */
+function field(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+function copyLine(s: StationSnapshot, partition: number, offset: string): string {
+  return `${[
+    s.snapshot_id,
+    new Date(s.captured_at).toISOString(),
+    s.tenant_id,
+    s.call_id,
+    s.channel,
+    s.segment.index,
+    s.station_id,
+    s.schema_version,
+    s.applied_config_version,
+    s.metrics.audio.rms_dbfs,
+    s.metrics.audio.loudness_lufs,
+    s.metrics.audio.snr_db,
+    s.metrics.audio.clipping_ratio,
+    s.metrics.network?.mos ?? null,
+    JSON.stringify(s.metrics),
+    s.audio ? JSON.stringify(s.audio) : null,
+    s.audio?.storage_key ?? null,
+    JSON.stringify(s.constraints),
+    JSON.stringify(s.targets),
+    s.codec,
+    JSON.stringify(s.labels),
+    partition,
+    offset,
+  ]
+    .map(field)
+    .join('\t')}\n`;
+}
+
+export const persisterBench: Bench = {
+  name: 'persister',
+  title: 'Kafka -> persister -> PostgreSQL vs raw consume + COPY',
+  stack: true,
+  async run(ctx) {
+    const rt = await ctx.runtime();
+    const codec = rt.registry.codec('StationSnapshot');
+    const prefix = ctx.cfg.topics.prefix;
+    const parts = ctx.cfg.topics.snapshotPartitions;
+    const topic = `${prefix}.bench-persist`;
+    const rawTopic = `${prefix}.bench-copy`;
+    await createTopic(rt.kafka, topic, parts);
+    await createTopic(rt.kafka, rawTopic, parts);
+    const table = `${ctx.runId.toLowerCase()}_copy`;
+    await rt.pool.query(`CREATE TABLE "${table}" (LIKE station_snapshots INCLUDING DEFAULTS)`);
+
+    const runs = ctx.quick ? 3 : 5;
+    const n = ctx.quick ? 3000 : 12000;
+    const kafka = rawKafka(ctx.cfg, `${ctx.runId}-raw-persist`);
+    const producer = rawProducer(kafka);
+    await producer.connect();
+    ctx.defer(() => producer.disconnect());
+
+    // The pipeline: the persister role as runtime/app.ts starts it, on its own metrics registry.
+    const metrics = createMetrics();
+    const group = `${prefix}.bench-persister`;
+    const persister = await startPersister(
+      { kafka: rt.kafka, pool: rt.pool, codec, log: createLogger('error'), metrics },
+      { topics: { snapshots: topic, deadLetters: ctx.cfg.topics.deadLetters }, groupId: group },
+    );
+    ctx.defer(() => persister.stop());
+    const persisted = async () => {
+      const v = await metrics.snapshotsPersisted.get();
+      return v.values.reduce((s, x) => s + x.value, 0);
+    };
+
+    // The baseline: bare consumer, decode, COPY, autocommit.
+    let copied = 0;
+    const consumer = kafka.consumer({ groupId: `${prefix}.bench-copy`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    ctx.defer(() => consumer.disconnect());
+    await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        const lines = batch.messages.map((m) =>
+          copyLine(codec.type.fromBuffer(m.value!.subarray(5)) as StationSnapshot, batch.partition, m.offset),
+        );
+        const client = await rt.pool.connect();
+        try {
+          await pipeline(
+            Readable.from([lines.join('')]),
+            client.query(copyFrom(`COPY "${table}" (${COLUMNS.join(', ')}) FROM STDIN`)),
+          );
+        } finally {
+          client.release();
+        }
+        copied += lines.length;
+      },
+    });
+
+    let seq = 0;
+    const batchOf = (tenant: string, count: number): Message[] =>
+      Array.from({ length: count }, () => {
+        const s = realisticSnapshot(ctx.runId, tenant, seq++);
+        return { key: s.call_id, value: codec.encode(s) };
+      });
+    const measure = async (
+      into: string,
+      tenant: string,
+      count: number,
+      done: () => Promise<number> | number,
+    ): Promise<{ rate: number; lagAtLoadEnd: number; loadMs: number }> => {
+      const msgs = batchOf(tenant, count);
+      const before = await done();
+      const t0 = performance.now();
+      await load(producer, into, msgs);
+      const loadMs = performance.now() - t0;
+      const lagAtLoadEnd = count - ((await done()) - before);
+      const ok = await waitUntil(async () => (await done()) - before >= count, 120_000, 5);
+      if (!ok) throw new Error(`${into}: ${count} snapshots not consumed within 120 s`);
+      return { rate: (count * 1000) / (performance.now() - t0), lagAtLoadEnd, loadMs };
+    };
+
+    // Warm-up: group joins, partitions for today, JIT.
+    await measure(topic, ctx.tenant('persist-warm'), 300, persisted);
+    await measure(rawTopic, ctx.tenant('copy-warm'), 300, () => copied);
+
+    const pipe: number[] = [];
+    const base: number[] = [];
+    const lags: number[] = [];
+    const loads: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      ctx.log(`persister: run ${k + 1}/${runs}, ${n} snapshots each`);
+      const p = await measure(topic, ctx.tenant(`persist-${k}`), n, persisted);
+      pipe.push(p.rate);
+      lags.push(p.lagAtLoadEnd);
+      loads.push((n * 1000) / p.loadMs);
+      const b = await measure(rawTopic, ctx.tenant(`copy-${k}`), n, () => copied);
+      base.push(b.rate);
+    }
+    await sleep(300); // let the last offset commits land
+    const committedLag = await groupLag(rt.kafka, group, topic);
+    return {
+      figures: [
+        {
+          bench: 'persister',
+          name: 'persister Kafka -> PostgreSQL',
+          metric: 'snapshots/s',
+          higherIsBetter: true,
+          samples: pipe,
+          baseline: { name: 'raw consume + COPY', samples: base },
+          goal: { kind: 'min', value: 0.7, on: 'ratio', text: '>= 70% of raw' },
+          note: `${parts} partitions, 1 instance; lag when loading ended: median ${Math.round(lags.sort((a, b) => a - b)[lags.length >> 1]!)} of ${n}; committed lag at the end ${committedLag}`,
+        },
+      ],
+      details: {
+        snapshots_per_run: n,
+        partitions: parts,
+        lag_when_load_ended: lags,
+        load_rate_snapshots_per_s: loads,
+        committed_lag_at_end: committedLag,
+      },
+    };
+  },
+};

@@ -132,7 +132,12 @@ export async function startApp(
           changes,
           log: rt.log.child({ role: 'online' }),
         },
-        { topics: cfg.topics, groupId: cfg.groups.online, ...opts.online },
+        {
+          topics: cfg.topics,
+          groupId: cfg.groups.online,
+          partitions: cfg.topics.snapshotPartitions,
+          ...opts.online,
+        },
       );
     }
     const experiments = new ExperimentService({

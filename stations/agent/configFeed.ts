@@ -77,14 +77,38 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
   });
   if (pendingCatchUp.size === 0) caughtUp();
 
-  async function ack(
+  // Acks go out in the background, in order, as few sends as there are round trips: applying a record
+  // never waits for the broker, and a burst of records costs one ack send, not one per record.
+  let ackQueue: { key: string; value: Buffer; version: number }[] = [];
+  let flushing: Promise<void> | null = null;
+  async function flushAcks() {
+    while (ackQueue.length > 0) {
+      const batch = ackQueue;
+      ackQueue = [];
+      try {
+        await producer.send({
+          topic: deps.topics.acks,
+          acks: -1,
+          messages: batch.map((m) => ({ key: deps.agentId, value: m.value })),
+        });
+      } catch (err) {
+        deps.log.warn(
+          { err: (err as Error).message, acks: batch.map((m) => `${m.key}@${m.version}`) },
+          'config acks not published',
+        );
+      }
+    }
+    flushing = null;
+  }
+
+  function ack(
     station: number,
     key: string,
     version: number,
     changeId: string | null,
     status: ConfigAck['status'],
     reason: string | null,
-  ) {
+  ): void {
     const a: ConfigAck = {
       schema_version: 1,
       agent_id: deps.agentId,
@@ -96,15 +120,8 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
       reason,
       acked_at: clock(),
     };
-    try {
-      await producer.send({
-        topic: deps.topics.acks,
-        acks: -1,
-        messages: [{ key: deps.agentId, value: ackCodec.encode(a) }],
-      });
-    } catch (err) {
-      deps.log.warn({ err: (err as Error).message, key, version }, 'config ack not published');
-    }
+    ackQueue.push({ key, value: ackCodec.encode(a), version });
+    flushing ??= flushAcks();
   }
 
   function emit(e: ConfigEvent) {
@@ -127,21 +144,21 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     } catch (err) {
       const reason = `undecodable config record: ${(err as Error).message}`;
       deps.log.warn({ key, reason }, 'config record rejected');
-      await ack(station, key, 0, null, 'rejected', reason);
+      ack(station, key, 0, null, 'rejected', reason);
       return;
     }
     const outcome = view.apply(key, rec);
     if (outcome.status === 'applied') {
       expiredAcked.delete(key);
       emit({ key, station, status: 'applied', version: rec.version, at: clock(), reason: null });
-      await ack(station, key, rec.version, rec.change_id, 'applied', null);
+      ack(station, key, rec.version, rec.change_id, 'applied', null);
     } else if (outcome.status === 'rejected') {
       deps.log.warn(
         { key, version: rec.version, reason: outcome.reason },
         'config record rejected; last known-good kept',
       );
       emit({ key, station, status: 'rejected', version: rec.version, at: clock(), reason: outcome.reason });
-      await ack(station, key, rec.version, rec.change_id, 'rejected', outcome.reason);
+      ack(station, key, rec.version, rec.change_id, 'rejected', outcome.reason);
     }
     // 'stale': a re-delivery of what is already in effect; nothing to say.
   }
@@ -174,7 +191,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
         at: clock(),
         reason: `TTL ended at ${new Date(r.expires_at!).toISOString()}`,
       });
-      void ack(
+      ack(
         r.station_id,
         key,
         r.version,
@@ -210,6 +227,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     async stop() {
       clearInterval(timer);
       await consumer.disconnect().catch(() => {});
+      await flushing;
       await producer.disconnect().catch(() => {});
     },
   };

@@ -12,6 +12,15 @@ export interface SnapshotRow {
 
 const DAY = 86_400_000;
 
+/** A snapshot for a call id another tenant owns: a bad row (SQLSTATE class 23), dead-lettered alone. */
+export class CallOwnerError extends Error {
+  readonly code = '23000';
+  constructor(callId: string, owner: string, claimed: string) {
+    super(`call_id ${callId} belongs to tenant ${owner}; a snapshot of tenant ${claimed} may not use it`);
+    this.name = 'CallOwnerError';
+  }
+}
+
 /** Returns how many snapshot rows were new (the rest were already persisted) and the days whose
  * partitions it ensured, which the caller remembers only once the transaction has committed. */
 export async function writeSnapshots(
@@ -43,13 +52,22 @@ export async function writeSnapshots(
   const firstSeen = new Map<string, number>();
   for (const x of s) firstSeen.set(x.call_id, Math.min(firstSeen.get(x.call_id) ?? Infinity, x.captured_at));
   const cs = [...calls.values()];
-  await client.query(
+  // A call id is global (a SIP Call-ID is unique by construction), and a call belongs to the tenant
+  // that first reported it: the same id from another tenant (in this batch or already stored) is
+  // refused, never merged into someone else's call.
+  for (const x of s) {
+    const owner = calls.get(x.call_id)!.tenant_id;
+    if (x.tenant_id !== owner) throw new CallOwnerError(x.call_id, owner, x.tenant_id);
+  }
+  const owned = await client.query<{ call_id: string }>(
     `INSERT INTO calls (call_id, tenant_id, first_seen_at, last_seen_at, codec, labels)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[])
      ON CONFLICT (call_id) DO UPDATE SET
        first_seen_at = LEAST(calls.first_seen_at, EXCLUDED.first_seen_at),
        last_seen_at = GREATEST(calls.last_seen_at, EXCLUDED.last_seen_at),
-       codec = COALESCE(EXCLUDED.codec, calls.codec)`,
+       codec = COALESCE(EXCLUDED.codec, calls.codec)
+     WHERE calls.tenant_id = EXCLUDED.tenant_id
+     RETURNING call_id`,
     [
       cs.map((x) => x.call_id),
       cs.map((x) => x.tenant_id),
@@ -59,6 +77,15 @@ export async function writeSnapshots(
       cs.map((x) => JSON.stringify(x.labels)),
     ],
   );
+  if (owned.rows.length < cs.length) {
+    const ok = new Set(owned.rows.map((r) => r.call_id));
+    const foreign = cs.find((x) => !ok.has(x.call_id))!;
+    const { rows: o } = await client.query<{ tenant_id: string }>(
+      'SELECT tenant_id FROM calls WHERE call_id = $1',
+      [foreign.call_id],
+    );
+    throw new CallOwnerError(foreign.call_id, o[0]?.tenant_id ?? '?', foreign.tenant_id);
+  }
 
   const chanKeys = new Map<string, StationSnapshot>();
   for (const x of s)

@@ -28,7 +28,7 @@ test('N snapshots via the API and N via the producer library persist as exactly 
       url: '/v1/stations/snapshot',
       headers: { authorization: auth },
       payload: {
-        ...snapshotInput({ tenant, call: `api-call-${i % 5}`, index: i }),
+        ...snapshotInput({ tenant, call: `${tenant}-api-call-${i % 5}`, index: i }),
         audio: { pcm_base64: pcm.toString('base64'), sample_rate: 16000 },
       },
     });
@@ -39,10 +39,13 @@ test('N snapshots via the API and N via the producer library persist as exactly 
   }
   for (let i = 0; i < N; i++) {
     const pcm = pcmTone(0.5, 16000, 700 + i, 0.1, 1000 + i);
-    const snap = await app.producer.publish(snapshotInput({ tenant, call: `lib-call-${i % 5}`, index: i }), {
-      bytes: pcm,
-      sampleRate: 16000,
-    });
+    const snap = await app.producer.publish(
+      snapshotInput({ tenant, call: `${tenant}-lib-call-${i % 5}`, index: i }),
+      {
+        bytes: pcm,
+        sampleRate: 16000,
+      },
+    );
     assert.equal(snap.audio?.duration_ms, 500);
     keys.push({ key: snap.audio!.storage_key, sha: createHash('sha256').update(pcm).digest('hex') });
   }
@@ -60,8 +63,8 @@ test('N snapshots via the API and N via the producer library persist as exactly 
   ]);
   assert.equal(calls.rows[0].n, 10);
   const segs = await app.rt.pool.query(
-    "SELECT count(*)::int AS n FROM segments WHERE call_id LIKE 'api-call-%' AND call_id IN (SELECT call_id FROM calls WHERE tenant_id = $1)",
-    [tenant],
+    'SELECT count(*)::int AS n FROM segments WHERE call_id LIKE $2 AND call_id IN (SELECT call_id FROM calls WHERE tenant_id = $1)',
+    [tenant, `${tenant}-api-call-%`],
   );
   assert.equal(segs.rows[0].n, N);
 
@@ -71,7 +74,12 @@ test('N snapshots via the API and N via the producer library persist as exactly 
     assert.ok(key.includes(sha));
   }
   // A redelivered snapshot (same id, published again) never becomes a second row.
-  const again = snapshotInput({ tenant, call: 'lib-call-0', index: 0, snapshotId: `${tenant}-dup` });
+  const again = snapshotInput({
+    tenant,
+    call: `${tenant}-lib-call-0`,
+    index: 0,
+    snapshotId: `${tenant}-dup`,
+  });
   await app.producer.publish(again);
   await app.producer.publish(again);
   await waitFor('dup persisted', async () => {
@@ -119,28 +127,39 @@ test('garbage on the snapshot topic goes to the dead-letter topic with its reaso
   await raw.connect();
   defer(t, () => raw.disconnect());
 
-  const snap = (i: number) => buildSnapshot(snapshotInput({ tenant, call: 'call-x', index: i }));
-  const good = (i: number) => ({ key: 'call-x', value: codec.encode(snap(i)) });
+  const call = `${tenant}-call-x`;
+  const snap = (i: number) => buildSnapshot(snapshotInput({ tenant, call, index: i }));
+  const good = (i: number) => ({ key: call, value: codec.encode(snap(i)) });
   const bad = [
-    { key: 'call-x', value: Buffer.from('definitely not avro') }, // wrong magic byte
-    { key: 'call-x', value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]) }, // magic ok, unknown schema id
+    { key: call, value: Buffer.from('definitely not avro') }, // wrong magic byte
+    { key: call, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]) }, // magic ok, unknown schema id
     {
-      key: 'call-x',
+      key: call,
       value: Buffer.concat([codec.encode(snap(99)).subarray(0, 5), Buffer.from([0xff, 0xff, 0xff])]),
     }, // truncated body
+    {
+      key: call,
+      value: codec.encode(buildSnapshot(snapshotInput({ tenant: `${tenant}-other`, call, index: 7 }))),
+    }, // decodes, but claims another tenant's call
   ];
   // All on one partition (same key), interleaved: good, bad, good, bad, ...
   await raw.send({
     topic: cfg.topics.snapshots,
     messages: [good(0), bad[0]!, good(1), bad[1]!, good(2), bad[2]!, good(3)],
   });
+  // The foreign-tenant record in a later batch: the call already belongs to `tenant`.
+  await waitFor('first good rows', async () => {
+    const r = await app.rt.pool.query('SELECT count(*)::int AS n FROM calls WHERE call_id = $1', [call]);
+    return r.rows[0].n === 1 || undefined;
+  });
+  await raw.send({ topic: cfg.topics.snapshots, messages: [bad[3]!, good(4)] });
 
   await waitFor('4 good rows', async () => {
     const r = await app.rt.pool.query(
       'SELECT count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1',
       [tenant],
     );
-    return r.rows[0].n === 4 || undefined;
+    return r.rows[0].n === 5 || undefined;
   });
 
   const consumer = app.rt.kafka.consumer({ groupId: uniqueId('dlq-reader') });
@@ -158,18 +177,27 @@ test('garbage on the snapshot topic goes to the dead-letter topic with its reaso
       });
     },
   });
-  await waitFor('3 dead letters', async () => seen.length >= 3 || undefined);
-  assert.equal(seen.length, 3);
+  await waitFor('4 dead letters', async () => seen.length >= 4 || undefined);
+  assert.equal(seen.length, 4);
   assert.ok(
-    seen.every((s) => s.code === 'DECODE'),
+    seen.slice(0, 3).every((s) => s.code === 'DECODE'),
     JSON.stringify(seen.map((s) => s.code)),
   );
+  assert.match(
+    seen[3]!.msg,
+    new RegExp(`call_id ${call} belongs to tenant ${tenant}; a snapshot of tenant ${tenant}-other`),
+  );
+  const foreign = await app.rt.pool.query(
+    'SELECT count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1',
+    [`${tenant}-other`],
+  );
+  assert.equal(foreign.rows[0].n, 0);
   assert.match(seen[0]!.msg, /magic byte/);
   assert.match(seen[1]!.msg, /unknown to the registry|schema id/);
   assert.match(seen[2]!.msg, /does not decode/);
   assert.deepEqual(seen[0]!.value, Buffer.from('definitely not avro'));
   assert.deepEqual(
     seen.map((s) => s.offset),
-    ['1', '3', '5'],
+    ['1', '3', '5', '7'],
   );
 });

@@ -64,7 +64,10 @@ export interface StationState {
   readonly stationId: number;
   readonly sampleRate: number;
   readonly chain: DspChain;
-  /** Hot parameters take effect now; cold ones (filter sizes, jitter_buffer_ms) at resetForNewCall(). */
+  /**
+   * Hot parameters take effect now (jitter_buffer_ms from the next segment's playout); cold ones (the
+   * echo canceller's tail) at resetForNewCall().
+   */
   setParams(params: Readonly<Record<string, number>>): SetParamsResult;
   /** Parameters in effect now. */
   params(): Record<string, number>;
@@ -163,9 +166,13 @@ class State implements StationState {
       throw new Error(`station ${this.stationId} has no jitter_buffer_ms parameter`);
     this.jb ??= new JitterBuffer({ targetMs, sampleRate: this.sampleRate, frameMs: FRAME_MS });
     const jb = this.jb;
+    // jitter_buffer_ms is hot: a new target takes effect from this segment's first frame (the buffer
+    // grows by delaying playout, or shrinks by dropping quiet or missing frames at the playout boundary).
+    if (jb.targetMs !== targetMs) jb.setTargetMs(targetMs);
     const fs = jb.frameSamples;
     const audio = new Float32Array(frames * fs);
     const received: boolean[] = [];
+    const skipped = new Float32Array(fs);
     let fillSum = 0;
     let done = 0;
     // Buffer slot of output frame `done`: frames before the buffer's first packet were never received.
@@ -179,17 +186,15 @@ class State implements StationState {
       if (jb.started() && slot >= this.slotsPulled) {
         // A gap in the grid (never expected with contiguous segments) is played through and dropped.
         while (this.slotsPulled < slot) {
-          jb.pullFrames(1);
+          jb.pullSlot(skipped);
           this.slotsPulled++;
         }
-        const before = jb.stats();
-        frame.set(jb.pullFrames(1));
+        // One output frame per slot, on the sender's grid: a slot dropped to shrink the buffer still
+        // yields its audio as heard (a quiet packet, or concealment), so the output stays aligned.
+        const r = jb.pullSlot(frame);
         this.slotsPulled++;
-        const after = jb.stats();
-        received.push(after.played > before.played);
-        // meanFill is a running mean over played + concealed frames: recover this frame's sample.
-        const n0 = before.played + before.concealed;
-        fillSum += after.meanFill * (n0 + 1) - before.meanFill * n0;
+        received.push(r.fromPacket);
+        fillSum += r.fill;
       } else received.push(false);
       done++;
     };
@@ -220,7 +225,7 @@ class State implements StationState {
       loss,
       jitterMs: this.jitter.jitterMs,
       networkDelayMs,
-      jitterBufferDelayMs: this.jb?.targetMs ?? 0,
+      jitterBufferDelayMs: this.jb?.playoutDelayMs ?? 0,
       jitterBufferFill: fill,
       // Packetization (one frame) plus the DSP chain's own delay.
       codecDelayMs: FRAME_MS + (1000 * this.chain.latencySamples) / this.sampleRate,

@@ -1,12 +1,14 @@
 // The per-station DSP chain (DESIGN §3): echo canceller -> high-pass -> input gain -> noise gate ->
 // noise suppression -> AGC -> compressor -> limiter, then the VAD (analysis only). Which blocks run is
 // the station's catalog entry, so a new station is data, not code. The jitter buffer is packet-level
-// and lives outside the chain (`jitterBuffer.ts`); its parameter is carried and validated here so a
-// network station's parameter set stays whole.
+// and lives outside the chain (`jitterBuffer.ts`, driven by stations/pipeline.ts); its parameter is
+// carried and validated here so a network station's parameter set stays whole, and, being hot, is in
+// params() at once for the pipeline to apply at its next segment.
 //
 // Parameters follow the catalog's hot/cold rule: a hot parameter takes effect on the next sample
-// (each block ramps its own change), a cold one waits for resetForNewCall() because changing it
-// mid-call would reset filter state audibly.
+// (each block ramps or glides its own change, the high-pass cutoff included), a cold one waits for
+// resetForNewCall() because changing it mid-call would throw away adapted state (the echo canceller's
+// tail sizes its adaptive filter).
 import {
   type DspBlockName,
   type ParameterError,

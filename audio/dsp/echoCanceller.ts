@@ -16,6 +16,25 @@
 // talker the detector misses detunes the background, whose error then grows, so nothing is copied and the
 // output keeps the converged foreground; a background far worse than the foreground restarts from it.
 //
+// Divergence protection: an adaptive filter fed a far end that is NOT in the near end (a leg without echo,
+// e.g. the gateway's outbound leg) still adapts on whatever near-end sound slips past the Geigel detector;
+// over short stretches it can even "track" quasi-stationary near-end speech, win the copy test and reach
+// the foreground. Subtracting that estimate damages the talker. So the foreground's estimate y is only
+// trusted as far as the data show it explains the microphone: over far-end single talk the least-squares
+// scale rho = <d, y> / <y, y> is ~1 for a real echo model and ~0 for a spurious one, and the output is
+// d - g y with g = 0 for rho <= 0.5 (where subtracting y would add energy: ERLE < 0, so the near end
+// passes through untouched), g = 1 for rho >= RHO_FULL, linear in between, ramped sample by sample. g
+// starts at 0: until a model has proven itself the canceller is transparent. A foreground that stays
+// spurious for SPURIOUS_CLEAR_MS is cleared.
+//
+// Step-size control: until a foreground has proven itself (g > 0), the background searches with a step
+// scaled by how well its own a-priori estimate correlates with the microphone over single talk
+// (normalized cross-correlation c = <d, y_bg> / |d| |y_bg|, a coherence measure): a real echo path gives
+// c near 1 from the first blocks (its estimate is a scaled copy of the echo) and the full step; sound the
+// far end does not explain gives c near 0 and SEARCH_STEP x the step, too slow to track near-end speech.
+// That keeps the background from wandering on a leg without echo, while a real echo still converges by
+// 20 dB within about a second.
+//
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.
 import { RealFft } from './realFft.ts';
@@ -44,6 +63,17 @@ const COPY_RATIO = 0.7;
 const RESET_RATIO = 4;
 // Far-end blocks quieter than this (mean square) carry no usable reference: adapting on them is noise.
 const FAR_ACTIVE_POWER = dbToPower(-60);
+// Memory of the echo-model validity statistics (<d, y>, <y, y> over far-end single talk).
+const VALIDITY_MS = 150;
+// Least-squares scale of the foreground estimate at or below which it is not subtracted at all (subtracting
+// y with rho <= 0.5 would raise the output energy above the input's), and at or above which it is in full.
+const RHO_OFF = 0.5;
+const RHO_FULL = 0.8;
+// A foreground that stays unproven (rho below RHO_OFF) this long while it produces an estimate is cleared.
+const SPURIOUS_CLEAR_MS = 400;
+// Background step while no echo has been proven: MU x max(SEARCH_STEP, c^SEARCH_POWER) (see above).
+const SEARCH_STEP = 0.1;
+const SEARCH_POWER = 4;
 
 export class EchoCanceller implements AudioBlock {
   readonly latency: number;
@@ -68,6 +98,13 @@ export class EchoCanceller implements AudioBlock {
   private readonly spec: Float64Array;
   private readonly bgTime: Float64Array;
   private readonly fgTime: Float64Array;
+  // Second spectrum accumulator (the foreground's, estimated in the same pass as the background's), the
+  // per-bin far-end energy over the tail, and where each partition's far-end spectrum sits in the ring.
+  private readonly specFg: Float64Array;
+  private readonly tailEnergy: Float64Array;
+  private readonly ringAt: Int32Array;
+  // The foreground is all zeros (no echo model yet, or cleared): its estimate is zero without computing it.
+  private fgZero = true;
   private readonly farPeaks: Float64Array;
   private xHead = 0;
   private constrainNext = 0;
@@ -77,9 +114,21 @@ export class EchoCanceller implements AudioBlock {
   private readonly absRegularization: number;
   private bgErr = 0;
   private fgErr = 0;
+  private micErr = 0;
   private micPower = 0;
   private outPower = 0;
   private readonly erleCoef: number;
+  // Over far-end single talk, smoothed: <d, d>, <d, y> and <y, y> of the foreground estimate, and the same
+  // of the background's; the gain the foreground estimate is subtracted with; blocks it has been spurious.
+  private sdd = 0;
+  private sdy = 0;
+  private syy = 0;
+  private sdyBg = 0;
+  private syyBg = 0;
+  private gain = 0;
+  private spuriousBlocks = 0;
+  private readonly validityCoef: number;
+  private readonly spuriousClearBlocks: number;
 
   constructor(sampleRate: number, settings: EchoCancellerSettings) {
     // A power of two near BLOCK_MS: 128 samples at 16 kHz, 64 at 8 kHz.
@@ -105,12 +154,22 @@ export class EchoCanceller implements AudioBlock {
     this.spec = new Float64Array(4 * b);
     this.bgTime = new Float64Array(2 * b);
     this.fgTime = new Float64Array(2 * b);
+    this.specFg = new Float64Array(4 * b);
+    this.tailEnergy = new Float64Array(this.bins);
+    this.ringAt = new Int32Array(this.partitions);
     this.farPeaks = new Float64Array(this.partitions + 1);
     this.silentBlocks = this.partitions + 1;
     this.doubleTalkBlocks = Math.ceil((DOUBLE_TALK_HOLD_MS / 1000) * (sampleRate / b));
     // Absolute per-bin regularization: the periodogram of -70 dBFS white noise in a 2B-point frame.
     this.absRegularization = 2 * b * dbToPower(-70);
     this.erleCoef = onePole(500, sampleRate, b);
+    this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
+    this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
+  }
+
+  /** Gain (0..1) with which the foreground echo estimate is being subtracted: 0 passes the near end through. */
+  echoEstimateGain(): number {
+    return this.gain;
   }
 
   /**
@@ -178,78 +237,154 @@ export class EchoCanceller implements AudioBlock {
       this.xi[head + k] = im;
       pw[k] = POWER_SMOOTHING * (pw[k] as number) + (1 - POWER_SMOOTHING) * (re * re + im * im);
     }
-    this.estimate(this.bgr, this.bgi, this.bgTime);
-    this.estimate(this.fgr, this.fgi, this.fgTime);
+    for (let p = 0; p < P; p++) this.ringAt[p] = ((this.xHead - p + P) % P) * bins;
+    this.estimate();
     const mic = this.mic;
     const out = this.out;
     const real = this.real;
+    const fgTime = this.fgTime;
     let micPow = 0;
     let bgPow = 0;
     let fgPow = 0;
     let micPeak = 0;
+    let dy = 0;
+    let yy = 0;
+    let dyBg = 0;
+    let yyBg = 0;
     for (let i = 0; i < b; i++) {
       const d = mic[i] as number;
-      const eb = d - (this.bgTime[b + i] as number);
-      const ef = d - (this.fgTime[b + i] as number);
-      out[i] = ef;
+      const yf = fgTime[b + i] as number;
+      const yb = this.bgTime[b + i] as number;
+      dyBg += d * yb;
+      yyBg += yb * yb;
+      const eb = d - yb;
+      const ef = d - yf;
       real[i] = 0;
       real[b + i] = eb;
       micPow += d * d;
       bgPow += eb * eb;
       fgPow += ef * ef;
+      dy += d * yf;
+      yy += yf * yf;
       const a = d < 0 ? -d : d;
       if (a > micPeak) micPeak = a;
     }
-    if (farPower < FAR_ACTIVE_POWER) return;
+    const farActive = farPower >= FAR_ACTIVE_POWER;
+    let singleTalk = false;
+    if (farActive) {
+      let farMax = 0;
+      for (let i = 0; i < this.farPeaks.length; i++) farMax = Math.max(farMax, this.farPeaks[i] as number);
+      if (micPeak > GEIGEL_RATIO * farMax) this.doubleTalkHold = this.doubleTalkBlocks;
+      else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
+      singleTalk = this.doubleTalkHold === 0;
+    }
+    if (singleTalk) {
+      // Only far-end single talk says whether y explains d: under double talk the near end swamps <d, y>.
+      const v = this.validityCoef;
+      this.sdd = v * this.sdd + (1 - v) * micPow;
+      this.sdy = v * this.sdy + (1 - v) * dy;
+      this.syy = v * this.syy + (1 - v) * yy;
+      this.sdyBg = v * this.sdyBg + (1 - v) * dyBg;
+      this.syyBg = v * this.syyBg + (1 - v) * yyBg;
+    }
+    const rho = this.syy > 0 ? this.sdy / this.syy : 0;
+    const target = Math.min(1, Math.max(0, (rho - RHO_OFF) / (RHO_FULL - RHO_OFF)));
+    // Ramp the gain across the block so a change of trust never steps the output.
+    const g0 = this.gain;
+    const step = (target - g0) / b;
+    let outPow = 0;
+    for (let i = 0; i < b; i++) {
+      const e = (mic[i] as number) - (g0 + step * (i + 1)) * (fgTime[b + i] as number);
+      out[i] = e;
+      outPow += e * e;
+    }
+    this.gain = target;
+    if (!farActive) return;
     // Which filter is better: near-end speech is in both errors alike, so only echo modelling differs.
     const s = COMPARE_SMOOTHING;
     this.bgErr = s * this.bgErr + (1 - s) * bgPow;
     this.fgErr = s * this.fgErr + (1 - s) * fgPow;
+    this.micErr = s * this.micErr + (1 - s) * micPow;
     if (this.bgErr < COPY_RATIO * this.fgErr) {
       this.fgr.set(this.bgr);
       this.fgi.set(this.bgi);
+      this.fgZero = false;
       this.fgErr = this.bgErr;
     } else if (this.bgErr > RESET_RATIO * this.fgErr) {
       this.bgr.set(this.fgr);
       this.bgi.set(this.fgi);
       this.bgErr = this.fgErr;
     }
-    let farMax = 0;
-    for (let i = 0; i < this.farPeaks.length; i++) farMax = Math.max(farMax, this.farPeaks[i] as number);
-    if (micPeak > GEIGEL_RATIO * farMax) this.doubleTalkHold = this.doubleTalkBlocks;
-    else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
-    if (this.doubleTalkHold > 0) return;
+    // A foreground that keeps producing an estimate the microphone does not contain is a spurious model:
+    // clear it, so the output is exactly the near end until a real echo path is found.
+    if (yy > 0 && target === 0) {
+      if (++this.spuriousBlocks >= this.spuriousClearBlocks) {
+        this.fgr.fill(0);
+        this.fgi.fill(0);
+        this.fgZero = true;
+        this.fgErr = this.micErr;
+        this.sdy = 0;
+        this.syy = 0;
+        this.spuriousBlocks = 0;
+      }
+    } else this.spuriousBlocks = 0;
+    if (!singleTalk) return;
     const c = this.erleCoef;
     this.micPower = c * this.micPower + (1 - c) * micPow;
-    this.outPower = c * this.outPower + (1 - c) * fgPow;
-    this.adapt();
+    this.outPower = c * this.outPower + (1 - c) * outPow;
+    let mu = MU;
+    if (this.gain === 0) {
+      // Not yet proven: search with a step scaled by how well the background explains the microphone.
+      const corr = this.syyBg > 0 && this.sdd > 0 ? this.sdyBg / Math.sqrt(this.syyBg * this.sdd) : 0;
+      mu *= Math.max(SEARCH_STEP, Math.min(1, Math.max(0, corr)) ** SEARCH_POWER);
+    }
+    this.adapt(mu);
   }
 
-  /** Echo estimate of filter (wr, wi): Y = sum_p W_p X_(now - p), inverse-transformed into `time` (last B valid). */
-  private estimate(wr: Float64Array, wi: Float64Array, time: Float64Array): void {
+  /**
+   * Echo estimates of both filters, Y = sum_p W_p X_(now - p), inverse-transformed into bgTime and fgTime
+   * (last B valid), in one pass over the far-end spectra; each bin sums its partitions in the same order.
+   */
+  private estimate(): void {
     const bins = this.bins;
     const P = this.partitions;
     const xr = this.xr;
     const xi = this.xi;
-    const spec = this.spec;
-    spec.fill(0, 0, 2 * bins);
+    const bgr = this.bgr;
+    const bgi = this.bgi;
+    const fgr = this.fgr;
+    const fgi = this.fgi;
+    const sb = this.spec;
+    const sf = this.specFg;
+    const at = this.ringAt;
+    const withFg = !this.fgZero;
+    sb.fill(0, 0, 2 * bins);
+    if (withFg) sf.fill(0, 0, 2 * bins);
     for (let p = 0; p < P; p++) {
-      const xs = ((this.xHead - p + P) % P) * bins;
+      const xs = at[p] as number;
       const ws = p * bins;
       for (let k = 0; k < bins; k++) {
-        const ar = wr[ws + k] as number;
-        const ai = wi[ws + k] as number;
         const br = xr[xs + k] as number;
         const bi = xi[xs + k] as number;
-        spec[2 * k] = (spec[2 * k] as number) + ar * br - ai * bi;
-        spec[2 * k + 1] = (spec[2 * k + 1] as number) + ar * bi + ai * br;
+        const ar = bgr[ws + k] as number;
+        const ai = bgi[ws + k] as number;
+        sb[2 * k] = (sb[2 * k] as number) + ar * br - ai * bi;
+        sb[2 * k + 1] = (sb[2 * k + 1] as number) + ar * bi + ai * br;
+        if (withFg) {
+          const cr = fgr[ws + k] as number;
+          const ci = fgi[ws + k] as number;
+          sf[2 * k] = (sf[2 * k] as number) + cr * br - ci * bi;
+          sf[2 * k + 1] = (sf[2 * k + 1] as number) + cr * bi + ci * br;
+        }
       }
     }
-    this.fft.inverse(spec, time);
+    this.fft.inverse(sb, this.bgTime);
+    if (withFg) this.fft.inverse(sf, this.fgTime);
+    else this.fgTime.fill(0);
   }
 
-  /** One NLMS step of the background filter on the error frame in `real` ([0 x B, e]). */
-  private adapt(): void {
+  /** One NLMS step (step size `mu`) of the background filter on the error frame in `real` ([0 x B, e]). */
+  private adapt(mu: number): void {
     const b = this.block;
     const bins = this.bins;
     const P = this.partitions;
@@ -268,25 +403,34 @@ export class EchoCanceller implements AudioBlock {
     let mean = 0;
     for (let k = 0; k < bins; k++) mean += pw[k] as number;
     const reg = this.absRegularization + (REGULARIZATION * P * mean) / bins;
-    for (let k = 0; k < bins; k++) {
-      let energy = 0;
-      for (let p = 0; p < P; p++) {
-        const xs = ((this.xHead - p + P) % P) * bins + k;
-        const ar = xr[xs] as number;
-        const ai = xi[xs] as number;
-        energy += ar * ar + ai * ai;
+    // Per-bin far-end energy over the tail, partitions summed newest first, then the step per bin.
+    const at = this.ringAt;
+    const energy = this.tailEnergy;
+    energy.fill(0);
+    for (let p = 0; p < P; p++) {
+      const xs = at[p] as number;
+      for (let k = 0; k < bins; k++) {
+        const ar = xr[xs + k] as number;
+        const ai = xi[xs + k] as number;
+        energy[k] = (energy[k] as number) + (ar * ar + ai * ai);
       }
-      const scale = MU / (Math.max(energy, pw[k] as number) + reg);
-      const er = (spec[2 * k] as number) * scale;
-      const ei = (spec[2 * k + 1] as number) * scale;
-      for (let p = 0; p < P; p++) {
-        const xs = ((this.xHead - p + P) % P) * bins + k;
-        const ws = p * bins + k;
-        const ar = xr[xs] as number;
-        const ai = xi[xs] as number;
+    }
+    for (let k = 0; k < bins; k++) {
+      const scale = mu / (Math.max(energy[k] as number, pw[k] as number) + reg);
+      spec[2 * k] = (spec[2 * k] as number) * scale;
+      spec[2 * k + 1] = (spec[2 * k + 1] as number) * scale;
+    }
+    for (let p = 0; p < P; p++) {
+      const xs = at[p] as number;
+      const ws = p * bins;
+      for (let k = 0; k < bins; k++) {
+        const er = spec[2 * k] as number;
+        const ei = spec[2 * k + 1] as number;
+        const ar = xr[xs + k] as number;
+        const ai = xi[xs + k] as number;
         // W += mu conj(X) E / energy
-        wr[ws] = (wr[ws] as number) + ar * er + ai * ei;
-        wi[ws] = (wi[ws] as number) + ar * ei - ai * er;
+        wr[ws + k] = (wr[ws + k] as number) + ar * er + ai * ei;
+        wi[ws + k] = (wi[ws + k] as number) + ar * ei - ai * er;
       }
     }
     // Gradient constraint on one partition: keep only the first B taps of its impulse response.
@@ -320,11 +464,20 @@ export class EchoCanceller implements AudioBlock {
       a.fill(0);
     this.xHead = 0;
     this.constrainNext = 0;
+    this.fgZero = true;
     this.silentBlocks = this.partitions + 1;
     this.doubleTalkHold = 0;
     this.bgErr = 0;
     this.fgErr = 0;
+    this.micErr = 0;
     this.micPower = 0;
     this.outPower = 0;
+    this.sdd = 0;
+    this.sdy = 0;
+    this.syy = 0;
+    this.sdyBg = 0;
+    this.syyBg = 0;
+    this.gain = 0;
+    this.spuriousBlocks = 0;
   }
 }

@@ -1,11 +1,21 @@
-// Packet-level RTP jitter buffer with a fixed playout delay (`jitter_buffer_ms`) and loss concealment.
+// Packet-level RTP jitter buffer with a target playout delay (`jitter_buffer_ms`) and loss concealment.
 //
 // The first packet anchors the playout clock: the frame with RTP timestamp ts plays at
-//   anchorArrival + targetMs + (ts - ts0) / sampleRate
-// A packet arriving after its frame has played is late: it is discarded and its frame was concealed,
-// so it counts as lost too. A bigger buffer turns fewer packets late but delays every frame by more;
-// that latency/loss trade-off is what the optimizers tune. The buffer holds at most 2 x target (+ one
-// frame) of audio; a packet further ahead than that (a sender burst, a clock jump) overflows and is dropped.
+//   anchorArrival + delayMs + (ts - ts0) / sampleRate
+// where delayMs is the playout delay in effect (the target, once a resize has settled). A packet arriving
+// after its frame has played is late: it is discarded and its frame was concealed, so it counts as lost
+// too. A bigger buffer turns fewer packets late but delays every frame by more; that latency/loss
+// trade-off is what the optimizers tune. The buffer holds at most 2 x target (+ one frame) of audio; a
+// packet further ahead than that (a sender burst, a clock jump) overflows and is dropped.
+//
+// The target may change mid-stream (setTargetMs), taking effect at the next frame played:
+// - Growing delays the playout of every later frame by the difference at once: the player fills that gap
+//   with concealment (`insertedMs`); no packet is lost by it, and the packets now wait longer.
+// - Shrinking must drop whole frames at the playout boundary: each dropped frame brings every later one
+//   forward by one frame (the last partial frame is made up by a short insertion, so the delay lands
+//   exactly on the target). A frame is only dropped where it is cheap: a frame whose packet is missing
+//   (it would be concealed anyway) or a quiet one (a pause: skipping it is inaudible); after MAX_DROP_WAIT_MS
+//   without such a frame the next one is dropped regardless (and counts as lost).
 //
 // Timestamps are unwrapped as signed 32-bit differences from the first packet, so RTP wrap-around is fine.
 import { PacketLossConcealer } from './plc.ts';
@@ -30,6 +40,16 @@ export interface JitterBufferOptions {
 
 export type PushResult = 'buffered' | 'late' | 'duplicate' | 'overflow';
 
+/** What happened to one playout slot (see pullSlot). */
+export interface SlotPlayout {
+  /** The slot's audio is its packet's (false: concealment). */
+  fromPacket: boolean;
+  /** The slot was dropped to shrink the buffer: a stream player skips its audio. */
+  dropped: boolean;
+  /** Buffered frames / capacity after the slot left the buffer, 0..1. */
+  fill: number;
+}
+
 export interface JitterBufferStats {
   /** Packets handed to push(). */
   received: number;
@@ -43,7 +63,10 @@ export interface JitterBufferStats {
   late: number;
   duplicates: number;
   overflow: number;
-  /** lost / (frames played or concealed + late packets from before playout began); 0 before playout starts. */
+  /**
+   * lost / (frames played, concealed or dropped-and-lost + late packets from before playout began); 0 before
+   * playout starts.
+   */
   lossRatio: number;
   /**
    * Mean of buffered frames / capacity (2 x target + one frame), sampled at each playout after the playing
@@ -52,15 +75,31 @@ export interface JitterBufferStats {
   meanFill: number;
   /** Mean time packets waited in the buffer (playout - arrival), ms. */
   meanWaitMs: number;
-  /** Playout delay behind the first packet's arrival: the latency this buffer adds, ms. */
+  /** Playout delay in effect behind the first packet's arrival: the latency this buffer adds, ms. */
   latencyMs: number;
+  /** Frames dropped to shrink the buffer (quiet or missing ones first; a forced one also counts as lost). */
+  dropped: number;
+  /** Concealment the player inserted to grow the buffer (and to round a shrink to the target), ms. */
+  insertedMs: number;
 }
+
+// A frame this far below the loudest recent frame (or below the absolute floor) is a pause: dropping it
+// to shrink the buffer is inaudible.
+const QUIET_BELOW_PEAK_DB = 20;
+const QUIET_FLOOR_DBFS = -60;
+// Memory of the loudest recent frame, ms (it decays by QUIET_BELOW_PEAK_DB over this time).
+const PEAK_MEMORY_MS = 2000;
+// A shrink waits at most this long for a cheap frame to drop.
+const MAX_DROP_WAIT_MS = 500;
 
 export class JitterBuffer {
   readonly frameSamples: number;
   readonly frameMs: number;
-  readonly targetMs: number;
-  private readonly capacityFrames: number;
+  private target: number;
+  // Playout delay in effect: the target, except while a shrink waits for frames to drop.
+  private delayMs: number;
+  // Sized for the delay in effect, so a shrink still holds what is buffered until its frames are dropped.
+  private capacityFrames: number;
   private readonly slots = new Map<number, RtpPacket>();
   private readonly plc: PacketLossConcealer;
   // Which recent slots played from a packet, so a copy arriving after its original played is a
@@ -79,14 +118,60 @@ export class JitterBuffer {
   private overflow = 0;
   private fillSum = 0;
   private waitSum = 0;
+  private dropped = 0;
+  private droppedLost = 0;
+  private insertedMs = 0;
+  // Slots a pending shrink has waited for a cheap frame, and the loudest recent frame (mean square).
+  private dropWait = 0;
+  private peakPower = 0;
+  private readonly peakDecay: number;
 
   constructor(opts: JitterBufferOptions) {
     this.frameMs = opts.frameMs ?? 20;
     this.frameSamples = Math.round((opts.sampleRate * this.frameMs) / 1000);
-    if (!(opts.targetMs > 0)) throw new RangeError(`jitter buffer target ${opts.targetMs} ms must be > 0`);
-    this.targetMs = opts.targetMs;
-    this.capacityFrames = Math.ceil((2 * opts.targetMs) / this.frameMs) + 1;
+    this.target = JitterBuffer.checkTarget(opts.targetMs);
+    this.delayMs = opts.targetMs;
+    this.capacityFrames = this.capacityFor(opts.targetMs);
     this.plc = new PacketLossConcealer(opts.sampleRate);
+    this.peakDecay = 10 ** (-QUIET_BELOW_PEAK_DB / 10 / (PEAK_MEMORY_MS / this.frameMs));
+  }
+
+  /** The target playout delay, ms. */
+  get targetMs(): number {
+    return this.target;
+  }
+
+  /** The playout delay in effect now, ms (differs from the target while a shrink waits to drop frames). */
+  get playoutDelayMs(): number {
+    return this.delayMs;
+  }
+
+  /**
+   * Changes the target playout delay; it takes effect at the next frame played. Growing delays every later
+   * frame at once (the player conceals the gap); shrinking drops frames at the playout boundary, quiet or
+   * missing ones first (see the top of this file).
+   */
+  setTargetMs(targetMs: number): void {
+    this.target = JitterBuffer.checkTarget(targetMs);
+    if (!this.started() || this.played + this.concealed === 0) {
+      // Nothing has played yet: the schedule simply starts with the new delay.
+      this.delayMs = targetMs;
+    } else if (targetMs > this.delayMs) {
+      this.insertedMs += targetMs - this.delayMs;
+      this.delayMs = targetMs;
+    }
+    // A smaller target is reached by dropping frames in pullSlot().
+    this.dropWait = 0;
+    this.capacityFrames = this.capacityFor(this.delayMs);
+  }
+
+  private static checkTarget(targetMs: number): number {
+    if (!(targetMs > 0)) throw new RangeError(`jitter buffer target ${targetMs} ms must be > 0`);
+    return targetMs;
+  }
+
+  private capacityFor(targetMs: number): number {
+    return Math.ceil((2 * targetMs) / this.frameMs) + 1;
   }
 
   /** Whether the first packet has arrived (and so the playout clock runs). */
@@ -145,43 +230,91 @@ export class JitterBuffer {
 
   /**
    * Plays every frame whose playout time is at or before `nowMs` (strictly before with
-   * `{ inclusive: false }`), concealing missing ones. Returns the audio, possibly empty.
+   * `{ inclusive: false }`), concealing missing ones and skipping frames dropped to shrink the buffer.
+   * Returns the audio, possibly empty.
    */
   pullUntil(nowMs: number, opts: { inclusive?: boolean } = {}): Float32Array {
     if (!this.started()) return new Float32Array(0);
     const inclusive = opts.inclusive ?? true;
-    let frames = 0;
+    const chunks: Float32Array[] = [];
     for (;;) {
-      const t = this.playoutMs(this.nextSlot + frames);
+      const t = this.playoutMs(this.nextSlot);
       if (inclusive ? t > nowMs : t >= nowMs) break;
-      frames++;
+      const frame = new Float32Array(this.frameSamples);
+      if (!this.pullSlot(frame).dropped) chunks.push(frame);
     }
-    return this.pullFrames(frames);
+    return concat(chunks, this.frameSamples);
   }
 
-  /** Plays the next `count` frames regardless of time (end of stream). */
+  /** Plays the next `count` frames regardless of time (end of stream), skipping dropped ones. */
   pullFrames(count: number): Float32Array {
     const out = new Float32Array(count * this.frameSamples);
-    for (let f = 0; f < count; f++) {
+    for (let f = 0; f < count; ) {
       const frame = out.subarray(f * this.frameSamples, (f + 1) * this.frameSamples);
-      const slot = this.nextSlot;
-      const packet = this.slots.get(slot);
-      if (packet !== undefined) this.slots.delete(slot);
-      // Fill is sampled at each playout, after the playing frame has left the buffer.
-      this.fillSum += Math.min(1, this.slots.size / this.capacityFrames);
-      if (packet !== undefined) {
-        this.plc.good(packet.payload, frame);
-        this.played++;
-        this.waitSum += this.playoutMs(slot) - packet.arrivalMs;
-        this.playedRecent[slot & 1023] = 1;
-      } else {
-        this.plc.conceal(frame);
-        this.concealed++;
-        this.playedRecent[slot & 1023] = 0;
-      }
-      this.nextSlot++;
+      if (!this.pullSlot(frame).dropped) f++;
     }
     return out;
+  }
+
+  /**
+   * Plays exactly one slot (the next RTP frame in timestamp order) into `out` (one frame long), whatever
+   * the time. For a slot dropped to shrink the buffer, `out` still gets the slot's audio as it would
+   * have sounded had it played (its packet when it was a quiet one, else concealment), so a caller that
+   * keeps its output on the sender's frame grid stays aligned; a stream player skips it.
+   */
+  pullSlot(out: Float32Array): SlotPlayout {
+    if (out.length !== this.frameSamples) {
+      throw new RangeError(`slot output has ${out.length} samples, expected ${this.frameSamples}`);
+    }
+    const slot = this.nextSlot;
+    const packet = this.slots.get(slot);
+    if (packet !== undefined) this.slots.delete(slot);
+    const fill = Math.min(1, this.slots.size / this.capacityFrames);
+    let power = 0;
+    if (packet !== undefined) {
+      const p = packet.payload;
+      for (let i = 0; i < p.length; i++) power += (p[i] as number) * (p[i] as number);
+      power /= p.length;
+    }
+    this.peakPower = Math.max(power, this.peakPower * this.peakDecay);
+    let dropped = false;
+    let fromPacket = packet !== undefined;
+    if (this.delayMs > this.target) {
+      const quiet =
+        packet !== undefined &&
+        (power < 10 ** (QUIET_FLOOR_DBFS / 10) || power < this.peakPower * 10 ** (-QUIET_BELOW_PEAK_DB / 10));
+      const forced = ++this.dropWait * this.frameMs > MAX_DROP_WAIT_MS;
+      if (packet === undefined || quiet || forced) {
+        dropped = true;
+        this.dropped++;
+        this.dropWait = 0;
+        const next = this.delayMs - this.frameMs;
+        if (next < this.target) this.insertedMs += this.target - next;
+        this.delayMs = Math.max(this.target, next);
+        this.capacityFrames = this.capacityFor(this.delayMs);
+        // A forced drop of a sounding frame loses it; a missing packet was lost anyway.
+        if (!quiet) {
+          this.droppedLost++;
+          fromPacket = false;
+        }
+      }
+    }
+    if (fromPacket && packet !== undefined) {
+      this.plc.good(packet.payload, out);
+      if (!dropped) {
+        this.played++;
+        this.waitSum += this.playoutMs(slot) - packet.arrivalMs;
+      }
+      this.playedRecent[slot & 1023] = 1;
+    } else {
+      this.plc.conceal(out);
+      if (!dropped) this.concealed++;
+      // A packet that was there but dropped must not later count as late.
+      this.playedRecent[slot & 1023] = packet !== undefined ? 1 : 0;
+    }
+    if (!dropped) this.fillSum += fill;
+    this.nextSlot++;
+    return { fromPacket, dropped, fill };
   }
 
   /** Frames still waiting, counting from the next to play to the furthest buffered one. */
@@ -193,18 +326,22 @@ export class JitterBuffer {
 
   stats(): JitterBufferStats {
     const frames = this.played + this.concealed;
+    const lost = this.concealed + this.lostUnscheduled + this.droppedLost;
     return {
       received: this.received,
       played: this.played,
       concealed: this.concealed,
-      lost: this.concealed + this.lostUnscheduled,
+      lost,
       late: this.late,
       duplicates: this.duplicates,
       overflow: this.overflow,
-      lossRatio: frames === 0 ? 0 : (this.concealed + this.lostUnscheduled) / (frames + this.lostUnscheduled),
+      lossRatio:
+        frames + this.droppedLost === 0 ? 0 : lost / (frames + this.lostUnscheduled + this.droppedLost),
       meanFill: frames === 0 ? 0 : this.fillSum / frames,
       meanWaitMs: this.played === 0 ? 0 : this.waitSum / this.played,
-      latencyMs: this.targetMs,
+      latencyMs: this.delayMs,
+      dropped: this.dropped,
+      insertedMs: this.insertedMs,
     };
   }
 
@@ -215,8 +352,14 @@ export class JitterBuffer {
   }
 
   private playoutMs(slot: number): number {
-    return this.anchorMs + this.targetMs + slot * this.frameMs;
+    return this.anchorMs + this.delayMs + slot * this.frameMs;
   }
+}
+
+function concat(chunks: readonly Float32Array[], frame: number): Float32Array {
+  const out = new Float32Array(chunks.length * frame);
+  for (let i = 0; i < chunks.length; i++) out.set(chunks[i] as Float32Array, i * frame);
+  return out;
 }
 
 /**

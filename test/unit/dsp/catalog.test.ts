@@ -57,9 +57,13 @@ test('catalog: jitter buffer only on network stations 2 and 10, echo canceller o
   assert.equal(stationById(5), undefined);
 });
 
-test('catalog: filter-state parameters are cold, level parameters hot', () => {
+test('catalog: only the echo tail (the adaptive filter size) is cold; high-pass and jitter buffer are hot', () => {
   const cold = parameterCatalog.filter((p) => !p.hot).map((p) => p.name);
-  assert.deepEqual(cold.sort(), ['echo_canceller_tail_ms', 'highpass_cutoff_hz', 'jitter_buffer_ms']);
+  assert.deepEqual(cold, ['echo_canceller_tail_ms']);
+  assert.equal(parameterByName('highpass_cutoff_hz')?.hot, true);
+  assert.equal(parameterByName('jitter_buffer_ms')?.hot, true);
+  // A cold parameter says why in its description.
+  assert.match(parameterByName('echo_canceller_tail_ms')?.description ?? '', /Cold: /);
 });
 
 test('catalog: defaults are the documented out-of-the-box values', () => {

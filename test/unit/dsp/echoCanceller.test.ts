@@ -120,3 +120,114 @@ test('echo canceller rejects a far-end frame of the wrong length', () => {
     /far-end frame has 80 samples/,
   );
 });
+
+/** Per second: level of `y` (delayed by `L`) re `ref`, and how far below `ref` the difference lies, dB. */
+function perSecond(ref: Float32Array, y: Float32Array, L: number, sr: number) {
+  const rows: { levelDb: number; damageDb: number }[] = [];
+  for (let s = 0; (s + 1) * sr <= ref.length; s++) {
+    let pr = 0;
+    let py = 0;
+    let pd = 0;
+    for (let i = s * sr; i < (s + 1) * sr - L; i++) {
+      const r = ref[i] as number;
+      const v = y[i + L] as number;
+      pr += r * r;
+      py += v * v;
+      pd += (v - r) ** 2;
+    }
+    rows.push({
+      levelDb: 10 * Math.log10(py / pr),
+      damageDb: pd === 0 ? Infinity : 10 * Math.log10(pr / pd),
+    });
+  }
+  return rows;
+}
+
+test('echo canceller with a far end that is not in the near end (no echo) passes the near end through unchanged', (t) => {
+  // The gateway's outbound leg: the caller's voice is the reference, the microphone holds only TTS speech.
+  // Louder, equal and quieter far ends; at both rates.
+  for (const sampleRate of [8000, 16000]) {
+    for (const [nearDb, farDb, seed] of [
+      [-26, -26, 1],
+      [-36, -20, 2],
+      [-20, -36, 3],
+      [-30, -20, 4],
+    ] as const) {
+      const seconds = 10;
+      const near = add(
+        speechLike(sampleRate, seconds, nearDb, 100 + seed).signal,
+        whiteNoise(sampleRate, seconds, dbToLin(-65), seed),
+      );
+      const far = speechLike(sampleRate, seconds, farDb, 200 + seed).signal;
+      const { y, ec } = cancel(sampleRate, 64, near, far);
+      const rows = perSecond(near, y, ec.latency, sampleRate);
+      const worstLevel = Math.max(...rows.map((r) => Math.abs(r.levelDb)));
+      const worstDamage = Math.min(...rows.map((r) => r.damageDb));
+      t.diagnostic(
+        `${sampleRate} Hz, near ${nearDb} / far ${farDb} dBFS: output level within ${worstLevel.toFixed(3)} dB of the input, ` +
+          `difference >= ${worstDamage.toFixed(1)} dB below it in every second, ERLE estimate ${ec.erleDb().toFixed(2)} dB`,
+      );
+      assert.ok(worstLevel <= 0.5, `output level off by ${worstLevel} dB`);
+      assert.ok(worstDamage >= 30, `near end damaged: difference only ${worstDamage} dB below`);
+      assert.ok(ec.erleDb() >= -0.5 && ec.erleDb() <= 0.5, `ERLE estimate ${ec.erleDb()} dB without echo`);
+    }
+  }
+});
+
+test('echo canceller: after seconds without echo, an echo path that appears is still found and cancelled', (t) => {
+  const sr = 16000;
+  const seconds = 12;
+  const far = speechLike(sr, seconds, -20, 8).signal;
+  const echo = convolve(far, echoPath(sr, 5, 4));
+  // No echo for the first 5 s (a 4-wire leg), then a line echo (the call moved to a 2-wire line); the
+  // near end talks for the first 6 s.
+  echo.fill(0, 0, 5 * sr);
+  const nearTalk = speechLike(sr, seconds, -26, 41).signal;
+  nearTalk.fill(0, 6 * sr);
+  const nearEnd = add(nearTalk, whiteNoise(sr, seconds, dbToLin(-65), 9));
+  const mic = add(echo, nearEnd);
+  const { y, ec } = cancel(sr, 64, mic, far);
+  const L = ec.latency;
+  const nearRef = delay(nearTalk, L);
+  const residual = new Float32Array(y.length);
+  for (let i = 0; i < y.length; i++) residual[i] = (y[i] as number) - (nearRef[i] as number);
+  const before = perSecond(nearEnd, y, L, sr).slice(0, 5);
+  const echoLevel = dbfs(delay(echo, L), 8 * sr);
+  const residualLevel = dbfs(residual, 8 * sr);
+  t.diagnostic(
+    `first 5 s: near-end damage >= ${Math.min(...before.map((r) => r.damageDb)).toFixed(1)} dB below it; ` +
+      `from 8 s: echo ${echoLevel.toFixed(1)} dBFS -> residual besides the near end ${residualLevel.toFixed(1)} dBFS`,
+  );
+  assert.ok(Math.min(...before.map((r) => r.damageDb)) >= 30);
+  assert.ok(echoLevel - residualLevel >= 15, 'the late echo path was not cancelled');
+});
+
+test('echo canceller: a changed echo path is re-learned, and only the moment of the change makes the output louder than the input', (t) => {
+  const sr = 8000;
+  const seconds = 12;
+  const far = whiteNoise(sr, seconds, dbToLin(-20), 23);
+  const a = convolve(far, echoPath(sr, 5, 4));
+  const b = convolve(far, echoPath(sr, 20, 5));
+  // The echo path changes at 6 s (a call transferred to another line).
+  const mic = Float32Array.from(a, (v, i) => (i < 6 * sr ? v : (b[i] as number)));
+  const noisy = add(mic, whiteNoise(sr, seconds, dbToLin(-70), 9));
+  const { y, ec } = cancel(sr, 64, noisy, far);
+  const L = ec.latency;
+  const rows: number[] = [];
+  for (let s = 0; s < seconds * 10 - 1; s++) {
+    const from = s * (sr / 10);
+    rows.push(dbfs(noisy, from, from + sr / 10) - dbfs(y, from + L, from + sr / 10 + L));
+  }
+  const afterChange = dbfs(noisy, 9 * sr, 11 * sr) - dbfs(y, 9 * sr + L, 11 * sr + L);
+  t.diagnostic(
+    `ERLE per 100 ms around the change: ${rows
+      .slice(55, 75)
+      .map((r) => r.toFixed(0))
+      .join(' ')} dB; seconds 9-11: ${afterChange.toFixed(1)} dB`,
+  );
+  // The old model is wrong from the first sample after the change, before any statistic can tell: the
+  // 100 ms window of the change may be louder than the input, no later one (the old model is dropped).
+  const louder = rows.slice(10).filter((r) => r < -0.5);
+  assert.ok(louder.length <= 1 && Math.min(...rows.slice(10)) >= -3, `louder windows: ${louder}`);
+  assert.ok(afterChange >= 20, 'the new echo path was not learned');
+});

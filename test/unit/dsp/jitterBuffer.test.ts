@@ -125,6 +125,105 @@ test('jitter buffer: a packet further ahead than the capacity overflows; push re
   );
 });
 
+/** Streams `packets` through a buffer in arrival order, calling `at(ms, jb)` before each packet is pushed. */
+function stream(packets: readonly RtpPacket[], targetMs: number, at: (ms: number, jb: JitterBuffer) => void) {
+  const jb = new JitterBuffer({ targetMs, sampleRate: SR });
+  const chunks: Float32Array[] = [];
+  const order = [...packets].sort((a, b) => a.arrivalMs - b.arrivalMs);
+  for (const p of order) {
+    at(p.arrivalMs, jb);
+    chunks.push(jb.pullUntil(p.arrivalMs, { inclusive: false }));
+    jb.push(p);
+  }
+  chunks.push(jb.pullFrames(jb.pendingFrames()));
+  const audio = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let k = 0;
+  for (const c of chunks) {
+    audio.set(c, k);
+    k += c.length;
+  }
+  return { jb, audio };
+}
+
+test('jitter buffer: growing the target mid-stream delays playout at once and stops late losses after it', (t) => {
+  const { signal } = speechLike(SR, 20, -20, 2);
+  const packets = trace(signal, { jitterMs: 40, seed: 3 });
+  const half = 1_000_000 + 10_000;
+  let lateAtHalf = 0;
+  const { jb } = stream(packets, 40, (ms, b) => {
+    if (ms >= half && b.targetMs === 40) {
+      lateAtHalf = b.stats().late;
+      b.setTargetMs(240);
+    }
+  });
+  const s = jb.stats();
+  t.diagnostic(
+    `late: ${lateAtHalf} in the first 10 s at 40 ms, ${s.late - lateAtHalf} in the next 10 s at 240 ms; inserted ${s.insertedMs} ms`,
+  );
+  assert.ok(lateAtHalf > 20, 'the first half must be jittery enough to lose packets');
+  // A couple of packets already on their way when the change came can still be late; none after.
+  assert.ok(s.late - lateAtHalf <= 2, `${s.late - lateAtHalf} late after growing`);
+  assert.equal(s.latencyMs, 240);
+  assert.equal(s.insertedMs, 200);
+  assert.equal(s.dropped, 0);
+});
+
+test('jitter buffer: shrinking drops only quiet frames (pauses) when it can; the delay lands on the target', (t) => {
+  const { signal } = speechLike(SR, 6, -20, 4);
+  const packets = trace(signal, { jitterMs: 0, seed: 5 });
+  let changedAt = -1;
+  const { jb, audio } = stream(packets, 120, (ms, b) => {
+    if (ms >= 1_001_000 && b.targetMs === 120) {
+      changedAt = b.stats().played;
+      b.setTargetMs(50);
+    }
+  });
+  const s = jb.stats();
+  t.diagnostic(
+    `dropped ${s.dropped} frames, inserted ${s.insertedMs} ms, lost ${s.lost}, delay now ${s.latencyMs} ms`,
+  );
+  assert.ok(changedAt > 0);
+  // 70 ms less: 4 frames dropped (80 ms), 10 ms made up by insertion.
+  assert.equal(s.dropped, 4);
+  assert.equal(s.insertedMs, 10);
+  assert.equal(s.latencyMs, 50);
+  assert.equal(s.lost, 0);
+  assert.equal(s.late, 0);
+  // Every frame played is the original; the dropped ones were quiet (a syllable's tail or a pause, >= 15 dB
+  // below the -20 dBFS active speech level; the rule is 20 dB below the loudest recent frame).
+  assert.equal(audio.length, (packets.length - 4) * FRAME);
+  let k = 0;
+  const skipped: number[] = [];
+  for (let f = 0; f < packets.length; f++) {
+    const original = signal.subarray(f * FRAME, (f + 1) * FRAME);
+    const played = audio.subarray(k * FRAME, (k + 1) * FRAME);
+    if (played.every((v, i) => v === original[i])) k++;
+    else skipped.push(f);
+  }
+  assert.equal(skipped.length, 4);
+  for (const f of skipped)
+    assert.ok(dbfs(signal, f * FRAME, (f + 1) * FRAME) <= -35, `frame ${f} was not quiet`);
+});
+
+test('jitter buffer: a shrink with no pause to drop in forces a drop after 500 ms and counts it lost', () => {
+  const x = new Float32Array(SR * 3);
+  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 300 * i) / SR);
+  const packets = trace(x, { jitterMs: 0, seed: 6 });
+  let played = -1;
+  const { jb } = stream(packets, 80, (ms, b) => {
+    if (ms >= 1_000_500 && b.targetMs === 80) {
+      played = b.stats().played;
+      b.setTargetMs(60);
+    }
+  });
+  const s = jb.stats();
+  assert.equal(s.dropped, 1);
+  assert.equal(s.lost, 1);
+  assert.equal(s.latencyMs, 60);
+  // Forced after waiting MAX_DROP_WAIT_MS (25 frames of 20 ms).
+  assert.ok(played > 0 && s.played + s.concealed >= played + 25);
+});
+
 test('PLC fills lost frames with a continuation of the voice, without clicks', (t) => {
   // A steady voiced sound: 150 Hz with 6 harmonics and a slow vibrato-free envelope.
   const n = SR * 2;

@@ -88,7 +88,8 @@ test('controller: hum raises the high-pass, only up to the voice limit', () => {
   assert.ok(p, d.analysis);
   assert.ok(p.new > p.old && p.new - p.old <= maxStep('highpass_cutoff_hz'));
   assert.equal(p.unit, 'Hz');
-  assert.match(p.reason, /cold: takes effect at the next call/);
+  assert.match(p.reason, /raising the cutoff/);
+  assert.doesNotMatch(p.reason, /cold/, 'the high-pass is hot: it acts within the call');
   assert.ok(d.nextIteration.watch_metrics.includes('audio.spectral_centroid_hz'));
   // Mild hum: a half step. At 200 Hz: no more.
   const mild = proposal(first(1, { audio: { hum_ratio: 0.05 } }), 'highpass_cutoff_hz')!;
@@ -434,30 +435,23 @@ test('controller: a segment without speech is neither judged nor acted on', () =
   assert.equal(d0.proposals.length, 0);
 });
 
-test('controller: cold parameters wait for hot ones, are queued for the next call, and are not judged or repeated', () => {
-  // Hum and a level problem together: the hot level lever goes first.
+test('controller: the hot high-pass is changed and judged within the call, beside a level fix', () => {
+  // Hum and a level problem together: both hot levers move in one step.
   const both = first(1, { audio: { hum_ratio: 0.15, loudness_lufs: -30, active_speech_level_dbov: -26 } });
   assert.ok(proposal(both, 'agc_target_dbfs'), both.analysis);
-  assert.equal(proposal(both, 'highpass_cutoff_hz'), undefined);
-  // Hum alone: the high-pass is proposed as a cold change.
+  assert.ok(proposal(both, 'highpass_cutoff_hz'), both.analysis);
+  // Hum alone: the high-pass goes up now and the next snapshot that runs it judges it.
   const d1 = first(1, { audio: { hum_ratio: 0.15 } });
   const hp = proposal(d1, 'highpass_cutoff_hz')!;
-  assert.match(d1.analysis, /Queueing highpass_cutoff_hz 60->100 for the next call/);
-  // The station reports the new version, but the filter keeps running at 60 Hz until the call ends.
+  assert.match(d1.analysis, new RegExp(`Changing highpass_cutoff_hz 60->${hp.new};`));
   const st = markApplied(d1.state, 1);
   const d2 = decide({
-    snapshot: snap(1, { audio: { hum_ratio: 0.15 }, version: 1, index: 1 }),
-    current: defaultsForStation(1),
+    snapshot: snap(1, { audio: { hum_ratio: 0.005 }, version: 1, index: 1 }),
+    current: { ...defaultsForStation(1), highpass_cutoff_hz: hp.new },
     state: st,
     now: 3000,
   });
-  assert.equal(d2.verdict, null);
-  assert.deepEqual(d2.state.cold_queued, { highpass_cutoff_hz: hp.new });
-  assert.match(d2.analysis, /queued for the next call; this call cannot judge it/);
-  assert.equal(
-    proposal(d2, 'highpass_cutoff_hz'),
-    undefined,
-    'the same cold change proposed twice in one call',
-  );
-  assert.doesNotMatch(d2.analysis, /differ from the known-good set/);
+  assert.equal(d2.verdict?.kind, 'improved', d2.analysis);
+  assert.deepEqual(d2.state.cold_queued, {});
+  assert.equal(d2.state.known_good?.params.highpass_cutoff_hz, hp.new);
 });

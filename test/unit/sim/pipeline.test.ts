@@ -97,13 +97,88 @@ test('pipeline: station 2, a larger jitter buffer turns fewer packets late and a
   // Jitter is measured from the packets, near the profile's 40 ms.
   const jitter = mean(small.map((n) => n.jitter_ms));
   assert.ok(jitter > 25 && jitter < 60, `jitter ${jitter}`);
-  // The buffer's target is cold: a mid-call change waits for the next call.
+});
+
+test('pipeline: jitter_buffer_ms is hot: a larger buffer from the next segment on turns fewer packets late in the same call', (t) => {
+  const set = selectStations(defaults, [2]);
+  const losses: { fixed: number[]; grown: number[] } = { fixed: [], grown: [] };
+  const latency: { fixed: number[]; grown: number[] } = { fixed: [], grown: [] };
+  for (const callIndex of [0, 1, 2]) {
+    const call = simulateCall({ impairments: set, callIndex, seed: 1, segments: 5 });
+    const fixed = createStationState(2, defaultsForStation(2), 8000);
+    const grown = createStationState(2, defaultsForStation(2), 8000);
+    call.segments.forEach((s, k) => {
+      const input = s.inputs.get(2)!;
+      const a = processSegment(fixed, defaultsForStation(2), input).metrics.network!;
+      // The optimizer's change arrives after segment 0: the same call, the same buffer, a bigger target.
+      const params = { ...defaultsForStation(2), jitter_buffer_ms: k === 0 ? 60 : 180 };
+      const b = processSegment(grown, params, input).metrics.network!;
+      if (k === 0) {
+        assert.equal(b.packet_loss_ratio, a.packet_loss_ratio, 'segment 0 runs the same buffer');
+        return;
+      }
+      losses.fixed.push(a.packet_loss_ratio);
+      losses.grown.push(b.packet_loss_ratio);
+      latency.fixed.push(a.latency_ms);
+      latency.grown.push(b.latency_ms);
+    });
+    assert.equal(grown.params()['jitter_buffer_ms'], 180, 'in effect within the call, nothing queued');
+  }
+  t.diagnostic(
+    `segments 1-4 of 3 calls: loss ${(100 * mean(losses.fixed)).toFixed(1)}% at 60 ms vs ${(100 * mean(losses.grown)).toFixed(1)}% after growing to 180 ms; ` +
+      `latency ${mean(latency.fixed).toFixed(0)} -> ${mean(latency.grown).toFixed(0)} ms`,
+  );
+  assert.ok(
+    mean(losses.grown) < mean(losses.fixed) / 2,
+    `loss ${mean(losses.fixed)} -> ${mean(losses.grown)}`,
+  );
+  assert.ok(mean(latency.grown) >= mean(latency.fixed) + 100);
+});
+
+test('pipeline: growing and shrinking the jitter buffer mid-call keeps the output on the sender grid, aligned with the clean', () => {
+  const set = setOf(
+    { '2': { level_db: -26, network: { loss_pct: 0, jitter_ms: 0, delay_ms: 30, codec: 'linear' } } },
+    RATES,
+  );
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 4, segments: 6 });
+  const plan = [60, 60, 140, 140, 40, 40];
   const state = createStationState(2, defaultsForStation(2), 8000);
-  const input = call.segments[0]!.inputs.get(2)!;
-  processSegment(state, { ...defaultsForStation(2), jitter_buffer_ms: 180 }, input);
-  assert.equal(state.params()['jitter_buffer_ms'], 60);
-  state.resetForNewCall();
-  assert.equal(state.params()['jitter_buffer_ms'], 180);
+  const rows = call.segments.map((s, k) => {
+    // No far end: this is about the jitter buffer, not the echo canceller.
+    const { farEnd: _far, ...input } = s.inputs.get(2)!;
+    return processSegment(state, { ...defaultsForStation(2), jitter_buffer_ms: plan[k]! }, input).metrics;
+  });
+  for (const [k, m] of rows.entries()) {
+    assert.ok(m.reference_seg_snr_db! > 25, `segment ${k}: ref ${m.reference_seg_snr_db}`);
+    assert.equal(m.network!.packet_loss_ratio, 0, `segment ${k}: a clean network loses nothing to a resize`);
+  }
+  // The latency the E-model rates follows the buffer.
+  assert.ok(rows[2]!.network!.latency_ms >= rows[1]!.network!.latency_ms + 80);
+  assert.ok(rows[5]!.network!.latency_ms <= rows[1]!.network!.latency_ms - 20);
+});
+
+test('pipeline: station 10 with a far end that is not in its input (no echo) reads the same quality as without one', (t) => {
+  const set = selectStations(loadImpairments(bundledImpairmentsPath('mild')), [10]);
+  let worst = 0;
+  for (const callIndex of [0, 1, 2]) {
+    const call = simulateCall({ impairments: set, callIndex, seed: 1, segments: 8 });
+    const run = (withFar: boolean) => {
+      const state = createStationState(10, defaultsForStation(10), 8000);
+      return call.segments.map((s) => {
+        const { farEnd, ...input } = s.inputs.get(10)!;
+        assert.ok(farEnd !== undefined, 'the simulator gives station 10 the caller leg as reference');
+        return processSegment(state, defaultsForStation(10), withFar ? { ...input, farEnd } : input).metrics
+          .reference_seg_snr_db!;
+      });
+    };
+    const plain = run(false);
+    const withFar = run(true);
+    for (let k = 0; k < plain.length; k++) worst = Math.max(worst, Math.abs(withFar[k]! - plain[k]!));
+  }
+  t.diagnostic(
+    `largest per-segment change of reference seg-SNR from feeding the far end: ${worst.toFixed(3)} dB`,
+  );
+  assert.ok(worst <= 0.5, `the echo canceller moved the reference quality by ${worst} dB`);
 });
 
 test('pipeline: station 4, the simulated STT confidence rises when a too-quiet feed is brought up to level', () => {

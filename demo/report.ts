@@ -57,6 +57,17 @@ export function renderSummary(s: DemoSummary): string {
       mean(s.stations.map((x) => x.live_first_score)),
     )} at the first iteration -> ${f(mean(s.stations.map((x) => x.live_final_score)))} at the last two`,
   );
+  out.push(
+    `mean score per iteration, each call: ${s.mean.trajectory
+      .map((xs, c) => `call ${c + 1}: ${xs.map((x) => f(x)).join(' ')}`)
+      .join('; ')}`,
+  );
+  const reached = s.mean.iterations_to_within_5pct;
+  out.push(
+    reached
+      ? `mean score within 5% of the offline best (${f(0.95 * s.mean.best_offline_score)}) at iteration ${reached.join(', ')} of calls 1..${reached.length}`
+      : `mean score did not come within 5% of the offline best in every call`,
+  );
   out.push(`bounds violations: ${s.bounds_violations}; max-step violations: ${s.max_step_violations}`);
   return out.join('\n');
 }

@@ -57,6 +57,10 @@ export interface DemoSummary {
     ratio_to_best: number;
     ref_quality_before_db: number;
     ref_quality_after_db: number;
+    /** Per call: the first iteration whose mean score (over stations) is within 5% of the mean best. */
+    iterations_to_within_5pct: number[] | null;
+    /** Per call and iteration: the mean over stations of the running sets' scores. */
+    trajectory: number[][];
   };
   /** Applied parameters outside catalog bounds / steps between iterations beyond max_step (must be 0). */
   bounds_violations: number;
@@ -244,6 +248,7 @@ export async function runDemo(
       `counterfactual evaluation: every parameter set re-run on the same audio; offline search for each station's best (${args.searchBudget} evaluations each)`,
     );
     const summaries: StationSummary[] = [];
+    const trajectories = new Map<number, number[][]>();
     for (const s of stations) {
       // The yardstick audio: each call's last EVAL_SEGMENTS segments. Every score and reference
       // quality below is of a parameter set re-run on this same audio, so the comparison is not
@@ -258,11 +263,13 @@ export async function runDemo(
       const finals = calls.map((h, c) => evaluateCall(s, h.params.at(-1)!, audio[c]!));
       const bestOnAll = audio.map((a) => evaluateCall(s, best.params, a));
       const bestScore = Math.max(mean(bestOnAll.map((x) => x.score)), ...finals.map((x) => x.score));
-      // Iteration i of call c ran h.params[i]: the first whose set scores within 5% of the best.
-      const reached = calls.map((h, c) => {
-        const target = 0.95 * Math.max(bestOnAll[c]!.score, finals[c]!.score);
-        return h.params.findIndex((p) => evaluateCall(s, p, audio[c]!).score >= target);
-      });
+      // Iteration i of call c ran h.params[i]: its set's score on the call's yardstick audio, and
+      // the first iteration whose set scores within 5% of the best.
+      const trajectory = calls.map((h, c) => h.params.map((p) => evaluateCall(s, p, audio[c]!).score));
+      trajectories.set(s, trajectory);
+      const reached = trajectory.map((xs, c) =>
+        xs.findIndex((x) => x >= 0.95 * Math.max(bestOnAll[c]!.score, finals[c]!.score)),
+      );
       const refB = perCallDefault.map((x) => x.ref).filter((x): x is number => x !== null);
       const refA = finals.map((x) => x.ref).filter((x): x is number => x !== null);
       const finalScore = mean(finals.map((x) => x.score));
@@ -296,6 +303,14 @@ export async function runDemo(
       ref_quality_after_db: mean(refA),
     };
     m.ratio_to_best = m.final_score / m.best_offline_score;
+    // The mean over stations of the running sets' scores, per call and iteration, against 95% of the
+    // mean best: the first iteration of each call where the whole pipeline is within 5% of the best.
+    const meanTrajectory = Array.from({ length: args.calls }, (_, c) =>
+      Array.from({ length: args.segments }, (_, i) =>
+        mean(stations.map((s) => trajectories.get(s)![c]![i] ?? Number.NaN)),
+      ),
+    );
+    const meanReached = meanTrajectory.map((xs) => xs.findIndex((x) => x >= 0.95 * m.best_offline_score));
     return {
       started_at: new Date().toISOString(),
       machine: { host: hostname(), node: process.version },
@@ -309,7 +324,11 @@ export async function runDemo(
       },
       tenant_id: tenant,
       stations: summaries,
-      mean: m,
+      mean: {
+        ...m,
+        iterations_to_within_5pct: meanReached.every((i) => i >= 0) ? meanReached.map((i) => i + 1) : null,
+        trajectory: meanTrajectory,
+      },
       bounds_violations: boundsViolations,
       max_step_violations: stepViolations,
       per_iteration: perIteration,

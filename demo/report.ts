@@ -65,7 +65,7 @@ export function renderSummary(s: DemoSummary): string {
   const reached = s.mean.iterations_to_within_5pct;
   out.push(
     reached
-      ? `mean score within 5% of the offline best (${f(0.95 * s.mean.best_offline_score)}) at iteration ${reached.join(', ')} of calls 1..${reached.length}`
+      ? `mean score within 5% of the offline best on the same call's audio (${s.mean.best_per_call.map((b) => f(0.95 * b)).join(', ')}) at iteration ${reached.join(', ')} of calls 1..${reached.length}`
       : `mean score did not come within 5% of the offline best in every call`,
   );
   out.push(`bounds violations: ${s.bounds_violations}; max-step violations: ${s.max_step_violations}`);

@@ -40,6 +40,8 @@ export interface StationSummary {
   changes: number;
   rejected: number;
   rollbacks: number;
+  /** Per call and iteration: the running set's score on the call's yardstick audio. */
+  trajectory: number[][];
   final_params: Record<string, number>;
   best_params: Record<string, number>;
 }
@@ -61,6 +63,8 @@ export interface DemoSummary {
     iterations_to_within_5pct: number[] | null;
     /** Per call and iteration: the mean over stations of the running sets' scores. */
     trajectory: number[][];
+    /** Per call: the mean over stations of the best score on that call's audio. */
+    best_per_call: number[];
   };
   /** Applied parameters outside catalog bounds / steps between iterations beyond max_step (must be 0). */
   bounds_violations: number;
@@ -249,6 +253,7 @@ export async function runDemo(
     );
     const summaries: StationSummary[] = [];
     const trajectories = new Map<number, number[][]>();
+    const bestPerCall = new Map<number, number[]>();
     for (const s of stations) {
       // The yardstick audio: each call's last EVAL_SEGMENTS segments. Every score and reference
       // quality below is of a parameter set re-run on this same audio, so the comparison is not
@@ -267,6 +272,10 @@ export async function runDemo(
       // the first iteration whose set scores within 5% of the best.
       const trajectory = calls.map((h, c) => h.params.map((p) => evaluateCall(s, p, audio[c]!).score));
       trajectories.set(s, trajectory);
+      bestPerCall.set(
+        s,
+        bestOnAll.map((b, c) => Math.max(b.score, finals[c]!.score)),
+      );
       const reached = trajectory.map((xs, c) =>
         xs.findIndex((x) => x >= 0.95 * Math.max(bestOnAll[c]!.score, finals[c]!.score)),
       );
@@ -286,6 +295,7 @@ export async function runDemo(
         live_first_score: mean(scores.get(s)!.map((xs) => xs[0]!)),
         live_final_score: mean(scores.get(s)!.map((xs) => mean(xs.slice(-2)))),
         ...counts.get(s)!,
+        trajectory: trajectories.get(s)!,
         final_params: lastParams.get(s) ?? {},
         best_params: best.params,
       });
@@ -310,7 +320,10 @@ export async function runDemo(
         mean(stations.map((s) => trajectories.get(s)![c]![i] ?? Number.NaN)),
       ),
     );
-    const meanReached = meanTrajectory.map((xs) => xs.findIndex((x) => x >= 0.95 * m.best_offline_score));
+    const meanBestPerCall = Array.from({ length: args.calls }, (_, c) =>
+      mean(stations.map((s) => bestPerCall.get(s)![c]!)),
+    );
+    const meanReached = meanTrajectory.map((xs, c) => xs.findIndex((x) => x >= 0.95 * meanBestPerCall[c]!));
     return {
       started_at: new Date().toISOString(),
       machine: { host: hostname(), node: process.version },
@@ -328,6 +341,7 @@ export async function runDemo(
         ...m,
         iterations_to_within_5pct: meanReached.every((i) => i >= 0) ? meanReached.map((i) => i + 1) : null,
         trajectory: meanTrajectory,
+        best_per_call: meanBestPerCall,
       },
       bounds_violations: boundsViolations,
       max_step_violations: stepViolations,

@@ -237,6 +237,10 @@ export function decide(input: DecideInput): Decision {
     } else {
       const j = judgeChange(st, p, score, snapshot, params, now);
       st = j.state;
+      if (j.waiting) {
+        notes.push(`${j.verdict.detail}.`);
+        return decision({ st, snapshot, score, notes, changes: p.changes });
+      }
       verdict = j.verdict;
       notes.push(`Verdict: ${verdict.detail}.`);
       if (j.rollback)

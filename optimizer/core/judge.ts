@@ -116,6 +116,7 @@ export function classify(
 
 /** Components that guard against a crushed or broken signal: any change can hurt them. */
 const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence']);
+const GUARD_COMPONENT_NAMES: ReadonlySet<string> = GUARD_COMPONENTS;
 
 /**
  * The score points lost on the components a change can move (those whose metric the changed
@@ -171,7 +172,12 @@ export function componentScores(score: StationScore): Record<string, number> {
   return Object.fromEntries(score.components.map((c) => [c.name, c.score]));
 }
 
+/** A guard component falling this far (of 1) on one snapshot is rolled back without a second look. */
+export const GUARD_SEVERE_DROP = 0.3;
+
 export interface Judgement {
+  /** The first look suggested a regression: wait for one more snapshot (state carries the suspicion). */
+  readonly waiting?: boolean;
   readonly state: ControllerState;
   readonly verdict: Verdict;
   /** Set when the change regressed: what to restore, and the evidence. */
@@ -194,17 +200,43 @@ export function judgeChange(
   now: number,
 ): Judgement {
   const before = p.score_before;
-  const after = score.score;
-  const attributable = attributableDrop(
+  const attributableNow = attributableDrop(
     p.components_before,
     score,
     p.changes.map((c) => c.name),
   );
-  const kind = classify(before, after, attributable);
+  // A regression is confirmed on a second snapshot (the judged score is the mean of the two), unless
+  // a guard collapsed: speech eaten or clipping does not wait.
+  const severe = score.components.some(
+    (c) =>
+      GUARD_COMPONENT_NAMES.has(c.name) &&
+      (p.components_before[c.name] ?? c.score) - c.score >= GUARD_SEVERE_DROP,
+  );
+  const firstLook = classify(before, score.score, attributableNow);
+  if (firstLook === 'regressed' && !p.suspect && !severe) {
+    const suspect = { score: score.score, attributable: attributableNow };
+    const verdict: Verdict = {
+      kind: 'neutral',
+      before,
+      after: score.score,
+      detail: `score ${fmt(before)} -> ${fmt(score.score)} after ${describeChanges(p.changes)}: looks worse, confirming on the next snapshot`,
+    };
+    return { waiting: true, state: { ...st, pending: { ...p, suspect } }, verdict, rollback: null, back: [] };
+  }
+  const after = p.suspect ? (p.suspect.score + score.score) / 2 : score.score;
+  const attributable = p.suspect ? Math.min(p.suspect.attributable, attributableNow) : attributableNow;
+  let kind = classify(before, after, attributable);
   const what = describeChanges(p.changes);
   const metricsNow = digest(snapshot);
   const why = evidence(p.components_before, p.metrics_before, score, metricsNow);
-  const verdict: Verdict = { kind, before, after, detail: verdictDetail(kind, before, after, what, why) };
+  // An exploratory step is kept only when it clearly gains: a neutral one goes back to the known-good
+  // set, so exploration cannot drift the call on noise.
+  const fruitless = p.exploratory && kind === 'neutral';
+  if (fruitless) kind = 'regressed';
+  const detail = fruitless
+    ? `score ${fmt(before)} -> ${fmt(after)} (${signed(after - before)}) after exploring ${what}: no clear gain; back to the known-good set`
+    : verdictDetail(kind, before, after, what, why);
+  const verdict: Verdict = { kind, before, after, detail };
   // Stalled: judged at (within epsilon of) the best so far. A real gain resets the count; a
   // regression says nothing about being at the optimum, so it leaves the count alone.
   const best = st.best_score ?? Number.NEGATIVE_INFINITY;
@@ -245,7 +277,12 @@ export function judgeChange(
     // Nothing differs (the station never ran the change): no rollback to wait for.
     state: { ...next, pending: back.length > 0 ? pending : null, window: [], tabu: [...st.tabu, ...tabu] },
     verdict,
-    rollback: { to, reason: `score fell from ${fmt(before)} to ${fmt(after)} after ${what}: ${why}` },
+    rollback: {
+      to,
+      reason: fruitless
+        ? `exploring ${what} gained nothing (score ${fmt(before)} -> ${fmt(after)}); back to the known-good set`
+        : `score fell from ${fmt(before)} to ${fmt(after)}${p.suspect ? ' (mean of two snapshots)' : ''} after ${what}: ${why}`,
+    },
     back,
   };
 }

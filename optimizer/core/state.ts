@@ -36,6 +36,11 @@ export interface PendingChange {
   readonly exploratory: boolean;
   /** Which rule proposed it (or 'explore' / 'rollback'). */
   readonly rule: string;
+  /**
+   * The first snapshot that ran the change looked like a regression: its score and attributable
+   * drop, waiting for a second snapshot to confirm (one odd second of speech is not a verdict).
+   */
+  readonly suspect?: { readonly score: number; readonly attributable: number } | null;
 }
 
 /** A move that regressed: not repeated in the same direction for a few iterations. */

@@ -364,8 +364,9 @@ test('controller: exploration is one half-step on one hot parameter and converge
   let current = defaultsForStation(3);
   let version = 0;
   let explored = 0;
+  let reverted = 0;
   let converged = false;
-  for (let i = 0; i < 12 && !converged; i++) {
+  for (let i = 0; i < 16 && !converged; i++) {
     const d = decide({
       snapshot: snap(3, { ...o, version, index: i }),
       current,
@@ -383,11 +384,19 @@ test('controller: exploration is one half-step on one hot parameter and converge
     }
     assert.ok(d.proposals.length <= 1);
     state = d.state;
-    if (d.proposals.length > 0) state = markApplied(state, ++version);
+    // A step that gains nothing is not kept: the controller goes back to the known-good set.
+    if (d.rollback) {
+      assert.match(d.rollback.reason, /gained nothing/);
+      current = { ...current, ...d.rollback.to };
+      reverted++;
+    }
+    if (d.proposals.length > 0 || d.rollback) state = markApplied(state, ++version);
     converged = d.nextIteration.converged;
     if (converged) assert.match(d.nextIteration.stop_condition, /within 1 point of its best/);
   }
   assert.ok(explored >= 2, `explored ${explored} times`);
+  assert.equal(reverted, explored, 'every fruitless exploration step was undone');
+  assert.deepEqual(current, defaultsForStation(3));
   assert.ok(converged, 'never converged on a flat score');
 });
 

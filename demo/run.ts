@@ -131,7 +131,10 @@ export async function runDemo(
       source: 'agent',
     });
     const agents = new Map(
-      stations.map((s) => [s, new StationAgent({ stationId: s, feed, producer, log: app.rt.log })]),
+      stations.map((s) => [
+        s,
+        new StationAgent({ stationId: s, feed, producer, log: app.rt.log, replayAudio: app.rt.audio }),
+      ]),
     );
 
     const waitDecision = (id: string, timeoutMs = 15_000) =>

@@ -21,6 +21,7 @@ import {
   experimentGroupId,
   startExperimentRunner,
 } from '../optimizer/ab/index.ts';
+import { batchDepsFor, createBatchService } from '../optimizer/batch/index.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 
@@ -78,6 +79,8 @@ export async function startApp(
   let relay: OutboxRelay | undefined;
   const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix, undefined, () => relay?.kick());
   let expiryTimer: NodeJS.Timeout | undefined;
+  // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
+  const batch = roles.includes('api') ? createBatchService(batchDepsFor(rt, changes)) : undefined;
   const app: App = {
     rt,
     producer,
@@ -90,6 +93,7 @@ export async function startApp(
       await app.experiments?.stop();
       await app.relay?.stop();
       await app.persister?.stop();
+      await batch?.stop();
       await producer.stop();
       await rt.close();
     },
@@ -174,6 +178,7 @@ export async function startApp(
               changes,
               tokenSecret: cfg.api.tokenSecret,
               ...(app.online ? { memory: app.online.memory } : {}),
+              ...(batch ? { batch } : {}),
             });
           },
         ],

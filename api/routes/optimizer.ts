@@ -1,11 +1,13 @@
 // Optimizer API (DESIGN §9): run the online optimizer now for a call (or for a station's recent calls
-// of a tenant) from the latest persisted snapshots, and read any run back.
+// of a tenant) from the latest persisted snapshots, start a batch run over a time range of history
+// (202 with the run id; it goes on in the background), and read any run back with its progress.
 import type { FastifyPluginAsync } from 'fastify';
 import { stationById } from '../../catalog/index.ts';
 import type { ChangeService } from '../../config/changes.ts';
 import { type CallMemory, decideAndApply } from '../../consumers/online/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
+import { type BatchService, parseBatchRequest } from '../../optimizer/batch/index.ts';
 import type { Pool } from '../../storage/db.ts';
 import { assertTenant, requireRole } from '../auth.ts';
 
@@ -16,6 +18,8 @@ export interface OptimizerRouteDeps {
   /** The running online optimizer's memory, so an API run continues the same controller. */
   memory?: (tenantId: string, callId: string, stationId: number) => CallMemory | undefined;
   callTtlMs?: number;
+  /** The batch optimizer role; without it a batch request is refused (400 on `mode`). */
+  batch?: BatchService;
 }
 
 interface SnapshotRow {
@@ -67,13 +71,43 @@ export function snapshotFromRow(
 export const SNAPSHOT_SELECT = `SELECT s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
   LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index`;
 
+const BATCH_BODY_DOC = `mode "batch": {"mode": "batch", "from": ISO 8601 | epoch ms, "to": ISO 8601 | epoch ms,
+"scope": {"level": "global" | "tenant", "tenant_id": string, "station_ids": [int]}, "budget"?: int, "margin"?: number,
+"seed"?: int} -> 202 {"run_id"}; at most 7 days; follow it with GET /v1/optimizer/runs/{run_id}.`;
+
+const isBatchBody = (b: unknown): b is Record<string, unknown> =>
+  typeof b === 'object' && b !== null && (b as { mode?: unknown }).mode === 'batch';
+
 export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (app, deps) => {
+  const operatorOnly = requireRole(deps.tokenSecret, 'operator');
   app.post<{ Body: { mode: 'online' | 'batch'; station_id: number; tenant_id: string; call_id?: string } }>(
     '/v1/optimizer/run',
     {
-      preHandler: requireRole(deps.tokenSecret, 'operator'),
+      // A batch body has its own shape (a time range and a scope, not a call): it is taken here, before
+      // the online body schema runs, so the online mode's validation and answers stay exactly as they are.
+      preValidation: async (req, reply) => {
+        if (!isBatchBody(req.body)) return;
+        await operatorOnly(req, reply);
+        const r = parseBatchRequest(req.body);
+        assertTenant(req, r.scope.tenant_id);
+        if (!deps.batch)
+          throw validationError(
+            'mode batch is not available: this process runs without the batch optimizer',
+            [{ field: 'mode', reason: 'the batch optimizer role is not running in this process' }],
+          );
+        const runId = await deps.batch.start(r, `user:${req.principal?.sub ?? 'unknown'}:batch`);
+        return reply.status(202).send({
+          mode: 'batch',
+          run_id: runId,
+          status: 'running',
+          status_url: `/v1/optimizer/runs/${runId}`,
+        });
+      },
+      preHandler: operatorOnly,
       schema: {
-        summary: 'Run the optimizer now (online: for a call, or for the recent calls of a station)',
+        summary:
+          'Run the optimizer now (online: for a call, or for the recent calls of a station; batch: over a time range)',
+        description: BATCH_BODY_DOC,
         body: {
           type: 'object',
           additionalProperties: false,

@@ -6,7 +6,9 @@
 import { stationById } from '../../catalog/index.ts';
 import type { Channel, StationSnapshot } from '../../contracts/generated.ts';
 import type { Logger } from '../../lib/log.ts';
+import { storeReplayAudio } from '../../optimizer/batch/replayAudio.ts';
 import type { StationProducer } from '../../producers/stationProducer.ts';
+import type { AudioStore } from '../../storage/audioStore.ts';
 import { createStationState, processSegment, type StationInput, type StationState } from '../pipeline.ts';
 import type { ConfigFeed } from './configFeed.ts';
 
@@ -32,6 +34,12 @@ export interface StationAgentOptions {
   log: Logger;
   /** Upload each segment's processed PCM to the object store (off only for latency benchmarks). */
   uploadAudio?: boolean;
+  /**
+   * Also keep each segment's input (and, from a simulator, the clean reference and far end) in this
+   * store, named in the snapshot's `replay.*` labels: what the batch optimizer's counterfactual replay
+   * re-runs through the DSP chain. Network stations are skipped (their input is a packet trace).
+   */
+  replayAudio?: AudioStore;
   clock?: () => number;
 }
 
@@ -103,6 +111,10 @@ export class StationAgent {
     const { output, metrics } = processSegment(cs.state, cs.params, input);
     const pcm =
       this.o.uploadAudio === false ? undefined : { bytes: toPcm16(output), sampleRate: input.sampleRate };
+    const replay =
+      this.o.replayAudio && !stationById(this.stationId)?.network
+        ? await storeReplayAudio(this.o.replayAudio, call.tenantId, input)
+        : {};
     const snapshot = await this.o.producer.publish(
       {
         tenant_id: call.tenantId,
@@ -119,7 +131,7 @@ export class StationAgent {
         metrics,
         applied_config_version: cs.version,
         codec: call.codec ?? null,
-        labels: call.labels ?? {},
+        labels: { ...(call.labels ?? {}), ...replay },
       },
       pcm,
     );

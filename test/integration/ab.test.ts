@@ -4,10 +4,11 @@
 // PCM in S3, the treatment delivered as call-scoped config on the compacted topic. The recorded
 // numbers in optimizer_runs are checked against the persisted snapshots they came from.
 //
-// Call ids are fixed (not unique per run) and the assignment salt is given: the hash assignment, and
-// with it every number of each experiment, is then the same on every run. A per-run call id would make
-// the equal-treatment case end in a (false) verdict alpha of the time by design. Each run still has
-// its own tenants, topics and config stream, so runs do not see each other's data.
+// The assignment is made the same on every run: call i's audio depends only on i, and its id (unique
+// per run, since a call id belongs to one tenant for good) is picked so that it hashes into the same
+// arm as the fixed name `ab-<tag>-<i>` under the given salt. Every number of each experiment is then
+// the same on every run; arbitrary per-run arms would make the equal-treatment case end in a (false)
+// verdict alpha of the time by design. Each run has its own tenants, topics and config stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mean, sampleStandardDeviation } from 'simple-statistics';
@@ -27,6 +28,16 @@ const STATION = 4;
 // speech: with fewer, which prompts a call happens to hold dominates the spread of the scores.
 const SEGMENTS = 5;
 const SALT = 'ab-test-salt-1';
+const RUN = uniqueId('run');
+
+/** A per-run call id that lands in the same arm as `name` (see the header). */
+function stableArmId(name: string): string {
+  const want = assignArm(SALT, name, DESIGN.treatment_share);
+  for (let k = 0; ; k++) {
+    const id = `${name}-${RUN}-${k}`;
+    if (assignArm(SALT, id, DESIGN.treatment_share) === want) return id;
+  }
+}
 // Speech 47 dB under full scale over faint white noise: STT loses words, so 3 dB more gain is truly
 // better and 3 dB less truly worse. 3 dB is within input_gain_db's max step from the default of 0.
 const IMPAIRMENTS = parseImpairments({
@@ -106,7 +117,7 @@ test('A/B rollout: better promoted, worse stopped early and rolled back, equal e
   async function drive(tenant: string, id: string, tag: string): Promise<number> {
     let calls = 0;
     for (let i = 0; i < MAX_CALLS && (await status(id)) === 'running'; i++) {
-      const callId = `ab-${tag}-${String(i).padStart(3, '0')}`;
+      const callId = stableArmId(`ab-${tag}-${String(i).padStart(3, '0')}`);
       for (const seg of sim(i).segments) {
         const input = seg.inputs.get(STATION)!;
         await agent.processSegment(
@@ -359,7 +370,7 @@ test('A/B rollout: better promoted, worse stopped early and rolled back, equal e
       // And it reaches the agent: a new call of the tenant starts with the new default.
       await waitFor(
         'the promoted default at the agent',
-        async () => agent.effective(tenant, 'ab-up-next').params['input_gain_db'] === 3,
+        async () => agent.effective(tenant, `ab-up-next-${RUN}`).params['input_gain_db'] === 3,
       );
       const got = await api('GET', `/v1/experiments/${exp.experiment_id}`, token(cfg, 'viewer', tenant));
       assert.equal(got.json().status, 'promoted');

@@ -1,0 +1,227 @@
+// One (station, context) group of a batch run: its stored audio fetched, the GP search on training
+// calls (learn.ts), the candidates verified against the current defaults on held-out calls with the
+// same scorecard and — where the clean signal was stored — the reference-based quality, and the
+// verdict. Returns the group's report and the observations the next run starts from.
+import { defaultsForStation } from '../../catalog/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import type { AudioStore } from '../../storage/audioStore.ts';
+import type { Pool } from '../../storage/db.ts';
+import { hashSeed } from '../core/random.ts';
+import { compare, evaluate, type ReplaySegment } from './counterfactual.ts';
+import type { GroupHistory, LearningContext } from './history.ts';
+import { learn, type PriorObservation, toParams, toVector, tunableSpace } from './learn.ts';
+import { loadReplayAudio } from './replayAudio.ts';
+import { type CandidateReport, type GroupReport, judge, pickWinner, REF_TOLERANCE_DB } from './report.ts';
+import type { BatchRequest } from './request.ts';
+import { earlierObservations, type ObservationRow } from './store.ts';
+
+/** Groups with fewer replayable segments are reported, not learned from: too little to verify on. */
+export const MIN_SEGMENTS = 4;
+const TRAIN_MAX = 12;
+const VERIFY_MAX = 24;
+const MIN_VERIFY = 3;
+const WARM_STARTS = 2;
+const AUDIO_FETCH_CONCURRENCY = 8;
+
+/**
+ * Training and verification segments from different calls: calls in a seeded hash order, every third
+ * one held out. With too few held-out segments, verification falls back to all of them (and says so).
+ */
+export function splitByCall<T extends { snapshot: StationSnapshot }>(
+  segs: readonly T[],
+  seed: number,
+): { train: T[]; verify: T[]; heldOut: boolean } {
+  const calls = [...new Set(segs.map((s) => s.snapshot.call_id))].sort(
+    (a, b) => hashSeed(`${seed}|${a}`) - hashSeed(`${seed}|${b}`) || a.localeCompare(b),
+  );
+  const held = new Set(calls.filter((_, i) => i % 3 === 2));
+  if (held.size === 0 && calls.length >= 2) held.add(calls[calls.length - 1]!);
+  const train = segs.filter((s) => !held.has(s.snapshot.call_id)).slice(0, TRAIN_MAX);
+  const verify = segs.filter((s) => held.has(s.snapshot.call_id)).slice(0, VERIFY_MAX);
+  if (verify.length >= MIN_VERIFY) return { train, verify, heldOut: true };
+  return { train: segs.slice(0, TRAIN_MAX), verify: segs.slice(0, VERIFY_MAX), heldOut: false };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export function obsRow(
+  ctx: LearningContext,
+  params: Record<string, number>,
+  score: number,
+  samples: number,
+  source: ObservationRow['source'],
+): ObservationRow {
+  return {
+    stationId: ctx.stationId,
+    contextKey: ctx.key,
+    tenantId: ctx.tenantId,
+    params,
+    score,
+    samples,
+    source,
+  };
+}
+
+/** The parameter set each history version ran with (version 0: the catalog defaults), if known. */
+export function versionParams(
+  stationId: number,
+  version: number,
+  known: ReadonlyMap<number, { params: Record<string, number> }>,
+): Record<string, number> | undefined {
+  return version === 0 ? defaultsForStation(stationId) : known.get(version)?.params;
+}
+
+export interface GroupDeps {
+  audio: AudioStore;
+  pool: Pool;
+  stream: string;
+}
+
+export interface GroupHooks {
+  signal?: AbortSignal;
+  onLearn?(trainSegments: number): void;
+  onEvaluation?(done: number, budget: number, best: number): void;
+  onVerify?(candidates: number, segments: number): void;
+}
+
+export interface GroupOutcome {
+  /** The learned parts of the group's report. */
+  report: Pick<
+    GroupReport,
+    'status' | 'reason' | 'space' | 'warm_start' | 'learning' | 'verification' | 'candidates' | 'winner'
+  >;
+  /** Counterfactual observations for batch_observations. */
+  observations: ObservationRow[];
+  /** The verification snapshots (the OptimizerResult's source_snapshot_ids). */
+  sourceIds: string[];
+  audioSeconds: number;
+  elapsedMs: number;
+}
+
+export async function learnGroup(
+  deps: GroupDeps,
+  h: GroupHistory,
+  base: { params: Record<string, number> },
+  known: ReadonlyMap<number, { params: Record<string, number> }>,
+  req: BatchRequest,
+  hooks: GroupHooks = {},
+): Promise<GroupOutcome> {
+  const ctx = h.context;
+  const { signal } = hooks;
+  const split = splitByCall(h.segments, req.seed);
+  const needed = [...new Set([...split.train, ...split.verify])];
+  const audio = await mapLimit(needed, AUDIO_FETCH_CONCURRENCY, (s) => loadReplayAudio(deps.audio, s.source));
+  const withAudio = new Map(
+    needed.map((s, i): [(typeof needed)[number], ReplaySegment] => [
+      s,
+      { snapshot: s.snapshot, audio: audio[i]! },
+    ]),
+  );
+  const train = split.train.map((s) => withAudio.get(s)!);
+  const verify = split.verify.map((s) => withAudio.get(s)!);
+  const space = tunableSpace(ctx.stationId, h.constraints, base.params, {
+    hasFarEnd: train.every((s) => s.audio.farEnd !== null),
+  });
+
+  // Priors: the history's own parameter sets, then what earlier runs saw here.
+  const priors: PriorObservation[] = [];
+  for (const v of h.versions) {
+    const params = versionParams(ctx.stationId, v.version, known);
+    if (params) priors.push({ params, score: v.mean, samples: v.n, source: 'history' });
+  }
+  const earlier = await earlierObservations(deps.pool, deps.stream, ctx.stationId, ctx.key, ctx.tenantId);
+  for (const e of earlier)
+    priors.push({ params: e.params, score: e.score, samples: e.samples, source: 'warm' });
+  const warmStarts = earlier
+    .filter((e) => e.source === 'counterfactual')
+    .sort((a, b) => b.score - a.score)
+    .map((e) => e.params)
+    .filter((p, i, all) => all.findIndex((q) => JSON.stringify(q) === JSON.stringify(p)) === i)
+    .slice(0, WARM_STARTS);
+
+  hooks.onLearn?.(train.length);
+  const learned = await learn({
+    stationId: ctx.stationId,
+    space,
+    baseline: base.params,
+    train,
+    priors,
+    warmStarts,
+    budget: req.budget,
+    seed: (req.seed ^ hashSeed(ctx.id)) >>> 0,
+    pooledVar: h.pooledVar,
+    refToleranceDb: REF_TOLERANCE_DB,
+    ...(signal ? { signal } : {}),
+    ...(hooks.onEvaluation ? { onEvaluation: hooks.onEvaluation } : {}),
+  });
+  const observations = learned.evaluations.map((e) =>
+    obsRow(ctx, e.params, e.score, train.length, 'counterfactual'),
+  );
+
+  // Verification on held-out calls: the defaults and each candidate, paired segment by segment.
+  hooks.onVerify?.(learned.candidates.length, verify.length);
+  const verifyStarted = Date.now();
+  const baselineParams = toParams(space, toVector(space, base.params, base.params));
+  const baseOut = await evaluate(ctx.stationId, baselineParams, verify, signal);
+  const candidates: CandidateReport[] = [];
+  for (const c of learned.candidates) {
+    const cmp = compare(await evaluate(ctx.stationId, c.params, verify, signal), baseOut);
+    candidates.push({ ...c, verification: cmp, ...judge(cmp, req.margin) });
+    observations.push(obsRow(ctx, c.params, cmp.candidate_score, verify.length, 'counterfactual'));
+  }
+  const verifySecs = verify.reduce((a, s) => a + s.audio.samples.length / s.audio.sampleRate, 0);
+  const baseCmp = compare(baseOut, baseOut);
+
+  return {
+    report: {
+      status: 'learned',
+      reason: null,
+      space: { tunable: space.specs.map((s) => s.name), fixed: space.fixed },
+      warm_start: {
+        observations: earlier.length,
+        runs: [...new Set(earlier.map((e) => e.runId))],
+        re_evaluated: learned.evaluations.filter((e) => e.by === 'warm').length,
+      },
+      learning: {
+        train_segments: train.length,
+        evaluations: learned.evaluations.map((e) => ({
+          params: e.params,
+          score: e.score,
+          ref_db: e.ref,
+          by: e.by,
+          feasible: e.feasible,
+        })),
+        reference_floor_db: learned.referenceFloorDb,
+        baseline_train_score: learned.baseline.observed,
+        best_train_score: Math.max(...learned.evaluations.filter((e) => e.feasible).map((e) => e.score)),
+        model: learned.model,
+        elapsed_ms: learned.elapsedMs,
+        audio_seconds: learned.audioSeconds,
+      },
+      verification: {
+        segments: verify.length,
+        calls: new Set(verify.map((s) => s.snapshot.call_id)).size,
+        held_out: split.heldOut,
+        baseline_score: baseCmp.baseline_score,
+        baseline_ref_db: baseCmp.baseline_ref_db,
+      },
+      candidates,
+      winner: pickWinner(candidates, req.margin),
+    },
+    observations,
+    sourceIds: verify.map((s) => s.snapshot.snapshot_id),
+    audioSeconds: learned.audioSeconds + verifySecs * (1 + learned.candidates.length),
+    elapsedMs: learned.elapsedMs + (Date.now() - verifyStarted),
+  };
+}

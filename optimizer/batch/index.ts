@@ -1,0 +1,47 @@
+// Public surface of the batch optimizer (DESIGN §8, issue 6 items 1-3): replay a time range of the
+// snapshot topic, learn defaults per station and context with a Gaussian process, prove them by
+// counterfactual replay of the stored audio, and record everything on the run.
+export {
+  type Comparison,
+  compare,
+  evaluate,
+  type Outcome,
+  type ReplaySegment,
+  tQuantile975,
+} from './counterfactual.ts';
+export { learnGroup, MIN_SEGMENTS, splitByCall } from './group.ts';
+export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } from './history.ts';
+export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
+export type { BatchPhase, BatchProgress } from './progress.ts';
+export { type ReplayStats, replayRange } from './replay.ts';
+export {
+  AUDIO_TAP_LABEL,
+  FAR_END_KEY_LABEL,
+  fromPcm16,
+  INPUT_KEY_LABEL,
+  loadReplayAudio,
+  NOT_REPLAYABLE,
+  REFERENCE_KEY_LABEL,
+  replaySource,
+  SAMPLE_RATE_LABEL,
+  storeReplayAudio,
+} from './replayAudio.ts';
+export {
+  type BatchResult,
+  type CandidateReport,
+  type GroupReport,
+  judge,
+  pickWinner,
+  REF_TOLERANCE_DB,
+} from './report.ts';
+export {
+  type BatchRequest,
+  type BatchScope,
+  DEFAULT_BUDGET,
+  DEFAULT_MARGIN,
+  MAX_RANGE_MS,
+  parseBatchRequest,
+  parseTime,
+} from './request.ts';
+export { type BatchDeps, executeBatch } from './run.ts';
+export { type BatchService, batchDepsFor, createBatchService } from './service.ts';

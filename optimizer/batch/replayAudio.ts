@@ -1,0 +1,116 @@
+// The stored audio counterfactual replay needs, and where a snapshot says it is.
+//
+// A station agent uploads the audio its DSP chain *put out* (snapshot.audio). Re-running that through
+// the chain would process it twice, so counterfactual replay needs the audio as it *arrived* at the
+// station. A station that keeps its input for replay uploads it beside the output and names it in the
+// snapshot's free `labels` (no schema change; the keys are content-addressed objects of the snapshot's
+// tenant in the same audio store):
+//   replay.input_key      PCM s16le mono the station received (required for replay)
+//   replay.reference_key  the clean signal, time-aligned with the input (only a simulator has it)
+//   replay.far_end_key    the far-end (echo reference) signal, for stations with an echo canceller
+//   replay.sample_rate    sample rate of the three (else snapshot.audio.sample_rate)
+// Alternatively `audio.tap = input` says snapshot.audio itself is the input.
+
+import { stationById } from '../../catalog/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { SAMPLE_RATES } from '../../producers/snapshot.ts';
+import { toPcm16 } from '../../stations/agent/agent.ts';
+import { type AudioStore, isAudioKey } from '../../storage/audioStore.ts';
+
+export const INPUT_KEY_LABEL = 'replay.input_key';
+export const REFERENCE_KEY_LABEL = 'replay.reference_key';
+export const FAR_END_KEY_LABEL = 'replay.far_end_key';
+export const SAMPLE_RATE_LABEL = 'replay.sample_rate';
+export const AUDIO_TAP_LABEL = 'audio.tap';
+
+export interface ReplaySource {
+  inputKey: string;
+  referenceKey: string | null;
+  farEndKey: string | null;
+  sampleRate: number;
+}
+
+export type ReplayCheck = { ok: true; source: ReplaySource } | { ok: false; reason: string };
+
+/** Reasons a snapshot cannot be replayed, as stable keys for the run's counts. */
+export const NOT_REPLAYABLE = {
+  network: 'network station: its input is an RTP packet trace, not PCM',
+  outputOnly: 'only the processed output is stored (no replay.input_key label)',
+  foreignKey: 'an audio key of another tenant or not from the audio store',
+  sampleRate: 'no usable sample rate',
+} as const;
+
+function ownKey(key: string | undefined, tenant: string): string | null | false {
+  if (key === undefined || key === '') return null;
+  return isAudioKey(key) && key.startsWith(`audio/v1/${tenant}/`) ? key : false;
+}
+
+/** Where the input (and the reference) of a snapshot are, or why it cannot be replayed. */
+export function replaySource(s: StationSnapshot): ReplayCheck {
+  if (stationById(s.station_id)?.network) return { ok: false, reason: NOT_REPLAYABLE.network };
+  const l = s.labels;
+  const tapInput = l[AUDIO_TAP_LABEL] === 'input' && s.audio !== null;
+  const input = ownKey(tapInput ? s.audio!.storage_key : l[INPUT_KEY_LABEL], s.tenant_id);
+  if (input === null) return { ok: false, reason: NOT_REPLAYABLE.outputOnly };
+  const reference = ownKey(l[REFERENCE_KEY_LABEL], s.tenant_id);
+  const farEnd = ownKey(l[FAR_END_KEY_LABEL], s.tenant_id);
+  if (input === false || reference === false || farEnd === false)
+    return { ok: false, reason: NOT_REPLAYABLE.foreignKey };
+  const rate = l[SAMPLE_RATE_LABEL] !== undefined ? Number(l[SAMPLE_RATE_LABEL]) : s.audio?.sample_rate;
+  if (rate === undefined || !(SAMPLE_RATES as readonly number[]).includes(rate))
+    return { ok: false, reason: NOT_REPLAYABLE.sampleRate };
+  return {
+    ok: true,
+    source: { inputKey: input, referenceKey: reference, farEndKey: farEnd, sampleRate: rate },
+  };
+}
+
+/** Signed 16-bit little-endian PCM -> float, the inverse of toPcm16 (full scale 32767). */
+export function fromPcm16(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(2 * i, true) / 32767;
+  return out;
+}
+
+export interface ReplayAudio {
+  samples: Float32Array;
+  clean: Float32Array | null;
+  farEnd: Float32Array | null;
+  sampleRate: number;
+}
+
+/** Fetches (and checks against its content hash) the audio of one replayable snapshot. */
+export async function loadReplayAudio(store: AudioStore, src: ReplaySource): Promise<ReplayAudio> {
+  const [input, ref, far] = await Promise.all([
+    store.get(src.inputKey),
+    src.referenceKey ? store.get(src.referenceKey) : null,
+    src.farEndKey ? store.get(src.farEndKey) : null,
+  ]);
+  const samples = fromPcm16(input);
+  // A reference or far end of another length is not aligned with the input: better none than a wrong one.
+  const same = (b: Buffer | null) => (b && b.byteLength === input.byteLength ? fromPcm16(b) : null);
+  return { samples, clean: same(ref), farEnd: same(far), sampleRate: src.sampleRate };
+}
+
+/**
+ * For a station (or simulator) that keeps its input for replay: uploads the input (and the clean
+ * reference and far end, when known) and returns the labels to put on the snapshot.
+ */
+export async function storeReplayAudio(
+  store: AudioStore,
+  tenantId: string,
+  a: { samples: Float32Array; sampleRate: number; clean?: Float32Array; farEnd?: Float32Array },
+): Promise<Record<string, string>> {
+  const [input, ref, far] = await Promise.all([
+    store.put(tenantId, toPcm16(a.samples)),
+    a.clean ? store.put(tenantId, toPcm16(a.clean)) : null,
+    a.farEnd ? store.put(tenantId, toPcm16(a.farEnd)) : null,
+  ]);
+  return {
+    [INPUT_KEY_LABEL]: input.storage_key,
+    [SAMPLE_RATE_LABEL]: String(a.sampleRate),
+    ...(ref ? { [REFERENCE_KEY_LABEL]: ref.storage_key } : {}),
+    ...(far ? { [FAR_END_KEY_LABEL]: far.storage_key } : {}),
+  };
+}

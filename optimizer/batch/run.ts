@@ -1,0 +1,274 @@
+// One batch run, start to end (DESIGN §8, issue 6 items 1-3):
+//   replay   the range of the snapshot topic, with the run's own consumer group, scoring every
+//            snapshot in scope and grouping them by (station, context)
+//   learn    per group, Bayesian optimisation of the station's parameters on a training sample of the
+//            stored segments (counterfactual replay), warm-started from earlier runs
+//   verify   the best candidates against the current defaults on segments of other calls (held out),
+//            same scorecard, plus the reference-based quality where the simulator stored the clean
+//            signal; only candidates that beat the defaults by the margin are kept
+//   record   the result on the run row, the observations for the next run, and an OptimizerResult on
+//            the results topic (through the outbox). Nothing is applied: a kept candidate is a
+//            proposal for an A/B experiment (issue 6 item 4), never a change by itself.
+import type { ChangeService } from '../../config/changes.ts';
+import type { OptimizerResult, Scope, StationSnapshot } from '../../contracts/generated.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { AudioStore } from '../../storage/audioStore.ts';
+import type { Pool } from '../../storage/db.ts';
+import type { Codec } from '../../streams/registry.ts';
+import { buildScorecard } from '../core/scorecard.ts';
+import { learnGroup, MIN_SEGMENTS, obsRow, versionParams } from './group.ts';
+import { HistoryCollector } from './history.ts';
+import { type BatchProgress, LEARN_END, ProgressReporter, REPLAY_SHARE } from './progress.ts';
+import { type ReplayStats, replayRange } from './replay.ts';
+import {
+  type BatchResult,
+  explain,
+  type GroupReport,
+  groupSkeleton,
+  newParametersOf,
+  proposalsOf,
+  REF_TOLERANCE_DB,
+} from './report.ts';
+import type { BatchRequest } from './request.ts';
+import { completeRun, type ObservationRow, paramsByVersion, saveProgress } from './store.ts';
+
+export interface BatchDeps {
+  kafka: import('kafkajs').Kafka;
+  snapshotCodec: Codec<StationSnapshot>;
+  resultCodec: Codec<OptimizerResult>;
+  audio: AudioStore;
+  pool: Pool;
+  /** Current defaults at the run's scope come from the one change path's view of config. */
+  changes: ChangeService;
+  topics: { snapshots: string };
+  /** Prefix of the runs' own consumer groups (cfg.groups.batch); each run appends its id. */
+  groupPrefix: string;
+  log: Logger;
+}
+
+export interface RunHooks {
+  onProgress?(p: BatchProgress): void;
+  signal?: AbortSignal;
+}
+
+const SOURCE_IDS_MAX = 200;
+
+export async function executeBatch(
+  deps: BatchDeps,
+  req: BatchRequest,
+  runId: string,
+  hooks: RunHooks = {},
+): Promise<BatchResult> {
+  const started = Date.now();
+  const stream = deps.changes.stream;
+  const progress = new ProgressReporter((p) => saveProgress(deps.pool, runId, p), deps.log, hooks.onProgress);
+  const signal = hooks.signal;
+  const toEffective = Math.min(req.to, started);
+
+  // ---- replay ----
+  progress.update((p) => {
+    p.phase = 'replay';
+    p.message = `replaying ${new Date(req.from).toISOString()} .. ${new Date(toEffective).toISOString()}`;
+  });
+  const collector = new HistoryCollector({
+    tenantId: req.scope.tenant_id,
+    stationIds: req.scope.station_ids,
+    seed: req.seed,
+  });
+  const replayStarted = Date.now();
+  const stats: ReplayStats = await replayRange(
+    { kafka: deps.kafka, codec: deps.snapshotCodec, log: deps.log },
+    {
+      topic: deps.topics.snapshots,
+      from: req.from,
+      to: toEffective,
+      groupId: `${deps.groupPrefix}.${runId}`,
+      ...(signal ? { signal } : {}),
+      onSnapshot: (s) => {
+        collector.add(s);
+      },
+      onProgress: (r) =>
+        progress.update((p) => {
+          const secs = (Date.now() - replayStarted) / 1000;
+          p.replay = {
+            records_total: r.total,
+            read: r.read,
+            in_scope: collector.matched,
+            partitions: r.partitions,
+            partitions_done: r.partitionsDone,
+            snapshots_per_s: secs > 0 ? Math.round(r.read / secs) : 0,
+          };
+          p.percent = r.total > 0 ? (REPLAY_SHARE * r.read) / r.total : REPLAY_SHARE;
+        }),
+    },
+  );
+  signal?.throwIfAborted();
+  const replaySecs = stats.elapsedMs / 1000;
+
+  // ---- learn and verify, group by group ----
+  const histories = collector.history();
+  const versions = [...new Set(histories.flatMap((h) => h.versions.map((v) => v.version)))];
+  const known = await paramsByVersion(deps.pool, stream, versions);
+  const scope: Scope = { level: req.scope.level, tenant_id: req.scope.tenant_id, call_id: null };
+  const baselines = new Map<number, { params: Record<string, number>; version: number }>();
+  for (const st of new Set(histories.map((h) => h.context.stationId))) {
+    const eff = await deps.changes.effective(st, scope);
+    baselines.set(st, { params: eff.params, version: eff.version });
+  }
+  const learnable = histories.filter((h) => h.segments.length >= MIN_SEGMENTS);
+  const groupShare = (LEARN_END - REPLAY_SHARE) / Math.max(1, learnable.length);
+  progress.update((p) => {
+    p.phase = 'learn';
+    p.percent = REPLAY_SHARE;
+    p.learn.groups_total = learnable.length;
+    p.message = `${collector.matched} snapshots in scope, ${histories.length} group(s), ${learnable.length} with replayable audio`;
+  });
+
+  const reports: GroupReport[] = [];
+  const observations: ObservationRow[] = [];
+  const sourceIds: string[] = [];
+  let cfAudio = 0;
+  let cfMs = 0;
+  let groupsDone = 0;
+  for (const h of histories) {
+    const ctx = h.context;
+    const base = baselines.get(ctx.stationId)!;
+    const report = groupSkeleton(h, known, base);
+    reports.push(report);
+    for (const v of h.versions) {
+      const params = versionParams(ctx.stationId, v.version, known);
+      if (params) observations.push(obsRow(ctx, params, v.mean, v.n, 'history'));
+    }
+    if (h.segments.length < MIN_SEGMENTS) {
+      report.reason =
+        h.replayable === 0
+          ? `no replayable audio: ${Object.entries(h.notReplayable)
+              .map(([r, n]) => `${n} × ${r}`)
+              .join('; ')}`
+          : `only ${h.replayable} replayable segment(s); ${MIN_SEGMENTS} needed`;
+      continue;
+    }
+    signal?.throwIfAborted();
+    const out = await learnGroup({ audio: deps.audio, pool: deps.pool, stream }, h, base, known, req, {
+      ...(signal ? { signal } : {}),
+      onLearn: (n) =>
+        progress.update((p) => {
+          p.phase = 'learn';
+          p.learn.group = ctx.id;
+          p.learn.evaluations = 0;
+          p.learn.budget = req.budget;
+          p.learn.best_score = null;
+          p.message = `learning station ${ctx.stationId} (${ctx.key}) on ${n} segments`;
+        }),
+      onEvaluation: (done, budget, best) =>
+        progress.update((p) => {
+          p.learn.evaluations = done;
+          p.learn.best_score = best;
+          p.percent = Math.max(
+            p.percent,
+            REPLAY_SHARE + groupShare * (groupsDone + (0.85 * Math.min(done, budget)) / budget),
+          );
+        }),
+      onVerify: (n, segs) =>
+        progress.update((p) => {
+          p.phase = 'verify';
+          p.message = `verifying ${n} candidate(s) for station ${ctx.stationId} on ${segs} segments`;
+        }),
+    });
+    Object.assign(report, out.report);
+    observations.push(...out.observations);
+    sourceIds.push(...out.sourceIds);
+    cfAudio += out.audioSeconds;
+    cfMs += out.elapsedMs;
+    groupsDone++;
+    progress.update((p) => {
+      p.learn.groups_done = groupsDone;
+      p.percent = REPLAY_SHARE + groupShare * groupsDone;
+    });
+  }
+
+  // ---- record ----
+  progress.update((p) => {
+    p.phase = 'saving';
+    p.percent = LEARN_END;
+    p.message = 'recording the result';
+  });
+  const proposals = proposalsOf(reports);
+  const newParameters = newParametersOf(reports, baselines);
+  const scorecard = buildScorecard(collector.scorecardSample());
+  const analysis = explain(req, toEffective, stats, collector.matched, reports, baselines);
+  const nextIteration = {
+    evaluate_after_ms: 0,
+    evaluate_after_snapshots: 0,
+    watch_metrics: [...new Set(newParameters.map((p) => `station ${p.station_id} score`))],
+    stop_condition:
+      newParameters.length > 0
+        ? 'not applied: roll the proposal out as an A/B experiment and promote it only on a significant win'
+        : 'nothing to roll out: the current defaults hold on this history',
+    converged: newParameters.length === 0,
+  };
+  const message: OptimizerResult = {
+    schema_version: 1,
+    run_id: runId,
+    mode: 'batch',
+    scope,
+    created_at: Date.now(),
+    new_parameters: newParameters,
+    scorecard,
+    analysis,
+    next_iteration: nextIteration,
+    source_snapshot_ids: sourceIds.slice(0, SOURCE_IDS_MAX),
+  };
+  deps.resultCodec.encode(message); // type-check before anything is written
+  const result: BatchResult = {
+    run_id: runId,
+    range: {
+      from: new Date(req.from).toISOString(),
+      to: new Date(req.to).toISOString(),
+      to_effective: new Date(toEffective).toISOString(),
+    },
+    scope: req.scope,
+    budget: req.budget,
+    margin: req.margin,
+    ref_tolerance_db: REF_TOLERANCE_DB,
+    replay: {
+      group_id: stats.groupId,
+      partitions: stats.partitions,
+      records_in_range: stats.total,
+      read: stats.read,
+      decoded: stats.decoded,
+      undecodable: stats.undecodable,
+      out_of_range: stats.outOfRange,
+      in_scope: collector.matched,
+      elapsed_ms: stats.elapsedMs,
+      snapshots_per_s: replaySecs > 0 ? stats.read / replaySecs : 0,
+      snapshots_per_s_streaming: stats.streamingMs > 0 ? (stats.read - 1) / (stats.streamingMs / 1000) : 0,
+      idle_stopped: stats.idleStopped,
+    },
+    groups: reports,
+    proposals,
+    counterfactual: {
+      audio_seconds: cfAudio,
+      elapsed_ms: cfMs,
+      audio_seconds_per_s: cfMs > 0 ? cfAudio / (cfMs / 1000) : 0,
+    },
+    elapsed_ms: Date.now() - started,
+  };
+  progress.update((p) => {
+    p.phase = 'done';
+    p.percent = 100;
+    p.message = `${proposals.length} proposal(s)`;
+  });
+  await progress.flush();
+  await completeRun(deps.pool, stream, runId, {
+    result,
+    scorecard,
+    newParameters,
+    analysis,
+    nextIteration,
+    progress: progress.state,
+    observations,
+    message,
+  });
+  return result;
+}

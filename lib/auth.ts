@@ -47,7 +47,8 @@ export function verifyToken(secret: string, header: string | undefined, now = Da
   if (!ROLES.includes(p.role) || typeof p.tenant !== 'string' || typeof p.sub !== 'string') {
     throw new VoiceloopError('UNAUTHORIZED', 'token payload lacks sub, role or tenant');
   }
-  if (p.exp !== undefined && p.exp * 1000 < now) throw new VoiceloopError('UNAUTHORIZED', 'token has expired');
+  if (p.exp !== undefined && p.exp * 1000 < now)
+    throw new VoiceloopError('UNAUTHORIZED', 'token has expired');
   return p;
 }
 

@@ -16,7 +16,7 @@ test('bad snapshot requests get a 400 that names the problem and write nothing',
   const tenant = uniqueId('tn');
   const auth = token(cfg, 'station', tenant);
   const good = () =>
-    structuredClone(snapshotInput({ tenant, call: 'c1' })) as Record<string, unknown> &
+    structuredClone(snapshotInput({ tenant, call: `${tenant}-c1` })) as Record<string, unknown> &
       ReturnType<typeof snapshotInput>;
   const pcm = pcmTone(0.1).toString('base64');
 

@@ -54,7 +54,7 @@ test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss
     for (let b = 0; b < batches && sent < N; b++) {
       const messages = [];
       for (let i = 0; i < BATCH && sent < N; i++, sent++) {
-        const call = `call-${sent % 40}`;
+        const call = `${tenant}-call-${sent % 40}`;
         messages.push({
           key: call,
           value: codec.encode(buildSnapshot(snapshotInput({ tenant, call, index: Math.floor(sent / 40) }))),

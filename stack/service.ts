@@ -149,6 +149,14 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
     return;
   }
   if (await portOpen(host, svc.port)) {
+    // Another checkout's stack (or any server) already serving what clients need: use it as it is.
+    // Its admin access (e.g. PostgreSQL's unix socket in that checkout's state folder) is not ours.
+    if ((await probe(() => svc.ready())).ok) {
+      say(
+        `port ${svc.port} is served, ready, by a process this stack did not start; using it (down will not stop it)`,
+      );
+      return;
+    }
     if ((await probe(() => svc.answers())).ok) {
       if (svc.bootstrap) await svc.bootstrap(say);
       await waitFor(svc, () => svc.ready(), 'ready', undefined, t0);

@@ -16,6 +16,7 @@ export interface StoredAudio {
   storage_key: string;
   sha256: string;
   size_bytes: number;
+  /** Always true since uploads are unconditional (kept for the audio-bytes metric). */
   created: boolean;
 }
 
@@ -57,8 +58,8 @@ export class AudioStore {
   async put(tenantId: string, pcm: Uint8Array, contentType = 'audio/L16'): Promise<StoredAudio> {
     const sha256 = sha256Hex(pcm);
     const key = audioKey(tenantId, sha256);
-    if (await this.exists(key))
-      return { storage_key: key, sha256, size_bytes: pcm.byteLength, created: false };
+    // No HEAD first: the key is the content's hash, so a second PUT of the same bytes rewrites the
+    // same object, which costs less than a HEAD round trip on every upload (bench: producer with PCM).
     try {
       await this.s3.send(
         new PutObjectCommand({

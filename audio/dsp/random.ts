@@ -1,17 +1,8 @@
 // Deterministic pseudo-random numbers for tests, test signals and simulations: the same seed gives the
 // same noise on every machine, so a measured effect is reproducible to the last digit.
 
-/** mulberry32 (Tommy Ettinger's 32-bit generator): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One generator for the audio code: the metrics' mulberry32 (same algorithm, same sequence).
+export { mulberry32 } from '../metrics/random.ts';
 
 /** Standard normal deviates from a uniform source (Box-Muller; the spare value is kept). */
 export function gaussian(uniform: () => number): () => number {

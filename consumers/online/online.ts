@@ -25,8 +25,10 @@ export interface OnlineOptimizerOptions {
   groupId: string;
   callTtlMs?: number;
   explore?: boolean;
-  /** A call whose last snapshot is older than this is forgotten. */
+  /** A call whose last snapshot is older than this is forgotten (default DEFAULT_IDLE_CALL_MS). */
   idleCallMs?: number;
+  /** At most this many (call, station) controllers are kept; the longest quiet go first. */
+  maxCalls?: number;
   fromBeginning?: boolean;
   /** Partitions consumed at once (default DEFAULT_PARTITIONS). */
   partitions?: number;
@@ -36,6 +38,13 @@ export interface OnlineOptimizerOptions {
   onDecision?: (snap: StationSnapshot, out: DecisionOutcome) => void;
 }
 
+/**
+ * A live call sends a snapshot per segment (about a second): two quiet minutes mean it has ended. The
+ * controller state of a call is ~20 KB, so this bounds the role's memory by the calls of the last
+ * two minutes, not by the volume seen (bench: memory).
+ */
+const DEFAULT_IDLE_CALL_MS = 120_000;
+const DEFAULT_MAX_CALLS = 50_000;
 /** As many as the snapshot topic has by default (SNAPSHOT_PARTITIONS). */
 const DEFAULT_PARTITIONS = 6;
 /** Per partition; with 6 partitions this keeps within a pool of a few dozen connections' worth of work. */
@@ -85,7 +94,11 @@ export async function startOnlineOptimizer(
     const k = key(snap.tenant_id, snap.call_id, snap.station_id);
     const mem = memories.get(k) ?? { state: null, lastChangeId: null, seenAt: 0 };
     mem.seenAt = Date.now();
+    // Least recently seen first: re-inserting keeps the map in that order, so the cap evicts the
+    // calls that went quiet longest.
+    memories.delete(k);
     memories.set(k, mem);
+    while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
     try {
       const out = await decideAndApply(decisionDeps, snap, mem);
       opts.onDecision?.(snap, out);
@@ -98,6 +111,7 @@ export async function startOnlineOptimizer(
     }
   };
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
   await consumer.run({
     // Every partition at once; inside a batch, the calls of a partition in parallel (each call's
     // snapshots stay in order: they share the record key, call_id). A decision spends its time
@@ -132,11 +146,17 @@ export async function startOnlineOptimizer(
     },
   });
   await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000).unref())]);
-  const idle = opts.idleCallMs ?? 10 * 60_000;
-  const sweeper = setInterval(() => {
-    const cutoff = Date.now() - idle;
-    for (const [k, m] of memories) if (m.seenAt < cutoff) memories.delete(k);
-  }, 30_000);
+  const idle = opts.idleCallMs ?? DEFAULT_IDLE_CALL_MS;
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - idle;
+      for (const [k, m] of memories) {
+        if (m.seenAt >= cutoff) break; // in least-recently-seen order: the rest are newer
+        memories.delete(k);
+      }
+    },
+    Math.min(idle, 10_000),
+  );
   sweeper.unref();
   return {
     memory: (t, c, s) => memories.get(key(t, c, s)),

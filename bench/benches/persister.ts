@@ -19,7 +19,7 @@ import { realisticSnapshot } from '../lib/snapshots.ts';
 import { sleep, waitUntil } from '../lib/stats.ts';
 import type { Bench } from '../lib/types.ts';
 
-const COLUMNS = [
+export const COLUMNS = [
   'snapshot_id',
   'captured_at',
   'tenant_id',
@@ -52,7 +52,7 @@ function field(v: unknown): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-function copyLine(s: StationSnapshot, partition: number, offset: string): string {
+export function copyLine(s: StationSnapshot, partition: number, offset: string): string {
   return `${[
     s.snapshot_id,
     new Date(s.captured_at).toISOString(),

@@ -1,12 +1,25 @@
 // Starts bench/child.ts in its own process and waits for its ready line; stop() ends that process
-// (only it: by its own pid).
+// (only it: by its own pid). An IPC channel carries the child's progress count and memory samples.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config.ts';
 
+export interface ChildMemory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
 export interface Child {
   url: string | null;
   pid: number;
+  /** The child's latest count (snapshots persisted, or online decisions), pushed over IPC. */
+  count(): number;
+  /** process.memoryUsage() in the child, after a full GC when it runs with --expose-gc. */
+  memory(timeoutMs?: number): Promise<{ memory: ChildMemory; gc: boolean; count: number }>;
+  /** The last few thousand characters the child wrote (its logs at LOG_LEVEL, errors). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -31,10 +44,21 @@ export async function startChild(
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
         ...opts.env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     },
   );
   let stderr = '';
+  let stdout = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    stdout = (stdout + d.toString()).slice(-4000);
+  });
+  let latest = 0;
+  type MemoryReply = { memory: ChildMemory; gc: boolean; count: number };
+  const waiting: ((m: MemoryReply) => void)[] = [];
+  proc.on('message', (m: { count?: number; memory?: ChildMemory; gc?: boolean }) => {
+    if (typeof m?.count === 'number') latest = Math.max(latest, m.count);
+    if (m?.memory) waiting.shift()?.(m as MemoryReply);
+  });
   proc.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
@@ -60,6 +84,18 @@ export async function startChild(
   return {
     url,
     pid: proc.pid!,
+    count: () => latest,
+    output: () => `${stdout.replace(/^\{"ready".*\n/m, '')}${stderr}`.slice(-4000),
+    memory(timeoutMs = 30_000) {
+      return new Promise<MemoryReply>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('bench child: no memory reply')), timeoutMs);
+        waiting.push((m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        proc.send({ type: 'memory' });
+      });
+    },
     async stop() {
       if (proc.exitCode !== null) return;
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));

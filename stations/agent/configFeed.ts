@@ -133,6 +133,14 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     const station = Number(key.split('/')[0]);
     if (!served.has(station)) return;
     if (value === null) {
+      // The relay's tombstone for an expired record can beat this agent's own TTL check (a busy
+      // event loop): the expiry is still acknowledged, once.
+      const gone = view.get(key);
+      if (gone?.expires_at != null && gone.expires_at <= clock() && !expiredAcked.has(key)) {
+        const reason = `TTL ended at ${new Date(gone.expires_at).toISOString()}`;
+        emit({ key, station, status: 'expired', version: gone.version, at: clock(), reason });
+        ack(station, key, gone.version, gone.change_id, 'expired', reason);
+      }
       view.apply(key, null);
       expiredAcked.delete(key);
       emit({ key, station, status: 'removed', version: 0, at: clock(), reason: null });

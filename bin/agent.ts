@@ -6,8 +6,8 @@
 // finish the segment in flight and stop cleanly.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { stationById, stationCatalog } from '../catalog/index.ts';
+import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMetrics } from '../lib/metrics.ts';
@@ -41,8 +41,6 @@ const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--
   --speed X            how much faster than real time segments are produced, 0.1..1000, or "max" (default 1)
   --agent-id ID        id acks are keyed by (default: station-<ID>.<host>)`;
 
-class ArgError extends Error {}
-
 interface AgentArgs {
   station: number;
   tenant: string | null;
@@ -56,42 +54,25 @@ interface AgentArgs {
   agentId: string;
 }
 
-function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^-?\d+$/.test(raw)) throw new ArgError(`--${name} must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ArgError(`--${name} must be within [${min}, ${max}], got ${n}`);
-  return n;
-}
-
 function parseAgentArgs(argv: string[]): AgentArgs {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        station: { type: 'string' },
-        tenant: { type: 'string' },
-        calls: { type: 'string' },
-        segments: { type: 'string' },
-        impairments: { type: 'string' },
-        seed: { type: 'string' },
-        speed: { type: 'string' },
-        'agent-id': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new ArgError(`${(err as Error).message}\n${USAGE}`);
-  }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (v.help) throw new ArgError(USAGE);
+  const v = parseFlags(
+    argv,
+    {
+      station: { type: 'string' },
+      tenant: { type: 'string' },
+      calls: { type: 'string' },
+      segments: { type: 'string' },
+      impairments: { type: 'string' },
+      seed: { type: 'string' },
+      speed: { type: 'string' },
+      'agent-id': { type: 'string' },
+    },
+    USAGE,
+  ) as Record<string, string | boolean | undefined>;
   const str = (name: string) => v[name] as string | undefined;
 
   if (str('station') === undefined) throw new ArgError(`--station is required\n${USAGE}`);
-  const station = int('station', str('station'), 1, 9999)!;
+  const station = intFlag('station', str('station'), 1, 9999)!;
   if (!stationById(station)) {
     throw new ArgError(
       `--station ${station} is not in the station catalog (known: ${stationCatalog.map((s) => s.id).join(', ')})`,
@@ -131,11 +112,11 @@ function parseAgentArgs(argv: string[]): AgentArgs {
   return {
     station,
     tenant,
-    calls: int('calls', str('calls'), 1, 100_000) ?? null,
-    segments: int('segments', str('segments'), 1, 3600) ?? 8,
+    calls: intFlag('calls', str('calls'), 1, 100_000) ?? null,
+    segments: intFlag('segments', str('segments'), 1, 3600) ?? 8,
     impairments: selectStations(impairments, [station]),
     impairmentsPath,
-    seed: int('seed', str('seed'), -(2 ** 31), 2 ** 31 - 1) ?? 7,
+    seed: intFlag('seed', str('seed'), -(2 ** 31), 2 ** 31 - 1) ?? 7,
     speed,
     agentId,
   };

@@ -1,7 +1,7 @@
 // Demo flags. Bad flags get a clear error naming the flag and exit code 2 (no partial run).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 
 export interface DemoArgs {
   impairments: string;
@@ -16,7 +16,7 @@ export interface DemoArgs {
 
 export const DEFAULT_IMPAIRMENTS = join(import.meta.dirname, '..', 'stations', 'impairments', 'default.json');
 
-export class ArgError extends Error {}
+export { ArgError };
 
 const USAGE = `usage: npm run demo -- [--impairments FILE] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--quiet]
   --impairments FILE   impairment profiles (JSON, see stations/impairments/README.md); default: the demo's own
@@ -27,37 +27,23 @@ const USAGE = `usage: npm run demo -- [--impairments FILE] [--calls N] [--segmen
   --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 120)
   --quiet              no progress display, summary only`;
 
-function int(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  if (!/^-?\d+$/.test(raw)) throw new ArgError(`--${name} must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ArgError(`--${name} must be within [${min}, ${max}], got ${n}`);
-  return n;
-}
+const int = (name: string, raw: string | undefined, def: number, min: number, max: number): number =>
+  intFlag(name, raw, min, max) ?? def;
 
 export function parseDemoArgs(argv: string[]): DemoArgs {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        impairments: { type: 'string' },
-        calls: { type: 'string' },
-        segments: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'string' },
-        'search-budget': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new ArgError(`${(err as Error).message}\n${USAGE}`);
-  }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (v.help) throw new ArgError(USAGE);
+  const v = parseFlags(
+    argv,
+    {
+      impairments: { type: 'string' },
+      calls: { type: 'string' },
+      segments: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+      'search-budget': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    USAGE,
+  ) as Record<string, string | boolean | undefined>;
   const impairments = (v.impairments as string | undefined) ?? DEFAULT_IMPAIRMENTS;
   if (!existsSync(impairments)) throw new ArgError(`--impairments ${impairments}: no such file`);
   return {

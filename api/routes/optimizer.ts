@@ -5,10 +5,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { stationById } from '../../catalog/index.ts';
 import type { ChangeService } from '../../config/changes.ts';
 import { type CallMemory, decideAndApply } from '../../consumers/online/index.ts';
-import type { StationSnapshot } from '../../contracts/generated.ts';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
 import { type BatchService, parseBatchRequest } from '../../optimizer/batch/index.ts';
 import type { Pool } from '../../storage/db.ts';
+import { SNAPSHOT_SELECT, type SnapshotDbRow, snapshotFromRow } from '../../storage/snapshots.ts';
 import { assertTenant, requireRole } from '../auth.ts';
 
 export interface OptimizerRouteDeps {
@@ -21,55 +21,6 @@ export interface OptimizerRouteDeps {
   /** The batch optimizer role; without it a batch request is refused (400 on `mode`). */
   batch?: BatchService;
 }
-
-interface SnapshotRow {
-  snapshot_id: string;
-  captured_at: Date;
-  tenant_id: string;
-  call_id: string;
-  channel: 'A' | 'B';
-  segment_index: number;
-  station_id: number;
-  schema_version: number;
-  applied_config_version: string;
-  metrics: StationSnapshot['metrics'];
-  audio: StationSnapshot['audio'];
-  constraints: StationSnapshot['constraints'];
-  targets: StationSnapshot['targets'];
-  codec: string | null;
-  labels: Record<string, string>;
-}
-
-/** Rebuilds a StationSnapshot from its persisted row (the segment bounds are joined from segments). */
-export function snapshotFromRow(
-  r: SnapshotRow & { start_ms?: string; end_ms?: string; utterance_id?: string | null },
-): StationSnapshot {
-  return {
-    schema_version: r.schema_version,
-    snapshot_id: r.snapshot_id,
-    tenant_id: r.tenant_id,
-    call_id: r.call_id,
-    channel: r.channel,
-    segment: {
-      index: r.segment_index,
-      start_ms: Number(r.start_ms ?? 0),
-      end_ms: Number(r.end_ms ?? 0),
-      utterance_id: r.utterance_id ?? null,
-    },
-    station_id: r.station_id,
-    captured_at: r.captured_at.getTime(),
-    metrics: r.metrics,
-    applied_config_version: Number(r.applied_config_version),
-    audio: r.audio,
-    constraints: r.constraints,
-    targets: r.targets,
-    codec: r.codec,
-    labels: r.labels,
-  };
-}
-
-export const SNAPSHOT_SELECT = `SELECT s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
-  LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index`;
 
 const BATCH_BODY_DOC = `mode "batch": {"mode": "batch", "from": ISO 8601 | epoch ms, "to": ISO 8601 | epoch ms,
 "scope": {"level": "global" | "tenant", "tenant_id": string, "station_ids": [int]}, "budget"?: int, "margin"?: number,
@@ -133,11 +84,11 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
           { field: 'mode', reason: 'batch is not available yet' },
         ]);
       const { rows } = b.call_id
-        ? await deps.pool.query<SnapshotRow>(
+        ? await deps.pool.query<SnapshotDbRow>(
             `${SNAPSHOT_SELECT} WHERE s.tenant_id = $1 AND s.call_id = $2 AND s.station_id = $3 ORDER BY s.captured_at DESC LIMIT 1`,
             [b.tenant_id, b.call_id, b.station_id],
           )
-        : await deps.pool.query<SnapshotRow>(
+        : await deps.pool.query<SnapshotDbRow>(
             `SELECT DISTINCT ON (s.call_id) s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
                LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index
               WHERE s.tenant_id = $1 AND s.station_id = $2 AND s.captured_at > now() - interval '15 minutes'

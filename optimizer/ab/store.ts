@@ -2,6 +2,7 @@
 // experiment's run in optimizer_runs. Row shapes in, domain values out; no decisions here.
 import type { Scope, StationSnapshot } from '../../contracts/generated.ts';
 import type { Pool, PoolClient } from '../../storage/db.ts';
+import { type SnapshotDbRow, snapshotFromRow } from '../../storage/snapshots.ts';
 import type { Arm } from './assign.ts';
 import type { ExperimentDesign } from './design.ts';
 
@@ -176,47 +177,8 @@ export async function pendingCalls(c: PoolClient, id: string, limit = 5000): Pro
   return rows;
 }
 
-interface SnapshotRow {
-  snapshot_id: string;
-  captured_at: Date;
-  tenant_id: string;
-  call_id: string;
-  channel: 'A' | 'B';
-  segment_index: number;
-  station_id: number;
-  schema_version: number;
-  applied_config_version: string;
-  metrics: StationSnapshot['metrics'];
-  audio: StationSnapshot['audio'];
-  constraints: StationSnapshot['constraints'];
-  targets: StationSnapshot['targets'];
-  codec: string | null;
-  labels: Record<string, string>;
-}
-
 const SNAPSHOT_COLUMNS = `s.snapshot_id, s.captured_at, s.tenant_id, s.call_id, s.channel, s.segment_index,
   s.station_id, s.schema_version, s.applied_config_version, s.metrics, s.audio, s.constraints, s.targets, s.codec, s.labels`;
-
-/** The persisted snapshot as the scorecard reads it (segment bounds are not needed for scoring). */
-function toSnapshot(r: SnapshotRow): StationSnapshot {
-  return {
-    schema_version: r.schema_version,
-    snapshot_id: r.snapshot_id,
-    tenant_id: r.tenant_id,
-    call_id: r.call_id,
-    channel: r.channel,
-    segment: { index: r.segment_index, start_ms: 0, end_ms: 0, utterance_id: null },
-    station_id: r.station_id,
-    captured_at: r.captured_at.getTime(),
-    metrics: r.metrics,
-    applied_config_version: Number(r.applied_config_version),
-    audio: r.audio,
-    constraints: r.constraints,
-    targets: r.targets,
-    codec: r.codec,
-    labels: r.labels,
-  };
-}
 
 /**
  * The snapshots that count for pending calls: at the experiment's station, after the enrolling
@@ -230,7 +192,7 @@ export async function armSnapshots(
 ): Promise<Map<string, StationSnapshot[]>> {
   const out = new Map<string, StationSnapshot[]>();
   if (calls.length === 0) return out;
-  const { rows } = await c.query<SnapshotRow>(
+  const { rows } = await c.query<SnapshotDbRow>(
     `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s
        JOIN unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS p(call_id, tenant_id, seg, ver)
          ON s.call_id = p.call_id AND s.tenant_id = p.tenant_id
@@ -247,7 +209,7 @@ export async function armSnapshots(
   );
   for (const r of rows) {
     const list = out.get(r.call_id);
-    const s = toSnapshot(r);
+    const s = snapshotFromRow(r);
     if (list) list.push(s);
     else out.set(r.call_id, [s]);
   }
@@ -256,11 +218,11 @@ export async function armSnapshots(
 
 export async function snapshotsById(q: Q, ids: readonly string[]): Promise<StationSnapshot[]> {
   if (ids.length === 0) return [];
-  const { rows } = await q.query<SnapshotRow>(
+  const { rows } = await q.query<SnapshotDbRow>(
     `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s WHERE s.snapshot_id = ANY($1::text[])`,
     [ids],
   );
-  return rows.map(toSnapshot);
+  return rows.map(snapshotFromRow);
 }
 
 export async function markScored(

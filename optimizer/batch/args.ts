@@ -1,10 +1,10 @@
 // Flags of `npm run batch`. They are turned into the same request body the HTTP API takes and checked
 // by the same parseBatchRequest, so the two can never disagree; errors name the flag, not the field.
-import { parseArgs } from 'node:util';
+import { ArgError, parseFlags } from '../../lib/cli.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { type BatchRequest, DEFAULT_BUDGET, DEFAULT_MARGIN, parseBatchRequest } from './request.ts';
 
-export class ArgError extends Error {}
+export { ArgError };
 
 export const USAGE = `usage: npm run batch -- --from TIME --to TIME [--station N]... [--tenant T] [--budget N] [--margin P] [--seed S] [--json OUT] [--quiet]
   --from TIME     start of the replayed range: ISO 8601 (2025-01-31T12:00:00Z) or epoch milliseconds
@@ -47,30 +47,21 @@ function num(flag: string, raw: string | undefined, integer: boolean): number | 
 }
 
 export function parseBatchArgs(argv: string[], now = Date.now()): BatchArgs {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        station: { type: 'string', multiple: true },
-        tenant: { type: 'string' },
-        budget: { type: 'string' },
-        margin: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new ArgError(`${(err as Error).message}\n${USAGE}`);
-  }
-  const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
-  if (v.help) throw new ArgError(USAGE);
+  const v = parseFlags(
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      station: { type: 'string', multiple: true },
+      tenant: { type: 'string' },
+      budget: { type: 'string' },
+      margin: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    USAGE,
+  ) as Record<string, string | string[] | boolean | undefined>;
   const time = (raw: string | undefined) => (raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : raw);
   const stations = (v.station as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim());
   const body: Record<string, unknown> = {

@@ -2,6 +2,7 @@
 // initdb and postgres refuse to run as root, so as root we run them as an unprivileged OS user.
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type DebianNeed, ensureDebianPackages } from '../debian.ts';
 import { postgresReady, withPg } from '../probes.ts';
 import { run } from '../proc.ts';
 import { type Log, logsDir, type Service, timed } from '../service.ts';
@@ -35,21 +36,14 @@ function findBinDir(): string | undefined {
 async function ensureBinaries(log: Log): Promise<string> {
   binDir ??= findBinDir();
   if (binDir) return binDir;
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      'PostgreSQL server binaries not found under /usr/lib/postgresql; install them: apt-get install postgresql',
-    );
-  }
-  await timed(log, 'installed the postgresql package with apt-get', async () => {
-    const env = { DEBIAN_FRONTEND: 'noninteractive' };
-    await run('apt-get', ['update'], { cwd: '/', env });
-    await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { cwd: '/', env });
-  });
+  const need: DebianNeed = {
+    pkg: 'postgresql',
+    purpose: 'the database server',
+    present: () => findBinDir() !== undefined,
+  };
+  await ensureDebianPackages([need], log);
   binDir = findBinDir();
-  if (!binDir)
-    throw new Error(
-      'apt-get installed postgresql but no /usr/lib/postgresql/<version>/bin/postgres appeared',
-    );
+  if (!binDir) throw new Error('no /usr/lib/postgresql/<version>/bin/postgres after installing postgresql');
   return binDir;
 }
 

@@ -1,0 +1,89 @@
+// Debian packages the program needs beyond Node (PostgreSQL, the speech prompts, ffmpeg, the
+// recognizer, the synthesizer, ...): installed by the program itself on first use, the way the
+// stack fetches its jars, so `npm ci && npm run demo` and `npm test` work on a fresh machine.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from './proc.ts';
+import { type Log, timed } from './service.ts';
+
+/** One package and how to tell it is already there (a file it installs, a command on PATH). */
+export interface DebianNeed {
+  pkg: string;
+  /** True when what the program uses from the package is present. */
+  present(): boolean;
+  /** Said in the progress line: what the package is for. */
+  purpose: string;
+}
+
+/** A need satisfied by a path that exists once the package is installed. */
+export function pathNeed(pkg: string, path: string, purpose: string): DebianNeed {
+  return { pkg, purpose, present: () => existsSync(path) };
+}
+
+/** A need satisfied by an executable on PATH. */
+export function commandNeed(pkg: string, command: string, purpose: string): DebianNeed {
+  return { pkg, purpose, present: () => onPath(command) };
+}
+
+export function onPath(command: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (dir && existsSync(join(dir, command))) return true;
+  }
+  return false;
+}
+
+// apt's own lock serialises concurrent installers (two test files, two checkouts); waiting for it
+// beats failing with "Could not get lock".
+const lockWait = ['-o', 'DPkg::Lock::Timeout=600'];
+const listsDir = '/var/lib/apt/lists';
+const dayMs = 24 * 3600 * 1000;
+
+/** Package lists are missing or older than a day: `apt-get install` would not find new names. */
+function listsStale(): boolean {
+  try {
+    const lists = readdirSync(listsDir).filter((f) => f.endsWith('_Packages'));
+    if (lists.length === 0) return true;
+    const newest = Math.max(...lists.map((f) => statSync(join(listsDir, f)).mtimeMs));
+    return Date.now() - newest > dayMs;
+  } catch {
+    return true;
+  }
+}
+
+let inFlight: Promise<void> = Promise.resolve();
+
+/**
+ * Installs whichever of `needs` is missing, in one apt-get call, with a progress line naming what
+ * and why. Without root it throws one line saying what to install. Calls are serialised within a
+ * process; apt's lock serialises processes.
+ */
+export function ensureDebianPackages(needs: DebianNeed[], log: Log): Promise<void> {
+  const next = inFlight.then(() => install(needs, log));
+  inFlight = next.catch(() => undefined);
+  return next;
+}
+
+async function install(needs: DebianNeed[], log: Log): Promise<void> {
+  const missing = needs.filter((n) => !n.present());
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map((n) => n.pkg))];
+  const what = missing.map((n) => `${n.pkg} (${n.purpose})`).join(', ');
+  if (process.getuid?.() !== 0) {
+    throw new Error(`missing Debian packages: ${what}; install them: apt-get install ${pkgs.join(' ')}`);
+  }
+  log(`installing Debian packages: ${what} ...`);
+  await timed(log, `installed ${pkgs.join(' ')} with apt-get`, async () => {
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    if (listsStale()) await run('apt-get', [...lockWait, 'update', '-q'], { cwd: '/', env });
+    await run('apt-get', [...lockWait, 'install', '-y', '-q', '--no-install-recommends', ...pkgs], {
+      cwd: '/',
+      env,
+    });
+  });
+  const still = missing.filter((n) => !n.present());
+  if (still.length > 0) {
+    throw new Error(
+      `apt-get installed ${pkgs.join(' ')} but ${still.map((n) => n.pkg).join(', ')} is still not usable`,
+    );
+  }
+}

@@ -5,6 +5,7 @@ import { ArgError, parseDemoArgs } from '../demo/args.ts';
 import { createProgress } from '../demo/progress.ts';
 import { renderSummary } from '../demo/report.ts';
 import { runDemo } from '../demo/run.ts';
+import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureStack } from '../stack/index.ts';
 
@@ -25,6 +26,10 @@ if (!cfg.externalServices) {
   progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
   await ensureStack({ log: (s) => progress.step(`  ${s}`) });
 }
+// Real speech and the local engines: installed when missing; without root, one line says what runs without.
+await ensureSpeechAndEngines((s) => progress.step(`  ${s}`)).catch((err: Error) =>
+  progress.step(`running without them: ${err.message}`),
+);
 const started = Date.now();
 const summary = await runDemo(cfg, args, progress);
 console.log(`\n${renderSummary(summary)}`);

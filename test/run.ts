@@ -24,6 +24,13 @@ const integration = unitOnly ? [] : find(join(root, 'test', 'integration'));
 let files = [...unit, ...integration];
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
 
+// The recorded prompts and the local engines (pocketsphinx, espeak-ng) some tests run on: installed
+// here when missing, so no outcome depends on what the machine happened to have.
+{
+  const { ensureSpeechAndEngines } = await import('../engines/debian.ts');
+  await ensureSpeechAndEngines((s) => console.log(`[debian] ${s}`));
+}
+
 if (files.some((f) => f.startsWith('test/integration'))) {
   const { ensureStack } = await import('../stack/index.ts');
   await ensureStack({ log: (s) => console.log(`[stack] ${s}`) });

@@ -9,11 +9,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activeSpeechLevel } from '../../audio/metrics/index.ts';
+import { PROMPT_DIR } from '../../engines/debian.ts';
 import { randomInt, rngFor, uniform } from './random.ts';
 import { resample } from './resample.ts';
 import { synthSpeech } from './synthSpeech.ts';
 
-export const DEFAULT_PROMPT_DIR = '/usr/share/asterisk/sounds/en_US_f_Allison';
+export const DEFAULT_PROMPT_DIR = PROMPT_DIR;
 /** Rate of the prompts and of the synthetic voice; other rates are resampled from it. */
 export const NATIVE_RATE = 8000;
 /** Level every prompt is normalized to before concatenation (ITU-T P.56 nominal), dBov. */

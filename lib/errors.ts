@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'UNAUTHORIZED' // no valid token: who is asking is unknown
   | 'FORBIDDEN' // a valid token whose role or tenant may not do this
   | 'CONFLICT'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'SIDECAR' // a helper process the project installs itself (the PESQ/STOI sidecar) is missing or died
+  | 'UNSCORABLE'; // a measurement that cannot be made on this input (e.g. PESQ finds no utterance)
 
 export interface ErrorDetail {
   field?: string;

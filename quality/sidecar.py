@@ -1,0 +1,102 @@
+"""PESQ (ITU-T P.862.2 wideband / P.862.1 narrowband MOS-LQO) and STOI for voiceloop.
+
+A long-lived process; quality/judge.ts starts it inside the project's own virtual environment.
+Framing, both directions: a 4-byte little-endian length, then that many bytes of UTF-8 JSON.
+A request's JSON is followed by its samples, float32 little-endian, ref then deg for each pair:
+    {"id": 7, "pairs": [{"rate": 16000, "ref": 32000, "deg": 32000}, ...]} <samples>
+The answer, in request order:
+    {"id": 7, "results": [{"pesq": 3.1, "stoi": 0.92} | {"error": "NoUtterancesError", "message": "..."}]}
+A pair that cannot be judged gets an error entry; the process keeps serving. It announces itself with
+{"ready": true, ...} and stops at end of input.
+"""
+import json
+import os
+import struct
+import sys
+import warnings
+
+# The protocol owns the real stdout; anything the libraries print (the C code uses printf) goes to
+# stderr so it cannot corrupt a frame.
+_proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+import numpy as np  # noqa: E402
+import pesq as pesq_module  # noqa: E402
+import pystoi  # noqa: E402
+from pesq import pesq  # noqa: E402
+from pystoi import stoi  # noqa: E402
+
+_in = sys.stdin.buffer
+
+
+def read_exact(n):
+    chunks = []
+    while n > 0:
+        chunk = _in.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(obj):
+    body = json.dumps(obj).encode("utf-8")
+    _proto_out.write(struct.pack("<I", len(body)) + body)
+
+
+def message_of(err):
+    arg = err.args[0] if err.args else ""
+    # The C extension's messages arrive as bytes.
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+    return text or type(err).__name__
+
+
+def judge(rate, ref, deg):
+    mode = "wb" if rate == 16000 else "nb"
+    try:
+        p = float(pesq(rate, ref, deg, mode))
+    except Exception as err:  # the package raises one class per PESQ error code
+        return {"error": type(err).__name__, "message": message_of(err)}
+    # STOI compares frame by frame, so it needs equal lengths: the shorter signal sets the span.
+    n = min(len(ref), len(deg))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = float(stoi(ref[:n], deg[:n], rate, extended=False))
+    # pystoi warns and returns 1e-5 when fewer than 30 speech frames (~384 ms) remain: not a score.
+    if any("STFT" in str(w.message) for w in caught):
+        return {"error": "StoiTooShortError", "message": "fewer than 30 speech frames (about 0.4 s of speech) for STOI"}
+    return {"pesq": p, "stoi": s}
+
+
+def serve():
+    write_frame({
+        "ready": True,
+        "pesq": getattr(pesq_module, "__version__", "0.0.4"),
+        "pystoi": getattr(pystoi, "__version__", "?"),
+        "numpy": np.__version__,
+    })
+    while True:
+        head = read_exact(4)
+        if head is None:
+            return
+        (length,) = struct.unpack("<I", head)
+        header = read_exact(length)
+        if header is None:
+            return
+        req = json.loads(header.decode("utf-8"))
+        results = []
+        for pair in req["pairs"]:
+            ref_b = read_exact(4 * pair["ref"])
+            deg_b = read_exact(4 * pair["deg"])
+            if ref_b is None or deg_b is None:
+                return
+            ref = np.frombuffer(ref_b, dtype="<f4").astype(np.float64)
+            deg = np.frombuffer(deg_b, dtype="<f4").astype(np.float64)
+            results.append(judge(pair["rate"], ref, deg))
+        write_frame({"id": req["id"], "results": results})
+
+
+if __name__ == "__main__":
+    serve()

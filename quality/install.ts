@@ -2,11 +2,13 @@
 // stack fetches its jars: a virtual environment under ~/.cache/voiceloop, keyed by the pinned
 // requirements and the interpreter's version, made once and reused by every checkout on the machine.
 // A marker written after pip succeeds tells a complete environment from one a crash left half-built.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { VoiceloopError } from '../lib/errors.ts';
+import { ensureDebianPackages } from '../stack/debian.ts';
 import { withLock } from '../stack/lock.ts';
 import { run } from '../stack/proc.ts';
 
@@ -43,39 +45,25 @@ async function pythonVersion(): Promise<string> {
   }
 }
 
-async function canMakeVenv(): Promise<boolean> {
-  try {
-    await run('python3', ['-c', 'import venv, ensurepip'], { cwd: '/' });
-    return true;
-  } catch {
-    return false;
-  }
+function canMakeVenv(): boolean {
+  return spawnSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Debian's python3 ships venv without ensurepip until python3-venv is installed; do that as root. */
 async function ensureVenvModule(version: string, log: (line: string) => void): Promise<void> {
-  if (await canMakeVenv()) return;
-  const pkgs = ['python3-venv', `python${version}-venv`];
-  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    log(
-      `PESQ/STOI sidecar: python3 cannot make a virtual environment; installing ${pkgs.join(', ')} with apt-get`,
+  if (canMakeVenv()) return;
+  const purpose = 'a virtual environment for the PESQ/STOI sidecar';
+  try {
+    await ensureDebianPackages(
+      [`python${version}-venv`, 'python3-venv'].map((pkg) => ({ pkg, purpose, present: canMakeVenv })),
+      log,
     );
-    const env = { DEBIAN_FRONTEND: 'noninteractive' };
-    const lock = ['-o', 'DPkg::Lock::Timeout=600'];
-    try {
-      await run('apt-get', [...lock, 'update', '-q'], { cwd: '/', env });
-      await run('apt-get', [...lock, 'install', '-y', '-q', '--no-install-recommends', ...pkgs], {
-        cwd: '/',
-        env,
-      });
-    } catch (err) {
-      throw sidecarError(`PESQ/STOI sidecar: apt-get could not install ${pkgs.join(', ')}`, err);
-    }
-    if (await canMakeVenv()) return;
+  } catch (err) {
+    throw sidecarError(
+      `PESQ/STOI sidecar: python3 cannot make a virtual environment (${String(err instanceof Error ? err.message : err)})`,
+      err,
+    );
   }
-  throw sidecarError(
-    `PESQ/STOI sidecar: python3 cannot make a virtual environment (install it: apt-get install ${pkgs.join(' ')})`,
-  );
 }
 
 function envKey(version: string): string {

@@ -10,13 +10,10 @@ import { stationById, stationCatalog } from '../catalog/index.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
-import { createMetrics } from '../lib/metrics.ts';
 import { ID_RE } from '../producers/snapshot.ts';
-import { createStationProducer } from '../producers/stationProducer.ts';
-import { ensureBucket } from '../runtime/bootstrap.ts';
+import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
-import { StationAgent } from '../stations/agent/agent.ts';
-import { startConfigFeed } from '../stations/agent/configFeed.ts';
+import { startStationAgent } from '../stations/agent/index.ts';
 import {
   bundledImpairmentsPath,
   ImpairmentError,
@@ -26,10 +23,6 @@ import {
   selectStations,
   simulateCall,
 } from '../stations/sim/index.ts';
-import { AudioStore, createS3 } from '../storage/audioStore.ts';
-import { createKafka } from '../streams/kafka.ts';
-import { createRegistry } from '../streams/registry.ts';
-import { ensureTopics } from '../streams/topics.ts';
 
 const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--segments N] [--impairments FILE] [--seed S] [--speed X] [--agent-id ID]
   --station ID         the station this process is (${stationCatalog.map((s) => s.id).join(', ')})
@@ -153,36 +146,21 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const kafka = createKafka(cfg, log);
-const s3 = createS3(cfg);
-await Promise.all([ensureTopics(kafka, cfg), ensureBucket(s3, cfg.s3.bucket)]);
-const registry = await createRegistry(cfg);
-const feed = await startConfigFeed({
-  kafka,
-  registry,
-  log: log.child({ part: 'config-feed' }),
+const rt = await bootstrapStation(cfg, { log });
+const role = await startStationAgent(rt, {
   topics: cfg.topics,
   agentId: args.agentId,
   stations: [args.station],
+  maxPcmBytes: cfg.api.maxPcmBytes,
 });
-feed.onEvent((e) => {
+role.feed.onEvent((e) => {
   const fields = { key: e.key, version: e.version, ...(e.reason ? { reason: e.reason } : {}) };
   if (e.status === 'applied') log.info(fields, `applied config version ${e.version}`);
   else if (e.status === 'rejected') log.warn(fields, `rejected config version ${e.version}`);
   else if (e.status === 'expired') log.info(fields, `config version ${e.version} expired`);
   else log.info(fields, 'config record removed');
 });
-await feed.ready();
-const producer = await createStationProducer({
-  kafka,
-  codec: registry.codec('StationSnapshot'),
-  audio: new AudioStore(s3, cfg.s3.bucket),
-  topic: cfg.topics.snapshots,
-  metrics: createMetrics(),
-  maxPcmBytes: cfg.api.maxPcmBytes,
-  source: 'agent',
-});
-const agent = new StationAgent({ stationId: args.station, feed, producer, log });
+const agent = role.station(args.station);
 const spec = stationById(args.station)!;
 log.info(
   {
@@ -248,9 +226,8 @@ try {
   log.error({ err: (err as Error).message }, 'agent failed');
   exitCode = 1;
 } finally {
-  await producer.stop().catch(() => {});
-  await feed.stop().catch(() => {});
-  s3.destroy();
+  await role.stop();
+  await rt.close();
 }
 log.info('stopped');
 process.exit(exitCode);

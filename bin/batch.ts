@@ -7,13 +7,9 @@ import cliProgress from 'cli-progress';
 import { ChangeService } from '../config/changes.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ArgError, parseBatchArgs } from '../optimizer/batch/args.ts';
-import {
-  type BatchProgress,
-  type BatchResult,
-  batchDepsFor,
-  createBatchService,
-} from '../optimizer/batch/index.ts';
+import { type BatchProgress, type BatchResult, startBatchRunner } from '../optimizer/batch/index.ts';
 import { bootstrap } from '../runtime/bootstrap.ts';
+import { batchDepsFor } from '../runtime/deps.ts';
 import { ensureStack } from '../stack/index.ts';
 
 let args: ReturnType<typeof parseBatchArgs>;
@@ -37,7 +33,7 @@ if (!cfg.externalServices) {
 }
 const rt = await bootstrap(cfg);
 const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix);
-const service = createBatchService(batchDepsFor(rt, changes), { maxConcurrent: 1 });
+const service = await startBatchRunner(batchDepsFor(rt, changes), { maxConcurrent: 1 });
 
 const tty = Boolean(process.stdout.isTTY) && !args.quiet;
 const bar = tty
@@ -79,14 +75,14 @@ process.on('SIGINT', () => {
 
 let code = 0;
 let result: BatchResult | null = null;
-const runId = await service.start(args.request, `user:${process.env.USER ?? 'cli'}:batch-cli`, {
+const runId = await service.submit(args.request, `user:${process.env.USER ?? 'cli'}:batch-cli`, {
   onProgress,
 });
 say(`run ${runId} (GET /v1/optimizer/runs/${runId})`);
 bar?.start(100, 0, { phase: 'starting', detail: '' });
 announced = true;
 try {
-  result = await service.wait(runId);
+  result = await service.result(runId);
 } catch (err) {
   code = 1;
   bar?.stop();

@@ -1,148 +1,172 @@
-// The outbox relay: publishes rows written by the change path (and optimizer runs) in id order, then
-// marks them, in one database transaction per batch. A Kafka failure leaves the rows pending (never
-// lost) and they are retried; a crash after the send but before the mark re-sends them, which the
-// idempotent consumers tolerate (agents drop versions they already have). Only one relay publishes
+// The outbox relay role: publishes rows written by the change path (and optimizer runs) in id order,
+// then marks them, in one database transaction per batch. A Kafka failure leaves the rows pending
+// (never lost) and they are retried; a crash after the send but before the mark re-sends them, which
+// the idempotent consumers tolerate (agents drop versions they already have). Only one relay publishes
 // at a time (a PostgreSQL advisory lock), so per-key order on the compacted topic follows version order.
+// A row that can never be published — it does not encode for its contract, or Kafka refuses it alone,
+// for good, after its attempts — is set aside with the reason (metric, GET /v1/config/outbox/set-aside)
+// and the relay goes on with the rows after it.
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type pg from 'pg';
-import type { ContractName } from '../contracts/schemas.ts';
 import type { Config } from '../lib/config.ts';
-import { wrapIo } from '../lib/errors.ts';
+import { canRetry, isProgrammingError, wrapIo } from '../lib/errors.ts';
+import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
-import type { Pool, PoolClient } from '../storage/db.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { backoffDelay } from '../lib/retry.ts';
+import type { Pool } from '../storage/db.ts';
+import * as outbox from '../storage/outbox.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Registry } from '../streams/registry.ts';
 
-export type TopicRole = 'config' | 'changes' | 'results';
-
-export interface OutboxEntry {
-  role: TopicRole;
-  contract: ContractName;
-  key: string;
-  /** The Avro-ready value; null writes a tombstone. */
-  payload: object | null;
-}
-
-export const OUTBOX_CHANNEL = 'voiceloop_outbox';
-
-/** Adds entries inside the caller's transaction; NOTIFY wakes relays once it commits. */
-export async function enqueue(
-  client: PoolClient | pg.PoolClient,
-  stream: string,
-  entries: OutboxEntry[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  await client.query(
-    `INSERT INTO outbox (stream, topic_role, contract, message_key, payload)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[])`,
-    [
-      stream,
-      entries.map((e) => e.role),
-      entries.map((e) => e.contract),
-      entries.map((e) => e.key),
-      entries.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
-    ],
-  );
-  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
-}
+export { enqueue, OUTBOX_CHANNEL, type OutboxEntry, type TopicRole } from '../storage/outbox.ts';
 
 export interface OutboxRelayDeps {
   kafka: Kafka;
   pool: Pool;
   registry: Registry;
   log: Logger;
-  topics: Pick<Config['topics'], 'prefix' | 'config' | 'changes' | 'results'>;
+  metrics?: Metrics;
   /** Only for tests: a producer that fails, to show that nothing is lost. */
   producer?: Producer;
+}
+
+export interface OutboxRelayOptions {
+  topics: Pick<Config['topics'], 'prefix' | 'config' | 'changes' | 'results'>;
   pollMs?: number;
   batchSize?: number;
+  /** Attempts a row refused by Kafka on its own gets before it is set aside (default 5). */
+  maxAttempts?: number;
 }
 
-export interface OutboxRelay {
+export interface OutboxRelay extends Role {
   /** Publishes what is pending now (any process may call it; it waits for the leader lock). */
   kick(): void;
-  /** Resolves once every row pending at call time has been published. */
+  /** Resolves once every row pending at call time has been published (or set aside). */
   drain(timeoutMs?: number): Promise<void>;
   readonly published: number;
-  stop(): Promise<void>;
+  readonly setAside: number;
 }
 
-export async function startOutboxRelay(deps: OutboxRelayDeps): Promise<OutboxRelay> {
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** A Kafka error is transient unless kafkajs says it is not (a record too large, a bad config...). */
+function kafkaError(context: string, err: unknown) {
+  return wrapIo('KAFKA', context, err, (err as { retriable?: boolean }).retriable !== false);
+}
+
+export async function startOutboxRelay(
+  deps: OutboxRelayDeps,
+  opts: OutboxRelayOptions,
+): Promise<OutboxRelay> {
   const { pool, log } = deps;
   const producer = deps.producer ?? createProducer(deps.kafka, { retries: 3 });
   const ownsProducer = !deps.producer;
   await producer.connect();
-  const stream = deps.topics.prefix;
-  const topicOf: Record<TopicRole, string> = {
-    config: deps.topics.config,
-    changes: deps.topics.changes,
-    results: deps.topics.results,
+  const stream = opts.topics.prefix;
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const topicOf: Record<outbox.TopicRole, string> = {
+    config: opts.topics.config,
+    changes: opts.topics.changes,
+    results: opts.topics.results,
   };
   let running = true;
   let published = 0;
+  let setAsideCount = 0;
   let wake: (() => void) | null = null;
   let kicked = false;
+  // After a batch Kafka refused for good, rows go one at a time until the culprit is found.
+  let isolate = false;
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY.
   const listener = await pool.connect();
   listener.on('notification', () => relay.kick());
-  await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+  await listener.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
   let leader = false;
+
+  async function putAside(c: Pick<Pool, 'query'>, row: outbox.OutboxRow, reason: string) {
+    await outbox.setAside(c, row.id, reason);
+    setAsideCount++;
+    deps.metrics?.outboxSetAside.inc({ contract: row.contract });
+    log.error(
+      { outbox_id: row.id, contract: row.contract, key: row.message_key, reason },
+      'outbox row set aside: it can never be published; the relay goes on with the next rows',
+    );
+  }
+
+  function settleWaiters(upToId: number) {
+    for (const w of waiters.splice(0)) {
+      if (w.upTo <= upToId) w.resolve();
+      else waiters.push(w);
+    }
+  }
 
   async function publishBatch(): Promise<number> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{
-        id: string;
-        topic_role: TopicRole;
-        contract: ContractName;
-        message_key: string;
-        payload: object | null;
-      }>(
-        `SELECT id, topic_role, contract, message_key, payload FROM outbox
-          WHERE stream = $1 AND published_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE`,
-        [stream, deps.batchSize ?? 500],
-      );
+      const rows = await outbox.lockPending(client, stream, isolate ? 1 : (opts.batchSize ?? 500));
       if (rows.length === 0) {
         await client.query('COMMIT');
+        isolate = false;
         return 0;
       }
       const byTopic = new Map<string, Message[]>();
+      const sendable: outbox.OutboxRow[] = [];
       for (const r of rows) {
+        let value: Buffer | null;
+        try {
+          value = r.payload === null ? null : deps.registry.codec(r.contract).encode(r.payload as never);
+        } catch (err) {
+          if (canRetry(err)) throw err;
+          // Encoding is deterministic: this row will never encode, however often it is tried.
+          await putAside(client, r, `does not encode as ${r.contract}: ${(err as Error).message}`);
+          continue;
+        }
         const topic = topicOf[r.topic_role];
-        const value = r.payload === null ? null : deps.registry.codec(r.contract).encode(r.payload as never);
         const list = byTopic.get(topic) ?? [];
         list.push({ key: r.message_key, value });
         byTopic.set(topic, list);
+        sendable.push(r);
       }
       try {
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+        if (sendable.length > 0) {
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+        }
       } catch (err) {
+        const failure = kafkaError(`publishing ${sendable.length} outbox row(s)`, err);
+        const lone = sendable.length === 1 ? sendable[0]! : null;
+        if (!failure.canRetry && lone && lone.attempts + 1 >= maxAttempts) {
+          await outbox.recordFailure(client, [lone.id], failure.message);
+          await putAside(
+            client,
+            lone,
+            `refused by Kafka after ${lone.attempts + 1} attempts: ${failure.message}`,
+          );
+          await client.query('COMMIT');
+          return 1;
+        }
         await client.query('ROLLBACK');
-        await pool
-          .query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])', [
-            rows.map((r) => r.id),
-            String((err as Error).message).slice(0, 2000),
-          ])
+        if (!failure.canRetry && sendable.length > 1) isolate = true;
+        await outbox
+          .recordFailure(
+            pool,
+            sendable.map((r) => r.id),
+            failure.message,
+          )
           .catch(() => {});
-        throw wrapIo('KAFKA', `publishing ${rows.length} outbox row(s)`, err);
+        throw failure;
       }
-      await client.query(
-        'UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
-        [rows.map((r) => r.id)],
+      await outbox.markPublished(
+        client,
+        sendable.map((r) => r.id),
       );
       await client.query('COMMIT');
-      published += rows.length;
-      const maxId = Number(rows[rows.length - 1]!.id);
-      for (const w of waiters.splice(0)) {
-        if (w.upTo <= maxId) w.resolve();
-        else waiters.push(w);
-      }
+      published += sendable.length;
+      settleWaiters(Number(rows[rows.length - 1]!.id));
       return rows.length;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -153,57 +177,54 @@ export async function startOutboxRelay(deps: OutboxRelayDeps): Promise<OutboxRel
   }
 
   async function loop() {
-    let backoff = 100;
+    let failures = 0;
     while (running) {
       try {
-        if (!leader) {
-          const r = await listener.query<{ ok: boolean }>(
-            "SELECT pg_try_advisory_lock(hashtext('outbox:' || $1)) AS ok",
-            [stream],
-          );
-          leader = r.rows[0]!.ok;
-        }
+        if (!leader) leader = await outbox.tryLead(listener, stream);
         if (leader) {
           kicked = false;
           while (running && (await publishBatch()) > 0) {}
-          backoff = 100;
+          failures = 0;
           // Rows committed before our LISTEN or while we published: the next kick or poll finds them.
-          const pending = await pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM outbox WHERE stream = $1 AND published_at IS NULL',
-            [stream],
-          );
-          if (pending.rows[0]!.n === 0) for (const w of waiters.splice(0)) w.resolve();
+          if ((await outbox.pendingCount(pool, stream)) === 0) for (const w of waiters.splice(0)) w.resolve();
         }
       } catch (err) {
+        if (isProgrammingError(err)) log.error({ err }, 'outbox relay bug');
+        const delay = backoffDelay(failures++, 100, 5_000);
         log.warn(
-          { err: (err as Error).message, backoffMs: backoff },
+          { err: (err as Error).message, backoffMs: delay },
           'outbox relay failed; rows stay pending and are retried',
         );
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(5_000, backoff * 2);
+        await new Promise((r) => setTimeout(r, delay));
         continue;
       }
       if (!running) break;
       if (kicked) continue;
       await new Promise<void>((r) => {
         wake = r;
-        setTimeout(r, leader ? (deps.pollMs ?? 1_000) : 2_000).unref();
+        setTimeout(r, leader ? (opts.pollMs ?? 1_000) : 2_000).unref();
       });
       wake = null;
     }
   }
 
-  const relay: OutboxRelay = {
+  const lc = createLifecycle(async () => {
+    running = false;
+    wake?.();
+    await looping;
+    if (leader) await outbox.stepDown(listener, stream).catch(() => {});
+    await listener.query(`UNLISTEN ${outbox.OUTBOX_CHANNEL}`).catch(() => {});
+    listener.release();
+    if (ownsProducer) await producer.disconnect().catch(() => {});
+    for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
+  });
+  const relay: OutboxRelay = lc.role<Omit<OutboxRelay, keyof Role>>({
     kick() {
       kicked = true;
       wake?.();
     },
     async drain(timeoutMs = 10_000) {
-      const r = await pool.query<{ id: string | null }>(
-        'SELECT max(id)::text AS id FROM outbox WHERE stream = $1 AND published_at IS NULL',
-        [stream],
-      );
-      const upTo = Number(r.rows[0]?.id ?? 0);
+      const upTo = await outbox.lastPendingId(pool, stream);
       if (!upTo) return;
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`outbox not drained within ${timeoutMs} ms`)), timeoutMs);
@@ -221,20 +242,11 @@ export async function startOutboxRelay(deps: OutboxRelayDeps): Promise<OutboxRel
     get published() {
       return published;
     },
-    async stop() {
-      running = false;
-      wake?.();
-      await done;
-      if (leader)
-        await listener
-          .query("SELECT pg_advisory_unlock(hashtext('outbox:' || $1))", [stream])
-          .catch(() => {});
-      await listener.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => {});
-      listener.release();
-      if (ownsProducer) await producer.disconnect().catch(() => {});
-      for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
+    get setAside() {
+      return setAsideCount;
     },
-  };
-  const done = loop();
+  });
+  const looping = loop();
+  lc.running();
   return relay;
 }

@@ -8,10 +8,8 @@ import { DEFAULT_POLICY } from '../config/safety.ts';
 import type { DecisionOutcome } from '../consumers/online/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import type { Config } from '../lib/config.ts';
-import { createStationProducer } from '../producers/stationProducer.ts';
 import { type App, startApp } from '../runtime/app.ts';
-import { StationAgent } from '../stations/agent/agent.ts';
-import { startConfigFeed } from '../stations/agent/configFeed.ts';
+import { type StationAgent, startStationAgent } from '../stations/agent/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
@@ -113,29 +111,13 @@ export async function runDemo(
   });
   try {
     progress.step(`starting station agents ${stations.join(', ')}`);
-    const feed = await startConfigFeed({
-      kafka: app.rt.kafka,
-      registry: app.rt.registry,
-      log: app.rt.log.child({ role: 'agent' }),
+    const agentRole = await startStationAgent(app.rt, {
       topics: cfg.topics,
       agentId: `demo-${hostname()}`,
       stations,
+      keepReplayAudio: true,
     });
-    await feed.ready();
-    const producer = await createStationProducer({
-      kafka: app.rt.kafka,
-      codec: app.rt.registry.codec('StationSnapshot'),
-      audio: app.rt.audio,
-      topic: cfg.topics.snapshots,
-      metrics: app.rt.metrics,
-      source: 'agent',
-    });
-    const agents = new Map(
-      stations.map((s) => [
-        s,
-        new StationAgent({ stationId: s, feed, producer, log: app.rt.log, replayAudio: app.rt.audio }),
-      ]),
-    );
+    const agents = new Map(stations.map((s) => [s, agentRole.station(s)]));
 
     const waitDecision = (id: string, timeoutMs = 15_000) =>
       new Promise<DecisionOutcome>((resolve, reject) => {
@@ -303,8 +285,7 @@ export async function runDemo(
         best_params: best.params,
       });
     }
-    await producer.stop();
-    await feed.stop();
+    await agentRole.stop();
     const refB = summaries.map((x) => x.ref_quality_before_db).filter((x): x is number => x !== null);
     const refA = summaries.map((x) => x.ref_quality_after_db).filter((x): x is number => x !== null);
     const m = {

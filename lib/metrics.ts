@@ -35,6 +35,12 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    outboxSetAside: new Counter({
+      name: 'voiceloop_outbox_set_aside_total',
+      help: 'Outbox rows set aside because they can never be published (they do not encode, or Kafka refuses them for good)',
+      labelNames: ['contract'] as const,
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'voiceloop_http_requests_total',
       help: 'HTTP requests by route and status code',

@@ -26,6 +26,11 @@ export class RetriesExhaustedError extends AggregateError {
   }
 }
 
+/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
+export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
+  return Math.round(Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** attempt));
+}
+
 export async function retry<T>(
   what: string,
   fn: (attempt: number) => Promise<T>,
@@ -43,8 +48,7 @@ export async function retry<T>(
         if (errors.length === 1) throw err;
         throw new RetriesExhaustedError(errors, what);
       }
-      const cap = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** attempt);
-      const delay = Math.round(Math.random() * cap);
+      const delay = backoffDelay(attempt, o.initialDelayMs, o.maxDelayMs);
       o.onRetry?.(err, attempt + 1, delay);
       await sleep(delay, undefined, o.signal ? { signal: o.signal } : undefined);
     }

@@ -1,11 +1,9 @@
 // Runs the API and every consumer role in one process (`npm start`); each role can also run alone
-// (ROLES=persister,api) and scale out through its consumer group.
+// (ROLES=persister,api) and scale out through its consumer group. Every role is started the same way,
+// `startX(deps, options) -> { state, stop(), done }`, and stopped in reverse order of start.
 import type { FastifyInstance } from 'fastify';
-import { configRoutes } from '../api/routes/config.ts';
-import { experimentRoutes } from '../api/routes/experiments.ts';
-import { optimizerRoutes } from '../api/routes/optimizer.ts';
-import { buildApi } from '../api/server.ts';
 import { ChangeService } from '../config/changes.ts';
+import { type ExpirySweep, startExpirySweep } from '../config/expiry.ts';
 import { type OutboxRelay, startOutboxRelay } from '../config/outbox.ts';
 import {
   type OnlineOptimizer,
@@ -15,15 +13,18 @@ import {
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
+import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import {
   type ExperimentRunner,
   ExperimentService,
   experimentGroupId,
   startExperimentRunner,
 } from '../optimizer/ab/index.ts';
-import { batchDepsFor, createBatchService } from '../optimizer/batch/index.ts';
+import { type BatchRunner, startBatchRunner } from '../optimizer/batch/index.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
+import { type ApiRole, startApi } from './api.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
+import { batchDepsFor } from './deps.ts';
 
 export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
@@ -42,17 +43,20 @@ export function parseRoles(raw: string | undefined): RoleName[] {
   return roles as RoleName[];
 }
 
-export interface App {
+export interface App extends Role {
   rt: Runtime;
+  /** The API server (for `inject`), when the api role runs. */
   api?: FastifyInstance;
+  apiRole?: ApiRole;
   persister?: Persister;
   relay?: OutboxRelay;
+  expiry?: ExpirySweep;
   online?: OnlineOptimizer;
   experiments?: ExperimentRunner;
+  batch?: BatchRunner;
   changes: ChangeService;
   producer: StationProducer;
   url?: string;
-  stop(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -67,81 +71,82 @@ export async function startApp(
   opts: StartOptions = {},
 ): Promise<App> {
   const rt = await bootstrap(cfg);
-  const producer = await createStationProducer({
-    kafka: rt.kafka,
-    codec: rt.registry.codec('StationSnapshot'),
-    audio: rt.audio,
-    topic: cfg.topics.snapshots,
-    metrics: rt.metrics,
-    maxPcmBytes: cfg.api.maxPcmBytes,
-    source: 'api',
+  const started: Role[] = [];
+  let producer: StationProducer | undefined;
+  const lc = createLifecycle(async () => {
+    // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
+    for (const role of started.reverse()) await role.stop();
+    await producer?.stop();
+    await rt.close();
   });
-  let relay: OutboxRelay | undefined;
-  const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix, undefined, () => relay?.kick());
-  let expiryTimer: NodeJS.Timeout | undefined;
-  // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
-  const batch = roles.includes('api') ? createBatchService(batchDepsFor(rt, changes)) : undefined;
-  const app: App = {
-    rt,
-    producer,
-    changes,
-    async stop() {
-      // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
-      clearInterval(expiryTimer);
-      await app.api?.close();
-      await app.online?.stop();
-      await app.experiments?.stop();
-      await app.relay?.stop();
-      await app.persister?.stop();
-      await batch?.stop();
-      await producer.stop();
-      await rt.close();
-    },
+  const start = async <R extends Role>(role: Promise<R>): Promise<R> => {
+    const r = await role;
+    started.push(r);
+    return r;
   };
   try {
+    producer = await createStationProducer({
+      kafka: rt.kafka,
+      codec: rt.registry.codec('StationSnapshot'),
+      audio: rt.audio,
+      topic: cfg.topics.snapshots,
+      metrics: rt.metrics,
+      maxPcmBytes: cfg.api.maxPcmBytes,
+      source: 'api',
+    });
+    let relay: OutboxRelay | undefined;
+    const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix, undefined, () =>
+      relay?.kick(),
+    );
+    const app = lc.role<Omit<App, keyof Role>>({ rt, producer, changes });
+    // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
+    if (roles.includes('api')) app.batch = await start(startBatchRunner(batchDepsFor(rt, changes)));
     if (roles.includes('persister')) {
-      app.persister = await startPersister(
-        {
-          kafka: rt.kafka,
-          pool: rt.pool,
-          codec: rt.registry.codec('StationSnapshot'),
-          log: rt.log.child({ role: 'persister' }),
-          metrics: rt.metrics,
-        },
-        { topics: cfg.topics, groupId: cfg.groups.persister },
+      app.persister = await start(
+        startPersister(
+          {
+            kafka: rt.kafka,
+            pool: rt.pool,
+            codec: rt.registry.codec('StationSnapshot'),
+            log: rt.log.child({ role: 'persister' }),
+            metrics: rt.metrics,
+          },
+          { topics: cfg.topics, groupId: cfg.groups.persister },
+        ),
       );
     }
     if (roles.includes('relay')) {
-      relay = app.relay = await startOutboxRelay({
-        kafka: rt.kafka,
-        pool: rt.pool,
-        registry: rt.registry,
-        log: rt.log.child({ role: 'relay' }),
-        topics: cfg.topics,
-      });
-      // Expired call-scoped (and other TTL'd) records are tombstoned so the compacted topic forgets them.
-      expiryTimer = setInterval(() => {
-        changes
-          .expire()
-          .catch((err) => rt.log.warn({ err: (err as Error).message }, 'config expiry sweep failed'));
-      }, 1_000);
-      expiryTimer.unref();
+      relay = app.relay = await start(
+        startOutboxRelay(
+          {
+            kafka: rt.kafka,
+            pool: rt.pool,
+            registry: rt.registry,
+            log: rt.log.child({ role: 'relay' }),
+            metrics: rt.metrics,
+          },
+          { topics: cfg.topics },
+        ),
+      );
+      app.expiry = await start(startExpirySweep({ changes, log: rt.log.child({ role: 'expiry' }) }));
     }
     if (roles.includes('online')) {
-      app.online = await startOnlineOptimizer(
-        {
-          kafka: rt.kafka,
-          pool: rt.pool,
-          codec: rt.registry.codec('StationSnapshot'),
-          changes,
-          log: rt.log.child({ role: 'online' }),
-        },
-        {
-          topics: cfg.topics,
-          groupId: cfg.groups.online,
-          partitions: cfg.topics.snapshotPartitions,
-          ...opts.online,
-        },
+      app.online = await start(
+        startOnlineOptimizer(
+          {
+            kafka: rt.kafka,
+            pool: rt.pool,
+            codec: rt.registry.codec('StationSnapshot'),
+            changes,
+            log: rt.log.child({ role: 'online' }),
+          },
+          {
+            topics: cfg.topics,
+            groupId: cfg.groups.online,
+            partitions: cfg.topics.snapshotPartitions,
+            ...opts.online,
+          },
+        ),
       );
     }
     const experiments = new ExperimentService({
@@ -151,46 +156,51 @@ export async function startApp(
       log: rt.log.child({ role: 'experiments' }),
     });
     if (roles.includes('experiments')) {
-      app.experiments = await startExperimentRunner(
-        {
-          kafka: rt.kafka,
-          service: experiments,
-          codec: rt.registry.codec('StationSnapshot'),
-          log: rt.log.child({ role: 'experiments' }),
-        },
-        { topics: cfg.topics, groupId: experimentGroupId(cfg) },
+      app.experiments = await start(
+        startExperimentRunner(
+          {
+            kafka: rt.kafka,
+            service: experiments,
+            codec: rt.registry.codec('StationSnapshot'),
+            log: rt.log.child({ role: 'experiments' }),
+          },
+          { topics: cfg.topics, groupId: experimentGroupId(cfg) },
+        ),
       );
     }
     if (roles.includes('api')) {
-      app.api = await buildApi({
-        rt,
-        producer,
-        plugins: [
-          async (a) => {
-            await a.register(configRoutes, { changes, pool: rt.pool, tokenSecret: cfg.api.tokenSecret });
-            await a.register(experimentRoutes, {
-              service: experiments,
-              tokenSecret: cfg.api.tokenSecret,
-              ...(app.experiments ? { onCreated: app.experiments.refresh } : {}),
-            });
-            await a.register(optimizerRoutes, {
-              pool: rt.pool,
-              changes,
-              tokenSecret: cfg.api.tokenSecret,
-              ...(app.online ? { memory: app.online.memory } : {}),
-              ...(batch ? { batch } : {}),
-            });
+      app.apiRole = await start(
+        startApi(
+          {
+            rt,
+            producer,
+            changes,
+            experiments,
+            ...(app.experiments ? { experimentRunner: app.experiments } : {}),
+            ...(app.online ? { online: app.online } : {}),
+            ...(app.batch ? { batch: app.batch } : {}),
           },
-        ],
-      });
-      if (opts.listen !== false) {
-        app.url = await app.api.listen({ host: cfg.api.host, port: cfg.api.port });
-        rt.log.info({ url: app.url }, 'API listening');
-      }
+          {
+            listen: opts.listen !== false,
+            host: cfg.api.host,
+            port: cfg.api.port,
+            tokenSecret: cfg.api.tokenSecret,
+          },
+        ),
+      );
+      app.api = app.apiRole.server;
+      if (app.apiRole.url) app.url = app.apiRole.url;
     }
+    // A role that fails on its own takes the process's roles down with it, through the one path.
+    for (const role of started) {
+      void role.done.then(async () => {
+        if (role.state === 'failed') await lc.fail(role.failure);
+      });
+    }
+    lc.running();
+    return app;
   } catch (err) {
-    await app.stop().catch(() => {});
+    await lc.fail(err);
     throw err;
   }
-  return app;
 }

@@ -77,3 +77,43 @@ export async function bootstrap(
     throw err;
   }
 }
+
+/** What a station agent process needs: Kafka (topics ensured), the registry and the object store; no database. */
+export interface StationRuntime {
+  cfg: Readonly<Config>;
+  log: Logger;
+  kafka: Kafka;
+  registry: Registry;
+  s3: S3Client;
+  audio: AudioStore;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function bootstrapStation(
+  cfg: Readonly<Config>,
+  opts: { log?: Logger; metrics?: Metrics } = {},
+): Promise<StationRuntime> {
+  const log = opts.log ?? createLogger(cfg.logLevel);
+  const kafka = createKafka(cfg, log);
+  const s3 = createS3(cfg);
+  try {
+    await Promise.all([ensureTopics(kafka, cfg), ensureBucket(s3, cfg.s3.bucket)]);
+    const registry = await createRegistry(cfg);
+    return {
+      cfg,
+      log,
+      kafka,
+      registry,
+      s3,
+      audio: new AudioStore(s3, cfg.s3.bucket),
+      metrics: opts.metrics ?? createMetrics(),
+      async close() {
+        s3.destroy();
+      },
+    };
+  } catch (err) {
+    s3.destroy();
+    throw err;
+  }
+}

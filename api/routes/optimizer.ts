@@ -6,7 +6,7 @@ import { stationById } from '../../catalog/index.ts';
 import type { ChangeService } from '../../config/changes.ts';
 import { type CallMemory, decideAndApply } from '../../consumers/online/index.ts';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
-import { type BatchService, parseBatchRequest } from '../../optimizer/batch/index.ts';
+import { type BatchRunner, parseBatchRequest } from '../../optimizer/batch/index.ts';
 import type { Pool } from '../../storage/db.ts';
 import { SNAPSHOT_SELECT, type SnapshotDbRow, snapshotFromRow } from '../../storage/snapshots.ts';
 import { assertTenant, requireRole } from '../auth.ts';
@@ -19,7 +19,7 @@ export interface OptimizerRouteDeps {
   memory?: (tenantId: string, callId: string, stationId: number) => CallMemory | undefined;
   callTtlMs?: number;
   /** The batch optimizer role; without it a batch request is refused (400 on `mode`). */
-  batch?: BatchService;
+  batch?: BatchRunner;
 }
 
 const BATCH_BODY_DOC = `mode "batch": {"mode": "batch", "from": ISO 8601 | epoch ms, "to": ISO 8601 | epoch ms,
@@ -46,7 +46,7 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
             'mode batch is not available: this process runs without the batch optimizer',
             [{ field: 'mode', reason: 'the batch optimizer role is not running in this process' }],
           );
-        const runId = await deps.batch.start(r, `user:${req.principal?.sub ?? 'unknown'}:batch`);
+        const runId = await deps.batch.submit(r, `user:${req.principal?.sub ?? 'unknown'}:batch`);
         return reply.status(202).send({
           mode: 'batch',
           run_id: runId,

@@ -2,14 +2,16 @@
 // and station within milliseconds. Snapshots of one call share a partition (keyed by call_id), so
 // decisions for a call are made in order; the controller state of each (call, station) lives here
 // and is forgotten when the call goes quiet.
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { ChangeService } from '../../config/changes.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import type { Config } from '../../lib/config.ts';
 import { canRetry } from '../../lib/errors.ts';
+import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Pool } from '../../storage/db.ts';
 import type { Codec } from '../../streams/registry.ts';
+import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import { type CallMemory, type DecisionOutcome, decideAndApply } from './decisions.ts';
 
 export interface OnlineOptimizerDeps {
@@ -50,9 +52,8 @@ const DEFAULT_PARTITIONS = 6;
 /** Per partition; with 6 partitions this keeps within a pool of a few dozen connections' worth of work. */
 const DEFAULT_CONCURRENCY = 4;
 
-export interface OnlineOptimizer {
+export interface OnlineOptimizer extends Role {
   memory(tenantId: string, callId: string, stationId: number): CallMemory | undefined;
-  stop(): Promise<void>;
 }
 
 export async function startOnlineOptimizer(
@@ -67,30 +68,9 @@ export async function startOnlineOptimizer(
     callTtlMs: opts.callTtlMs ?? 15 * 60_000,
     explore: opts.explore ?? false,
   };
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: opts.groupId,
-    maxWaitTimeInMs: 20,
-    sessionTimeout: 30_000,
-  });
-  // Resolve only once partitions are assigned, so nothing published after start() is missed.
-  const joined = new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
-      resolve();
-    });
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: opts.topics.snapshots, fromBeginning: opts.fromBeginning ?? false });
-  const decideOne = async (value: Buffer | null, partition: number, offset: string) => {
-    let snap: StationSnapshot;
-    try {
-      snap = await deps.codec.decode(value);
-    } catch (err) {
-      if (canRetry(err)) throw err;
-      // The persister dead-letters undecodable records; the optimizer just cannot learn from them.
-      deps.log.debug({ partition, offset }, 'undecodable snapshot skipped');
-      return;
-    }
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
+  const decideOne = async (snap: StationSnapshot) => {
     const k = key(snap.tenant_id, snap.call_id, snap.station_id);
     const mem = memories.get(k) ?? { state: null, lastChangeId: null, seenAt: 0 };
     mem.seenAt = Date.now();
@@ -110,44 +90,53 @@ export async function startOnlineOptimizer(
       );
     }
   };
-  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
-  await consumer.run({
-    // Every partition at once; inside a batch, the calls of a partition in parallel (each call's
-    // snapshots stay in order: they share the record key, call_id). A decision spends its time
-    // waiting on PostgreSQL round trips, so running calls side by side is what gives throughput.
-    partitionsConsumedConcurrently: opts.partitions ?? DEFAULT_PARTITIONS,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      const byCall = new Map<string, typeof batch.messages>();
-      for (const m of batch.messages) {
-        const callKey = m.key?.toString('utf8') ?? '';
-        const list = byCall.get(callKey);
-        if (list) list.push(m);
-        else byCall.set(callKey, [m]);
+  // Every partition at once; inside a batch, the calls of a partition in parallel (each call's
+  // snapshots stay in order: they share the record key, call_id). A decision spends its time
+  // waiting on PostgreSQL round trips, so running calls side by side is what gives throughput.
+  // Offsets are committed only when every call of the batch is done: a crash redelivers the batch,
+  // and a redelivered snapshot only repeats a decision the change path already made idempotent
+  // per config key (cool-down, same values).
+  const handle = async (batch: ConsumedBatch<StationSnapshot>) => {
+    const byCall = new Map<string, StationSnapshot[]>();
+    for (const r of batch.records) {
+      const list = byCall.get(r.value.call_id);
+      if (list) list.push(r.value);
+      else byCall.set(r.value.call_id, [r.value]);
+    }
+    const queues = [...byCall.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < queues.length && batch.isActive()) {
+        const q = queues[next++]!;
+        for (const snap of q) await decideOne(snap);
       }
-      const queues = [...byCall.values()];
-      let next = 0;
-      const worker = async () => {
-        while (next < queues.length && isRunning() && !isStale()) {
-          const q = queues[next++]!;
-          for (const m of q) await decideOne(m.value, batch.partition, m.offset);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
-      // Offsets are resolved only when every call of the batch is done: a crash redelivers the batch,
-      // and a redelivered snapshot only repeats a decision the change path already made idempotent
-      // per config key (cool-down, same values).
-      if (isRunning() && !isStale()) {
-        const last = batch.messages.at(-1);
-        if (last) resolveOffset(last.offset);
-        await heartbeat();
-      }
-    },
-  });
-  await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000).unref())]);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
+  };
   const idle = opts.idleCallMs ?? DEFAULT_IDLE_CALL_MS;
-  const sweeper = setInterval(
+  let sweeper: NodeJS.Timeout | undefined;
+  let stopConsumer: () => Promise<void> = async () => {};
+  const lc = createLifecycle(async () => {
+    clearInterval(sweeper);
+    await stopConsumer();
+  });
+  const consumer = await runRoleConsumer<StationSnapshot>({
+    kafka: deps.kafka,
+    log: deps.log,
+    groupId: opts.groupId,
+    topic: opts.topics.snapshots,
+    fromBeginning: opts.fromBeginning ?? false,
+    codec: deps.codec,
+    // No dead-letter topic: the persister dead-letters undecodable records; this role just cannot
+    // learn from them.
+    consumer: { maxWaitTimeInMs: 20 },
+    partitionsConsumedConcurrently: opts.partitions ?? DEFAULT_PARTITIONS,
+    awaitJoin: true,
+    handle,
+    onFatal: (err) => void lc.fail(err),
+  });
+  stopConsumer = consumer.stop;
+  sweeper = setInterval(
     () => {
       const cutoff = Date.now() - idle;
       for (const [k, m] of memories) {
@@ -158,11 +147,6 @@ export async function startOnlineOptimizer(
     Math.min(idle, 10_000),
   );
   sweeper.unref();
-  return {
-    memory: (t, c, s) => memories.get(key(t, c, s)),
-    async stop() {
-      clearInterval(sweeper);
-      await consumer.disconnect().catch(() => {});
-    },
-  };
+  lc.running();
+  return lc.role({ memory: (t: string, c: string, s: number) => memories.get(key(t, c, s)) });
 }

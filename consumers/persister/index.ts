@@ -1,8 +1,2 @@
-export {
-  type Persister,
-  type PersisterDeps,
-  type PersisterOptions,
-  type PersisterState,
-  startPersister,
-} from './persister.ts';
+export { type Persister, type PersisterDeps, type PersisterOptions, startPersister } from './persister.ts';
 export { type SnapshotRow, writeSnapshots } from './rows.ts';

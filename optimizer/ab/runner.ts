@@ -2,12 +2,14 @@
 // each new call of a running experiment's station and scope (its arm, and the treatment's call-scoped
 // change); a timer scores the enrolled calls from the persisted snapshots and takes the planned looks.
 // Several instances may run: enrollment and evaluation are serialised in PostgreSQL.
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import type { Config } from '../../lib/config.ts';
 import { canRetry } from '../../lib/errors.ts';
+import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Codec } from '../../streams/registry.ts';
+import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import type { EnrollOutcome, EvaluateOutcome, ExperimentService } from './service.ts';
 import type { Experiment } from './store.ts';
 
@@ -28,15 +30,11 @@ export interface ExperimentRunnerOptions {
   onEvaluate?: (experimentId: string, out: EvaluateOutcome) => void;
 }
 
-export type ExperimentRunnerState = 'starting' | 'running' | 'stopping' | 'stopped';
-
-export interface ExperimentRunner {
-  readonly state: ExperimentRunnerState;
+export interface ExperimentRunner extends Role {
   /** Re-reads the running experiments now (after a create, so its first calls are not missed). */
   refresh(): Promise<void>;
   /** One evaluation round over every running experiment. */
   tick(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /** The runner's consumer group, derived from the deployment's prefix like the other roles' groups. */
@@ -49,39 +47,14 @@ export async function startExperimentRunner(
   opts: ExperimentRunnerOptions,
 ): Promise<ExperimentRunner> {
   const { service, log } = deps;
-  let state: ExperimentRunnerState = 'starting';
   let running: Experiment[] = [];
   const refresh = async () => {
     running = await service.running();
   };
   await refresh();
 
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: opts.groupId,
-    maxWaitTimeInMs: 20,
-    sessionTimeout: 30_000,
-  });
-  const joined = new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
-      resolve();
-    });
-  });
-  await consumer.connect();
-  // Only calls seen from now on: an experiment enrolls live calls, it does not replay history.
-  await consumer.subscribe({ topic: opts.topics.snapshots, fromBeginning: false });
-  await consumer.run({
-    partitionsConsumedConcurrently: 3,
-    eachMessage: async ({ message, partition }) => {
-      if (running.length === 0) return;
-      let snap: StationSnapshot;
-      try {
-        snap = await deps.codec.decode(message.value);
-      } catch (err) {
-        if (canRetry(err)) throw err;
-        log.debug({ partition, offset: message.offset }, 'undecodable snapshot skipped');
-        return;
-      }
+  const handle = async (batch: ConsumedBatch<StationSnapshot>) => {
+    for (const { value: snap } of batch.records) {
       for (const exp of running) {
         if (exp.stationId !== snap.station_id) continue;
         try {
@@ -95,11 +68,33 @@ export async function startExperimentRunner(
           );
         }
       }
-    },
-  });
-  await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000).unref())]);
+    }
+  };
 
   let ticking: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopConsumer: () => Promise<void> = async () => {};
+  const lc = createLifecycle(async () => {
+    clearTimeout(timer);
+    await ticking.catch(() => {});
+    await stopConsumer();
+  });
+  const consumer = await runRoleConsumer<StationSnapshot>({
+    kafka: deps.kafka,
+    log,
+    groupId: opts.groupId,
+    topic: opts.topics.snapshots,
+    // Only calls seen from now on: an experiment enrolls live calls, it does not replay history.
+    fromBeginning: false,
+    codec: deps.codec,
+    consumer: { maxWaitTimeInMs: 20 },
+    partitionsConsumedConcurrently: 3,
+    awaitJoin: true,
+    handle,
+    onFatal: (err) => void lc.fail(err),
+  });
+  stopConsumer = consumer.stop;
+
   const tick = async () => {
     await refresh();
     for (const exp of running) {
@@ -112,37 +107,25 @@ export async function startExperimentRunner(
     }
     await refresh();
   };
-  let timer: NodeJS.Timeout | undefined;
   const loop = () => {
     timer = setTimeout(() => {
       ticking = tick()
         .catch((err) => log.warn({ err: (err as Error).message }, 'experiment tick failed'))
         .finally(() => {
-          if (state === 'running') loop();
+          if (lc.state === 'running') loop();
         });
     }, opts.tickMs ?? 500);
     timer.unref();
   };
-  state = 'running';
+  lc.running();
   loop();
   log.info({ group: opts.groupId }, 'experiment runner running');
 
-  return {
-    get state() {
-      return state;
-    },
+  return lc.role({
     refresh,
     async tick() {
       await ticking;
       await tick();
     },
-    async stop() {
-      if (state === 'stopping' || state === 'stopped') return;
-      state = 'stopping';
-      clearTimeout(timer);
-      await ticking.catch(() => {});
-      await consumer.disconnect().catch(() => {});
-      state = 'stopped';
-    },
-  };
+  });
 }

@@ -44,4 +44,4 @@ export {
   parseTime,
 } from './request.ts';
 export { type BatchDeps, executeBatch } from './run.ts';
-export { type BatchService, batchDepsFor, createBatchService } from './service.ts';
+export { type BatchRunner, type BatchRunnerOptions, startBatchRunner } from './service.ts';

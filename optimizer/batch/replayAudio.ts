@@ -13,9 +13,11 @@
 
 import { stationById } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
+import { fromPcm16, toPcm16 } from '../../domain/pcm.ts';
 import { SAMPLE_RATES } from '../../producers/snapshot.ts';
-import { toPcm16 } from '../../stations/agent/agent.ts';
 import { type AudioStore, isAudioKey } from '../../storage/audioStore.ts';
+
+export { fromPcm16 };
 
 export const INPUT_KEY_LABEL = 'replay.input_key';
 export const REFERENCE_KEY_LABEL = 'replay.reference_key';
@@ -63,14 +65,6 @@ export function replaySource(s: StationSnapshot): ReplayCheck {
     ok: true,
     source: { inputKey: input, referenceKey: reference, farEndKey: farEnd, sampleRate: rate },
   };
-}
-
-/** Signed 16-bit little-endian PCM -> float, the inverse of toPcm16 (full scale 32767). */
-export function fromPcm16(bytes: Uint8Array): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(bytes.byteLength >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(2 * i, true) / 32767;
-  return out;
 }
 
 export interface ReplayAudio {

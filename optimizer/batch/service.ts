@@ -1,59 +1,46 @@
 // The batch optimizer role as a service: `start` records the run and returns its id at once (the API
 // answers 202 with it), the run goes on in the background, and its row shows progress until it ends
 // completed, failed (with the error) or stopped (shutdown). `stop` aborts running runs and waits
-// for them to record that. Same shape as the other roles: start(deps, options) -> { stop() }.
+// for them to record that. Same shape as the other roles: startBatchRunner(deps, options) resolves to
+// { state, stop(), done } plus `submit` and `result`.
 import { randomUUID } from 'node:crypto';
-import type { ChangeService } from '../../config/changes.ts';
-import type { Config } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
-import type { Runtime } from '../../runtime/bootstrap.ts';
+import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { BatchProgress } from './progress.ts';
 import type { BatchResult } from './report.ts';
 import type { BatchRequest } from './request.ts';
 import { type BatchDeps, executeBatch } from './run.ts';
 import { endRun, insertRun } from './store.ts';
 
-export interface BatchService {
+export interface BatchRunner extends Role {
   /** Records the run and starts it; resolves with its id as soon as the row exists. */
-  start(req: BatchRequest, actor: string, hooks?: { onProgress?(p: BatchProgress): void }): Promise<string>;
+  submit(req: BatchRequest, actor: string, hooks?: { onProgress?(p: BatchProgress): void }): Promise<string>;
   /** Resolves when the run ends (its result, or rejects with why it did not complete). */
-  wait(runId: string): Promise<BatchResult>;
+  result(runId: string): Promise<BatchResult>;
   readonly running: number;
-  stop(): Promise<void>;
 }
 
-export interface BatchServiceOptions {
+export interface BatchRunnerOptions {
   /** Runs at once per process; each holds a CPU core while it re-processes audio (default 2). */
   maxConcurrent?: number;
 }
 
-/** The batch role's dependencies from a process runtime (what runtime/app.ts passes the API). */
-export function batchDepsFor(rt: Runtime, changes: ChangeService, cfg: Readonly<Config> = rt.cfg): BatchDeps {
-  return {
-    kafka: rt.kafka,
-    snapshotCodec: rt.registry.codec('StationSnapshot'),
-    resultCodec: rt.registry.codec('OptimizerResult'),
-    audio: rt.audio,
-    pool: rt.pool,
-    changes,
-    topics: { snapshots: cfg.topics.snapshots },
-    groupPrefix: cfg.groups.batch,
-    log: rt.log.child({ role: 'batch' }),
-  };
-}
-
-export function createBatchService(deps: BatchDeps, opts: BatchServiceOptions = {}): BatchService {
+export async function startBatchRunner(deps: BatchDeps, opts: BatchRunnerOptions = {}): Promise<BatchRunner> {
   const max = opts.maxConcurrent ?? 2;
   const runs = new Map<string, { abort: AbortController; done: Promise<BatchResult> }>();
   const finished = new Map<string, Promise<BatchResult>>();
-  let stopping = false;
-
-  return {
+  const lc = createLifecycle(async () => {
+    for (const r of runs.values()) r.abort.abort(new Error('batch optimizer stopping'));
+    await Promise.allSettled([...runs.values()].map((r) => r.done));
+  });
+  lc.running();
+  return lc.role<Omit<BatchRunner, keyof Role>>({
     get running() {
       return runs.size;
     },
-    async start(req, actor, hooks = {}) {
-      if (stopping) throw new VoiceloopError('CONFLICT', 'the batch optimizer is shutting down');
+    async submit(req, actor, hooks = {}) {
+      if (lc.state !== 'running')
+        throw new VoiceloopError('CONFLICT', 'the batch optimizer is shutting down');
       if (runs.size >= max) {
         throw new VoiceloopError(
           'CONFLICT',
@@ -99,16 +86,11 @@ export function createBatchService(deps: BatchDeps, opts: BatchServiceOptions = 
       done.finally(() => runs.delete(runId)).catch(() => {});
       return runId;
     },
-    wait(runId) {
+    result(runId) {
       const p = finished.get(runId);
       if (!p)
         return Promise.reject(new VoiceloopError('NOT_FOUND', `batch run ${runId} was not started here`));
       return p;
     },
-    async stop() {
-      stopping = true;
-      for (const r of runs.values()) r.abort.abort(new Error('batch optimizer stopping'));
-      await Promise.allSettled([...runs.values()].map((r) => r.done));
-    },
-  };
+  });
 }

@@ -5,6 +5,8 @@
 // version it ran with.
 import { stationById } from '../../catalog/index.ts';
 import type { Channel, StationSnapshot } from '../../contracts/generated.ts';
+import { toPcm16 } from '../../domain/pcm.ts';
+import { VoiceloopError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { storeReplayAudio } from '../../optimizer/batch/replayAudio.ts';
 import type { StationProducer } from '../../producers/stationProducer.ts';
@@ -56,36 +58,27 @@ export interface ProcessedSegment {
   params: Record<string, number>;
 }
 
-/** Float [-1, 1] -> signed 16-bit little-endian PCM (clamped, rounded). */
-export function toPcm16(x: Float32Array): Buffer {
-  const out = Buffer.allocUnsafe(x.length * 2);
-  for (let i = 0; i < x.length; i++) {
-    const v = Math.max(-1, Math.min(1, x[i]!));
-    out.writeInt16LE(Math.round(v * 32767), i * 2);
-  }
-  return out;
-}
-
 export class StationAgent {
   readonly stationId: number;
   private readonly calls = new Map<string, CallState>();
   private readonly clock: () => number;
 
-  constructor(private readonly o: StationAgentOptions) {
-    if (!stationById(o.stationId)) throw new Error(`unknown station ${o.stationId}`);
-    this.stationId = o.stationId;
-    this.clock = o.clock ?? Date.now;
+  constructor(private readonly opts: StationAgentOptions) {
+    if (!stationById(opts.stationId))
+      throw new VoiceloopError('VALIDATION', `unknown station ${opts.stationId}`);
+    this.stationId = opts.stationId;
+    this.clock = opts.clock ?? Date.now;
   }
 
   /** The parameters this agent would run for a call right now, and their version. */
   effective(tenantId: string, callId: string) {
-    return this.o.feed.view.effective(this.stationId, tenantId, callId, this.clock());
+    return this.opts.feed.view.effective(this.stationId, tenantId, callId, this.clock());
   }
 
   private callState(call: CallInfo, sampleRate: number): CallState {
     const key = `${call.tenantId}/${call.callId}`;
     let cs = this.calls.get(key);
-    const gen = this.o.feed.generation;
+    const gen = this.opts.feed.generation;
     if (!cs) {
       const eff = this.effective(call.tenantId, call.callId);
       cs = {
@@ -110,12 +103,12 @@ export class StationAgent {
     const cs = this.callState(call, input.sampleRate);
     const { output, metrics } = processSegment(cs.state, cs.params, input);
     const pcm =
-      this.o.uploadAudio === false ? undefined : { bytes: toPcm16(output), sampleRate: input.sampleRate };
+      this.opts.uploadAudio === false ? undefined : { bytes: toPcm16(output), sampleRate: input.sampleRate };
     const replay =
-      this.o.replayAudio && !stationById(this.stationId)?.network
-        ? await storeReplayAudio(this.o.replayAudio, call.tenantId, input)
+      this.opts.replayAudio && !stationById(this.stationId)?.network
+        ? await storeReplayAudio(this.opts.replayAudio, call.tenantId, input)
         : {};
-    const snapshot = await this.o.producer.publish(
+    const snapshot = await this.opts.producer.publish(
       {
         tenant_id: call.tenantId,
         call_id: call.callId,

@@ -109,3 +109,35 @@ export async function readTopic<T>(
     await consumer.disconnect();
   }
 }
+
+/**
+ * Reads every record on a topic up to its end offsets as they are when called: a check for duplicates
+ * (or for anything unwanted) that sees all that was written, instead of stopping at the first match.
+ */
+export async function readToEnd<T>(
+  kafka: import('kafkajs').Kafka,
+  topic: string,
+  decode: (value: Buffer | null) => Promise<T> | T,
+  timeoutMs = 20_000,
+): Promise<{ key: string; value: T; offset: string; partition: number }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const want = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
+  const seen = new Map<number, bigint>();
+  const items = await readTopic(
+    kafka,
+    topic,
+    async (v) => v,
+    (got) => {
+      for (const it of got) {
+        const next = BigInt(it.offset) + 1n;
+        if ((seen.get(it.partition) ?? 0n) < next) seen.set(it.partition, next);
+      }
+      // Compaction may leave the low offsets empty; the end offset is what counts.
+      return [...want].every(([p, high]) => high === 0n || (seen.get(p) ?? 0n) >= high);
+    },
+    timeoutMs,
+  );
+  return Promise.all(items.map(async (it) => ({ ...it, value: await decode(it.value as Buffer | null) })));
+}

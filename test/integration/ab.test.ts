@@ -16,10 +16,8 @@ import { parameterByName } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { assignArm, type ExperimentView, type VerdictRecord, welchTest } from '../../optimizer/ab/index.ts';
 import { scoreSnapshot } from '../../optimizer/core/index.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
-import { StationAgent } from '../../stations/agent/agent.ts';
-import { startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, type SimulatedCall, simulateCall } from '../../stations/sim/index.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
@@ -86,25 +84,13 @@ test('A/B rollout: better promoted, worse stopped early and rolled back, equal e
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'experiments'], { listen: false });
   defer(t, () => app.stop());
-  const feed = await startConfigFeed({
-    kafka: app.rt.kafka,
-    registry: app.rt.registry,
-    log: app.rt.log,
+  const agents = await startStationAgent(app.rt, {
     topics: cfg.topics,
     agentId: uniqueId('ab-agent'),
     stations: [STATION],
   });
-  defer(t, () => feed.stop());
-  await feed.ready();
-  const producer = await createStationProducer({
-    kafka: app.rt.kafka,
-    codec: app.rt.registry.codec('StationSnapshot'),
-    audio: app.rt.audio,
-    topic: cfg.topics.snapshots,
-    source: 'agent',
-  });
-  defer(t, () => producer.stop());
-  const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+  defer(t, () => agents.stop());
+  const agent = agents.station(STATION);
   const pool = app.rt.pool;
   const api = (method: 'GET' | 'POST', url: string, auth: string, payload?: object) =>
     app.api!.inject({ method, url, headers: { authorization: auth }, ...(payload ? { payload } : {}) });

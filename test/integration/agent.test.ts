@@ -10,10 +10,8 @@ import type { Kafka } from 'kafkajs';
 import { parameterByName } from '../../catalog/index.ts';
 import { callScope, configKey } from '../../config/keys.ts';
 import type { ConfigRecord, StationSnapshot } from '../../contracts/generated.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
-import { StationAgent } from '../../stations/agent/agent.ts';
-import { type ConfigEvent, startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { type ConfigEvent, type StationAgent, startStationAgent } from '../../stations/agent/index.ts';
 import type { StationInput } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { createProducer } from '../../streams/kafka.ts';
@@ -77,29 +75,12 @@ test('station agent: applies, acks and stamps config; rejects bad records; honou
   );
   defer(t, () => acks.stop());
   const agentId = uniqueId('agent');
-  const feedDeps = {
-    kafka: app.rt.kafka,
-    registry: app.rt.registry,
-    log: app.rt.log,
-    topics: cfg.topics,
-    agentId,
-    stations: [STATION],
-  };
-  const feed = await startConfigFeed(feedDeps);
-  let feedStopped = false;
-  defer(t, () => (feedStopped ? undefined : feed.stop()));
-  await feed.ready();
+  const agentOpts = { topics: cfg.topics, agentId, stations: [STATION] };
+  const agents = await startStationAgent(app.rt, agentOpts);
+  defer(t, () => agents.stop());
   const events: ConfigEvent[] = [];
-  feed.onEvent((e) => events.push(e));
-  const producer = await createStationProducer({
-    kafka: app.rt.kafka,
-    codec: app.rt.registry.codec('StationSnapshot'),
-    audio: app.rt.audio,
-    topic: cfg.topics.snapshots,
-    source: 'agent',
-  });
-  defer(t, () => producer.stop());
-  const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+  agents.feed.onEvent((e) => events.push(e));
+  const agent = agents.station(STATION);
   const input = quietSegment();
   let index = 0;
   const run = async (a: StationAgent, callId: string): Promise<StationSnapshot> => {
@@ -227,12 +208,10 @@ test('station agent: applies, acks and stamps config; rejects bad records; honou
   // (d) A restarted agent (a new feed on the same topics) rebuilds the same effective parameters.
   const probes = [call1, call2, uniqueId('call')];
   const state = probes.map((c) => agent.effective(tenant, c));
-  await feed.stop();
-  feedStopped = true;
-  const feed2 = await startConfigFeed(feedDeps);
-  defer(t, () => feed2.stop());
-  await feed2.ready();
-  const agent2 = new StationAgent({ stationId: STATION, feed: feed2, producer, log: app.rt.log });
+  await agents.stop();
+  const agents2 = await startStationAgent(app.rt, agentOpts);
+  defer(t, () => agents2.stop());
+  const agent2 = agents2.station(STATION);
   assert.deepEqual(
     probes.map((c) => agent2.effective(tenant, c)),
     state,

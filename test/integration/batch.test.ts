@@ -11,16 +11,13 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { optimizerRoutes } from '../../api/routes/optimizer.ts';
-import { buildApi } from '../../api/server.ts';
 import { defaultsForStation } from '../../catalog/index.ts';
 import type { Channel } from '../../contracts/generated.ts';
+import { toPcm16 } from '../../domain/pcm.ts';
 import { ArgError, parseBatchArgs } from '../../optimizer/batch/args.ts';
 import {
   type BatchProgress,
   type BatchResult,
-  batchDepsFor,
-  createBatchService,
   INPUT_KEY_LABEL,
   NOT_REPLAYABLE,
   REF_TOLERANCE_DB,
@@ -30,7 +27,6 @@ import {
 } from '../../optimizer/batch/index.ts';
 import { buildSnapshot } from '../../producers/snapshot.ts';
 import { startApp } from '../../runtime/app.ts';
-import { toPcm16 } from '../../stations/agent/agent.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { audioKey } from '../../storage/audioStore.ts';
@@ -65,25 +61,10 @@ function runCli(
 test('batch run: replay, GP learning and counterfactual replay beat the catalog defaults', async (t) => {
   const cfg = testConfig('batch');
   cleanupTopics(t, cfg);
-  const app = await startApp(cfg, ['persister', 'relay'], { listen: false });
+  // The api role brings the batch runner (POST /v1/optimizer/run starts a run on it).
+  const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });
   defer(t, () => app.stop());
-  const batch = createBatchService(batchDepsFor(app.rt, app.changes));
-  defer(t, () => batch.stop());
-  const api = await buildApi({
-    rt: app.rt,
-    producer: app.producer,
-    plugins: [
-      async (a) => {
-        await a.register(optimizerRoutes, {
-          pool: app.rt.pool,
-          changes: app.changes,
-          tokenSecret: cfg.api.tokenSecret,
-          batch,
-        });
-      },
-    ],
-  });
-  defer(t, () => api.close());
+  const api = app.api!;
   const tenant = uniqueId('tn');
   const other = uniqueId('tn');
   const op = token(cfg, 'operator', tenant);

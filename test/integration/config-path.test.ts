@@ -10,7 +10,16 @@ import { startOutboxRelay } from '../../config/outbox.ts';
 import type { ConfigRecord, ParameterChange } from '../../contracts/generated.ts';
 import { withPrefix } from '../../lib/config.ts';
 import { startApp } from '../../runtime/app.ts';
-import { cleanupTopics, defer, readTopic, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import {
+  cleanupTopics,
+  defer,
+  readToEnd,
+  readTopic,
+  testConfig,
+  token,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
 
 test('config API: applied, refused, rolled back — recorded and published as one unit', async (t) => {
   const cfg = testConfig('cfgapi');
@@ -253,14 +262,10 @@ test('a change whose publication fails is recorded and published later, exactly 
   const tenant = uniqueId('tn');
   // A relay whose config topic does not exist: every send fails, like a broker that refuses writes.
   const broken = withPrefix(cfg, cfg.topics.prefix);
-  const failing = await startOutboxRelay({
-    kafka: app.rt.kafka,
-    pool: app.rt.pool,
-    registry: app.rt.registry,
-    log: app.rt.log,
-    topics: { ...broken.topics, config: `${cfg.topics.prefix}.no-such-topic` },
-    pollMs: 100,
-  });
+  const failing = await startOutboxRelay(
+    { kafka: app.rt.kafka, pool: app.rt.pool, registry: app.rt.registry, log: app.rt.log },
+    { topics: { ...broken.topics, config: `${cfg.topics.prefix}.no-such-topic` }, pollMs: 100 },
+  );
   const svc = new ChangeService(app.rt.pool, app.rt.registry, cfg.topics.prefix, undefined, () =>
     failing.kick(),
   );
@@ -298,23 +303,17 @@ test('a change whose publication fails is recorded and published later, exactly 
   assert.equal(recorded.rows[0].status, 'applied');
   await failing.stop();
 
-  const healthy = await startOutboxRelay({
-    kafka: app.rt.kafka,
-    pool: app.rt.pool,
-    registry: app.rt.registry,
-    log: app.rt.log,
-    topics: cfg.topics,
-  });
+  const healthy = await startOutboxRelay(
+    { kafka: app.rt.kafka, pool: app.rt.pool, registry: app.rt.registry, log: app.rt.log },
+    { topics: cfg.topics },
+  );
   defer(t, () => healthy.stop());
   await healthy.drain(30_000);
   assert.equal((await pending()).n, 0);
-  const items = await readTopic(
-    app.rt.kafka,
-    cfg.topics.config,
-    (v) => app.rt.registry.codec('ConfigRecord').decode(v),
-    (i) => i.length >= 1,
+  // Everything on the topic up to its end: a second copy of the record could not hide behind the first.
+  const items = await readToEnd(app.rt.kafka, cfg.topics.config, (v) =>
+    app.rt.registry.codec('ConfigRecord').decode(v),
   );
-  await new Promise((r) => setTimeout(r, 500));
   assert.equal(items.length, 1);
   assert.equal((items[0]!.value as ConfigRecord).version, out.record!.version);
   assert.equal(items[0]!.key, configKey(3, tenantScope(tenant)));

@@ -9,10 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parameterByName, parametersForStation } from '../../catalog/index.ts';
 import type { DecisionOutcome } from '../../consumers/online/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
-import { StationAgent } from '../../stations/agent/agent.ts';
-import { startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { startStationAgent } from '../../stations/agent/index.ts';
 import type { StationInput } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
@@ -46,25 +44,13 @@ test('online loop: the score rises, a bad forced change is rolled back, an API r
     online: { onDecision: (snap, out) => decisions.set(snap.snapshot_id, out) },
   });
   defer(t, () => app.stop());
-  const feed = await startConfigFeed({
-    kafka: app.rt.kafka,
-    registry: app.rt.registry,
-    log: app.rt.log,
+  const agents = await startStationAgent(app.rt, {
     topics: cfg.topics,
     agentId: uniqueId('agent'),
     stations: [STATION],
   });
-  defer(t, () => feed.stop());
-  await feed.ready();
-  const producer = await createStationProducer({
-    kafka: app.rt.kafka,
-    codec: app.rt.registry.codec('StationSnapshot'),
-    audio: app.rt.audio,
-    topic: cfg.topics.snapshots,
-    source: 'agent',
-  });
-  defer(t, () => producer.stop());
-  const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+  defer(t, () => agents.stop());
+  const agent = agents.station(STATION);
   const tenant = uniqueId('tn');
   const op = token(cfg, 'operator', tenant);
   const api = (url: string, payload: object) =>

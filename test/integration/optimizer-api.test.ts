@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OptimizerResult } from '../../contracts/generated.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
-import { StationAgent } from '../../stations/agent/agent.ts';
-import { startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { cleanupTopics, defer, readTopic, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
@@ -45,25 +43,13 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
     });
 
   // Real snapshots of a quiet STT feed, from a station agent, persisted by the persister.
-  const feed = await startConfigFeed({
-    kafka: app.rt.kafka,
-    registry: app.rt.registry,
-    log: app.rt.log,
+  const agents = await startStationAgent(app.rt, {
     topics: cfg.topics,
     agentId: uniqueId('agent'),
     stations: [STATION],
   });
-  defer(t, () => feed.stop());
-  await feed.ready();
-  const producer = await createStationProducer({
-    kafka: app.rt.kafka,
-    codec: app.rt.registry.codec('StationSnapshot'),
-    audio: app.rt.audio,
-    topic: cfg.topics.snapshots,
-    source: 'agent',
-  });
-  defer(t, () => producer.stop());
-  const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+  defer(t, () => agents.stop());
+  const agent = agents.station(STATION);
   const impairments = parseImpairments({
     name: 'optimizer-api-test',
     tenants: [tenant],

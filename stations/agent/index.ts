@@ -1,0 +1,112 @@
+// The station agent role in one call: the config feed (compacted config topic -> effective parameters,
+// acks), the snapshot producer (PCM to S3, then the snapshot) and one StationAgent per station served.
+// The CLI (`npm run agent`), the demo and the integration tests all start agents through this.
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../../lib/config.ts';
+import { VoiceloopError } from '../../lib/errors.ts';
+import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { createStationProducer } from '../../producers/stationProducer.ts';
+import type { AudioStore } from '../../storage/audioStore.ts';
+import type { Registry } from '../../streams/registry.ts';
+import { StationAgent } from './agent.ts';
+import { type ConfigFeed, startConfigFeed } from './configFeed.ts';
+
+export { type CallInfo, type ProcessedSegment, type SegmentInfo, StationAgent } from './agent.ts';
+export type { ConfigEvent, ConfigFeed } from './configFeed.ts';
+
+export interface StationAgentDeps {
+  kafka: Kafka;
+  registry: Registry;
+  audio: AudioStore;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+export interface StationAgentRoleOptions {
+  topics: Pick<Config['topics'], 'config' | 'acks' | 'prefix' | 'snapshots'>;
+  /** Stable id of this agent process (the ack key). */
+  agentId: string;
+  /** Stations served by this process. */
+  stations: readonly number[];
+  /** Keep each segment's input in the audio store for counterfactual replay (the simulator's agents). */
+  keepReplayAudio?: boolean;
+  /** Upload each segment's processed PCM (off only for latency benchmarks). */
+  uploadAudio?: boolean;
+  maxPcmBytes?: number;
+  clock?: () => number;
+  /** How often TTLs are checked on the agent's clock. */
+  expiryCheckMs?: number;
+  /** How long to wait for the config topic to be read up to its end at start. */
+  readyTimeoutMs?: number;
+}
+
+export interface StationAgentRole extends Role {
+  readonly feed: ConfigFeed;
+  /** The agent of one station served here. */
+  station(stationId: number): StationAgent;
+}
+
+export async function startStationAgent(
+  deps: StationAgentDeps,
+  opts: StationAgentRoleOptions,
+): Promise<StationAgentRole> {
+  const log = deps.log.child({ role: 'agent', agent: opts.agentId });
+  const feed = await startConfigFeed({
+    kafka: deps.kafka,
+    registry: deps.registry,
+    log: log.child({ part: 'config-feed' }),
+    topics: opts.topics,
+    agentId: opts.agentId,
+    stations: opts.stations,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.expiryCheckMs ? { expiryCheckMs: opts.expiryCheckMs } : {}),
+  });
+  try {
+    await feed.ready(opts.readyTimeoutMs);
+  } catch (err) {
+    await feed.stop();
+    throw err;
+  }
+  const producer = await createStationProducer({
+    kafka: deps.kafka,
+    codec: deps.registry.codec('StationSnapshot'),
+    audio: deps.audio,
+    topic: opts.topics.snapshots,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(opts.maxPcmBytes ? { maxPcmBytes: opts.maxPcmBytes } : {}),
+    source: 'agent',
+  }).catch(async (err) => {
+    await feed.stop();
+    throw err;
+  });
+  const agents = new Map(
+    opts.stations.map((stationId) => [
+      stationId,
+      new StationAgent({
+        stationId,
+        feed,
+        producer,
+        log,
+        ...(opts.keepReplayAudio ? { replayAudio: deps.audio } : {}),
+        ...(opts.uploadAudio === false ? { uploadAudio: false } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      }),
+    ]),
+  );
+  const lc = createLifecycle(async () => {
+    await producer.stop().catch(() => {});
+    await feed.stop().catch(() => {});
+  });
+  lc.running();
+  return lc.role<Omit<StationAgentRole, keyof Role>>({
+    feed,
+    station(stationId) {
+      const agent = agents.get(stationId);
+      if (!agent)
+        throw new VoiceloopError('VALIDATION', `station ${stationId} is not served by agent ${opts.agentId}`);
+      return agent;
+    },
+  });
+}

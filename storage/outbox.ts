@@ -1,0 +1,129 @@
+// The outbox table family (sql/0002, sql/0005): every statement on `outbox` lives here, named by what
+// it does. Rows are written inside the change path's transaction and read, marked or set aside by
+// the relay.
+import type pg from 'pg';
+import type { ContractName } from '../contracts/schemas.ts';
+import type { PoolClient } from './db.ts';
+
+export type TopicRole = 'config' | 'changes' | 'results';
+
+export interface OutboxEntry {
+  role: TopicRole;
+  contract: ContractName;
+  key: string;
+  /** The Avro-ready value; null writes a tombstone. */
+  payload: object | null;
+}
+
+export interface OutboxRow {
+  id: string;
+  topic_role: TopicRole;
+  contract: ContractName;
+  message_key: string;
+  payload: object | null;
+  attempts: number;
+}
+
+export interface SetAsideRow {
+  id: string;
+  topic_role: TopicRole;
+  contract: string;
+  message_key: string;
+  attempts: number;
+  set_aside_at: Date;
+  reason: string;
+}
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+export const OUTBOX_CHANNEL = 'voiceloop_outbox';
+
+/** Adds entries inside the caller's transaction; NOTIFY wakes relays once it commits. */
+export async function enqueue(
+  client: PoolClient | pg.PoolClient,
+  stream: string,
+  entries: OutboxEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await client.query(
+    `INSERT INTO outbox (stream, topic_role, contract, message_key, payload)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+    [
+      stream,
+      entries.map((e) => e.role),
+      entries.map((e) => e.contract),
+      entries.map((e) => e.key),
+      entries.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
+    ],
+  );
+  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+}
+
+/** The next pending rows in id order, locked until the caller's transaction ends. */
+export async function lockPending(c: Queryable, stream: string, limit: number): Promise<OutboxRow[]> {
+  const { rows } = await c.query<OutboxRow>(
+    `SELECT id, topic_role, contract, message_key, payload, attempts FROM outbox
+      WHERE stream = $1 AND published_at IS NULL AND set_aside_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE`,
+    [stream, limit],
+  );
+  return rows;
+}
+
+export async function markPublished(c: Queryable, ids: string[]): Promise<void> {
+  await c.query(
+    'UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
+    [ids],
+  );
+}
+
+export async function recordFailure(c: Queryable, ids: string[], error: string): Promise<void> {
+  await c.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])', [
+    ids,
+    error.slice(0, 2000),
+  ]);
+}
+
+export async function setAside(c: Queryable, id: string, reason: string): Promise<void> {
+  await c.query(
+    'UPDATE outbox SET set_aside_at = now(), set_aside_reason = $2, last_error = $2 WHERE id = $1::bigint',
+    [id, reason.slice(0, 2000)],
+  );
+}
+
+export async function pendingCount(c: Queryable, stream: string): Promise<number> {
+  const r = await c.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE stream = $1 AND published_at IS NULL AND set_aside_at IS NULL',
+    [stream],
+  );
+  return r.rows[0]!.n;
+}
+
+/** The highest pending id (0 when nothing is pending). */
+export async function lastPendingId(c: Queryable, stream: string): Promise<number> {
+  const r = await c.query<{ id: string | null }>(
+    'SELECT max(id)::text AS id FROM outbox WHERE stream = $1 AND published_at IS NULL AND set_aside_at IS NULL',
+    [stream],
+  );
+  return Number(r.rows[0]?.id ?? 0);
+}
+
+export async function listSetAside(c: Queryable, stream: string, limit = 100): Promise<SetAsideRow[]> {
+  const { rows } = await c.query<SetAsideRow>(
+    `SELECT id, topic_role, contract, message_key, attempts, set_aside_at, set_aside_reason AS reason
+       FROM outbox WHERE stream = $1 AND set_aside_at IS NOT NULL ORDER BY id DESC LIMIT $2`,
+    [stream, limit],
+  );
+  return rows;
+}
+
+/** Session advisory lock that makes one relay per stream the leader. */
+export async function tryLead(c: Queryable, stream: string): Promise<boolean> {
+  const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('outbox:' || $1)) AS ok", [
+    stream,
+  ]);
+  return r.rows[0]!.ok;
+}
+
+export async function stepDown(c: Queryable, stream: string): Promise<void> {
+  await c.query("SELECT pg_advisory_unlock(hashtext('outbox:' || $1))", [stream]);
+}

@@ -1,7 +1,9 @@
-// The parameter and station catalogs (DESIGN §2, §7), loaded once from the JSON beside this file.
-// One source for the database seed, the station agents and the optimizers.
-import { readFileSync } from 'node:fs';
+// The parameter and station catalogs (DESIGN §2, §7): the JSON beside this file, imported as data
+// (a JSON module, so no file is read by this code and the pure core that uses it stays free of I/O)
+// and parsed once. One source for the database seed, the station agents and the optimizers.
+import parametersJson from './parameters.json' with { type: 'json' };
 import { parseParameterCatalog, parseStationCatalog } from './parse.ts';
+import stationsJson from './stations.json' with { type: 'json' };
 import type { ParameterError, ParameterSpec, StationSpec, ValidationResult } from './types.ts';
 
 export { CatalogError, parseParameterCatalog, parseStationCatalog } from './parse.ts';
@@ -16,17 +18,8 @@ export type {
 } from './types.ts';
 export { DSP_BLOCKS, PARAMETER_UNITS, STAGE_METRICS } from './types.ts';
 
-function loadJson(file: string): unknown {
-  return JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8'));
-}
-
-export const parameterCatalog: readonly ParameterSpec[] = parseParameterCatalog(
-  loadJson('./parameters.json'),
-);
-export const stationCatalog: readonly StationSpec[] = parseStationCatalog(
-  loadJson('./stations.json'),
-  parameterCatalog,
-);
+export const parameterCatalog: readonly ParameterSpec[] = parseParameterCatalog(parametersJson);
+export const stationCatalog: readonly StationSpec[] = parseStationCatalog(stationsJson, parameterCatalog);
 
 const byName = new Map(parameterCatalog.map((p) => [p.name, p]));
 const byStation = new Map(stationCatalog.map((s) => [s.id, s]));

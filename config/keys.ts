@@ -1,6 +1,6 @@
 // Config keys (DESIGN §4): `station/scope/scope_id`, e.g. `4/global/*`, `4/tenant/acme`, `4/call/c-123`.
 import type { Scope } from '../contracts/generated.ts';
-import { ID_RE } from '../producers/snapshot.ts';
+import { ID_RE } from '../domain/ids.ts';
 
 export function scopeId(scope: Scope): string {
   if (scope.level === 'global') return '*';

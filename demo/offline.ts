@@ -9,7 +9,7 @@
 import { parametersForStation, stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { scoreSnapshot, searchBest } from '../optimizer/core/index.ts';
-import { buildSnapshot } from '../producers/snapshot.ts';
+import { buildSnapshot } from '../domain/snapshot.ts';
 import { createStationState, processSegment, type StationInput } from '../stations/pipeline.ts';
 
 /** Unscored segments played before the scored ones. */

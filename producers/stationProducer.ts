@@ -9,7 +9,7 @@ import { injectTrace } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
-import { audioRefFor, buildSnapshot, checkSnapshot, SAMPLE_RATES, type SnapshotInput } from './snapshot.ts';
+import { audioRefFor, buildSnapshot, checkSnapshot, SAMPLE_RATES, type SnapshotInput } from '../domain/snapshot.ts';
 
 export interface Pcm {
   /** Signed 16-bit little-endian mono samples. */

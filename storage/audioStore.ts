@@ -1,6 +1,6 @@
 // PCM audio in S3-compatible storage (DESIGN §6). Keys are content-addressed (sha256 of the bytes)
 // under the tenant, so a re-upload of the same audio is a no-op and a snapshot only carries the key.
-import { createHash } from 'node:crypto';
+import { audioKey, sha256Hex } from '../domain/audioKeys.ts';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -18,20 +18,6 @@ export interface StoredAudio {
   size_bytes: number;
   /** Always true since uploads are unconditional (kept for the audio-bytes metric). */
   created: boolean;
-}
-
-const KEY_RE = /^audio\/v1\/[A-Za-z0-9._-]{1,64}\/[0-9a-f]{2}\/[0-9a-f]{64}\.pcm$/;
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-export function audioKey(tenantId: string, sha256: string): string {
-  return `audio/v1/${tenantId}/${sha256.slice(0, 2)}/${sha256}.pcm`;
-}
-
-export function isAudioKey(key: string): boolean {
-  return KEY_RE.test(key);
 }
 
 export function createS3(cfg: Readonly<Config>): S3Client {

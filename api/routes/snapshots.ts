@@ -11,7 +11,7 @@ import {
   checkSnapshot,
   SAMPLE_RATES,
   type SnapshotInput,
-} from '../../producers/snapshot.ts';
+} from '../../domain/snapshot.ts';
 import { checkPcm, type Pcm, type StationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import { assertTenant, requireRole } from '../auth.ts';

@@ -11,7 +11,7 @@
 import type { Message } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startConfigFeed } from '../../stations/agent/configFeed.ts';
 import { startChild } from '../lib/child.ts';

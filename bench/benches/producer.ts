@@ -10,7 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
-import { audioKey, sha256Hex } from '../../storage/audioStore.ts';
+import { audioKey, sha256Hex } from '../../domain/audioKeys.ts';
 import { SAMPLE_RATE, stationAudio, toPcm16 } from '../lib/audio.ts';
 import { createTopic, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticInput } from '../lib/snapshots.ts';

@@ -13,7 +13,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { defaultsForStation, stationCatalog } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { scoreSnapshot } from '../../optimizer/core/index.ts';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { processBufferOnce } from '../../stations/pipeline.ts';
 import { fromPcm16, SAMPLE_RATE, stationAudio, toPcm16 } from '../lib/audio.ts';
 import { createTopic, load, rawKafka, rawProducer } from '../lib/kafka.ts';

@@ -10,7 +10,7 @@ import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { checkSnapshot } from '../../producers/snapshot.ts';
+import { checkSnapshot } from '../../domain/snapshot.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';

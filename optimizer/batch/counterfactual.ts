@@ -11,7 +11,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { processBufferOnce, type StationInput } from '../../stations/pipeline.ts';
 import { scoreSnapshot } from '../core/scorecard.ts';
-import type { ReplayAudio } from './replayAudio.ts';
+import type { ReplayAudio } from '../../storage/replayAudio.ts';
 
 export interface ReplaySegment {
   readonly snapshot: StationSnapshot;

@@ -10,7 +10,7 @@ import { hashSeed } from '../core/random.ts';
 import { compare, evaluate, type ReplaySegment } from './counterfactual.ts';
 import type { GroupHistory, LearningContext } from './history.ts';
 import { learn, type PriorObservation, toParams, toVector, tunableSpace } from './learn.ts';
-import { loadReplayAudio } from './replayAudio.ts';
+import { loadReplayAudio } from '../../storage/replayAudio.ts';
 import { type CandidateReport, type GroupReport, judge, pickWinner } from './report.ts';
 import type { BatchRequest } from './request.ts';
 import { earlierObservations, type ObservationRow } from './store.ts';

@@ -10,7 +10,7 @@
 import type { ParameterConstraint, StationSnapshot } from '../../contracts/generated.ts';
 import { createRng, hashSeed, type Rng } from '../core/random.ts';
 import { scoreSnapshot } from '../core/scorecard.ts';
-import { type ReplaySource, replaySource } from './replayAudio.ts';
+import { type ReplaySource, replaySource } from '../../domain/replay.ts';
 
 export interface LearningContext {
   readonly stationId: number;

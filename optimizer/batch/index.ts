@@ -14,18 +14,17 @@ export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } 
 export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
 export type { BatchPhase, BatchProgress } from './progress.ts';
 export { type ReplayStats, replayRange } from './replay.ts';
+export { fromPcm16 } from '../../domain/pcm.ts';
 export {
   AUDIO_TAP_LABEL,
   FAR_END_KEY_LABEL,
-  fromPcm16,
   INPUT_KEY_LABEL,
-  loadReplayAudio,
   NOT_REPLAYABLE,
   REFERENCE_KEY_LABEL,
   replaySource,
   SAMPLE_RATE_LABEL,
-  storeReplayAudio,
-} from './replayAudio.ts';
+} from '../../domain/replay.ts';
+export { loadReplayAudio, storeReplayAudio } from '../../storage/replayAudio.ts';
 export {
   type BatchResult,
   type CandidateReport,

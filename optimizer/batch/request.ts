@@ -3,7 +3,7 @@
 // Every problem is reported at once, each naming its field, so a client fixes a request in one go.
 import { stationById, stationCatalog } from '../../catalog/index.ts';
 import { type ErrorDetail, validationError } from '../../lib/errors.ts';
-import { ID_RE } from '../../producers/snapshot.ts';
+import { ID_RE } from '../../domain/snapshot.ts';
 
 export interface BatchScope {
   /** Batch runs propose tenant or global defaults; call scope is the online optimizer's. */

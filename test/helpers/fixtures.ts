@@ -1,5 +1,5 @@
 // Snapshot and PCM fixtures for tests: plausible values, deterministic from a seed.
-import type { SnapshotInput } from '../../producers/snapshot.ts';
+import type { SnapshotInput } from '../../domain/snapshot.ts';
 
 export function pcmTone(seconds: number, sampleRate = 16000, freq = 440, amplitude = 0.1, seed = 1): Buffer {
   const n = Math.round(seconds * sampleRate);

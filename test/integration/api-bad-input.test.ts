@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startApp } from '../../runtime/app.ts';
-import { audioKey } from '../../storage/audioStore.ts';
+import { audioKey } from '../../domain/audioKeys.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
 

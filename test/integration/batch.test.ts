@@ -25,11 +25,11 @@ import {
   SAMPLE_RATE_LABEL,
   storeReplayAudio,
 } from '../../optimizer/batch/index.ts';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { startApp } from '../../runtime/app.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { audioKey } from '../../storage/audioStore.ts';
+import { audioKey } from '../../domain/audioKeys.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 

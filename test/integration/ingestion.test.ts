@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { startApp } from '../../runtime/app.ts';
 import { DLQ_HEADERS } from '../../streams/deadLetter.ts';
 import { createProducer } from '../../streams/kafka.ts';

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { bootstrap } from '../../runtime/bootstrap.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadSchema } from '../../contracts/schemas.ts';
-import { buildSnapshot } from '../../producers/snapshot.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { Codec, createSchemaRegistry, registerSchema } from '../../streams/registry.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { testConfig, uniqueId } from '../helpers/runtime.ts';

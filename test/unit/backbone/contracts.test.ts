@@ -5,7 +5,7 @@ import avro from 'avsc';
 import { GENERATED_PATH, generateTypes } from '../../../contracts/codegen.ts';
 import { contractJsonSchema } from '../../../contracts/jsonSchema.ts';
 import { CONTRACTS, loadSchema } from '../../../contracts/schemas.ts';
-import { buildSnapshot } from '../../../producers/snapshot.ts';
+import { buildSnapshot } from '../../../domain/snapshot.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 test('contracts/generated.ts is up to date with avro/*.avsc (run npm run gen:types)', () => {

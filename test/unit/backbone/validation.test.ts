@@ -4,8 +4,8 @@ import { canAccessTenant, mintToken, verifyToken } from '../../../lib/auth.ts';
 import { loadConfig } from '../../../lib/config.ts';
 import { VoiceloopError } from '../../../lib/errors.ts';
 import { retry } from '../../../lib/retry.ts';
-import { buildSnapshot, checkSnapshot } from '../../../producers/snapshot.ts';
-import { audioKey } from '../../../storage/audioStore.ts';
+import { buildSnapshot, checkSnapshot } from '../../../domain/snapshot.ts';
+import { audioKey } from '../../../domain/audioKeys.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 test('config: defaults point at the local stack and bad values are named', () => {

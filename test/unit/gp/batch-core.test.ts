@@ -17,8 +17,8 @@ import {
   tQuantile975,
   tunableSpace,
 } from '../../../optimizer/batch/index.ts';
-import { buildSnapshot } from '../../../producers/snapshot.ts';
-import { audioKey } from '../../../storage/audioStore.ts';
+import { buildSnapshot } from '../../../domain/snapshot.ts';
+import { audioKey } from '../../../domain/audioKeys.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 function snap(o: {

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { parameterByName, stationById } from '../catalog/index.ts';
 import type { AudioRef, StationSnapshot } from '../contracts/generated.ts';
 import type { ErrorDetail } from '../lib/errors.ts';
-import { audioKey, isAudioKey } from '../storage/audioStore.ts';
+import { audioKey, isAudioKey } from './audioKeys.ts';
+import { ID_RE, SNAPSHOT_ID_RE } from './ids.ts';
 
-export const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-export const SNAPSHOT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+export { ID_RE, SNAPSHOT_ID_RE };
 export const SAMPLE_RATES = [8000, 16000, 24000, 32000, 48000] as const;
 const DAY_MS = 86_400_000;
 

@@ -1,4 +1,4 @@
-// The stored audio counterfactual replay needs, and where a snapshot says it is.
+// Replay labels: where a snapshot says the audio counterfactual replay needs is stored (pure).
 //
 // A station agent uploads the audio its DSP chain *put out* (snapshot.audio). Re-running that through
 // the chain would process it twice, so counterfactual replay needs the audio as it *arrived* at the
@@ -11,13 +11,10 @@
 //   replay.sample_rate    sample rate of the three (else snapshot.audio.sample_rate)
 // Alternatively `audio.tap = input` says snapshot.audio itself is the input.
 
-import { stationById } from '../../catalog/index.ts';
-import type { StationSnapshot } from '../../contracts/generated.ts';
-import { fromPcm16, toPcm16 } from '../../domain/pcm.ts';
-import { SAMPLE_RATES } from '../../producers/snapshot.ts';
-import { type AudioStore, isAudioKey } from '../../storage/audioStore.ts';
-
-export { fromPcm16 };
+import { stationById } from '../catalog/index.ts';
+import type { StationSnapshot } from '../contracts/generated.ts';
+import { isAudioKey } from './audioKeys.ts';
+import { SAMPLE_RATES } from './snapshot.ts';
 
 export const INPUT_KEY_LABEL = 'replay.input_key';
 export const REFERENCE_KEY_LABEL = 'replay.reference_key';
@@ -67,44 +64,3 @@ export function replaySource(s: StationSnapshot): ReplayCheck {
   };
 }
 
-export interface ReplayAudio {
-  samples: Float32Array;
-  clean: Float32Array | null;
-  farEnd: Float32Array | null;
-  sampleRate: number;
-}
-
-/** Fetches (and checks against its content hash) the audio of one replayable snapshot. */
-export async function loadReplayAudio(store: AudioStore, src: ReplaySource): Promise<ReplayAudio> {
-  const [input, ref, far] = await Promise.all([
-    store.get(src.inputKey),
-    src.referenceKey ? store.get(src.referenceKey) : null,
-    src.farEndKey ? store.get(src.farEndKey) : null,
-  ]);
-  const samples = fromPcm16(input);
-  // A reference or far end of another length is not aligned with the input: better none than a wrong one.
-  const same = (b: Buffer | null) => (b && b.byteLength === input.byteLength ? fromPcm16(b) : null);
-  return { samples, clean: same(ref), farEnd: same(far), sampleRate: src.sampleRate };
-}
-
-/**
- * For a station (or simulator) that keeps its input for replay: uploads the input (and the clean
- * reference and far end, when known) and returns the labels to put on the snapshot.
- */
-export async function storeReplayAudio(
-  store: AudioStore,
-  tenantId: string,
-  a: { samples: Float32Array; sampleRate: number; clean?: Float32Array; farEnd?: Float32Array },
-): Promise<Record<string, string>> {
-  const [input, ref, far] = await Promise.all([
-    store.put(tenantId, toPcm16(a.samples)),
-    a.clean ? store.put(tenantId, toPcm16(a.clean)) : null,
-    a.farEnd ? store.put(tenantId, toPcm16(a.farEnd)) : null,
-  ]);
-  return {
-    [INPUT_KEY_LABEL]: input.storage_key,
-    [SAMPLE_RATE_LABEL]: String(a.sampleRate),
-    ...(ref ? { [REFERENCE_KEY_LABEL]: ref.storage_key } : {}),
-    ...(far ? { [FAR_END_KEY_LABEL]: far.storage_key } : {}),
-  };
-}

@@ -7,10 +7,10 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stationById, stationCatalog } from '../catalog/index.ts';
+import { ID_RE } from '../domain/snapshot.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
-import { ID_RE } from '../domain/snapshot.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
 import { startStationAgent } from '../stations/agent/index.ts';

@@ -8,8 +8,8 @@
 // would credit a static input gain over an AGC that has not had time to act.
 import { parametersForStation, stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
-import { scoreSnapshot, searchBest } from '../optimizer/core/index.ts';
 import { buildSnapshot } from '../domain/snapshot.ts';
+import { scoreSnapshot, searchBest } from '../optimizer/core/index.ts';
 import { createStationState, processSegment, type StationInput } from '../stations/pipeline.ts';
 
 /** Unscored segments played before the scored ones. */

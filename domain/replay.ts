@@ -63,4 +63,3 @@ export function replaySource(s: StationSnapshot): ReplayCheck {
     source: { inputKey: input, referenceKey: reference, farEndKey: farEnd, sampleRate: rate },
   };
 }
-

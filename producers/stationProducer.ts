@@ -3,13 +3,19 @@
 // checked before anything is written, so bad input leaves no object and no record behind.
 import type { Kafka, Producer } from 'kafkajs';
 import type { StationSnapshot } from '../contracts/generated.ts';
+import {
+  audioRefFor,
+  buildSnapshot,
+  checkSnapshot,
+  SAMPLE_RATES,
+  type SnapshotInput,
+} from '../domain/snapshot.ts';
 import { type VoiceloopError, validationError, wrapIo } from '../lib/errors.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { injectTrace } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
-import { audioRefFor, buildSnapshot, checkSnapshot, SAMPLE_RATES, type SnapshotInput } from '../domain/snapshot.ts';
 
 export interface Pcm {
   /** Signed 16-bit little-endian mono samples. */

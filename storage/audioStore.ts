@@ -1,6 +1,6 @@
 // PCM audio in S3-compatible storage (DESIGN §6). Keys are content-addressed (sha256 of the bytes)
 // under the tenant, so a re-upload of the same audio is a no-op and a snapshot only carries the key.
-import { audioKey, sha256Hex } from '../domain/audioKeys.ts';
+
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { audioKey, sha256Hex } from '../domain/audioKeys.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 

@@ -4,7 +4,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { contractJsonSchema, type JsonSchema } from '../../contracts/jsonSchema.ts';
-import { type ErrorDetail, validationError } from '../../lib/errors.ts';
 import {
   buildSnapshot,
   checkAudioRef,
@@ -12,6 +11,7 @@ import {
   SAMPLE_RATES,
   type SnapshotInput,
 } from '../../domain/snapshot.ts';
+import { type ErrorDetail, validationError } from '../../lib/errors.ts';
 import { checkPcm, type Pcm, type StationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import { assertTenant, requireRole } from '../auth.ts';

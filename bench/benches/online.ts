@@ -10,8 +10,8 @@
 // of the same encoded bytes on the same broker.
 import type { Message } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { createLogger } from '../../lib/log.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
+import { createLogger } from '../../lib/log.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startConfigFeed } from '../../stations/agent/configFeed.ts';
 import { startChild } from '../lib/child.ts';

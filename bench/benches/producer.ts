@@ -9,8 +9,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { audioKey, sha256Hex } from '../../domain/audioKeys.ts';
+import { createStationProducer } from '../../producers/stationProducer.ts';
 import { SAMPLE_RATE, stationAudio, toPcm16 } from '../lib/audio.ts';
 import { createTopic, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticInput } from '../lib/snapshots.ts';

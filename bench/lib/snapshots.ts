@@ -3,8 +3,8 @@
 // constraint, so the Avro body is the size a live station sends (~700 bytes).
 import { stationCatalog } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { buildSnapshot, type SnapshotInput } from '../../domain/snapshot.ts';
 import { audioKey, sha256Hex } from '../../domain/audioKeys.ts';
+import { buildSnapshot, type SnapshotInput } from '../../domain/snapshot.ts';
 import { snapshotInput } from '../../test/helpers/fixtures.ts';
 
 const STATIONS = stationCatalog.map((s) => s.id);

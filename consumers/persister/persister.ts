@@ -5,12 +5,12 @@
 // duplicate (the database refuses a second row).
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
+import { checkSnapshot } from '../../domain/snapshot.ts';
 import type { Config } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { checkSnapshot } from '../../domain/snapshot.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';

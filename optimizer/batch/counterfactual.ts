@@ -10,8 +10,8 @@
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { processBufferOnce, type StationInput } from '../../stations/pipeline.ts';
-import { scoreSnapshot } from '../core/scorecard.ts';
 import type { ReplayAudio } from '../../storage/replayAudio.ts';
+import { scoreSnapshot } from '../core/scorecard.ts';
 
 export interface ReplaySegment {
   readonly snapshot: StationSnapshot;

@@ -8,9 +8,9 @@
 // the codec, and — in a tenant-scoped run — the tenant. A station in a hum-heavy context and one in a
 // quiet-talker context want different defaults; pooling them would average two optima into neither.
 import type { ParameterConstraint, StationSnapshot } from '../../contracts/generated.ts';
+import { type ReplaySource, replaySource } from '../../domain/replay.ts';
 import { createRng, hashSeed, type Rng } from '../core/random.ts';
 import { scoreSnapshot } from '../core/scorecard.ts';
-import { type ReplaySource, replaySource } from '../../domain/replay.ts';
 
 export interface LearningContext {
   readonly stationId: number;

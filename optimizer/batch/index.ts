@@ -1,6 +1,18 @@
 // Public surface of the batch optimizer (DESIGN §8, issue 6 items 1-3): replay a time range of the
 // snapshot topic, learn defaults per station and context with a Gaussian process, prove them by
 // counterfactual replay of the stored audio, and record everything on the run.
+
+export { fromPcm16 } from '../../domain/pcm.ts';
+export {
+  AUDIO_TAP_LABEL,
+  FAR_END_KEY_LABEL,
+  INPUT_KEY_LABEL,
+  NOT_REPLAYABLE,
+  REFERENCE_KEY_LABEL,
+  replaySource,
+  SAMPLE_RATE_LABEL,
+} from '../../domain/replay.ts';
+export { loadReplayAudio, storeReplayAudio } from '../../storage/replayAudio.ts';
 export {
   type Comparison,
   compare,
@@ -14,17 +26,6 @@ export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } 
 export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
 export type { BatchPhase, BatchProgress } from './progress.ts';
 export { type ReplayStats, replayRange } from './replay.ts';
-export { fromPcm16 } from '../../domain/pcm.ts';
-export {
-  AUDIO_TAP_LABEL,
-  FAR_END_KEY_LABEL,
-  INPUT_KEY_LABEL,
-  NOT_REPLAYABLE,
-  REFERENCE_KEY_LABEL,
-  replaySource,
-  SAMPLE_RATE_LABEL,
-} from '../../domain/replay.ts';
-export { loadReplayAudio, storeReplayAudio } from '../../storage/replayAudio.ts';
 export {
   type BatchResult,
   type CandidateReport,

@@ -2,8 +2,8 @@
 // snapshot topic, a scope (tenant or global, optionally some stations), and the learning budget. Pure.
 // Every problem is reported at once, each naming its field, so a client fixes a request in one go.
 import { stationById, stationCatalog } from '../../catalog/index.ts';
-import { type ErrorDetail, validationError } from '../../lib/errors.ts';
 import { ID_RE } from '../../domain/snapshot.ts';
+import { type ErrorDetail, validationError } from '../../lib/errors.ts';
 
 export interface BatchScope {
   /** Batch runs propose tenant or global defaults; call scope is the online optimizer's. */

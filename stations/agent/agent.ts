@@ -8,9 +8,9 @@ import type { Channel, StationSnapshot } from '../../contracts/generated.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { storeReplayAudio } from '../../storage/replayAudio.ts';
 import type { StationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
+import { storeReplayAudio } from '../../storage/replayAudio.ts';
 import { createStationState, processSegment, type StationInput, type StationState } from '../pipeline.ts';
 import type { ConfigFeed } from './configFeed.ts';
 

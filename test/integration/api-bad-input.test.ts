@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startApp } from '../../runtime/app.ts';
 import { audioKey } from '../../domain/audioKeys.ts';
+import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
 

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultsForStation } from '../../catalog/index.ts';
 import type { Channel } from '../../contracts/generated.ts';
+import { audioKey } from '../../domain/audioKeys.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
 import { ArgError, parseBatchArgs } from '../../optimizer/batch/args.ts';
 import {
   type BatchProgress,
@@ -25,11 +27,9 @@ import {
   SAMPLE_RATE_LABEL,
   storeReplayAudio,
 } from '../../optimizer/batch/index.ts';
-import { buildSnapshot } from '../../domain/snapshot.ts';
 import { startApp } from '../../runtime/app.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { audioKey } from '../../domain/audioKeys.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { audioKey } from '../../../domain/audioKeys.ts';
+import { buildSnapshot, checkSnapshot } from '../../../domain/snapshot.ts';
 import { canAccessTenant, mintToken, verifyToken } from '../../../lib/auth.ts';
 import { loadConfig } from '../../../lib/config.ts';
 import { VoiceloopError } from '../../../lib/errors.ts';
 import { retry } from '../../../lib/retry.ts';
-import { buildSnapshot, checkSnapshot } from '../../../domain/snapshot.ts';
-import { audioKey } from '../../../domain/audioKeys.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 test('config: defaults point at the local stack and bad values are named', () => {

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StationSnapshot } from '../../../contracts/generated.ts';
+import { audioKey } from '../../../domain/audioKeys.ts';
+import { buildSnapshot } from '../../../domain/snapshot.ts';
 import {
   compare,
   contextOf,
@@ -17,8 +19,6 @@ import {
   tQuantile975,
   tunableSpace,
 } from '../../../optimizer/batch/index.ts';
-import { buildSnapshot } from '../../../domain/snapshot.ts';
-import { audioKey } from '../../../domain/audioKeys.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 function snap(o: {

@@ -7,6 +7,7 @@ import { renderSummary } from '../demo/report.ts';
 import { runDemo } from '../demo/run.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
 import { ensureStack } from '../stack/index.ts';
 
 let args: ReturnType<typeof parseDemoArgs>;
@@ -21,7 +22,9 @@ try {
 }
 
 const progress = createProgress(args.quiet);
+// Quiet by default: errors only, as sentences; LOG_LEVEL asks for the JSON log lines at that level.
 const cfg = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+const log = createLogger(cfg.logLevel, 'voiceloop', process.env.LOG_LEVEL === undefined ? 'words' : 'json');
 if (!cfg.externalServices) {
   progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
   await ensureStack({ log: (s) => progress.step(`  ${s}`) });
@@ -31,7 +34,7 @@ await ensureSpeechAndEngines((s) => progress.step(`  ${s}`)).catch((err: Error) 
   progress.step(`running without them: ${err.message}`),
 );
 const started = Date.now();
-const summary = await runDemo(cfg, args, progress);
+const summary = await runDemo(cfg, args, progress, log);
 console.log(`\n${renderSummary(summary)}`);
 console.log(
   `\n${args.calls} calls x ${args.segments} iterations x ${summary.stations.length} stations in ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -8,6 +8,7 @@ import { DEFAULT_POLICY } from '../config/safety.ts';
 import type { DecisionOutcome } from '../consumers/online/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/log.ts';
 import { type App, startApp } from '../runtime/app.ts';
 import { type StationAgent, startStationAgent } from '../stations/agent/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
@@ -87,6 +88,7 @@ export async function runDemo(
   cfg: Readonly<Config>,
   args: DemoArgs,
   progress: Progress,
+  log?: Logger,
 ): Promise<DemoSummary> {
   const impairments = loadImpairments(args.impairments);
   const stations = impairments.stations
@@ -100,6 +102,7 @@ export async function runDemo(
   progress.step('starting roles: API, persister, outbox relay, online optimizer');
   const app: App = await startApp(cfg, ['api', 'persister', 'relay', 'online'], {
     listen: false,
+    ...(log ? { log } : {}),
     online: {
       explore: true,
       onDecision: (snap, out) => {

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'SCHEMA_REGISTRY' // the registry refused or is unreachable
   | 'KAFKA' // broker unreachable, produce or commit failed
   | 'DATABASE' // PostgreSQL unreachable or a statement failed
+  | 'DATA_REFUSED' // the database refused this data (a constraint or value): the row is bad, not the database
   | 'OBJECT_STORE' // S3 unreachable or refused
   | 'UNSAFE_CHANGE' // a parameter change refused by the safety layer
   | 'NOT_FOUND'

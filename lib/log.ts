@@ -2,6 +2,31 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, name = 'voiceloop'): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+/** JSON lines for services and log collectors; words for a person at a terminal (the demo). */
+export type LogFormat = 'json' | 'words';
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** One JSON log line as a sentence: `error (relay): outbox relay failed: <why>`. */
+export function inWords(line: string): string {
+  const e = JSON.parse(line) as Record<string, unknown>;
+  const where = [e.role, e.part].filter((x) => typeof x === 'string').join('/');
+  const err = e.err as { message?: string } | string | undefined;
+  const why = typeof err === 'string' ? err : err?.message;
+  return `${LEVEL_NAMES[e.level as number] ?? 'log'}${where ? ` (${where})` : ''}: ${String(e.msg ?? '')}${why ? `: ${why}` : ''}\n`;
+}
+
+export function createLogger(level: string, name = 'voiceloop', format: LogFormat = 'json'): Logger {
+  if (format === 'json') return pino({ name, level, base: { pid: process.pid } });
+  return pino(
+    { name, level, base: undefined },
+    { write: (line: string) => process.stderr.write(inWords(line)) },
+  );
 }

@@ -14,6 +14,7 @@ import { type Persister, startPersister } from '../consumers/persister/index.ts'
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
+import type { Logger } from '../lib/log.ts';
 import {
   type ExperimentRunner,
   ExperimentService,
@@ -61,6 +62,8 @@ export interface App extends Role {
 
 export interface StartOptions {
   listen?: boolean;
+  /** The process's logger (default: JSON lines at the configured level). */
+  log?: Logger;
   /** Options for the online optimizer role (the demo observes decisions; tests enable exploration). */
   online?: Partial<Pick<OnlineOptimizerOptions, 'explore' | 'callTtlMs' | 'onDecision' | 'fromBeginning'>>;
 }
@@ -70,7 +73,7 @@ export async function startApp(
   roles: RoleName[] = [...ALL_ROLES],
   opts: StartOptions = {},
 ): Promise<App> {
-  const rt = await bootstrap(cfg);
+  const rt = await bootstrap(cfg, opts.log ? { log: opts.log } : {});
   const started: Role[] = [];
   let producer: StationProducer | undefined;
   const lc = createLifecycle(async () => {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../lib/config.ts';
-import { wrapIo } from '../lib/errors.ts';
+import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 
 export type Pool = pg.Pool;
@@ -19,6 +19,21 @@ export function createPool(cfg: Readonly<Config>, log: Logger, max = cfg.databas
   return pool;
 }
 
+/**
+ * Classifies a PostgreSQL failure once, by its SQLSTATE (a code, never the message): classes 22 (data
+ * exception) and 23 (integrity violation) mean this data is bad — DATA_REFUSED, not retriable; anything
+ * else is the database being unwell or unreachable — DATABASE, retriable.
+ */
+export function pgError(context: string, err: unknown): VoiceloopError {
+  if (err instanceof VoiceloopError) return err;
+  const sqlstate = (err as { code?: unknown }).code;
+  if (typeof sqlstate === 'string' && /^2[23]/.test(sqlstate)) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return new VoiceloopError('DATA_REFUSED', `${context}: ${msg} (SQLSTATE ${sqlstate})`, { cause: err });
+  }
+  return wrapIo('DATABASE', context, err);
+}
+
 /** Runs fn in one transaction; rolls back on any error and rethrows it wrapped as DATABASE. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
@@ -34,7 +49,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     return out;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw wrapIo('DATABASE', 'transaction rolled back', err);
+    throw pgError('transaction rolled back', err);
   } finally {
     client.release();
   }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
@@ -8,6 +9,34 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.INFO]: 'info',
   [KafkaLogLevel.DEBUG]: 'debug',
 };
+
+// kafkajs logs a broker's error response with the protocol error's message only; its own table maps
+// the message back to the protocol code, so the classification below is by code, not by text.
+const protocolErrors = (
+  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+    errorCodes: { type: string; message: string }[];
+  }
+).errorCodes;
+const typeOfMessage = new Map(protocolErrors.map((e) => [e.message, e.type]));
+
+/**
+ * Group membership answers every consumer meets when it leaves the group on shutdown or while the group
+ * rebalances: expected, handled by kafkajs (it rejoins), nothing for a person to act on.
+ */
+const EXPECTED_GROUP_EVENTS = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+]);
+
+/** The level a kafkajs log entry is logged at: expected group events go below warning. */
+export function kafkaLogLevel(level: number, entry: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
+  const type = typeof entry.error === 'string' ? typeOfMessage.get(entry.error) : undefined;
+  if (type && EXPECTED_GROUP_EVENTS.has(type)) return 'debug';
+  return LEVELS[level] ?? 'info';
+}
 
 /** One kafkajs client per process role; its logs go to our logger instead of the console. */
 export function createKafka(cfg: Readonly<Config>, log: Logger, clientSuffix = ''): Kafka {
@@ -22,7 +51,7 @@ export function createKafka(cfg: Readonly<Config>, log: Logger, clientSuffix = '
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[LEVELS[level] ?? 'info']({ kafka: rest }, message);
+        log[kafkaLogLevel(level, rest)]({ kafka: rest }, message);
       },
   });
 }

@@ -200,7 +200,10 @@ export async function registerSchema(
     } catch (err) {
       if (err instanceof VoiceloopError) throw err;
       const status = (err as { status?: number }).status;
-      const incompatible = status === 409 || /incompatible/i.test(String((err as Error).message));
+      // 409 is the registry API's answer to an incompatible schema; the client library raises its own
+      // error class when the subject's compatibility level is not the one asked for.
+      const incompatible =
+        status === 409 || (err as Error).name === 'ConfluentSchemaRegistryCompatibilityError';
       throw new VoiceloopError(
         'SCHEMA_REGISTRY',
         `registering ${subject}: ${incompatible ? 'refused as incompatible' : 'failed'}: ${(err as Error).message}`,

@@ -34,13 +34,10 @@ export interface PersisterOptions {
 
 export type Persister = Role;
 
-// PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity violation) mean this row is bad,
-// not that the database is unwell: isolate it instead of retrying the batch forever.
+// The database refused the data (classified once, in storage/db.ts): this row is bad, not the
+// database unwell, so isolate it instead of retrying the batch forever.
 function isBadRowError(err: unknown): boolean {
-  const code = ((err as { cause?: { code?: string } }).cause?.code ??
-    (err as { code?: string }).code ??
-    '') as string;
-  return code.startsWith('22') || code.startsWith('23');
+  return err instanceof VoiceloopError && err.code === 'DATA_REFUSED';
 }
 
 function checkSound(snapshot: StationSnapshot): void {

@@ -2,6 +2,7 @@
 // guarded by snapshot_keys so a redelivered snapshot never becomes a second row. Arrays go through
 // UNNEST, one statement per table, well below the 65,535-parameter limit whatever the batch size.
 import type { StationSnapshot } from '../../contracts/generated.ts';
+import { VoiceloopError } from '../../lib/errors.ts';
 import type { PoolClient } from '../../storage/db.ts';
 
 export interface SnapshotRow {
@@ -12,11 +13,13 @@ export interface SnapshotRow {
 
 const DAY = 86_400_000;
 
-/** A snapshot for a call id another tenant owns: a bad row (SQLSTATE class 23), dead-lettered alone. */
-export class CallOwnerError extends Error {
-  readonly code = '23000';
+/** A snapshot for a call id another tenant owns: a bad row, dead-lettered alone. */
+export class CallOwnerError extends VoiceloopError {
   constructor(callId: string, owner: string, claimed: string) {
-    super(`call_id ${callId} belongs to tenant ${owner}; a snapshot of tenant ${claimed} may not use it`);
+    super(
+      'DATA_REFUSED',
+      `call_id ${callId} belongs to tenant ${owner}; a snapshot of tenant ${claimed} may not use it`,
+    );
     this.name = 'CallOwnerError';
   }
 }

@@ -32,7 +32,10 @@ const EXPECTED_GROUP_EVENTS = new Set([
 ]);
 
 /** The level a kafkajs log entry is logged at: expected group events go below warning. */
-export function kafkaLogLevel(level: number, entry: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
+export function kafkaLogLevel(
+  level: number,
+  entry: Record<string, unknown>,
+): 'error' | 'warn' | 'info' | 'debug' {
   const type = typeof entry.error === 'string' ? typeOfMessage.get(entry.error) : undefined;
   if (type && EXPECTED_GROUP_EVENTS.has(type)) return 'debug';
   return LEVELS[level] ?? 'info';

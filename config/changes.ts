@@ -3,25 +3,18 @@
 // record the change (applied or rejected) in parameter_changes, update config_state, and enqueue the
 // ConfigRecord and the ParameterChange audit event in the outbox. The relay publishes after commit.
 import { randomUUID } from 'node:crypto';
-import { parameterByName } from '../catalog/index.ts';
 import type { ConfigRecord, ParameterChange, Scope } from '../contracts/generated.ts';
 import { VoiceloopError } from '../lib/errors.ts';
+import * as repo from '../storage/configState.ts';
 import { inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
 import type { Registry } from '../streams/registry.ts';
+import { type ChangeRequest, planChange } from './changePlan.ts';
 import { checkScope, configKey } from './keys.ts';
 import { enqueue } from './outbox.ts';
-import { checkChange, DEFAULT_POLICY, type SafetyPolicy } from './safety.ts';
+import { DEFAULT_POLICY, type SafetyPolicy } from './safety.ts';
 import { ConfigView, type Effective } from './view.ts';
 
-export interface ChangeRequest {
-  actor: string;
-  stationId: number;
-  scope: Scope;
-  set: Record<string, number>;
-  reason: string;
-  ttlMs?: number | null;
-  runId?: string | null;
-}
+export type { ChangeRequest } from './changePlan.ts';
 
 export interface ChangeOutcome {
   status: 'applied' | 'rejected';
@@ -41,34 +34,6 @@ export interface RollbackRequest {
   stationId?: number;
   scope?: Scope;
   toVersion?: number;
-}
-
-interface StateRow {
-  config_key: string;
-  station_id: number;
-  scope_level: 'global' | 'tenant' | 'call';
-  tenant_id: string | null;
-  call_id: string | null;
-  version: string;
-  parameters: Record<string, number>;
-  change_id: string;
-  issued_at: Date;
-  expires_at: Date | null;
-  tombstoned_at: Date | null;
-  last_change_at: Date;
-}
-
-function toRecord(r: StateRow): ConfigRecord {
-  return {
-    schema_version: 1,
-    station_id: r.station_id,
-    scope: { level: r.scope_level, tenant_id: r.tenant_id, call_id: r.call_id },
-    version: Number(r.version),
-    parameters: r.parameters,
-    issued_at: r.issued_at.getTime(),
-    expires_at: r.expires_at ? r.expires_at.getTime() : null,
-    change_id: r.change_id,
-  };
 }
 
 export class ChangeService {
@@ -92,12 +57,8 @@ export class ChangeService {
     if (scope.tenant_id)
       keys.push(configKey(stationId, { level: 'tenant', tenant_id: scope.tenant_id, call_id: null }));
     if (scope.level === 'call') keys.push(configKey(stationId, scope));
-    const { rows } = await q.query<StateRow>(
-      'SELECT * FROM config_state WHERE stream = $1 AND config_key = ANY($2::text[]) AND tombstoned_at IS NULL',
-      [this.stream, keys],
-    );
+    const records = await repo.liveRecords(q, this.stream, keys);
     const view = new ConfigView();
-    const records = rows.map(toRecord);
     for (const r of records) view.apply(configKey(r.station_id, r.scope), r);
     return {
       ...view.effective(
@@ -137,11 +98,7 @@ export class ChangeService {
       let set: Record<string, number>;
       let rollbackOf: string;
       if (req.changeId) {
-        const { rows } = await c.query(
-          'SELECT * FROM parameter_changes WHERE stream = $1 AND change_id = $2 FOR UPDATE',
-          [this.stream, req.changeId],
-        );
-        const ch = rows[0];
+        const ch = await repo.changeForUpdate(c, this.stream, req.changeId);
         if (!ch) throw new VoiceloopError('NOT_FOUND', `change ${req.changeId} does not exist`);
         if (ch.status !== 'applied')
           throw new VoiceloopError(
@@ -155,19 +112,7 @@ export class ChangeService {
       } else if (req.stationId !== undefined && req.scope && req.toVersion !== undefined) {
         const problems = checkScope(req.scope);
         if (problems.length) throw new VoiceloopError('VALIDATION', problems.join('; '));
-        const { rows } = await c.query(
-          `SELECT * FROM parameter_changes WHERE stream = $1 AND station_id = $2 AND scope_level = $3
-             AND tenant_id IS NOT DISTINCT FROM $4 AND call_id IS NOT DISTINCT FROM $5 AND config_version = $6`,
-          [
-            this.stream,
-            req.stationId,
-            req.scope.level,
-            req.scope.tenant_id,
-            req.scope.call_id,
-            req.toVersion,
-          ],
-        );
-        const ch = rows[0];
+        const ch = await repo.changeOfVersion(c, this.stream, req.stationId, req.scope, req.toVersion);
         if (!ch)
           throw new VoiceloopError(
             'NOT_FOUND',
@@ -198,122 +143,29 @@ export class ChangeService {
     const key = configKey(req.stationId, req.scope);
     const scopeProblems = checkScope(req.scope);
     if (scopeProblems.length) throw new VoiceloopError('VALIDATION', scopeProblems.join('; '));
-    // Serialise changes of one key across processes; the lock ends with the transaction.
-    await c.query("SELECT pg_advisory_xact_lock(hashtext('config:' || $1 || ':' || $2))", [this.stream, key]);
-    const own = await c.query<StateRow>('SELECT * FROM config_state WHERE stream = $1 AND config_key = $2', [
-      this.stream,
-      key,
-    ]);
+    await repo.lockKey(c, this.stream, key);
+    const own = await repo.stateOf(c, this.stream, key);
     const eff = await this.effective(req.stationId, req.scope, c);
-    const before = eff.params;
-    // Only parameters the station has are restored by a rollback; anything else is the caller's error.
-    const set = rollbackOf
-      ? Object.fromEntries(
-          Object.entries(req.set).filter(([k]) => parameterByName(k)?.stations.includes(req.stationId)),
-        )
-      : req.set;
-    const verdict = checkChange({
-      stationId: req.stationId,
-      scope: req.scope,
-      before,
-      set,
-      ttlMs: req.ttlMs,
-      isRollback: rollbackOf !== null,
-      lastChangeAt: own.rows[0] ? own.rows[0].last_change_at.getTime() : null,
+    const { change, record, reasons, coldParams } = planChange({
+      req,
+      rollbackOf,
+      before: eff.params,
+      lastChangeAt: own ? own.last_change_at.getTime() : null,
       now,
       policy: this.policy,
+      changeId: randomUUID(),
     });
-    const changeId = randomUUID();
-    const change: ParameterChange = {
-      schema_version: 1,
-      change_id: changeId,
-      actor: req.actor,
-      scope: req.scope,
-      station_id: req.stationId,
-      before,
-      after: verdict.ok ? verdict.after : { ...before, ...set },
-      reason: verdict.ok ? req.reason : `${req.reason} — REJECTED: ${verdict.reasons.join('; ')}`,
-      ttl_ms: verdict.ok ? verdict.ttlMs : (req.ttlMs ?? null),
-      status: verdict.ok ? 'applied' : 'rejected',
-      rollback_of: rollbackOf,
-      config_version: null,
-      run_id: req.runId ?? null,
-      created_at: now,
-    };
-    // Audit values must be finite for Avro doubles and JSON; a rejected NaN request keeps its reason only.
-    for (const [k, v] of Object.entries(change.after)) if (!Number.isFinite(v)) delete change.after[k];
-
-    let record: ConfigRecord | null = null;
-    if (verdict.ok) {
-      const { rows } = await c.query<{ v: string }>("SELECT nextval('config_version_seq')::text AS v");
-      const version = Number(rows[0]!.v);
-      change.config_version = version;
-      record = {
-        schema_version: 1,
-        station_id: req.stationId,
-        scope: req.scope,
-        version,
-        parameters: verdict.after,
-        issued_at: now,
-        expires_at: verdict.ttlMs === null ? null : now + verdict.ttlMs,
-        change_id: changeId,
-      };
+    if (record) {
+      record.version = await repo.nextVersion(c);
+      change.config_version = record.version;
       // Type-check both payloads against their schemas before anything is committed.
       this.registry.codec('ConfigRecord').encode(record);
     }
     this.registry.codec('ParameterChange').encode(change);
-
-    await c.query(
-      `INSERT INTO parameter_changes (change_id, stream, actor, scope_level, tenant_id, call_id, station_id, before, after,
-         reason, ttl_ms, expires_at, status, rollback_of, config_version, run_id, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [
-        changeId,
-        this.stream,
-        req.actor,
-        req.scope.level,
-        req.scope.tenant_id,
-        req.scope.call_id,
-        req.stationId,
-        JSON.stringify(change.before),
-        JSON.stringify(change.after),
-        change.reason,
-        change.ttl_ms,
-        record?.expires_at ? new Date(record.expires_at) : null,
-        change.status,
-        rollbackOf,
-        change.config_version,
-        req.runId ?? null,
-        new Date(now),
-      ],
-    );
+    await repo.insertChange(c, this.stream, change, record?.expires_at ?? null);
     if (record) {
-      await c.query(
-        `INSERT INTO config_state (stream, config_key, station_id, scope_level, tenant_id, call_id, version, parameters,
-           change_id, issued_at, expires_at, tombstoned_at, last_change_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $10)
-         ON CONFLICT (stream, config_key) DO UPDATE SET version = EXCLUDED.version, parameters = EXCLUDED.parameters,
-           change_id = EXCLUDED.change_id, issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at,
-           tombstoned_at = NULL, last_change_at = EXCLUDED.last_change_at`,
-        [
-          this.stream,
-          key,
-          req.stationId,
-          req.scope.level,
-          req.scope.tenant_id,
-          req.scope.call_id,
-          record.version,
-          JSON.stringify(record.parameters),
-          changeId,
-          new Date(now),
-          record.expires_at ? new Date(record.expires_at) : null,
-        ],
-      );
-      if (rollbackOf) {
-        await c.query("UPDATE parameter_changes SET status = 'rolled_back' WHERE change_id = $1", [
-          rollbackOf,
-        ]);
-      }
+      await repo.putState(c, this.stream, key, record);
+      if (rollbackOf) await repo.markRolledBack(c, rollbackOf);
     }
     await enqueue(c, this.stream, [
       ...(record
@@ -321,35 +173,24 @@ export class ChangeService {
         : []),
       { role: 'changes', contract: 'ParameterChange', key, payload: change },
     ]);
-    return {
-      status: change.status === 'applied' ? 'applied' : 'rejected',
-      change,
-      record,
-      reasons: verdict.ok ? [] : verdict.reasons,
-      coldParams: verdict.ok ? verdict.coldParams : [],
-    };
+    return { status: record ? 'applied' : 'rejected', change, record, reasons, coldParams };
   }
 
   /** Tombstones expired records (call-scoped ones above all) so the compacted topic forgets them. */
   async expire(): Promise<number> {
     const n = await inTransaction(this.pool, async (c) => {
-      const { rows } = await c.query<{ config_key: string }>(
-        `UPDATE config_state SET tombstoned_at = now()
-          WHERE stream = $1 AND tombstoned_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $2
-          RETURNING config_key`,
-        [this.stream, new Date(this.clock())],
-      );
+      const keys = await repo.tombstoneExpired(c, this.stream, this.clock());
       await enqueue(
         c,
         this.stream,
-        rows.map((r) => ({
+        keys.map((key) => ({
           role: 'config' as const,
           contract: 'ConfigRecord' as const,
-          key: r.config_key,
+          key,
           payload: null,
         })),
       );
-      return rows.length;
+      return keys.length;
     });
     if (n > 0) this.onCommit();
     return n;

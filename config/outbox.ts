@@ -54,14 +54,19 @@ function kafkaError(context: string, err: unknown) {
   return wrapIo('KAFKA', context, err, (err as { retriable?: boolean }).retriable !== false);
 }
 
-export async function startOutboxRelay(
+interface Publisher {
+  /** Publishes the next pending rows; how many rows it handled (0: none pending) and the last id. */
+  publishBatch(): Promise<{ rows: number; published: number; lastId: number }>;
+}
+
+/** One batch: lock the pending rows, encode them, send them, mark them — or set aside what never can. */
+function createPublisher(
   deps: OutboxRelayDeps,
+  producer: Producer,
   opts: OutboxRelayOptions,
-): Promise<OutboxRelay> {
-  const { pool, log } = deps;
-  const producer = deps.producer ?? createProducer(deps.kafka, { retries: 3 });
-  const ownsProducer = !deps.producer;
-  await producer.connect();
+  onSetAside: (row: outbox.OutboxRow, reason: string) => void,
+): Publisher {
+  const { pool } = deps;
   const stream = opts.topics.prefix;
   const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const topicOf: Record<outbox.TopicRole, string> = {
@@ -69,39 +74,37 @@ export async function startOutboxRelay(
     changes: opts.topics.changes,
     results: opts.topics.results,
   };
-  let running = true;
-  let published = 0;
-  let setAsideCount = 0;
-  let wake: (() => void) | null = null;
-  let kicked = false;
   // After a batch Kafka refused for good, rows go one at a time until the culprit is found.
   let isolate = false;
-  const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-
-  // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY.
-  const listener = await pool.connect();
-  listener.on('notification', () => relay.kick());
-  await listener.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
-  let leader = false;
 
   async function putAside(c: Pick<Pool, 'query'>, row: outbox.OutboxRow, reason: string) {
     await outbox.setAside(c, row.id, reason);
-    setAsideCount++;
-    deps.metrics?.outboxSetAside.inc({ contract: row.contract });
-    log.error(
-      { outbox_id: row.id, contract: row.contract, key: row.message_key, reason },
-      'outbox row set aside: it can never be published; the relay goes on with the next rows',
-    );
+    onSetAside(row, reason);
   }
 
-  function settleWaiters(upToId: number) {
-    for (const w of waiters.splice(0)) {
-      if (w.upTo <= upToId) w.resolve();
-      else waiters.push(w);
+  /** Encodes every row; a row that does not encode is set aside (encoding is deterministic). */
+  async function encodeAll(c: Pick<Pool, 'query'>, rows: outbox.OutboxRow[]) {
+    const byTopic = new Map<string, Message[]>();
+    const sendable: outbox.OutboxRow[] = [];
+    for (const r of rows) {
+      let value: Buffer | null;
+      try {
+        value = r.payload === null ? null : deps.registry.codec(r.contract).encode(r.payload as never);
+      } catch (err) {
+        if (canRetry(err)) throw err;
+        await putAside(c, r, `does not encode as ${r.contract}: ${(err as Error).message}`);
+        continue;
+      }
+      const topic = topicOf[r.topic_role];
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: r.message_key, value });
+      byTopic.set(topic, list);
+      sendable.push(r);
     }
+    return { byTopic, sendable };
   }
 
-  async function publishBatch(): Promise<number> {
+  async function publishBatch() {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -109,26 +112,9 @@ export async function startOutboxRelay(
       if (rows.length === 0) {
         await client.query('COMMIT');
         isolate = false;
-        return 0;
+        return { rows: 0, published: 0, lastId: 0 };
       }
-      const byTopic = new Map<string, Message[]>();
-      const sendable: outbox.OutboxRow[] = [];
-      for (const r of rows) {
-        let value: Buffer | null;
-        try {
-          value = r.payload === null ? null : deps.registry.codec(r.contract).encode(r.payload as never);
-        } catch (err) {
-          if (canRetry(err)) throw err;
-          // Encoding is deterministic: this row will never encode, however often it is tried.
-          await putAside(client, r, `does not encode as ${r.contract}: ${(err as Error).message}`);
-          continue;
-        }
-        const topic = topicOf[r.topic_role];
-        const list = byTopic.get(topic) ?? [];
-        list.push({ key: r.message_key, value });
-        byTopic.set(topic, list);
-        sendable.push(r);
-      }
+      const { byTopic, sendable } = await encodeAll(client, rows);
       try {
         if (sendable.length > 0) {
           await producer.sendBatch({
@@ -147,17 +133,12 @@ export async function startOutboxRelay(
             `refused by Kafka after ${lone.attempts + 1} attempts: ${failure.message}`,
           );
           await client.query('COMMIT');
-          return 1;
+          return { rows: 1, published: 0, lastId: Number(lone.id) };
         }
         await client.query('ROLLBACK');
         if (!failure.canRetry && sendable.length > 1) isolate = true;
-        await outbox
-          .recordFailure(
-            pool,
-            sendable.map((r) => r.id),
-            failure.message,
-          )
-          .catch(() => {});
+        const ids = sendable.map((r) => r.id);
+        await outbox.recordFailure(pool, ids, failure.message).catch(() => {});
         throw failure;
       }
       await outbox.markPublished(
@@ -165,15 +146,58 @@ export async function startOutboxRelay(
         sendable.map((r) => r.id),
       );
       await client.query('COMMIT');
-      published += sendable.length;
-      settleWaiters(Number(rows[rows.length - 1]!.id));
-      return rows.length;
+      return { rows: rows.length, published: sendable.length, lastId: Number(rows[rows.length - 1]!.id) };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       client.release();
     }
+  }
+  return { publishBatch };
+}
+
+export async function startOutboxRelay(
+  deps: OutboxRelayDeps,
+  opts: OutboxRelayOptions,
+): Promise<OutboxRelay> {
+  const { pool, log } = deps;
+  const producer = deps.producer ?? createProducer(deps.kafka, { retries: 3 });
+  const ownsProducer = !deps.producer;
+  await producer.connect();
+  const stream = opts.topics.prefix;
+  let running = true;
+  let published = 0;
+  let setAsideCount = 0;
+  let wake: (() => void) | null = null;
+  let kicked = false;
+  const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY.
+  const listener = await pool.connect();
+  listener.on('notification', () => relay.kick());
+  await listener.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
+  let leader = false;
+
+  const publisher = createPublisher(deps, producer, opts, (row, reason) => {
+    setAsideCount++;
+    deps.metrics?.outboxSetAside.inc({ contract: row.contract });
+    log.error(
+      { outbox_id: row.id, contract: row.contract, key: row.message_key, reason },
+      'outbox row set aside: it can never be published; the relay goes on with the next rows',
+    );
+  });
+
+  async function publishBatch(): Promise<number> {
+    const out = await publisher.publishBatch();
+    published += out.published;
+    if (out.rows > 0) {
+      for (const w of waiters.splice(0)) {
+        if (w.upTo <= out.lastId) w.resolve();
+        else waiters.push(w);
+      }
+    }
+    return out.rows;
   }
 
   async function loop() {

@@ -2,7 +2,6 @@
 // change or rollback goes through the one safe path, and the run (scorecard, analysis, next iteration)
 // is recorded in optimizer_runs and queued as an OptimizerResult — all in one transaction.
 import { randomUUID } from 'node:crypto';
-import { parameterByName } from '../../catalog/index.ts';
 import type { ChangeOutcome, ChangeService } from '../../config/changes.ts';
 import { callScope } from '../../config/keys.ts';
 import { enqueue } from '../../config/outbox.ts';
@@ -12,6 +11,7 @@ import type {
   StationScore,
   StationSnapshot,
 } from '../../contracts/generated.ts';
+import { proposalsFromDiff } from '../../domain/proposals.ts';
 import {
   attributableDrop,
   type ControllerState,
@@ -23,7 +23,9 @@ import {
   ROLLBACK_DROP_POINTS,
   scoreSnapshot,
 } from '../../optimizer/core/index.ts';
+import * as configRepo from '../../storage/configState.ts';
 import { inTransaction, type Pool, type PoolClient } from '../../storage/db.ts';
+import * as runs from '../../storage/runs.ts';
 
 export interface DecisionDeps {
   pool: Pool;
@@ -64,33 +66,14 @@ export interface CallMemory {
 /** Scores kept as the baseline for judging someone else's change. */
 const BASELINE_WINDOW = 3;
 
+/** Records an online run in optimizer_runs and queues its OptimizerResult, in the caller's transaction. */
 export async function recordRun(
   c: PoolClient,
   stream: string,
   run: OptimizerResult,
   extra: { stationId: number | null; requestedBy: string; status?: string; verdict?: unknown },
 ): Promise<void> {
-  await c.query(
-    `INSERT INTO optimizer_runs (run_id, stream, mode, status, scope_level, tenant_id, call_id, station_id, requested_by,
-       scorecard, new_parameters, analysis, next_iteration, verdict, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())`,
-    [
-      run.run_id,
-      stream,
-      run.mode,
-      extra.status ?? 'completed',
-      run.scope.level,
-      run.scope.tenant_id,
-      run.scope.call_id,
-      extra.stationId,
-      extra.requestedBy,
-      JSON.stringify(run.scorecard),
-      JSON.stringify(run.new_parameters),
-      run.analysis,
-      JSON.stringify(run.next_iteration),
-      extra.verdict === undefined ? null : JSON.stringify(extra.verdict),
-    ],
-  );
+  await runs.insertOnlineRun(c, stream, run, extra);
   await enqueue(c, stream, [
     {
       role: 'results',
@@ -130,16 +113,7 @@ export async function decideAndApply(
   const runId = randomUUID();
   let rolledBack: string | null = null;
   const proposals: ParameterProposal[] = d.rollback
-    ? Object.entries(d.rollback.to)
-        .filter(([k, v]) => Math.abs((current.params[k] ?? v) - v) > 1e-9)
-        .map(([name, v]) => ({
-          station_id: snap.station_id,
-          name,
-          old: current.params[name] ?? null,
-          new: v,
-          unit: parameterByName(name)?.unit ?? '',
-          reason: d.rollback!.reason,
-        }))
+    ? proposalsFromDiff(snap.station_id, current.params, d.rollback.to, d.rollback.reason)
     : d.proposals;
 
   const change = await inTransaction(deps.pool, async (c) => {
@@ -223,16 +197,7 @@ async function judgeExternal(
   const rec = records.find((r) => r.scope.level === 'call' && r.scope.call_id === snap.call_id);
   const known = new Set([mem.lastChangeId, mem.external?.changeId]);
   if (rec && !known.has(rec.change_id) && (mem.recent?.length ?? 0) > 0) {
-    const { rows } = await deps.pool.query<{
-      actor: string;
-      reason: string;
-      rollback_of: string | null;
-      before: Record<string, number>;
-      after: Record<string, number>;
-    }>('SELECT actor, reason, rollback_of, before, after FROM parameter_changes WHERE change_id = $1', [
-      rec.change_id,
-    ]);
-    const row = rows[0];
+    const row = await configRepo.changeById(deps.pool, rec.change_id);
     // Rollbacks restore a state that was already judged; only forward changes by others are judged.
     // An A/B experiment's treatment (actor ab:<id>) is judged by the experiment across many calls,
     // not here on one: rolling it back would move the call out of its arm.
@@ -268,21 +233,8 @@ async function judgeExternal(
   const runId = randomUUID();
   const change = await inTransaction(deps.pool, async (c) => {
     const eff = await deps.changes.effective(snap.station_id, callScope(snap.tenant_id, snap.call_id), c);
-    const { rows } = await c.query<{ before: Record<string, number> }>(
-      'SELECT before FROM parameter_changes WHERE change_id = $1',
-      [ext.changeId],
-    );
-    const to = rows[0]?.before ?? {};
-    const proposals: ParameterProposal[] = Object.entries(to)
-      .filter(([k, v]) => Math.abs((eff.params[k] ?? v) - v) > 1e-9)
-      .map(([name, v]) => ({
-        station_id: snap.station_id,
-        name,
-        old: eff.params[name] ?? null,
-        new: v,
-        unit: parameterByName(name)?.unit ?? '',
-        reason,
-      }));
+    const to = (await configRepo.changeById(c, ext.changeId))?.before ?? {};
+    const proposals = proposalsFromDiff(snap.station_id, eff.params, to, reason);
     const run: OptimizerResult = {
       schema_version: 1,
       run_id: runId,

@@ -2,6 +2,7 @@
 // experiment's run in optimizer_runs. Row shapes in, domain values out; no decisions here.
 import type { Scope, StationSnapshot } from '../../contracts/generated.ts';
 import type { Pool, PoolClient } from '../../storage/db.ts';
+import * as runs from '../../storage/runs.ts';
 import { type SnapshotDbRow, snapshotFromRow } from '../../storage/snapshots.ts';
 import type { Arm } from './assign.ts';
 import type { ExperimentDesign } from './design.ts';
@@ -96,23 +97,18 @@ export async function runningExperiments(q: Q, stream: string, stationId?: numbe
 }
 
 export async function insertExperiment(c: PoolClient, e: Experiment, request: unknown): Promise<void> {
-  await c.query(
-    `INSERT INTO optimizer_runs (run_id, stream, mode, status, scope_level, tenant_id, station_id, requested_by,
-       request, progress, analysis, started_at)
-     VALUES ($1, $2, 'experiment', 'running', $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      e.id,
-      e.stream,
-      e.scope.level,
-      e.scope.tenant_id,
-      e.stationId,
-      e.createdBy,
-      JSON.stringify(request),
-      JSON.stringify({ phase: 'enrolling', arms: emptyCounts(), looks: [] }),
-      `A/B experiment started: ${e.reason}`,
-      e.startedAt,
-    ],
-  );
+  await runs.insertRunningRun(c, {
+    runId: e.id,
+    stream: e.stream,
+    mode: 'experiment',
+    scope: e.scope,
+    stationId: e.stationId,
+    requestedBy: e.createdBy,
+    request,
+    progress: { phase: 'enrolling', arms: emptyCounts(), looks: [] },
+    analysis: `A/B experiment started: ${e.reason}`,
+    startedAt: e.startedAt,
+  });
   await c.query(
     `INSERT INTO ab_experiments (experiment_id, stream, station_id, scope_level, tenant_id, status, control,
        control_version, treatment, salt, design, call_ttl_ms, created_by, reason, started_at)
@@ -276,7 +272,7 @@ export async function observations(q: Q, id: string): Promise<Record<Arm, Observ
 }
 
 export async function updateProgress(q: Q, id: string, progress: unknown): Promise<void> {
-  await q.query('UPDATE optimizer_runs SET progress = $2 WHERE run_id = $1', [id, JSON.stringify(progress)]);
+  await runs.saveProgress(q, id, progress);
 }
 
 export async function finishExperiment(
@@ -297,18 +293,138 @@ export async function finishExperiment(
     id,
     status,
   ]);
+  await runs.finishRun(c, id, run);
+}
+
+export interface TreatmentChange {
+  call_id: string;
+  tenant_id: string;
+  change_id: string;
+  before: Record<string, number>;
+  /** The change in effect at the call's key now (null: none). */
+  current_change: string | null;
+  expires_at: Date | null;
+  tombstoned_at: Date | null;
+}
+
+/** The applied treatment changes of an experiment's calls, with what is in effect at each call now. */
+export async function treatmentChanges(
+  c: Q,
+  experimentId: string,
+  stream: string,
+  stationId: number,
+): Promise<TreatmentChange[]> {
+  const { rows } = await c.query<TreatmentChange>(
+    `SELECT a.call_id, a.tenant_id, a.change_id, pc.before, cs.change_id AS current_change, cs.expires_at, cs.tombstoned_at
+       FROM ab_calls a JOIN parameter_changes pc ON pc.change_id = a.change_id
+       LEFT JOIN config_state cs ON cs.stream = $2 AND cs.config_key = $3 || '/call/' || a.call_id
+      WHERE a.experiment_id = $1 AND a.arm = 'treatment' AND pc.status = 'applied'
+      ORDER BY a.enrolled_at`,
+    [experimentId, stream, String(stationId)],
+  );
+  return rows;
+}
+
+/** One creation at a time per station, so an overlap check cannot race. */
+export async function lockCreation(c: Q, stream: string, stationId: number): Promise<void> {
+  await c.query("SELECT pg_advisory_xact_lock(hashtext('ab:create:' || $1 || ':' || $2))", [
+    stream,
+    stationId,
+  ]);
+}
+
+export async function lockEnrollment(c: Q, experimentId: string, callId: string): Promise<void> {
+  await c.query("SELECT pg_advisory_xact_lock(hashtext('ab:enroll:' || $1 || ':' || $2))", [
+    experimentId,
+    callId,
+  ]);
+}
+
+/** One evaluation at a time per experiment: false when another holds it. */
+export async function tryLockEvaluation(c: Q, experimentId: string): Promise<boolean> {
+  const r = await c.query<{ ok: boolean }>(
+    "SELECT pg_try_advisory_xact_lock(hashtext('ab:eval:' || $1)) AS ok",
+    [experimentId],
+  );
+  return r.rows[0]?.ok === true;
+}
+
+export async function isEnrolled(c: Q, experimentId: string, callId: string): Promise<boolean> {
+  const r = await c.query('SELECT 1 FROM ab_calls WHERE experiment_id = $1 AND call_id = $2', [
+    experimentId,
+    callId,
+  ]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function insertCall(
+  c: Q,
+  e: {
+    experimentId: string;
+    snap: Pick<StationSnapshot, 'call_id' | 'tenant_id' | 'segment'>;
+    arm: Arm;
+    bucket: number;
+    status: 'enrolled' | 'excluded';
+    reason: string | null;
+  },
+): Promise<void> {
   await c.query(
-    `UPDATE optimizer_runs SET status = $2, verdict = $3, scorecard = $4, new_parameters = $5, analysis = $6,
-       next_iteration = $7, progress = $8, finished_at = now() WHERE run_id = $1`,
+    `INSERT INTO ab_calls (experiment_id, call_id, tenant_id, arm, bucket, enrolled_segment, status, excluded_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [
-      id,
-      run.status,
-      JSON.stringify(run.verdict),
-      JSON.stringify(run.scorecard),
-      JSON.stringify(run.newParameters),
-      run.analysis,
-      JSON.stringify(run.nextIteration),
-      JSON.stringify(run.progress),
+      e.experimentId,
+      e.snap.call_id,
+      e.snap.tenant_id,
+      e.arm,
+      e.bucket,
+      e.snap.segment.index,
+      e.status,
+      e.reason,
     ],
   );
+}
+
+export async function setCallChange(
+  c: Q,
+  experimentId: string,
+  callId: string,
+  changeId: string,
+  version: number | null,
+): Promise<void> {
+  await c.query(
+    'UPDATE ab_calls SET change_id = $3, config_version = $4 WHERE experiment_id = $1 AND call_id = $2',
+    [experimentId, callId, changeId, version],
+  );
+}
+
+export async function excludeCall(
+  c: Q,
+  experimentId: string,
+  callId: string,
+  reason: string,
+  changeId: string,
+): Promise<void> {
+  await c.query(
+    `UPDATE ab_calls SET status = 'excluded', excluded_reason = $3, change_id = $4 WHERE experiment_id = $1 AND call_id = $2`,
+    [experimentId, callId, reason, changeId],
+  );
+}
+
+export interface ExperimentRunRow {
+  run_id: string;
+  mode: string;
+  status: string;
+  analysis: string | null;
+  new_parameters: unknown;
+  progress: unknown;
+  verdict: unknown;
+}
+
+/** The experiment's row in optimizer_runs (its verdict, progress and analysis). */
+export async function experimentRun(c: Q, experimentId: string): Promise<ExperimentRunRow | undefined> {
+  const { rows } = await c.query<ExperimentRunRow>(
+    'SELECT run_id, mode, status, analysis, new_parameters, progress, verdict FROM optimizer_runs WHERE run_id = $1',
+    [experimentId],
+  );
+  return rows[0];
 }

@@ -6,6 +6,7 @@ import { enqueue } from '../../config/outbox.ts';
 import type { OptimizerResult } from '../../contracts/generated.ts';
 import { wrapIo } from '../../lib/errors.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
+import * as runs from '../../storage/runs.ts';
 import type { BatchRequest } from './request.ts';
 
 export interface ObservationRow {
@@ -25,38 +26,31 @@ export async function insertRun(
 ): Promise<void> {
   const s = r.request.scope;
   try {
-    await pool.query(
-      `INSERT INTO optimizer_runs (run_id, stream, mode, status, scope_level, tenant_id, station_id, requested_by, request, progress)
-       VALUES ($1, $2, 'batch', 'running', $3, $4, $5, $6, $7, $8)`,
-      [
-        r.runId,
-        stream,
-        s.level,
-        s.tenant_id,
-        s.station_ids?.length === 1 ? s.station_ids[0] : null,
-        r.actor,
-        JSON.stringify({
-          mode: 'batch',
-          from: new Date(r.request.from).toISOString(),
-          to: new Date(r.request.to).toISOString(),
-          scope: s,
-          budget: r.request.budget,
-          margin: r.request.margin,
-          seed: r.request.seed,
-        }),
-        JSON.stringify(r.progress),
-      ],
-    );
+    await runs.insertRunningRun(pool, {
+      runId: r.runId,
+      stream,
+      mode: 'batch',
+      scope: s,
+      stationId: s.station_ids?.length === 1 ? s.station_ids[0]! : null,
+      requestedBy: r.actor,
+      request: {
+        mode: 'batch',
+        from: new Date(r.request.from).toISOString(),
+        to: new Date(r.request.to).toISOString(),
+        scope: s,
+        budget: r.request.budget,
+        margin: r.request.margin,
+        seed: r.request.seed,
+      },
+      progress: r.progress,
+    });
   } catch (err) {
     throw wrapIo('DATABASE', `recording batch run ${r.runId}`, err);
   }
 }
 
 export async function saveProgress(pool: Pool, runId: string, progress: object): Promise<void> {
-  await pool.query(`UPDATE optimizer_runs SET progress = $2 WHERE run_id = $1 AND status = 'running'`, [
-    runId,
-    JSON.stringify(progress),
-  ]);
+  await runs.saveProgress(pool, runId, progress);
 }
 
 export interface Completion {
@@ -74,20 +68,15 @@ export interface Completion {
 /** Marks the run completed with its result and observations, and queues its OptimizerResult: one unit. */
 export async function completeRun(pool: Pool, stream: string, runId: string, c: Completion): Promise<void> {
   await inTransaction(pool, async (tx) => {
-    await tx.query(
-      `UPDATE optimizer_runs SET status = 'completed', result = $2, scorecard = $3, new_parameters = $4,
-         analysis = $5, next_iteration = $6, progress = $7, finished_at = now()
-       WHERE run_id = $1`,
-      [
-        runId,
-        JSON.stringify(c.result),
-        JSON.stringify(c.scorecard),
-        JSON.stringify(c.newParameters),
-        c.analysis,
-        JSON.stringify(c.nextIteration),
-        JSON.stringify(c.progress),
-      ],
-    );
+    await runs.finishRun(tx, runId, {
+      status: 'completed',
+      result: c.result,
+      scorecard: c.scorecard,
+      newParameters: c.newParameters,
+      analysis: c.analysis,
+      nextIteration: c.nextIteration,
+      progress: c.progress,
+    });
     const o = c.observations;
     if (o.length > 0) {
       await tx.query(
@@ -125,11 +114,7 @@ export async function endRun(
   error: string,
   progress: object,
 ): Promise<void> {
-  await pool.query(
-    `UPDATE optimizer_runs SET status = $2, error = $3, progress = $4, finished_at = now()
-      WHERE run_id = $1 AND status = 'running'`,
-    [runId, status, error.slice(0, 2000), JSON.stringify(progress)],
-  );
+  await runs.failRun(pool, runId, status, error, progress);
 }
 
 /**

@@ -45,40 +45,16 @@ export interface ConfigFeed {
   stop(): Promise<void>;
 }
 
-export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed> {
-  const clock = deps.clock ?? Date.now;
-  const view = new ConfigView();
-  const codec = deps.registry.codec('ConfigRecord');
-  const ackCodec = deps.registry.codec('ConfigAck');
-  const served = new Set(deps.stations);
-  const listeners = new Set<(e: ConfigEvent) => void>();
-  const expiredAcked = new Set<string>();
-  let generation = 0;
+type AckCodec = { encode(a: ConfigAck): Buffer };
 
-  const producer: Producer = createProducer(deps.kafka);
-  await producer.connect();
-  // A fresh group each start: the agent always replays the compacted topic from the beginning and
-  // never commits, so the group only exists to let kafkajs fetch.
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: `${deps.topics.prefix}.agent.${deps.agentId}.${randomUUID()}`,
-    maxWaitTimeInMs: 50,
-  });
-
-  const admin = deps.kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(deps.topics.config);
-  await admin.disconnect();
-  const pendingCatchUp = new Map(
-    ends.filter((p) => Number(p.high) > 0).map((p) => [p.partition, Number(p.high)]),
-  );
-  let caughtUp: () => void = () => {};
-  const readyP = new Promise<void>((r) => {
-    caughtUp = r;
-  });
-  if (pendingCatchUp.size === 0) caughtUp();
-
-  // Acks go out in the background, in order, as few sends as there are round trips: applying a record
-  // never waits for the broker, and a burst of records costs one ack send, not one per record.
+// Acks go out in the background, in order, as few sends as there are round trips: applying a record
+// never waits for the broker, and a burst of records costs one ack send, not one per record.
+function createAckQueue(
+  producer: Producer,
+  deps: Pick<ConfigFeedDeps, 'agentId' | 'topics' | 'log'>,
+  ackCodec: AckCodec,
+  clock: () => number,
+) {
   let ackQueue: { key: string; value: Buffer; version: number }[] = [];
   let flushing: Promise<void> | null = null;
   async function flushAcks() {
@@ -100,7 +76,6 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     }
     flushing = null;
   }
-
   function ack(
     station: number,
     key: string,
@@ -123,10 +98,69 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     ackQueue.push({ key, value: ackCodec.encode(a), version });
     flushing ??= flushAcks();
   }
+  return { ack, flushed: async () => flushing ?? undefined };
+}
+
+// A fresh group each start: the agent always replays the compacted topic from the beginning and
+// never commits, so the group only exists to let kafkajs fetch.
+function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId'>): Consumer {
+  return deps.kafka.consumer({
+    groupId: `${deps.topics.prefix}.agent.${deps.agentId}.${randomUUID()}`,
+    maxWaitTimeInMs: 50,
+  });
+}
+
+/** Resolves `ready` once every partition of the topic has been read up to its end offset at start. */
+async function trackCatchUp(kafka: Kafka, topic: string) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const pending = new Map(ends.filter((p) => Number(p.high) > 0).map((p) => [p.partition, Number(p.high)]));
+  let caughtUp: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    caughtUp = r;
+  });
+  if (pending.size === 0) caughtUp();
+  return {
+    ready,
+    seen(partition: number, offset: string) {
+      const want = pending.get(partition);
+      if (want !== undefined && Number(offset) + 1 >= want) {
+        pending.delete(partition);
+        if (pending.size === 0) caughtUp();
+      }
+    },
+  };
+}
+
+export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed> {
+  const clock = deps.clock ?? Date.now;
+  const view = new ConfigView();
+  const codec = deps.registry.codec('ConfigRecord');
+  const ackCodec = deps.registry.codec('ConfigAck');
+  const served = new Set(deps.stations);
+  const listeners = new Set<(e: ConfigEvent) => void>();
+  const expiredAcked = new Set<string>();
+  let generation = 0;
+
+  const producer: Producer = createProducer(deps.kafka);
+  await producer.connect();
+  const consumer = feedConsumer(deps);
+
+  const catchUp = await trackCatchUp(deps.kafka, deps.topics.config);
+
+  const acks = createAckQueue(producer, deps, ackCodec, clock);
+  const ack = acks.ack;
 
   function emit(e: ConfigEvent) {
     generation++;
     for (const fn of listeners) fn(e);
+  }
+
+  function expire(key: string, r: ConfigRecord) {
+    const reason = `TTL ended at ${new Date(r.expires_at!).toISOString()}`;
+    emit({ key, station: r.station_id, status: 'expired', version: r.version, at: clock(), reason });
+    ack(r.station_id, key, r.version, r.change_id, 'expired', reason);
   }
 
   async function handle(key: string, value: Buffer | null) {
@@ -136,11 +170,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
       // The relay's tombstone for an expired record can beat this agent's own TTL check (a busy
       // event loop): the expiry is still acknowledged, once.
       const gone = view.get(key);
-      if (gone?.expires_at != null && gone.expires_at <= clock() && !expiredAcked.has(key)) {
-        const reason = `TTL ended at ${new Date(gone.expires_at).toISOString()}`;
-        emit({ key, station, status: 'expired', version: gone.version, at: clock(), reason });
-        ack(station, key, gone.version, gone.change_id, 'expired', reason);
-      }
+      if (gone?.expires_at != null && gone.expires_at <= clock() && !expiredAcked.has(key)) expire(key, gone);
       view.apply(key, null);
       expiredAcked.delete(key);
       emit({ key, station, status: 'removed', version: 0, at: clock(), reason: null });
@@ -177,11 +207,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
       await handle(message.key?.toString() ?? '', message.value);
-      const want = pendingCatchUp.get(partition);
-      if (want !== undefined && Number(message.offset) + 1 >= want) {
-        pendingCatchUp.delete(partition);
-        if (pendingCatchUp.size === 0) caughtUp();
-      }
+      catchUp.seen(partition, message.offset);
     },
   });
 
@@ -191,22 +217,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
       const key = configKey(r.station_id, r.scope);
       if (expiredAcked.has(key) || !served.has(r.station_id)) continue;
       expiredAcked.add(key);
-      emit({
-        key,
-        station: r.station_id,
-        status: 'expired',
-        version: r.version,
-        at: clock(),
-        reason: `TTL ended at ${new Date(r.expires_at!).toISOString()}`,
-      });
-      ack(
-        r.station_id,
-        key,
-        r.version,
-        r.change_id,
-        'expired',
-        `TTL ended at ${new Date(r.expires_at!).toISOString()}`,
-      );
+      expire(key, r);
     }
   }, deps.expiryCheckMs ?? 100);
   timer.unref();
@@ -218,15 +229,13 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     },
     async ready(timeoutMs = 30_000) {
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([
-        readyP,
-        new Promise((_, reject) => {
-          t = setTimeout(
-            () => reject(new Error(`config topic not caught up within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]).finally(() => clearTimeout(t));
+      const late = new Promise((_, reject) => {
+        t = setTimeout(
+          () => reject(new Error(`config topic not caught up within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      await Promise.race([catchUp.ready, late]).finally(() => clearTimeout(t));
     },
     onEvent(fn) {
       listeners.add(fn);
@@ -235,7 +244,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     async stop() {
       clearInterval(timer);
       await consumer.disconnect().catch(() => {});
-      await flushing;
+      await acks.flushed();
       await producer.disconnect().catch(() => {});
     },
   };

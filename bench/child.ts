@@ -18,7 +18,7 @@
 // full GC when run with --expose-gc.
 import Fastify from 'fastify';
 import { startPersister } from '../consumers/persister/index.ts';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig, readBenchEnv } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { parseRoles, startApp } from '../runtime/app.ts';
@@ -81,7 +81,7 @@ if (process.send) {
   const send = (m: unknown) => {
     if (process.connected) process.send!(m);
   };
-  const every = Number(process.env.BENCH_CHILD_COUNT_MS ?? 20);
+  const every = readBenchEnv().childCountMs;
   let last = -1;
   setInterval(() => {
     count()

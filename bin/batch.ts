@@ -23,7 +23,7 @@ try {
   throw err;
 }
 
-const cfg = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+const cfg = loadConfig(undefined, { logLevel: 'error' });
 const say = (s: string) => {
   if (!args.quiet) console.log(`• ${s}`);
 };
@@ -75,7 +75,7 @@ process.on('SIGINT', () => {
 
 let code = 0;
 let result: BatchResult | null = null;
-const runId = await service.submit(args.request, `user:${process.env.USER ?? 'cli'}:batch-cli`, {
+const runId = await service.submit(args.request, `user:${cfg.user}:batch-cli`, {
   onProgress,
 });
 say(`run ${runId} (GET /v1/optimizer/runs/${runId})`);

@@ -23,8 +23,8 @@ try {
 
 const progress = createProgress(args.quiet);
 // Quiet by default: errors only, as sentences; LOG_LEVEL asks for the JSON log lines at that level.
-const cfg = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
-const log = createLogger(cfg.logLevel, 'voiceloop', process.env.LOG_LEVEL === undefined ? 'words' : 'json');
+const cfg = loadConfig(undefined, { logLevel: 'error' });
+const log = createLogger(cfg.logLevel, 'voiceloop', cfg.logLevelGiven ? 'json' : 'words');
 if (!cfg.externalServices) {
   progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
   await ensureStack({ log: (s) => progress.step(`  ${s}`) });

@@ -1,6 +1,8 @@
-// Configuration is read here and only here (STYLE §5): environment -> validated, defaulted, frozen object.
-// Every default points at the local stack (`npm run stack:up`), so after it nothing needs configuring.
-import { defaultEndpoints as stack } from '../stack/settings.ts';
+// The environment is read here and only here (STYLE §5; test/unit/architecture/env.test.ts checks it):
+// environment -> validated, defaulted, frozen object, for the program (loadConfig), the local stack
+// (readStackEnv), the benches (readBenchEnv), the tests (readTestEnv) and child processes (envWith). Every default points at
+// the local stack (`npm run stack:up`), so after it nothing needs configuring.
+import { localEndpoints, localS3, type StackEndpoints } from '../stack/endpoints.ts';
 import { VoiceloopError } from './errors.ts';
 
 export interface TopicNames {
@@ -42,9 +44,19 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** True when all four service endpoints come from the environment: the stack starts nothing. */
   externalServices: boolean;
+  /** True when LOG_LEVEL was set: the person asked for log lines (the demo then prints them as JSON). */
+  logLevelGiven: boolean;
+  /** Who runs this process (USER), for the actor of changes a CLI makes. */
+  user: string;
 }
 
 type Env = Record<string, string | undefined>;
+
+/** A variable's value, or undefined when unset or empty (an empty value means "not given" everywhere). */
+function given(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = env[name];
@@ -60,7 +72,7 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
 }
 
 function url(env: Env, name: string, def: string, protocols: string[]): string {
-  const raw = env[name] ?? def;
+  const raw = given(env, name) ?? def;
   let u: URL;
   try {
     u = new URL(raw);
@@ -109,8 +121,12 @@ function secret(env: Env): string {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const brokersRaw = env.KAFKA_BROKERS ?? stack.kafkaBrokers.join(',');
+export function loadConfig(
+  env: Env = process.env,
+  defaults: { logLevel?: Config['logLevel'] } = {},
+): Readonly<Config> {
+  const stack = localEndpoints(readStackEnv(env).apicurioPort);
+  const brokersRaw = given(env, 'KAFKA_BROKERS') ?? stack.kafkaBrokers.join(',');
   const brokers = brokersRaw
     .split(',')
     .map((b) => b.trim())
@@ -121,7 +137,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (brokers.length === 0) throw new VoiceloopError('CONFIG_INVALID', 'KAFKA_BROKERS is empty');
 
-  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  const logLevel = (given(env, 'LOG_LEVEL') ?? defaults.logLevel ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new VoiceloopError(
       'CONFIG_INVALID',
@@ -139,10 +155,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     s3: {
       endpoint: url(env, 'S3_ENDPOINT', stack.s3.endpoint, ['http:', 'https:']),
-      region: env.S3_REGION ?? stack.s3.region,
-      accessKeyId: env.S3_ACCESS_KEY_ID ?? stack.s3.accessKeyId,
-      secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? stack.s3.secretAccessKey,
-      bucket: env.S3_BUCKET ?? stack.s3.bucket,
+      region: given(env, 'S3_REGION') ?? stack.s3.region,
+      accessKeyId: given(env, 'S3_ACCESS_KEY_ID') ?? stack.s3.accessKeyId,
+      secretAccessKey: given(env, 'S3_SECRET_ACCESS_KEY') ?? stack.s3.secretAccessKey,
+      bucket: given(env, 'S3_BUCKET') ?? stack.s3.bucket,
       forcePathStyle: (env.S3_FORCE_PATH_STYLE ?? 'true') !== 'false',
       retentionDays: int(env, 'AUDIO_RETENTION_DAYS', 30, 1, 3650),
     },
@@ -172,6 +188,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     externalServices: Boolean(
       env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL && env.S3_ENDPOINT,
     ),
+    logLevelGiven: given(env, 'LOG_LEVEL') !== undefined,
+    user: given(env, 'USER') ?? 'cli',
   };
   return deepFreeze(cfg);
 }
@@ -192,4 +210,90 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+/** What the local stack takes from the environment; everything else about it is fixed (stack/endpoints.ts). */
+export interface StackEnv {
+  /** VOICELOOP_APICURIO_PORT (and _MANAGEMENT_PORT): a second registry beside a running stack. */
+  apicurioPort: number;
+  apicurioManagementPort: number;
+  /** VOICELOOP_APICURIO_VERSION: 2 forces the Java 17 line, 3 insists on 3.x; undefined picks by Java. */
+  apicurioLine: 2 | 3 | undefined;
+  /** VOICELOOP_STACK_DIR: where the stack writes data, logs and pid files (default: .stack). */
+  stateDir: string | undefined;
+  /** JAVA_HOME: a JDK to consider when `java` on PATH is too old for a server. */
+  javaHome: string | undefined;
+  /** The four service endpoints, when all are given: the stack then starts nothing. */
+  external: StackEndpoints | undefined;
+  /** Names of the endpoint variables set when not all four are (for a warning). */
+  partialExternalVars: readonly string[];
+}
+
+const EXTERNAL_VARS = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'DATABASE_URL', 'S3_ENDPOINT'] as const;
+
+function port(env: Env, name: string, def: number): number {
+  return int(env, name, def, 1, 65535);
+}
+
+export function readStackEnv(env: Env = process.env): StackEnv {
+  const line = given(env, 'VOICELOOP_APICURIO_VERSION');
+  if (line !== undefined && line !== '2' && line !== '3')
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `VOICELOOP_APICURIO_VERSION=${line}: expected 2 or 3 (or unset)`,
+    );
+  const set = EXTERNAL_VARS.filter((k) => given(env, k) !== undefined);
+  const external: StackEndpoints | undefined =
+    set.length === EXTERNAL_VARS.length
+      ? Object.freeze({
+          kafkaBrokers: env
+            .KAFKA_BROKERS!.split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+          schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!,
+          databaseUrl: env.DATABASE_URL!,
+          s3: Object.freeze({
+            ...localS3,
+            endpoint: env.S3_ENDPOINT!,
+            region: given(env, 'S3_REGION') ?? localS3.region,
+            accessKeyId: given(env, 'S3_ACCESS_KEY_ID') ?? localS3.accessKeyId,
+            secretAccessKey: given(env, 'S3_SECRET_ACCESS_KEY') ?? localS3.secretAccessKey,
+            bucket: given(env, 'S3_BUCKET') ?? localS3.bucket,
+          }),
+        })
+      : undefined;
+  return Object.freeze({
+    apicurioPort: port(env, 'VOICELOOP_APICURIO_PORT', 38081),
+    apicurioManagementPort: port(env, 'VOICELOOP_APICURIO_MANAGEMENT_PORT', 38082),
+    apicurioLine: line === undefined ? undefined : (Number(line) as 2 | 3),
+    stateDir: given(env, 'VOICELOOP_STACK_DIR'),
+    javaHome: given(env, 'JAVA_HOME'),
+    external,
+    partialExternalVars: set.length > 0 && set.length < EXTERNAL_VARS.length ? set : [],
+  });
+}
+
+/** The benches' own knobs. */
+export function readBenchEnv(env: Env = process.env) {
+  return Object.freeze({
+    /** BENCH_CHILD_CPU_PROF: a directory for CPU profiles of the bench's child processes. */
+    childCpuProfile: given(env, 'BENCH_CHILD_CPU_PROF'),
+    /** BENCH_CHILD_COUNT_MS: how often a bench child reports its count. */
+    childCountMs: int(env, 'BENCH_CHILD_COUNT_MS', 20, 1, 60_000),
+  });
+}
+
+/** The directories of PATH, where executables are looked for. */
+export function executableDirs(env: Env = process.env): string[] {
+  return (given(env, 'PATH') ?? '/usr/bin:/bin').split(':').filter(Boolean);
+}
+
+/** This process's environment with `extra` on top: for a child process, or settings with overrides. */
+export function envWith(extra: Env = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+/** The test runner's knobs: TEST_LOG_LEVEL, the log level of the roles a test starts (default warn). */
+export function readTestEnv(env: Env = process.env) {
+  return Object.freeze({ logLevel: given(env, 'TEST_LOG_LEVEL') ?? 'warn' });
 }

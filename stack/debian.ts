@@ -3,6 +3,7 @@
 // stack fetches its jars, so `npm ci && npm run demo` and `npm test` work on a fresh machine.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { executableDirs } from '../lib/config.ts';
 import { run } from './proc.ts';
 import { type Log, timed } from './service.ts';
 
@@ -26,7 +27,7 @@ export function commandNeed(pkg: string, command: string, purpose: string): Debi
 }
 
 export function onPath(command: string): boolean {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+  for (const dir of executableDirs()) {
     if (dir && existsSync(join(dir, command))) return true;
   }
   return false;

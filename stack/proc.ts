@@ -14,6 +14,7 @@ import {
 import { createConnection } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { envWith } from '../lib/config.ts';
 
 export interface LaunchSpec {
   command: string;
@@ -99,7 +100,7 @@ export function launch(spec: LaunchSpec, logFile: string, pidFile: string): numb
     );
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: envWith(spec.env),
       stdio: ['ignore', fd, fd],
       // Own process group: the servers outlive `stack up`, the test runner and Ctrl-C in its terminal.
       detached: true,
@@ -168,7 +169,7 @@ export function run(
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: envWith(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
     });

@@ -2,7 +2,7 @@
 // (only it: by its own pid). An IPC channel carries the child's progress count and memory samples.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Config } from '../../lib/config.ts';
+import { type Config, envWith, readBenchEnv } from '../../lib/config.ts';
 
 export interface ChildMemory {
   rss: number;
@@ -30,20 +30,19 @@ export async function startChild(
 ): Promise<Child> {
   const root = join(import.meta.dirname, '..', '..');
   // BENCH_CHILD_CPU_PROF=DIR profiles the system under test too (written when the child stops).
-  const prof = process.env.BENCH_CHILD_CPU_PROF;
+  const prof = readBenchEnv().childCpuProfile;
   const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
   const proc: ChildProcess = spawn(
     process.execPath,
     [...profArgs, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(root, 'bench', 'child.ts'), ...args],
     {
       cwd: root,
-      env: {
-        ...process.env,
+      env: envWith({
         TOPIC_PREFIX: cfg.topics.prefix,
         SNAPSHOT_PARTITIONS: String(cfg.topics.snapshotPartitions),
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+        LOG_LEVEL: cfg.logLevel,
         ...opts.env,
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     },
   );

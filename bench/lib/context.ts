@@ -21,10 +21,7 @@ export function createRunScope(): RunScope {
   const runId = `bench${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3)
     .toString(36)
     .padStart(3, '0')}`;
-  const base = loadConfig({
-    ...process.env,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
-  });
+  const base = loadConfig(undefined, { logLevel: 'error' });
   const cfg = withPrefix(base, runId);
   let rt: Promise<Runtime> | undefined;
   const tenants = new Set<string>();

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, loadavg, totalmem } from 'node:os';
 import type { Runtime } from '../../runtime/bootstrap.ts';
-import { versions } from '../../stack/settings.ts';
+import { apicurioLine, versions } from '../../stack/settings.ts';
 
 export interface Machine {
   host: string;
@@ -50,7 +50,7 @@ export function machineInfo(): Machine {
     loadavg_at_start: loadavg().map((x) => Math.round(x * 100) / 100),
     kafka: versions.kafka,
     kafkajs: packageVersion('kafkajs'),
-    apicurio: process.env.VOICELOOP_APICURIO_VERSION === '2' ? versions.apicurio2 : versions.apicurio,
+    apicurio: apicurioLine === 2 ? versions.apicurio2 : versions.apicurio,
     postgres: null,
     s3proxy: versions.s3proxy,
   };

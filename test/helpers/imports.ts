@@ -127,3 +127,33 @@ export function circles(g: ModuleGraph): string[][] {
   for (const f of g.files) if (!idx.has(f)) visit(f);
   return out;
 }
+
+/** Code with strings, template literals and comments blanked out (newlines kept), for brace counting. */
+export function stripNonCode(src: string): string {
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    const next = src[i + 1];
+    if (c === '/' && next === '/') {
+      while (i < src.length && src[i] !== '\n') i++;
+    } else if (c === '/' && next === '*') {
+      i += 2;
+      while (i < src.length && !(src[i] === '*' && src[i + 1] === '/')) out += src[i++] === '\n' ? '\n' : '';
+      i += 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      i++;
+      while (i < src.length && src[i] !== c) {
+        if (src[i] === '\\') i++;
+        else if (src[i] === '\n') out += '\n';
+        i++;
+      }
+      i++;
+      out += '""';
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}

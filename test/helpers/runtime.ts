@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '../../lib/auth.ts';
-import { type Config, loadConfig, withPrefix } from '../../lib/config.ts';
+import { type Config, envWith, loadConfig, readTestEnv, withPrefix } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createKafka } from '../../streams/kafka.ts';
 
@@ -13,12 +13,7 @@ export function uniqueId(label = 't'): string {
 }
 
 export function testConfig(label = 'test', env: Record<string, string> = {}): Readonly<Config> {
-  const base = loadConfig({
-    ...process.env,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    SNAPSHOT_PARTITIONS: '3',
-    ...env,
-  });
+  const base = loadConfig(envWith({ LOG_LEVEL: readTestEnv().logLevel, SNAPSHOT_PARTITIONS: '3', ...env }));
   return withPrefix(base, uniqueId(`${label}-`));
 }
 

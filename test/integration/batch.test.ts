@@ -5,6 +5,7 @@
 // defaults that beat the catalog defaults in counterfactual replay of the stored audio on held-out
 // calls — and the reference-based quality (segmental SNR against the clean speech) agrees. A second
 // run from the CLI is warm-started from the first. Bad requests and flags get errors naming the field.
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { Channel } from '../../contracts/generated.ts';
 import { audioKey } from '../../domain/audioKeys.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
+import { envWith } from '../../lib/config.ts';
 import { ArgError, parseBatchArgs } from '../../optimizer/batch/args.ts';
 import {
   type BatchProgress,
@@ -47,7 +49,7 @@ function runCli(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, '../../bin/batch.ts'), ...args],
       {
-        env: { ...process.env, ...env },
+        env: envWith(env),
       },
     );
     let out = '';

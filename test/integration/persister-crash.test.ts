@@ -1,12 +1,14 @@
 // Issue 2, "Done when": killing the persister (SIGKILL) mid-stream and restarting it still gives
 // exactly N rows — no loss (offsets are committed only after the database commit) and no duplicate
 // (snapshot_keys refuses a second row for a redelivered snapshot).
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSnapshot } from '../../domain/snapshot.ts';
+import { envWith } from '../../lib/config.ts';
 import { bootstrap } from '../../runtime/bootstrap.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
@@ -17,13 +19,7 @@ const root = join(import.meta.dirname, '..', '..');
 function startPersisterProcess(prefix: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
     cwd: root,
-    env: {
-      ...process.env,
-      ROLES: 'persister',
-      TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      SNAPSHOT_PARTITIONS: '3',
-    },
+    env: envWith({ ROLES: 'persister', TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', SNAPSHOT_PARTITIONS: '3' }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return child;

@@ -3,7 +3,7 @@
 // matching closing brace, found by counting braces outside strings, template literals and comments.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { moduleGraph } from '../../helpers/imports.ts';
+import { moduleGraph, stripNonCode } from '../../helpers/imports.ts';
 
 const MAX_FILE_LINES = 500;
 const MAX_FUNCTION_LINES = 120;
@@ -49,36 +49,6 @@ const KEYWORDS = new Set([
   'typeof',
   'function',
 ]);
-
-/** Code with strings, template literals and comments blanked out (newlines kept), for brace counting. */
-export function stripNonCode(src: string): string {
-  let out = '';
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    const next = src[i + 1];
-    if (c === '/' && next === '/') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (c === '/' && next === '*') {
-      i += 2;
-      while (i < src.length && !(src[i] === '*' && src[i + 1] === '/')) out += src[i++] === '\n' ? '\n' : '';
-      i += 2;
-    } else if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < src.length && src[i] !== c) {
-        if (src[i] === '\\') i++;
-        else if (src[i] === '\n') out += '\n';
-        i++;
-      }
-      i++;
-      out += '""';
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
 
 /** [name, first line, length in lines] of every function-like block. */
 export function functionLengths(src: string): [string, number, number][] {

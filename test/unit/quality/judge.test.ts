@@ -3,11 +3,13 @@
 // is blind to level and to a constant delay (its level and time alignment), and both measures fall as
 // noise rises. The sidecar is installed by openQualityJudge when missing; if that fails, `before`
 // fails and so does every test here (never a skip).
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
+import { envWith } from '../../../lib/config.ts';
 import { openQualityJudge, type QualityJudge, UnscorablePairError } from '../../../quality/index.ts';
 import { encodeRequest, FrameReader } from '../../../quality/protocol.ts';
 import { speechSource } from '../../../stations/sim/speech.ts';
@@ -160,7 +162,7 @@ test('quality: without python3 the judge fails with one clear line instead of ha
       '-e',
       "import('./quality/index.ts').then(m => m.openQualityJudge({ log: () => {} })).then(() => process.exit(0), (e) => { console.error(e.code + ' ' + e.message); process.exit(3); })",
     ],
-    { cwd: root, env: { ...process.env, PATH: '/nonexistent' }, encoding: 'utf8' },
+    { cwd: root, env: envWith({ PATH: '/nonexistent' }), encoding: 'utf8' },
   );
   assert.equal(res.status, 3, res.stderr);
   assert.match(res.stderr, /SIDECAR PESQ\/STOI sidecar: python3 not found/);

@@ -64,6 +64,8 @@ export interface StartOptions {
   listen?: boolean;
   /** The process's logger (default: JSON lines at the configured level). */
   log?: Logger;
+  /** The clock of the change path's cool-downs and TTLs and of the online decisions (tests inject one). */
+  clock?: () => number;
   /** Options for the online optimizer role (the demo observes decisions; tests enable exploration). */
   online?: Partial<Pick<OnlineOptimizerOptions, 'explore' | 'callTtlMs' | 'onDecision' | 'fromBeginning'>>;
 }
@@ -98,8 +100,13 @@ export async function startApp(
       source: 'api',
     });
     let relay: OutboxRelay | undefined;
-    const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix, undefined, () =>
-      relay?.kick(),
+    const changes = new ChangeService(
+      rt.pool,
+      rt.registry,
+      cfg.topics.prefix,
+      undefined,
+      () => relay?.kick(),
+      opts.clock,
     );
     const app = lc.role<Omit<App, keyof Role>>({ rt, producer, changes });
     // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
@@ -147,6 +154,7 @@ export async function startApp(
             topics: cfg.topics,
             groupId: cfg.groups.online,
             partitions: cfg.topics.snapshotPartitions,
+            ...(opts.clock ? { clock: opts.clock } : {}),
             ...opts.online,
           },
         ),

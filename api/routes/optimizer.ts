@@ -114,6 +114,7 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
             changes: deps.changes,
             callTtlMs: deps.callTtlMs ?? 15 * 60_000,
             explore: false,
+            clock: Date.now,
           },
           snap,
           mem,

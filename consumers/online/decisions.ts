@@ -33,6 +33,8 @@ export interface DecisionDeps {
   /** TTL of the call-scoped changes the optimizer makes: they die with the call or this. */
   callTtlMs: number;
   explore: boolean;
+  /** The decisions' clock (cool-downs, evaluation windows); tests inject one instead of sleeping. */
+  clock: () => number;
 }
 
 export interface DecisionOutcome {
@@ -99,7 +101,7 @@ export async function decideAndApply(
     snapshot: snap,
     current: current.params,
     state: mem.state,
-    now: Date.now(),
+    now: deps.clock(),
     explore: deps.explore,
   });
   let state = d.state;
@@ -122,7 +124,7 @@ export async function decideAndApply(
       run_id: runId,
       mode: 'online',
       scope,
-      created_at: Date.now(),
+      created_at: deps.clock(),
       new_parameters: proposals,
       scorecard: { overall: d.score.score, stations: [d.score] },
       analysis: d.analysis,
@@ -240,7 +242,7 @@ async function judgeExternal(
       run_id: runId,
       mode: 'online',
       scope: callScope(snap.tenant_id, snap.call_id),
-      created_at: Date.now(),
+      created_at: deps.clock(),
       new_parameters: proposals,
       scorecard: { overall: score.score, stations: [score] },
       analysis: `Automatic rollback: ${reason}.`,
@@ -278,7 +280,7 @@ async function judgeExternal(
     snapshot: snap,
     current: change.change.after,
     state: mem.state,
-    now: Date.now(),
+    now: deps.clock(),
     explore: false,
   });
   mem.state = markApplied({ ...decision.state, pending: null }, change.record?.version ?? 0);

@@ -36,6 +36,8 @@ export interface OnlineOptimizerOptions {
   partitions?: number;
   /** Calls of one partition's batch decided in parallel (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** The decisions' clock (default: the wall clock). */
+  clock?: () => number;
   /** Observer for the demo and benchmarks. */
   onDecision?: (snap: StationSnapshot, out: DecisionOutcome) => void;
 }
@@ -67,6 +69,7 @@ export async function startOnlineOptimizer(
     changes: deps.changes,
     callTtlMs: opts.callTtlMs ?? 15 * 60_000,
     explore: opts.explore ?? false,
+    clock: opts.clock ?? Date.now,
   };
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;

@@ -20,18 +20,18 @@ export interface LookResult extends PlannedLook {
   decisive: boolean;
 }
 
-export interface Decision {
+export interface ExperimentDecision {
   looks: LookResult[];
   verdict: { kind: VerdictKind; look: LookResult } | null;
   /** The next look and how many observations per arm it waits for (null once decided). */
   next: PlannedLook | null;
 }
 
-export function decide(
+export function decideExperiment(
   d: ExperimentDesign,
   control: readonly number[],
   treatment: readonly number[],
-): Decision {
+): ExperimentDecision {
   const available = Math.min(control.length, treatment.length);
   const plan = plannedLooks(d);
   const lastMain = Math.max(...plan.filter((l) => l.kind === 'main').map((l) => l.n));

@@ -1,6 +1,6 @@
 // Public surface of the A/B rollout (DESIGN §8, issue 6).
 export { type Arm, assignArm, bucketOf } from './assign.ts';
-export { type Decision, decide, type LookResult, type VerdictKind } from './decide.ts';
+export { decideExperiment, type ExperimentDecision, type LookResult, type VerdictKind } from './decide.ts';
 export {
   DEFAULT_DESIGN,
   type DesignInput,

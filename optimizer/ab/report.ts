@@ -1,7 +1,7 @@
 // What an experiment records, pure: the verdict with its numbers (optimizer_runs.verdict), the look
 // summaries (optimizer_runs.progress), and the plain-language analysis.
 import type { Scorecard } from '../../contracts/generated.ts';
-import type { Decision, LookResult, VerdictKind } from './decide.ts';
+import type { ExperimentDecision, LookResult, VerdictKind } from './decide.ts';
 import { type ExperimentDesign, guardrailFalseStopBound, type PlannedLook } from './design.ts';
 import type { WelchResult } from './stats.ts';
 
@@ -101,7 +101,7 @@ function guardrailInfo(d: ExperimentDesign) {
 
 export function verdictRecord(
   d: ExperimentDesign,
-  decision: Decision & { verdict: NonNullable<Decision['verdict']> },
+  decision: ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
   action: VerdictAction,
 ): VerdictRecord {
   const { look } = decision.verdict;

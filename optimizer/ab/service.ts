@@ -15,7 +15,7 @@ import type { Logger } from '../../lib/log.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import type { Registry } from '../../streams/registry.ts';
 import { type Arm, bucketOf } from './assign.ts';
-import { type Decision, decide } from './decide.ts';
+import { decideExperiment, type ExperimentDecision } from './decide.ts';
 import { type DesignInput, normalizeDesign, plannedLooks } from './design.ts';
 import { callObservation } from './observe.ts';
 import { stopRecord, summarizeLook, type VerdictAction, type VerdictRecord } from './report.ts';
@@ -68,8 +68,8 @@ export type EnrollOutcome =
 
 export type EvaluateOutcome =
   | { status: 'busy' | 'closed' }
-  | { status: 'running'; decision: Decision; scored: number }
-  | { status: 'concluded'; decision: Decision; verdict: VerdictRecord };
+  | { status: 'running'; decision: ExperimentDecision; scored: number }
+  | { status: 'concluded'; decision: ExperimentDecision; verdict: VerdictRecord };
 
 export interface ExperimentServiceDeps {
   pool: Pool;
@@ -322,7 +322,7 @@ export class ExperimentService {
       }
       await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);
       const obs = await store.observations(c, id);
-      const decision = decide(
+      const decision = decideExperiment(
         exp.design,
         obs.control.map((o) => o.score),
         obs.treatment.map((o) => o.score),
@@ -341,7 +341,7 @@ export class ExperimentService {
         this,
         c,
         exp,
-        decision as Decision & { verdict: NonNullable<Decision['verdict']> },
+        decision as ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
         obs,
         progress,
       );
@@ -367,7 +367,7 @@ export class ExperimentService {
       const obs = await store.observations(c, id);
       const cs = obs.control.map((o) => o.score);
       const ts = obs.treatment.map((o) => o.score);
-      const decision = decide(exp.design, cs, ts);
+      const decision = decideExperiment(exp.design, cs, ts);
       const sofar =
         cs.length >= 2 && ts.length >= 2 ? welchTest(cs, ts, 'two-sided', exp.design.alpha) : null;
       const action: VerdictAction = rollback

@@ -7,7 +7,7 @@ import type { OptimizerResult, ParameterProposal } from '../../contracts/generat
 import { proposalsFromDiff } from '../../domain/proposals.ts';
 import type { PoolClient } from '../../storage/db.ts';
 import type { Arm } from './assign.ts';
-import type { Decision } from './decide.ts';
+import type { ExperimentDecision } from './decide.ts';
 import { armScorecard } from './observe.ts';
 import {
   analysisText,
@@ -31,7 +31,7 @@ export async function conclude(
   ctx: VerdictContext,
   c: PoolClient,
   exp: Experiment,
-  decision: Decision & { verdict: NonNullable<Decision['verdict']> },
+  decision: ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
   obs: Record<Arm, store.Observation[]>,
   progress: object,
 ): Promise<VerdictRecord> {

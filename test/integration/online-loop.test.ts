@@ -5,7 +5,6 @@
 // through the API restores the previous values at the agent.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parameterByName, parametersForStation } from '../../catalog/index.ts';
 import type { DecisionOutcome } from '../../consumers/online/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
@@ -17,8 +16,9 @@ import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../h
 
 const STATION = 4;
 const SEGMENT_MS = 2000;
-// The safety layer's call-scope cool-down is 200 ms; the simulated call runs faster than real time,
-// so consecutive segments are kept at least this far apart (still several times real time).
+// The safety layer's call-scope cool-down is 200 ms; the simulated call runs faster than real time, so
+// the loop's clock (injected into the change path and the online optimizer) moves this far ahead per
+// segment instead of the test sleeping through the cool-down.
 const PACE_MS = 300;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -39,8 +39,10 @@ test('online loop: the score rises, a bad forced change is rolled back, an API r
   const cfg = testConfig('online');
   cleanupTopics(t, cfg);
   const decisions = new Map<string, DecisionOutcome>();
+  let skew = 0; // how far the test has moved the loop's clock ahead of the wall clock
   const app = await startApp(cfg, ['api', 'relay', 'online'], {
     listen: false,
+    clock: () => Date.now() + skew,
     online: { onDecision: (snap, out) => decisions.set(snap.snapshot_id, out) },
   });
   defer(t, () => app.stop());
@@ -75,7 +77,7 @@ test('online loop: the score rises, a bad forced change is rolled back, an API r
       5,
     );
     if (out.change?.status === 'applied') await applied(callId, out.change.record!.version);
-    await sleep(PACE_MS);
+    skew += PACE_MS;
     return { snapshot: res.snapshot as StationSnapshot, params: res.params, out };
   };
 

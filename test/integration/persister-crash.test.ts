@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { envWith } from '../../lib/config.ts';
 import { bootstrap } from '../../runtime/bootstrap.ts';
@@ -83,8 +82,25 @@ test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss
     120_000,
     200,
   );
-  // Let any redelivered batch land, then check again: still exactly N.
-  await sleep(1500);
+  // Every record redelivered after the kill has been processed once the group's committed offsets
+  // reach the topic's end (offsets are committed after the database commit): check again then.
+  const admin = rt.kafka.admin();
+  await admin.connect();
+  defer(t, () => admin.disconnect());
+  await waitFor(
+    'the restarted persister to commit up to the end of the topic',
+    async () => {
+      const ends = await admin.fetchTopicOffsets(cfg.topics.snapshots);
+      const [mine] = await admin.fetchOffsets({
+        groupId: cfg.groups.persister,
+        topics: [cfg.topics.snapshots],
+      });
+      const at = new Map(mine!.partitions.map((p) => [p.partition, Number(p.offset)]));
+      return ends.every((e) => (at.get(e.partition) ?? -1) >= Number(e.high)) || undefined;
+    },
+    120_000,
+    200,
+  );
   const settled = await count();
   assert.equal(final.n, N);
   assert.equal(settled.n, N);

@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stationById, stationCatalog } from '../catalog/index.ts';
 import { ID_RE } from '../domain/snapshot.ts';
+import { ensureSpeechAndEngines } from '../engines/debian.ts';
+import { createStageEngines } from '../engines/index.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
@@ -146,12 +148,18 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// The station's stage engine (recognizer at 4, emotion at 11) and the packages the local ones need.
+await ensureSpeechAndEngines((line) => log.info(line)).catch((err: Error) =>
+  log.warn(`running without them: ${err.message}`),
+);
+const engines = createStageEngines(cfg.engines);
 const rt = await bootstrapStation(cfg, { log });
 const role = await startStationAgent(rt, {
   topics: cfg.topics,
   agentId: args.agentId,
   stations: [args.station],
   maxPcmBytes: cfg.api.maxPcmBytes,
+  stageFor: engines.forStation,
 });
 role.feed.onEvent((e) => {
   const fields = { key: e.key, version: e.version, ...(e.reason ? { reason: e.reason } : {}) };
@@ -227,6 +235,7 @@ try {
   exitCode = 1;
 } finally {
   await role.stop();
+  await engines.close().catch(() => {});
   await rt.close();
 }
 log.info('stopped');

@@ -40,6 +40,8 @@ export interface Metrics {
   network: null | NetworkMetrics;
   /** Station 4 (Deepgram) only. */
   stt_confidence: null | number;
+  /** Station 4: the recognizer's word error rate on the utterances that ended in this segment, against their transcripts; only a simulator, which knows what was said, sets it. */
+  stt_word_error_rate: null | number;
   /** Station 9 (TTS) only. */
   tts_latency_ms: null | number;
   /** Station 11 (Hume) only. */

@@ -14,6 +14,9 @@ export function renderSummary(s: DemoSummary): string {
     'iters to 95%',
     'ref dB before',
     'ref dB after',
+    'WER before',
+    'WER after',
+    'TTS ms',
     'changes',
     'rejected',
     'rollbacks',
@@ -27,6 +30,9 @@ export function renderSummary(s: DemoSummary): string {
     f(x.iterations_to_within_5pct),
     f(x.ref_quality_before_db),
     f(x.ref_quality_after_db),
+    f(x.wer_before, 2),
+    f(x.wer_after, 2),
+    f(x.tts_latency_ms, 0),
     String(x.changes),
     String(x.rejected),
     String(x.rollbacks),
@@ -40,6 +46,9 @@ export function renderSummary(s: DemoSummary): string {
     '',
     f(s.mean.ref_quality_before_db),
     f(s.mean.ref_quality_after_db),
+    '',
+    '',
+    '',
     String(s.stations.reduce((a, x) => a + x.changes, 0)),
     String(s.stations.reduce((a, x) => a + x.rejected, 0)),
     String(s.stations.reduce((a, x) => a + x.rollbacks, 0)),
@@ -51,6 +60,9 @@ export function renderSummary(s: DemoSummary): string {
   out.push('');
   out.push(
     'scores 0..100 from the scorecard; ref = segmental SNR against the clean speech (ground truth the optimizer never sees);',
+  );
+  out.push(
+    "WER = the recognizer's word error rate on every prompt of the calls against its transcript, defaults vs final sets; TTS ms = espeak-ng's measured time to audio + the chain's delay",
   );
   out.push(
     `default, final, best and ref are parameter sets re-run on the same audio (each call's last segments); live: ${f(

@@ -7,6 +7,9 @@ import { defaultsForStation, parameterByName, stationById } from '../catalog/ind
 import { DEFAULT_POLICY } from '../config/safety.ts';
 import type { DecisionOutcome } from '../consumers/online/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
+import { createStageEngines } from '../engines/index.ts';
+import { callWer } from '../engines/stt/evaluate.ts';
+import { pooledWer } from '../engines/stt/wer.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
 import { type App, startApp } from '../runtime/app.ts';
@@ -39,6 +42,14 @@ export interface StationSummary {
   changes: number;
   rejected: number;
   rollbacks: number;
+  /**
+   * Station 4: the recognizer's WER on every utterance of the calls, re-run with the catalog defaults
+   * and with each call's final set (null elsewhere or without transcripts).
+   */
+  wer_before: number | null;
+  wer_after: number | null;
+  /** Station 9: mean measured TTS latency (synthesis time to audio + chain delay) of the live snapshots. */
+  tts_latency_ms: number | null;
   /** Per call and iteration: the running set's score on the call's yardstick audio. */
   trajectory: number[][];
   final_params: Record<string, number>;
@@ -114,13 +125,16 @@ export async function runDemo(
   });
   try {
     progress.step(`starting station agents ${stations.join(', ')}`);
+    const engines = createStageEngines(cfg.engines);
     const agentRole = await startStationAgent(app.rt, {
       topics: cfg.topics,
       agentId: `demo-${hostname()}`,
       stations,
       keepReplayAudio: true,
+      stageFor: engines.forStation,
     });
     const agents = new Map(stations.map((s) => [s, agentRole.station(s)]));
+    const ttsLatencies: number[] = [];
 
     const waitDecision = (id: string, timeoutMs = 15_000) =>
       new Promise<DecisionOutcome>((resolve, reject) => {
@@ -203,6 +217,8 @@ export async function runDemo(
             h.inputs.push(input);
             h.params.push({ ...res.params });
             lastParams.set(s, res.params);
+            if (res.snapshot.metrics.tts_latency_ms !== null)
+              ttsLatencies.push(res.snapshot.metrics.tts_latency_ms);
             const out = await waitDecision(res.snapshot.snapshot_id);
             const score = out.decision.score.score;
             scores.get(s)!.at(-1)!.push(score);
@@ -270,6 +286,21 @@ export async function runDemo(
       const refB = perCallDefault.map((x) => x.ref).filter((x): x is number => x !== null);
       const refA = finals.map((x) => x.ref).filter((x): x is number => x !== null);
       const finalScore = mean(finals.map((x) => x.score));
+      let werBefore: number | null = null;
+      let werAfter: number | null = null;
+      if (stationById(s)!.stage_metrics.includes('stt_confidence')) {
+        progress.step(
+          `station ${s}: the recognizer (${engines.recognizer.name}) on every utterance, defaults vs final sets`,
+        );
+        const before = [];
+        const afterT = [];
+        for (const h of calls) {
+          before.push(...(await callWer(engines.recognizer, s, defaults, h.inputs)));
+          afterT.push(...(await callWer(engines.recognizer, s, h.params.at(-1)!, h.inputs)));
+        }
+        werBefore = pooledWer(before);
+        werAfter = pooledWer(afterT);
+      }
       summaries.push({
         station_id: s,
         component: stationById(s)!.component,
@@ -283,11 +314,18 @@ export async function runDemo(
         live_first_score: mean(scores.get(s)!.map((xs) => xs[0]!)),
         live_final_score: mean(scores.get(s)!.map((xs) => mean(xs.slice(-2)))),
         ...counts.get(s)!,
+        wer_before: werBefore,
+        wer_after: werAfter,
+        tts_latency_ms:
+          stationById(s)!.stage_metrics.includes('tts_latency_ms') && ttsLatencies.length > 0
+            ? mean(ttsLatencies)
+            : null,
         trajectory: trajectories.get(s)!,
         final_params: lastParams.get(s) ?? {},
         best_params: best.params,
       });
     }
+    await engines.close();
     await agentRole.stop();
     const refB = summaries.map((x) => x.ref_quality_before_db).filter((x): x is number => x !== null);
     const refA = summaries.map((x) => x.ref_quality_after_db).filter((x): x is number => x !== null);

@@ -45,6 +45,7 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       ...input.metrics,
       network: input.metrics.network ?? null,
       stt_confidence: input.metrics.stt_confidence ?? null,
+      stt_word_error_rate: input.metrics.stt_word_error_rate ?? null,
       tts_latency_ms: input.metrics.tts_latency_ms ?? null,
       emotion_confidence: input.metrics.emotion_confidence ?? null,
       reference_seg_snr_db: input.metrics.reference_seg_snr_db ?? null,
@@ -123,6 +124,8 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now()): ErrorDetail
     range(out, 'metrics.network.mos', n.mos, 1, 5);
   }
   range(out, 'metrics.stt_confidence', s.metrics.stt_confidence, 0, 1);
+  // Insertions can take a WER past 1; ten times the reference is no recognizer's output.
+  range(out, 'metrics.stt_word_error_rate', s.metrics.stt_word_error_rate, 0, 10);
   range(out, 'metrics.emotion_confidence', s.metrics.emotion_confidence, 0, 1);
   range(out, 'metrics.tts_latency_ms', s.metrics.tts_latency_ms, 0, 600_000);
   range(out, 'metrics.reference_seg_snr_db', s.metrics.reference_seg_snr_db, -100, 200);

@@ -48,6 +48,20 @@ export interface Config {
   logLevelGiven: boolean;
   /** Who runs this process (USER), for the actor of changes a CLI makes. */
   user: string;
+  engines: EngineConfig;
+}
+
+/**
+ * The speech engines behind the stations (issue 14): local ones by default, a vendor one variable
+ * away. The URL overrides exist for a gateway in between (and for the tests' local protocol servers).
+ */
+export interface EngineConfig {
+  /** STT_PROVIDER: pocketsphinx (local, Debian) or deepgram (live streaming; needs DEEPGRAM_API_KEY). */
+  stt: { provider: 'pocketsphinx' | 'deepgram'; deepgram: { apiKey: string | null; url: string | null } };
+  /** EMOTION_PROVIDER: model (labelled as such) or hume (streaming expression measurement; HUME_API_KEY). */
+  emotion: { provider: 'model' | 'hume'; hume: { apiKey: string | null; url: string | null } };
+  /** Asterisk ARI (ARI_URL, ARI_USER, ARI_PASSWORD, ARI_APP); null = no Asterisk adapter. */
+  ari: { url: string; user: string; password: string; app: string } | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -117,6 +131,59 @@ function secret(env: Env): string {
     throw new VoiceloopError('CONFIG_INVALID', `HOST=${host} listens beyond loopback: set API_TOKEN_SECRET`);
   }
   return s;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = env[name] || def;
+  if (!values.includes(raw as T)) {
+    throw new VoiceloopError('CONFIG_INVALID', `${name}=${raw} must be one of ${values.join(', ')}`);
+  }
+  return raw as T;
+}
+
+function engines(env: Env): EngineConfig {
+  const stt = oneOf(env, 'STT_PROVIDER', ['pocketsphinx', 'deepgram'] as const, 'pocketsphinx');
+  const emotion = oneOf(env, 'EMOTION_PROVIDER', ['model', 'hume'] as const, 'model');
+  const key = (name: string, provider: string, chosen: boolean): string | null => {
+    const v = env[name] || null;
+    if (chosen && v === null) throw new VoiceloopError('CONFIG_INVALID', `${provider} needs ${name}`);
+    return v;
+  };
+  const optionalUrl = (name: string, protocols: string[]) =>
+    env[name] ? url(env, name, '', protocols) : null;
+  let ari: EngineConfig['ari'] = null;
+  if (env.ARI_URL) {
+    const user = env.ARI_USER;
+    const password = env.ARI_PASSWORD;
+    if (!user || !password) {
+      throw new VoiceloopError('CONFIG_INVALID', 'ARI_URL is set: ARI_USER and ARI_PASSWORD are needed too');
+    }
+    const app = env.ARI_APP || 'voiceloop';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(app)) {
+      throw new VoiceloopError(
+        'CONFIG_INVALID',
+        `ARI_APP=${app} may hold only letters, digits, '.', '_' and '-'`,
+      );
+    }
+    ari = { url: url(env, 'ARI_URL', '', ['http:', 'https:']), user, password, app };
+  }
+  return {
+    stt: {
+      provider: stt,
+      deepgram: {
+        apiKey: key('DEEPGRAM_API_KEY', 'STT_PROVIDER=deepgram', stt === 'deepgram'),
+        url: optionalUrl('DEEPGRAM_URL', ['ws:', 'wss:', 'http:', 'https:']),
+      },
+    },
+    emotion: {
+      provider: emotion,
+      hume: {
+        apiKey: key('HUME_API_KEY', 'EMOTION_PROVIDER=hume', emotion === 'hume'),
+        url: optionalUrl('HUME_URL', ['ws:', 'wss:', 'http:', 'https:']),
+      },
+    },
+    ari,
+  };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -190,6 +257,7 @@ export function loadConfig(
     ),
     logLevelGiven: given(env, 'LOG_LEVEL') !== undefined,
     user: given(env, 'USER') ?? 'cli',
+    engines: engines(env),
   };
   return deepFreeze(cfg);
 }

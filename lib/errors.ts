@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'TIMEOUT'
   | 'SIDECAR' // a helper process the project installs itself (the PESQ/STOI sidecar) is missing or died
-  | 'UNSCORABLE'; // a measurement that cannot be made on this input (e.g. PESQ finds no utterance)
+  | 'UNSCORABLE' // a measurement that cannot be made on this input (e.g. PESQ finds no utterance)
+  | 'ENGINE'; // a speech engine (recognizer, synthesizer, vendor stream) failed or is missing
 
 export interface ErrorDetail {
   field?: string;

@@ -10,7 +10,10 @@
 // burstiness of that loss, RFC 3550 jitter, and mouth-to-ear delay, rated by the G.107 E-model.
 //
 // `reference_seg_snr_db` is set only when the input carries the clean signal (a simulator's ground
-// truth); stage metrics come from the simulated stage models (stations/sim/stageModels.ts).
+// truth). Stage metrics: the STT confidence and WER come from a real recognizer, run by the agent's
+// stage engine after this pure step (engines/); the TTS latency is the synthesizer's measured time
+// to audio handed in with the input, plus the chain's own delay; the emotion confidence is the model
+// of engines/emotion/model.ts unless the agent's Hume engine replaces it.
 import {
   createChain,
   type DspChain,
@@ -21,8 +24,8 @@ import {
 import { lossStats, measureAudio, networkMetrics, Rfc3550Jitter } from '../audio/metrics/index.ts';
 import { type StationSpec, stationById } from '../catalog/index.ts';
 import type { Metrics, NetworkMetrics } from '../contracts/generated.ts';
+import { modelledEmotionConfidence } from '../engines/emotion/model.ts';
 import { bestLag, segmentalSnrDb } from './sim/reference.ts';
-import { emotionConfidence, sttConfidence, ttsLatencyMs } from './sim/stageModels.ts';
 
 export interface StationInput {
   stationId: number;
@@ -45,12 +48,26 @@ export interface StationInput {
   farEnd?: Float32Array;
   /** Simulator ground truth aligned with `samples`: the clean speech, for reference_seg_snr_db. */
   clean?: Float32Array;
+  /**
+   * Simulator ground truth for the stage engines: the utterances that end within this segment, in
+   * samples at `sampleRate` from the call's start, with their words (null: no usable transcript).
+   */
+  utterances?: readonly Utterance[];
   stage?: {
-    /** false: leave stt_confidence null (a real STT's confidence is filled in by the caller). */
-    sttModel?: boolean;
-    /** Time to first audio of the TTS engine, ms (station 9); default 180. */
-    ttsBaseLatencyMs?: number;
+    /**
+     * Station 9: the synthesizer's measured time to audio for what plays in this segment, ms; the
+     * chain's delay is added. Absent: tts_latency_ms stays null (nothing is modelled).
+     */
+    ttsLatencyMs?: number;
   };
+}
+
+export interface Utterance {
+  start: number;
+  end: number;
+  words: readonly string[] | null;
+  /** Where it came from (a prompt file), for labels and debugging. */
+  source: string;
 }
 
 export interface SegmentResult {
@@ -336,16 +353,16 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
   }
 
   const stages = state.spec.stage_metrics;
-  const model = { audio, referenceSegSnrDb: reference };
+  const tts = input.stage?.ttsLatencyMs;
   const metrics: Metrics = {
     audio,
     network,
-    stt_confidence:
-      stages.includes('stt_confidence') && input.stage?.sttModel !== false ? sttConfidence(model) : null,
-    tts_latency_ms: stages.includes('tts_latency_ms')
-      ? ttsLatencyMs((1000 * lat) / sr, input.stage?.ttsBaseLatencyMs)
+    stt_confidence: null,
+    stt_word_error_rate: null,
+    tts_latency_ms: stages.includes('tts_latency_ms') && tts !== undefined ? tts + (1000 * lat) / sr : null,
+    emotion_confidence: stages.includes('emotion_confidence')
+      ? modelledEmotionConfidence({ audio, referenceSegSnrDb: reference })
       : null,
-    emotion_confidence: stages.includes('emotion_confidence') ? emotionConfidence(model) : null,
     reference_seg_snr_db: reference,
   };
   return { output, metrics };

@@ -6,6 +6,7 @@
 import { stationById } from '../../catalog/index.ts';
 import type { Channel, StationSnapshot } from '../../contracts/generated.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
+import type { StageEngine } from '../../engines/stage.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { StationProducer } from '../../producers/stationProducer.ts';
@@ -43,6 +44,8 @@ export interface StationAgentOptions {
    */
   replayAudio?: AudioStore;
   clock?: () => number;
+  /** The station's stage engine (recognizer at 4, emotion analyzer at 11), run on its output. */
+  stage?: StageEngine;
 }
 
 interface CallState {
@@ -102,6 +105,18 @@ export class StationAgent {
   async processSegment(call: CallInfo, seg: SegmentInfo, input: StationInput): Promise<ProcessedSegment> {
     const cs = this.callState(call, input.sampleRate);
     const { output, metrics } = processSegment(cs.state, cs.params, input);
+    let stageLabels: Record<string, string> = {};
+    const stage = this.opts.stage;
+    if (stage !== undefined && stage.stationId === this.stationId) {
+      const m = await stage.measure({
+        callKey: `${call.tenantId}/${call.callId}`,
+        input,
+        output,
+        latencySamples: cs.state.chain.latencySamples,
+      });
+      Object.assign(metrics, m.metrics);
+      stageLabels = m.labels;
+    }
     const pcm =
       this.opts.uploadAudio === false ? undefined : { bytes: toPcm16(output), sampleRate: input.sampleRate };
     const replay =
@@ -124,7 +139,7 @@ export class StationAgent {
         metrics,
         applied_config_version: cs.version,
         codec: call.codec ?? null,
-        labels: { ...(call.labels ?? {}), ...replay },
+        labels: { ...(call.labels ?? {}), ...stageLabels, ...replay },
       },
       pcm,
     );
@@ -134,6 +149,7 @@ export class StationAgent {
   /** Forgets a call's state; cold parameters queued for it apply to the next call. */
   endCall(tenantId: string, callId: string): void {
     this.calls.delete(`${tenantId}/${callId}`);
+    this.opts.stage?.endCall(`${tenantId}/${callId}`);
   }
 
   get activeCalls(): number {

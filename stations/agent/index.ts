@@ -2,6 +2,7 @@
 // acks), the snapshot producer (PCM to S3, then the snapshot) and one StationAgent per station served.
 // The CLI (`npm run agent`), the demo and the integration tests all start agents through this.
 import type { Kafka } from 'kafkajs';
+import type { StageEngine } from '../../engines/stage.ts';
 import type { Config } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
@@ -40,6 +41,8 @@ export interface StationAgentRoleOptions {
   expiryCheckMs?: number;
   /** How long to wait for the config topic to be read up to its end at start. */
   readyTimeoutMs?: number;
+  /** Each station's stage engine (recognizer at 4, emotion analyzer at 11); the caller closes them. */
+  stageFor?: (stationId: number) => StageEngine | undefined;
 }
 
 export interface StationAgentRole extends Role {
@@ -82,18 +85,22 @@ export async function startStationAgent(
     throw err;
   });
   const agents = new Map(
-    opts.stations.map((stationId) => [
-      stationId,
-      new StationAgent({
+    opts.stations.map((stationId) => {
+      const stage = opts.stageFor?.(stationId);
+      return [
         stationId,
-        feed,
-        producer,
-        log,
-        ...(opts.keepReplayAudio ? { replayAudio: deps.audio } : {}),
-        ...(opts.uploadAudio === false ? { uploadAudio: false } : {}),
-        ...(opts.clock ? { clock: opts.clock } : {}),
-      }),
-    ]),
+        new StationAgent({
+          ...(stage ? { stage } : {}),
+          stationId,
+          feed,
+          producer,
+          log,
+          ...(opts.keepReplayAudio ? { replayAudio: deps.audio } : {}),
+          ...(opts.uploadAudio === false ? { uploadAudio: false } : {}),
+          ...(opts.clock ? { clock: opts.clock } : {}),
+        }),
+      ] as const;
+    }),
   );
   const lc = createLifecycle(async () => {
     await producer.stop().catch(() => {});

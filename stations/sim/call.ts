@@ -5,7 +5,8 @@
 // own impairment applied; no station's output is cascaded into the next. That keeps every station's
 // optimization attributable: a change at station 3 cannot move station 4's ground truth.
 import { stationById } from '../../catalog/index.ts';
-import type { StationInput } from '../pipeline.ts';
+import { promptWords } from '../../engines/stt/transcripts.ts';
+import type { StationInput, Utterance } from '../pipeline.ts';
 import { impair } from './impair.ts';
 import type { ImpairmentSet, NetworkImpairment, StationProfile } from './impairments.ts';
 import { FRAME_MS, meanJitterDelayMs, packetize } from './network.ts';
@@ -166,6 +167,17 @@ export function simulateCall(opts: SimulateCallOptions): SimulatedCall {
       firstTimestamp = (k) => (timestampBase + k * seg) >>> 0;
     }
 
+    // The leg's prompts, at this station's rate, that end inside the call.
+    const clip = spec.leg === 'A' ? caller : tts;
+    const utterances: Utterance[] = clip.spans
+      .map((p) => ({
+        start: Math.round((p.start * rate) / NATIVE_RATE),
+        end: Math.round((p.end * rate) / NATIVE_RATE),
+        words: promptWords(p.file),
+        source: p.file,
+      }))
+      .filter((u) => u.end <= seg * opts.segments);
+
     for (const s of segments) {
       const from = s.index * seg;
       const input: SimStationInput = {
@@ -174,6 +186,7 @@ export function simulateCall(opts: SimulateCallOptions): SimulatedCall {
         samples: imp.samples.subarray(from, from + seg),
         clean: imp.clean.subarray(from, from + seg),
         labels,
+        utterances: utterances.filter((u) => u.end > from && u.end <= from + seg),
       };
       if (imp.farEnd !== undefined && spec.dsp_blocks.includes('echo_canceller')) {
         input.farEnd = imp.farEnd.subarray(from, from + seg);
@@ -182,6 +195,17 @@ export function simulateCall(opts: SimulateCallOptions): SimulatedCall {
       if (pk !== undefined) input.packets = pk;
       if (networkDelayMs !== undefined) input.networkDelayMs = networkDelayMs;
       if (firstTimestamp !== undefined) input.rtpTimestamp = firstTimestamp(s.index);
+      if (spec.stage_metrics.includes('tts_latency_ms')) {
+        // What the synthesizer took for the prompts heard in this segment.
+        const heard = clip.spans.filter(
+          (p) =>
+            p.synthMs !== undefined &&
+            (p.start * rate) / NATIVE_RATE < from + seg &&
+            (p.end * rate) / NATIVE_RATE > from,
+        );
+        if (heard.length > 0)
+          input.stage = { ttsLatencyMs: heard.reduce((a, p) => a + p.synthMs!, 0) / heard.length };
+      }
       s.inputs.set(id, input);
     }
   }

@@ -41,4 +41,3 @@ export {
   type SpeechVoice,
   speechSource,
 } from './speech.ts';
-export { emotionConfidence, sttConfidence, TTS_BASE_LATENCY_MS, ttsLatencyMs } from './stageModels.ts';

@@ -4,12 +4,15 @@
 // the seed alone: the prompts are listed in sorted order and picked by a seeded generator.
 //
 // Three voices share the prompt set without overlap between caller and TTS: the caller speaks the
-// even-indexed prompts, the TTS the odd-indexed ones played 6% fast (pitch up about a semitone), and
-// babble mixes all of them.
+// even-indexed prompts, the TTS the odd-indexed ones, and babble mixes all of them. The TTS voice is
+// the real synthesizer, espeak-ng, speaking the odd-indexed prompts' transcripts, each synthesis timed
+// (station 9's TTS latency); without espeak-ng it falls back to the recordings played 6% fast.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activeSpeechLevel } from '../../audio/metrics/index.ts';
 import { PROMPT_DIR } from '../../engines/debian.ts';
+import { promptTranscripts } from '../../engines/stt/transcripts.ts';
+import { espeakAvailable, synthesizeSync } from '../../engines/tts/espeak.ts';
 import { randomInt, rngFor, uniform } from './random.ts';
 import { resample } from './resample.ts';
 import { synthSpeech } from './synthSpeech.ts';
@@ -21,7 +24,7 @@ export const NATIVE_RATE = 8000;
 export const NOMINAL_LEVEL_DBOV = -26;
 
 export type SpeechVoice = 'caller' | 'tts' | 'babble';
-export type SpeechSourceKind = 'asterisk-prompts' | 'synthetic';
+export type SpeechSourceKind = 'asterisk-prompts' | 'espeak-ng' | 'synthetic';
 
 export interface SpeechOptions {
   durationMs: number;
@@ -39,6 +42,16 @@ export interface SpeechClip {
   source: SpeechSourceKind;
   /** Prompt files used, in order (empty for synthetic speech). */
   prompts: readonly string[];
+  /** Where each prompt plays, in samples at NATIVE_RATE from the clip's start (end may pass its length). */
+  spans: readonly PromptSpan[];
+}
+
+export interface PromptSpan {
+  file: string;
+  start: number;
+  end: number;
+  /** TTS voice: espeak-ng's measured time to synthesize this prompt, ms. */
+  synthMs?: number;
 }
 
 const MIN_PROMPT_S = 0.3;
@@ -162,6 +175,30 @@ function loadPrompt(dir: string, file: string): Float32Array | null {
   return out;
 }
 
+const spoken = new Map<string, { samples: Float32Array; synthMs: number } | null>();
+
+/**
+ * A prompt's transcript spoken by espeak-ng, at NATIVE_RATE, trimmed and at the nominal level; null
+ * without a speakable transcript. Each text is synthesized once per process and its time kept.
+ */
+function loadSpoken(file: string): { samples: Float32Array; synthMs: number } | null {
+  const hit = spoken.get(file);
+  if (hit !== undefined) return hit;
+  let out: { samples: Float32Array; synthMs: number } | null = null;
+  const text = promptTranscripts().get(file.replace(/\.wav$/, ''));
+  if (text !== undefined && !/[[\]]/.test(text)) {
+    const tts = synthesizeSync(text);
+    const native = trimSilence(resample(tts.samples, tts.sampleRate, NATIVE_RATE), NATIVE_RATE);
+    const level = activeSpeechLevel(native, NATIVE_RATE).levelDbov;
+    if (native.length >= MIN_PROMPT_S * NATIVE_RATE && level > -70) {
+      const g = 10 ** ((NOMINAL_LEVEL_DBOV - level) / 20);
+      out = { samples: Float32Array.from(native, (v) => v * g), synthMs: tts.synthMs };
+    }
+  }
+  spoken.set(file, out);
+  return out;
+}
+
 function voiceFiles(idx: PromptIndex, voice: SpeechVoice): readonly string[] {
   if (voice === 'babble') return idx.files;
   const parity = voice === 'caller' ? 0 : 1;
@@ -173,14 +210,17 @@ function promptSpeech(idx: PromptIndex, seed: number, voice: SpeechVoice, n: num
   const files = voiceFiles(idx, voice);
   const out = new Float32Array(n);
   const used: string[] = [];
-  const speed = voice === 'tts' ? TTS_SPEED : 1;
+  const spans: PromptSpan[] = [];
+  const synthesized = voice === 'tts' && espeakAvailable() && promptTranscripts().size > 0;
+  const speed = voice === 'tts' && !synthesized ? TTS_SPEED : 1;
   let at = Math.round((uniform(rng, LEAD_IN_MS[0], LEAD_IN_MS[1]) / 1000) * NATIVE_RATE);
   let misses = 0;
   while (at < n) {
     const file = files[randomInt(rng, files.length)] as string;
     const gainDb = uniform(rng, -PROMPT_LEVEL_SPREAD_DB, PROMPT_LEVEL_SPREAD_DB);
     const pauseMs = uniform(rng, PAUSE_MS[0], PAUSE_MS[1]);
-    let prompt = loadPrompt(idx.dir, file);
+    const tts = synthesized ? loadSpoken(file) : null;
+    let prompt = synthesized ? (tts?.samples ?? null) : loadPrompt(idx.dir, file);
     if (prompt === null) {
       // An unusable file (too short, silent) is skipped; give up only if nothing is usable.
       if (++misses > 1000) throw new Error(`no usable speech prompts in ${idx.dir}`);
@@ -188,12 +228,19 @@ function promptSpeech(idx: PromptIndex, seed: number, voice: SpeechVoice, n: num
     }
     if (speed !== 1) prompt = resample(prompt, NATIVE_RATE, NATIVE_RATE, speed);
     used.push(file);
+    spans.push({ file, start: at, end: at + prompt.length, ...(tts ? { synthMs: tts.synthMs } : {}) });
     const g = 10 ** (gainDb / 20);
     const m = Math.min(prompt.length, n - at);
     for (let i = 0; i < m; i++) out[at + i] = (prompt[i] as number) * g;
     at += prompt.length + Math.round((pauseMs / 1000) * NATIVE_RATE);
   }
-  return { samples: out, sampleRate: NATIVE_RATE, source: 'asterisk-prompts', prompts: used };
+  return {
+    samples: out,
+    sampleRate: NATIVE_RATE,
+    source: synthesized ? 'espeak-ng' : 'asterisk-prompts',
+    prompts: used,
+    spans,
+  };
 }
 
 /**
@@ -213,7 +260,11 @@ export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
     log(
       idx === null
         ? `speech source: synthetic (no prompts in ${dir}; install asterisk-core-sounds-en-wav for real speech)`
-        : `speech source: ${idx.files.length} Asterisk prompts in ${dir}`,
+        : `speech source: ${idx.files.length} Asterisk prompts in ${dir}; TTS voice: ${
+            espeakAvailable() && promptTranscripts().size > 0
+              ? 'espeak-ng speaking their transcripts'
+              : 'the recordings (espeak-ng or the transcripts are not installed)'
+          }`,
     );
   }
   const clip: SpeechClip =
@@ -223,6 +274,7 @@ export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
           sampleRate: NATIVE_RATE,
           source: 'synthetic',
           prompts: [],
+          spans: [],
         }
       : promptSpeech(idx, seed, voice, n);
   if (rate === NATIVE_RATE) return clip;

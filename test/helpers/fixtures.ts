@@ -55,6 +55,7 @@ export function snapshotInput(o: {
         mos: 4.3,
       },
       stt_confidence: null,
+      stt_word_error_rate: null,
       tts_latency_ms: null,
       emotion_confidence: null,
       reference_seg_snr_db: null,

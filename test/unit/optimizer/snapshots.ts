@@ -59,6 +59,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       },
       network: o.network === null ? null : network,
       stt_confidence: o.stt_confidence !== undefined ? o.stt_confidence : station === 4 ? 0.96 : null,
+      stt_word_error_rate: null,
       tts_latency_ms: o.tts_latency_ms !== undefined ? o.tts_latency_ms : station === 9 ? 150 : null,
       emotion_confidence:
         o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,

@@ -3,9 +3,9 @@
 // chain's delay). espeak-ng renders an utterance in one go, so time to the whole audio is also its
 // time to first audio.
 import { spawnSync } from 'node:child_process';
+import { decodeWav } from '../../domain/wav.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { onPath } from '../../stack/debian.ts';
-import { decodeWav } from '../../stations/sim/speech.ts';
 
 export interface Synthesis {
   samples: Float32Array;

@@ -10,12 +10,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activeSpeechLevel } from '../../audio/metrics/index.ts';
+import { decodeWav } from '../../domain/wav.ts';
 import { PROMPT_DIR } from '../../engines/debian.ts';
 import { promptTranscripts } from '../../engines/stt/transcripts.ts';
 import { espeakAvailable, synthesizeSync } from '../../engines/tts/espeak.ts';
 import { randomInt, rngFor, uniform } from './random.ts';
 import { resample } from './resample.ts';
 import { synthSpeech } from './synthSpeech.ts';
+
+export { decodeWav };
 
 export const DEFAULT_PROMPT_DIR = PROMPT_DIR;
 /** Rate of the prompts and of the synthetic voice; other rates are resampled from it. */
@@ -94,41 +97,6 @@ function promptIndex(dir: string): PromptIndex | null {
   }
   indexes.set(dir, idx);
   return idx;
-}
-
-/** 16-bit PCM mono WAV to float samples (full scale 1); null when the file is anything else. */
-export function decodeWav(bytes: Buffer): { samples: Float32Array; sampleRate: number } | null {
-  if (
-    bytes.length < 12 ||
-    bytes.toString('ascii', 0, 4) !== 'RIFF' ||
-    bytes.toString('ascii', 8, 12) !== 'WAVE'
-  ) {
-    return null;
-  }
-  let at = 12;
-  let rate = 0;
-  let format = 0;
-  let channels = 0;
-  let bits = 0;
-  while (at + 8 <= bytes.length) {
-    const id = bytes.toString('ascii', at, at + 4);
-    const size = bytes.readUInt32LE(at + 4);
-    const body = at + 8;
-    if (id === 'fmt ' && size >= 16) {
-      format = bytes.readUInt16LE(body);
-      channels = bytes.readUInt16LE(body + 2);
-      rate = bytes.readUInt32LE(body + 4);
-      bits = bytes.readUInt16LE(body + 14);
-    } else if (id === 'data') {
-      if (format !== 1 || channels !== 1 || bits !== 16 || rate <= 0) return null;
-      const n = Math.floor(Math.min(size, bytes.length - body) / 2);
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = bytes.readInt16LE(body + 2 * i) / 32768;
-      return { samples, sampleRate: rate };
-    }
-    at = body + size + (size & 1);
-  }
-  return null;
 }
 
 function trimSilence(x: Float32Array, sampleRate: number): Float32Array {

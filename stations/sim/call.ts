@@ -12,7 +12,7 @@ import type { ImpairmentSet, NetworkImpairment, StationProfile } from './impairm
 import { FRAME_MS, meanJitterDelayMs, packetize } from './network.ts';
 import { rngFor, seedOf } from './random.ts';
 import { resample } from './resample.ts';
-import { NATIVE_RATE, type SpeechSourceKind, speechSource } from './speech.ts';
+import { NATIVE_RATE, type PromptSpan, type SpeechSourceKind, speechSource } from './speech.ts';
 
 export interface SimulateCallOptions {
   impairments: ImpairmentSet;
@@ -84,6 +84,32 @@ function describe(p: StationProfile): Record<string, string> {
   }
   out['impairments'] = kinds.length > 0 ? kinds.join(',') : 'none';
   return out;
+}
+
+/** The leg's prompts, at `rate`, that end inside the call (`length` samples), with their words. */
+function utterancesAt(spans: readonly PromptSpan[], rate: number, length: number): Utterance[] {
+  return spans
+    .map((p) => ({
+      start: Math.round((p.start * rate) / NATIVE_RATE),
+      end: Math.round((p.end * rate) / NATIVE_RATE),
+      words: promptWords(p.file),
+      source: p.file,
+    }))
+    .filter((u) => u.end <= length);
+}
+
+/** Mean synthesis time of the synthesized prompts heard in samples [from, to) at `rate`. */
+function synthesisMs(
+  spans: readonly PromptSpan[],
+  rate: number,
+  from: number,
+  to: number,
+): number | undefined {
+  const heard = spans.filter(
+    (p) =>
+      p.synthMs !== undefined && (p.start * rate) / NATIVE_RATE < to && (p.end * rate) / NATIVE_RATE > from,
+  );
+  return heard.length > 0 ? heard.reduce((a, p) => a + p.synthMs!, 0) / heard.length : undefined;
 }
 
 /**
@@ -167,17 +193,8 @@ export function simulateCall(opts: SimulateCallOptions): SimulatedCall {
       firstTimestamp = (k) => (timestampBase + k * seg) >>> 0;
     }
 
-    // The leg's prompts, at this station's rate, that end inside the call.
     const clip = spec.leg === 'A' ? caller : tts;
-    const utterances: Utterance[] = clip.spans
-      .map((p) => ({
-        start: Math.round((p.start * rate) / NATIVE_RATE),
-        end: Math.round((p.end * rate) / NATIVE_RATE),
-        words: promptWords(p.file),
-        source: p.file,
-      }))
-      .filter((u) => u.end <= seg * opts.segments);
-
+    const utterances = utterancesAt(clip.spans, rate, seg * opts.segments);
     for (const s of segments) {
       const from = s.index * seg;
       const input: SimStationInput = {
@@ -196,15 +213,8 @@ export function simulateCall(opts: SimulateCallOptions): SimulatedCall {
       if (networkDelayMs !== undefined) input.networkDelayMs = networkDelayMs;
       if (firstTimestamp !== undefined) input.rtpTimestamp = firstTimestamp(s.index);
       if (spec.stage_metrics.includes('tts_latency_ms')) {
-        // What the synthesizer took for the prompts heard in this segment.
-        const heard = clip.spans.filter(
-          (p) =>
-            p.synthMs !== undefined &&
-            (p.start * rate) / NATIVE_RATE < from + seg &&
-            (p.end * rate) / NATIVE_RATE > from,
-        );
-        if (heard.length > 0)
-          input.stage = { ttsLatencyMs: heard.reduce((a, p) => a + p.synthMs!, 0) / heard.length };
+        const t = synthesisMs(clip.spans, rate, from, from + seg);
+        if (t !== undefined) input.stage = { ttsLatencyMs: t };
       }
       s.inputs.set(id, input);
     }

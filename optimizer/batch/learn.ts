@@ -167,6 +167,74 @@ const TIE_POINTS = 1;
 /** Training-score points a parameter put back at the baseline may cost and still be put back. */
 const PRUNE_POINTS = 0.5;
 
+/**
+ * Feasible points first (all of them when there is no constraint), each group by posterior mean; on a
+ * plateau (within TIE_POINTS of the best mean) the better reference quality goes first, where it is
+ * known: the scorecard cannot tell them apart, the ground truth can.
+ */
+function rankEvaluations(
+  evaluations: Evaluation[],
+  baselineParams: Record<string, number>,
+  predict: (p: Record<string, number>) => { mean: number; sd: number },
+) {
+  const ranked = evaluations
+    .filter((e) => e.by !== 'baseline' && !sameParams(e.params, baselineParams))
+    .map((e) => ({ e, p: predict(e.params) }))
+    .sort((a, b) => Number(b.e.feasible) - Number(a.e.feasible) || b.p.mean - a.p.mean);
+  const top = ranked[0]?.p.mean ?? 0;
+  const plateau = (x: (typeof ranked)[number]) =>
+    x.e.feasible === ranked[0]?.e.feasible && x.p.mean >= top - TIE_POINTS;
+  return ranked.sort(
+    (a, b) =>
+      Number(plateau(b)) - Number(plateau(a)) ||
+      (plateau(a) && plateau(b) ? (b.e.ref ?? 0) - (a.e.ref ?? 0) : 0) ||
+      Number(b.e.feasible) - Number(a.e.feasible) ||
+      b.p.mean - a.p.mean,
+  );
+}
+
+/** What the run reports of the fitted model. */
+function modelSummary(gp: NonNullable<ReturnType<BayesianOptimizer['model']>>, o: LearnOptions) {
+  const h = gp.hyper;
+  return {
+    kernel: gp.kernel,
+    observations: gp.size,
+    prior_observations: o.priors.length,
+    length_scales_share: Object.fromEntries(o.space.specs.map((s, i) => [s.name, h.lengthScales[i]!])),
+    signal_sd: Math.sqrt(h.signalVar) * gp.yStd,
+    noise_sd: Math.sqrt(h.noiseVar) * gp.yStd,
+    log_marginal_likelihood: gp.logMarginalLikelihood,
+  };
+}
+
+/**
+ * Parsimony: from the best point, puts back at the baseline every parameter the score does not need
+ * (least relevant first, by the model's length-scales) while the training score stays within
+ * PRUNE_POINTS of the best, the point stays feasible and (where measured) the reference quality does
+ * not fall more than the tolerance. Returns the pruned point, or null when nothing could go.
+ */
+async function prune(
+  head: Evaluation,
+  baselineParams: Record<string, number>,
+  lengthScales: readonly number[],
+  o: LearnOptions,
+  evaluations: Evaluation[],
+  evaluateTrial: (params: Record<string, number>) => Promise<Evaluation>,
+): Promise<Evaluation | null> {
+  const order = o.space.specs.map((spec, i) => ({ spec, l: lengthScales[i] ?? 0 })).sort((a, b) => b.l - a.l);
+  let cur = head;
+  for (const { spec } of order) {
+    o.signal?.throwIfAborted();
+    if (cur.params[spec.name] === baselineParams[spec.name]) continue;
+    const trialParams = { ...cur.params, [spec.name]: baselineParams[spec.name]! };
+    const t =
+      evaluations.find((e) => sameParams(e.params, trialParams)) ?? (await evaluateTrial(trialParams));
+    const refHolds = head.ref === null || t.ref === null || t.ref >= head.ref - o.refToleranceDb;
+    if (t.feasible && refHolds && t.score >= head.score - PRUNE_POINTS) cur = t;
+  }
+  return cur !== head ? cur : null;
+}
+
 export async function learn(o: LearnOptions): Promise<LearnResult> {
   const started = Date.now();
   const d = o.space.specs.length;
@@ -243,48 +311,17 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
   // Feasible points first (all of them when there is no constraint), each group by posterior mean;
   // on a plateau (within TIE_POINTS of the best mean) the better reference quality goes first, where
   // it is known: the scorecard cannot tell them apart, the ground truth can.
-  const ranked = evaluations
-    .filter((e) => e.by !== 'baseline' && !sameParams(e.params, baselineParams))
-    .map((e) => ({ e, p: predict0(e.params) }))
-    .sort((a, b) => Number(b.e.feasible) - Number(a.e.feasible) || b.p.mean - a.p.mean);
-  const top = ranked[0]?.p.mean ?? 0;
-  const plateau = (x: (typeof ranked)[number]) =>
-    x.e.feasible === ranked[0]?.e.feasible && x.p.mean >= top - TIE_POINTS;
-  ranked.sort(
-    (a, b) =>
-      Number(plateau(b)) - Number(plateau(a)) ||
-      (plateau(a) && plateau(b) ? (b.e.ref ?? 0) - (a.e.ref ?? 0) : 0) ||
-      Number(b.e.feasible) - Number(a.e.feasible) ||
-      b.p.mean - a.p.mean,
-  );
+  const ranked = rankEvaluations(evaluations, baselineParams, predict0);
 
-  // Parsimony: from the best point, put back at the baseline every parameter the score does not
-  // need (least relevant first, by the model's length-scales), as long as the training score stays
-  // within PRUNE_POINTS of the best, the point stays feasible and (where measured) the reference
-  // quality does not fall more than the tolerance. A parameter the surface is flat in
-  // otherwise drifts to wherever the search left it — often a bound — and a default change should
-  // move only what earns its place: it is easier to audit, to roll out and to roll back.
-  let pruned: Evaluation | null = null;
+  // Parsimony: a default change should move only what earns its place (see prune).
   const head = ranked[0]?.e;
-  if (head?.feasible) {
-    const order = o.space.specs
-      .map((spec, i) => ({ spec, l: gp0.hyper.lengthScales[i] ?? 0 }))
-      .sort((a, b) => b.l - a.l);
-    let cur = head;
-    for (const { spec } of order) {
-      o.signal?.throwIfAborted();
-      if (cur.params[spec.name] === baselineParams[spec.name]) continue;
-      const trialParams = { ...cur.params, [spec.name]: baselineParams[spec.name]! };
-      let t = evaluations.find((e) => sameParams(e.params, trialParams));
-      if (!t) {
-        t = await run(trialParams, 'prune');
+  const pruned = head?.feasible
+    ? await prune(head, baselineParams, gp0.hyper.lengthScales, o, evaluations, async (params) => {
+        const t = await run(params, 'prune');
         bo.observe(toVector(o.space, t.params, o.baseline), t.score, 0, slack(t));
-      }
-      const refHolds = head.ref === null || t.ref === null || t.ref >= head.ref - o.refToleranceDb;
-      if (t.feasible && refHolds && t.score >= head.score - PRUNE_POINTS) cur = t;
-    }
-    if (cur !== head) pruned = cur;
-  }
+        return t;
+      })
+    : null;
 
   const gp = bo.model()!;
   const predictAt = (p: Record<string, number>) => gp.predict(bo.toUnit(toVector(o.space, p, o.baseline)));
@@ -301,21 +338,12 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
     };
   });
   const bp = predictAt(baselineParams);
-  const h = gp.hyper;
   return {
     evaluations,
     candidates,
     baseline: { observed: base.score, expected: bp.mean, sd: bp.sd },
     referenceFloorDb: floor,
-    model: {
-      kernel: gp.kernel,
-      observations: gp.size,
-      prior_observations: o.priors.length,
-      length_scales_share: Object.fromEntries(o.space.specs.map((s, i) => [s.name, h.lengthScales[i]!])),
-      signal_sd: Math.sqrt(h.signalVar) * gp.yStd,
-      noise_sd: Math.sqrt(h.noiseVar) * gp.yStd,
-      log_marginal_likelihood: gp.logMarginalLikelihood,
-    },
+    model: modelSummary(gp, o),
     audioSeconds,
     elapsedMs: Date.now() - started,
   };

@@ -65,11 +65,9 @@ interface PartitionRange {
   done: boolean;
 }
 
-export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<ReplayStats> {
-  const started = Date.now();
-  const admin = deps.kafka.admin();
-  const stats: ReplayStats = {
-    groupId: o.groupId,
+function emptyStats(groupId: string): ReplayStats {
+  return {
+    groupId,
     total: 0,
     read: 0,
     partitions: 0,
@@ -82,33 +80,45 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
     streamingMs: 0,
     idleStopped: 0,
   };
+}
+
+/** Each partition's offsets for the time range (found by timestamp), recorded in the stats. */
+async function partitionRanges(
+  admin: ReturnType<Kafka['admin']>,
+  o: ReplayOptions,
+  stats: ReplayStats,
+): Promise<PartitionRange[]> {
+  let ranges: PartitionRange[];
+  try {
+    const starts = await admin.fetchTopicOffsetsByTimestamp(o.topic, o.from);
+    const ends = await admin.fetchTopicOffsetsByTimestamp(o.topic, o.to);
+    ranges = starts
+      .map((s) => {
+        const end = BigInt(ends.find((e) => e.partition === s.partition)?.offset ?? s.offset);
+        const start = BigInt(s.offset);
+        return { partition: s.partition, start, end, position: start, done: end <= start };
+      })
+      .sort((a, b) => a.partition - b.partition);
+  } catch (err) {
+    throw wrapIo('KAFKA', `looking up offsets of ${o.topic} by timestamp`, err);
+  }
+  stats.partitions = ranges.length;
+  stats.offsets = ranges.map((r) => ({ partition: r.partition, start: String(r.start), end: String(r.end) }));
+  stats.total = ranges.reduce((a, r) => a + Number(r.end > r.start ? r.end - r.start : 0n), 0);
+  stats.partitionsDone = ranges.filter((r) => r.done).length;
+  return ranges;
+}
+
+export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<ReplayStats> {
+  const started = Date.now();
+  const admin = deps.kafka.admin();
+  const stats = emptyStats(o.groupId);
   let firstRecordAt = 0;
   let consumer: Consumer | undefined;
   let groupCreated = false;
   try {
     await admin.connect();
-    let ranges: PartitionRange[];
-    try {
-      const starts = await admin.fetchTopicOffsetsByTimestamp(o.topic, o.from);
-      const ends = await admin.fetchTopicOffsetsByTimestamp(o.topic, o.to);
-      ranges = starts
-        .map((s) => {
-          const end = BigInt(ends.find((e) => e.partition === s.partition)?.offset ?? s.offset);
-          const start = BigInt(s.offset);
-          return { partition: s.partition, start, end, position: start, done: end <= start };
-        })
-        .sort((a, b) => a.partition - b.partition);
-    } catch (err) {
-      throw wrapIo('KAFKA', `looking up offsets of ${o.topic} by timestamp`, err);
-    }
-    stats.partitions = ranges.length;
-    stats.offsets = ranges.map((r) => ({
-      partition: r.partition,
-      start: String(r.start),
-      end: String(r.end),
-    }));
-    stats.total = ranges.reduce((a, r) => a + Number(r.end > r.start ? r.end - r.start : 0n), 0);
-    stats.partitionsDone = ranges.filter((r) => r.done).length;
+    const ranges = await partitionRanges(admin, o, stats);
     o.onProgress?.(stats);
     if (ranges.every((r) => r.done)) return stats;
 

@@ -18,8 +18,6 @@ const NOT_YET_SPLIT = new Set([
   'audio/dsp/echoCanceller.ts:processBlock', // issue 15 rewrites the echo canceller
   'optimizer/core/controller.ts:decide', // issue 10 changes the controller
   'demo/run.ts:runDemo', // issue 10 changes the demo
-  'optimizer/batch/learn.ts:learn',
-  'optimizer/batch/replay.ts:replayRange',
   'bench/benches/memory.ts:run',
   'bench/benches/online.ts:run',
   'bench/benches/persister.ts:run',

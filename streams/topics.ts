@@ -2,6 +2,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../lib/config.ts';
 import { wrapIo } from '../lib/errors.ts';
+import { retry } from '../lib/retry.ts';
 
 export interface TopicSpec {
   topic: string;
@@ -35,22 +36,32 @@ export function topicSpecs(cfg: Readonly<Config>): TopicSpec[] {
   ];
 }
 
-/** Creates missing topics; existing ones are left as they are. Returns the names it created. */
+/**
+ * Creates missing topics; existing ones are left as they are. Returns the names it created. A busy
+ * broker may answer the leader wait with a retriable error (the topic is not yet hosted): the whole
+ * step is retried through lib/retry.ts, and a topic created by an earlier attempt is then found existing.
+ */
 export async function ensureTopics(kafka: Kafka, cfg: Readonly<Config>): Promise<string[]> {
+  const created = new Set<string>();
+  await retry('creating topics', () => createMissing(kafka, cfg, created), { retries: 4 });
+  return [...created];
+}
+
+async function createMissing(kafka: Kafka, cfg: Readonly<Config>, created: Set<string>): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
     const missing = topicSpecs(cfg).filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
+      for (const s of missing) created.add(s.topic);
       await admin.createTopics({
         waitForLeaders: true,
         topics: missing.map((s) => ({ ...s, replicationFactor: cfg.topics.replicationFactor })),
       });
     }
-    return missing.map((s) => s.topic);
   } catch (err) {
-    throw wrapIo('KAFKA', 'creating topics', err);
+    throw wrapIo('KAFKA', 'creating topics', err, (err as { retriable?: boolean }).retriable !== false);
   } finally {
     await admin.disconnect().catch(() => {});
   }

@@ -44,6 +44,12 @@ export interface StationInput {
   rtpTimestamp?: number;
   /** One-way network transport delay, ms (e.g. RTCP RTT / 2); enters the E-model's delay. */
   networkDelayMs?: number;
+  /**
+   * Network stations fed by a real RTP session (media/rtp): the stream's own figures over this segment,
+   * as its RTCP reports them. Loss, jitter and the network delay (RTT / 2) then come from these, not
+   * from the packet trace; packets the jitter buffer discarded as late count as lost too.
+   */
+  transport?: TransportFigures;
   /** Echo reference (the far-end signal), aligned with `samples`. */
   farEnd?: Float32Array;
   /** Simulator ground truth aligned with `samples`: the clean speech, for reference_seg_snr_db. */
@@ -68,6 +74,16 @@ export interface Utterance {
   words: readonly string[] | null;
   /** Where it came from (a prompt file), for labels and debugging. */
   source: string;
+}
+
+export interface TransportFigures {
+  /** Packets expected and lost over the segment's interval (RFC 3550 A.3). */
+  expected: number;
+  lost: number;
+  /** RFC 3550 A.8 interarrival jitter, ms. */
+  jitterMs: number;
+  /** From the far end's reports on our stream (LSR/DLSR); null before the first. */
+  rttMs: number | null;
 }
 
 export interface SegmentResult {
@@ -177,7 +193,7 @@ class State implements StationState {
     packets: readonly RtpPacket[],
     frames: number,
     firstTimestamp: number | undefined,
-  ): { audio: Float32Array; received: boolean[]; fill: number } {
+  ): { audio: Float32Array; received: boolean[]; fill: number; late: number } {
     const targetMs = this.chain.params()['jitter_buffer_ms'];
     if (targetMs === undefined)
       throw new Error(`station ${this.stationId} has no jitter_buffer_ms parameter`);
@@ -192,6 +208,7 @@ class State implements StationState {
     const skipped = new Float32Array(fs);
     let fillSum = 0;
     let done = 0;
+    let late = 0;
     // Buffer slot of output frame `done`: frames before the buffer's first packet were never received.
     const slotOf = (): number => {
       if (firstTimestamp === undefined || this.anchorTs === undefined) return this.slotsPulled;
@@ -229,18 +246,31 @@ class State implements StationState {
         playOne();
       }
       if (!jb.started()) this.anchorTs = p.timestamp;
-      jb.push(p);
+      if (jb.push(p) === 'late') late++;
       this.jitter.update(p.timestamp, p.arrivalMs, this.sampleRate);
     }
     while (done < frames) playOne();
-    return { audio, received, fill: frames === 0 ? 0 : fillSum / frames };
+    return { audio, received, fill: frames === 0 ? 0 : fillSum / frames, late };
   }
 
-  networkMetrics(received: boolean[], fill: number, networkDelayMs: number): NetworkMetrics {
+  networkMetrics(
+    played: { received: boolean[]; fill: number; late: number },
+    networkDelayMs: number,
+    transport: TransportFigures | undefined,
+  ): NetworkMetrics {
+    const { received, fill } = played;
     const loss = lossStats(received);
+    let lossRatio = loss.lossRatio;
+    let jitterMs = this.jitter.jitterMs;
+    if (transport !== undefined) {
+      lossRatio =
+        transport.expected > 0 ? Math.min(1, (transport.lost + played.late) / transport.expected) : 0;
+      jitterMs = transport.jitterMs;
+      if (transport.rttMs !== null) networkDelayMs = transport.rttMs / 2;
+    }
     return networkMetrics({
-      loss,
-      jitterMs: this.jitter.jitterMs,
+      loss: { lossRatio, burstRatio: loss.burstRatio },
+      jitterMs,
       networkDelayMs,
       jitterBufferDelayMs: this.jb?.playoutDelayMs ?? 0,
       jitterBufferFill: fill,
@@ -319,7 +349,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     }
     const played = state.playout(packets, n / frame, input.rtpTimestamp);
     chainIn = played.audio;
-    network = state.networkMetrics(played.received, played.fill, input.networkDelayMs ?? 0);
+    network = state.networkMetrics(played, input.networkDelayMs ?? 0, input.transport);
   }
 
   let output: Float32Array;

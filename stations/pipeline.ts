@@ -46,8 +46,8 @@ export interface StationInput {
   networkDelayMs?: number;
   /**
    * Network stations fed by a real RTP session (media/rtp): the stream's own figures over this segment,
-   * as its RTCP reports them. Loss, jitter and the network delay (RTT / 2) then come from these, not
-   * from the packet trace; packets the jitter buffer discarded as late count as lost too.
+   * as its RTCP reports them. The reported loss, the jitter and the network delay (RTT / 2) come from
+   * these, not from the packet trace; the G.107 rating still counts late discards as lost.
    */
   transport?: TransportFigures;
   /** Echo reference (the far-end signal), aligned with `samples`. */
@@ -193,7 +193,7 @@ class State implements StationState {
     packets: readonly RtpPacket[],
     frames: number,
     firstTimestamp: number | undefined,
-  ): { audio: Float32Array; received: boolean[]; fill: number; late: number } {
+  ): { audio: Float32Array; received: boolean[]; fill: number } {
     const targetMs = this.chain.params()['jitter_buffer_ms'];
     if (targetMs === undefined)
       throw new Error(`station ${this.stationId} has no jitter_buffer_ms parameter`);
@@ -208,7 +208,6 @@ class State implements StationState {
     const skipped = new Float32Array(fs);
     let fillSum = 0;
     let done = 0;
-    let late = 0;
     // Buffer slot of output frame `done`: frames before the buffer's first packet were never received.
     const slotOf = (): number => {
       if (firstTimestamp === undefined || this.anchorTs === undefined) return this.slotsPulled;
@@ -246,30 +245,28 @@ class State implements StationState {
         playOne();
       }
       if (!jb.started()) this.anchorTs = p.timestamp;
-      if (jb.push(p) === 'late') late++;
+      jb.push(p);
       this.jitter.update(p.timestamp, p.arrivalMs, this.sampleRate);
     }
     while (done < frames) playOne();
-    return { audio, received, fill: frames === 0 ? 0 : fillSum / frames, late };
+    return { audio, received, fill: frames === 0 ? 0 : fillSum / frames };
   }
 
   networkMetrics(
-    played: { received: boolean[]; fill: number; late: number },
+    received: boolean[],
+    fill: number,
     networkDelayMs: number,
     transport: TransportFigures | undefined,
   ): NetworkMetrics {
-    const { received, fill } = played;
-    const loss = lossStats(received);
-    let lossRatio = loss.lossRatio;
     let jitterMs = this.jitter.jitterMs;
+    let networkLoss: number | undefined;
     if (transport !== undefined) {
-      lossRatio =
-        transport.expected > 0 ? Math.min(1, (transport.lost + played.late) / transport.expected) : 0;
+      networkLoss = transport.expected > 0 ? Math.min(1, transport.lost / transport.expected) : 0;
       jitterMs = transport.jitterMs;
       if (transport.rttMs !== null) networkDelayMs = transport.rttMs / 2;
     }
-    return networkMetrics({
-      loss: { lossRatio, burstRatio: loss.burstRatio },
+    const m = networkMetrics({
+      loss: lossStats(received),
       jitterMs,
       networkDelayMs,
       jitterBufferDelayMs: this.jb?.playoutDelayMs ?? 0,
@@ -279,6 +276,9 @@ class State implements StationState {
       // Concealment is G.711 Appendix I style, so G.113's G.711-with-PLC robustness applies.
       codec: 'g711-plc',
     });
+    // On real RTP the reported loss is the network's, as RTCP counts it; the E-model keeps rating what
+    // the listener got (late discards of the jitter buffer included), as it does for a packet trace.
+    return networkLoss === undefined ? m : { ...m, packet_loss_ratio: networkLoss };
   }
 }
 
@@ -349,7 +349,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     }
     const played = state.playout(packets, n / frame, input.rtpTimestamp);
     chainIn = played.audio;
-    network = state.networkMetrics(played, input.networkDelayMs ?? 0, input.transport);
+    network = state.networkMetrics(played.received, played.fill, input.networkDelayMs ?? 0, input.transport);
   }
 
   let output: Float32Array;

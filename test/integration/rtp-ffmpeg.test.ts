@@ -1,0 +1,217 @@
+// Interop with a far end nobody here wrote (issue 14, point 3): ffmpeg (Debian, installed by the test
+// when missing) sends a WAV file as RTP to a station agent, which reports no loss and the file's level;
+// the agent sends its processed stream to a second ffmpeg, which receives it through an SDP file and
+// writes a WAV that matches the agent's output sample for sample (after G.711 where used).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CodecName, payloadFormat, sdpFor } from '../../media/rtp/codecs.ts';
+import { RtpSession } from '../../media/rtp/session.ts';
+import { createStationProducer } from '../../producers/stationProducer.ts';
+import { startApp } from '../../runtime/app.ts';
+import { commandNeed, ensureDebianPackages } from '../../stack/debian.ts';
+import type { ProcessedSegment } from '../../stations/agent/agent.ts';
+import { StationAgent } from '../../stations/agent/agent.ts';
+import { startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { startRtpStation } from '../../stations/agent/rtpTransport.ts';
+import { resample, speechSource } from '../../stations/sim/index.ts';
+import { decodeWav } from '../../stations/sim/speech.ts';
+import { cleanupTopics, defer, testConfig, uniqueId } from '../helpers/runtime.ts';
+import { encodeWav, rmsDbfs } from '../helpers/wav.ts';
+
+const STATION = 2;
+
+function run(
+  cmd: string,
+  args: string[],
+): { child: ChildProcess; exited: Promise<number>; stderr: () => string } {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += String(d);
+  });
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return { child, exited, stderr: () => err };
+}
+
+/** A free even UDP port for ffmpeg's receiver (and its RTCP port above it). */
+async function freePort(): Promise<number> {
+  const probe = await RtpSession.open({
+    listen: { host: '127.0.0.1', port: 0 },
+    format: payloadFormat('pcmu'),
+  });
+  const port = probe.rtpPort;
+  await probe.close();
+  return port;
+}
+
+for (const codec of ['pcmu', 'l16/16000'] as CodecName[]) {
+  test(`ffmpeg interop (${codec}): ffmpeg -> agent with no loss and the file's level; agent -> ffmpeg sample for sample`, async (t) => {
+    await ensureDebianPackages([commandNeed('ffmpeg', 'ffmpeg', 'RTP interop far end')], (s) =>
+      console.log(s),
+    );
+    const format = payloadFormat(codec);
+    const rate = format.clockRate;
+    const dir = mkdtempSync(join(tmpdir(), 'rtp-ffmpeg-'));
+    defer(t, () => rmSync(dir, { recursive: true, force: true }));
+
+    // 4 s of speech at -24 dBFS-ish: the level the agent must report.
+    const speech = speechSource(41, { durationMs: 4000, voice: 'caller' }).samples;
+    const file = rate === 8000 ? speech : resample(speech, 8000, rate);
+    writeFileSync(join(dir, 'in.wav'), encodeWav(file, rate));
+    const fileLevel = rmsDbfs(decodeWav(readFileSync(join(dir, 'in.wav')))!.samples);
+
+    const cfg = testConfig('rtpff');
+    cleanupTopics(t, cfg);
+    const app = await startApp(cfg, ['relay'], { listen: false });
+    defer(t, () => app.stop());
+    const feed = await startConfigFeed({
+      kafka: app.rt.kafka,
+      registry: app.rt.registry,
+      log: app.rt.log,
+      topics: cfg.topics,
+      agentId: uniqueId('agent'),
+      stations: [STATION],
+    });
+    defer(t, () => feed.stop());
+    await feed.ready();
+    const producer = await createStationProducer({
+      kafka: app.rt.kafka,
+      codec: app.rt.registry.codec('StationSnapshot'),
+      audio: app.rt.audio,
+      topic: cfg.topics.snapshots,
+      source: 'agent',
+    });
+    defer(t, () => producer.stop());
+    const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
+
+    // The receiving ffmpeg first, so it is listening when the agent's output starts.
+    const outPort = await freePort();
+    writeFileSync(join(dir, 'out.sdp'), sdpFor(format, '127.0.0.1', outPort));
+    const receiver = run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'info',
+      '-protocol_whitelist',
+      'file,udp,rtp',
+      '-i',
+      join(dir, 'out.sdp'),
+      '-c:a',
+      'pcm_s16le',
+      '-y',
+      join(dir, 'out.wav'),
+    ]);
+    defer(t, () => receiver.child.exitCode === null && receiver.child.kill('SIGKILL'));
+
+    const session = await RtpSession.open({
+      listen: { host: '127.0.0.1', port: 0 },
+      format,
+      remote: { host: '127.0.0.1', port: outPort },
+      rtcpIntervalMs: 1000,
+    });
+    defer(t, () => session.close());
+    const segments: ProcessedSegment[] = [];
+    const station = startRtpStation(
+      { agent, session, log: app.rt.log },
+      {
+        tenantId: uniqueId('tn'),
+        callPrefix: 'ff',
+        maxCalls: 1,
+        idleMs: 1000,
+        onSegment: (r) => segments.push(r),
+      },
+    );
+    defer(t, () => station.stop());
+    await sleep(1000);
+
+    // ffmpeg sends the file in real time, one 20 ms frame per packet.
+    const frame = (rate * 20) / 1000;
+    const sender = run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-i',
+      join(dir, 'in.wav'),
+      '-af',
+      `asetnsamples=n=${frame}:p=0`,
+      '-c:a',
+      codec === 'pcmu' ? 'pcm_mulaw' : 'pcm_s16be',
+      ...(codec === 'pcmu' ? [] : ['-payload_type', String(format.payloadType)]),
+      '-f',
+      'rtp',
+      `rtp://127.0.0.1:${session.rtpPort}?pkt_size=${12 + frame * format.bytesPerSample}`,
+    ]);
+    assert.equal(await sender.exited, 0, sender.stderr());
+    await station.done;
+    await sleep(500);
+    // A receiving ffmpeg waits for packets forever, and sees a SIGTERM only between packets (a second
+    // one would abort its file): one more frame after the signal lets it finish the file and exit.
+    receiver.child.kill('SIGTERM');
+    for (let i = 0; i < 50 && receiver.child.exitCode === null; i++) {
+      session.sendFrame(new Float32Array(session.frameSamples));
+      await Promise.race([receiver.exited, sleep(100)]);
+    }
+    await receiver.exited;
+    assert.match(receiver.stderr(), /Exiting normally/, receiver.stderr());
+
+    // What the agent reported: no loss on the way in, RTCP's cumulative loss 0, the file's level.
+    assert.ok(segments.length >= 4, `${segments.length} segments`);
+    let power = 0;
+    let count = 0;
+    for (const { snapshot } of segments) {
+      assert.equal(
+        snapshot.metrics.network?.packet_loss_ratio,
+        0,
+        `segment ${snapshot.segment.index} loss: ${JSON.stringify(snapshot.labels)} ${JSON.stringify(snapshot.metrics.network)}`,
+      );
+      assert.equal(snapshot.labels['rtcp.cumulative_lost'], '0');
+      const n = Number(snapshot.labels['rtp.input_samples'] ?? 0);
+      power += n * 10 ** (Number(snapshot.labels['rtp.input_rms_dbfs']) / 10);
+      count += n;
+    }
+    assert.equal(count, file.length, 'every sample of the file arrived');
+    const agentLevel = 10 * Math.log10(power / count);
+    assert.ok(
+      Math.abs(agentLevel - fileLevel) < 0.5,
+      `agent ${agentLevel.toFixed(2)} dBFS, file ${fileLevel.toFixed(2)}`,
+    );
+
+    // What ffmpeg received: the agent's output through the codec, sample for sample.
+    const sent = new Float32Array(segments.reduce((n, s) => n + s.output.length, 0));
+    let at = 0;
+    for (const s of segments) {
+      sent.set(s.output, at);
+      at += s.output.length;
+    }
+    const expected = Int16Array.from(format.decode(format.encode(sent)), (x) => Math.round(x * 32768));
+    const outBytes = readFileSync(join(dir, 'out.wav'));
+    const got = decodeWav(outBytes);
+    assert.ok(
+      got,
+      `ffmpeg wrote no 16-bit mono WAV (${outBytes.length} bytes: ${outBytes.subarray(0, 64).toString('hex')}); ${receiver.stderr().slice(-500)}`,
+    );
+    assert.equal(got.sampleRate, rate);
+    const wav = Int16Array.from(got.samples, (x) => Math.round(x * 32768));
+    // ffmpeg's file starts with the first packet it caught; find which frame that was.
+    let offset = -1;
+    for (let k = 0; k * frame < expected.length && offset < 0; k++) {
+      let same = true;
+      for (let i = 0; i < 2 * frame && same; i++) same = wav[i] === expected[k * frame + i];
+      if (same) offset = k * frame;
+    }
+    assert.ok(offset >= 0 && offset <= 0.1 * expected.length, `ffmpeg's file starts at sample ${offset}`);
+    const overlap = Math.min(wav.length, expected.length - offset);
+    assert.ok(overlap >= 0.9 * expected.length, `${overlap} of ${expected.length} samples received`);
+    let mismatches = 0;
+    for (let i = 0; i < overlap; i++) if (wav[i] !== expected[offset + i]) mismatches++;
+    assert.equal(mismatches, 0, `samples differing between the agent's output and ffmpeg's file`);
+    t.diagnostic(
+      `${codec}: file ${fileLevel.toFixed(2)} dBFS, agent ${agentLevel.toFixed(2)} dBFS; ${segments.length} segments; ffmpeg's file from sample ${offset}, ${overlap} samples identical`,
+    );
+  });
+}

@@ -1,7 +1,7 @@
 // `npm run agent -- --station 4`: ONE station agent process (DESIGN §3, issue 3). It follows the
 // compacted config topic from the beginning, simulates calls for its station from an impairment
-// profile, runs each segment through the station's DSP chain with the effective parameters, uploads
-// the PCM and publishes the snapshot stamped with the config version it ran. Every config record it
+// profile (or, with --rtp-listen, takes real calls as RTP: stations/agent/rtpTransport.ts), runs each
+// segment through the station's DSP chain with the effective parameters, uploads the PCM and publishes the snapshot stamped with the config version it ran. Every config record it
 // applies (or rejects, or sees expire) is logged. Bad flags exit 2 naming the flag; SIGINT/SIGTERM
 // finish the segment in flight and stop cleanly.
 import { hostname } from 'node:os';
@@ -16,6 +16,8 @@ import { createLogger } from '../lib/log.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
 import { startStationAgent } from '../stations/agent/index.ts';
+import { parseRtpArgs, RTP_FLAGS, RTP_USAGE, type RtpAgentArgs } from '../stations/agent/rtpArgs.ts';
+import { runRtpAgent } from '../stations/agent/rtpRun.ts';
 import {
   bundledImpairmentsPath,
   ImpairmentError,
@@ -27,6 +29,7 @@ import {
 } from '../stations/sim/index.ts';
 
 const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--segments N] [--impairments FILE] [--seed S] [--speed X] [--agent-id ID]
+       npm run agent -- --station 2|10 --rtp-listen H:P [--rtp-send H:P] [--codec C] [--tenant T] [--calls N]
   --station ID         the station this process is (${stationCatalog.map((s) => s.id).join(', ')})
   --tenant T           tenant of every simulated call (default: the profile's tenants, call i -> tenants[i % n])
   --calls N            simulated calls, then exit; 1..100000 (default: until stopped)
@@ -34,7 +37,8 @@ const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--
   --impairments FILE   impairment profiles (JSON, see stations/impairments/README.md); default: the bundled default
   --seed S             integer seed for speech and impairments (default 7)
   --speed X            how much faster than real time segments are produced, 0.1..1000, or "max" (default 1)
-  --agent-id ID        id acks are keyed by (default: station-<ID>.<host>)`;
+  --agent-id ID        id acks are keyed by (default: station-<ID>.<host>)
+${RTP_USAGE}`;
 
 interface AgentArgs {
   station: number;
@@ -47,7 +51,12 @@ interface AgentArgs {
   /** Real-time factor; null = no pacing. */
   speed: number | null;
   agentId: string;
+  /** Real media instead of the simulator. */
+  rtp: RtpAgentArgs | null;
 }
+
+// The flags that only mean something for simulated calls.
+const SIMULATOR_FLAGS = ['segments', 'impairments', 'seed', 'speed'];
 
 function parseAgentArgs(argv: string[]): AgentArgs {
   const v = parseFlags(
@@ -61,6 +70,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
       seed: { type: 'string' },
       speed: { type: 'string' },
       'agent-id': { type: 'string' },
+      ...RTP_FLAGS,
     },
     USAGE,
   ) as Record<string, string | boolean | undefined>;
@@ -81,6 +91,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
   if (!ID_RE.test(agentId))
     throw new ArgError(`--agent-id "${agentId}" must be 1-64 characters A-Z a-z 0-9 . _ -`);
 
+  const rtp = parseRtpArgs(station, v, SIMULATOR_FLAGS);
   const impairmentsPath = str('impairments') ?? bundledImpairmentsPath('default').pathname;
   let impairments: ImpairmentSet;
   try {
@@ -89,7 +100,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
     const why = err instanceof ImpairmentError ? err.message : (err as Error).message;
     throw new ArgError(`--impairments ${impairmentsPath}: ${why}`);
   }
-  if (!profileFor(impairments, station)) {
+  if (!rtp && !profileFor(impairments, station)) {
     throw new ArgError(
       `--impairments ${impairmentsPath} has no profile for station ${station} (it has ${impairments.stations.map((s) => s.stationId).join(', ')})`,
     );
@@ -109,11 +120,12 @@ function parseAgentArgs(argv: string[]): AgentArgs {
     tenant,
     calls: intFlag('calls', str('calls'), 1, 100_000) ?? null,
     segments: intFlag('segments', str('segments'), 1, 3600) ?? 8,
-    impairments: selectStations(impairments, [station]),
+    impairments: rtp ? impairments : selectStations(impairments, [station]),
     impairmentsPath,
     seed: intFlag('seed', str('seed'), -(2 ** 31), 2 ** 31 - 1) ?? 7,
     speed,
     agentId,
+    rtp,
   };
 }
 
@@ -171,20 +183,29 @@ role.feed.onEvent((e) => {
 const agent = role.station(args.station);
 const spec = stationById(args.station)!;
 log.info(
-  {
-    impairments: args.impairmentsPath,
-    calls: args.calls ?? 'until stopped',
-    segments: args.segments,
-    seed: args.seed,
-    speed: args.speed ?? 'max',
-  },
+  args.rtp
+    ? { input: 'rtp', calls: args.calls ?? 'until stopped', tenant: args.tenant ?? 'default' }
+    : {
+        impairments: args.impairmentsPath,
+        calls: args.calls ?? 'until stopped',
+        segments: args.segments,
+        seed: args.seed,
+        speed: args.speed ?? 'max',
+      },
   `station ${args.station} (${spec.component}, ${spec.position}) following ${cfg.topics.config}`,
 );
 
 const run = Date.now().toString(36);
 let exitCode = 0;
 try {
-  for (let c = 0; (args.calls === null || c < args.calls) && !stop.signal.aborted; c++) {
+  if (args.rtp) {
+    await runRtpAgent({ agent, log, signal: stop.signal }, args.rtp, {
+      tenantId: args.tenant ?? 'default',
+      callPrefix: `st${args.station}-${run}`,
+      maxCalls: args.calls,
+    });
+  }
+  for (let c = 0; !args.rtp && (args.calls === null || c < args.calls) && !stop.signal.aborted; c++) {
     const sim = simulateCall({
       impairments: args.impairments,
       callIndex: c,

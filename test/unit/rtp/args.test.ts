@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ArgError } from '../../../lib/cli.ts';
+import { parseRtpArgs } from '../../../stations/agent/rtpArgs.ts';
+
+const SIM = ['impairments', 'seed', 'speed', 'segments'];
+
+test('agent RTP flags: parsed with defaults; every refusal names its flag', () => {
+  assert.equal(parseRtpArgs(2, {}, SIM), null);
+  assert.deepEqual(parseRtpArgs(2, { 'rtp-listen': '127.0.0.1:40000' }, SIM), {
+    listen: { host: '127.0.0.1', port: 40000 },
+    send: null,
+    codec: 'pcmu',
+    payloadType: undefined,
+    rtcpIntervalMs: 5000,
+  });
+  assert.deepEqual(
+    parseRtpArgs(
+      10,
+      {
+        'rtp-listen': '[::1]:40010',
+        'rtp-send': 'gw.example:5004',
+        codec: 'L16/16000',
+        'payload-type': '110',
+      },
+      SIM,
+    ),
+    {
+      listen: { host: '::1', port: 40010 },
+      send: { host: 'gw.example', port: 5004 },
+      codec: 'l16/16000',
+      payloadType: 110,
+      rtcpIntervalMs: 5000,
+    },
+  );
+  const refused: [number, Record<string, string>, RegExp][] = [
+    [2, { codec: 'pcmu' }, /^--codec needs --rtp-listen/],
+    [2, { 'rtp-listen': '127.0.0.1' }, /^--rtp-listen "127.0.0.1" is not host:port/],
+    [2, { 'rtp-listen': '127.0.0.1:65535' }, /^--rtp-listen port 65535/],
+    [2, { 'rtp-listen': '127.0.0.1:4000', 'rtp-send': 'x:0' }, /^--rtp-send port 0/],
+    [2, { 'rtp-listen': '127.0.0.1:4000', codec: 'opus' }, /^--codec "opus"/],
+    [2, { 'rtp-listen': '127.0.0.1:4000', 'payload-type': '96' }, /^--payload-type is for L16 only/],
+    [
+      2,
+      { 'rtp-listen': '127.0.0.1:4000', codec: 'l16/8000', 'payload-type': '8' },
+      /^--payload-type must be within/,
+    ],
+    [2, { 'rtp-listen': '127.0.0.1:4000', 'rtcp-interval-ms': '10' }, /^--rtcp-interval-ms must be within/],
+    [2, { 'rtp-listen': '127.0.0.1:4000', speed: '2' }, /^--speed is for simulated calls/],
+    [4, { 'rtp-listen': '127.0.0.1:4000' }, /^--rtp-listen: station 4 takes no RTP/],
+  ];
+  for (const [station, flags, re] of refused) {
+    assert.throws(
+      () => parseRtpArgs(station, flags, SIM),
+      (e: unknown) => e instanceof ArgError && re.test(e.message),
+    );
+  }
+});

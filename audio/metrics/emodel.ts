@@ -165,7 +165,9 @@ export function emodel(input: EModelInput = {}): EModelResult {
   const id = idte + idle + idd;
 
   // §7.5 Effective equipment impairment with packet loss.
-  const ieEff = ie + ((95 - ie) * ppl) / (ppl / burstR + bpl);
+  // Capped at 95 (everything lost, R's floor): for heavy loss in long bursts (high Ppl and BurstR, as a
+  // real jitter buffer under a stalled sender sees) the formula leaves its range and overshoots.
+  const ieEff = Math.min(95, ie + ((95 - ie) * ppl) / (ppl / burstR + bpl));
 
   const r = ro - is - id - ieEff + advantage;
   return { r, mos: rToMos(r), ro, is, id, ieEff };

@@ -1,8 +1,11 @@
-// Cuts a received RTP stream into a station's segments on the wall clock: segment k holds the frames
-// that arrived by first arrival + (k + 1) x segment + hold, in arrival order, with their real arrival
-// times. The hold (at least the largest jitter buffer delay) makes sure every frame of segment k has
-// been played out, or given up as late, by the time the segment is cut; frames that arrive early for
-// a later segment simply wait in the jitter buffer. Pure: the caller owns the clock and the timers.
+// Cuts a received RTP stream into a station's segments on the wall clock: segment k is cut at first
+// arrival + (k + 1) x segment + hold and holds the frames of its own stretch of the sender's timeline
+// (and any of earlier ones) that arrived by then, in arrival order, with their real arrival times. The
+// hold (at least the largest jitter buffer delay) makes sure every frame of segment k has been played,
+// or given up as late, by the time it is cut. A frame that arrives early for a later segment waits for
+// that segment (handed to the jitter buffer before it plays, it would overflow it); one that arrives
+// after its segment was cut goes with the next, where the jitter buffer finds it late. Pure: the
+// caller owns the clock and the timers.
 import type { RtpPacket } from '../../audio/dsp/jitterBuffer.ts';
 import type { ReceivedFrame } from './session.ts';
 
@@ -68,8 +71,10 @@ export class Segmenter {
   cut(): CutSegment {
     const due = this.dueAt();
     if (due === undefined) throw new Error('no frame received yet');
-    const take = this.pending.filter((f) => f.arrivalMs <= due);
-    this.pending = this.pending.filter((f) => f.arrivalMs > due);
+    const end = (this.next + 1) * this.framesPerSegment;
+    const mine = (f: ReceivedFrame) => f.arrivalMs <= due && this.slotOf(f) < end;
+    const take = this.pending.filter(mine);
+    this.pending = this.pending.filter((f) => !mine(f));
     return this.make(take, this.framesPerSegment);
   }
 
@@ -88,6 +93,11 @@ export class Segmenter {
     const take = this.pending;
     this.pending = [];
     return this.make(take, frames);
+  }
+
+  /** Frame index of `f` on the sender's timeline, from the first frame received. */
+  private slotOf(f: ReceivedFrame): number {
+    return Math.floor(((f.timestamp - this.ts0) | 0) / this.o.frameSamples);
   }
 
   private make(frames: ReceivedFrame[], count: number): CutSegment {

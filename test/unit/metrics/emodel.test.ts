@@ -68,3 +68,16 @@ test('R to MOS follows G.107 Annex B, with its floor and ceiling', () => {
   for (let r = 0; r < 100; r += 0.5) assert.ok(rToMos(r + 0.5) >= rToMos(r) && rToMos(r) >= 1);
   for (let r = 10; r < 100; r += 0.5) assert.ok(rToMos(r + 0.5) > rToMos(r));
 });
+
+test('emodel: heavy loss in long bursts stays at the floor of everything lost (Ie,eff <= 95)', () => {
+  // Regression: a real RTP leg under a stalled sender gave Ppl 90% at BurstR 6, R = -121, and the
+  // snapshot was refused (r_factor outside [-100, 150]).
+  const bursty = emodel({ packetLossPct: 90, burstR: 6, codec: 'g711-plc' });
+  assert.equal(bursty.ieEff, 95);
+  const all = emodel({ packetLossPct: 100, burstR: 1, codec: 'g711-plc' });
+  assert.ok(bursty.r >= -100 && bursty.r <= all.r + 25, `R ${bursty.r}`);
+  assert.equal(bursty.mos, 1);
+  // Below the cap nothing changes: G.107's formula as it is.
+  const mild = emodel({ packetLossPct: 2, burstR: 1.5, codec: 'g711-plc' });
+  assert.ok(mild.ieEff < 95 && mild.ieEff > 0);
+});

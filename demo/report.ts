@@ -80,6 +80,11 @@ export function renderSummary(s: DemoSummary): string {
       ? `mean score within 5% of the offline best on the same call's audio (${s.mean.best_per_call.map((b) => f(0.95 * b)).join(', ')}) at iteration ${reached.join(', ')} of calls 1..${reached.length}`
       : `mean score did not come within 5% of the offline best in every call`,
   );
+  for (const r of s.rtp) {
+    out.push(
+      `station ${r.station_id} over real RTP (${r.codec}, loopback, the simulator's impairments on the wire), as its RTCP counted: loss ${f((100 * r.cumulative_lost) / Math.max(1, r.expected), 2)}% (${r.cumulative_lost} of ${r.expected} packets), jitter ${f(r.jitter_ms)} ms, round trip ${f(r.rtt_ms)} ms`,
+    );
+  }
   out.push(`bounds violations: ${s.bounds_violations}; max-step violations: ${s.max_step_violations}`);
   return out.join('\n');
 }

@@ -12,6 +12,9 @@ import { callWer } from '../engines/stt/evaluate.ts';
 import { pooledWer } from '../engines/stt/wer.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
+import type { CodecName } from '../media/rtp/codecs.ts';
+import { startMediaThread } from '../media/rtp/mediaThread.ts';
+import type { ReceptionFigures } from '../media/rtp/session.ts';
 import { type App, startApp } from '../runtime/app.ts';
 import { type StationAgent, startStationAgent } from '../stations/agent/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
@@ -19,6 +22,7 @@ import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
 import { callAudio, evaluateCall, offlineBest } from './offline.ts';
 import type { Progress } from './progress.ts';
+import { legFigures, type RtpLeg, type RtpLegFigures, startRtpLeg } from './rtpLegs.ts';
 
 export interface StationSummary {
   station_id: number;
@@ -76,6 +80,8 @@ export interface DemoSummary {
     /** Per call: the mean over stations of the best score on that call's audio. */
     best_per_call: number[];
   };
+  /** The gateway stations' RTP legs, as their own RTCP counted them. */
+  rtp: RtpLegFigures[];
   /** Applied parameters outside catalog bounds / steps between iterations beyond max_step (must be 0). */
   bounds_violations: number;
   max_step_violations: number;
@@ -177,79 +183,104 @@ export async function runDemo(
     const perIteration: DemoSummary['per_iteration'] = [];
 
     progress.start(stations, args.calls * args.segments);
-    for (let c = 0; c < args.calls; c++) {
+    const media = startMediaThread((m) => app.rt.log.warn(m));
+    const rtpCalls = new Map<number, ReceptionFigures[]>();
+    const rtpCodec = new Map<number, CodecName>();
+    const runCall = async (c: number): Promise<void> => {
       const call = simulateCall({ impairments, callIndex: c, seed: args.seed, segments: args.segments });
       const callId = `${tenant}-call-${c}`;
       for (const s of stations) {
-        scores.get(s)!.push([]);
-        history.get(s)!.push({ inputs: [], params: [] });
+        scores.get(s)![c] = [];
+        history.get(s)![c] = { inputs: [], params: [] };
       }
+      // The gateway stations take this call as real RTP on loopback, paced in real time.
+      const legs = new Map<number, RtpLeg>();
+      for (const s of stations)
+        if (stationById(s)!.network) legs.set(s, await startRtpLeg(media, s, call.segments));
       const prevParams = new Map<number, Record<string, number>>();
-      for (const seg of call.segments) {
-        let lastChangeAt = 0;
-        const row: DemoSummary['per_iteration'][number] = {
-          call: c,
-          iteration: seg.index + 1,
-          scores: {},
-          ref: {},
-        };
-        await Promise.all(
-          stations.map(async (s) => {
-            const input = seg.inputs.get(s);
-            if (!input) return;
-            const agent = agents.get(s)!;
-            const leg = stationById(s)!.leg;
-            const res = await agent.processSegment(
-              { tenantId: tenant, callId, channel: leg, codec: 'pcmu', labels: input.labels },
-              { index: seg.index, startMs: seg.startMs, endMs: seg.endMs },
-              input,
-            );
-            // Safety audit of what actually ran: inside the catalog bounds, steps within max_step.
-            for (const [name, v] of Object.entries(res.params)) {
-              const spec = parameterByName(name);
-              if (!spec) continue;
-              if (v < spec.min - 1e-9 || v > spec.max + 1e-9) boundsViolations++;
-              const prev = prevParams.get(s)?.[name];
-              if (prev !== undefined && Math.abs(v - prev) > spec.max_step + 1e-9) stepViolations++;
-            }
-            prevParams.set(s, res.params);
-            const h = history.get(s)!.at(-1)!;
-            h.inputs.push(input);
-            h.params.push({ ...res.params });
-            lastParams.set(s, res.params);
-            if (res.snapshot.metrics.tts_latency_ms !== null)
-              ttsLatencies.push(res.snapshot.metrics.tts_latency_ms);
-            const out = await waitDecision(res.snapshot.snapshot_id);
-            const score = out.decision.score.score;
-            scores.get(s)!.at(-1)!.push(score);
-            row.scores[s] = score;
-            row.ref[s] = res.snapshot.metrics.reference_seg_snr_db;
-            const k = counts.get(s)!;
-            if (out.change) {
-              lastChangeAt = Date.now();
-              if (out.change.status === 'applied') {
-                if (out.rolledBack !== null || out.decision.rollback) k.rollbacks++;
-                else k.changes++;
-                await waitApplied(agent, callId, out.change.record!.version);
-              } else k.rejected++;
-            }
-            progress.update(s, {
-              call: c + 1,
-              iteration: seg.index + 1,
-              score,
-              ref: res.snapshot.metrics.reference_seg_snr_db,
-              converged: out.state.converged,
-            });
-          }),
-        );
-        perIteration.push(row);
-        // A live segment lasts its real second; the demo runs faster than real time, so after a change
-        // it waits out the call-scope cool-down before the next segment can lead to another.
-        const rest = lastChangeAt + COOL_DOWN_GAP_MS - Date.now();
-        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+      try {
+        for (const seg of call.segments) {
+          let lastChangeAt = 0;
+          const row: DemoSummary['per_iteration'][number] = {
+            call: c,
+            iteration: seg.index + 1,
+            scores: {},
+            ref: {},
+          };
+          await Promise.all(
+            stations.map(async (s) => {
+              const simInput = seg.inputs.get(s);
+              if (!simInput) return;
+              const leg = legs.get(s);
+              const input = leg ? await leg.segment(seg.index, simInput) : simInput;
+              const agent = agents.get(s)!;
+              const channel = stationById(s)!.leg;
+              const res = await agent.processSegment(
+                { tenantId: tenant, callId, channel, codec: 'pcmu', labels: input.labels },
+                { index: seg.index, startMs: seg.startMs, endMs: seg.endMs },
+                input,
+              );
+              leg?.sendOutput(res.output);
+              // Safety audit of what actually ran: inside the catalog bounds, steps within max_step.
+              for (const [name, v] of Object.entries(res.params)) {
+                const spec = parameterByName(name);
+                if (!spec) continue;
+                if (v < spec.min - 1e-9 || v > spec.max + 1e-9) boundsViolations++;
+                const prev = prevParams.get(s)?.[name];
+                if (prev !== undefined && Math.abs(v - prev) > spec.max_step + 1e-9) stepViolations++;
+              }
+              prevParams.set(s, res.params);
+              const h = history.get(s)![c]!;
+              h.inputs.push(input);
+              h.params.push({ ...res.params });
+              if (c === args.calls - 1) lastParams.set(s, res.params);
+              if (res.snapshot.metrics.tts_latency_ms !== null)
+                ttsLatencies.push(res.snapshot.metrics.tts_latency_ms);
+              const out = await waitDecision(res.snapshot.snapshot_id);
+              const score = out.decision.score.score;
+              scores.get(s)![c]!.push(score);
+              row.scores[s] = score;
+              row.ref[s] = res.snapshot.metrics.reference_seg_snr_db;
+              const k = counts.get(s)!;
+              if (out.change) {
+                lastChangeAt = Date.now();
+                if (out.change.status === 'applied') {
+                  if (out.rolledBack !== null || out.decision.rollback) k.rollbacks++;
+                  else k.changes++;
+                  await waitApplied(agent, callId, out.change.record!.version);
+                } else k.rejected++;
+              }
+              progress.update(s, {
+                call: c + 1,
+                iteration: seg.index + 1,
+                score,
+                ref: res.snapshot.metrics.reference_seg_snr_db,
+                converged: out.state.converged,
+              });
+            }),
+          );
+          perIteration.push(row);
+          // A live segment lasts its real second; after a change the next segment waits out the
+          // call-scope cool-down before it can lead to another.
+          const rest = lastChangeAt + COOL_DOWN_GAP_MS - Date.now();
+          if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+        }
+      } finally {
+        for (const [s, leg] of legs) {
+          const fig = await leg.close();
+          if (fig) rtpCalls.set(s, [...(rtpCalls.get(s) ?? []), fig]);
+          rtpCodec.set(s, leg.codec);
+        }
       }
       for (const a of agents.values()) a.endCall(tenant, callId);
+    };
+    // Calls run side by side (each paced in real time on its RTP legs), as a live gateway carries them.
+    try {
+      await Promise.all(Array.from({ length: args.calls }, (_, c) => runCall(c)));
+    } finally {
+      await media.stop();
     }
+    perIteration.sort((a, b) => a.call - b.call || a.iteration - b.iteration);
     progress.stop();
 
     progress.step(
@@ -371,6 +402,7 @@ export async function runDemo(
       bounds_violations: boundsViolations,
       max_step_violations: stepViolations,
       per_iteration: perIteration,
+      rtp: [...rtpCodec].map(([s, codec]) => legFigures(s, codec, rtpCalls.get(s) ?? [])),
     };
   } finally {
     await app.stop();

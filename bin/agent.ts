@@ -29,7 +29,7 @@ import {
 } from '../stations/sim/index.ts';
 
 const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--segments N] [--impairments FILE] [--seed S] [--speed X] [--agent-id ID]
-       npm run agent -- --station 2|10 --rtp-listen H:P [--rtp-send H:P] [--codec C] [--tenant T] [--calls N]
+       npm run agent -- --station ID --rtp-listen H:P [--rtp-send H:P] [--codec C] [--tenant T] [--calls N]
   --station ID         the station this process is (${stationCatalog.map((s) => s.id).join(', ')})
   --tenant T           tenant of every simulated call (default: the profile's tenants, call i -> tenants[i % n])
   --calls N            simulated calls, then exit; 1..100000 (default: until stopped)

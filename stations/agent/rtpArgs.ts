@@ -1,6 +1,5 @@
 // The agent's real-media flags (`npm run agent -- --station 2 --rtp-listen 127.0.0.1:40000 ...`):
 // parsed and checked here, apart from the process wiring, so every refusal names its flag.
-import { stationById } from '../../catalog/index.ts';
 import { ArgError, intFlag } from '../../lib/cli.ts';
 import { CODEC_NAMES, type CodecName, parseCodecName, payloadFormat } from '../../media/rtp/codecs.ts';
 import { parseEndpoint, type UdpEndpoint } from '../../media/rtp/ports.ts';
@@ -45,12 +44,6 @@ export function parseRtpArgs(
   for (const f of simulatorFlags) {
     if (v[f] !== undefined)
       throw new ArgError(`--${f} is for simulated calls; it cannot go with --rtp-listen`);
-  }
-  const spec = stationById(station);
-  if (!spec?.network) {
-    throw new ArgError(
-      `--rtp-listen: station ${station} takes no RTP in the catalog (RTP stations: 2 and 10, the gateways)`,
-    );
   }
   const endpoint = (flag: string, raw: string): UdpEndpoint => {
     try {

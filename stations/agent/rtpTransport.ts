@@ -1,4 +1,5 @@
-// A station agent on real media: its input is an RTP session (media/rtp), not the simulator. Each new
+// A station agent on real media: its input is an RTP session (media/rtp), not the simulator: a
+// gateway (2, 10) fed by an RTP peer, or the Asterisk station (1) fed by an externalMedia channel. Each new
 // source (SSRC) is a call; its stream is cut into segments on the wall clock (Segmenter), every segment
 // goes through the agent with the packets' real arrival times and the session's own RTCP figures
 // (loss, jitter, round trip), and the processed audio goes back out as RTP, one frame every 20 ms. A
@@ -6,6 +7,7 @@
 import { parameterByName, stationById } from '../../catalog/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Pacer } from '../../media/rtp/pacer.ts';
+import { SegmentPlayout } from '../../media/rtp/playout.ts';
 import { type CutSegment, Segmenter } from '../../media/rtp/segmenter.ts';
 import type { RtpSession } from '../../media/rtp/session.ts';
 import type { StationInput } from '../pipeline.ts';
@@ -52,7 +54,7 @@ const FRAME_MS = 20;
 export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): RtpStation {
   const { agent, session, log } = deps;
   const spec = stationById(agent.stationId);
-  if (!spec?.network) throw new RangeError(`station ${agent.stationId} is not a network (RTP) station`);
+  if (!spec) throw new RangeError(`unknown station ${agent.stationId}`);
   const segmentMs = opts.segmentMs ?? 1000;
   const idleMs = opts.idleMs ?? 2000;
   const format = session.format;
@@ -60,7 +62,13 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
   const out = new Pacer<Float32Array>((f) => session.sendFrame(f), clock);
   let state: RtpStationState = 'waiting';
   let calls = 0;
-  let call: { id: string; ssrc: number; seg: Segmenter; outNext: number } | null = null;
+  let call: {
+    id: string;
+    ssrc: number;
+    seg: Segmenter;
+    outNext: number;
+    playout: SegmentPlayout | null;
+  } | null = null;
   let chain: Promise<void> = Promise.resolve();
   let failed: Error | null = null;
   let resolveDone!: () => void;
@@ -74,12 +82,15 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
     (chain = chain.then(async () => {
       if (failed) return;
       const fig = session.figures('segment');
+      // A network station plays the packets through its own (tuned) jitter buffer; any other gets the
+      // audio already played out.
+      const frames = cut.samples / session.frameSamples;
       const input: StationInput = {
         stationId: agent.stationId,
         sampleRate: format.clockRate,
-        samples: new Float32Array(cut.samples),
-        packets: cut.packets,
-        rtpTimestamp: cut.rtpTimestamp,
+        ...(c.playout
+          ? { samples: c.playout.play(cut.packets, frames) }
+          : { samples: new Float32Array(cut.samples), packets: cut.packets, rtpTimestamp: cut.rtpTimestamp }),
         ...(fig
           ? {
               transport: {
@@ -157,6 +168,7 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
       ssrc,
       seg: new Segmenter({ frameSamples: session.frameSamples, segmentMs, holdMs: HOLD_MS }),
       outNext: 0,
+      playout: spec.network ? null : new SegmentPlayout(format.clockRate),
     };
     state = 'in-call';
     log.info({ call: id, ssrc }, 'RTP call started');

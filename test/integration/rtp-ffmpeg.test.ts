@@ -23,8 +23,6 @@ import { decodeWav } from '../../stations/sim/speech.ts';
 import { cleanupTopics, defer, testConfig, uniqueId } from '../helpers/runtime.ts';
 import { encodeWav, rmsDbfs } from '../helpers/wav.ts';
 
-const STATION = 2;
-
 function run(
   cmd: string,
   args: string[],
@@ -49,8 +47,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-for (const codec of ['pcmu', 'l16/16000'] as CodecName[]) {
-  test(`ffmpeg interop (${codec}): ffmpeg -> agent with no loss and the file's level; agent -> ffmpeg sample for sample`, async (t) => {
+// Station 2 (a gateway: the packets go through its own jitter buffer) on both codecs, and station 1 (the
+// Asterisk station an externalMedia channel feeds: the transport plays the packets out for it).
+for (const [STATION, codec] of [
+  [2, 'pcmu'],
+  [2, 'l16/16000'],
+  [1, 'pcmu'],
+] as [number, CodecName][]) {
+  test(`ffmpeg interop (station ${STATION}, ${codec}): ffmpeg -> agent with no loss and the file's level; agent -> ffmpeg sample for sample`, async (t) => {
     await ensureDebianPackages([commandNeed('ffmpeg', 'ffmpeg', 'RTP interop far end')], (s) =>
       console.log(s),
     );
@@ -164,11 +168,12 @@ for (const codec of ['pcmu', 'l16/16000'] as CodecName[]) {
     let power = 0;
     let count = 0;
     for (const { snapshot } of segments) {
-      assert.equal(
-        snapshot.metrics.network?.packet_loss_ratio,
-        0,
-        `segment ${snapshot.segment.index} loss: ${JSON.stringify(snapshot.labels)} ${JSON.stringify(snapshot.metrics.network)}`,
-      );
+      if (STATION === 2)
+        assert.equal(
+          snapshot.metrics.network?.packet_loss_ratio,
+          0,
+          `segment ${snapshot.segment.index} loss: ${JSON.stringify(snapshot.labels)} ${JSON.stringify(snapshot.metrics.network)}`,
+        );
       assert.equal(snapshot.labels['rtcp.cumulative_lost'], '0');
       const n = Number(snapshot.labels['rtp.input_samples'] ?? 0);
       power += n * 10 ** (Number(snapshot.labels['rtp.input_rms_dbfs']) / 10);
@@ -211,7 +216,7 @@ for (const codec of ['pcmu', 'l16/16000'] as CodecName[]) {
     for (let i = 0; i < overlap; i++) if (wav[i] !== expected[offset + i]) mismatches++;
     assert.equal(mismatches, 0, `samples differing between the agent's output and ffmpeg's file`);
     t.diagnostic(
-      `${codec}: file ${fileLevel.toFixed(2)} dBFS, agent ${agentLevel.toFixed(2)} dBFS; ${segments.length} segments; ffmpeg's file from sample ${offset}, ${overlap} samples identical`,
+      `station ${STATION} ${codec}: file ${fileLevel.toFixed(2)} dBFS, agent ${agentLevel.toFixed(2)} dBFS; ${segments.length} segments; ffmpeg's file from sample ${offset}, ${overlap} samples identical`,
     );
   });
 }

@@ -11,15 +11,16 @@
 import { parameterByName } from '../catalog/index.ts';
 import type { CodecName } from '../media/rtp/codecs.ts';
 import type { MediaThread } from '../media/rtp/mediaThread.ts';
+import { framesFrom } from '../media/rtp/pacer.ts';
 import { Segmenter } from '../media/rtp/segmenter.ts';
 import type { ReceptionFigures } from '../media/rtp/session.ts';
+import { rtpLabels, transportOf } from '../stations/agent/rtpInput.ts';
 import type { SimSegment, SimStationInput } from '../stations/sim/index.ts';
 
 // Reports every second on average: a call of a few seconds sees several (RFC 3550 §6.2 lets a session
 // scale its minimum interval down; the 5 s default would leave the first segments without a round trip).
 const RTCP_INTERVAL_MS = 1000;
 const HOLD_MS = (parameterByName('jitter_buffer_ms')?.max ?? 300) + 40;
-const FRAME_MS = 20;
 
 export interface RtpLegFigures {
   station_id: number;
@@ -106,12 +107,7 @@ export async function startRtpLeg(
       const fig = await station.figures('segment');
       const cut = seg.cut();
       if (fig) last = fig;
-      const labels: Record<string, string> = { ...sim.labels, transport: 'rtp', codec };
-      if (fig) {
-        labels['rtcp.cumulative_lost'] = String(fig.cumulativeLost);
-        labels['rtcp.jitter_ms'] = fig.jitterMs.toFixed(2);
-        if (fig.rttMs !== null) labels['rtcp.rtt_ms'] = fig.rttMs.toFixed(1);
-      }
+      const labels = { ...sim.labels, ...rtpLabels(codec, fig, cut.packets) };
       const { networkDelayMs: _modelled, ...rest } = sim;
       return {
         ...rest,
@@ -119,27 +115,13 @@ export async function startRtpLeg(
         packets: cut.packets,
         // The sender's grid, as its SR maps it (the receiver alone cannot tell a lost first packet).
         rtpTimestamp: sim.rtpTimestamp ?? cut.rtpTimestamp,
-        ...(fig
-          ? {
-              transport: {
-                expected: fig.interval.expected,
-                lost: fig.interval.lost,
-                jitterMs: fig.jitterMs,
-                rttMs: fig.rttMs,
-              },
-            }
-          : {}),
+        ...transportOf(fig),
       };
     },
     sendOutput(output) {
-      const n = station.frameSamples;
-      outNext = Math.max(outNext, now());
-      const items = [];
-      for (let i = 0; i + n <= output.length; i += n) {
-        items.push({ dueMs: outNext, item: { samples: output.slice(i, i + n) } });
-        outNext += FRAME_MS;
-      }
-      station.schedule(items);
+      const next = framesFrom(output, station.frameSamples, outNext, now());
+      outNext = next.nextMs;
+      station.schedule(next.items.map((x) => ({ dueMs: x.dueMs, item: { samples: x.item } })));
     },
     async close() {
       clearInterval(tick);

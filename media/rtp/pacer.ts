@@ -59,3 +59,23 @@ export class Pacer<T> {
     this.arm();
   }
 }
+
+/**
+ * A stream's frames due one `frameMs` apart from `fromMs` (or now, if later): what a sender queues to
+ * send processed audio in real time. Returns the items and when the next frame would be due.
+ */
+export function framesFrom(
+  samples: Float32Array,
+  frameSamples: number,
+  fromMs: number,
+  nowMs: number,
+  frameMs = 20,
+): { items: Paced<Float32Array>[]; nextMs: number } {
+  let due = Math.max(fromMs, nowMs);
+  const items: Paced<Float32Array>[] = [];
+  for (let i = 0; i + frameSamples <= samples.length; i += frameSamples) {
+    items.push({ dueMs: due, item: samples.slice(i, i + frameSamples) });
+    due += frameMs;
+  }
+  return { items, nextMs: due };
+}

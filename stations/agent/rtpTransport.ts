@@ -6,12 +6,13 @@
 // call ends when its source says BYE, another source takes over, or nothing arrives for `idleMs`.
 import { parameterByName, stationById } from '../../catalog/index.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Pacer } from '../../media/rtp/pacer.ts';
+import { framesFrom, Pacer } from '../../media/rtp/pacer.ts';
 import { SegmentPlayout } from '../../media/rtp/playout.ts';
 import { type CutSegment, Segmenter } from '../../media/rtp/segmenter.ts';
 import type { RtpSession } from '../../media/rtp/session.ts';
 import type { StationInput } from '../pipeline.ts';
 import type { CallInfo, ProcessedSegment, SegmentInfo } from './agent.ts';
+import { rtpLabels, transportOf } from './rtpInput.ts';
 
 export interface RtpStationDeps {
   agent: {
@@ -37,6 +38,16 @@ export interface RtpStationOptions {
   onSegment?: (r: ProcessedSegment, seg: CutSegment) => void;
 }
 
+interface RtpCall {
+  id: string;
+  ssrc: number;
+  seg: Segmenter;
+  /** When the next frame of processed audio goes out (wall-clock ms). */
+  outNext: number;
+  /** Plays the packets out for a station without its own jitter buffer. */
+  playout: SegmentPlayout | null;
+}
+
 export type RtpStationState = 'waiting' | 'in-call' | 'stopping' | 'stopped';
 
 export interface RtpStation {
@@ -49,7 +60,6 @@ export interface RtpStation {
 
 // Segments are cut once the largest playout delay the optimizer may set has passed, plus two frames.
 const HOLD_MS = (parameterByName('jitter_buffer_ms')?.max ?? 300) + 40;
-const FRAME_MS = 20;
 
 export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): RtpStation {
   const { agent, session, log } = deps;
@@ -62,63 +72,26 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
   const out = new Pacer<Float32Array>((f) => session.sendFrame(f), clock);
   let state: RtpStationState = 'waiting';
   let calls = 0;
-  let call: {
-    id: string;
-    ssrc: number;
-    seg: Segmenter;
-    outNext: number;
-    playout: SegmentPlayout | null;
-  } | null = null;
+  let call: RtpCall | null = null;
   let chain: Promise<void> = Promise.resolve();
   let failed: Error | null = null;
-  let resolveDone!: () => void;
-  let rejectDone!: (e: Error) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolveDone = res;
-    rejectDone = rej;
-  });
+  const { promise: done, resolve: resolveDone, reject: rejectDone } = settle();
 
-  const processCut = (c: NonNullable<typeof call>, cut: CutSegment): Promise<void> =>
+  const processCut = (c: RtpCall, cut: CutSegment): Promise<void> =>
     (chain = chain.then(async () => {
       if (failed) return;
       const fig = session.figures('segment');
       // A network station plays the packets through its own (tuned) jitter buffer; any other gets the
       // audio already played out.
-      const frames = cut.samples / session.frameSamples;
       const input: StationInput = {
         stationId: agent.stationId,
         sampleRate: format.clockRate,
         ...(c.playout
-          ? { samples: c.playout.play(cut.packets, frames) }
+          ? { samples: c.playout.play(cut.packets, cut.samples / session.frameSamples) }
           : { samples: new Float32Array(cut.samples), packets: cut.packets, rtpTimestamp: cut.rtpTimestamp }),
-        ...(fig
-          ? {
-              transport: {
-                expected: fig.interval.expected,
-                lost: fig.interval.lost,
-                jitterMs: fig.jitterMs,
-                rttMs: fig.rttMs,
-              },
-            }
-          : {}),
+        ...transportOf(fig),
       };
-      const labels: Record<string, string> = { transport: 'rtp', codec: format.name };
-      // The level of what arrived (before the jitter buffer and the DSP chain): an operator's check
-      // that the far end sends what it should.
-      let power = 0;
-      let count = 0;
-      for (const p of cut.packets) {
-        for (const x of p.payload) power += x * x;
-        count += p.payload.length;
-      }
-      if (count > 0) labels['rtp.input_rms_dbfs'] = (10 * Math.log10(power / count + 1e-20)).toFixed(3);
-      labels['rtp.input_samples'] = String(count);
-      if (fig) {
-        labels['rtcp.ssrc'] = String(fig.ssrc);
-        labels['rtcp.cumulative_lost'] = String(fig.cumulativeLost);
-        labels['rtcp.jitter_ms'] = fig.jitterMs.toFixed(2);
-        if (fig.rttMs !== null) labels['rtcp.rtt_ms'] = fig.rttMs.toFixed(1);
-      }
+      const labels = rtpLabels(format.name, fig, cut.packets);
       const startMs = cut.index * segmentMs;
       try {
         const res = await agent.processSegment(
@@ -128,14 +101,9 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
         );
         opts.onSegment?.(res, cut);
         if (opts.sendOutput !== false) {
-          const n = session.frameSamples;
-          c.outNext = Math.max(c.outNext, clock());
-          const items = [];
-          for (let i = 0; i + n <= res.output.length; i += n) {
-            items.push({ dueMs: c.outNext, item: res.output.subarray(i, i + n) });
-            c.outNext += FRAME_MS;
-          }
-          out.schedule(items);
+          const next = framesFrom(res.output, session.frameSamples, c.outNext, clock());
+          c.outNext = next.nextMs;
+          out.schedule(next.items);
         }
       } catch (err) {
         failed = err as Error;
@@ -218,4 +186,14 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
     stop,
     done,
   };
+}
+
+function settle(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

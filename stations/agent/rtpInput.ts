@@ -1,8 +1,10 @@
 // What a segment received over RTP adds to a station's input and snapshot labels: the session's RTCP
 // figures (the network metrics come from them, see stations/pipeline.ts) and the level of what arrived.
 import type { RtpPacket } from '../../audio/dsp/jitterBuffer.ts';
+import type { SegmentPlayout } from '../../media/rtp/playout.ts';
+import type { CutSegment } from '../../media/rtp/segmenter.ts';
 import type { ReceptionFigures } from '../../media/rtp/session.ts';
-import type { TransportFigures } from '../pipeline.ts';
+import type { StationInput, TransportFigures } from '../pipeline.ts';
 
 export function transportOf(fig: ReceptionFigures | null): { transport?: TransportFigures } {
   if (!fig) return {};
@@ -39,4 +41,25 @@ export function rtpLabels(
     if (fig.rttMs !== null) labels['rtcp.rtt_ms'] = fig.rttMs.toFixed(1);
   }
   return labels;
+}
+
+/**
+ * A received segment as a station's input: a network station plays the packets through its own (tuned)
+ * jitter buffer; any other gets the audio `playout` played out for it.
+ */
+export function rtpStationInput(
+  stationId: number,
+  session: { format: { clockRate: number }; frameSamples: number },
+  cut: CutSegment,
+  fig: ReceptionFigures | null,
+  playout: SegmentPlayout | null,
+): StationInput {
+  return {
+    stationId,
+    sampleRate: session.format.clockRate,
+    ...(playout
+      ? { samples: playout.play(cut.packets, cut.samples / session.frameSamples) }
+      : { samples: new Float32Array(cut.samples), packets: cut.packets, rtpTimestamp: cut.rtpTimestamp }),
+    ...transportOf(fig),
+  };
 }

@@ -12,7 +12,7 @@ import { type CutSegment, Segmenter } from '../../media/rtp/segmenter.ts';
 import type { RtpSession } from '../../media/rtp/session.ts';
 import type { StationInput } from '../pipeline.ts';
 import type { CallInfo, ProcessedSegment, SegmentInfo } from './agent.ts';
-import { rtpLabels, transportOf } from './rtpInput.ts';
+import { rtpLabels, rtpStationInput } from './rtpInput.ts';
 
 export interface RtpStationDeps {
   agent: {
@@ -81,16 +81,7 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
     (chain = chain.then(async () => {
       if (failed) return;
       const fig = session.figures('segment');
-      // A network station plays the packets through its own (tuned) jitter buffer; any other gets the
-      // audio already played out.
-      const input: StationInput = {
-        stationId: agent.stationId,
-        sampleRate: format.clockRate,
-        ...(c.playout
-          ? { samples: c.playout.play(cut.packets, cut.samples / session.frameSamples) }
-          : { samples: new Float32Array(cut.samples), packets: cut.packets, rtpTimestamp: cut.rtpTimestamp }),
-        ...transportOf(fig),
-      };
+      const input = rtpStationInput(agent.stationId, session, cut, fig, c.playout);
       const labels = rtpLabels(format.name, fig, cut.packets);
       const startMs = cut.index * segmentMs;
       try {
@@ -127,26 +118,28 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
     if (opts.maxCalls !== undefined && calls >= opts.maxCalls && state !== 'stopping') void stop();
   };
 
-  const offSource = session.onSource((ssrc) => {
-    if (call) endCall('a new source took over');
-    if (state === 'stopping' || state === 'stopped') return;
-    const id = `${opts.callPrefix}-${ssrc.toString(16)}-${calls}`;
-    call = {
-      id,
-      ssrc,
-      seg: new Segmenter({ frameSamples: session.frameSamples, segmentMs, holdMs: HOLD_MS }),
-      outNext: 0,
-      playout: spec.network ? null : new SegmentPlayout(format.clockRate),
-    };
-    state = 'in-call';
-    log.info({ call: id, ssrc }, 'RTP call started');
-  });
-  const offFrame = session.onFrame((f) => {
-    if (call && f.ssrc === call.ssrc) call.seg.add(f);
-  });
-  const offBye = session.onBye((ssrc) => {
-    if (call?.ssrc === ssrc) endCall('BYE');
-  });
+  const offs = [
+    session.onSource((ssrc) => {
+      if (call) endCall('a new source took over');
+      if (state === 'stopping' || state === 'stopped') return;
+      const id = `${opts.callPrefix}-${ssrc.toString(16)}-${calls}`;
+      call = {
+        id,
+        ssrc,
+        seg: new Segmenter({ frameSamples: session.frameSamples, segmentMs, holdMs: HOLD_MS }),
+        outNext: 0,
+        playout: spec.network ? null : new SegmentPlayout(format.clockRate),
+      };
+      state = 'in-call';
+      log.info({ call: id, ssrc }, 'RTP call started');
+    }),
+    session.onFrame((f) => {
+      if (call && f.ssrc === call.ssrc) call.seg.add(f);
+    }),
+    session.onBye((ssrc) => {
+      if (call?.ssrc === ssrc) endCall('BYE');
+    }),
+  ];
 
   const tick = setInterval(() => {
     const c = call;
@@ -163,9 +156,7 @@ export function startRtpStation(deps: RtpStationDeps, opts: RtpStationOptions): 
       state = 'stopping';
       if (call) endCall('stopped');
       clearInterval(tick);
-      offSource();
-      offFrame();
-      offBye();
+      for (const off of offs) off();
       await chain;
       await out.idle();
       out.stop();

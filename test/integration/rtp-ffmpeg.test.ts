@@ -7,16 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CodecName, payloadFormat, sdpFor } from '../../media/rtp/codecs.ts';
+import { type CodecName, type PayloadFormat, payloadFormat, sdpFor } from '../../media/rtp/codecs.ts';
 import { RtpSession } from '../../media/rtp/session.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
 import { commandNeed, ensureDebianPackages } from '../../stack/debian.ts';
-import type { ProcessedSegment } from '../../stations/agent/agent.ts';
-import { StationAgent } from '../../stations/agent/agent.ts';
-import { startConfigFeed } from '../../stations/agent/configFeed.ts';
+import { type ProcessedSegment, startStationAgent } from '../../stations/agent/index.ts';
 import { startRtpStation } from '../../stations/agent/rtpTransport.ts';
 import { resample, speechSource } from '../../stations/sim/index.ts';
 import { decodeWav } from '../../stations/sim/speech.ts';
@@ -47,6 +44,91 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A station agent on the real stack (its own topics), as `npm run agent` runs one. */
+async function agentOnStack(t: TestContext, station: number) {
+  const cfg = testConfig('rtpff');
+  cleanupTopics(t, cfg);
+  const app = await startApp(cfg, ['relay'], { listen: false });
+  defer(t, () => app.stop());
+  const role = await startStationAgent(app.rt, {
+    topics: cfg.topics,
+    agentId: uniqueId('agent'),
+    stations: [station],
+  });
+  defer(t, () => role.stop());
+  return { agent: role.station(station), log: app.rt.log };
+}
+
+/** ffmpeg receiving RTP described by an SDP file into a WAV; finish() ends it and reads the file. */
+async function ffmpegReceiver(t: TestContext, dir: string, format: PayloadFormat) {
+  const port = await freePort();
+  writeFileSync(join(dir, 'out.sdp'), sdpFor(format, '127.0.0.1', port));
+  const rx = run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'info',
+    '-protocol_whitelist',
+    'file,udp,rtp',
+    '-i',
+    join(dir, 'out.sdp'),
+    '-c:a',
+    'pcm_s16le',
+    '-y',
+    join(dir, 'out.wav'),
+  ]);
+  defer(t, () => rx.child.exitCode === null && rx.child.kill('SIGKILL'));
+  return {
+    port,
+    async finish(session: RtpSession): Promise<{ samples: Float32Array; sampleRate: number }> {
+      // A receiving ffmpeg waits for packets forever, and sees a SIGTERM only between packets (a second
+      // one would abort its file): one more frame after the signal lets it finish the file and exit.
+      rx.child.kill('SIGTERM');
+      for (let i = 0; i < 50 && rx.child.exitCode === null; i++) {
+        session.sendFrame(new Float32Array(session.frameSamples));
+        await Promise.race([rx.exited, sleep(100)]);
+      }
+      await rx.exited;
+      assert.match(rx.stderr(), /Exiting normally/, rx.stderr());
+      const bytes = readFileSync(join(dir, 'out.wav'));
+      const got = decodeWav(bytes);
+      assert.ok(got, `ffmpeg wrote no 16-bit mono WAV (${bytes.length} bytes); ${rx.stderr().slice(-500)}`);
+      return got;
+    },
+  };
+}
+
+/** ffmpeg sending a WAV as RTP in real time, one 20 ms frame per packet; resolves when it is done. */
+async function ffmpegSend(wav: string, format: PayloadFormat, port: number): Promise<void> {
+  const frame = (format.clockRate * 20) / 1000;
+  const tx = run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-i',
+    wav,
+    '-af',
+    `asetnsamples=n=${frame}:p=0`,
+    '-c:a',
+    format.name === 'pcmu' ? 'pcm_mulaw' : 'pcm_s16be',
+    ...(format.name === 'pcmu' ? [] : ['-payload_type', String(format.payloadType)]),
+    '-f',
+    'rtp',
+    `rtp://127.0.0.1:${port}?pkt_size=${12 + frame * format.bytesPerSample}`,
+  ]);
+  assert.equal(await tx.exited, 0, tx.stderr());
+}
+
+/** Where `got` starts within `expected` (whole frames; ffmpeg's file starts with the first packet it caught). */
+function frameOffset(got: Int16Array, expected: Int16Array, frame: number): number {
+  for (let k = 0; k * frame < expected.length; k++) {
+    let same = true;
+    for (let i = 0; i < 2 * frame && same; i++) same = got[i] === expected[k * frame + i];
+    if (same) return k * frame;
+  }
+  return -1;
+}
+
 // Station 2 (a gateway: the packets go through its own jitter buffer) on both codecs, and station 1 (the
 // Asterisk station an externalMedia channel feeds: the transport plays the packets out for it).
 for (const [STATION, codec] of [
@@ -63,64 +145,25 @@ for (const [STATION, codec] of [
     const dir = mkdtempSync(join(tmpdir(), 'rtp-ffmpeg-'));
     defer(t, () => rmSync(dir, { recursive: true, force: true }));
 
-    // 4 s of speech at -24 dBFS-ish: the level the agent must report.
+    // 4 s of recorded speech: the level the agent must report.
     const speech = speechSource(41, { durationMs: 4000, voice: 'caller' }).samples;
     const file = rate === 8000 ? speech : resample(speech, 8000, rate);
     writeFileSync(join(dir, 'in.wav'), encodeWav(file, rate));
     const fileLevel = rmsDbfs(decodeWav(readFileSync(join(dir, 'in.wav')))!.samples);
 
-    const cfg = testConfig('rtpff');
-    cleanupTopics(t, cfg);
-    const app = await startApp(cfg, ['relay'], { listen: false });
-    defer(t, () => app.stop());
-    const feed = await startConfigFeed({
-      kafka: app.rt.kafka,
-      registry: app.rt.registry,
-      log: app.rt.log,
-      topics: cfg.topics,
-      agentId: uniqueId('agent'),
-      stations: [STATION],
-    });
-    defer(t, () => feed.stop());
-    await feed.ready();
-    const producer = await createStationProducer({
-      kafka: app.rt.kafka,
-      codec: app.rt.registry.codec('StationSnapshot'),
-      audio: app.rt.audio,
-      topic: cfg.topics.snapshots,
-      source: 'agent',
-    });
-    defer(t, () => producer.stop());
-    const agent = new StationAgent({ stationId: STATION, feed, producer, log: app.rt.log });
-
+    const { agent, log } = await agentOnStack(t, STATION);
     // The receiving ffmpeg first, so it is listening when the agent's output starts.
-    const outPort = await freePort();
-    writeFileSync(join(dir, 'out.sdp'), sdpFor(format, '127.0.0.1', outPort));
-    const receiver = run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'info',
-      '-protocol_whitelist',
-      'file,udp,rtp',
-      '-i',
-      join(dir, 'out.sdp'),
-      '-c:a',
-      'pcm_s16le',
-      '-y',
-      join(dir, 'out.wav'),
-    ]);
-    defer(t, () => receiver.child.exitCode === null && receiver.child.kill('SIGKILL'));
-
+    const receiver = await ffmpegReceiver(t, dir, format);
     const session = await RtpSession.open({
       listen: { host: '127.0.0.1', port: 0 },
       format,
-      remote: { host: '127.0.0.1', port: outPort },
+      remote: { host: '127.0.0.1', port: receiver.port },
       rtcpIntervalMs: 1000,
     });
     defer(t, () => session.close());
     const segments: ProcessedSegment[] = [];
     const station = startRtpStation(
-      { agent, session, log: app.rt.log },
+      { agent, session, log },
       {
         tenantId: uniqueId('tn'),
         callPrefix: 'ff',
@@ -131,50 +174,19 @@ for (const [STATION, codec] of [
     );
     defer(t, () => station.stop());
     await sleep(1000);
-
-    // ffmpeg sends the file in real time, one 20 ms frame per packet.
-    const frame = (rate * 20) / 1000;
-    const sender = run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-re',
-      '-i',
-      join(dir, 'in.wav'),
-      '-af',
-      `asetnsamples=n=${frame}:p=0`,
-      '-c:a',
-      codec === 'pcmu' ? 'pcm_mulaw' : 'pcm_s16be',
-      ...(codec === 'pcmu' ? [] : ['-payload_type', String(format.payloadType)]),
-      '-f',
-      'rtp',
-      `rtp://127.0.0.1:${session.rtpPort}?pkt_size=${12 + frame * format.bytesPerSample}`,
-    ]);
-    assert.equal(await sender.exited, 0, sender.stderr());
+    await ffmpegSend(join(dir, 'in.wav'), format, session.rtpPort);
     await station.done;
     await sleep(500);
-    // A receiving ffmpeg waits for packets forever, and sees a SIGTERM only between packets (a second
-    // one would abort its file): one more frame after the signal lets it finish the file and exit.
-    receiver.child.kill('SIGTERM');
-    for (let i = 0; i < 50 && receiver.child.exitCode === null; i++) {
-      session.sendFrame(new Float32Array(session.frameSamples));
-      await Promise.race([receiver.exited, sleep(100)]);
-    }
-    await receiver.exited;
-    assert.match(receiver.stderr(), /Exiting normally/, receiver.stderr());
+    const got = await receiver.finish(session);
 
     // What the agent reported: no loss on the way in, RTCP's cumulative loss 0, the file's level.
     assert.ok(segments.length >= 4, `${segments.length} segments`);
     let power = 0;
     let count = 0;
     for (const { snapshot } of segments) {
-      if (STATION === 2)
-        assert.equal(
-          snapshot.metrics.network?.packet_loss_ratio,
-          0,
-          `segment ${snapshot.segment.index} loss: ${JSON.stringify(snapshot.labels)} ${JSON.stringify(snapshot.metrics.network)}`,
-        );
-      assert.equal(snapshot.labels['rtcp.cumulative_lost'], '0');
+      const why = `segment ${snapshot.segment.index}: ${JSON.stringify(snapshot.labels)} ${JSON.stringify(snapshot.metrics.network)}`;
+      if (STATION === 2) assert.equal(snapshot.metrics.network?.packet_loss_ratio, 0, why);
+      assert.equal(snapshot.labels['rtcp.cumulative_lost'], '0', why);
       const n = Number(snapshot.labels['rtp.input_samples'] ?? 0);
       power += n * 10 ** (Number(snapshot.labels['rtp.input_rms_dbfs']) / 10);
       count += n;
@@ -194,21 +206,9 @@ for (const [STATION, codec] of [
       at += s.output.length;
     }
     const expected = Int16Array.from(format.decode(format.encode(sent)), (x) => Math.round(x * 32768));
-    const outBytes = readFileSync(join(dir, 'out.wav'));
-    const got = decodeWav(outBytes);
-    assert.ok(
-      got,
-      `ffmpeg wrote no 16-bit mono WAV (${outBytes.length} bytes: ${outBytes.subarray(0, 64).toString('hex')}); ${receiver.stderr().slice(-500)}`,
-    );
     assert.equal(got.sampleRate, rate);
     const wav = Int16Array.from(got.samples, (x) => Math.round(x * 32768));
-    // ffmpeg's file starts with the first packet it caught; find which frame that was.
-    let offset = -1;
-    for (let k = 0; k * frame < expected.length && offset < 0; k++) {
-      let same = true;
-      for (let i = 0; i < 2 * frame && same; i++) same = wav[i] === expected[k * frame + i];
-      if (same) offset = k * frame;
-    }
+    const offset = frameOffset(wav, expected, (rate * 20) / 1000);
     assert.ok(offset >= 0 && offset <= 0.1 * expected.length, `ffmpeg's file starts at sample ${offset}`);
     const overlap = Math.min(wav.length, expected.length - offset);
     assert.ok(overlap >= 0.9 * expected.length, `${overlap} of ${expected.length} samples received`);

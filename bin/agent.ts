@@ -91,7 +91,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
   if (!ID_RE.test(agentId))
     throw new ArgError(`--agent-id "${agentId}" must be 1-64 characters A-Z a-z 0-9 . _ -`);
 
-  const rtp = parseRtpArgs(station, v, SIMULATOR_FLAGS);
+  const rtp = parseRtpArgs(v, SIMULATOR_FLAGS);
   const impairmentsPath = str('impairments') ?? bundledImpairmentsPath('default').pathname;
   let impairments: ImpairmentSet;
   try {

@@ -28,7 +28,6 @@ export interface RtpAgentArgs {
 
 /** The RTP options, null without --rtp-listen; throws ArgError naming the flag at fault. */
 export function parseRtpArgs(
-  station: number,
   v: Record<string, string | boolean | string[] | undefined>,
   simulatorFlags: string[],
 ): RtpAgentArgs | null {

@@ -6,11 +6,11 @@ import { parseRtpArgs } from '../../../stations/agent/rtpArgs.ts';
 const SIM = ['impairments', 'seed', 'speed', 'segments'];
 
 test('agent RTP flags: parsed with defaults; every refusal names its flag', () => {
-  assert.equal(parseRtpArgs(2, {}, SIM), null);
+  assert.equal(parseRtpArgs({}, SIM), null);
   // Any station can take RTP (the Asterisk station from an externalMedia channel); 2 and 10 through
   // their own jitter buffer.
-  assert.equal(parseRtpArgs(1, { 'rtp-listen': '127.0.0.1:40000' }, SIM)?.codec, 'pcmu');
-  assert.deepEqual(parseRtpArgs(2, { 'rtp-listen': '127.0.0.1:40000' }, SIM), {
+  assert.equal(parseRtpArgs({ 'rtp-listen': '127.0.0.1:40000' }, SIM)?.codec, 'pcmu');
+  assert.deepEqual(parseRtpArgs({ 'rtp-listen': '127.0.0.1:40000' }, SIM), {
     listen: { host: '127.0.0.1', port: 40000 },
     send: null,
     codec: 'pcmu',
@@ -19,7 +19,6 @@ test('agent RTP flags: parsed with defaults; every refusal names its flag', () =
   });
   assert.deepEqual(
     parseRtpArgs(
-      10,
       {
         'rtp-listen': '[::1]:40010',
         'rtp-send': 'gw.example:5004',
@@ -36,24 +35,23 @@ test('agent RTP flags: parsed with defaults; every refusal names its flag', () =
       rtcpIntervalMs: 5000,
     },
   );
-  const refused: [number, Record<string, string>, RegExp][] = [
-    [2, { codec: 'pcmu' }, /^--codec needs --rtp-listen/],
-    [2, { 'rtp-listen': '127.0.0.1' }, /^--rtp-listen "127.0.0.1" is not host:port/],
-    [2, { 'rtp-listen': '127.0.0.1:65535' }, /^--rtp-listen port 65535/],
-    [2, { 'rtp-listen': '127.0.0.1:4000', 'rtp-send': 'x:0' }, /^--rtp-send port 0/],
-    [2, { 'rtp-listen': '127.0.0.1:4000', codec: 'opus' }, /^--codec "opus"/],
-    [2, { 'rtp-listen': '127.0.0.1:4000', 'payload-type': '96' }, /^--payload-type is for L16 only/],
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ codec: 'pcmu' }, /^--codec needs --rtp-listen/],
+    [{ 'rtp-listen': '127.0.0.1' }, /^--rtp-listen "127.0.0.1" is not host:port/],
+    [{ 'rtp-listen': '127.0.0.1:65535' }, /^--rtp-listen port 65535/],
+    [{ 'rtp-listen': '127.0.0.1:4000', 'rtp-send': 'x:0' }, /^--rtp-send port 0/],
+    [{ 'rtp-listen': '127.0.0.1:4000', codec: 'opus' }, /^--codec "opus"/],
+    [{ 'rtp-listen': '127.0.0.1:4000', 'payload-type': '96' }, /^--payload-type is for L16 only/],
     [
-      2,
       { 'rtp-listen': '127.0.0.1:4000', codec: 'l16/8000', 'payload-type': '8' },
       /^--payload-type must be within/,
     ],
-    [2, { 'rtp-listen': '127.0.0.1:4000', 'rtcp-interval-ms': '10' }, /^--rtcp-interval-ms must be within/],
-    [2, { 'rtp-listen': '127.0.0.1:4000', speed: '2' }, /^--speed is for simulated calls/],
+    [{ 'rtp-listen': '127.0.0.1:4000', 'rtcp-interval-ms': '10' }, /^--rtcp-interval-ms must be within/],
+    [{ 'rtp-listen': '127.0.0.1:4000', speed: '2' }, /^--speed is for simulated calls/],
   ];
-  for (const [station, flags, re] of refused) {
+  for (const [flags, re] of refused) {
     assert.throws(
-      () => parseRtpArgs(station, flags, SIM),
+      () => parseRtpArgs(flags, SIM),
       (e: unknown) => e instanceof ArgError && re.test(e.message),
     );
   }

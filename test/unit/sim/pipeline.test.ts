@@ -65,6 +65,7 @@ test('pipeline: for station 1 default impairment, hand-tuned parameters beat the
     echo_canceller_tail_ms: 128,
     highpass_cutoff_hz: 120,
     noise_suppression_db: 6,
+    agc_max_gain_db: 6,
   };
   const before: number[] = [];
   const after: number[] = [];
@@ -82,7 +83,9 @@ test('pipeline: for station 1 default impairment, hand-tuned parameters beat the
         .map((m) => m.reference_seg_snr_db!),
     );
   }
-  assert.ok(mean(after) > mean(before) + 1, `defaults ${mean(before)} dB, tuned ${mean(after)} dB`);
+  // The margin was 1 dB while the default suppression cost this echo-dominated line ~0.5 dB; the
+  // suppressor that keeps the speech (issue 15) no longer does, so the tuned set's edge is ~0.9 dB.
+  assert.ok(mean(after) > mean(before) + 0.6, `defaults ${mean(before)} dB, tuned ${mean(after)} dB`);
 });
 
 test('pipeline: station 2, a larger jitter buffer turns fewer packets late and adds latency', () => {

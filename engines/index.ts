@@ -1,6 +1,7 @@
 // The stage engines a process runs, chosen by configuration (lib/config.ts): station 4's recognizer
 // (STT_PROVIDER) and station 11's emotion analyzer (EMOTION_PROVIDER).
 import type { EngineConfig } from '../lib/config.ts';
+import { createHumeEmotionStage } from './emotion/hume.ts';
 import { createModelEmotionStage } from './emotion/model.ts';
 import type { StageEngine } from './stage.ts';
 import { createDeepgram } from './stt/deepgram.ts';
@@ -23,7 +24,8 @@ export function createEmotionStage(cfg: EngineConfig): StageEngine {
     case 'model':
       return createModelEmotionStage();
     case 'hume':
-      throw new Error('hume: not wired yet');
+      // lib/config.ts refuses EMOTION_PROVIDER=hume without a key.
+      return createHumeEmotionStage({ apiKey: cfg.emotion.hume.apiKey!, url: cfg.emotion.hume.url });
   }
 }
 

@@ -65,7 +65,10 @@ before(async () => {
   });
 });
 
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(() => {
+  for (const c of server.clients) c.terminate();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 
 const results = (isFinal: boolean, words: [string, number, number, number][], start = 0) => ({
   type: 'Results',

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stationById, stationCatalog } from '../catalog/index.ts';
 import { ID_RE } from '../domain/snapshot.ts';
+import { type AriBridge, startAriBridge } from '../engines/asterisk/ari.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { createStageEngines } from '../engines/index.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
@@ -181,6 +182,9 @@ role.feed.onEvent((e) => {
   else log.info(fields, 'config record removed');
 });
 const agent = role.station(args.station);
+// Station 1 with ARI_URL: Asterisk's calls are snooped and sent as RTP to ARI_EXTERNAL_HOST.
+let ari: AriBridge | undefined;
+if (cfg.engines.ari && args.station === 1) ari = await startAriBridge({ log }, cfg.engines.ari);
 const spec = stationById(args.station)!;
 log.info(
   args.rtp
@@ -255,6 +259,7 @@ try {
   log.error({ err: (err as Error).message }, 'agent failed');
   exitCode = 1;
 } finally {
+  await ari?.stop();
   await role.stop();
   await engines.close().catch(() => {});
   await rt.close();

@@ -60,8 +60,8 @@ export interface EngineConfig {
   stt: { provider: 'pocketsphinx' | 'deepgram'; deepgram: { apiKey: string | null; url: string | null } };
   /** EMOTION_PROVIDER: model (labelled as such) or hume (streaming expression measurement; HUME_API_KEY). */
   emotion: { provider: 'model' | 'hume'; hume: { apiKey: string | null; url: string | null } };
-  /** Asterisk ARI (ARI_URL, ARI_USER, ARI_PASSWORD, ARI_APP); null = no Asterisk adapter. */
-  ari: { url: string; user: string; password: string; app: string } | null;
+  /** Asterisk ARI (ARI_URL, ARI_USER, ARI_PASSWORD, ARI_APP, ARI_EXTERNAL_HOST); null = no Asterisk adapter. */
+  ari: { url: string; user: string; password: string; app: string; externalHost: string } | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -165,7 +165,12 @@ function engines(env: Env): EngineConfig {
         `ARI_APP=${app} may hold only letters, digits, '.', '_' and '-'`,
       );
     }
-    ari = { url: url(env, 'ARI_URL', '', ['http:', 'https:']), user, password, app };
+    // Where Asterisk sends the snooped audio as RTP: the station 1 agent's listener.
+    const externalHost = env.ARI_EXTERNAL_HOST || '127.0.0.1:40000';
+    if (!/^[^:\s]+:\d{1,5}$/.test(externalHost)) {
+      throw new VoiceloopError('CONFIG_INVALID', `ARI_EXTERNAL_HOST=${externalHost} must be host:port`);
+    }
+    ari = { url: url(env, 'ARI_URL', '', ['http:', 'https:']), user, password, app, externalHost };
   }
   return {
     stt: {

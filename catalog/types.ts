@@ -8,6 +8,7 @@ export const DSP_BLOCKS = [
   'highpass',
   'input_gain',
   'noise_gate',
+  'rnnoise',
   'noise_suppression',
   'agc',
   'compressor',

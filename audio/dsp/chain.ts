@@ -1,5 +1,6 @@
 // The per-station DSP chain (DESIGN §3): high-pass -> echo canceller -> input gain -> noise gate ->
-// noise suppression -> AGC -> compressor -> limiter, then the VAD (analysis only). The high-pass runs
+// RNNoise -> spectral noise suppression -> AGC -> compressor -> limiter, then the VAD (analysis only).
+// RNNoise comes before the spectral suppressor because it was trained on unprocessed noisy speech. The high-pass runs
 // first, as on a capture path, so DC and mains hum never reach the echo canceller's adaptive filter
 // (they dominated its error: on a line with hum it removed 0-3 dB of echo, after the swap the same
 // call's reference quality rose 1.7 dB with a tail that covers the echo). Which blocks run is
@@ -29,6 +30,7 @@ import { InputGain } from './inputGain.ts';
 import { Limiter } from './limiter.ts';
 import { NoiseGate } from './noiseGate.ts';
 import { NoiseSuppressor } from './noiseSuppressor.ts';
+import { RNNOISE_RATE, type RnnoiseSettings, RnnoiseSuppressor } from './rnnoise.ts';
 import type { AudioBlock } from './types.ts';
 import { Vad, type VadStats } from './vad.ts';
 
@@ -40,6 +42,7 @@ export const AUDIO_BLOCK_ORDER: readonly AudioBlockName[] = [
   'echo_canceller',
   'input_gain',
   'noise_gate',
+  'rnnoise',
   'noise_suppression',
   'agc',
   'compressor',
@@ -144,6 +147,16 @@ function buildStage(name: AudioBlockName, sr: number, params: Params): Stage {
       const b = new NoiseSuppressor(sr, { suppressionDb: p(params, 'noise_suppression_db') });
       return { name, block: b, update: (x) => b.update({ suppressionDb: p(x, 'noise_suppression_db') }) };
     }
+    case 'rnnoise': {
+      const settings = (x: Params): RnnoiseSettings => ({
+        enabled: p(x, 'rnnoise_enabled') >= 0.5,
+        attenuationLimitDb: p(x, 'rnnoise_attenuation_limit_db'),
+      });
+      // At a rate RNNoise cannot run at, the block is absent (no delay); checked() refuses turning it on.
+      if (RNNOISE_RATE % sr !== 0) return { name, block: PASS_THROUGH, update: () => {} };
+      const b = new RnnoiseSuppressor(sr, settings(params));
+      return { name, block: b, update: (x) => b.update(settings(x)) };
+    }
     case 'agc': {
       const settings = (x: Params) => ({
         targetDbfs: p(x, 'agc_target_dbfs'),
@@ -178,9 +191,20 @@ function requireStation(stationId: number): StationSpec {
   return station;
 }
 
-function checked(stationId: number, params: Params): void {
+const PASS_THROUGH: AudioBlock = { latency: 0, process: () => {}, reset: () => {} };
+
+function checked(stationId: number, params: Params, sampleRate: number): void {
   const v = validateParameterSet(stationId, params);
   if (!v.ok) throw new DspParameterError(stationId, v.errors);
+  const on = params['rnnoise_enabled'];
+  if (on !== undefined && on >= 0.5 && RNNOISE_RATE % sampleRate !== 0) {
+    throw new DspParameterError(stationId, [
+      {
+        parameter: 'rnnoise_enabled',
+        reason: `RNNoise runs at 48 kHz, which ${sampleRate} Hz does not divide`,
+      },
+    ]);
+  }
 }
 
 const MIN_SAMPLE_RATE = 8000;
@@ -198,7 +222,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       `sample rate ${sr} Hz must be an integer in [${MIN_SAMPLE_RATE}, ${MAX_SAMPLE_RATE}]`,
     );
   }
-  checked(stationId, params);
+  checked(stationId, params, sr);
   const effective: Record<string, number> = {};
   for (const spec of parametersForStation(stationId))
     effective[spec.name] = params[spec.name] ?? spec.default;
@@ -236,7 +260,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
     },
 
     setParams(next) {
-      checked(stationId, next);
+      checked(stationId, next, sr);
       const applied: string[] = [];
       const queued: string[] = [];
       const touched = new Set<DspBlockName>();

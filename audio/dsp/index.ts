@@ -28,5 +28,6 @@ export { NoiseGate, type NoiseGateSettings } from './noiseGate.ts';
 export { NoiseSuppressor, type NoiseSuppressorSettings } from './noiseSuppressor.ts';
 export { PacketLossConcealer } from './plc.ts';
 export { gaussian, mulberry32 } from './random.ts';
+export { RNNOISE_RATE, type RnnoiseSettings, RnnoiseSuppressor } from './rnnoise.ts';
 export type { AudioBlock } from './types.ts';
 export { Vad, type VadSettings, type VadStats } from './vad.ts';

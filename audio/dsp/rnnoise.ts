@@ -1,0 +1,166 @@
+// RNNoise (Valin, "A hybrid DSP/deep learning approach to real-time full-band speech enhancement", 2018)
+// as a DSP block: Xiph's recurrent-network suppressor compiled to WebAssembly (@echogarden/rnnoise-wasm,
+// BSD-3-Clause like RNNoise itself; chosen over @jitsi/rnnoise-wasm, measured 3.5x faster here:
+// 0.065 against 0.23 ms per 10 ms frame).
+//
+// RNNoise runs on 10 ms frames at 48 kHz. The station's audio is brought to 48 kHz and back by the
+// polyphase resampler (resampler.ts), so the block works at any rate that divides 48 kHz (8, 16, 24 kHz).
+// Its delay, constant whatever the settings: one 10 ms frame of buffering, RNNoise's own 10 ms window
+// overlap, and the two resampling filters (2 x 16 samples at the station rate): 22 ms at 16 kHz.
+//
+// Settings, both hot: `enabled` (off: the network is not run at all and the block is a pure delay of the
+// same length, so the chain's latency never changes mid-call), and the attenuation limit: the output is
+// wet + a (dry - wet) with a = -limit dB, so no noise is taken down by more than the limit (a wet/dry mix
+// in dB). The mix glides over 20 ms, so switching RNNoise on, off or changing the limit never clicks.
+import createRnnoiseModule from '@echogarden/rnnoise-wasm';
+import { Downsampler, Upsampler } from './resampler.ts';
+import type { AudioBlock } from './types.ts';
+import { dbToGain } from './units.ts';
+
+export interface RnnoiseSettings {
+  enabled: boolean;
+  attenuationLimitDb: number;
+}
+
+export const RNNOISE_RATE = 48000;
+const RNNOISE_FRAME = 480;
+// RNNoise takes 16-bit-scaled floats.
+const PCM_SCALE = 32768;
+const MIX_GLIDE_MS = 20;
+
+interface RnnoiseWasm {
+  _rnnoise_create(model: number): number;
+  _rnnoise_destroy(state: number): void;
+  _rnnoise_process_frame(state: number, out: number, input: number): number;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  HEAPF32: Float32Array;
+}
+
+// Loaded once per process at import (~125 kB of wasm); every block then runs synchronously.
+const wasm = (await createRnnoiseModule()) as RnnoiseWasm;
+
+interface WasmHandles {
+  state: number;
+  ptr: number;
+}
+
+// A chain is rebuilt for every call and blocks are simply dropped: the network state and frame buffer
+// live in wasm memory, which the JS collector does not see, so they are freed when the block is collected.
+const wasmFreer = new FinalizationRegistry<WasmHandles>((h) => {
+  wasm._rnnoise_destroy(h.state);
+  wasm._free(h.ptr);
+});
+
+export class RnnoiseSuppressor implements AudioBlock {
+  readonly latency: number;
+  readonly sampleRate: number;
+  private readonly hop: number;
+  private readonly up: Upsampler;
+  private readonly down: Downsampler;
+  private readonly handles: WasmHandles;
+  private readonly inFrame: Float64Array;
+  private readonly hi: Float64Array;
+  private readonly ready: Float64Array;
+  // Dry signal delayed by the wet path's delay (ring), for the mix.
+  private readonly dry: Float64Array;
+  private dryAt = 0;
+  private pos = 0;
+  private enabled = false;
+  private mix = 1;
+  private mixTarget = 1;
+  private readonly mixStep: number;
+  private lastVad = 0;
+
+  constructor(sampleRate: number, settings: RnnoiseSettings) {
+    const factor = RNNOISE_RATE / sampleRate;
+    if (!Number.isInteger(factor) || factor < 1) {
+      throw new RangeError(`RNNoise runs at 48 kHz: the station rate ${sampleRate} Hz must divide it`);
+    }
+    this.sampleRate = sampleRate;
+    this.hop = RNNOISE_FRAME / factor;
+    this.up = new Upsampler(factor);
+    this.down = new Downsampler(factor);
+    this.latency = 2 * this.hop + this.up.delay + this.down.delay;
+    this.handles = { state: wasm._rnnoise_create(0), ptr: wasm._malloc(RNNOISE_FRAME * 4) };
+    wasmFreer.register(this, this.handles);
+    this.inFrame = new Float64Array(this.hop);
+    this.hi = new Float64Array(RNNOISE_FRAME);
+    this.ready = new Float64Array(this.hop);
+    this.dry = new Float64Array(this.latency);
+    this.mixStep = 1 / ((MIX_GLIDE_MS / 1000) * sampleRate);
+    this.update(settings);
+    this.mix = this.mixTarget;
+  }
+
+  update(settings: RnnoiseSettings): void {
+    if (settings.enabled && !this.enabled) {
+      // Switched on mid-call: the network starts from where it is; the glide hides its first frames.
+      this.enabled = true;
+    } else if (!settings.enabled) this.enabled = false;
+    this.mixTarget = settings.enabled ? dbToGain(-settings.attenuationLimitDb) : 1;
+  }
+
+  /** RNNoise's voice-activity probability for its last frame (0 while disabled). */
+  vadProbability(): number {
+    return this.enabled ? this.lastVad : 0;
+  }
+
+  process(buf: Float32Array): void {
+    const hop = this.hop;
+    const dry = this.dry;
+    const lat = this.latency;
+    let pos = this.pos;
+    for (let i = 0; i < buf.length; i++) {
+      const x = buf[i] as number;
+      this.inFrame[pos] = x;
+      // Dry sample `latency` old, then today's sample into its place.
+      const d = dry[this.dryAt] as number;
+      dry[this.dryAt] = x;
+      this.dryAt = this.dryAt + 1 === lat ? 0 : this.dryAt + 1;
+      const m = this.mix;
+      if (m !== this.mixTarget) {
+        this.mix =
+          m < this.mixTarget
+            ? Math.min(this.mixTarget, m + this.mixStep)
+            : Math.max(this.mixTarget, m - this.mixStep);
+      }
+      const wet = this.ready[pos] as number;
+      buf[i] = wet + m * (d - wet);
+      if (++pos === hop) {
+        this.processFrame();
+        pos = 0;
+      }
+    }
+    this.pos = pos;
+  }
+
+  private processFrame(): void {
+    // Off and fully dry: nothing of the wet path is heard, so none of it is computed.
+    if (!this.enabled && this.mix >= 1) return;
+    this.up.process(this.inFrame, this.hop, this.hi);
+    const { state, ptr } = this.handles;
+    const heap = wasm.HEAPF32;
+    const base = ptr >> 2;
+    for (let i = 0; i < RNNOISE_FRAME; i++) heap[base + i] = (this.hi[i] as number) * PCM_SCALE;
+    this.lastVad = wasm._rnnoise_process_frame(state, ptr, ptr);
+    // The heap view is re-read: a wasm memory growth would have detached the old one.
+    const out = wasm.HEAPF32;
+    for (let i = 0; i < RNNOISE_FRAME; i++) this.hi[i] = (out[base + i] as number) / PCM_SCALE;
+    this.down.process(this.hi, RNNOISE_FRAME, this.ready);
+  }
+
+  reset(): void {
+    this.up.reset();
+    this.down.reset();
+    this.inFrame.fill(0);
+    this.ready.fill(0);
+    this.dry.fill(0);
+    this.dryAt = 0;
+    this.pos = 0;
+    this.mix = this.mixTarget;
+    // A fresh network state: RNNoise has no reset of its own.
+    wasm._rnnoise_destroy(this.handles.state);
+    this.handles.state = wasm._rnnoise_create(0);
+  }
+}

@@ -1,0 +1,204 @@
+// Noise-suppression anchor (`npm run bench:suppression [-- --items N] [--json OUT]`): the table of
+// issue 15 on the project's own material, scored by the reference PESQ-WB (P.862.2) and STOI through the
+// quality sidecar. Items: N x 6 s of Asterisk prompts at 16 kHz (the simulator's caller voice, natural
+// pauses), each mixed with white, pink and babble noise at 0, 5, 10 and 15 dB SNR (P.56 active speech
+// level over noise RMS). Every output is time-aligned (each block's stated delay cut off) before scoring.
+// Cost is seconds of audio per second of one core, timed around the processing only.
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { processBuffer } from '../audio/dsp/chain.ts';
+import { NoiseSuppressor } from '../audio/dsp/noiseSuppressor.ts';
+import { RnnoiseSuppressor } from '../audio/dsp/rnnoise.ts';
+import type { AudioBlock } from '../audio/dsp/types.ts';
+import { activeSpeechLevel } from '../audio/metrics/index.ts';
+import { openQualityJudge, type QualityScores } from '../quality/index.ts';
+import { babbleNoise, pinkNoise, whiteNoise } from '../stations/sim/noise.ts';
+import { rngFor } from '../stations/sim/random.ts';
+import { speechSource } from '../stations/sim/speech.ts';
+
+const SR = 16000;
+const ITEM_MS = 6000;
+const KINDS = ['white', 'pink', 'babble'] as const;
+const SNRS = [0, 5, 10, 15] as const;
+// A sine's RMS level is 3 dB under its dBov level (P.56 dBov: full-scale square wave = 0).
+const DBOV_TO_RMS_DB = -3.0103;
+
+type Process = (x: Float32Array) => Float32Array;
+
+function block(make: () => AudioBlock): Process {
+  return (x) => {
+    const b = make();
+    const buf = new Float32Array(x.length + b.latency);
+    buf.set(x);
+    for (let i = 0; i < buf.length; i += 320) b.process(buf.subarray(i, Math.min(buf.length, i + 320)));
+    return buf.slice(b.latency);
+  };
+}
+
+const rnnoise = (limit: number) => () =>
+  new RnnoiseSuppressor(SR, { enabled: true, attenuationLimitDb: limit });
+const spectral = (db: number) => () => new NoiseSuppressor(SR, { suppressionDb: db });
+const chain =
+  (station: number, params: Record<string, number>): Process =>
+  (x) =>
+    processBuffer(station, params, x, SR);
+
+const VARIANTS: Record<string, Process> = {
+  'noisy input': (x) => x,
+  'spectral suppressor alone, 12 dB (default)': block(spectral(12)),
+  'spectral suppressor alone, 30 dB': block(spectral(30)),
+  'RNNoise alone, static (limit 60 dB)': block(rnnoise(60)),
+  'RNNoise alone, limit 30 dB (default)': block(rnnoise(30)),
+  'station 3 chain, catalog defaults': chain(3, {}),
+  'station 3 chain, strongest spectral (30 dB, high-pass 150 Hz)': chain(3, {
+    noise_suppression_db: 30,
+    highpass_cutoff_hz: 150,
+  }),
+  'station 1 chain (no far end), catalog defaults': chain(1, {}),
+  'station 1 chain, RNNoise on (limit 30 dB) + spectral 12 dB': chain(1, { rnnoise_enabled: 1 }),
+  'station 1 chain, RNNoise on (limit 60 dB), spectral off': chain(1, {
+    rnnoise_enabled: 1,
+    rnnoise_attenuation_limit_db: 60,
+    noise_suppression_db: 0,
+  }),
+};
+
+interface Condition {
+  item: number;
+  kind: (typeof KINDS)[number];
+  snr: number;
+  clean: Float32Array;
+  noisy: Float32Array;
+}
+
+function conditions(items: number): Condition[] {
+  const out: Condition[] = [];
+  for (let item = 0; item < items; item++) {
+    const clean = speechSource(1000 + item, { durationMs: ITEM_MS, sampleRate: SR, voice: 'caller' }).samples;
+    const level = activeSpeechLevel(clean, SR).levelDbov + DBOV_TO_RMS_DB;
+    for (const kind of KINDS) {
+      const rng = rngFor('suppression-bench', kind, item);
+      const n = clean.length;
+      const raw =
+        kind === 'white' ? whiteNoise(n, rng) : kind === 'pink' ? pinkNoise(n, rng) : babbleNoise(n, SR, rng);
+      let ms = 0;
+      for (const v of raw) ms += v * v;
+      ms /= n;
+      for (const snr of SNRS) {
+        const g = Math.sqrt(10 ** ((level - snr) / 10) / ms);
+        out.push({
+          item,
+          kind,
+          snr,
+          clean,
+          noisy: Float32Array.from(clean, (v, i) => v + g * (raw[i] as number)),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+interface Row {
+  output: string;
+  pesq: number;
+  stoi: number;
+  /** Half-width of the 95% interval of the mean over items (each item's mean over the 12 conditions). */
+  pesqSpread: number;
+  stoiSpread: number;
+  /** Worst per-condition mean STOI change against the noisy input. */
+  worstStoiDelta: number;
+  worstCondition: string;
+  realTime: number;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+function ci95(xs: readonly number[]): number {
+  const m = mean(xs);
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+  return (1.96 * sd) / Math.sqrt(xs.length);
+}
+
+function summarize(
+  name: string,
+  conds: Condition[],
+  scores: QualityScores[],
+  input: QualityScores[],
+  ms: number,
+): Row {
+  const byItem = new Map<number, QualityScores[]>();
+  const byCond = new Map<string, { d: number[] }>();
+  conds.forEach((c, i) => {
+    const s = scores[i] as QualityScores;
+    byItem.set(c.item, [...(byItem.get(c.item) ?? []), s]);
+    const key = `${c.kind} ${c.snr} dB`;
+    const e = byCond.get(key) ?? { d: [] };
+    e.d.push(s.stoi - (input[i] as QualityScores).stoi);
+    byCond.set(key, e);
+  });
+  let worst = Number.POSITIVE_INFINITY;
+  let worstCondition = '';
+  for (const [k, v] of byCond) {
+    const d = mean(v.d);
+    if (d < worst) [worst, worstCondition] = [d, k];
+  }
+  const itemP = [...byItem.values()].map((s) => mean(s.map((x) => x.pesq)));
+  const itemS = [...byItem.values()].map((s) => mean(s.map((x) => x.stoi)));
+  const audioS = (conds.length * ITEM_MS) / 1000;
+  return {
+    output: name,
+    pesq: mean(scores.map((s) => s.pesq)),
+    stoi: mean(scores.map((s) => s.stoi)),
+    pesqSpread: ci95(itemP),
+    stoiSpread: ci95(itemS),
+    worstStoiDelta: worst,
+    worstCondition,
+    realTime: ms > 0 ? (audioS * 1000) / ms : Number.POSITIVE_INFINITY,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { items: { type: 'string', default: '12' }, json: { type: 'string' } },
+  });
+  const items = Number(values.items);
+  if (!Number.isInteger(items) || items < 2)
+    throw new Error(`--items must be an integer >= 2, got ${values.items}`);
+  const conds = conditions(items);
+  const judge = await openQualityJudge({ log: (l) => process.stderr.write(`${l}\n`) });
+  const rows: Row[] = [];
+  let input: QualityScores[] = [];
+  try {
+    for (const [name, f] of Object.entries(VARIANTS)) {
+      let ms = 0;
+      const pairs = conds.map((c) => {
+        const t0 = performance.now();
+        const deg = f(c.noisy);
+        ms += performance.now() - t0;
+        return { ref: c.clean, deg, sampleRate: SR as 16000 };
+      });
+      const scores = await judge.scoreMany(pairs);
+      if (rows.length === 0) input = scores;
+      rows.push(summarize(name, conds, scores, input, name === 'noisy input' ? 0 : ms));
+      process.stderr.write(`${name}: done\n`);
+    }
+  } finally {
+    await judge.close();
+  }
+  const when = new Date().toISOString().slice(0, 10);
+  console.log(
+    `${when}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, ${items} items x 12 conditions`,
+  );
+  console.log('| output | PESQ-WB | STOI | worst STOI change (condition) | x real time |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) {
+    const rt = Number.isFinite(r.realTime) ? r.realTime.toFixed(0) : '-';
+    console.log(
+      `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(3)} (${r.worstCondition}) | ${rt} |`,
+    );
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify({ date: when, items, rows }, null, 2));
+}
+
+await main();

@@ -8,11 +8,26 @@ declare module 'fastify' {
   }
 }
 
-/** preHandler: a valid token with one of `roles`; the principal is left on the request. */
-export function requireRole(secret: string, ...roles: Role[]) {
+/** Says whether a token id has been revoked (the token store's cached view). */
+export type RevocationCheck = (jti: string) => boolean;
+
+export interface AuthOptions {
+  secret: string;
+  isRevoked?: RevocationCheck;
+}
+
+export function authenticate(opts: AuthOptions | string, header: string | undefined): Principal {
+  const o = typeof opts === 'string' ? { secret: opts } : opts;
+  const p = verifyToken(o.secret, header);
+  if (p.jti && o.isRevoked?.(p.jti)) throw new VoiceloopError('UNAUTHORIZED', 'token has been revoked');
+  return p;
+}
+
+/** preHandler: a valid token with one of `roles` (an admin passes every check); the principal is left on the request. */
+export function requireRole(opts: AuthOptions | string, ...roles: Role[]) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
-    const p = verifyToken(secret, req.headers.authorization);
-    if (!roles.includes(p.role)) {
+    const p = authenticate(opts, req.headers.authorization);
+    if (p.role !== 'admin' && !roles.includes(p.role)) {
       throw new VoiceloopError(
         'FORBIDDEN',
         `role ${p.role} may not ${req.method} ${req.routeOptions.url}; needs ${roles.join(' or ')}`,

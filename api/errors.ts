@@ -1,7 +1,7 @@
 // Maps errors to HTTP answers: bad input is a 4xx that says what is wrong, a transient dependency
 // failure a 503 the client may retry, and only a bug a 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { VoiceloopError } from '../lib/errors.ts';
+import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 
 const STATUS: Partial<Record<VoiceloopError['code'], number>> = {
   VALIDATION: 400,
@@ -13,16 +13,45 @@ const STATUS: Partial<Record<VoiceloopError['code'], number>> = {
   CONFLICT: 409,
 };
 
+// SQLSTATE classes that mean the server or the connection is unavailable for now: 08 connection,
+// 40 rollback (serialization, deadlock), 53 insufficient resources, 57 operator intervention (restart),
+// 58 system error. Anything else from PostgreSQL is about the statement or its data: retrying the same
+// request cannot help, so it is no 503.
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_SQLSTATE = /^(08|40|53|57|58)/;
+
+function sqlState(err: unknown): string | undefined {
+  for (let e = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** The HTTP status of an error raised on purpose: 4xx for input, 503 only for a dependency that is down. */
+export function statusOf(err: VoiceloopError): number {
+  const mapped = STATUS[err.code];
+  if (mapped) return mapped;
+  const state = err.code === 'DATABASE' ? sqlState(err.cause) : undefined;
+  if (state) {
+    // 22 data exception, 23 integrity violation: the input reached SQL unchecked; it can never succeed.
+    if (/^2[23]/.test(state)) return 422;
+    return TRANSIENT_SQLSTATE.test(state) ? 503 : 500;
+  }
+  return err.canRetry ? 503 : 500;
+}
+
 export function errorHandler(
   err: FastifyError | VoiceloopError | Error,
   req: FastifyRequest,
   reply: FastifyReply,
 ) {
   if (err instanceof VoiceloopError) {
-    const status = STATUS[err.code] ?? (err.canRetry ? 503 : 500);
+    const status = statusOf(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     if (status === 503) reply.header('retry-after', '1');
-    return reply.status(status).send({ error: err.code, message: err.message, details: err.details });
+    const code = status === 422 && err.code === 'DATABASE' ? 'UNPROCESSABLE' : err.code;
+    return reply.status(status).send({ error: code, message: err.message, details: err.details });
   }
   const fe = err as FastifyError;
   if (fe.validation) {
@@ -43,6 +72,15 @@ export function errorHandler(
     return reply
       .status(fe.statusCode)
       .send({ error: fe.code ?? 'BAD_REQUEST', message: fe.message, details: [] });
+  }
+  // A client library's error that reached here unwrapped (a route querying the pool directly).
+  const io = (err as { code?: unknown }).code;
+  if (
+    sqlState(err) ||
+    (typeof io === 'string' && NETWORK_CODES.has(io)) ||
+    /Connection terminated/.test(err.message)
+  ) {
+    return errorHandler(wrapIo('DATABASE', 'PostgreSQL', err), req, reply);
   }
   req.log.error({ err }, 'unexpected error');
   return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', details: [] });

@@ -3,6 +3,7 @@
 // or a misspelt field is a 400, not a guess.
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { MAX_CLOCK_SKEW_MS } from '../producers/snapshot.ts';
 import type { StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
 import { errorHandler } from './errors.ts';
@@ -28,6 +29,9 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
   app.setErrorHandler(errorHandler);
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema 2020-12, the dialect our route schemas are written in
+      // (numeric exclusiveMinimum, type arrays for nullable); 3.0.3 would make them invalid.
+      openapi: '3.1.0',
       info: {
         title: 'voiceloop',
         version: '1',
@@ -56,6 +60,7 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     audio: rt.audio,
     maxPcmBytes: rt.cfg.api.maxPcmBytes,
     tokenSecret: rt.cfg.api.tokenSecret,
+    capturedWindow: { maxAgeMs: rt.cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
   });
   for (const p of plugins) await p(app);
 

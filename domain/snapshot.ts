@@ -70,8 +70,20 @@ function range(out: ErrorDetail[], field: string, v: number | null | undefined, 
   else if (v < min || v > max) out.push({ field, reason: `must be within [${min}, ${max}], got ${v}` });
 }
 
+/**
+ * How far from now a `captured_at` may be. Each day of it is a table partition, so an unbounded window
+ * lets one field create thousands of tables; the past bound is the snapshot retention (older data would
+ * be dropped at once), the future bound a clock skew allowance.
+ */
+export interface CapturedWindow {
+  maxAgeMs: number;
+  maxAheadMs: number;
+}
+
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Every problem with a snapshot's meaning, each naming its field; empty when it is sound. */
-export function checkSnapshot(s: StationSnapshot, now = Date.now()): ErrorDetail[] {
+export function checkSnapshot(s: StationSnapshot, now = Date.now(), window?: CapturedWindow): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   if (!SNAPSHOT_ID_RE.test(s.snapshot_id))
     out.push({ field: 'snapshot_id', reason: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' });
@@ -88,7 +100,16 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now()): ErrorDetail
   if (s.segment.start_ms < 0) out.push({ field: 'segment.start_ms', reason: 'must be >= 0' });
   if (s.segment.end_ms < s.segment.start_ms)
     out.push({ field: 'segment.end_ms', reason: 'must be >= segment.start_ms' });
-  if (s.captured_at <= 0 || s.captured_at > now + DAY_MS) {
+  if (window) {
+    const from = now - window.maxAgeMs;
+    const to = now + window.maxAheadMs;
+    if (!Number.isFinite(s.captured_at) || s.captured_at < from || s.captured_at > to) {
+      out.push({
+        field: 'captured_at',
+        reason: `must be epoch milliseconds within [${new Date(from).toISOString()}, ${new Date(to).toISOString()}] (retention .. now + ${Math.round(window.maxAheadMs / 1000)} s)`,
+      });
+    }
+  } else if (s.captured_at <= 0 || s.captured_at > now + DAY_MS) {
     out.push({
       field: 'captured_at',
       reason: 'must be epoch milliseconds, not more than a day in the future',

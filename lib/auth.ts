@@ -1,18 +1,22 @@
 // Bearer tokens carry a role and a tenant (DESIGN §9): `v1.<payload>.<signature>`, payload the
-// base64url JSON {sub, role, tenant, exp?}, signature HMAC-SHA256 over "v1.<payload>" with the
-// server's secret. Tenant "*" is the fleet operator. Nobody reads or changes another tenant's data.
+// base64url JSON {sub, role, tenant, exp, jti?}, signature HMAC-SHA256 over "v1.<payload>" with the
+// server's secret. Claims are strict: `exp` (epoch seconds) is required and numeric, and tenant "*"
+// (every tenant) belongs to the admin role only. Nobody reads or changes another tenant's data.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { VoiceloopError } from './errors.ts';
 
-export const ROLES = ['station', 'operator', 'viewer'] as const;
+export const ROLES = ['station', 'operator', 'viewer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
   sub: string;
   role: Role;
-  /** A tenant id, or "*" for all tenants (fleet operators only). */
+  /** A tenant id, or "*" for all tenants (admin only). */
   tenant: string;
-  exp?: number;
+  /** Expiry, epoch seconds. */
+  exp: number;
+  /** Token id, when the token was issued by `npm run token` (revocable). */
+  jti?: string;
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
@@ -21,11 +25,26 @@ function sign(secret: string, data: string): string {
   return createHmac('sha256', secret).update(data).digest('base64url');
 }
 
+/** Every problem with a token's claims; empty when they are sound. */
+export function claimProblems(p: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (typeof p.sub !== 'string' || p.sub.length === 0 || p.sub.length > 128)
+    out.push('sub must be 1-128 characters');
+  if (typeof p.role !== 'string' || !(ROLES as readonly string[]).includes(p.role))
+    out.push(`role must be one of ${ROLES.join(', ')}`);
+  if (typeof p.tenant !== 'string' || !/^(\*|[A-Za-z0-9._-]{1,64})$/.test(p.tenant))
+    out.push('tenant must be "*" or 1-64 characters of A-Z a-z 0-9 . _ -');
+  else if (p.tenant === '*' && p.role !== 'admin') out.push('only an admin may hold tenant "*"');
+  if (typeof p.exp !== 'number' || !Number.isInteger(p.exp) || p.exp <= 0)
+    out.push('exp must be an integer (epoch seconds)');
+  if (p.jti !== undefined && (typeof p.jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.jti)))
+    out.push('jti must be 1-64 characters of A-Z a-z 0-9 _ -');
+  return out;
+}
+
 export function mintToken(secret: string, p: Principal): string {
-  if (!ROLES.includes(p.role))
-    throw new VoiceloopError('VALIDATION', `role must be one of ${ROLES.join(', ')}`);
-  if (p.tenant === '*' && p.role !== 'operator')
-    throw new VoiceloopError('VALIDATION', 'only an operator may hold tenant "*"');
+  const problems = claimProblems(p as unknown as Record<string, unknown>);
+  if (problems.length) throw new VoiceloopError('VALIDATION', `token claims: ${problems.join('; ')}`);
   const payload = b64url(JSON.stringify(p));
   return `v1.${payload}.${sign(secret, `v1.${payload}`)}`;
 }
@@ -38,20 +57,29 @@ export function verifyToken(secret: string, header: string | undefined, now = Da
   const got = Buffer.from(m[3]!);
   if (expected.length !== got.length || !timingSafeEqual(expected, got))
     throw new VoiceloopError('UNAUTHORIZED', 'token signature is invalid');
-  let p: Principal;
+  let p: unknown;
   try {
-    p = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as Principal;
+    p = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8'));
   } catch {
     throw new VoiceloopError('UNAUTHORIZED', 'token payload is not JSON');
   }
-  if (!ROLES.includes(p.role) || typeof p.tenant !== 'string' || typeof p.sub !== 'string') {
-    throw new VoiceloopError('UNAUTHORIZED', 'token payload lacks sub, role or tenant');
-  }
-  if (p.exp !== undefined && p.exp * 1000 < now)
-    throw new VoiceloopError('UNAUTHORIZED', 'token has expired');
-  return p;
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new VoiceloopError('UNAUTHORIZED', 'token payload is not a JSON object');
+  const problems = claimProblems(p as Record<string, unknown>);
+  if (problems.length) throw new VoiceloopError('UNAUTHORIZED', `token claims: ${problems.join('; ')}`);
+  const principal = p as Principal;
+  if (principal.exp * 1000 < now) throw new VoiceloopError('UNAUTHORIZED', 'token has expired');
+  return principal;
 }
 
 export function canAccessTenant(p: Principal, tenant: string | null): boolean {
   return p.tenant === '*' || (tenant !== null && p.tenant === tenant);
+}
+
+// A token secret is the key of every tenant's data: a short or low-variety one can be brute-forced
+// offline from any token. 32 characters with at least 10 distinct ones rules out "aaaa..." and words.
+export function secretProblem(s: string): string | null {
+  if (s.length < 32) return `must be at least 32 characters (got ${s.length})`;
+  if (new Set(s).size < 10) return 'must use at least 10 distinct characters';
+  return null;
 }

@@ -3,6 +3,7 @@
 // (readStackEnv), the benches (readBenchEnv), the tests (readTestEnv) and child processes (envWith). Every default points at
 // the local stack (`npm run stack:up`), so after it nothing needs configuring.
 import { localEndpoints, localS3, type StackEndpoints } from '../stack/endpoints.ts';
+import { secretProblem } from './auth.ts';
 import { VoiceloopError } from './errors.ts';
 
 export interface TopicNames {
@@ -124,8 +125,8 @@ export function topicNames(prefix: string): TopicNames {
 const DEV_SECRET = 'voiceloop-local-development-secret';
 function secret(env: Env): string {
   const s = env.API_TOKEN_SECRET ?? DEV_SECRET;
-  if (s.length < 16)
-    throw new VoiceloopError('CONFIG_INVALID', 'API_TOKEN_SECRET must be at least 16 characters');
+  const weak = secretProblem(s);
+  if (weak) throw new VoiceloopError('CONFIG_INVALID', `API_TOKEN_SECRET ${weak}`);
   const host = env.HOST ?? '127.0.0.1';
   if (s === DEV_SECRET && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
     throw new VoiceloopError('CONFIG_INVALID', `HOST=${host} listens beyond loopback: set API_TOKEN_SECRET`);

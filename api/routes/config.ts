@@ -9,6 +9,7 @@ import type { Scope } from '../../contracts/generated.ts';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { Pool } from '../../storage/db.ts';
 import { assertTenant, requireRole } from '../auth.ts';
+import { idString, reasonSchema, stationIdSchema, versionSchema } from '../schemas.ts';
 
 export interface ConfigRouteDeps {
   changes: ChangeService;
@@ -22,8 +23,8 @@ const scopeSchema = {
   required: ['level'],
   properties: {
     level: { type: 'string', enum: ['global', 'tenant', 'call'] },
-    tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
-    call_id: { type: 'string', minLength: 1, maxLength: 64 },
+    tenant_id: idString,
+    call_id: idString,
   },
 } as const;
 
@@ -42,6 +43,13 @@ function toScope(b: ScopeBody): Scope {
       problems.map((reason) => ({ field: 'scope', reason })),
     );
   return scope;
+}
+
+function knownStation(id: number): void {
+  if (!stationById(id))
+    throw validationError(`station_id: unknown station ${id}`, [
+      { field: 'station_id', reason: `unknown station ${id}; see catalog/stations.json` },
+    ]);
 }
 
 function actorOf(req: FastifyRequest): string {
@@ -81,10 +89,10 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
           additionalProperties: false,
           required: ['station_id', 'scope', 'parameters', 'reason'],
           properties: {
-            station_id: { type: 'integer' },
+            station_id: stationIdSchema,
             scope: scopeSchema,
             parameters: { type: 'object', minProperties: 1, additionalProperties: { type: 'number' } },
-            reason: { type: 'string', minLength: 3, maxLength: 1000 },
+            reason: reasonSchema,
             ttl_ms: { type: 'integer', minimum: 1 },
           },
         },
@@ -93,6 +101,7 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
     async (req, reply) => {
       const scope = toScope(req.body.scope);
       assertTenant(req, scope.tenant_id);
+      knownStation(req.body.station_id);
       const unknown = Object.keys(req.body.parameters).filter((n) => !parameterByName(n));
       if (unknown.length) {
         throw validationError(
@@ -126,10 +135,10 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
           required: ['reason'],
           properties: {
             change_id: { type: 'string', format: 'uuid' },
-            station_id: { type: 'integer' },
+            station_id: stationIdSchema,
             scope: scopeSchema,
-            to_version: { type: 'integer', minimum: 1 },
-            reason: { type: 'string', minLength: 3, maxLength: 1000 },
+            to_version: versionSchema,
+            reason: reasonSchema,
           },
         },
       },
@@ -155,6 +164,7 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
         if (!rows[0]) throw new VoiceloopError('NOT_FOUND', `change ${b.change_id} does not exist`);
         scope = { level: rows[0].scope_level, tenant_id: rows[0].tenant_id, call_id: rows[0].call_id };
       } else {
+        knownStation(b.station_id!);
         scope = toScope(b.scope!);
       }
       assertTenant(req, scope.tenant_id);
@@ -184,8 +194,8 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
           properties: {
             station_id: { type: 'string', pattern: '^[0-9]{1,4}$' },
             level: { type: 'string', enum: ['global', 'tenant', 'call'] },
-            tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
-            call_id: { type: 'string', minLength: 1, maxLength: 64 },
+            tenant_id: idString,
+            call_id: idString,
           },
         },
       },
@@ -200,10 +210,7 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
       });
       if (scope.tenant_id) assertTenant(req, scope.tenant_id);
       const stationId = Number(q.station_id);
-      if (!stationById(stationId))
-        throw validationError(`unknown station ${stationId}`, [
-          { field: 'station_id', reason: `unknown station ${stationId}` },
-        ]);
+      knownStation(stationId);
       const eff = await deps.changes.effective(stationId, scope);
       return {
         station_id: stationId,

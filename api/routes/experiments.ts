@@ -6,6 +6,7 @@ import type { Scope } from '../../contracts/generated.ts';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { DesignInput, ExperimentService } from '../../optimizer/ab/index.ts';
 import { assertTenant, requireRole } from '../auth.ts';
+import { idString, reasonSchema, stationIdSchema } from '../schemas.ts';
 
 export interface ExperimentRouteDeps {
   service: ExperimentService;
@@ -14,6 +15,7 @@ export interface ExperimentRouteDeps {
   onCreated?: () => Promise<void>;
 }
 
+// JSON Schema 2020-12 numeric bounds (the document is OpenAPI 3.1, whose schemas are that dialect).
 const probability = (exclusive: boolean) =>
   exclusive
     ? { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }
@@ -49,14 +51,14 @@ export const experimentRoutes: FastifyPluginAsync<ExperimentRouteDeps> = async (
           additionalProperties: false,
           required: ['station_id', 'scope', 'treatment', 'reason'],
           properties: {
-            station_id: { type: 'integer' },
+            station_id: stationIdSchema,
             scope: {
               type: 'object',
               additionalProperties: false,
               required: ['level'],
               properties: {
                 level: { type: 'string', enum: ['tenant', 'global'] },
-                tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
+                tenant_id: idString,
               },
             },
             treatment: { type: 'object', minProperties: 1, additionalProperties: { type: 'number' } },
@@ -78,8 +80,8 @@ export const experimentRoutes: FastifyPluginAsync<ExperimentRouteDeps> = async (
               },
             },
             call_ttl_ms: { type: 'integer', minimum: 1000 },
-            salt: { type: 'string', minLength: 1, maxLength: 64 },
-            reason: { type: 'string', minLength: 3, maxLength: 1000 },
+            salt: idString,
+            reason: reasonSchema,
           },
         },
       },
@@ -136,7 +138,7 @@ export const experimentRoutes: FastifyPluginAsync<ExperimentRouteDeps> = async (
           additionalProperties: false,
           required: ['reason'],
           properties: {
-            reason: { type: 'string', minLength: 3, maxLength: 1000 },
+            reason: reasonSchema,
             rollback: { type: 'boolean' },
           },
         },

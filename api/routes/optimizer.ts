@@ -10,6 +10,7 @@ import { type BatchRunner, parseBatchRequest } from '../../optimizer/batch/index
 import type { Pool } from '../../storage/db.ts';
 import { SNAPSHOT_SELECT, type SnapshotDbRow, snapshotFromRow } from '../../storage/snapshots.ts';
 import { assertTenant, requireRole } from '../auth.ts';
+import { idString, stationIdSchema } from '../schemas.ts';
 
 export interface OptimizerRouteDeps {
   pool: Pool;
@@ -65,9 +66,9 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
           required: ['mode', 'station_id', 'tenant_id'],
           properties: {
             mode: { type: 'string', enum: ['online', 'batch'] },
-            station_id: { type: 'integer' },
-            tenant_id: { type: 'string', minLength: 1, maxLength: 64 },
-            call_id: { type: 'string', minLength: 1, maxLength: 64 },
+            station_id: stationIdSchema,
+            tenant_id: idString,
+            call_id: idString,
           },
         },
       },

@@ -6,6 +6,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { contractJsonSchema, type JsonSchema } from '../../contracts/jsonSchema.ts';
 import {
   buildSnapshot,
+  type CapturedWindow,
   checkAudioRef,
   checkSnapshot,
   SAMPLE_RATES,
@@ -21,6 +22,8 @@ export interface SnapshotRouteDeps {
   audio: AudioStore;
   maxPcmBytes: number;
   tokenSecret: string;
+  /** captured_at must fall within this window of now (400 otherwise). */
+  capturedWindow: CapturedWindow;
 }
 
 interface AudioBody {
@@ -110,7 +113,7 @@ export const snapshotRoutes: FastifyPluginAsync<SnapshotRouteDeps> = async (app,
       assertTenant(req, body.tenant_id);
       const audioBody = body.audio;
       const snap: StationSnapshot = buildSnapshot({ ...body, audio: null });
-      const problems: ErrorDetail[] = checkSnapshot(snap);
+      const problems: ErrorDetail[] = checkSnapshot(snap, Date.now(), deps.capturedWindow);
       let pcm: Pcm | undefined;
       if (audioBody) {
         const inline = audioBody.pcm_base64 !== undefined;

@@ -51,7 +51,7 @@ export const httpBench: Bench = {
     const input = realisticInput(ctx.runId, tenant, 0, 3);
     delete input.snapshot_id; // the API mints one per request
     const body = JSON.stringify(input);
-    const auth = `Bearer ${mintToken(ctx.cfg.api.tokenSecret, { sub: 'bench', role: 'station', tenant })}`;
+    const auth = `Bearer ${mintToken(ctx.cfg.api.tokenSecret, { sub: 'bench', role: 'station', tenant, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
     const api = await startChild(ctx.cfg, ['app', 'api']);
     ctx.defer(() => api.stop());
     const bare = await startChild(ctx.cfg, ['bare']);

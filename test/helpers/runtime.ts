@@ -69,10 +69,11 @@ export async function waitFor<T>(
 
 export function token(
   cfg: Readonly<Config>,
-  role: 'station' | 'operator' | 'viewer',
+  role: 'station' | 'operator' | 'viewer' | 'admin',
   tenant: string,
 ): string {
-  return `Bearer ${mintToken(cfg.api.tokenSecret, { sub: `test-${role}`, role, tenant })}`;
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  return `Bearer ${mintToken(cfg.api.tokenSecret, { sub: `test-${role}`, role, tenant, exp })}`;
 }
 
 /** Reads a topic from the beginning until `until` says enough (or the deadline passes). */

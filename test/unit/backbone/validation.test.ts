@@ -54,7 +54,12 @@ test('checkSnapshot accepts a sound snapshot and names each unsound field', () =
 
 test('tokens: signed, role and tenant checked, tampering refused', () => {
   const secret = 'x'.repeat(32);
-  const tok = mintToken(secret, { sub: 's', role: 'station', tenant: 't1' });
+  const tok = mintToken(secret, {
+    sub: 's',
+    role: 'station',
+    tenant: 't1',
+    exp: Math.floor(Date.now() / 1000) + 60,
+  });
   const p = verifyToken(secret, `Bearer ${tok}`);
   assert.equal(p.tenant, 't1');
   assert.ok(canAccessTenant(p, 't1'));
@@ -66,7 +71,10 @@ test('tokens: signed, role and tenant checked, tampering refused', () => {
   assert.throws(() => verifyToken(secret, `Bearer ${v}.${forged}.${sig}`), /signature/);
   assert.throws(() => verifyToken('y'.repeat(32), `Bearer ${tok}`), /signature/);
   assert.throws(() => verifyToken(secret, undefined), /missing/);
-  assert.throws(() => mintToken(secret, { sub: 's', role: 'viewer', tenant: '*' }), /only an operator/);
+  assert.throws(
+    () => mintToken(secret, { sub: 's', role: 'viewer', tenant: '*', exp: 2e9 }),
+    /only an admin/,
+  );
   assert.ok(payload);
 });
 

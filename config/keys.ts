@@ -1,11 +1,14 @@
-// Config keys (DESIGN §4): `station/scope/scope_id`, e.g. `4/global/*`, `4/tenant/acme`, `4/call/c-123`.
+// Config keys (DESIGN §4): `station/scope/scope_id`, e.g. `4/global/*`, `4/tenant/acme`, `4/call/acme/c-123`.
+// A call's scope id carries its tenant: call ids come from outside (SIP Call-IDs, station agents), so
+// two tenants may use the same one, and a key without the tenant would let one overwrite the other's
+// config on the compacted topic (issue 9). Ids cannot contain '/', so the key stays unambiguous.
 import type { Scope } from '../contracts/generated.ts';
 import { ID_RE } from '../domain/ids.ts';
 
 export function scopeId(scope: Scope): string {
   if (scope.level === 'global') return '*';
   if (scope.level === 'tenant') return scope.tenant_id ?? '';
-  return scope.call_id ?? '';
+  return `${scope.tenant_id ?? ''}/${scope.call_id ?? ''}`;
 }
 
 export function configKey(stationId: number, scope: Scope): string {

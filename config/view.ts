@@ -3,7 +3,7 @@
 // agent's own clock. Pure: records and a clock in, parameters out.
 import { defaultsForStation, stationById, validateParameterSet } from '../catalog/index.ts';
 import type { ConfigRecord, ScopeLevel } from '../contracts/generated.ts';
-import { checkScope, configKey } from './keys.ts';
+import { callScope, checkScope, configKey, globalScope, tenantScope } from './keys.ts';
 
 export interface ValueSource {
   level: ScopeLevel | 'default';
@@ -75,9 +75,9 @@ export class ConfigView {
     for (const k of Object.keys(params)) sources[k] = { level: 'default', change_id: null, version: 0 };
     let version = 0;
     const chain: (string | null)[] = [
-      `${stationId}/global/*`,
-      tenantId ? `${stationId}/tenant/${tenantId}` : null,
-      callId ? `${stationId}/call/${callId}` : null,
+      configKey(stationId, globalScope()),
+      tenantId ? configKey(stationId, tenantScope(tenantId)) : null,
+      tenantId && callId ? configKey(stationId, callScope(tenantId, callId)) : null,
     ];
     for (const key of chain) {
       if (!key) continue;

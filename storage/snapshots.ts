@@ -26,7 +26,7 @@ export interface SnapshotDbRow {
 
 /** Every snapshot column with its segment's bounds; append WHERE ... to it. */
 export const SNAPSHOT_SELECT = `SELECT s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
-  LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index`;
+  LEFT JOIN segments g ON g.tenant_id = s.tenant_id AND g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index`;
 
 /** Rebuilds a StationSnapshot from its persisted row. */
 export function snapshotFromRow(r: SnapshotDbRow): StationSnapshot {

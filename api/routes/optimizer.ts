@@ -91,7 +91,7 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
           )
         : await deps.pool.query<SnapshotDbRow>(
             `SELECT DISTINCT ON (s.call_id) s.*, g.start_ms, g.end_ms, g.utterance_id FROM station_snapshots s
-               LEFT JOIN segments g ON g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index
+               LEFT JOIN segments g ON g.tenant_id = s.tenant_id AND g.call_id = s.call_id AND g.channel = s.channel AND g.segment_index = s.segment_index
               WHERE s.tenant_id = $1 AND s.station_id = $2 AND s.captured_at > now() - interval '15 minutes'
               ORDER BY s.call_id, s.captured_at DESC LIMIT 50`,
             [b.tenant_id, b.station_id],

@@ -158,7 +158,7 @@ export const onlineBench: Bench = {
     const prefix = `${STATION}/call/`;
     feed.onEvent((e) => {
       if (e.status !== 'applied' || !e.key.startsWith(prefix)) return;
-      const call = e.key.slice(prefix.length);
+      const call = e.key.slice(prefix.length).split('/')[1] ?? '';
       const t = scheduled.get(call);
       if (t !== undefined && !latency.has(call)) latency.set(call, performance.now() - t);
     });

@@ -1,8 +1,7 @@
 // Snapshot batch -> PostgreSQL in one transaction: calls, channels, segments, then the snapshot rows
-// guarded by snapshot_keys so a redelivered snapshot never becomes a second row. Arrays go through
+// guarded by snapshot_keys (per tenant) so a redelivered snapshot never becomes a second row. Arrays go through
 // UNNEST, one statement per table, well below the 65,535-parameter limit whatever the batch size.
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { VoiceloopError } from '../../lib/errors.ts';
 import type { PoolClient } from '../../storage/db.ts';
 
 export interface SnapshotRow {
@@ -13,17 +12,6 @@ export interface SnapshotRow {
 
 const DAY = 86_400_000;
 
-/** A snapshot for a call id another tenant owns: a bad row, dead-lettered alone. */
-export class CallOwnerError extends VoiceloopError {
-  constructor(callId: string, owner: string, claimed: string) {
-    super(
-      'DATA_REFUSED',
-      `call_id ${callId} belongs to tenant ${owner}; a snapshot of tenant ${claimed} may not use it`,
-    );
-    this.name = 'CallOwnerError';
-  }
-}
-
 /** Returns how many snapshot rows were new (the rest were already persisted) and the days whose
  * partitions it ensured, which the caller remembers only once the transaction has committed. */
 export async function writeSnapshots(
@@ -32,8 +20,12 @@ export async function writeSnapshots(
   knownDays: ReadonlySet<number>,
 ): Promise<{ inserted: number; days: number[] }> {
   // Same snapshot twice in one batch (a producer retry before the broker deduplicated): keep the first.
+  // Every key starts with the tenant: ids come from outside and two tenants may pick the same one.
   const seen = new Set<string>();
-  const uniq = rows.filter((r) => !seen.has(r.snapshot.snapshot_id) && seen.add(r.snapshot.snapshot_id));
+  const uniq = rows.filter((r) => {
+    const k = `${r.snapshot.tenant_id}\u0000${r.snapshot.snapshot_id}`;
+    return !seen.has(k) && seen.add(k);
+  });
   if (uniq.length === 0) return { inserted: 0, days: [] };
   const s = uniq.map((r) => r.snapshot);
 
@@ -46,70 +38,58 @@ export async function writeSnapshots(
   }
 
   const ts = (ms: number) => new Date(ms).toISOString();
-  // Calls: latest sighting wins for last_seen_at; tenant never changes for a call.
+  const callOf = (x: StationSnapshot) => `${x.tenant_id}\u0000${x.call_id}`;
+  // Calls: latest sighting wins for last_seen_at.
   const calls = new Map<string, StationSnapshot>();
-  for (const x of s) {
-    const prev = calls.get(x.call_id);
-    if (!prev || x.captured_at > prev.captured_at) calls.set(x.call_id, x);
-  }
   const firstSeen = new Map<string, number>();
-  for (const x of s) firstSeen.set(x.call_id, Math.min(firstSeen.get(x.call_id) ?? Infinity, x.captured_at));
-  const cs = [...calls.values()];
-  // A call id is global (a SIP Call-ID is unique by construction), and a call belongs to the tenant
-  // that first reported it: the same id from another tenant (in this batch or already stored) is
-  // refused, never merged into someone else's call.
   for (const x of s) {
-    const owner = calls.get(x.call_id)!.tenant_id;
-    if (x.tenant_id !== owner) throw new CallOwnerError(x.call_id, owner, x.tenant_id);
+    const k = callOf(x);
+    const prev = calls.get(k);
+    if (!prev || x.captured_at > prev.captured_at) calls.set(k, x);
+    firstSeen.set(k, Math.min(firstSeen.get(k) ?? Infinity, x.captured_at));
   }
-  const owned = await client.query<{ call_id: string }>(
-    `INSERT INTO calls (call_id, tenant_id, first_seen_at, last_seen_at, codec, labels)
+  const cs = [...calls.values()];
+  await client.query(
+    `INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at, codec, labels)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[])
-     ON CONFLICT (call_id) DO UPDATE SET
+     ON CONFLICT (tenant_id, call_id) DO UPDATE SET
        first_seen_at = LEAST(calls.first_seen_at, EXCLUDED.first_seen_at),
        last_seen_at = GREATEST(calls.last_seen_at, EXCLUDED.last_seen_at),
-       codec = COALESCE(EXCLUDED.codec, calls.codec)
-     WHERE calls.tenant_id = EXCLUDED.tenant_id
-     RETURNING call_id`,
+       codec = COALESCE(EXCLUDED.codec, calls.codec)`,
     [
-      cs.map((x) => x.call_id),
       cs.map((x) => x.tenant_id),
-      cs.map((x) => ts(firstSeen.get(x.call_id)!)),
+      cs.map((x) => x.call_id),
+      cs.map((x) => ts(firstSeen.get(callOf(x))!)),
       cs.map((x) => ts(x.captured_at)),
       cs.map((x) => x.codec),
       cs.map((x) => JSON.stringify(x.labels)),
     ],
   );
-  if (owned.rows.length < cs.length) {
-    const ok = new Set(owned.rows.map((r) => r.call_id));
-    const foreign = cs.find((x) => !ok.has(x.call_id))!;
-    const { rows: o } = await client.query<{ tenant_id: string }>(
-      'SELECT tenant_id FROM calls WHERE call_id = $1',
-      [foreign.call_id],
-    );
-    throw new CallOwnerError(foreign.call_id, o[0]?.tenant_id ?? '?', foreign.tenant_id);
-  }
 
   const chanKeys = new Map<string, StationSnapshot>();
-  for (const x of s)
-    if (!chanKeys.has(`${x.call_id}\u0000${x.channel}`)) chanKeys.set(`${x.call_id}\u0000${x.channel}`, x);
+  for (const x of s) {
+    const k = `${callOf(x)}\u0000${x.channel}`;
+    if (!chanKeys.has(k)) chanKeys.set(k, x);
+  }
   const ch = [...chanKeys.values()];
   await client.query(
-    `INSERT INTO channels (call_id, channel, first_seen_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [ch.map((x) => x.call_id), ch.map((x) => x.channel), ch.map((x) => ts(x.captured_at))],
+    `INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
+    [ch.map((x) => x.tenant_id), ch.map((x) => x.call_id), ch.map((x) => x.channel), ch.map((x) => ts(x.captured_at))],
   );
 
   const segKeys = new Map<string, StationSnapshot>();
   for (const x of s) {
-    const k = `${x.call_id}\u0000${x.channel}\u0000${x.segment.index}`;
+    const k = `${callOf(x)}\u0000${x.channel}\u0000${x.segment.index}`;
     if (!segKeys.has(k)) segKeys.set(k, x);
   }
   const sg = [...segKeys.values()];
   await client.query(
-    `INSERT INTO segments (call_id, channel, segment_index, start_ms, end_ms, utterance_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[]) ON CONFLICT DO NOTHING`,
+    `INSERT INTO segments (tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::text[])
+     ON CONFLICT DO NOTHING`,
     [
+      sg.map((x) => x.tenant_id),
       sg.map((x) => x.call_id),
       sg.map((x) => x.channel),
       sg.map((x) => x.segment.index),
@@ -128,13 +108,13 @@ export async function writeSnapshots(
             applied_config_version, rms_dbfs, loudness_lufs, snr_db, clipping_ratio, mos, metrics, audio,
             audio_key, constraints, targets, codec, labels, kafka_partition, kafka_offset)
      ), fresh AS (
-       INSERT INTO snapshot_keys (snapshot_id, captured_at)
-       SELECT snapshot_id, captured_at FROM input ON CONFLICT DO NOTHING RETURNING snapshot_id
+       INSERT INTO snapshot_keys (tenant_id, snapshot_id, captured_at)
+       SELECT tenant_id, snapshot_id, captured_at FROM input ON CONFLICT DO NOTHING RETURNING tenant_id, snapshot_id
      )
      INSERT INTO station_snapshots (snapshot_id, captured_at, tenant_id, call_id, channel, segment_index, station_id,
        schema_version, applied_config_version, rms_dbfs, loudness_lufs, snr_db, clipping_ratio, mos, metrics, audio,
        audio_key, constraints, targets, codec, labels, kafka_partition, kafka_offset)
-     SELECT i.* FROM input i JOIN fresh f USING (snapshot_id)`,
+     SELECT i.* FROM input i JOIN fresh f USING (tenant_id, snapshot_id)`,
     [
       s.map((x) => x.snapshot_id),
       s.map((x) => ts(x.captured_at)),

@@ -317,7 +317,7 @@ export async function treatmentChanges(
   const { rows } = await c.query<TreatmentChange>(
     `SELECT a.call_id, a.tenant_id, a.change_id, pc.before, cs.change_id AS current_change, cs.expires_at, cs.tombstoned_at
        FROM ab_calls a JOIN parameter_changes pc ON pc.change_id = a.change_id
-       LEFT JOIN config_state cs ON cs.stream = $2 AND cs.config_key = $3 || '/call/' || a.call_id
+       LEFT JOIN config_state cs ON cs.stream = $2 AND cs.config_key = $3 || '/call/' || a.tenant_id || '/' || a.call_id
       WHERE a.experiment_id = $1 AND a.arm = 'treatment' AND pc.status = 'applied'
       ORDER BY a.enrolled_at`,
     [experimentId, stream, String(stationId)],

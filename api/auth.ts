@@ -6,6 +6,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyInstance {
+    /** Set by buildApi from the token store: whether an issued token's id has been revoked. */
+    tokenRevoked?: RevocationCheck;
+  }
 }
 
 /** Says whether a token id has been revoked (the token store's cached view). */
@@ -13,7 +17,7 @@ export type RevocationCheck = (jti: string) => boolean;
 
 export interface AuthOptions {
   secret: string;
-  isRevoked?: RevocationCheck;
+  isRevoked?: RevocationCheck | undefined;
 }
 
 export function authenticate(opts: AuthOptions | string, header: string | undefined): Principal {
@@ -26,7 +30,8 @@ export function authenticate(opts: AuthOptions | string, header: string | undefi
 /** preHandler: a valid token with one of `roles` (an admin passes every check); the principal is left on the request. */
 export function requireRole(opts: AuthOptions | string, ...roles: Role[]) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
-    const p = authenticate(opts, req.headers.authorization);
+    const o = typeof opts === 'string' ? { secret: opts } : opts;
+    const p = authenticate({ isRevoked: req.server.tokenRevoked, ...o }, req.headers.authorization);
     if (p.role !== 'admin' && !roles.includes(p.role)) {
       throw new VoiceloopError(
         'FORBIDDEN',

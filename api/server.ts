@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/bootstrap.ts';
 import { errorHandler } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
+import { TokenStore, watchRevocations } from './tokens.ts';
 
 export interface ApiDeps {
   rt: Runtime;
@@ -27,6 +28,10 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     },
   });
   app.setErrorHandler(errorHandler);
+  const revocations = watchRevocations(new TokenStore(rt.pool, rt.cfg.api.tokenSecret), rt.log);
+  await revocations.ready;
+  app.decorate('tokenRevoked', revocations.isRevoked);
+  app.addHook('onClose', async () => revocations.stop());
   await app.register(swagger, {
     openapi: {
       // 3.1: its schemas are JSON Schema 2020-12, the dialect our route schemas are written in

@@ -75,7 +75,12 @@ export async function writeSnapshots(
   await client.query(
     `INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [ch.map((x) => x.tenant_id), ch.map((x) => x.call_id), ch.map((x) => x.channel), ch.map((x) => ts(x.captured_at))],
+    [
+      ch.map((x) => x.tenant_id),
+      ch.map((x) => x.call_id),
+      ch.map((x) => x.channel),
+      ch.map((x) => ts(x.captured_at)),
+    ],
   );
 
   const segKeys = new Map<string, StationSnapshot>();

@@ -13,7 +13,7 @@ import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { backoffDelay } from '../lib/retry.ts';
-import type { Pool } from '../storage/db.ts';
+import type { Pool, PoolClient } from '../storage/db.ts';
 import * as outbox from '../storage/outbox.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Registry } from '../streams/registry.ts';
@@ -174,10 +174,31 @@ export async function startOutboxRelay(
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY.
-  const listener = await pool.connect();
-  listener.on('notification', () => relay.kick());
-  await listener.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
+  // That connection dies with a PostgreSQL restart: the lock and the LISTEN go with it, so the relay
+  // drops leadership, and the loop opens a new connection (with backoff) before anything else.
+  let listener: PoolClient | null = null;
   let leader = false;
+  async function openListener(): Promise<PoolClient> {
+    const c = await pool.connect();
+    c.on('error', (err) => {
+      log.warn({ err: err.message }, 'outbox LISTEN connection lost; reconnecting');
+      if (listener === c) {
+        listener = null;
+        leader = false;
+        c.release(err);
+      }
+      relay.kick();
+    });
+    c.on('notification', () => relay.kick());
+    try {
+      await c.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
+    } catch (err) {
+      c.release(err as Error);
+      throw err;
+    }
+    return c;
+  }
+  listener = await openListener();
 
   const publisher = createPublisher(deps, producer, opts, (row, reason) => {
     setAsideCount++;
@@ -204,6 +225,7 @@ export async function startOutboxRelay(
     let failures = 0;
     while (running) {
       try {
+        listener ??= await openListener();
         if (!leader) leader = await outbox.tryLead(listener, stream);
         if (leader) {
           kicked = false;
@@ -236,9 +258,13 @@ export async function startOutboxRelay(
     running = false;
     wake?.();
     await looping;
-    if (leader) await outbox.stepDown(listener, stream).catch(() => {});
-    await listener.query(`UNLISTEN ${outbox.OUTBOX_CHANNEL}`).catch(() => {});
-    listener.release();
+    const l = listener as PoolClient | null;
+    listener = null;
+    if (l) {
+      if (leader) await outbox.stepDown(l, stream).catch(() => {});
+      await l.query(`UNLISTEN ${outbox.OUTBOX_CHANNEL}`).catch(() => {});
+      l.release();
+    }
     if (ownsProducer) await producer.disconnect().catch(() => {});
     for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
   });

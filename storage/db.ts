@@ -16,6 +16,14 @@ export function createPool(cfg: Readonly<Config>, log: Logger, max = cfg.databas
   // Without this listener an idle client's disconnect (server restart, network blip) is an
   // unhandled 'error' event that kills the process; the pool replaces the client by itself.
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed; the pool replaces it'));
+  // A checked-out client has no listener of the pool's: its connection dying between two queries (a
+  // server restart) would be an unhandled 'error' event too. Every client gets one for its whole life;
+  // the pool discards a client that is no longer queryable when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      log.warn({ err: err.message }, 'PostgreSQL connection failed; client discarded'),
+    );
+  });
   return pool;
 }
 

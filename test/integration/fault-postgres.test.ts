@@ -1,0 +1,117 @@
+// Issue 9, defect 2: a PostgreSQL restart killed the outbox relay (its LISTEN client had no error
+// listener) and with it the whole process. Here every role runs in this one test process against a
+// private PostgreSQL that is SIGKILLed under load and started again: the process must live, every
+// acknowledged snapshot must be stored exactly once, and the API, persister and relay must work again
+// within 10 s of the server being back.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startApp } from '../../runtime/app.ts';
+import { snapshotInput } from '../helpers/fixtures.ts';
+import { startPrivatePostgres } from '../helpers/privatePostgres.ts';
+import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+
+test('issue 9: PostgreSQL killed and restarted under load: process lives, nothing acknowledged lost, recovery within 10 s', async (t) => {
+  const db = await startPrivatePostgres();
+  defer(t, () => db.destroy());
+  const cfg = testConfig('pgfault', { DATABASE_URL: db.url });
+  cleanupTopics(t, cfg);
+  const app = await startApp(cfg, ['api', 'persister', 'relay', 'online'], { listen: false });
+  defer(t, () => app.stop());
+  const tenant = uniqueId('tn');
+  const station = token(cfg, 'station', tenant);
+  const op = token(cfg, 'operator', tenant);
+  const acked = new Set<string>();
+  const statuses = new Map<number, number>();
+  let n = 0;
+  let loading = true;
+  const load = (async () => {
+    while (loading) {
+      const id = `${tenant}-s${n}`;
+      const res = await app.api!.inject({
+        method: 'POST',
+        url: '/v1/stations/snapshot',
+        headers: { authorization: station },
+        payload: snapshotInput({ tenant, call: `${tenant}-c${n % 5}`, index: n, snapshotId: id }),
+      });
+      n++;
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      if (res.statusCode === 202) acked.add(id);
+      await sleep(20);
+    }
+  })();
+  const configChange = (v: number) =>
+    app.api!.inject({
+      method: 'POST',
+      url: '/v1/config/update',
+      headers: { authorization: op },
+      payload: {
+        station_id: 2,
+        scope: { level: 'tenant', tenant_id: tenant },
+        parameters: { jitter_buffer_ms: v },
+        reason: 'fault test',
+      },
+    });
+
+  await sleep(1500);
+  assert.equal((await configChange(80)).statusCode, 200);
+  await db.kill();
+  await sleep(3000);
+  // While the database is down, a change is refused as a temporary condition, never a 500.
+  const down = await configChange(90);
+  assert.equal(down.statusCode, 503, down.body);
+  assert.ok(down.headers['retry-after']);
+
+  await db.start();
+  const back = Date.now();
+  // API: a change goes through again; relay: it reaches the compacted topic.
+  await waitFor(
+    'a config change accepted',
+    async () => (await configChange(100)).statusCode === 200,
+    10_000,
+    200,
+  );
+  await app.relay!.drain(Math.max(1000, 10_000 - (Date.now() - back)));
+  // Persister: a snapshot sent after the restart is stored.
+  const probe = `${tenant}-after`;
+  const res = await app.api!.inject({
+    method: 'POST',
+    url: '/v1/stations/snapshot',
+    headers: { authorization: station },
+    payload: snapshotInput({ tenant, call: `${tenant}-c0`, index: 100_000, snapshotId: probe }),
+  });
+  assert.equal(res.statusCode, 202, res.body);
+  acked.add(probe);
+  await waitFor(
+    'the persister to store a snapshot sent after the restart',
+    async () =>
+      (await app.rt.pool.query('SELECT 1 FROM station_snapshots WHERE snapshot_id = $1', [probe]))
+        .rowCount === 1,
+    Math.max(1000, 10_000 - (Date.now() - back)),
+    100,
+  );
+  loading = false;
+  await load;
+
+  // Every acknowledged snapshot exactly once (the unacknowledged may or may not be there).
+  const rows = await waitFor(
+    'every acknowledged snapshot stored',
+    async () => {
+      const { rows } = await app.rt.pool.query<{ snapshot_id: string; n: number }>(
+        'SELECT snapshot_id, count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1 GROUP BY snapshot_id',
+        [tenant],
+      );
+      const have = new Set(rows.map((r) => r.snapshot_id));
+      return [...acked].every((id) => have.has(id)) ? rows : undefined;
+    },
+    30_000,
+    250,
+  );
+  assert.ok(acked.size > 50, `load too small: ${acked.size} acknowledged`);
+  assert.deepEqual(
+    rows.filter((r) => r.n !== 1),
+    [],
+  );
+  assert.equal(statuses.get(500) ?? 0, 0, JSON.stringify([...statuses]));
+  console.log(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}, acknowledged ${acked.size}`);
+});

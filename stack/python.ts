@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDebianPackages } from './debian.ts';
 import { stateDir } from './settings.ts';
 
 export const venvDir = join(stateDir, 'venv');
@@ -19,9 +20,23 @@ function run(cmd: string, args: string[], what: string): void {
  * Makes sure `packages` ("name==version") are installed in the project venv and returns the path of
  * its bin/ directory. `log` gets one progress line per step that does work.
  */
-export function ensurePython(packages: string[], log: (s: string) => void = console.log): string {
+export async function ensurePython(
+  packages: string[],
+  log: (s: string) => void = console.log,
+): Promise<string> {
   const bin = join(venvDir, 'bin');
   if (!existsSync(join(bin, 'python'))) {
+    // Debian's python3 keeps venv's pip bootstrap (ensurepip) in a package of its own.
+    await ensureDebianPackages(
+      [
+        {
+          pkg: 'python3-venv',
+          purpose: 'a Python venv for the project',
+          present: () => spawnSync('python3', ['-c', 'import ensurepip']).status === 0,
+        },
+      ],
+      log,
+    );
     log(`creating Python venv in ${venvDir}`);
     run(
       'python3',

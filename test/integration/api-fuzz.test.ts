@@ -32,7 +32,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
 }
 
 test('schemathesis finds no server error and no schema violation in a bounded run', async (t) => {
-  const bin = ensurePython([SCHEMATHESIS], (s) => console.log(`[python] ${s}`));
+  const bin = await ensurePython([SCHEMATHESIS], (s) => console.log(`[python] ${s}`));
   const cfg = testConfig('fuzz', { PORT: '0' });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: true });

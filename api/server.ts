@@ -1,8 +1,12 @@
 // The HTTP API (DESIGN §9) as encapsulated fastify plugins, one per resource, JSON schemas on every
 // route. ajv is set strict: no type coercion and no silent removal of unknown fields, so a wrong type
 // or a misspelt field is a 400, not a guess.
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { StationSnapshot } from '../contracts/generated.ts';
+import { SendQueue } from '../producers/sendQueue.ts';
 import { MAX_CLOCK_SKEW_MS } from '../producers/snapshot.ts';
 import type { StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
@@ -20,6 +24,11 @@ export interface ApiDeps {
 
 export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
+    // Slow or stalled clients may not hold memory and sockets: the whole request must arrive in time
+    // (else 408), idle connections close, and bodies beyond the route's limit are refused (413).
+    requestTimeout: rt.cfg.api.requestTimeoutMs,
+    connectionTimeout: rt.cfg.api.connectionTimeoutMs,
+    keepAliveTimeout: 5_000,
     loggerInstance: rt.log.child({ role: 'api' }) as FastifyBaseLogger,
     // Request logs are off: /metrics counts requests, and the error handler logs failures.
     logController: new LogController({ disableRequestLogging: true }),
@@ -28,6 +37,22 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     },
   });
   app.setErrorHandler(errorHandler);
+  // Per token (or per address without one): one client cannot take the capacity of all the others.
+  await app.register(rateLimit, {
+    max: rt.cfg.api.rateLimitPerSecond,
+    timeWindow: 1_000,
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return auth ? `t:${createHash('sha256').update(auth).digest('base64url')}` : `ip:${req.ip}`;
+    },
+    allowList: (req) => req.url.startsWith('/health/') || req.url === '/metrics',
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      error: 'RATE_LIMITED',
+      message: `more than ${ctx.max} requests per second with this token; retry after ${ctx.after}`,
+      details: [],
+    }),
+  });
   const revocations = watchRevocations(new TokenStore(rt.pool, rt.cfg.api.tokenSecret), rt.log);
   await revocations.ready;
   app.decorate('tokenRevoked', revocations.isRevoked);
@@ -66,6 +91,11 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     maxPcmBytes: rt.cfg.api.maxPcmBytes,
     tokenSecret: rt.cfg.api.tokenSecret,
     capturedWindow: { maxAgeMs: rt.cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
+    queue: new SendQueue<StationSnapshot>({
+      send: (batch) => producer.sendAll(batch),
+      max: rt.cfg.api.produceQueueMax,
+      timeoutMs: rt.cfg.api.produceTimeoutMs,
+    }),
   });
   for (const p of plugins) await p(app);
 

@@ -36,7 +36,22 @@ export interface Config {
     snapshotRetentionMs: number;
     replicationFactor: number;
   };
-  api: { host: string; port: number; maxPcmBytes: number; tokenSecret: string };
+  api: {
+    host: string;
+    port: number;
+    maxPcmBytes: number;
+    tokenSecret: string;
+    /** Requests per second one token may make (429 with Retry-After beyond). */
+    rateLimitPerSecond: number;
+    /** Whole request (headers and body) must arrive within this; slow uploads are cut off (408). */
+    requestTimeoutMs: number;
+    /** An idle connection is closed after this. */
+    connectionTimeoutMs: number;
+    /** Snapshots in flight to Kafka at most; beyond, 503 at once. */
+    produceQueueMax: number;
+    /** A snapshot not on Kafka within this gets 503 (retry with the same snapshot_id). */
+    produceTimeoutMs: number;
+  };
   groups: { persister: string; online: string; batch: string };
   /** ROLES: comma-separated roles this process runs (runtime/app.ts validates the names); null = all. */
   roles: string | null;
@@ -247,6 +262,11 @@ export function loadConfig(
       port: int(env, 'PORT', 3021, 0, 65535),
       maxPcmBytes: int(env, 'MAX_PCM_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
       tokenSecret: secret(env),
+      rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 500, 1, 1_000_000),
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
+      connectionTimeoutMs: int(env, 'CONNECTION_TIMEOUT_MS', 30_000, 100, 600_000),
+      produceQueueMax: int(env, 'PRODUCE_QUEUE_MAX', 512, 1, 100_000),
+      produceTimeoutMs: int(env, 'PRODUCE_TIMEOUT_MS', 1_000, 50, 120_000),
     },
     groups: {
       persister: `${prefix}.persister`,

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { contractJsonSchema, type JsonSchema } from '../../contracts/jsonSchema.ts';
+import type { SendQueue } from '../../producers/sendQueue.ts';
 import {
   buildSnapshot,
   type CapturedWindow,
@@ -12,7 +13,7 @@ import {
   SAMPLE_RATES,
   type SnapshotInput,
 } from '../../domain/snapshot.ts';
-import { type ErrorDetail, validationError } from '../../lib/errors.ts';
+import { type ErrorDetail, VoiceloopError, validationError } from '../../lib/errors.ts';
 import { checkPcm, type Pcm, type StationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import { assertTenant, requireRole } from '../auth.ts';
@@ -22,6 +23,8 @@ export interface SnapshotRouteDeps {
   audio: AudioStore;
   maxPcmBytes: number;
   tokenSecret: string;
+  /** Bounded, coalescing path to Kafka: 503 at once when full or when Kafka does not answer. */
+  queue: SendQueue<StationSnapshot>;
   /** captured_at must fall within this window of now (400 otherwise). */
   capturedWindow: CapturedWindow;
 }
@@ -159,7 +162,17 @@ export const snapshotRoutes: FastifyPluginAsync<SnapshotRouteDeps> = async (app,
         );
       }
       const prepared = await deps.producer.prepare({ ...snap, audio: snap.audio }, pcm);
-      await deps.producer.sendAll([prepared]);
+      try {
+        await deps.queue.push(prepared);
+      } catch (err) {
+        if (!(err instanceof VoiceloopError) || !err.canRetry) throw err;
+        // The id goes back so a retry is recognised as the same snapshot (one row, however many tries).
+        throw new VoiceloopError('KAFKA', `${err.message} (snapshot_id ${prepared.snapshot_id})`, {
+          canRetry: true,
+          cause: err,
+          details: [{ field: 'snapshot_id', reason: prepared.snapshot_id }],
+        });
+      }
       return reply
         .status(202)
         .send({ snapshot_id: prepared.snapshot_id, storage_key: prepared.audio?.storage_key ?? null });

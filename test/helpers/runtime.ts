@@ -13,7 +13,16 @@ export function uniqueId(label = 't'): string {
 }
 
 export function testConfig(label = 'test', env: Record<string, string> = {}): Readonly<Config> {
-  const base = loadConfig(envWith({ LOG_LEVEL: readTestEnv().logLevel, SNAPSHOT_PARTITIONS: '3', ...env }));
+  const base = loadConfig(
+    envWith({
+      LOG_LEVEL: readTestEnv().logLevel,
+      SNAPSHOT_PARTITIONS: '3',
+      // Tests share two busy cores: a produce that is merely slow must not turn into a 503 here; the
+      // overload tests set their own bound.
+      PRODUCE_TIMEOUT_MS: '15000',
+      ...env,
+    }),
+  );
   return withPrefix(base, uniqueId(`${label}-`));
 }
 

@@ -1,0 +1,96 @@
+// A private single-node Kafka (KRaft) for fault tests: the stack's jars (stack/services/kafka.ts fetches
+// them, cached), its own data directory and ports, so a test can stop the broker for a minute while
+// everyone else keeps using the shared one. Stopped with SIGKILL: a crash, not a controlled shutdown.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { kafkaReady } from '../../stack/probes.ts';
+import { run } from '../../stack/proc.ts';
+import { javaFor } from '../../stack/services/java.ts';
+import { kafka as kafkaService } from '../../stack/services/kafka.ts';
+import { stateDir } from '../../stack/settings.ts';
+import { freePort } from './privatePostgres.ts';
+
+export interface PrivateKafka {
+  broker: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export async function startPrivateKafka(log: (s: string) => void = () => {}): Promise<PrivateKafka> {
+  await kafkaService.fetch!(log);
+  const java = (await javaFor(17)).bin;
+  const classpath = `${join(stateDir, 'kafka', 'libs')}/*`;
+  const dir = mkdtempSync(join(tmpdir(), 'voiceloop-kafka-'));
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  const [port, controller] = [await freePort(), await freePort()];
+  const config = join(dir, 'server.properties');
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${controller}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': data,
+    'num.partitions': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    'offsets.topic.replication.factor': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': false,
+  };
+  writeFileSync(
+    config,
+    `${Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
+  const log4j = join(dir, 'log4j2.xml');
+  writeFileSync(
+    log4j,
+    '<?xml version="1.0" encoding="UTF-8"?><Configuration status="WARN"><Appenders><Console name="o" target="SYSTEM_OUT"><ThresholdFilter level="ERROR"/><PatternLayout pattern="%m%n"/></Console></Appenders><Loggers><Root level="WARN"><AppenderRef ref="o"/></Root></Loggers></Configuration>',
+  );
+  const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-Xms128m', '-Xmx512m', '-cp', classpath];
+  const id = randomBytes(16).toString('base64url');
+  await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', config], { cwd: dir });
+  const broker = `127.0.0.1:${port}`;
+  let proc: ChildProcess | undefined;
+
+  const self: PrivateKafka = {
+    broker,
+    async start() {
+      proc = spawn(java, [...jvm, 'kafka.Kafka', config], { cwd: dir, stdio: 'ignore' });
+      const deadline = Date.now() + 120_000;
+      while (!(await kafkaReady([broker]).catch(() => false))) {
+        if (proc.exitCode !== null) throw new Error(`private Kafka exited with ${proc.exitCode}`);
+        if (Date.now() > deadline) throw new Error('private Kafka did not become ready within 120 s');
+        await sleep(250);
+      }
+    },
+    async kill() {
+      const p = proc;
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    },
+    async destroy() {
+      await self.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await self.start();
+  return self;
+}

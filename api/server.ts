@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { SendQueue } from '../producers/sendQueue.ts';
@@ -37,6 +38,25 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     },
   });
   app.setErrorHandler(errorHandler);
+  // Admission control: when the event loop lags, a request accepted now would only wait in line; it is
+  // refused at once with 503 + Retry-After so the accepted ones stay fast. Health and metrics still answer.
+  if (rt.cfg.api.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: rt.cfg.api.maxEventLoopDelayMs,
+      sampleInterval: 50,
+      pressureHandler: (req, reply, type, value) => {
+        if (req.url.startsWith('/health/') || req.url === '/metrics') return;
+        reply
+          .status(503)
+          .header('retry-after', '1')
+          .send({
+            error: 'OVERLOADED',
+            message: `server overloaded (${type} ${Math.round(Number(value))}); retry after the Retry-After delay`,
+            details: [],
+          });
+      },
+    });
+  }
   // Per token (or per address without one): one client cannot take the capacity of all the others.
   await app.register(rateLimit, {
     max: rt.cfg.api.rateLimitPerSecond,

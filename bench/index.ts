@@ -17,6 +17,7 @@ import { persisterBench } from './benches/persister.ts';
 import { producerBench } from './benches/producer.ts';
 import { replayBench } from './benches/replay.ts';
 import { scalingBench } from './benches/scaling.ts';
+import { shedBench } from './benches/shed.ts';
 import { createRunScope } from './lib/context.ts';
 import { addServiceVersions, machineInfo } from './lib/machine.ts';
 import { type Row, renderMarkdown, renderTable, summarize } from './lib/report.ts';
@@ -29,6 +30,7 @@ const BENCHES: Bench[] = [
   producerBench,
   persisterBench,
   httpBench,
+  shedBench,
   onlineBench,
   replayBench,
   scalingBench,

@@ -51,6 +51,8 @@ export interface Config {
     produceQueueMax: number;
     /** A snapshot not on Kafka within this gets 503 (retry with the same snapshot_id). */
     produceTimeoutMs: number;
+    /** Event-loop delay beyond which new requests get 503 at once (0: never). */
+    maxEventLoopDelayMs: number;
   };
   groups: { persister: string; online: string; batch: string };
   /** ROLES: comma-separated roles this process runs (runtime/app.ts validates the names); null = all. */
@@ -267,6 +269,7 @@ export function loadConfig(
       connectionTimeoutMs: int(env, 'CONNECTION_TIMEOUT_MS', 30_000, 100, 600_000),
       produceQueueMax: int(env, 'PRODUCE_QUEUE_MAX', 512, 1, 100_000),
       produceTimeoutMs: int(env, 'PRODUCE_TIMEOUT_MS', 1_000, 50, 120_000),
+      maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
     },
     groups: {
       persister: `${prefix}.persister`,

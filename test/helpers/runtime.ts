@@ -20,6 +20,7 @@ export function testConfig(label = 'test', env: Record<string, string> = {}): Re
       // Tests share two busy cores: a produce that is merely slow must not turn into a 503 here; the
       // overload tests set their own bound.
       PRODUCE_TIMEOUT_MS: '15000',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env,
     }),
   );

@@ -60,7 +60,11 @@ if (mode === 'app') {
       log: createLogger('error'),
       metrics,
     },
-    { topics: { snapshots: topic, deadLetters: cfg.topics.deadLetters }, groupId: group },
+    {
+      topics: { snapshots: topic, deadLetters: cfg.topics.deadLetters },
+      groupId: group,
+      partitionRetentionMs: cfg.topics.snapshotRetentionMs,
+    },
   );
   count = counterOf(metrics);
   stop = async () => {

@@ -11,6 +11,7 @@ import {
   startOnlineOptimizer,
 } from '../consumers/online/index.ts';
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
+import { MAX_CLOCK_SKEW_MS } from '../domain/snapshot.ts';
 import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
@@ -121,7 +122,12 @@ export async function startApp(
             log: rt.log.child({ role: 'persister' }),
             metrics: rt.metrics,
           },
-          { topics: cfg.topics, groupId: cfg.groups.persister },
+          {
+            topics: cfg.topics,
+            groupId: cfg.groups.persister,
+            capturedWindow: { maxAgeMs: cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
+            partitionRetentionMs: cfg.topics.snapshotRetentionMs,
+          },
         ),
       );
     }

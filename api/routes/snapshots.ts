@@ -4,7 +4,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { contractJsonSchema, type JsonSchema } from '../../contracts/jsonSchema.ts';
-import type { SendQueue } from '../../producers/sendQueue.ts';
 import {
   buildSnapshot,
   type CapturedWindow,
@@ -14,6 +13,7 @@ import {
   type SnapshotInput,
 } from '../../domain/snapshot.ts';
 import { type ErrorDetail, VoiceloopError, validationError } from '../../lib/errors.ts';
+import type { SendQueue } from '../../producers/sendQueue.ts';
 import { checkPcm, type Pcm, type StationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import { assertTenant, requireRole } from '../auth.ts';

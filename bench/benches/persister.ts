@@ -110,7 +110,11 @@ export const persisterBench: Bench = {
     const group = `${prefix}.bench-persister`;
     const persister = await startPersister(
       { kafka: rt.kafka, pool: rt.pool, codec, log: createLogger('error'), metrics },
-      { topics: { snapshots: topic, deadLetters: ctx.cfg.topics.deadLetters }, groupId: group },
+      {
+        topics: { snapshots: topic, deadLetters: ctx.cfg.topics.deadLetters },
+        groupId: group,
+        partitionRetentionMs: ctx.cfg.topics.snapshotRetentionMs,
+      },
     );
     ctx.defer(() => persister.stop());
     const persisted = async () => {

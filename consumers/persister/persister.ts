@@ -5,13 +5,14 @@
 // duplicate (the database refuses a second row).
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { checkSnapshot } from '../../domain/snapshot.ts';
+import { type CapturedWindow, checkSnapshot } from '../../domain/snapshot.ts';
 import type { Config } from '../../lib/config.ts';
-import { VoiceloopError } from '../../lib/errors.ts';
+import { isProgrammingError, VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
+import { startPartitionMaintenance } from '../../storage/partitions.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import { type SnapshotRow, writeSnapshots } from './rows.ts';
@@ -30,6 +31,12 @@ export interface PersisterOptions {
   /** Partitions processed in parallel by this instance (each its own transaction). */
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /** captured_at outside this window of now is dead-lettered (it would need a partition nobody made). */
+  capturedWindow?: CapturedWindow;
+  /** Partitions are kept made ahead for this retention (storage/partitions.ts); unset: not by this role. */
+  partitionRetentionMs?: number;
+  /** Attempts of a batch failing for a reason that is neither bad data nor a database outage. */
+  maxAttempts?: number;
 }
 
 export type Persister = Role;
@@ -40,8 +47,21 @@ function isBadRowError(err: unknown): boolean {
   return err instanceof VoiceloopError && err.code === 'DATA_REFUSED';
 }
 
-function checkSound(snapshot: StationSnapshot): void {
-  const problems = checkSnapshot(snapshot, Number.MAX_SAFE_INTEGER);
+// The database away or busy (connection, rollback, resources, restart, system error; or no SQLSTATE at
+// all, a network failure): waited out however long, since dead-lettering during an outage would move
+// good snapshots aside. A statement PostgreSQL refuses for another reason of its own (say a trigger's
+// exception, or a program limit) gets a few attempts, then the rows are isolated and the ones still
+// refused are dead-lettered: never retried for ever.
+function isOutage(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return /^(08|40|53|57|58)/.test(code);
+}
+
+function checkSound(snapshot: StationSnapshot, window?: CapturedWindow): void {
+  const problems = window
+    ? checkSnapshot(snapshot, Date.now(), window)
+    : checkSnapshot(snapshot, Number.MAX_SAFE_INTEGER);
   if (problems.length > 0) {
     throw new VoiceloopError(
       'VALIDATION',
@@ -52,12 +72,17 @@ function checkSound(snapshot: StationSnapshot): void {
 
 export async function startPersister(deps: PersisterDeps, opts: PersisterOptions): Promise<Persister> {
   const { pool, log, metrics } = deps;
-  const knownDays = new Set<number>();
+  const attempts = new Map<string, number>();
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const maintenance =
+    opts.partitionRetentionMs === undefined
+      ? undefined
+      : startPartitionMaintenance(pool, log, opts.partitionRetentionMs);
+  await maintenance?.ready;
 
   async function persist(rows: SnapshotRow[]): Promise<number> {
     const end = metrics?.persistBatchSeconds.startTimer();
-    const { inserted, days } = await inTransaction(pool, (c) => writeSnapshots(c, rows, knownDays));
-    for (const d of days) knownDays.add(d);
+    const { inserted } = await inTransaction(pool, (c) => writeSnapshots(c, rows));
     end?.();
     return inserted;
   }
@@ -73,7 +98,15 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
     try {
       inserted = await persist(rows);
     } catch (err) {
-      if (!isBadRowError(err)) throw err;
+      const key = `${batch.partition}:${rows[0]?.offset}`;
+      if (!isBadRowError(err)) {
+        if (isOutage(err) || isProgrammingError(err)) throw err;
+        const n = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, n);
+        if (n < maxAttempts) throw err;
+        log.error({ err: (err as Error).message, attempts: n }, 'batch still refused after its attempts');
+      }
+      attempts.delete(key);
       // One bad row must not block its neighbours: write one at a time, dead-letter the ones refused.
       log.warn(
         { err: (err as Error).message, partition: batch.partition },
@@ -83,7 +116,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
         try {
           inserted += await persist([row]);
         } catch (rowErr) {
-          if (!isBadRowError(rowErr)) throw rowErr;
+          if (!isBadRowError(rowErr) && (isOutage(rowErr) || isProgrammingError(rowErr))) throw rowErr;
           await batch.deadLetter(byOffset.get(row.offset)!, rowErr);
         }
       }
@@ -93,7 +126,10 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
   }
 
   let stopConsumer: () => Promise<void> = async () => {};
-  const lc = createLifecycle(() => stopConsumer());
+  const lc = createLifecycle(async () => {
+    maintenance?.stop();
+    await stopConsumer();
+  });
   const consumer = await runRoleConsumer<StationSnapshot>({
     kafka: deps.kafka,
     log,
@@ -103,7 +139,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
     fromBeginning: opts.fromBeginning ?? true,
     codec: deps.codec,
     deadLetterTopic: opts.topics.deadLetters,
-    check: checkSound,
+    check: (s) => checkSound(s, opts.capturedWindow),
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     handle,
     onFatal: (err) => void lc.fail(err),

@@ -10,15 +10,9 @@ export interface SnapshotRow {
   offset: string;
 }
 
-const DAY = 86_400_000;
-
-/** Returns how many snapshot rows were new (the rest were already persisted) and the days whose
- * partitions it ensured, which the caller remembers only once the transaction has committed. */
-export async function writeSnapshots(
-  client: PoolClient,
-  rows: SnapshotRow[],
-  knownDays: ReadonlySet<number>,
-): Promise<{ inserted: number; days: number[] }> {
+/** Returns how many snapshot rows were new (the rest were already persisted). Partitions are made
+ * ahead by storage/partitions.ts, never here: a record does not decide which tables exist. */
+export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): Promise<{ inserted: number }> {
   // Same snapshot twice in one batch (a producer retry before the broker deduplicated): keep the first.
   // Every key starts with the tenant: ids come from outside and two tenants may pick the same one.
   const seen = new Set<string>();
@@ -26,16 +20,8 @@ export async function writeSnapshots(
     const k = `${r.snapshot.tenant_id}\u0000${r.snapshot.snapshot_id}`;
     return !seen.has(k) && seen.add(k);
   });
-  if (uniq.length === 0) return { inserted: 0, days: [] };
+  if (uniq.length === 0) return { inserted: 0 };
   const s = uniq.map((r) => r.snapshot);
-
-  const days = [...new Set(s.map((x) => Math.floor(x.captured_at / DAY)))].filter((d) => !knownDays.has(d));
-  if (days.length > 0) {
-    await client.query(
-      'SELECT ensure_snapshot_partitions(to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000))',
-      [Math.min(...days) * DAY, Math.max(...days) * DAY],
-    );
-  }
 
   const ts = (ms: number) => new Date(ms).toISOString();
   const callOf = (x: StationSnapshot) => `${x.tenant_id}\u0000${x.call_id}`;
@@ -146,5 +132,5 @@ export async function writeSnapshots(
       uniq.map((r) => r.offset),
     ],
   );
-  return { inserted: res.rowCount ?? 0, days };
+  return { inserted: res.rowCount ?? 0 };
 }

@@ -5,6 +5,7 @@
 // applies (or rejects, or sees expire) is logged. Bad flags exit 2 naming the flag; SIGINT/SIGTERM
 // finish the segment in flight and stop cleanly.
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stationById, stationCatalog } from '../catalog/index.ts';
 import { ID_RE } from '../domain/snapshot.ts';
@@ -16,6 +17,7 @@ import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
+import { stateDir } from '../stack/settings.ts';
 import { startStationAgent } from '../stations/agent/index.ts';
 import { parseRtpArgs, RTP_FLAGS, RTP_USAGE, type RtpAgentArgs } from '../stations/agent/rtpArgs.ts';
 import { runRtpAgent } from '../stations/agent/rtpRun.ts';
@@ -173,6 +175,8 @@ const role = await startStationAgent(rt, {
   stations: [args.station],
   maxPcmBytes: cfg.api.maxPcmBytes,
   stageFor: engines.forStation,
+  // One spool per agent id: a restarted agent sends what its previous run could not, first.
+  spoolDir: join(stateDir, 'spool', args.agentId),
 });
 role.feed.onEvent((e) => {
   const fields = { key: e.key, version: e.version, ...(e.reason ? { reason: e.reason } : {}) };

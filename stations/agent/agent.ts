@@ -33,7 +33,8 @@ export interface SegmentInfo {
 export interface StationAgentOptions {
   stationId: number;
   feed: ConfigFeed;
-  producer: StationProducer;
+  /** The station producer, or a spooling one in front of it (producers/spool.ts). */
+  producer: Pick<StationProducer, 'publish'>;
   log: Logger;
   /** Upload each segment's processed PCM to the object store (off only for latency benchmarks). */
   uploadAudio?: boolean;

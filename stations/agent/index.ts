@@ -8,6 +8,7 @@ import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { createSpoolingProducer } from '../../producers/spool.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import type { Registry } from '../../streams/registry.ts';
@@ -43,6 +44,11 @@ export interface StationAgentRoleOptions {
   readyTimeoutMs?: number;
   /** Each station's stage engine (recognizer at 4, emotion analyzer at 11); the caller closes them. */
   stageFor?: (stationId: number) => StageEngine | undefined;
+  /**
+   * Snapshots measured while Kafka or S3 is unreachable wait in a bounded spool in this directory
+   * (producers/spool.ts) and are sent in order once they answer; a restarted agent sends it first.
+   */
+  spoolDir?: string;
 }
 
 export interface StationAgentRole extends Role {
@@ -84,6 +90,9 @@ export async function startStationAgent(
     await feed.stop();
     throw err;
   });
+  const spool = opts.spoolDir
+    ? createSpoolingProducer(producer, { dir: opts.spoolDir, log: log.child({ part: 'spool' }) })
+    : undefined;
   const agents = new Map(
     opts.stations.map((stationId) => {
       const stage = opts.stageFor?.(stationId);
@@ -93,7 +102,7 @@ export async function startStationAgent(
           ...(stage ? { stage } : {}),
           stationId,
           feed,
-          producer,
+          producer: spool ?? producer,
           log,
           ...(opts.keepReplayAudio ? { replayAudio: deps.audio } : {}),
           ...(opts.uploadAudio === false ? { uploadAudio: false } : {}),
@@ -103,6 +112,7 @@ export async function startStationAgent(
     }),
   );
   const lc = createLifecycle(async () => {
+    await spool?.stop().catch(() => {});
     await producer.stop().catch(() => {});
     await feed.stop().catch(() => {});
   });

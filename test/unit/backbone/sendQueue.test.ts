@@ -1,0 +1,60 @@
+// The bounded produce queue (producers/sendQueue.ts) as pure logic: coalescing, order, the bound and the
+// timeout, with a send function the test controls.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VoiceloopError } from '../../../lib/errors.ts';
+import { SendQueue } from '../../../producers/sendQueue.ts';
+
+function controlled() {
+  const calls: number[][] = [];
+  const pending: { resolve(): void; reject(e: unknown): void }[] = [];
+  const send = (items: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      calls.push(items);
+      pending.push({ resolve, reject });
+    });
+  return { calls, pending, send };
+}
+
+test('sendQueue: requests arriving during a send go out together in the next one, in order', async () => {
+  const c = controlled();
+  const q = new SendQueue<number>({ send: c.send, max: 100, timeoutMs: 10_000 });
+  const first = q.push(1);
+  const rest = [2, 3, 4].map((n) => q.push(n));
+  assert.deepEqual(c.calls, [[1]]);
+  c.pending[0]!.resolve();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(c.calls, [[1], [2, 3, 4]]);
+  c.pending[1]!.resolve();
+  await Promise.all(rest);
+  assert.equal(q.size, 0);
+});
+
+test('sendQueue: full queue and a send that does not finish are answered with a retriable error', async () => {
+  const c = controlled();
+  const q = new SendQueue<number>({ send: c.send, max: 2, timeoutMs: 50 });
+  const a = q.push(1);
+  const b = q.push(2);
+  await assert.rejects(
+    q.push(3),
+    (e: unknown) => e instanceof VoiceloopError && e.canRetry && /overloaded/.test(e.message),
+  );
+  await assert.rejects(
+    a,
+    (e: unknown) => e instanceof VoiceloopError && e.canRetry && /did not acknowledge/.test(e.message),
+  );
+  await assert.rejects(b, /did not acknowledge/);
+  // The timed-out items still count until their send settles: the bound holds while the broker is away.
+  assert.equal(q.size, 2);
+  await assert.rejects(q.push(4), /overloaded/);
+  c.pending[0]!.resolve();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(q.size, 1);
+  c.pending[1]!.reject(new Error('broker gone'));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(q.size, 0);
+  const d = q.push(5);
+  c.pending[2]!.resolve();
+  await d;
+});

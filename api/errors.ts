@@ -7,6 +7,8 @@ const STATUS: Partial<Record<VoiceloopError['code'], number>> = {
   VALIDATION: 400,
   DECODE: 400,
   UNSAFE_CHANGE: 422,
+  // PostgreSQL refused the data (storage/db.ts classifies by SQLSTATE): the input reached SQL unchecked.
+  DATA_REFUSED: 422,
   NOT_FOUND: 404,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

@@ -68,7 +68,14 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
   });
   const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
 
+  // A batch whose handler fails comes back whole: a record already set aside is not set aside again
+  // (per partition, until the batch's offsets are committed).
+  const lettered = new Map<number, Set<string>>();
+
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, err: unknown) {
+    const done = lettered.get(partition) ?? new Set<string>();
+    lettered.set(partition, done);
+    if (done.has(message.offset)) return;
     if (!dlq || !opts.deadLetterTopic) {
       log.debug({ topic, partition, offset: message.offset }, 'unusable record skipped');
       return;
@@ -83,6 +90,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
       { topic, partition, message, group: opts.groupId },
       err,
     );
+    done.add(message.offset);
     metrics?.deadLettered.inc({
       source_topic: topic,
       code: err instanceof VoiceloopError ? err.code : 'UNKNOWN',
@@ -139,6 +147,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
       // The work is done: only now may the group move past these records.
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      lettered.delete(batch.partition);
       resolveOffset(batch.lastOffset());
       await heartbeat();
     },

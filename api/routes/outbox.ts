@@ -1,6 +1,6 @@
 // Outbox rows set aside by the relay (they can never be published): what they were and why, for an
 // operator of the whole deployment to inspect and re-enqueue by hand once the cause is fixed. Rows are
-// not per tenant (call keys carry no tenant), so only a token for every tenant ('*') may read them.
+// not filtered by tenant, so only a token for every tenant ('*', the admin role) may read them.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Pool } from '../../storage/db.ts';
 import { listSetAside } from '../../storage/outbox.ts';

@@ -70,11 +70,11 @@ test('an outbox row that cannot be encoded is set aside and the rows after it ar
   const counted = await app.rt.metrics.outboxSetAside.get();
   assert.equal(counted.values.find((v) => v.labels.contract === 'ConfigRecord')?.value, 1);
 
-  // Through the API, for a deployment-wide operator; a tenant's operator may not read it.
+  // Through the API, for an admin (the deployment-wide role); a tenant's operator may not read it.
   const all = await app.api!.inject({
     method: 'GET',
     url: '/v1/config/outbox/set-aside',
-    headers: { authorization: token(cfg, 'operator', '*') },
+    headers: { authorization: token(cfg, 'admin', '*') },
   });
   assert.equal(all.statusCode, 200, all.body);
   const listed = all.json().rows as { key: string; reason: string; contract: string }[];
@@ -90,7 +90,7 @@ test('an outbox row that cannot be encoded is set aside and the rows after it ar
   const bad = await app.api!.inject({
     method: 'GET',
     url: '/v1/config/outbox/set-aside?limit=lots',
-    headers: { authorization: token(cfg, 'operator', '*') },
+    headers: { authorization: token(cfg, 'admin', '*') },
   });
   assert.equal(bad.statusCode, 400);
 });

@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const id = command === 'revoke' ? need('id') : undefined;
 
-  const cfg = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+  const cfg = loadConfig(undefined, { logLevel: 'error' });
   const log = createLogger(cfg.logLevel);
   await migrate(cfg.database.url, log);
   const pool = createPool(cfg, log, 2);

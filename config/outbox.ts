@@ -157,6 +157,47 @@ function createPublisher(
   return { publishBatch };
 }
 
+/**
+ * A pooled connection LISTENing on the outbox channel. When it dies (a PostgreSQL restart) it is
+ * released as broken and `lost` is called, so the relay opens a new one with its backoff.
+ */
+async function listenFor(
+  pool: Pool,
+  log: Logger,
+  on: { isCurrent(c: PoolClient): boolean; lost(): void; notified(): void },
+): Promise<PoolClient> {
+  const c = await pool.connect();
+  c.on('error', (err) => {
+    log.warn({ err: err.message }, 'outbox LISTEN connection lost; reconnecting');
+    if (on.isCurrent(c)) {
+      c.release(err);
+      on.lost();
+    }
+  });
+  c.on('notification', () => on.notified());
+  try {
+    await c.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
+  } catch (err) {
+    c.release(err as Error);
+    throw err;
+  }
+  return c;
+}
+
+function reportSetAside(deps: OutboxRelayDeps, row: outbox.OutboxRow, reason: string): void {
+  deps.metrics?.outboxSetAside.inc({ contract: row.contract });
+  deps.log.error(
+    { outbox_id: row.id, contract: row.contract, key: row.message_key, reason },
+    'outbox row set aside: it can never be published; the relay goes on with the next rows',
+  );
+}
+
+async function closeListener(l: PoolClient, leader: boolean, stream: string): Promise<void> {
+  if (leader) await outbox.stepDown(l, stream).catch(() => {});
+  await l.query(`UNLISTEN ${outbox.OUTBOX_CHANNEL}`).catch(() => {});
+  l.release();
+}
+
 export async function startOutboxRelay(
   deps: OutboxRelayDeps,
   opts: OutboxRelayOptions,
@@ -173,40 +214,21 @@ export async function startOutboxRelay(
   let kicked = false;
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY.
-  // That connection dies with a PostgreSQL restart: the lock and the LISTEN go with it, so the relay
-  // drops leadership, and the loop opens a new connection (with backoff) before anything else.
+  // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY;
+  // when a restart kills it, leadership goes with it and the loop reopens it (listenFor).
   let listener: PoolClient | null = null;
   let leader = false;
-  async function openListener(): Promise<PoolClient> {
-    const c = await pool.connect();
-    c.on('error', (err) => {
-      log.warn({ err: err.message }, 'outbox LISTEN connection lost; reconnecting');
-      if (listener === c) {
-        listener = null;
-        leader = false;
-        c.release(err);
-      }
-      relay.kick();
-    });
-    c.on('notification', () => relay.kick());
-    try {
-      await c.query(`LISTEN ${outbox.OUTBOX_CHANNEL}`);
-    } catch (err) {
-      c.release(err as Error);
-      throw err;
-    }
-    return c;
-  }
+  const lost = () => {
+    [listener, leader] = [null, false];
+    relay.kick();
+  };
+  const openListener = () =>
+    listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: () => relay.kick() });
   listener = await openListener();
 
   const publisher = createPublisher(deps, producer, opts, (row, reason) => {
     setAsideCount++;
-    deps.metrics?.outboxSetAside.inc({ contract: row.contract });
-    log.error(
-      { outbox_id: row.id, contract: row.contract, key: row.message_key, reason },
-      'outbox row set aside: it can never be published; the relay goes on with the next rows',
-    );
+    reportSetAside(deps, row, reason);
   });
 
   async function publishBatch(): Promise<number> {
@@ -260,11 +282,7 @@ export async function startOutboxRelay(
     await looping;
     const l = listener as PoolClient | null;
     listener = null;
-    if (l) {
-      if (leader) await outbox.stepDown(l, stream).catch(() => {});
-      await l.query(`UNLISTEN ${outbox.OUTBOX_CHANNEL}`).catch(() => {});
-      l.release();
-    }
+    if (l) await closeListener(l, leader, stream);
     if (ownsProducer) await producer.disconnect().catch(() => {});
     for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
   });

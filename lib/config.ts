@@ -392,5 +392,11 @@ export function envWith(extra: Env = {}): NodeJS.ProcessEnv {
 
 /** The test runner's knobs: TEST_LOG_LEVEL, the log level of the roles a test starts (default warn). */
 export function readTestEnv(env: Env = process.env) {
-  return Object.freeze({ logLevel: given(env, 'TEST_LOG_LEVEL') ?? 'warn' });
+  return Object.freeze({
+    logLevel: given(env, 'TEST_LOG_LEVEL') ?? 'warn',
+    /** FUZZ_EXAMPLES: schemathesis examples per operation in the contract fuzz test (default 25). */
+    fuzzExamples: int(env, 'FUZZ_EXAMPLES', 25, 1, 100_000),
+    /** SPOOL_OUTAGE_MS: how long the spool fault test keeps the broker down (default 60 s, as issue 9 asks). */
+    spoolOutageMs: int(env, 'SPOOL_OUTAGE_MS', 60_000, 1_000, 3_600_000),
+  });
 }

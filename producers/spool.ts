@@ -50,39 +50,80 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export function createSpoolingProducer(producer: StationProducer, opts: SpoolOptions): SpoolingProducer {
-  const maxEntries = opts.maxEntries ?? 100_000;
-  const maxBytes = opts.maxBytes ?? 1024 ** 3;
-  const timeoutMs = opts.sendTimeoutMs ?? 2_000;
-  mkdirSync(opts.dir, { recursive: true });
-  // Leftovers of a write interrupted before its rename are not entries.
-  for (const f of readdirSync(opts.dir)) if (f.endsWith('.tmp')) rmSync(join(opts.dir, f), { force: true });
-  const names = () =>
-    readdirSync(opts.dir)
+/** The spool's files: one entry per file named by a sequence number, written then renamed. */
+class DiskQueue {
+  private files: string[];
+  private bytes: number;
+  private seq: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    // Leftovers of a write interrupted before its rename are not entries.
+    for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+    this.files = this.scan();
+    this.bytes = this.files.reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    this.seq = this.files.length ? Number(this.files[this.files.length - 1]!.slice(0, 16)) + 1 : 1;
+  }
+
+  private scan(): string[] {
+    return readdirSync(this.dir)
       .filter((f) => f.endsWith('.json'))
       .sort();
-  let files = names();
-  let bytes = files.reduce((s, f) => s + statSync(join(opts.dir, f)).size, 0);
-  let seq = files.length ? Number(files[files.length - 1]!.slice(0, 16)) + 1 : 1;
-  let stopped = false;
-  let draining: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
+  }
 
-  function append(e: Entry): void {
+  get length(): number {
+    return this.files.length;
+  }
+
+  get head(): string | undefined {
+    return this.files[0];
+  }
+
+  read(name: string): Entry {
+    return JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as Entry;
+  }
+
+  append(e: Entry): void {
     const body = JSON.stringify(e);
-    if (files.length >= maxEntries || bytes + body.length > maxBytes) {
+    if (this.files.length >= this.maxEntries || this.bytes + body.length > this.maxBytes) {
       throw new VoiceloopError(
         'KAFKA',
-        `spool full (${files.length} entries, ${bytes} bytes in ${opts.dir}); snapshot ${e.snapshot.snapshot_id} refused`,
+        `spool full (${this.files.length} entries, ${this.bytes} bytes in ${this.dir}); snapshot ${e.snapshot.snapshot_id} refused`,
         { canRetry: true },
       );
     }
-    const name = `${String(seq++).padStart(16, '0')}.json`;
-    writeFileSync(join(opts.dir, `${name}.tmp`), body);
-    renameSync(join(opts.dir, `${name}.tmp`), join(opts.dir, name));
-    files.push(name);
-    bytes += body.length;
+    const name = `${String(this.seq++).padStart(16, '0')}.json`;
+    writeFileSync(join(this.dir, `${name}.tmp`), body);
+    renameSync(join(this.dir, `${name}.tmp`), join(this.dir, name));
+    this.files.push(name);
+    this.bytes += body.length;
   }
+
+  /** Removes the head entry (after Kafka acknowledged it, or when it can never be sent). */
+  shift(): void {
+    const name = this.files.shift();
+    if (!name) return;
+    const path = join(this.dir, name);
+    this.bytes -= statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    rmSync(path, { force: true });
+  }
+
+  /** Re-reads the directory (another process may have written entries). */
+  reload(): void {
+    this.files = this.scan();
+  }
+}
+
+export function createSpoolingProducer(producer: StationProducer, opts: SpoolOptions): SpoolingProducer {
+  const timeoutMs = opts.sendTimeoutMs ?? 2_000;
+  const queue = new DiskQueue(opts.dir, opts.maxEntries ?? 100_000, opts.maxBytes ?? 1024 ** 3);
+  let stopped = false;
+  let draining: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
 
   function send(e: Entry): Promise<StationSnapshot> {
     const pcm = e.pcm
@@ -97,29 +138,24 @@ export function createSpoolingProducer(producer: StationProducer, opts: SpoolOpt
 
   async function drain(): Promise<void> {
     let backoff = 250;
-    while (!stopped && files.length > 0) {
-      const name = files[0]!;
-      const path = join(opts.dir, name);
+    while (!stopped && queue.length > 0) {
+      const name = queue.head!;
       try {
         if (inflight?.name !== name) {
-          const p = send(JSON.parse(readFileSync(path, 'utf8')) as Entry);
+          const p = send(queue.read(name));
           p.catch(() => {});
           inflight = { name, p };
         }
         await withTimeout(inflight.p, timeoutMs, 'publishing a spooled snapshot');
         inflight = null;
-        const size = statSync(path).size;
-        rmSync(path, { force: true });
-        files.shift();
-        bytes -= size;
+        queue.shift();
         backoff = 250;
       } catch (err) {
         if (!(err instanceof VoiceloopError && err.code === 'TIMEOUT')) inflight = null;
         if (!canRetry(err)) {
           // A snapshot the pipeline will never take (it was checked before spooling): drop it loudly.
           opts.log.error({ err: (err as Error).message, entry: name }, 'spooled snapshot refused; dropped');
-          rmSync(path, { force: true });
-          files.shift();
+          queue.shift();
           continue;
         }
         await new Promise<void>((r) => {
@@ -139,11 +175,11 @@ export function createSpoolingProducer(producer: StationProducer, opts: SpoolOpt
     }
     draining = drain().finally(() => {
       draining = null;
-      if (!stopped && files.length > 0) kick();
+      if (!stopped && queue.length > 0) kick();
     });
   }
-  if (files.length > 0) {
-    opts.log.info({ entries: files.length }, 'sending the spool left by the last run first');
+  if (queue.length > 0) {
+    opts.log.info({ entries: queue.length }, 'sending the spool left by the last run first');
     kick();
   }
 
@@ -160,7 +196,7 @@ export function createSpoolingProducer(producer: StationProducer, opts: SpoolOpt
           ? { pcm: { base64: Buffer.from(pcm.bytes).toString('base64'), sampleRate: pcm.sampleRate } }
           : {}),
       };
-      if (files.length === 0) {
+      if (queue.length === 0) {
         try {
           return await withTimeout(send(entry), timeoutMs, 'publishing a snapshot');
         } catch (err) {
@@ -169,18 +205,18 @@ export function createSpoolingProducer(producer: StationProducer, opts: SpoolOpt
         }
       }
       // Behind earlier entries (order kept) or after a failed send.
-      append(entry);
+      queue.append(entry);
       kick();
       return buildSnapshot(fixed);
     },
     get pending() {
-      return files.length;
+      return queue.length;
     },
     async drained(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
-      while (files.length > 0) {
+      while (queue.length > 0) {
         if (Date.now() > deadline)
-          throw new Error(`spool not drained within ${timeoutMs} ms (${files.length} left)`);
+          throw new Error(`spool not drained within ${timeoutMs} ms (${queue.length} left)`);
         kick();
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -189,7 +225,7 @@ export function createSpoolingProducer(producer: StationProducer, opts: SpoolOpt
       stopped = true;
       wake?.();
       await draining;
-      files = names();
+      queue.reload();
     },
   };
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { envWith, readTestEnv } from '../../lib/config.ts';
 import { startApp } from '../../runtime/app.ts';
 import { ensurePython } from '../../stack/python.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
@@ -20,7 +21,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
     const p = spawn(cmd, args, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: envWith({ NO_COLOR: '1' }),
     });
     p.on('close', () => rmSync(cwd, { recursive: true, force: true }));
     let out = '';
@@ -46,7 +47,7 @@ test('schemathesis finds no server error and no schema violation in a bounded ru
     '--phases',
     'examples,coverage,fuzzing',
     '--max-examples',
-    process.env.FUZZ_EXAMPLES ?? '25',
+    String(readTestEnv().fuzzExamples),
     '--workers',
     '2',
     '--request-timeout',

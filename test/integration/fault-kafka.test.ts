@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readTestEnv } from '../../lib/config.ts';
 import { createSpoolingProducer } from '../../producers/spool.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
@@ -99,7 +100,7 @@ test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothin
 });
 
 test('issue 9: broker down 60 s during a call: the station spools, restarts, and every snapshot arrives exactly once, in order', async (t) => {
-  const outageMs = Number(process.env.SPOOL_OUTAGE_MS ?? 60_000);
+  const outageMs = readTestEnv().spoolOutageMs;
   const cfg = testConfig('spool', { KAFKA_BROKERS: broker.broker });
   const app = await startApp(cfg, ['persister'], { listen: false });
   defer(t, () => app.stop());

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../lib/config.ts';
+import { envWith, loadConfig } from '../../lib/config.ts';
 import { startApp } from '../../runtime/app.ts';
 import { defer, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
 
@@ -16,7 +16,7 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'bin', 'token.ts'), ...args], {
       cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'error' },
+      env: envWith({ LOG_LEVEL: 'error' }),
     });
     let stdout = '';
     let stderr = '';
@@ -97,7 +97,7 @@ test('npm run token: create, use, list, revoke (refused within seconds), bad fla
 
 test('a weak token secret is refused at start, naming the variable', () => {
   for (const s of ['short-secret', 'a'.repeat(40)]) {
-    assert.throws(() => loadConfig({ ...process.env, API_TOKEN_SECRET: s }), /API_TOKEN_SECRET must/);
+    assert.throws(() => loadConfig(envWith({ API_TOKEN_SECRET: s })), /API_TOKEN_SECRET must/);
   }
-  assert.ok(loadConfig({ ...process.env, API_TOKEN_SECRET: 'k3J9-pQ7_xZ2mW8vB5nR1tY6uE4oA0sD' }));
+  assert.ok(loadConfig(envWith({ API_TOKEN_SECRET: 'k3J9-pQ7_xZ2mW8vB5nR1tY6uE4oA0sD' })));
 });

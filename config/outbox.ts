@@ -213,6 +213,12 @@ export async function startOutboxRelay(
   let wake: (() => void) | null = null;
   let kicked = false;
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  // Declared before the listener opens: a NOTIFY can arrive while startOutboxRelay is still
+  // awaiting, before `relay` exists (a startup race seen in the lifecycle test).
+  const kick = () => {
+    kicked = true;
+    wake?.();
+  };
 
   // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY;
   // when a restart kills it, leadership goes with it and the loop reopens it (listenFor).
@@ -220,10 +226,10 @@ export async function startOutboxRelay(
   let leader = false;
   const lost = () => {
     [listener, leader] = [null, false];
-    relay.kick();
+    kick();
   };
   const openListener = () =>
-    listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: () => relay.kick() });
+    listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: kick });
   listener = await openListener();
 
   const publisher = createPublisher(deps, producer, opts, (row, reason) => {
@@ -287,10 +293,7 @@ export async function startOutboxRelay(
     for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
   });
   const relay: OutboxRelay = lc.role<Omit<OutboxRelay, keyof Role>>({
-    kick() {
-      kicked = true;
-      wake?.();
-    },
+    kick,
     async drain(timeoutMs = 10_000) {
       const upTo = await outbox.lastPendingId(pool, stream);
       if (!upTo) return;
@@ -304,7 +307,7 @@ export async function startOutboxRelay(
           },
           reject,
         });
-        relay.kick();
+        kick();
       });
     },
     get published() {

@@ -213,13 +213,8 @@ export async function startOutboxRelay(
   let wake: (() => void) | null = null;
   let kicked = false;
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  // Declared before the listener opens: a NOTIFY can arrive while startOutboxRelay is still
-  // awaiting, before `relay` exists (a startup race seen in the lifecycle test).
-  const kick = () => {
-    kicked = true;
-    wake?.();
-  };
-
+  // Before the listener opens: a NOTIFY can arrive before `relay` exists (a startup race).
+  const kick = () => void ((kicked = true), wake?.());
   // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY;
   // when a restart kills it, leadership goes with it and the loop reopens it (listenFor).
   let listener: PoolClient | null = null;
@@ -228,8 +223,7 @@ export async function startOutboxRelay(
     [listener, leader] = [null, false];
     kick();
   };
-  const openListener = () =>
-    listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: kick });
+  const openListener = () => listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: kick });
   listener = await openListener();
 
   const publisher = createPublisher(deps, producer, opts, (row, reason) => {

@@ -214,9 +214,11 @@ export async function startOutboxRelay(
   let kicked = false;
   const waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   // Before the listener opens: a NOTIFY can arrive before `relay` exists (a startup race).
-  const kick = () => void ((kicked = true), wake?.());
-  // The leader holds a session advisory lock on its own connection, which also LISTENs for NOTIFY;
-  // when a restart kills it, leadership goes with it and the loop reopens it (listenFor).
+  const kick = () => {
+    kicked = true;
+    wake?.();
+  };
+  // The leader's advisory lock lives on its LISTEN connection: lost with it, reopened by the loop.
   let listener: PoolClient | null = null;
   let leader = false;
   const lost = () => {

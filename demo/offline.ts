@@ -45,28 +45,81 @@ function snapshotOf(stationId: number, metrics: StationSnapshot['metrics']): Sta
   });
 }
 
-/** One call's audio through a fresh chain running `params`: mean score and reference of the scored part. */
+const evaluations = new WeakMap<CallAudio, Map<string, Evaluation>>();
+
+/** The scored part of a call as the station put it out, with the clean speech aligned to it. */
+export interface ScoredAudio {
+  /** Clean speech, time-aligned with `deg` (the chain's fixed latency removed). */
+  ref: Float32Array;
+  deg: Float32Array;
+  sampleRate: number;
+}
+
+/**
+ * One call's audio through a fresh chain running `params`: mean score and reference of the scored
+ * part, and with `keepAudio` that part's output and aligned clean speech (for PESQ and STOI).
+ */
 export function evaluateCall(
   stationId: number,
   params: Record<string, number>,
   audio: CallAudio,
-): Evaluation {
+  opts: { keepAudio?: boolean } = {},
+): Evaluation & { audio?: ScoredAudio } {
   const first = audio.warmup[0] ?? audio.scored[0];
   if (!first) throw new RangeError('no audio to evaluate');
+  // The same set on the same audio gives the same result (the chain is deterministic): the search,
+  // the trajectory and the summary ask for many sets more than once.
+  const key = `${stationId}|${JSON.stringify(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+  let memo = evaluations.get(audio);
+  if (!memo) {
+    memo = new Map();
+    evaluations.set(audio, memo);
+  }
+  const hit = opts.keepAudio ? undefined : memo.get(key);
+  if (hit) return { ...hit };
   const state = createStationState(stationId, params, first.sampleRate);
   for (const input of audio.warmup) processSegment(state, params, input);
   let score = 0;
   let ref = 0;
   let refs = 0;
+  const outputs: Float32Array[] = [];
   for (const input of audio.scored) {
-    const { metrics } = processSegment(state, params, input);
+    const { metrics, output } = processSegment(state, params, input);
+    if (opts.keepAudio) outputs.push(output);
     score += scoreSnapshot(snapshotOf(stationId, metrics)).score;
     if (metrics.reference_seg_snr_db !== null) {
       ref += metrics.reference_seg_snr_db;
       refs++;
     }
   }
-  return { score: score / audio.scored.length, ref: refs > 0 ? ref / refs : null };
+  const out: Evaluation & { audio?: ScoredAudio } = {
+    score: score / audio.scored.length,
+    ref: refs > 0 ? ref / refs : null,
+  };
+  memo.set(key, { score: out.score, ref: out.ref });
+  if (opts.keepAudio) out.audio = alignScored(audio, outputs, state.chain.latencySamples, first.sampleRate);
+  return out;
+}
+
+/** Output and clean over the scored segments, the output advanced by the chain's latency. */
+function alignScored(
+  audio: CallAudio,
+  outputs: Float32Array[],
+  latency: number,
+  sampleRate: number,
+): ScoredAudio {
+  const n = outputs.reduce((a, o) => a + o.length, 0);
+  const deg = new Float32Array(n);
+  const clean = new Float32Array(n);
+  let at = 0;
+  for (const [i, o] of outputs.entries()) {
+    deg.set(o, at);
+    const c = audio.scored[i]?.clean;
+    if (c) clean.set(c.subarray(0, o.length), at);
+    at += o.length;
+  }
+  const lat = Math.min(latency, n);
+  return { ref: clean.subarray(0, n - lat), deg: deg.subarray(lat), sampleRate };
 }
 
 /** Mean over calls. */

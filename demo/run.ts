@@ -3,7 +3,7 @@
 // the online optimizer decides, the change goes out on the config topic, the agents apply it before
 // the next segment. Ends with the summary against the offline best and the ground truth.
 import { hostname } from 'node:os';
-import { defaultsForStation, parameterByName, stationById } from '../catalog/index.ts';
+import { parameterByName, stationById } from '../catalog/index.ts';
 import { DEFAULT_POLICY } from '../config/safety.ts';
 import type { DecisionOutcome } from '../consumers/online/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
@@ -20,9 +20,9 @@ import { type StationAgent, startStationAgent } from '../stations/agent/index.ts
 import type { StationInput } from '../stations/pipeline.ts';
 import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
-import { callAudio, evaluateCall, offlineBest } from './offline.ts';
 import type { Progress } from './progress.ts';
 import { legFigures, type RtpLeg, type RtpLegFigures, startRtpLeg } from './rtpLegs.ts';
+import { yardstick } from './yardstick.ts';
 
 export interface StationSummary {
   station_id: number;
@@ -92,9 +92,6 @@ export interface DemoSummary {
     ref: Record<string, number | null>;
   }[];
 }
-
-/** Segments at the end of each call that every parameter set is scored on (after a warm-up). */
-const EVAL_SEGMENTS = 2;
 
 /** Wait after a change before the next segment: a little longer than the call-scope cool-down. */
 const COOL_DOWN_GAP_MS = DEFAULT_POLICY.coolDownMs.call + 20;
@@ -290,33 +287,11 @@ export async function runDemo(
     const trajectories = new Map<number, number[][]>();
     const bestPerCall = new Map<number, number[]>();
     for (const s of stations) {
-      // The yardstick audio: each call's last EVAL_SEGMENTS segments. Every score and reference
-      // quality below is of a parameter set re-run on this same audio, so the comparison is not
-      // blurred by what happened to be said in a segment.
+      const y = yardstick(s, history.get(s)!, args.searchBudget, args.seed);
+      trajectories.set(s, y.trajectory);
+      bestPerCall.set(s, y.bestPerCall);
       const calls = history.get(s)!;
-      const audio = calls.map((h) => callAudio(h.inputs, EVAL_SEGMENTS));
-      const defaults = defaultsForStation(s);
-      // The search runs on the first call's audio (it is the costly part); its best set is then
-      // scored on every call like the others.
-      const best = offlineBest(s, audio.slice(0, 1), args.searchBudget, args.seed, defaults);
-      const perCallDefault = audio.map((a) => evaluateCall(s, defaults, a));
-      const finals = calls.map((h, c) => evaluateCall(s, h.params.at(-1)!, audio[c]!));
-      const bestOnAll = audio.map((a) => evaluateCall(s, best.params, a));
-      const bestScore = Math.max(mean(bestOnAll.map((x) => x.score)), ...finals.map((x) => x.score));
-      // Iteration i of call c ran h.params[i]: its set's score on the call's yardstick audio, and
-      // the first iteration whose set scores within 5% of the best.
-      const trajectory = calls.map((h, c) => h.params.map((p) => evaluateCall(s, p, audio[c]!).score));
-      trajectories.set(s, trajectory);
-      bestPerCall.set(
-        s,
-        bestOnAll.map((b, c) => Math.max(b.score, finals[c]!.score)),
-      );
-      const reached = trajectory.map((xs, c) =>
-        xs.findIndex((x) => x >= 0.95 * Math.max(bestOnAll[c]!.score, finals[c]!.score)),
-      );
-      const refB = perCallDefault.map((x) => x.ref).filter((x): x is number => x !== null);
-      const refA = finals.map((x) => x.ref).filter((x): x is number => x !== null);
-      const finalScore = mean(finals.map((x) => x.score));
+      const defaults = y.defaults;
       let werBefore: number | null = null;
       let werAfter: number | null = null;
       if (stationById(s)!.stage_metrics.includes('stt_confidence')) {
@@ -335,13 +310,15 @@ export async function runDemo(
       summaries.push({
         station_id: s,
         component: stationById(s)!.component,
-        default_score: mean(perCallDefault.map((x) => x.score)),
-        final_score: finalScore,
-        best_offline_score: bestScore,
-        ratio_to_best: finalScore / bestScore,
-        iterations_to_within_5pct: reached.every((i) => i >= 0) ? mean(reached.map((i) => i + 1)) : null,
-        ref_quality_before_db: refB.length ? mean(refB) : null,
-        ref_quality_after_db: refA.length ? mean(refA) : null,
+        default_score: y.defaultScore,
+        final_score: y.finalScore,
+        best_offline_score: y.bestScore,
+        ratio_to_best: y.finalScore / y.bestScore,
+        iterations_to_within_5pct: y.reachedAt.every((i) => i !== null)
+          ? mean(y.reachedAt as number[])
+          : null,
+        ref_quality_before_db: y.refBefore,
+        ref_quality_after_db: y.refAfter,
         live_first_score: mean(scores.get(s)!.map((xs) => xs[0]!)),
         live_final_score: mean(scores.get(s)!.map((xs) => mean(xs.slice(-2)))),
         ...counts.get(s)!,
@@ -351,9 +328,9 @@ export async function runDemo(
           stationById(s)!.stage_metrics.includes('tts_latency_ms') && ttsLatencies.length > 0
             ? mean(ttsLatencies)
             : null,
-        trajectory: trajectories.get(s)!,
+        trajectory: y.trajectory,
         final_params: lastParams.get(s) ?? {},
-        best_params: best.params,
+        best_params: y.best.params,
       });
     }
     await engines.close();

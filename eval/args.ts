@@ -1,0 +1,59 @@
+// `npm run eval` flags. A bad flag is an ArgError naming it (exit 2, nothing run).
+import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
+
+export interface EvalArgs {
+  profiles: number;
+  calls: number;
+  segments: number;
+  seed: number;
+  json: string | null;
+  searchBudget: number;
+  randomSets: number;
+  /** Run the batch-priors comparison: learn each tenant's best region first, then rerun from it. */
+  priors: boolean;
+  quiet: boolean;
+}
+
+export { ArgError };
+
+const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--priors] [--quiet]
+  --profiles N         generated impairment profiles, 1..500 (default 20)
+  --calls N            calls per profile, 1..20 (default 2)
+  --segments N         segments (iterations) per call, 4..60 (default 8)
+  --seed S             integer seed of the profile generator, speech and exploration (default 1)
+  --json OUT           also write every station's record and the summary as JSON to OUT
+  --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 80)
+  --random-sets N      random catalog sets per station judged for score vs PESQ, 0..20 (default 4)
+  --priors             also run each profile again from the batch optimizer's learned region for its tenant
+  --quiet              no progress bar, summary only`;
+
+export function parseEvalArgs(argv: string[]): EvalArgs {
+  const v = parseFlags(
+    argv,
+    {
+      profiles: { type: 'string' },
+      calls: { type: 'string' },
+      segments: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+      'search-budget': { type: 'string' },
+      'random-sets': { type: 'string' },
+      priors: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    USAGE,
+  ) as Record<string, string | boolean | undefined>;
+  const int = (name: string, def: number, min: number, max: number) =>
+    intFlag(name, v[name] as string | undefined, min, max) ?? def;
+  return {
+    profiles: int('profiles', 20, 1, 500),
+    calls: int('calls', 2, 1, 20),
+    segments: int('segments', 8, 4, 60),
+    seed: int('seed', 1, -(2 ** 31), 2 ** 31 - 1),
+    json: (v['json'] as string | undefined) ?? null,
+    searchBudget: int('search-budget', 80, 20, 2000),
+    randomSets: int('random-sets', 4, 0, 20),
+    priors: Boolean(v['priors']),
+    quiet: Boolean(v['quiet']),
+  };
+}

@@ -1,0 +1,150 @@
+// One impairment profile through the loop and the yardstick: every station's calls run in process
+// (loop.ts), then the demo's yardstick re-runs the defaults, each call's final set and the offline best
+// on the same audio, and the PESQ/STOI judge rates their output against the clean speech. A few
+// random sets from the catalog's ranges join on the first call's audio, so the scorecard's ranking
+// can be compared with PESQ's on outputs the loop would never produce (gaming included).
+import { defaultsForStation, parametersForStation, stationById } from '../catalog/index.ts';
+import { evaluateCall } from '../demo/offline.ts';
+import { judgeSets, yardstick } from '../demo/yardstick.ts';
+import type { QualityJudge } from '../quality/index.ts';
+import type { StationInput } from '../stations/pipeline.ts';
+import { type ImpairmentSet, rngFor, simulateCall } from '../stations/sim/index.ts';
+import { type LoopStart, runCallLoop } from './loop.ts';
+
+export interface EvalOptions {
+  calls: number;
+  segments: number;
+  seed: number;
+  searchBudget: number;
+  /** Random catalog sets per station scored and judged for the score-vs-PESQ ranking. */
+  randomSets: number;
+  /** Where each call of a station starts (default: the catalog defaults). */
+  start?: (stationId: number, tenantId: string) => LoopStart | undefined;
+}
+
+export interface RankPoint {
+  score: number;
+  pesq: number;
+  stoi: number;
+  /** Which set: defaults, final, best, random. */
+  kind: string;
+}
+
+export interface StationRecord {
+  profile: string;
+  tenant: string;
+  station_id: number;
+  component: string;
+  sample_rate: number;
+  default_score: number;
+  final_score: number;
+  best_score: number;
+  ratio_to_best: number;
+  /** Per call: first iteration (1-based) within 5% of that call's best; null = never. */
+  reached_at: (number | null)[];
+  pesq_default: number | null;
+  pesq_final: number | null;
+  pesq_best: number | null;
+  stoi_default: number | null;
+  stoi_final: number | null;
+  stoi_best: number | null;
+  ref_default_db: number | null;
+  ref_final_db: number | null;
+  /** The loop's final set differs from the defaults in at least one call. */
+  changed: boolean;
+  changes: number;
+  rejected: number;
+  rollbacks: number;
+  rank_points: RankPoint[];
+  final_params: Record<string, number>[];
+  best_params: Record<string, number>;
+}
+
+function sameSet(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  return Object.keys({ ...a, ...b }).every((k) => Math.abs((a[k] ?? 0) - (b[k] ?? 0)) < 1e-9);
+}
+
+function randomSet(stationId: number, rng: () => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of parametersForStation(stationId)) {
+    out[p.name] = Number((p.min + (p.max - p.min) * rng()).toFixed(3));
+  }
+  return out;
+}
+
+export async function evaluateProfile(
+  set: ImpairmentSet,
+  judge: QualityJudge,
+  o: EvalOptions,
+  onStation?: (stationId: number) => void,
+): Promise<StationRecord[]> {
+  const tenant = set.tenants[0] ?? 'sim-tenant';
+  const inputs = new Map<number, StationInput[][]>(set.stations.map((s) => [s.stationId, []]));
+  for (let c = 0; c < o.calls; c++) {
+    const call = simulateCall({ impairments: set, callIndex: c, seed: o.seed, segments: o.segments });
+    for (const [s, list] of inputs) list.push(call.segments.map((seg) => seg.inputs.get(s)!));
+  }
+  const out: StationRecord[] = [];
+  for (const [s, calls] of inputs) {
+    const runs = calls.map((segs, c) => {
+      const start = o.start?.(s, tenant) ?? { params: defaultsForStation(s) };
+      return runCallLoop(s, tenant, `${set.name}-call-${c}`, segs, start);
+    });
+    const y = yardstick(
+      s,
+      calls.map((segs, c) => ({ inputs: segs, params: runs[c]!.params })),
+      o.searchBudget,
+      o.seed,
+    );
+    const finals = runs.map((r) => r.params.at(-1)!);
+    const q = await judgeSets(judge, s, y.audio, {
+      defaults: [y.defaults],
+      final: finals,
+      best: [y.best.params],
+    });
+    const rng = rngFor('eval-random-set', o.seed, set.name, s);
+    const randoms = Array.from({ length: o.randomSets }, () => randomSet(s, rng));
+    const first = y.audio.slice(0, 1);
+    const rq = await judgeSets(judge, s, first, Object.fromEntries(randoms.map((p, k) => [`r${k}`, [p]])));
+    const rankPoints: RankPoint[] = [];
+    const point = (kind: string, score: number, j: { pesq: number; stoi: number } | null | undefined) => {
+      if (j) rankPoints.push({ kind, score, pesq: j.pesq, stoi: j.stoi });
+    };
+    point('defaults', y.perCallDefault[0]!.score, q['defaults']!.perCall[0]);
+    point('final', y.finals[0]!.score, q['final']!.perCall[0]);
+    point('best', y.bestOnAll[0]!.score, q['best']!.perCall[0]);
+    for (const [k, p] of randoms.entries()) {
+      point('random', evaluateCall(s, p, first[0]!).score, rq[`r${k}`]!.perCall[0]);
+    }
+    const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
+    out.push({
+      profile: set.name,
+      tenant,
+      station_id: s,
+      component: stationById(s)!.component,
+      sample_rate: calls[0]![0]!.sampleRate,
+      default_score: y.defaultScore,
+      final_score: y.finalScore,
+      best_score: y.bestScore,
+      ratio_to_best: y.finalScore / y.bestScore,
+      reached_at: y.reachedAt,
+      pesq_default: q['defaults']!.pesq,
+      pesq_final: q['final']!.pesq,
+      pesq_best: q['best']!.pesq,
+      stoi_default: q['defaults']!.stoi,
+      stoi_final: q['final']!.stoi,
+      stoi_best: q['best']!.stoi,
+      ref_default_db: y.refBefore,
+      ref_final_db: y.refAfter,
+      changed: finals.some((f) => !sameSet(f, y.defaults)),
+      changes: sum((r) => r.changes),
+      rejected: sum((r) => r.rejected),
+      rollbacks: sum((r) => r.rollbacks),
+      rank_points: rankPoints,
+      final_params: finals,
+      best_params: y.best.params,
+    });
+    onStation?.(s);
+  }
+  return out;
+}

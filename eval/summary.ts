@@ -1,0 +1,165 @@
+// The distributions `npm run eval` reports (issue 10's goals), from the per-station records. Pure.
+import { median, quantile, sampleRankCorrelation } from 'simple-statistics';
+import type { StationRecord } from './profile.ts';
+
+export interface Dist {
+  median: number;
+  p10: number;
+  worst: number;
+  n: number;
+}
+
+export interface RankAgreement {
+  family: string;
+  /** Spearman rho of score vs PESQ over every judged set of every profile in the family. */
+  pooled: number | null;
+  /** Median over profiles of the within-profile rho (sets of one station on one call's audio). */
+  within_median: number | null;
+  points: number;
+}
+
+export interface EvalSummary {
+  profiles: number;
+  stations: number;
+  final_over_best: Dist;
+  /** Per (station, call): iteration at which the running set came within 5% of that call's best. */
+  iterations_to_within_5pct: { median: number | null; share_by_5: number; never: number; n: number };
+  pesq: {
+    mean_default: number;
+    mean_final: number;
+    mean_best: number;
+    /** Stations whose final set differs from the defaults. */
+    changed: number;
+    share_changed_not_worse: number;
+    /** Mean final - default over stations whose defaults score below 3.5 MOS. */
+    mean_gain_below_3_5: number | null;
+    below_3_5: number;
+    /** Stations whose final set is more than 0.1 MOS below the defaults (not rolled back). */
+    drops_over_0_1: number;
+    /** Stations where the offline search's best by score is worse by PESQ than the defaults. */
+    best_worse_than_default: number;
+    best_worse_than_default_over_0_1: number;
+  };
+  stoi: { mean_default: number; mean_final: number; mean_best: number };
+  share_worse_by_pesq: number;
+  share_worse_by_score: number;
+  changes: number;
+  rejected: number;
+  rollbacks: number;
+  rank_agreement: RankAgreement[];
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+
+export function dist(xs: number[]): Dist {
+  if (xs.length === 0) return { median: Number.NaN, p10: Number.NaN, worst: Number.NaN, n: 0 };
+  return { median: median(xs), p10: quantile(xs, 0.1), worst: Math.min(...xs), n: xs.length };
+}
+
+function rho(points: { score: number; pesq: number }[]): number | null {
+  // Rank correlation needs spread on both sides; a station whose every set sounds the same has none.
+  if (points.length < 3) return null;
+  const s = points.map((p) => p.score);
+  const q = points.map((p) => p.pesq);
+  if (Math.max(...s) === Math.min(...s) || Math.max(...q) === Math.min(...q)) return null;
+  return sampleRankCorrelation(s, q);
+}
+
+/** Station families: the catalog's station ids (each has its own blocks and scorecard guards). */
+function rankAgreement(records: StationRecord[]): RankAgreement[] {
+  const families = [...new Set(records.map((r) => r.station_id))].sort((a, b) => a - b);
+  const byFamily = families.map((id) => {
+    const rs = records.filter((r) => r.station_id === id);
+    const pooled = rs.flatMap((r) => r.rank_points);
+    const within = rs.map((r) => rho(r.rank_points)).filter((x): x is number => x !== null);
+    return {
+      family: `${id} ${rs[0]!.component}`,
+      pooled: rho(pooled),
+      within_median: within.length ? median(within) : null,
+      points: pooled.length,
+    };
+  });
+  const all = records.flatMap((r) => r.rank_points);
+  const within = records.map((r) => rho(r.rank_points)).filter((x): x is number => x !== null);
+  byFamily.push({
+    family: 'all',
+    pooled: rho(all),
+    within_median: within.length ? median(within) : null,
+    points: all.length,
+  });
+  return byFamily;
+}
+
+export function summarize(records: StationRecord[]): EvalSummary {
+  const reached = records.flatMap((r) => r.reached_at);
+  const got = reached.filter((x): x is number => x !== null);
+  const judged = records.filter((r) => r.pesq_default !== null && r.pesq_final !== null);
+  const changed = judged.filter((r) => r.changed);
+  const low = judged.filter((r) => r.pesq_default! < 3.5);
+  const withBest = judged.filter((r) => r.pesq_best !== null);
+  const d = (r: StationRecord) => r.pesq_final! - r.pesq_default!;
+  const stoi = records.filter((r) => r.stoi_default !== null && r.stoi_final !== null);
+  return {
+    profiles: new Set(records.map((r) => r.profile)).size,
+    stations: records.length,
+    final_over_best: dist(records.map((r) => r.ratio_to_best)),
+    iterations_to_within_5pct: {
+      median: got.length ? median(got) : null,
+      share_by_5: reached.length ? got.filter((x) => x <= 5).length / reached.length : Number.NaN,
+      never: reached.length - got.length,
+      n: reached.length,
+    },
+    pesq: {
+      mean_default: mean(judged.map((r) => r.pesq_default!)),
+      mean_final: mean(judged.map((r) => r.pesq_final!)),
+      mean_best: mean(withBest.map((r) => r.pesq_best!)),
+      changed: changed.length,
+      share_changed_not_worse: changed.length
+        ? changed.filter((r) => d(r) >= 0).length / changed.length
+        : Number.NaN,
+      mean_gain_below_3_5: low.length ? mean(low.map(d)) : null,
+      below_3_5: low.length,
+      drops_over_0_1: judged.filter((r) => d(r) < -0.1).length,
+      best_worse_than_default: withBest.filter((r) => r.pesq_best! < r.pesq_default!).length,
+      best_worse_than_default_over_0_1: withBest.filter((r) => r.pesq_best! < r.pesq_default! - 0.1).length,
+    },
+    stoi: {
+      mean_default: mean(stoi.map((r) => r.stoi_default!)),
+      mean_final: mean(stoi.map((r) => r.stoi_final!)),
+      mean_best: mean(stoi.filter((r) => r.stoi_best !== null).map((r) => r.stoi_best!)),
+    },
+    share_worse_by_pesq: judged.length ? judged.filter((r) => d(r) < 0).length / judged.length : Number.NaN,
+    share_worse_by_score: records.length
+      ? records.filter((r) => r.final_score < r.default_score).length / records.length
+      : Number.NaN,
+    changes: records.reduce((a, r) => a + r.changes, 0),
+    rejected: records.reduce((a, r) => a + r.rejected, 0),
+    rollbacks: records.reduce((a, r) => a + r.rollbacks, 0),
+    rank_agreement: rankAgreement(records),
+  };
+}
+
+const f = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '-');
+
+/** The report printed at the end of `npm run eval`. */
+export function renderSummary(s: EvalSummary): string {
+  const it = s.iterations_to_within_5pct;
+  const lines = [
+    `${s.profiles} generated profiles, ${s.stations} stations`,
+    `final/best:            median ${pct(s.final_over_best.median)}, p10 ${pct(s.final_over_best.p10)}, worst ${pct(s.final_over_best.worst)}`,
+    `iters to within 5%:    median ${f(it.median, 1)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
+    `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
+    `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed}; gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,
+    `  offline best by score worse than defaults by PESQ: ${s.pesq.best_worse_than_default} (by > 0.1 MOS: ${s.pesq.best_worse_than_default_over_0_1})`,
+    `STOI:                  defaults ${f(s.stoi.mean_default, 3)} -> final ${f(s.stoi.mean_final, 3)} (best ${f(s.stoi.mean_best, 3)})`,
+    `stations made worse:   by PESQ ${pct(s.share_worse_by_pesq)}, by score ${pct(s.share_worse_by_score)}`,
+    `changes ${s.changes}, rejected ${s.rejected}, rollbacks ${s.rollbacks}`,
+    'score vs PESQ, Spearman rho (pooled over profiles | median within a profile):',
+    ...s.rank_agreement.map(
+      (r) =>
+        `  ${r.family.padEnd(18)} ${f(r.pooled).padStart(6)} | ${f(r.within_median).padStart(6)}  (${r.points} sets)`,
+    ),
+  ];
+  return lines.join('\n');
+}

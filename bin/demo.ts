@@ -8,6 +8,7 @@ import { runDemo } from '../demo/run.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
+import { openQualityJudge } from '../quality/index.ts';
 import { ensureStack } from '../stack/index.ts';
 
 let args: ReturnType<typeof parseDemoArgs>;
@@ -33,8 +34,10 @@ if (!cfg.externalServices) {
 await ensureSpeechAndEngines((s) => progress.step(`  ${s}`)).catch((err: Error) =>
   progress.step(`running without them: ${err.message}`),
 );
+// PESQ/STOI judge the yardstick's sets at the end; its Python environment installs itself once.
+const judge = await openQualityJudge({ log: (s) => progress.step(`  ${s}`) });
 const started = Date.now();
-const summary = await runDemo(cfg, args, progress, log);
+const summary = await runDemo(cfg, args, progress, judge, log).finally(() => judge.close());
 console.log(`\n${renderSummary(summary)}`);
 console.log(
   `\n${args.calls} calls x ${args.segments} iterations x ${summary.stations.length} stations in ${((Date.now() - started) / 1000).toFixed(1)} s`,

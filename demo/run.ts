@@ -15,6 +15,7 @@ import type { Logger } from '../lib/log.ts';
 import type { CodecName } from '../media/rtp/codecs.ts';
 import { startMediaThread } from '../media/rtp/mediaThread.ts';
 import type { ReceptionFigures } from '../media/rtp/session.ts';
+import type { QualityJudge } from '../quality/index.ts';
 import { type App, startApp } from '../runtime/app.ts';
 import { type StationAgent, startStationAgent } from '../stations/agent/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
@@ -22,7 +23,7 @@ import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
 import type { Progress } from './progress.ts';
 import { legFigures, type RtpLeg, type RtpLegFigures, startRtpLeg } from './rtpLegs.ts';
-import { yardstick } from './yardstick.ts';
+import { judgeSets, yardstick } from './yardstick.ts';
 
 export interface StationSummary {
   station_id: number;
@@ -40,6 +41,12 @@ export interface StationSummary {
   iterations_to_within_5pct: number | null;
   ref_quality_before_db: number | null;
   ref_quality_after_db: number | null;
+  /** PESQ (MOS-LQO) and STOI of the defaults', final and best sets' output against the clean speech. */
+  pesq_before: number | null;
+  pesq_after: number | null;
+  pesq_best: number | null;
+  stoi_before: number | null;
+  stoi_after: number | null;
   /** Live scores as the loop saw them: first iteration and last two, per call (content varies). */
   live_first_score: number;
   live_final_score: number;
@@ -73,6 +80,10 @@ export interface DemoSummary {
     ratio_to_best: number;
     ref_quality_before_db: number;
     ref_quality_after_db: number;
+    pesq_before: number;
+    pesq_after: number;
+    stoi_before: number;
+    stoi_after: number;
     /** Per call: the first iteration whose mean score (over stations) is within 5% of the mean best. */
     iterations_to_within_5pct: number[] | null;
     /** Per call and iteration: the mean over stations of the running sets' scores. */
@@ -97,11 +108,13 @@ export interface DemoSummary {
 const COOL_DOWN_GAP_MS = DEFAULT_POLICY.coolDownMs.call + 20;
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const meanOf = (xs: (number | null)[]) => mean(xs.filter((x): x is number => x !== null));
 
 export async function runDemo(
   cfg: Readonly<Config>,
   args: DemoArgs,
   progress: Progress,
+  judge: QualityJudge,
   log?: Logger,
 ): Promise<DemoSummary> {
   const impairments = loadImpairments(args.impairments);
@@ -288,6 +301,11 @@ export async function runDemo(
     const bestPerCall = new Map<number, number[]>();
     for (const s of stations) {
       const y = yardstick(s, history.get(s)!, args.searchBudget, args.seed);
+      const q = await judgeSets(judge, s, y.audio, {
+        defaults: [y.defaults],
+        final: history.get(s)!.map((h) => h.params.at(-1)!),
+        best: [y.best.params],
+      });
       trajectories.set(s, y.trajectory);
       bestPerCall.set(s, y.bestPerCall);
       const calls = history.get(s)!;
@@ -319,6 +337,11 @@ export async function runDemo(
           : null,
         ref_quality_before_db: y.refBefore,
         ref_quality_after_db: y.refAfter,
+        pesq_before: q['defaults']!.pesq,
+        pesq_after: q['final']!.pesq,
+        pesq_best: q['best']!.pesq,
+        stoi_before: q['defaults']!.stoi,
+        stoi_after: q['final']!.stoi,
         live_first_score: mean(scores.get(s)!.map((xs) => xs[0]!)),
         live_final_score: mean(scores.get(s)!.map((xs) => mean(xs.slice(-2)))),
         ...counts.get(s)!,
@@ -344,6 +367,10 @@ export async function runDemo(
       ratio_to_best: 0,
       ref_quality_before_db: mean(refB),
       ref_quality_after_db: mean(refA),
+      pesq_before: meanOf(summaries.map((x) => x.pesq_before)),
+      pesq_after: meanOf(summaries.map((x) => x.pesq_after)),
+      stoi_before: meanOf(summaries.map((x) => x.stoi_before)),
+      stoi_after: meanOf(summaries.map((x) => x.stoi_after)),
     };
     m.ratio_to_best = m.final_score / m.best_offline_score;
     // The mean over stations of the running sets' scores, per call and iteration, against 95% of the

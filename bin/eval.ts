@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { SPEECH_NEEDS } from '../engines/debian.ts';
 import { ArgError, parseEvalArgs } from '../eval/args.ts';
 import { createEvalProgress, runEval } from '../eval/run.ts';
-import { renderSummary } from '../eval/summary.ts';
+import { renderPriors, renderSummary } from '../eval/summary.ts';
 import { openQualityJudge } from '../quality/index.ts';
 import { ensureDebianPackages } from '../stack/debian.ts';
 
@@ -28,6 +28,7 @@ const judge = await openQualityJudge({ log });
 try {
   const report = await runEval(args, judge, createEvalProgress(args.quiet));
   console.log(`\n${renderSummary(report.summary)}`);
+  if (report.priors) console.log(renderPriors(report.priors));
   console.log(
     `\n${args.profiles} profiles x ${args.calls} calls x ${args.segments} iterations in ${report.seconds.toFixed(0)} s`,
   );

@@ -86,7 +86,7 @@ export function evaluateCall(
   for (const input of audio.scored) {
     const { metrics, output } = processSegment(state, params, input);
     if (opts.keepAudio) outputs.push(output);
-    score += scoreSnapshot(snapshotOf(stationId, metrics)).score;
+    score += scoreSnapshot(snapshotOf(stationId, metrics), state.params()).score;
     if (metrics.reference_seg_snr_db !== null) {
       ref += metrics.reference_seg_snr_db;
       refs++;

@@ -6,8 +6,9 @@
 // from the next segment, as the station agent applies it.
 import { stationById } from '../catalog/index.ts';
 import { checkChange } from '../config/safety.ts';
+import { buildSnapshot } from '../domain/snapshot.ts';
 import { type ControllerState, decide, markApplied, markRejected } from '../optimizer/core/index.ts';
-import { buildSnapshot } from '../producers/snapshot.ts';
+import type { LearnedRegion } from '../optimizer/core/prior.ts';
 import { createStationState, processSegment, type StationInput } from '../stations/pipeline.ts';
 
 export interface LoopStart {
@@ -15,6 +16,8 @@ export interface LoopStart {
   params: Readonly<Record<string, number>>;
   /** Optional seed for the controller's exploration (default: its own hash of call and station). */
   seed?: number;
+  /** The batch optimizer's learned region for the call's tenant and station. */
+  prior?: LearnedRegion;
 }
 
 export interface LoopRun {
@@ -71,6 +74,7 @@ export function runCallLoop(
       now,
       explore: true,
       ...(start.seed === undefined ? {} : { seed: start.seed }),
+      ...(start.prior ? { prior: start.prior } : {}),
     });
     run.liveScores.push(d.score.score);
     ctl = d.state;

@@ -20,6 +20,8 @@ export interface EvalOptions {
   randomSets: number;
   /** Where each call of a station starts (default: the catalog defaults). */
   start?: (stationId: number, tenantId: string) => LoopStart | undefined;
+  /** Index of the first simulated call (a later pass runs new calls of the same tenants). */
+  firstCall?: number;
 }
 
 export interface RankPoint {
@@ -80,7 +82,7 @@ export async function evaluateProfile(
 ): Promise<StationRecord[]> {
   const tenant = set.tenants[0] ?? 'sim-tenant';
   const inputs = new Map<number, StationInput[][]>(set.stations.map((s) => [s.stationId, []]));
-  for (let c = 0; c < o.calls; c++) {
+  for (let c = o.firstCall ?? 0; c < (o.firstCall ?? 0) + o.calls; c++) {
     const call = simulateCall({ impairments: set, callIndex: c, seed: o.seed, segments: o.segments });
     for (const [s, list] of inputs) list.push(call.segments.map((seg) => seg.inputs.get(s)!));
   }

@@ -2,11 +2,21 @@
 // against the offline best. A benchmark: it reports distributions, it asserts nothing.
 import { hostname } from 'node:os';
 import cliProgress from 'cli-progress';
+import { defaultsForStation, parametersForStation } from '../catalog/index.ts';
+import type { LearnedRegion } from '../optimizer/core/prior.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import { generateProfile } from '../stations/sim/generate.ts';
+import type { ImpairmentSet } from '../stations/sim/index.ts';
 import type { EvalArgs } from './args.ts';
+import type { LoopStart } from './loop.ts';
 import { type EvalOptions, evaluateProfile, type StationRecord } from './profile.ts';
 import { type EvalSummary, summarize } from './summary.ts';
+
+export interface PriorsComparison {
+  /** New calls of the same tenants, from the catalog defaults with and without the learned region. */
+  without: EvalSummary['iterations_to_within_5pct'] & { final_over_best: EvalSummary['final_over_best'] };
+  with: EvalSummary['iterations_to_within_5pct'] & { final_over_best: EvalSummary['final_over_best'] };
+}
 
 export interface EvalReport {
   started_at: string;
@@ -15,6 +25,7 @@ export interface EvalReport {
   seconds: number;
   summary: EvalSummary;
   records: StationRecord[];
+  priors: PriorsComparison | null;
 }
 
 export interface EvalProgress {
@@ -60,12 +71,17 @@ export async function runEval(
     ...extra,
   };
   const profiles = Array.from({ length: args.profiles }, (_, i) => generateProfile(args.seed, i));
-  progress.start(profiles.reduce((a, p) => a + p.stations.length, 0));
+  const perPass = profiles.reduce((a, p) => a + p.stations.length, 0);
+  progress.start(args.priors ? 3 * perPass : perPass);
   const records: StationRecord[] = [];
   for (const set of profiles) {
     records.push(
       ...(await evaluateProfile(set, judge, opts, (s) => progress.tick(`${set.name} station ${s}`))),
     );
+  }
+  let priors: PriorsComparison | null = null;
+  if (args.priors) {
+    priors = await priorsPass(profiles, records, judge, opts, progress);
   }
   progress.stop();
   const { quiet: _quiet, ...shown } = args;
@@ -76,5 +92,44 @@ export async function runEval(
     seconds: (Date.now() - t0) / 1000,
     summary: summarize(records),
     records,
+    priors,
   };
+}
+
+/**
+ * What the batch optimizer would have learned for each tenant and station — here the offline search's
+ * best on the first pass's audio, with half a max step of radius — served to new calls of the same
+ * tenants, against the same new calls without it.
+ */
+async function priorsPass(
+  profiles: ImpairmentSet[],
+  seen: StationRecord[],
+  judge: QualityJudge,
+  opts: EvalOptions,
+  progress: EvalProgress,
+): Promise<PriorsComparison> {
+  const regions = new Map<string, LearnedRegion>();
+  for (const r of seen) {
+    const radius = Object.fromEntries(
+      parametersForStation(r.station_id).map((p) => [p.name, p.max_step / 2]),
+    );
+    regions.set(`${r.tenant}|${r.station_id}`, { version: 1, params: r.best_params, radius });
+  }
+  const later: EvalOptions = { ...opts, firstCall: opts.calls, randomSets: 0 };
+  const without: StationRecord[] = [];
+  const primed: StationRecord[] = [];
+  for (const set of profiles) {
+    const tick = (s: number) => progress.tick(`${set.name} station ${s} (new calls)`);
+    without.push(...(await evaluateProfile(set, judge, later, tick)));
+    const start = (s: number, t: string): LoopStart => {
+      const prior = regions.get(`${t}|${s}`);
+      return { params: defaultsForStation(s), ...(prior ? { prior } : {}) };
+    };
+    primed.push(...(await evaluateProfile(set, judge, { ...later, start }, tick)));
+  }
+  const pick = (rs: StationRecord[]) => {
+    const s = summarize(rs);
+    return { ...s.iterations_to_within_5pct, final_over_best: s.final_over_best };
+  };
+  return { without: pick(without), with: pick(primed) };
 }

@@ -163,3 +163,17 @@ export function renderSummary(s: EvalSummary): string {
   ];
   return lines.join('\n');
 }
+
+/** The batch-priors comparison: iterations to within 5% on new calls of seen tenants. */
+export function renderPriors(p: {
+  without: EvalSummary['iterations_to_within_5pct'] & { final_over_best: Dist };
+  with: EvalSummary['iterations_to_within_5pct'] & { final_over_best: Dist };
+}): string {
+  const line = (name: string, x: typeof p.with) =>
+    `  ${name.padEnd(26)} median ${f(x.median, 1)} iterations, by iteration 5 in ${pct(x.share_by_5)} of ${x.n} calls (never ${x.never}); final/best median ${pct(x.final_over_best.median)}, p10 ${pct(x.final_over_best.p10)}`;
+  return [
+    'new calls of seen tenants, iterations to within 5% of the best:',
+    line('from the defaults', p.without),
+    line('with the learned region', p.with),
+  ].join('\n');
+}

@@ -23,6 +23,7 @@ import {
   ROLLBACK_DROP_POINTS,
   scoreSnapshot,
 } from '../../optimizer/core/index.ts';
+import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import * as configRepo from '../../storage/configState.ts';
 import { inTransaction, type Pool, type PoolClient } from '../../storage/db.ts';
 import * as runs from '../../storage/runs.ts';
@@ -35,6 +36,8 @@ export interface DecisionDeps {
   explore: boolean;
   /** The decisions' clock (cool-downs, evaluation windows); tests inject one instead of sleeping. */
   clock: () => number;
+  /** The batch optimizer's learned region for a tenant and station (start point and step size). */
+  priors?: (tenantId: string, stationId: number) => Promise<LearnedRegion | null>;
 }
 
 export interface DecisionOutcome {
@@ -48,6 +51,8 @@ export interface DecisionOutcome {
 
 export interface CallMemory {
   state: ControllerState | null;
+  /** The learned region this call started with (read once per call); null: none learned. */
+  prior?: LearnedRegion | null;
   /** change_id of the last change this controller made at this call and station (for rollback). */
   lastChangeId: string | null;
   /** Recent scores, the baseline against which a change made by someone else is judged. */
@@ -97,12 +102,15 @@ export async function decideAndApply(
   const current = await deps.changes.effective(snap.station_id, scope);
   const judged = await judgeExternal(deps, snap, mem, current.records, actor);
   if (judged) return judged;
+  if (mem.prior === undefined)
+    mem.prior = deps.priors ? await deps.priors(snap.tenant_id, snap.station_id) : null;
   const d = decide({
     snapshot: snap,
     current: current.params,
     state: mem.state,
     now: deps.clock(),
     explore: deps.explore,
+    ...(mem.prior ? { prior: mem.prior } : {}),
   });
   let state = d.state;
   const acting = d.rollback !== null || d.proposals.length > 0;

@@ -9,7 +9,9 @@ import type { Config } from '../../lib/config.ts';
 import { canRetry } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import type { Pool } from '../../storage/db.ts';
+import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import { type CallMemory, type DecisionOutcome, decideAndApply } from './decisions.ts';
@@ -54,6 +56,25 @@ const DEFAULT_PARTITIONS = 6;
 /** Per partition; with 6 partitions this keeps within a pool of a few dozen connections' worth of work. */
 const DEFAULT_CONCURRENCY = 4;
 
+/** A learned region is read once per tenant and station this often at most (calls start every second). */
+const REGION_CACHE_MS = 30_000;
+
+/** The batch optimizer's newest learned region per tenant and station, cached briefly. */
+function learnedRegionCache(pool: Pool, stream: string) {
+  const cache = new Map<string, { at: number; region: Promise<LearnedRegion | null> }>();
+  return (tenantId: string, stationId: number): Promise<LearnedRegion | null> => {
+    const k = `${tenantId}/${stationId}`;
+    const hit = cache.get(k);
+    if (hit && Date.now() - hit.at < REGION_CACHE_MS) return hit.region;
+    const region = latestLearnedRegion(pool, stream, tenantId, stationId).catch((err: unknown) => {
+      cache.delete(k);
+      throw err;
+    });
+    cache.set(k, { at: Date.now(), region });
+    return region;
+  };
+}
+
 export interface OnlineOptimizer extends Role {
   memory(tenantId: string, callId: string, stationId: number): CallMemory | undefined;
 }
@@ -70,6 +91,7 @@ export async function startOnlineOptimizer(
     callTtlMs: opts.callTtlMs ?? 15 * 60_000,
     explore: opts.explore ?? false,
     clock: opts.clock ?? Date.now,
+    priors: learnedRegionCache(deps.pool, deps.changes.stream),
   };
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;

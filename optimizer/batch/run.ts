@@ -19,6 +19,7 @@ import { buildScorecard } from '../core/scorecard.ts';
 import { learnGroup, MIN_SEGMENTS, obsRow, versionParams } from './group.ts';
 import { HistoryCollector } from './history.ts';
 import { type BatchProgress, LEARN_END, ProgressReporter, REPLAY_SHARE } from './progress.ts';
+import { regionsOf } from './regions.ts';
 import { type ReplayStats, replayRange } from './replay.ts';
 import {
   type BatchResult,
@@ -269,6 +270,7 @@ export async function executeBatch(
     progress: progress.state,
     observations,
     message,
+    regions: regionsOf(reports, req.scope, runId),
   });
   return result;
 }

@@ -6,6 +6,7 @@ import { enqueue } from '../../config/outbox.ts';
 import type { OptimizerResult } from '../../contracts/generated.ts';
 import { wrapIo } from '../../lib/errors.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
+import { insertLearnedRegions, type LearnedRegionRow } from '../../storage/learnedRegions.ts';
 import * as runs from '../../storage/runs.ts';
 import type { BatchRequest } from './request.ts';
 
@@ -63,6 +64,8 @@ export interface Completion {
   observations: ObservationRow[];
   /** Published on the optimizer-results topic through the outbox, in the same transaction. */
   message: OptimizerResult;
+  /** Learned regions for the online controller (tenant-scoped runs), versioned in learned_regions. */
+  regions?: LearnedRegionRow[];
 }
 
 /** Marks the run completed with its result and observations, and queues its OptimizerResult: one unit. */
@@ -95,6 +98,7 @@ export async function completeRun(pool: Pool, stream: string, runId: string, c: 
         ],
       );
     }
+    if (c.regions && c.regions.length > 0) await insertLearnedRegions(tx, stream, c.regions);
     await enqueue(tx, stream, [
       {
         role: 'results',

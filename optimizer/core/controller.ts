@@ -33,8 +33,10 @@ import {
   type Verdict,
 } from './judge.ts';
 import { type Chosen, choose, exploreMove } from './moves.ts';
-import { diagnose, WATCH } from './rules.ts';
+import { type LearnedRegion, priorMoves } from './prior.ts';
+import { diagnose, SAFETY_PRIORITY, WATCH } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
+import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
 import { type ControllerState, digest, initialState, type ParamChange } from './state.ts';
 
 export type { Rollback, Verdict } from './judge.ts';
@@ -50,6 +52,8 @@ export interface DecideInput {
   readonly seed?: number;
   /** Allow an exploratory half-step when no rule has anything to correct. */
   readonly explore?: boolean;
+  /** The batch optimizer's learned region for this tenant and station (prior.ts), if any. */
+  readonly prior?: LearnedRegion;
 }
 
 export interface Decision {
@@ -77,6 +81,14 @@ export const JUDGE_AFTER_SNAPSHOTS = 1;
 /** A proposal not in effect after this long (rejected by the safety layer unannounced, or lost) is forgotten. */
 export const PENDING_TIMEOUT_MS = 30_000;
 const MIN_EVAL_MS = 1000;
+
+function paramsOf(stationId: number): readonly ParameterSpec[] {
+  try {
+    return parametersForStation(stationId);
+  } catch {
+    return [];
+  }
+}
 
 function fullParams(specs: readonly ParameterSpec[], current: Readonly<Record<string, number>>) {
   const out: Record<string, number> = {};
@@ -175,7 +187,8 @@ function converge(st: ControllerState, reason: string): ControllerState {
 /** One controller step for one (call, station). Pure and deterministic given its inputs. */
 export function decide(input: DecideInput): Decision {
   const { snapshot, now } = input;
-  const score = scoreSnapshot(snapshot);
+  // Scored with the parameters it ran with, so the settings guards see what the metrics cannot.
+  const score = scoreSnapshot(snapshot, fullParams(paramsOf(snapshot.station_id), input.current));
   const prev = input.state ?? initialState(snapshot, input.seed);
   const iteration = prev.iteration + 1;
   let st: ControllerState = {
@@ -281,7 +294,11 @@ export function decide(input: DecideInput): Decision {
     );
     st = { ...st, converged: false, stop_reason: null, stalled: 0, best_score: baseline };
   }
-  if (score.components.every((c) => c.score >= COMPONENTS_DONE)) {
+  // The settings guards judge what the parameters risk, not the audio: done once none of them asks
+  // for a setting to be eased off (rules.ts acts under SETTINGS_ACT).
+  const done = (c: { name: string; score: number }) =>
+    c.score >= (c.name in SETTINGS_WEIGHTS ? SETTINGS_ACT : COMPONENTS_DONE);
+  if (score.components.every(done)) {
     st = converge(st, `every component scores at least ${COMPONENTS_DONE}`);
     notes.push(`Every component is at or above ${COMPONENTS_DONE}: nothing left worth changing.`);
     return decision({ st, snapshot, score, notes, verdict });
@@ -312,10 +329,18 @@ export function decide(input: DecideInput): Decision {
         .map((f) => f.observation)
         .join('; ')}.`,
     );
-  let chosen: Chosen[] = choose(findings, st, specs, params, snapshot, notes);
+  // Safety first (speech being eaten, clipping); then the learned region, then the other rules.
+  const safety = findings.filter((f) => f.priority >= SAFETY_PRIORITY);
+  let chosen: Chosen[] = choose(safety, st, specs, params, snapshot, notes);
+  let fromPrior = false;
+  if (chosen.length === 0 && input.prior) {
+    chosen = priorMoves(input.prior, st, specList, params, snapshot);
+    fromPrior = chosen.length > 0;
+  }
+  if (chosen.length === 0) chosen = choose(findings, st, specs, params, snapshot, notes);
   let exploratory = false;
   if (chosen.length === 0 && input.explore) {
-    const ex = exploreMove(st, specList, params, snapshot);
+    const ex = exploreMove(st, specList, params, snapshot, input.prior);
     st = { ...st, rng: ex.rng };
     if (ex.chosen) {
       chosen = [ex.chosen];
@@ -339,7 +364,9 @@ export function decide(input: DecideInput): Decision {
   const changes = chosen.map((c) => c.change);
   const after = { ...params };
   for (const c of changes) after[c.name] = c.new;
-  const rule = findings.find((f) => f.moves.some((m) => m.name === changes[0]?.name))?.rule ?? 'rule';
+  const rule = fromPrior
+    ? 'prior'
+    : (findings.find((f) => f.moves.some((m) => m.name === changes[0]?.name))?.rule ?? 'rule');
   st = {
     ...st,
     pending: {

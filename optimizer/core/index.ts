@@ -22,6 +22,8 @@ export {
   TABU_ITERATIONS,
 } from './judge.ts';
 export { EXPLORE_STEP_SHARE, MAX_CHANGES_PER_STEP } from './moves.ts';
+export type { LearnedRegion } from './prior.ts';
+export { priorMoves } from './prior.ts';
 export type { Rng } from './random.ts';
 export { createRng, hashSeed } from './random.ts';
 export { LEVEL_DEADBAND_LU } from './rules.ts';
@@ -36,5 +38,6 @@ export {
 } from './scorecard.ts';
 export type { SearchOptions, SearchResult } from './search.ts';
 export { searchBest } from './search.ts';
+export { SETTINGS_ACT, SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 export type { ControllerState, KnownGood, ParamChange, PendingChange, TabuEntry } from './state.ts';
 export { initialState, markApplied, markRejected } from './state.ts';

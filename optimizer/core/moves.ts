@@ -4,6 +4,7 @@
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
+import type { LearnedRegion } from './prior.ts';
 import { createRng } from './random.ts';
 import type { Finding } from './rules.ts';
 import type { ControllerState, ParamChange } from './state.ts';
@@ -61,12 +62,20 @@ export function choose(
   return (hot.length > 0 ? hot : candidates.filter((c) => !c.hot)).slice(0, MAX_CHANGES_PER_STEP);
 }
 
+/** Exploration step for a parameter: within the learned radius when there is one. */
+function exploreStep(spec: ParameterSpec, share: number, prior: LearnedRegion | undefined): number {
+  const r = prior?.radius[spec.name];
+  const step = spec.max_step * share;
+  return r !== undefined && r > 0 ? Math.min(step, r) : step;
+}
+
 /** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
 export function exploreMove(
   st: ControllerState,
   specs: readonly ParameterSpec[],
   params: Readonly<Record<string, number>>,
   snapshot: StationSnapshot,
+  prior?: LearnedRegion,
 ): { chosen: Chosen | null; rng: number } {
   const rng = createRng(st.rng);
   // Only hot parameters: a cold one would not act within this call, so its verdict would be noise.
@@ -76,7 +85,7 @@ export function exploreMove(
     const first: 1 | -1 = rng.next() < 0.5 ? 1 : -1;
     if (!spec) continue;
     const old = params[spec.name] ?? spec.default;
-    const step = spec.max_step * EXPLORE_STEP_SHARE;
+    const step = exploreStep(spec, EXPLORE_STEP_SHARE, prior);
     for (const dir of [first, -first]) {
       if (isTabu(st, spec.name, dir)) continue;
       const nv = safeValue(spec, old, old + dir * step, snapshot.constraints, step);

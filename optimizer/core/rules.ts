@@ -8,9 +8,18 @@ import type { ParameterConstraint, StationScore, StationSnapshot } from '../../c
 import { effectiveBounds } from './bounds.ts';
 import { fmt, pct } from './curves.ts';
 import { componentLoss, speechLevel } from './scorecard.ts';
+import { SETTINGS_ACT } from './settings.ts';
 import type { MetricDigest } from './state.ts';
 
-export type RuleName = 'speech_collapse' | 'clipping' | 'level' | 'noise' | 'hum' | 'network' | 'dynamics';
+export type RuleName =
+  | 'speech_collapse'
+  | 'clipping'
+  | 'level'
+  | 'noise'
+  | 'hum'
+  | 'network'
+  | 'dynamics'
+  | 'settings';
 
 export interface Move {
   readonly name: string;
@@ -41,7 +50,7 @@ export interface RuleContext {
 }
 
 // Speech being eaten or samples clipping are fixed before anything else, whatever their weight.
-const SAFETY_PRIORITY = 1;
+export const SAFETY_PRIORITY = 1;
 // Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
 // segment-to-segment measurement noise does not move the gain back and forth.
 export const LEVEL_DEADBAND_LU = 1.5;
@@ -472,11 +481,47 @@ function dynamics(c: Ctx): Finding | null {
   return { rule: 'dynamics', priority, observation: `${seen}; no compressor here to relax`, moves: [] };
 }
 
+const GENTLER: Readonly<Record<string, { param: string; why: string }>> = {
+  voice_band: { param: 'highpass_cutoff_hz', why: 'lowering the high-pass' },
+  gate_margin: { param: 'noise_gate_threshold_dbfs', why: 'lowering the gate' },
+  suppression_need: { param: 'noise_suppression_db', why: 'easing the suppression' },
+};
+
+/** Settings that do more than the audio needs (the scorecard's settings guards): one step gentler. */
+function settings(c: Ctx): Finding | null {
+  const moves: Move[] = [];
+  const seen: string[] = [];
+  let priority = 0;
+  for (const comp of c.r.score.components) {
+    const g = GENTLER[comp.name];
+    if (!g || comp.score >= SETTINGS_ACT || !c.room(g.param, -1)) continue;
+    // Hum still there: the high-pass is earning its cutoff.
+    if (g.param === 'highpass_cutoff_hz' && c.a.hum_ratio > HUM_ACT) continue;
+    seen.push(comp.detail);
+    priority += comp.weight * (1 - comp.score);
+    moves.push({
+      name: g.param,
+      desired: c.v(g.param) - c.step(g.param),
+      reason: `${comp.detail}: ${g.why}`,
+    });
+  }
+  return moves.length ? { rule: 'settings', priority, observation: seen.join('; '), moves } : null;
+}
+
 /** Every rule's finding for this snapshot, most valuable first. */
 export function diagnose(r: RuleContext): Finding[] {
   const c = new Ctx(r);
   const collapse = speechCollapse(c);
-  const out = [collapse, clipping(c), level(c), noise(c, collapse !== null), hum(c), network(c), dynamics(c)];
+  const out = [
+    collapse,
+    clipping(c),
+    level(c),
+    noise(c, collapse !== null),
+    hum(c),
+    network(c),
+    dynamics(c),
+    settings(c),
+  ];
   return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);
 }
 

@@ -10,6 +10,7 @@
 import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
+import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 
 /**
  * Component weights. They need not sum to 1: a station's score is normalised over the components
@@ -289,17 +290,28 @@ function combine(stationId: number, components: ScoreComponent[]): StationScore 
   let sum = 0;
   let wsum = 0;
   let guard = 1;
+  let settings = 1;
   for (const c of components) {
+    // A settings guard takes its weight's share off the whole score (at most), rather than joining
+    // the mean, where it would dilute every audio component's say.
+    if (c.name in SETTINGS_WEIGHTS) {
+      settings *= 1 - c.weight * (1 - c.score);
+      continue;
+    }
     sum += c.weight * c.score;
     wsum += c.weight;
     if (DEF_BY_NAME.get(c.name as ComponentName)?.guard) guard = Math.min(guard, c.score);
   }
   const base = wsum > 0 ? sum / wsum : 0;
-  return { station_id: stationId, score: 100 * base * guardFactor(guard), components };
+  return { station_id: stationId, score: 100 * base * guardFactor(guard) * settings, components };
 }
 
-/** Score one snapshot. Components that do not apply to it are omitted, not counted as perfect. */
-export function scoreSnapshot(s: StationSnapshot): StationScore {
+/**
+ * Score one snapshot. Components that do not apply to it are omitted, not counted as perfect. Given
+ * the parameters the snapshot ran with, the settings guards (settings.ts) join: what the blind
+ * metrics cannot see of a setting that cuts into the speech.
+ */
+export function scoreSnapshot(s: StationSnapshot, params?: Readonly<Record<string, number>>): StationScore {
   const components: ScoreComponent[] = [];
   for (const d of DEFS) {
     const v = d.measure(s);
@@ -311,6 +323,10 @@ export function scoreSnapshot(s: StationSnapshot): StationScore {
       weight: WEIGHTS[d.name],
       detail: d.describe(v, s),
     });
+  }
+  if (params) {
+    const lv = speechLevel(s);
+    components.push(...settingsComponents(s, params, lv.present ? lv.value : null));
   }
   return combine(s.station_id, components);
 }
@@ -329,7 +345,7 @@ export function buildScorecard(snaps: readonly StationSnapshot[]): Scorecard {
   const stations: StationScore[] = [];
   for (const id of [...byStation.keys()].sort((a, b) => a - b)) {
     const list = byStation.get(id)!;
-    const scored = list.map(scoreSnapshot);
+    const scored = list.map((x) => scoreSnapshot(x));
     const latest = list[list.length - 1]!;
     const components: ScoreComponent[] = [];
     for (const d of DEFS) {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { defaultsForStation } from '../../catalog/index.ts';
+import { defaultsForStation, parameterByName } from '../../catalog/index.ts';
 import type { Channel } from '../../contracts/generated.ts';
 import { audioKey } from '../../domain/audioKeys.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
@@ -32,6 +32,7 @@ import {
 import { startApp } from '../../runtime/app.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
+import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
@@ -346,6 +347,20 @@ test('batch run: replay, GP learning and counterfactual replay beat the catalog 
     obs.rows.some((x) => x.source === 'history'),
     JSON.stringify(obs.rows),
   );
+
+  // What the run learned is served online: per station with a winner, the tenant's newest learned
+  // region (issue 10) centred on the winner, with a radius inside a max step for every parameter.
+  for (const st of STATIONS) {
+    const region = await latestLearnedRegion(app.rt.pool, app.changes.stream, tenant, st);
+    assert.ok(region, `no learned region for station ${st}`);
+    const g = r.groups.find((x) => x.context.station_id === st)!;
+    for (const [k, v] of Object.entries(g.candidates[g.winner!]!.params))
+      assert.equal(region.params[k], v, k);
+    for (const [k, r] of Object.entries(region.radius)) {
+      assert.ok(r > 0 && r <= parameterByName(k)!.max_step, `${k} radius ${r}`);
+    }
+  }
+  assert.equal(await latestLearnedRegion(app.rt.pool, app.changes.stream, other, STATIONS[0]!), null);
 
   // The live consumers were not disturbed, and the run's own group is gone.
   assert.equal(await committed(), persisterBefore, "the persister's committed offsets did not move");

@@ -1,0 +1,100 @@
+// Settings guards (issue 10, "a scorecard that agrees with the listener"): three ways of making the
+// blind metrics look better while the speech gets worse, which the blind metrics alone cannot see.
+// Measured with PESQ on generated profiles (`npm run eval`): a high-pass far into the voice band
+// (200-300 Hz) removes hum and rumble and raises the blind SNR, but thins every voice; a gate set
+// near the speech level silences the pauses and the quiet ends of syllables; suppression deeper than
+// the noise calls for lifts the blind SNR past what the scorecard already rewards in full while its
+// artefacts cost PESQ most (on clean 16 kHz speech, 12 dB of suppression already costs ~0.8 MOS).
+// Each guard is scored from the parameters in effect together with what the snapshot measured,
+// so it applies only where the settings do more than the audio needs.
+import type { ScoreComponent, StationSnapshot } from '../../contracts/generated.ts';
+import { fmt, ramp } from './curves.ts';
+
+/** High-pass cutoffs up to here leave the voice alone (a low male voice starts at about 85 Hz). */
+const HIGHPASS_FREE_HZ = 150;
+/** ...and from here on the cutoff takes away the voice's fundamental and first harmonics. */
+const HIGHPASS_ZERO_HZ = 300;
+// The gate threshold should sit this far under the speech level: within 15 dB it closes on the
+// quiet ends of syllables, 35 dB under it catches only the pauses' noise.
+const GATE_ZERO_MARGIN_DB = 15;
+const GATE_FREE_MARGIN_DB = 35;
+// Suppression the measured SNR did not need: up to 6 dB is harmless, 24 dB is pure artefact.
+const EXCESS_FREE_DB = 6;
+const EXCESS_ZERO_DB = 24;
+/** The scorecard's noise component gives full credit this far above the station's minimum SNR. */
+const SNR_FULL_ABOVE_DB = 6;
+
+/** A guard scoring under this makes the controller ease its setting off one step (rules.ts). */
+export const SETTINGS_ACT = 0.8;
+
+/** The most each guard can take off the station score (a share of it), at its worst. */
+export const SETTINGS_WEIGHTS = Object.freeze({
+  voice_band: 0.25,
+  gate_margin: 0.25,
+  suppression_need: 0.15,
+});
+export type SettingsComponent = keyof typeof SETTINGS_WEIGHTS;
+
+type Params = Readonly<Record<string, number>>;
+
+function component(name: SettingsComponent, value: number, score: number, detail: string): ScoreComponent {
+  return { name, value, score, weight: SETTINGS_WEIGHTS[name], detail };
+}
+
+/**
+ * The settings components of a snapshot scored with the parameters it ran with; empty for a station
+ * without the parameters concerned. `speechLevelDbov` is the output's speech level (scorecard's).
+ */
+export function settingsComponents(
+  s: StationSnapshot,
+  params: Params,
+  speechLevelDbov: number | null,
+): ScoreComponent[] {
+  const out: ScoreComponent[] = [];
+  const hp = params['highpass_cutoff_hz'];
+  if (hp !== undefined) {
+    const sc = 1 - ramp(hp, HIGHPASS_FREE_HZ, HIGHPASS_ZERO_HZ);
+    out.push(
+      component(
+        'voice_band',
+        hp,
+        sc,
+        sc >= 1
+          ? `high-pass at ${fmt(hp, 0)} Hz leaves the voice band alone`
+          : `high-pass at ${fmt(hp, 0)} Hz cuts into the voice (free up to ${HIGHPASS_FREE_HZ} Hz)`,
+      ),
+    );
+  }
+  const gate = params['noise_gate_threshold_dbfs'];
+  if (gate !== undefined && speechLevelDbov !== null) {
+    const margin = speechLevelDbov - gate;
+    const sc = ramp(margin, GATE_ZERO_MARGIN_DB, GATE_FREE_MARGIN_DB);
+    out.push(
+      component(
+        'gate_margin',
+        margin,
+        sc,
+        `gate at ${fmt(gate)} dBFS sits ${fmt(margin)} dB under the speech level${sc < 1 ? ': it closes on quiet syllables' : ''}`,
+      ),
+    );
+  }
+  const ns = params['noise_suppression_db'];
+  const snr = s.metrics.audio.snr_db;
+  if (ns !== undefined && Number.isFinite(snr)) {
+    // What the output SNR has above full credit, the suppression did not need to win.
+    const headroom = Math.max(0, snr - (s.targets.min_snr_db + SNR_FULL_ABOVE_DB));
+    const excess = Math.min(ns, headroom);
+    const sc = 1 - ramp(excess, EXCESS_FREE_DB, EXCESS_ZERO_DB);
+    out.push(
+      component(
+        'suppression_need',
+        excess,
+        sc,
+        excess <= EXCESS_FREE_DB
+          ? `${fmt(ns, 0)} dB of suppression for what the noise needs`
+          : `about ${fmt(excess, 0)} dB of the ${fmt(ns, 0)} dB suppression is more than the noise needs`,
+      ),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// The scorecard's settings guards (settings.ts) and the learned region served to the controller
+// (prior.ts): the ways of gaming the blind metrics cost score, the controller eases them off, and a
+// learned region is headed for first, one safe step at a time.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation, parameterByName } from '../../../catalog/index.ts';
+import { decide, scoreSnapshot } from '../../../optimizer/core/index.ts';
+import type { LearnedRegion } from '../../../optimizer/core/prior.ts';
+import { snap } from './snapshots.ts';
+
+const d3 = defaultsForStation(3);
+const scored = (params: Record<string, number>, audio = {}) =>
+  scoreSnapshot(snap(3, { audio }), params).score;
+
+test('settings guards: a voice-band high-pass, a gate at the speech level and needless suppression each cost score', () => {
+  const base = scored(d3);
+  assert.ok(Math.abs(base - scoreSnapshot(snap(3)).score) < 5, 'defaults on a clean line cost little');
+  assert.ok(scored({ ...d3, highpass_cutoff_hz: 280 }) < base - 10, 'a 280 Hz high-pass');
+  assert.ok(scored({ ...d3, noise_gate_threshold_dbfs: -30 }) < base - 10, 'a gate at -30 dBFS');
+  // Blind SNR 50 dB, far above the station's minimum: 30 dB of suppression did nothing the noise needed.
+  const clean = { snr_db: 50 };
+  assert.ok(
+    scored({ ...d3, noise_suppression_db: 30 }, clean) <
+      scored({ ...d3, noise_suppression_db: 0 }, clean) - 5,
+  );
+  // With noise at the minimum the same suppression is what the line needs: no penalty.
+  const noisy = { snr_db: 20 };
+  assert.ok(
+    Math.abs(
+      scored({ ...d3, noise_suppression_db: 30 }, noisy) - scored({ ...d3, noise_suppression_db: 0 }, noisy),
+    ) < 1e-9,
+  );
+});
+
+test('settings guards: the controller eases off a gate that closes on syllables', () => {
+  const d = decide({
+    snapshot: snap(3),
+    current: { ...d3, noise_gate_threshold_dbfs: -30 },
+    state: null,
+    now: 0,
+  });
+  const p = d.proposals.find((x) => x.name === 'noise_gate_threshold_dbfs');
+  assert.ok(p, d.analysis);
+  assert.equal(p.new, -30 - parameterByName('noise_gate_threshold_dbfs')!.max_step);
+});
+
+test('learned region: a new call heads for its centre first, a full safe step on the furthest parameter', () => {
+  const prior: LearnedRegion = {
+    version: 3,
+    params: { ...d3, input_gain_db: 14, agc_target_dbfs: -23 },
+    radius: { input_gain_db: 1, agc_target_dbfs: 1 },
+  };
+  // A quiet line: the level rule would raise the gain too, but the learned region comes first.
+  const quiet = snap(3, { audio: { loudness_lufs: -40, active_speech_level_dbov: -40 } });
+  const d = decide({ snapshot: quiet, current: d3, state: null, now: 0, prior });
+  const gain = d.proposals.find((x) => x.name === 'input_gain_db');
+  assert.ok(gain, d.analysis);
+  assert.equal(gain.new, parameterByName('input_gain_db')!.max_step);
+  assert.match(gain.reason, /learned region \(v3\)/);
+  // Already inside the region: nothing to head for, and without exploration nothing else to do.
+  const inside = decide({ snapshot: quiet, current: prior.params, state: null, now: 0, prior });
+  assert.equal(inside.proposals.filter((x) => x.reason.includes('learned region')).length, 0);
+});

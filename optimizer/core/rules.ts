@@ -8,7 +8,7 @@ import type { ParameterConstraint, StationScore, StationSnapshot } from '../../c
 import { effectiveBounds } from './bounds.ts';
 import { fmt, pct } from './curves.ts';
 import { componentLoss, speechLevel } from './scorecard.ts';
-import { SETTINGS_ACT } from './settings.ts';
+import { settingsFinding } from './settings.ts';
 import type { MetricDigest } from './state.ts';
 
 export type RuleName =
@@ -481,33 +481,6 @@ function dynamics(c: Ctx): Finding | null {
   return { rule: 'dynamics', priority, observation: `${seen}; no compressor here to relax`, moves: [] };
 }
 
-const GENTLER: Readonly<Record<string, { param: string; why: string }>> = {
-  voice_band: { param: 'highpass_cutoff_hz', why: 'lowering the high-pass' },
-  gate_margin: { param: 'noise_gate_threshold_dbfs', why: 'lowering the gate' },
-  suppression_need: { param: 'noise_suppression_db', why: 'easing the suppression' },
-};
-
-/** Settings that do more than the audio needs (the scorecard's settings guards): one step gentler. */
-function settings(c: Ctx): Finding | null {
-  const moves: Move[] = [];
-  const seen: string[] = [];
-  let priority = 0;
-  for (const comp of c.r.score.components) {
-    const g = GENTLER[comp.name];
-    if (!g || comp.score >= SETTINGS_ACT || !c.room(g.param, -1)) continue;
-    // Hum still there: the high-pass is earning its cutoff.
-    if (g.param === 'highpass_cutoff_hz' && c.a.hum_ratio > HUM_ACT) continue;
-    seen.push(comp.detail);
-    priority += comp.weight * (1 - comp.score);
-    moves.push({
-      name: g.param,
-      desired: c.v(g.param) - c.step(g.param),
-      reason: `${comp.detail}: ${g.why}`,
-    });
-  }
-  return moves.length ? { rule: 'settings', priority, observation: seen.join('; '), moves } : null;
-}
-
 /** Every rule's finding for this snapshot, most valuable first. */
 export function diagnose(r: RuleContext): Finding[] {
   const c = new Ctx(r);
@@ -520,7 +493,7 @@ export function diagnose(r: RuleContext): Finding[] {
     hum(c),
     network(c),
     dynamics(c),
-    settings(c),
+    settingsFinding(r, c.a.hum_ratio > HUM_ACT),
   ];
   return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);
 }

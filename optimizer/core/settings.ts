@@ -8,7 +8,9 @@
 // Each guard is scored from the parameters in effect together with what the snapshot measured,
 // so it applies only where the settings do more than the audio needs.
 import type { ScoreComponent, StationSnapshot } from '../../contracts/generated.ts';
+import { effectiveBounds } from './bounds.ts';
 import { fmt, ramp } from './curves.ts';
+import type { Finding, Move, RuleContext } from './rules.ts';
 
 /** High-pass cutoffs up to here leave the voice alone (a low male voice starts at about 85 Hz). */
 const HIGHPASS_FREE_HZ = 150;
@@ -97,4 +99,33 @@ export function settingsComponents(
     );
   }
   return out;
+}
+
+const GENTLER: Readonly<Record<string, { param: string; why: string }>> = {
+  voice_band: { param: 'highpass_cutoff_hz', why: 'lowering the high-pass' },
+  gate_margin: { param: 'noise_gate_threshold_dbfs', why: 'lowering the gate' },
+  suppression_need: { param: 'noise_suppression_db', why: 'easing the suppression' },
+};
+
+/**
+ * The controller's rule for the guards: a setting whose guard scores under SETTINGS_ACT is eased off
+ * one max step (the high-pass not while hum is still there: then it earns its cutoff).
+ */
+export function settingsFinding(r: RuleContext, humPresent: boolean): Finding | null {
+  const moves: Move[] = [];
+  const seen: string[] = [];
+  let priority = 0;
+  for (const comp of r.score.components) {
+    const g = GENTLER[comp.name];
+    const spec = g ? r.specs.get(g.param) : undefined;
+    if (!g || !spec || comp.score >= SETTINGS_ACT) continue;
+    if (g.param === 'highpass_cutoff_hz' && humPresent) continue;
+    const b = effectiveBounds(spec, r.snapshot.constraints);
+    const v = r.params[g.param] ?? spec.default;
+    if (b.frozen || v <= b.lo + 1e-9) continue;
+    seen.push(comp.detail);
+    priority += comp.weight * (1 - comp.score);
+    moves.push({ name: g.param, desired: v - spec.max_step, reason: `${comp.detail}: ${g.why}` });
+  }
+  return moves.length ? { rule: 'settings', priority, observation: seen.join('; '), moves } : null;
 }

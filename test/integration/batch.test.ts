@@ -348,8 +348,7 @@ test('batch run: replay, GP learning and counterfactual replay beat the catalog 
     JSON.stringify(obs.rows),
   );
 
-  // What the run learned is served online: per station with a winner, the tenant's newest learned
-  // region (issue 10) centred on the winner, with a radius inside a max step for every parameter.
+  // Served online (issue 10): per station, the tenant's newest learned region is centred on the winner.
   for (const st of STATIONS) {
     const region = await latestLearnedRegion(app.rt.pool, app.changes.stream, tenant, st);
     assert.ok(region, `no learned region for station ${st}`);

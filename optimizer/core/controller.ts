@@ -34,10 +34,11 @@ import {
 } from './judge.ts';
 import { type Chosen, choose, exploreMove } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
-import { diagnose, SAFETY_PRIORITY, WATCH } from './rules.ts';
+import { diagnose, SAFETY_PRIORITY } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
 import { type ControllerState, digest, initialState, type ParamChange } from './state.ts';
+import { WATCH } from './watch.ts';
 
 export type { Rollback, Verdict } from './judge.ts';
 

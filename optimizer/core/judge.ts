@@ -2,7 +2,6 @@
 // the evidence (which measured metric moved) that an operator reads in the verdict or rollback reason.
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, num, signed } from './curves.ts';
-import { WATCH } from './rules.ts';
 import type { WEIGHTS } from './scorecard.ts';
 import {
   type ControllerState,
@@ -11,6 +10,7 @@ import {
   type ParamChange,
   type PendingChange,
 } from './state.ts';
+import { WATCH } from './watch.ts';
 
 /** A change must gain at least this many points (of 100) to count as an improvement, not noise. */
 export const IMPROVE_MIN_POINTS = 1;

@@ -497,21 +497,3 @@ export function diagnose(r: RuleContext): Finding[] {
   ];
   return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);
 }
-
-/** Audio/network metrics a parameter moves, for next_iteration.watch_metrics. */
-export const WATCH: Readonly<Record<string, readonly string[]>> = {
-  input_gain_db: ['audio.loudness_lufs', 'audio.clipping_ratio', 'audio.crest_factor_db'],
-  agc_target_dbfs: ['audio.loudness_lufs', 'audio.active_speech_level_dbov', 'audio.noise_floor_dbfs'],
-  agc_max_gain_db: ['audio.loudness_lufs', 'audio.noise_floor_dbfs', 'audio.snr_db'],
-  noise_gate_threshold_dbfs: ['audio.noise_floor_dbfs', 'audio.speech_activity', 'audio.snr_db'],
-  noise_suppression_db: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
-  rnnoise_enabled: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
-  rnnoise_attenuation_limit_db: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
-  highpass_cutoff_hz: ['audio.hum_ratio', 'audio.spectral_centroid_hz'],
-  compressor_threshold_dbfs: ['audio.crest_factor_db', 'audio.loudness_lufs'],
-  compressor_ratio: ['audio.crest_factor_db', 'audio.loudness_lufs'],
-  limiter_ceiling_dbfs: ['audio.clipping_ratio', 'audio.peak_dbfs', 'audio.crest_factor_db'],
-  jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos'],
-  vad_threshold: ['audio.speech_activity', 'stt_confidence'],
-  echo_canceller_tail_ms: ['network.mos'],
-};

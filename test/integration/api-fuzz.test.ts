@@ -48,8 +48,10 @@ test('schemathesis finds no server error and no schema violation in a bounded ru
     'examples,coverage,fuzzing',
     '--max-examples',
     String(readTestEnv().fuzzExamples),
+    // One worker: CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth
+    // mismatch" inside hypothesis, seen on a fresh clone), and that crash is the tool's, not the API's.
     '--workers',
-    '2',
+    '1',
     '--request-timeout',
     '10',
     '--seed',

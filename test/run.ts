@@ -41,7 +41,18 @@ if (files.some((f) => f.startsWith('test/integration'))) {
 // isolates itself with unique topics, groups and ids.
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  // --test-force-exit: a file whose tests are done must not hold the run open. fault-kafka.test.ts
+  // left a kafkajs client retrying its destroyed private broker and the file never exited on a
+  // fresh clone (a leak still to find; the lifecycle test checks the roles' own handles itself).
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-force-exit',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: envWith() },
 );
 process.exit(res.status ?? 1);

@@ -54,20 +54,5 @@ export function stationAudio(seconds: number): StationAudio[] {
   return out;
 }
 
-/** Float [-1, 1] -> PCM s16le bytes (what the agents upload). */
-export function toPcm16(x: Float32Array): Buffer {
-  const out = Buffer.allocUnsafe(x.length * 2);
-  for (let i = 0; i < x.length; i++) {
-    const v = Math.max(-1, Math.min(1, x[i]!));
-    out.writeInt16LE(Math.round(v * 32767), i * 2);
-  }
-  return out;
-}
-
-/** PCM s16le bytes -> Float [-1, 1). */
-export function fromPcm16(b: Uint8Array): Float32Array {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out = new Float32Array(b.byteLength >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) / 32768;
-  return out;
-}
+// The one PCM codec of the stored audio, so the benches encode exactly what the agents upload.
+export { fromPcm16, toPcm16 } from '../../domain/pcm.ts';

@@ -24,17 +24,25 @@ let java = 'java';
 
 // A single node can hold only one replica, so every internal topic needs RF 1 (the defaults of 3
 // would leave them uncreatable and groups, transactions and share groups unusable).
-function serverProperties(): string {
+// Exported for the fault tests' private brokers, which differ only in ports and data dir.
+export function serverProperties(
+  at: { host: string; port: number; controller: number; dataDir: string } = {
+    host,
+    port: ports.kafka,
+    controller: ports.kafkaController,
+    dataDir,
+  },
+): string {
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': nodeId,
-    'controller.quorum.voters': `${nodeId}@${host}:${ports.kafkaController}`,
-    listeners: `PLAINTEXT://${host}:${ports.kafka},CONTROLLER://${host}:${ports.kafkaController}`,
-    'advertised.listeners': `PLAINTEXT://${host}:${ports.kafka}`,
+    'controller.quorum.voters': `${nodeId}@${at.host}:${at.controller}`,
+    listeners: `PLAINTEXT://${at.host}:${at.port},CONTROLLER://${at.host}:${at.controller}`,
+    'advertised.listeners': `PLAINTEXT://${at.host}:${at.port}`,
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'log.dirs': dataDir,
+    'log.dirs': at.dataDir,
     'num.partitions': 1,
     'default.replication.factor': 1,
     'min.insync.replicas': 1,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
-import { kafka as kafkaService } from '../../stack/services/kafka.ts';
+import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
 import { stateDir } from '../../stack/settings.ts';
 import { freePort } from './privatePostgres.ts';
 
@@ -30,33 +30,7 @@ export async function startPrivateKafka(log: (s: string) => void = () => {}): Pr
   mkdirSync(data);
   const [port, controller] = [await freePort(), await freePort()];
   const config = join(dir, 'server.properties');
-  const props: Record<string, string | number | boolean> = {
-    'process.roles': 'broker,controller',
-    'node.id': 1,
-    'controller.quorum.voters': `1@127.0.0.1:${controller}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'log.dirs': data,
-    'num.partitions': 1,
-    'default.replication.factor': 1,
-    'min.insync.replicas': 1,
-    'offsets.topic.replication.factor': 1,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
-    'group.initial.rebalance.delay.ms': 0,
-    'auto.create.topics.enable': false,
-  };
-  writeFileSync(
-    config,
-    `${Object.entries(props)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  );
+  writeFileSync(config, serverProperties({ host: '127.0.0.1', port, controller, dataDir: data }));
   const log4j = join(dir, 'log4j2.xml');
   writeFileSync(
     log4j,

@@ -361,9 +361,10 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
       far = new Float32Array(n + lat);
       far.set(input.farEnd);
     }
-    output = state.chain.process(near, far).subarray(lat);
+    output = state.chain.process(near, far, near).subarray(lat);
   } else {
-    output = state.chain.process(chainIn, input.farEnd);
+    // The segment's output is kept by the caller: its own buffer, not the chain's reused one.
+    output = state.chain.process(chainIn, input.farEnd, new Float32Array(n));
   }
 
   const audio = measureAudio(output, sr);

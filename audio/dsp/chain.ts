@@ -80,10 +80,12 @@ export interface DspChain {
   /** Fixed delay of the chain, in samples (echo canceller block, noise suppressor frame, limiter look-ahead). */
   readonly latencySamples: number;
   /**
-   * Processes one frame of any length and returns a new frame of the same length, `latencySamples`
-   * behind. `farEnd`, when given, is the echo reference aligned with `frame` (same length).
+   * Processes one frame of any length into `out` (same length; may be `frame` itself) and returns it,
+   * `latencySamples` behind. Without `out` the result is a view of a buffer the chain reuses: valid until
+   * the next call (copy it to keep it). No allocation per call once that buffer is as long as the frames.
+   * `farEnd`, when given, is the echo reference aligned with `frame` (same length).
    */
-  process(frame: Float32Array, farEnd?: Float32Array): Float32Array;
+  process(frame: Float32Array, farEnd?: Float32Array, out?: Float32Array): Float32Array;
   setParams(next: Readonly<Record<string, number>>): SetParamsResult;
   /** Parameters in effect now. */
   params(): Record<string, number>;
@@ -231,6 +233,8 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
 
   let stages: Stage[] = [];
   let echo: EchoCanceller | undefined;
+  // process()'s output when the caller gives none: grown to the longest frame seen, then reused.
+  let scratch = new Float32Array(0);
   const build = (): void => {
     stages = names.map((n) => buildStage(n, sr, effective));
     const ec = stages.find((s) => s.name === 'echo_canceller');
@@ -247,12 +251,21 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
     blocks: names,
     latencySamples,
 
-    process(frame, farEnd) {
+    process(frame, farEnd, out) {
       if (farEnd !== undefined && farEnd.length !== frame.length) {
         throw new RangeError(`far-end frame has ${farEnd.length} samples, near-end frame ${frame.length}`);
       }
-      const buf = new Float32Array(frame);
-      for (const s of stages) {
+      if (out !== undefined && out.length !== frame.length) {
+        throw new RangeError(`output frame has ${out.length} samples, input frame ${frame.length}`);
+      }
+      let buf = out;
+      if (buf === undefined) {
+        if (scratch.length < frame.length) scratch = new Float32Array(frame.length);
+        buf = scratch.length === frame.length ? scratch : scratch.subarray(0, frame.length);
+      }
+      if (buf !== frame) buf.set(frame);
+      for (let i = 0; i < stages.length; i++) {
+        const s = stages[i] as Stage;
         if (s.block === echo) echo.process(buf, farEnd);
         else s.block.process(buf);
       }
@@ -346,7 +359,8 @@ export function processBuffer(
   const out = new Float32Array(samples.length);
   for (let at = 0; at < near.length; at += BATCH_CHUNK) {
     const end = Math.min(near.length, at + BATCH_CHUNK);
-    const y = chain.process(near.subarray(at, end), far?.subarray(at, end));
+    const chunk = near.subarray(at, end);
+    const y = chain.process(chunk, far?.subarray(at, end), chunk);
     // Output sample j is input sample j - lat.
     const from = Math.max(at, lat);
     if (end > from) out.set(y.subarray(from - at, end - at), from - lat);

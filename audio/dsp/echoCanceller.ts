@@ -37,7 +37,7 @@
 //
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.
-import { RealFft } from './realFft.ts';
+import { PartitionedFilters } from './echoFilter.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToPower, onePole } from './units.ts';
 
@@ -47,10 +47,6 @@ export interface EchoCancellerSettings {
 
 const BLOCK_MS = 8;
 const MU = 0.5;
-// Step regularization as a fraction of the mean per-bin far-end energy (see adapt()).
-const REGULARIZATION = 0.1;
-// Far-end power smoothing per bin, per block (~8 ms): ~40 ms memory.
-const POWER_SMOOTHING = 0.8;
 // Line echo has at least 6 dB of return loss (ITU-T G.168 assumes 6 dB ERL): a near-end peak above
 // half the far-end peak cannot be echo alone.
 const GEIGEL_RATIO = 0.5;
@@ -80,38 +76,15 @@ export class EchoCanceller implements AudioBlock {
   readonly tailMs: number;
   readonly partitions: number;
   private readonly block: number;
-  private readonly bins: number;
-  private readonly fft: RealFft;
+  private readonly filters: PartitionedFilters;
   private readonly mic: Float64Array;
   private readonly farFrame: Float64Array;
   private readonly out: Float64Array;
   private pos = 0;
-  // Far-end spectra of the last P blocks (ring, newest at xHead), and the two filters, bins 0..B each.
-  private readonly xr: Float64Array;
-  private readonly xi: Float64Array;
-  private readonly bgr: Float64Array;
-  private readonly bgi: Float64Array;
-  private readonly fgr: Float64Array;
-  private readonly fgi: Float64Array;
-  private readonly power: Float64Array;
-  private readonly real: Float64Array;
-  private readonly spec: Float64Array;
-  private readonly bgTime: Float64Array;
-  private readonly fgTime: Float64Array;
-  // Second spectrum accumulator (the foreground's, estimated in the same pass as the background's), the
-  // per-bin far-end energy over the tail, and where each partition's far-end spectrum sits in the ring.
-  private readonly specFg: Float64Array;
-  private readonly tailEnergy: Float64Array;
-  private readonly ringAt: Int32Array;
-  // The foreground is all zeros (no echo model yet, or cleared): its estimate is zero without computing it.
-  private fgZero = true;
   private readonly farPeaks: Float64Array;
-  private xHead = 0;
-  private constrainNext = 0;
   private silentBlocks: number;
   private doubleTalkHold = 0;
   private readonly doubleTalkBlocks: number;
-  private readonly absRegularization: number;
   private bgErr = 0;
   private fgErr = 0;
   private micErr = 0;
@@ -127,6 +100,16 @@ export class EchoCanceller implements AudioBlock {
   private syyBg = 0;
   private gain = 0;
   private spuriousBlocks = 0;
+  // The current block's statistics (measureErrors): microphone, background-error and foreground-error
+  // energies, microphone peak, <d, y> and <y, y> of the foreground estimate and of the background's.
+  private blkMicPow = 0;
+  private blkBgPow = 0;
+  private blkFgPow = 0;
+  private blkMicPeak = 0;
+  private blkDy = 0;
+  private blkYy = 0;
+  private blkDyBg = 0;
+  private blkYyBg = 0;
   private readonly validityCoef: number;
   private readonly spuriousClearBlocks: number;
 
@@ -134,34 +117,16 @@ export class EchoCanceller implements AudioBlock {
     // A power of two near BLOCK_MS: 128 samples at 16 kHz, 64 at 8 kHz.
     const b = 2 ** Math.round(Math.log2((BLOCK_MS / 1000) * sampleRate));
     this.block = b;
-    this.bins = b + 1;
     this.latency = b;
     this.tailMs = settings.tailMs;
     this.partitions = Math.max(1, Math.ceil(((settings.tailMs / 1000) * sampleRate) / b));
-    const n = this.partitions * this.bins;
-    this.fft = new RealFft(2 * b);
+    this.filters = new PartitionedFilters(b, this.partitions);
     this.mic = new Float64Array(b);
     this.farFrame = new Float64Array(2 * b);
     this.out = new Float64Array(b);
-    this.xr = new Float64Array(n);
-    this.xi = new Float64Array(n);
-    this.bgr = new Float64Array(n);
-    this.bgi = new Float64Array(n);
-    this.fgr = new Float64Array(n);
-    this.fgi = new Float64Array(n);
-    this.power = new Float64Array(this.bins);
-    this.real = new Float64Array(2 * b);
-    this.spec = new Float64Array(4 * b);
-    this.bgTime = new Float64Array(2 * b);
-    this.fgTime = new Float64Array(2 * b);
-    this.specFg = new Float64Array(4 * b);
-    this.tailEnergy = new Float64Array(this.bins);
-    this.ringAt = new Int32Array(this.partitions);
     this.farPeaks = new Float64Array(this.partitions + 1);
     this.silentBlocks = this.partitions + 1;
     this.doubleTalkBlocks = Math.ceil((DOUBLE_TALK_HOLD_MS / 1000) * (sampleRate / b));
-    // Absolute per-bin regularization: the periodogram of -70 dBFS white noise in a 2B-point frame.
-    this.absRegularization = 2 * b * dbToPower(-70);
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
@@ -203,8 +168,49 @@ export class EchoCanceller implements AudioBlock {
   }
 
   private processBlock(): void {
+    const farPower = this.ingestFar();
+    if (farPower < 0) {
+      // No reference anywhere in the tail: the estimate is zero, pass the near end through.
+      this.out.set(this.mic);
+      return;
+    }
+    this.filters.estimate();
+    this.measureErrors();
+    const farActive = farPower >= FAR_ACTIVE_POWER;
+    const singleTalk = farActive && this.detectSingleTalk();
+    if (singleTalk) {
+      // Only far-end single talk says whether y explains d: under double talk the near end swamps <d, y>.
+      const v = this.validityCoef;
+      this.sdd = v * this.sdd + (1 - v) * this.blkMicPow;
+      this.sdy = v * this.sdy + (1 - v) * this.blkDy;
+      this.syy = v * this.syy + (1 - v) * this.blkYy;
+      this.sdyBg = v * this.sdyBg + (1 - v) * this.blkDyBg;
+      this.syyBg = v * this.syyBg + (1 - v) * this.blkYyBg;
+    }
+    const rho = this.syy > 0 ? this.sdy / this.syy : 0;
+    const target = Math.min(1, Math.max(0, (rho - RHO_OFF) / (RHO_FULL - RHO_OFF)));
+    const outPow = this.writeOutput(target);
+    if (!farActive) return;
+    this.arbitrate(target);
+    if (!singleTalk) return;
+    const c = this.erleCoef;
+    this.micPower = c * this.micPower + (1 - c) * this.blkMicPow;
+    this.outPower = c * this.outPower + (1 - c) * outPow;
+    let mu = MU;
+    if (this.gain === 0) {
+      // Not yet proven: search with a step scaled by how well the background explains the microphone.
+      const corr = this.syyBg > 0 && this.sdd > 0 ? this.sdyBg / Math.sqrt(this.syyBg * this.sdd) : 0;
+      mu *= Math.max(SEARCH_STEP, Math.min(1, Math.max(0, corr)) ** SEARCH_POWER);
+    }
+    this.filters.adapt(mu);
+  }
+
+  /**
+   * Takes the newest far-end block into the spectrum ring (and its peak into the Geigel history) and
+   * returns its mean square, or -1 when no far-end signal is anywhere in the tail (nothing to estimate).
+   */
+  private ingestFar(): number {
     const b = this.block;
-    const bins = this.bins;
     const P = this.partitions;
     const frame = this.farFrame;
     let farPeak = 0;
@@ -216,33 +222,28 @@ export class EchoCanceller implements AudioBlock {
       if (a > farPeak) farPeak = a;
     }
     farPower /= b;
-    this.xHead = (this.xHead + 1) % P;
-    this.farPeaks[this.xHead % this.farPeaks.length] = farPeak;
+    this.filters.advance();
+    this.farPeaks[this.filters.head() % this.farPeaks.length] = farPeak;
     this.silentBlocks = farPeak === 0 ? this.silentBlocks + 1 : 0;
     if (this.silentBlocks > P + 1) {
-      // No reference anywhere in the tail: the estimate is zero, pass the near end through.
-      this.out.set(this.mic);
       frame.copyWithin(0, b);
-      return;
+      return -1;
     }
-    const spec = this.spec;
-    this.fft.forward(frame, spec);
+    this.filters.pushFar(frame);
     frame.copyWithin(0, b);
-    const head = this.xHead * bins;
-    const pw = this.power;
-    for (let k = 0; k < bins; k++) {
-      const re = spec[2 * k] as number;
-      const im = spec[2 * k + 1] as number;
-      this.xr[head + k] = re;
-      this.xi[head + k] = im;
-      pw[k] = POWER_SMOOTHING * (pw[k] as number) + (1 - POWER_SMOOTHING) * (re * re + im * im);
-    }
-    for (let p = 0; p < P; p++) this.ringAt[p] = ((this.xHead - p + P) % P) * bins;
-    this.estimate();
+    return farPower;
+  }
+
+  /**
+   * Block statistics of the microphone against both estimates (energies, cross terms, peak) into the
+   * blk* fields, and the background's error frame [0 x B, e] into `real` for the adaptation.
+   */
+  private measureErrors(): void {
+    const b = this.block;
     const mic = this.mic;
-    const out = this.out;
-    const real = this.real;
-    const fgTime = this.fgTime;
+    const real = this.filters.errorFrame;
+    const fgTime = this.filters.fgTime;
+    const bgTime = this.filters.bgTime;
     let micPow = 0;
     let bgPow = 0;
     let fgPow = 0;
@@ -254,7 +255,7 @@ export class EchoCanceller implements AudioBlock {
     for (let i = 0; i < b; i++) {
       const d = mic[i] as number;
       const yf = fgTime[b + i] as number;
-      const yb = this.bgTime[b + i] as number;
+      const yb = bgTime[b + i] as number;
       dyBg += d * yb;
       yyBg += yb * yb;
       const eb = d - yb;
@@ -269,27 +270,31 @@ export class EchoCanceller implements AudioBlock {
       const a = d < 0 ? -d : d;
       if (a > micPeak) micPeak = a;
     }
-    const farActive = farPower >= FAR_ACTIVE_POWER;
-    let singleTalk = false;
-    if (farActive) {
-      let farMax = 0;
-      for (let i = 0; i < this.farPeaks.length; i++) farMax = Math.max(farMax, this.farPeaks[i] as number);
-      if (micPeak > GEIGEL_RATIO * farMax) this.doubleTalkHold = this.doubleTalkBlocks;
-      else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
-      singleTalk = this.doubleTalkHold === 0;
-    }
-    if (singleTalk) {
-      // Only far-end single talk says whether y explains d: under double talk the near end swamps <d, y>.
-      const v = this.validityCoef;
-      this.sdd = v * this.sdd + (1 - v) * micPow;
-      this.sdy = v * this.sdy + (1 - v) * dy;
-      this.syy = v * this.syy + (1 - v) * yy;
-      this.sdyBg = v * this.sdyBg + (1 - v) * dyBg;
-      this.syyBg = v * this.syyBg + (1 - v) * yyBg;
-    }
-    const rho = this.syy > 0 ? this.sdy / this.syy : 0;
-    const target = Math.min(1, Math.max(0, (rho - RHO_OFF) / (RHO_FULL - RHO_OFF)));
-    // Ramp the gain across the block so a change of trust never steps the output.
+    this.blkMicPow = micPow;
+    this.blkBgPow = bgPow;
+    this.blkFgPow = fgPow;
+    this.blkMicPeak = micPeak;
+    this.blkDy = dy;
+    this.blkYy = yy;
+    this.blkDyBg = dyBg;
+    this.blkYyBg = yyBg;
+  }
+
+  /** Geigel double-talk detector with hold, on a block with an active far end: true for far-end single talk. */
+  private detectSingleTalk(): boolean {
+    let farMax = 0;
+    for (let i = 0; i < this.farPeaks.length; i++) farMax = Math.max(farMax, this.farPeaks[i] as number);
+    if (this.blkMicPeak > GEIGEL_RATIO * farMax) this.doubleTalkHold = this.doubleTalkBlocks;
+    else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
+    return this.doubleTalkHold === 0;
+  }
+
+  /** out = d - g y_fg with the gain ramped across the block to `target`, so a change of trust never steps; returns the output energy. */
+  private writeOutput(target: number): number {
+    const b = this.block;
+    const mic = this.mic;
+    const out = this.out;
+    const fgTime = this.filters.fgTime;
     const g0 = this.gain;
     const step = (target - g0) / b;
     let outPow = 0;
@@ -299,160 +304,34 @@ export class EchoCanceller implements AudioBlock {
       outPow += e * e;
     }
     this.gain = target;
-    if (!farActive) return;
+    return outPow;
+  }
+
+  /** Two-path arbitration: copy a clearly better background to the foreground, restart a far worse one, clear a spurious foreground. */
+  private arbitrate(target: number): void {
     // Which filter is better: near-end speech is in both errors alike, so only echo modelling differs.
     const s = COMPARE_SMOOTHING;
-    this.bgErr = s * this.bgErr + (1 - s) * bgPow;
-    this.fgErr = s * this.fgErr + (1 - s) * fgPow;
-    this.micErr = s * this.micErr + (1 - s) * micPow;
+    this.bgErr = s * this.bgErr + (1 - s) * this.blkBgPow;
+    this.fgErr = s * this.fgErr + (1 - s) * this.blkFgPow;
+    this.micErr = s * this.micErr + (1 - s) * this.blkMicPow;
     if (this.bgErr < COPY_RATIO * this.fgErr) {
-      this.fgr.set(this.bgr);
-      this.fgi.set(this.bgi);
-      this.fgZero = false;
+      this.filters.copyToForeground();
       this.fgErr = this.bgErr;
     } else if (this.bgErr > RESET_RATIO * this.fgErr) {
-      this.bgr.set(this.fgr);
-      this.bgi.set(this.fgi);
+      this.filters.restartBackground();
       this.bgErr = this.fgErr;
     }
     // A foreground that keeps producing an estimate the microphone does not contain is a spurious model:
     // clear it, so the output is exactly the near end until a real echo path is found.
-    if (yy > 0 && target === 0) {
+    if (this.blkYy > 0 && target === 0) {
       if (++this.spuriousBlocks >= this.spuriousClearBlocks) {
-        this.fgr.fill(0);
-        this.fgi.fill(0);
-        this.fgZero = true;
+        this.filters.clearForeground();
         this.fgErr = this.micErr;
         this.sdy = 0;
         this.syy = 0;
         this.spuriousBlocks = 0;
       }
     } else this.spuriousBlocks = 0;
-    if (!singleTalk) return;
-    const c = this.erleCoef;
-    this.micPower = c * this.micPower + (1 - c) * micPow;
-    this.outPower = c * this.outPower + (1 - c) * outPow;
-    let mu = MU;
-    if (this.gain === 0) {
-      // Not yet proven: search with a step scaled by how well the background explains the microphone.
-      const corr = this.syyBg > 0 && this.sdd > 0 ? this.sdyBg / Math.sqrt(this.syyBg * this.sdd) : 0;
-      mu *= Math.max(SEARCH_STEP, Math.min(1, Math.max(0, corr)) ** SEARCH_POWER);
-    }
-    this.adapt(mu);
-  }
-
-  /**
-   * Echo estimates of both filters, Y = sum_p W_p X_(now - p), inverse-transformed into bgTime and fgTime
-   * (last B valid), in one pass over the far-end spectra; each bin sums its partitions in the same order.
-   */
-  private estimate(): void {
-    const bins = this.bins;
-    const P = this.partitions;
-    const xr = this.xr;
-    const xi = this.xi;
-    const bgr = this.bgr;
-    const bgi = this.bgi;
-    const fgr = this.fgr;
-    const fgi = this.fgi;
-    const sb = this.spec;
-    const sf = this.specFg;
-    const at = this.ringAt;
-    const withFg = !this.fgZero;
-    sb.fill(0, 0, 2 * bins);
-    if (withFg) sf.fill(0, 0, 2 * bins);
-    for (let p = 0; p < P; p++) {
-      const xs = at[p] as number;
-      const ws = p * bins;
-      for (let k = 0; k < bins; k++) {
-        const br = xr[xs + k] as number;
-        const bi = xi[xs + k] as number;
-        const ar = bgr[ws + k] as number;
-        const ai = bgi[ws + k] as number;
-        sb[2 * k] = (sb[2 * k] as number) + ar * br - ai * bi;
-        sb[2 * k + 1] = (sb[2 * k + 1] as number) + ar * bi + ai * br;
-        if (withFg) {
-          const cr = fgr[ws + k] as number;
-          const ci = fgi[ws + k] as number;
-          sf[2 * k] = (sf[2 * k] as number) + cr * br - ci * bi;
-          sf[2 * k + 1] = (sf[2 * k + 1] as number) + cr * bi + ci * br;
-        }
-      }
-    }
-    this.fft.inverse(sb, this.bgTime);
-    if (withFg) this.fft.inverse(sf, this.fgTime);
-    else this.fgTime.fill(0);
-  }
-
-  /** One NLMS step (step size `mu`) of the background filter on the error frame in `real` ([0 x B, e]). */
-  private adapt(mu: number): void {
-    const b = this.block;
-    const bins = this.bins;
-    const P = this.partitions;
-    const spec = this.spec;
-    const fft = this.fft;
-    fft.forward(this.real, spec);
-    const xr = this.xr;
-    const xi = this.xi;
-    const wr = this.bgr;
-    const wi = this.bgi;
-    const pw = this.power;
-    // Normalize each bin by the far-end energy summed over the tail, as time-domain NLMS normalizes by the
-    // energy of its whole regressor (the smoothed newest-block power floors it at onsets). Speech leaves
-    // many bins nearly empty (between harmonics, above the telephone band); there E / X would be huge, so a
-    // regularization of REGULARIZATION x the mean per-bin energy caps the step in those bins.
-    let mean = 0;
-    for (let k = 0; k < bins; k++) mean += pw[k] as number;
-    const reg = this.absRegularization + (REGULARIZATION * P * mean) / bins;
-    // Per-bin far-end energy over the tail, partitions summed newest first, then the step per bin.
-    const at = this.ringAt;
-    const energy = this.tailEnergy;
-    energy.fill(0);
-    for (let p = 0; p < P; p++) {
-      const xs = at[p] as number;
-      for (let k = 0; k < bins; k++) {
-        const ar = xr[xs + k] as number;
-        const ai = xi[xs + k] as number;
-        energy[k] = (energy[k] as number) + (ar * ar + ai * ai);
-      }
-    }
-    for (let k = 0; k < bins; k++) {
-      const scale = mu / (Math.max(energy[k] as number, pw[k] as number) + reg);
-      spec[2 * k] = (spec[2 * k] as number) * scale;
-      spec[2 * k + 1] = (spec[2 * k + 1] as number) * scale;
-    }
-    for (let p = 0; p < P; p++) {
-      const xs = at[p] as number;
-      const ws = p * bins;
-      for (let k = 0; k < bins; k++) {
-        const er = spec[2 * k] as number;
-        const ei = spec[2 * k + 1] as number;
-        const ar = xr[xs + k] as number;
-        const ai = xi[xs + k] as number;
-        // W += mu conj(X) E / energy
-        wr[ws + k] = (wr[ws + k] as number) + ar * er + ai * ei;
-        wi[ws + k] = (wi[ws + k] as number) + ar * ei - ai * er;
-      }
-    }
-    // Gradient constraint on one partition: keep only the first B taps of its impulse response.
-    const p = this.constrainNext;
-    this.constrainNext = (p + 1) % P;
-    const ws = p * bins;
-    for (let k = 0; k < bins; k++) {
-      spec[2 * k] = wr[ws + k] as number;
-      spec[2 * k + 1] = wi[ws + k] as number;
-    }
-    const time = this.bgTime;
-    fft.inverse(spec, time);
-    const real = this.real;
-    for (let i = 0; i < b; i++) {
-      real[i] = time[i] as number;
-      real[b + i] = 0;
-    }
-    fft.forward(real, spec);
-    for (let k = 0; k < bins; k++) {
-      wr[ws + k] = spec[2 * k] as number;
-      wi[ws + k] = spec[2 * k + 1] as number;
-    }
   }
 
   reset(): void {
@@ -460,11 +339,8 @@ export class EchoCanceller implements AudioBlock {
     this.farFrame.fill(0);
     this.out.fill(0);
     this.pos = 0;
-    for (const a of [this.xr, this.xi, this.bgr, this.bgi, this.fgr, this.fgi, this.power, this.farPeaks])
-      a.fill(0);
-    this.xHead = 0;
-    this.constrainNext = 0;
-    this.fgZero = true;
+    this.filters.reset();
+    this.farPeaks.fill(0);
     this.silentBlocks = this.partitions + 1;
     this.doubleTalkHold = 0;
     this.bgErr = 0;

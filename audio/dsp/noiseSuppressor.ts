@@ -157,7 +157,8 @@ export class NoiseSuppressor implements AudioBlock {
     const ov = this.overlap;
     const t = this.timeOut;
     for (let i = 0; i < n; i++) ov[i] = (ov[i] as number) + (t[i] as number) * (win[i] as number);
-    this.ready.set(ov.subarray(0, hop));
+    const ready = this.ready;
+    for (let i = 0; i < hop; i++) ready[i] = ov[i] as number;
     ov.copyWithin(0, hop);
     ov.fill(0, n - hop);
   }

@@ -15,7 +15,6 @@ const EXCEPTIONS = new Set(['demo/report.ts:renderSummary']);
  * longer long (remove it from the list then).
  */
 const NOT_YET_SPLIT = new Set([
-  'audio/dsp/echoCanceller.ts:processBlock', // issue 15 rewrites the echo canceller
   'optimizer/core/controller.ts:decide', // issue 10 changes the controller
   'demo/run.ts:runDemo', // issue 10 changes the demo
   'bench/benches/memory.ts:run',

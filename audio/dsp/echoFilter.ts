@@ -1,0 +1,236 @@
+// The adaptive core of the echo canceller (echoCanceller.ts): the partitioned-block frequency-domain
+// NLMS filter pair of a two-path MDF (Soo & Pang 1990; Speex's MDF): the far-end spectra of the last P
+// blocks in a ring, a background filter that adapts and a foreground filter that only ever receives
+// copies of it, both as P partitions of B + 1 bins. Overlap-save with 2B-point FFTs. The canceller
+// decides when to adapt, copy, restart and clear; this class does the spectral arithmetic.
+import { RealFft } from './realFft.ts';
+import { dbToPower } from './units.ts';
+
+// Step regularization as a fraction of the mean per-bin far-end energy (see adapt()).
+const REGULARIZATION = 0.1;
+// Far-end power smoothing per bin, per block (~8 ms): ~40 ms memory.
+const POWER_SMOOTHING = 0.8;
+
+export class PartitionedFilters {
+  readonly block: number;
+  readonly partitions: number;
+  private readonly bins: number;
+  private readonly fft: RealFft;
+  // Far-end spectra of the last P blocks (ring, newest at xHead), and the two filters, bins 0..B each.
+  private readonly xr: Float64Array;
+  private readonly xi: Float64Array;
+  private readonly bgr: Float64Array;
+  private readonly bgi: Float64Array;
+  private readonly fgr: Float64Array;
+  private readonly fgi: Float64Array;
+  private readonly power: Float64Array;
+  private readonly spec: Float64Array;
+  /** The background's error frame for adapt(): B zeros, then the block's error. */
+  readonly errorFrame: Float64Array;
+  /** Echo estimates of the last estimate() (the last B samples of each are valid). */
+  readonly bgTime: Float64Array;
+  readonly fgTime: Float64Array;
+  // Second spectrum accumulator (the foreground's, estimated in the same pass as the background's), the
+  // per-bin far-end energy over the tail, and where each partition's far-end spectrum sits in the ring.
+  private readonly specFg: Float64Array;
+  private readonly tailEnergy: Float64Array;
+  private readonly ringAt: Int32Array;
+  // The foreground is all zeros (no echo model yet, or cleared): its estimate is zero without computing it.
+  private fgZero = true;
+  private xHead = 0;
+  private constrainNext = 0;
+  private readonly absRegularization: number;
+
+  constructor(block: number, partitions: number) {
+    const b = block;
+    this.block = b;
+    this.partitions = partitions;
+    this.bins = b + 1;
+    const n = partitions * this.bins;
+    this.fft = new RealFft(2 * b);
+    this.xr = new Float64Array(n);
+    this.xi = new Float64Array(n);
+    this.bgr = new Float64Array(n);
+    this.bgi = new Float64Array(n);
+    this.fgr = new Float64Array(n);
+    this.fgi = new Float64Array(n);
+    this.power = new Float64Array(this.bins);
+    this.errorFrame = new Float64Array(2 * b);
+    this.spec = new Float64Array(4 * b);
+    this.bgTime = new Float64Array(2 * b);
+    this.fgTime = new Float64Array(2 * b);
+    this.specFg = new Float64Array(4 * b);
+    this.tailEnergy = new Float64Array(this.bins);
+    this.ringAt = new Int32Array(partitions);
+    // Absolute per-bin regularization: the periodogram of -70 dBFS white noise in a 2B-point frame.
+    this.absRegularization = 2 * b * dbToPower(-70);
+  }
+
+  /** Position of the newest far-end block in the ring (0..P-1); it advances by one per pushFar(). */
+  head(): number {
+    return this.xHead;
+  }
+
+  /** Advances the ring by one block without a spectrum (a silent far end); pushFar() then fills it. */
+  advance(): void {
+    this.xHead = (this.xHead + 1) % this.partitions;
+  }
+
+  /** Takes the spectrum of the 2B-sample far-end frame (previous block, newest block) into the ring's head. */
+  pushFar(frame: Float64Array): void {
+    const bins = this.bins;
+    const P = this.partitions;
+    const spec = this.spec;
+    this.fft.forward(frame, spec);
+    const head = this.xHead * bins;
+    const pw = this.power;
+    for (let k = 0; k < bins; k++) {
+      const re = spec[2 * k] as number;
+      const im = spec[2 * k + 1] as number;
+      this.xr[head + k] = re;
+      this.xi[head + k] = im;
+      pw[k] = POWER_SMOOTHING * (pw[k] as number) + (1 - POWER_SMOOTHING) * (re * re + im * im);
+    }
+    for (let p = 0; p < P; p++) this.ringAt[p] = ((this.xHead - p + P) % P) * bins;
+  }
+
+  /** Background -> foreground. */
+  copyToForeground(): void {
+    this.fgr.set(this.bgr);
+    this.fgi.set(this.bgi);
+    this.fgZero = false;
+  }
+
+  /** Foreground -> background (a background gone far astray restarts from the foreground). */
+  restartBackground(): void {
+    this.bgr.set(this.fgr);
+    this.bgi.set(this.fgi);
+  }
+
+  clearForeground(): void {
+    this.fgr.fill(0);
+    this.fgi.fill(0);
+    this.fgZero = true;
+  }
+
+  /**
+   * Echo estimates of both filters, Y = sum_p W_p X_(now - p), inverse-transformed into bgTime and fgTime
+   * (last B valid), in one pass over the far-end spectra; each bin sums its partitions in the same order.
+   */
+  estimate(): void {
+    const bins = this.bins;
+    const P = this.partitions;
+    const xr = this.xr;
+    const xi = this.xi;
+    const bgr = this.bgr;
+    const bgi = this.bgi;
+    const fgr = this.fgr;
+    const fgi = this.fgi;
+    const sb = this.spec;
+    const sf = this.specFg;
+    const at = this.ringAt;
+    const withFg = !this.fgZero;
+    sb.fill(0, 0, 2 * bins);
+    if (withFg) sf.fill(0, 0, 2 * bins);
+    for (let p = 0; p < P; p++) {
+      const xs = at[p] as number;
+      const ws = p * bins;
+      for (let k = 0; k < bins; k++) {
+        const br = xr[xs + k] as number;
+        const bi = xi[xs + k] as number;
+        const ar = bgr[ws + k] as number;
+        const ai = bgi[ws + k] as number;
+        sb[2 * k] = (sb[2 * k] as number) + ar * br - ai * bi;
+        sb[2 * k + 1] = (sb[2 * k + 1] as number) + ar * bi + ai * br;
+        if (withFg) {
+          const cr = fgr[ws + k] as number;
+          const ci = fgi[ws + k] as number;
+          sf[2 * k] = (sf[2 * k] as number) + cr * br - ci * bi;
+          sf[2 * k + 1] = (sf[2 * k + 1] as number) + cr * bi + ci * br;
+        }
+      }
+    }
+    this.fft.inverse(sb, this.bgTime);
+    if (withFg) this.fft.inverse(sf, this.fgTime);
+    else this.fgTime.fill(0);
+  }
+
+  /** One NLMS step (step size `mu`) of the background filter on the error frame in `errorFrame` ([0 x B, e]). */
+  adapt(mu: number): void {
+    const b = this.block;
+    const bins = this.bins;
+    const P = this.partitions;
+    const spec = this.spec;
+    const fft = this.fft;
+    fft.forward(this.errorFrame, spec);
+    const xr = this.xr;
+    const xi = this.xi;
+    const wr = this.bgr;
+    const wi = this.bgi;
+    const pw = this.power;
+    // Normalize each bin by the far-end energy summed over the tail, as time-domain NLMS normalizes by the
+    // energy of its whole regressor (the smoothed newest-block power floors it at onsets). Speech leaves
+    // many bins nearly empty (between harmonics, above the telephone band); there E / X would be huge, so a
+    // regularization of REGULARIZATION x the mean per-bin energy caps the step in those bins.
+    let mean = 0;
+    for (let k = 0; k < bins; k++) mean += pw[k] as number;
+    const reg = this.absRegularization + (REGULARIZATION * P * mean) / bins;
+    // Per-bin far-end energy over the tail, partitions summed newest first, then the step per bin.
+    const at = this.ringAt;
+    const energy = this.tailEnergy;
+    energy.fill(0);
+    for (let p = 0; p < P; p++) {
+      const xs = at[p] as number;
+      for (let k = 0; k < bins; k++) {
+        const ar = xr[xs + k] as number;
+        const ai = xi[xs + k] as number;
+        energy[k] = (energy[k] as number) + (ar * ar + ai * ai);
+      }
+    }
+    for (let k = 0; k < bins; k++) {
+      const scale = mu / (Math.max(energy[k] as number, pw[k] as number) + reg);
+      spec[2 * k] = (spec[2 * k] as number) * scale;
+      spec[2 * k + 1] = (spec[2 * k + 1] as number) * scale;
+    }
+    for (let p = 0; p < P; p++) {
+      const xs = at[p] as number;
+      const ws = p * bins;
+      for (let k = 0; k < bins; k++) {
+        const er = spec[2 * k] as number;
+        const ei = spec[2 * k + 1] as number;
+        const ar = xr[xs + k] as number;
+        const ai = xi[xs + k] as number;
+        // W += mu conj(X) E / energy
+        wr[ws + k] = (wr[ws + k] as number) + ar * er + ai * ei;
+        wi[ws + k] = (wi[ws + k] as number) + ar * ei - ai * er;
+      }
+    }
+    // Gradient constraint on one partition: keep only the first B taps of its impulse response.
+    const p = this.constrainNext;
+    this.constrainNext = (p + 1) % P;
+    const ws = p * bins;
+    for (let k = 0; k < bins; k++) {
+      spec[2 * k] = wr[ws + k] as number;
+      spec[2 * k + 1] = wi[ws + k] as number;
+    }
+    const time = this.bgTime;
+    fft.inverse(spec, time);
+    const real = this.errorFrame;
+    for (let i = 0; i < b; i++) {
+      real[i] = time[i] as number;
+      real[b + i] = 0;
+    }
+    fft.forward(real, spec);
+    for (let k = 0; k < bins; k++) {
+      wr[ws + k] = spec[2 * k] as number;
+      wi[ws + k] = spec[2 * k + 1] as number;
+    }
+  }
+
+  reset(): void {
+    for (const a of [this.xr, this.xi, this.bgr, this.bgi, this.fgr, this.fgi, this.power]) a.fill(0);
+    this.xHead = 0;
+    this.constrainNext = 0;
+    this.fgZero = true;
+  }
+}

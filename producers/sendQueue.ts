@@ -9,8 +9,10 @@ import { VoiceloopError } from '../lib/errors.ts';
 export interface SendQueueOptions<T> {
   /** Sends a batch; resolves when the broker has acknowledged all of it. */
   send(items: T[]): Promise<void>;
-  max: number;
-  timeoutMs: number;
+  /** Items accepted and not yet acknowledged, at most; unbounded when absent. */
+  max?: number;
+  /** A caller waits at most this long; without it, as long as the send takes. */
+  timeoutMs?: number;
   /** Items per send at most. */
   batchMax?: number;
 }
@@ -39,7 +41,7 @@ export class SendQueue<T> {
    * later: the client retries with the same snapshot_id and the persister keeps one row.
    */
   push(item: T): Promise<void> {
-    if (this.inFlight >= this.opts.max) {
+    if (this.inFlight >= (this.opts.max ?? Number.POSITIVE_INFINITY)) {
       return Promise.reject(
         new VoiceloopError(
           'KAFKA',
@@ -51,17 +53,21 @@ export class SendQueue<T> {
     this.inFlight++;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(
-          new VoiceloopError(
-            'KAFKA',
-            `Kafka did not acknowledge within ${this.opts.timeoutMs} ms (broker unreachable or overloaded); retry with the same snapshot_id`,
-            { canRetry: true },
-          ),
-        );
-      }, this.opts.timeoutMs);
+      const timeoutMs = this.opts.timeoutMs;
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              if (settled) return;
+              settled = true;
+              reject(
+                new VoiceloopError(
+                  'KAFKA',
+                  `Kafka did not acknowledge within ${timeoutMs} ms (broker unreachable or overloaded); retry with the same snapshot_id`,
+                  { canRetry: true },
+                ),
+              );
+            }, timeoutMs);
       const done = (err?: unknown) => {
         this.inFlight--;
         clearTimeout(timer);

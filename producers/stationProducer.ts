@@ -16,6 +16,7 @@ import { injectTrace } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
+import { SendQueue } from './sendQueue.ts';
 
 export interface Pcm {
   /** Signed 16-bit little-endian mono samples. */
@@ -115,12 +116,18 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
     deps.metrics?.snapshotsPublished.inc({ source }, snapshots.length);
   }
 
+  // Coalescing (issue 11): the idempotent producer keeps one request in flight, so snapshots
+  // published while a send is on the wire go out together in the next one, in publish order (a
+  // call's snapshots share a key and so a partition: their order is kept). No bound and no timeout
+  // here: the agent's spool (producers/spool.ts) bounds how long a caller waits.
+  const queue = new SendQueue<StationSnapshot>({ send: sendAll });
+
   return {
     prepare,
     sendAll,
     async publish(input, pcm) {
       const snap = await prepare(input, pcm);
-      await sendAll([snap]);
+      await queue.push(snap);
       return snap;
     },
     async stop() {

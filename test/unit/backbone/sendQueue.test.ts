@@ -58,3 +58,21 @@ test('sendQueue: full queue and a send that does not finish are answered with a 
   c.pending[2]!.resolve();
   await d;
 });
+
+test('sendQueue: without bounds (the station producer) nothing is refused and a failed send fails only its batch', async () => {
+  const c = controlled();
+  const q = new SendQueue<number>({ send: c.send });
+  const first = q.push(0);
+  const many = Array.from({ length: 1000 }, (_, i) => q.push(i + 1));
+  assert.equal(q.size, 1001);
+  c.pending[0]!.reject(new Error('broker gone'));
+  await assert.rejects(first, /broker gone/);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.calls[1]!.length, 500);
+  assert.deepEqual(c.calls[1]!.slice(0, 3), [1, 2, 3]);
+  c.pending[1]!.resolve();
+  await new Promise((r) => setImmediate(r));
+  c.pending[2]!.resolve();
+  await Promise.all(many);
+  assert.equal(q.size, 0);
+});

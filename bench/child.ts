@@ -9,7 +9,7 @@
 //                                    scale out by partition
 //   tsx bench/child.ts bare          a bare fastify answering POST /v1/stations/snapshot with 202
 //
-// Configuration comes from the environment (TOPIC_PREFIX etc., see lib/config.ts). Prints one JSON
+// Configuration comes from the environment (TOPIC_PREFIX etc., see lib/settings.ts). Prints one JSON
 // line `{"ready":true,"url":...}` on stdout when ready; stops on SIGTERM.
 //
 // When started with an IPC channel (bench/lib/child.ts does), it sends `{"count":N}` every
@@ -18,9 +18,9 @@
 // full GC when run with --expose-gc.
 import Fastify from 'fastify';
 import { startPersister } from '../consumers/persister/index.ts';
-import { loadConfig, readBenchEnv } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMetrics } from '../lib/metrics.ts';
+import { loadSettings, readBenchEnv } from '../lib/settings.ts';
 import { parseRoles, startApp } from '../runtime/app.ts';
 import { bootstrap } from '../runtime/bootstrap.ts';
 
@@ -33,7 +33,7 @@ const counterOf = (m: ReturnType<typeof createMetrics>) => async () =>
   (await m.snapshotsPersisted.get()).values.reduce((s, x) => s + x.value, 0);
 
 if (mode === 'app') {
-  const cfg = loadConfig();
+  const cfg = loadSettings();
   let decided = 0;
   const app = await startApp(cfg, parseRoles(roles), {
     listen: false,
@@ -49,7 +49,7 @@ if (mode === 'app') {
     console.error('usage: tsx bench/child.ts persister TOPIC GROUP');
     process.exit(2);
   }
-  const cfg = loadConfig();
+  const cfg = loadSettings();
   const rt = await bootstrap(cfg);
   const metrics = createMetrics();
   const persister = await startPersister(

@@ -13,11 +13,11 @@ import { type AriBridge, startAriBridge } from '../engines/asterisk/ari.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { createStageEngines } from '../engines/index.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
-import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
+import { loadSettings } from '../lib/settings.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
-import { stateDir } from '../stack/settings.ts';
+import { stateDir } from '../stack/layout.ts';
 import { startStationAgent } from '../stations/agent/index.ts';
 import { parseRtpArgs, RTP_FLAGS, RTP_USAGE, type RtpAgentArgs } from '../stations/agent/rtpArgs.ts';
 import { runRtpAgent } from '../stations/agent/rtpRun.ts';
@@ -143,7 +143,7 @@ try {
   throw err;
 }
 
-const cfg = loadConfig();
+const cfg = loadSettings();
 const log = createLogger(cfg.logLevel, 'voiceloop-agent').child({
   station: args.station,
   agent: args.agentId,

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { ChangeService } from '../config/changes.ts';
-import { loadConfig } from '../lib/config.ts';
+import { loadSettings } from '../lib/settings.ts';
 import { ArgError, parseBatchArgs } from '../optimizer/batch/args.ts';
 import { type BatchProgress, type BatchResult, startBatchRunner } from '../optimizer/batch/index.ts';
 import { bootstrap } from '../runtime/bootstrap.ts';
@@ -23,7 +23,7 @@ try {
   throw err;
 }
 
-const cfg = loadConfig(undefined, { logLevel: 'error' });
+const cfg = loadSettings(undefined, { logLevel: 'error' });
 const say = (s: string) => {
   if (!args.quiet) console.log(`• ${s}`);
 };

@@ -6,8 +6,8 @@ import { createProgress } from '../demo/progress.ts';
 import { renderSummary } from '../demo/report.ts';
 import { runDemo } from '../demo/run.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
-import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
+import { loadSettings } from '../lib/settings.ts';
 import { openQualityJudge } from '../quality/index.ts';
 import { ensureStack } from '../stack/index.ts';
 
@@ -24,7 +24,7 @@ try {
 
 const progress = createProgress(args.quiet);
 // Quiet by default: errors only, as sentences; LOG_LEVEL asks for the JSON log lines at that level.
-const cfg = loadConfig(undefined, { logLevel: 'error' });
+const cfg = loadSettings(undefined, { logLevel: 'error' });
 const log = createLogger(cfg.logLevel, 'voiceloop', cfg.logLevelGiven ? 'json' : 'words');
 if (!cfg.externalServices) {
   progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');

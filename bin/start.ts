@@ -1,9 +1,9 @@
 // `npm start`: the API and all consumer roles in one process (ROLES=... to run some alone).
-import { loadConfig } from '../lib/config.ts';
+import { loadSettings } from '../lib/settings.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { parseRoles, startApp } from '../runtime/app.ts';
 
-const cfg = loadConfig();
+const cfg = loadSettings();
 const stopTracing = startTracing(cfg.otlpEndpoint);
 const app = await startApp(cfg, parseRoles(cfg.roles ?? undefined));
 

@@ -5,9 +5,9 @@
 import { TokenStore } from '../api/tokens.ts';
 import { ROLES, type Role } from '../lib/auth.ts';
 import { ArgError, parseFlags } from '../lib/cli.ts';
-import { loadConfig } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
+import { loadSettings } from '../lib/settings.ts';
 import { createPool } from '../storage/db.ts';
 import { migrate } from '../storage/migrate.ts';
 
@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const id = command === 'revoke' ? need('id') : undefined;
 
-  const cfg = loadConfig(undefined, { logLevel: 'error' });
+  const cfg = loadSettings(undefined, { logLevel: 'error' });
   const log = createLogger(cfg.logLevel);
   await migrate(cfg.database.url, log);
   const pool = createPool(cfg, log, 2);

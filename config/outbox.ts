@@ -7,12 +7,12 @@
 // for good, after its attempts — is set aside with the reason (metric, GET /v1/config/outbox/set-aside)
 // and the relay goes on with the rows after it.
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { Config } from '../lib/config.ts';
 import { canRetry, isProgrammingError, wrapIo } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { backoffDelay } from '../lib/retry.ts';
+import type { Settings } from '../lib/settings.ts';
 import type { Pool, PoolClient } from '../storage/db.ts';
 import * as outbox from '../storage/outbox.ts';
 import { createProducer } from '../streams/kafka.ts';
@@ -31,7 +31,7 @@ export interface OutboxRelayDeps {
 }
 
 export interface OutboxRelayOptions {
-  topics: Pick<Config['topics'], 'prefix' | 'config' | 'changes' | 'results'>;
+  topics: Pick<Settings['topics'], 'prefix' | 'config' | 'changes' | 'results'>;
   pollMs?: number;
   batchSize?: number;
   /** Attempts a row refused by Kafka on its own gets before it is set aside (default 5). */

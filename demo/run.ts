@@ -10,8 +10,8 @@ import type { StationSnapshot } from '../contracts/generated.ts';
 import { createStageEngines } from '../engines/index.ts';
 import { callWer } from '../engines/stt/evaluate.ts';
 import { pooledWer } from '../engines/stt/wer.ts';
-import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
+import type { Settings } from '../lib/settings.ts';
 import type { CodecName } from '../media/rtp/codecs.ts';
 import { startMediaThread } from '../media/rtp/mediaThread.ts';
 import type { ReceptionFigures } from '../media/rtp/session.ts';
@@ -111,7 +111,7 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 const meanOf = (xs: (number | null)[]) => mean(xs.filter((x): x is number => x !== null));
 
 export async function runDemo(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   args: DemoArgs,
   progress: Progress,
   judge: QualityJudge,

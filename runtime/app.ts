@@ -12,10 +12,10 @@ import {
 } from '../consumers/online/index.ts';
 import { type Persister, startPersister } from '../consumers/persister/index.ts';
 import { MAX_CLOCK_SKEW_MS } from '../domain/snapshot.ts';
-import type { Config } from '../lib/config.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
+import type { Settings } from '../lib/settings.ts';
 import {
   type ExperimentRunner,
   ExperimentService,
@@ -72,7 +72,7 @@ export interface StartOptions {
 }
 
 export async function startApp(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   roles: RoleName[] = [...ALL_ROLES],
   opts: StartOptions = {},
 ): Promise<App> {

@@ -2,10 +2,10 @@
 // topics, PostgreSQL (migrations applied, catalog seeded), object store. Every role gets its deps from here.
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../lib/config.ts';
 import { wrapIo } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createMetrics, type Metrics } from '../lib/metrics.ts';
+import type { Settings } from '../lib/settings.ts';
 import { AudioStore, createS3 } from '../storage/audioStore.ts';
 import { createPool, type Pool } from '../storage/db.ts';
 import { migrate, seedParameters } from '../storage/migrate.ts';
@@ -14,7 +14,7 @@ import { createRegistry, type Registry } from '../streams/registry.ts';
 import { ensureTopics } from '../streams/topics.ts';
 
 export interface Runtime {
-  cfg: Readonly<Config>;
+  cfg: Readonly<Settings>;
   log: Logger;
   kafka: Kafka;
   registry: Registry;
@@ -40,7 +40,7 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
 }
 
 export async function bootstrap(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   opts: { log?: Logger; metrics?: Metrics } = {},
 ): Promise<Runtime> {
   const log = opts.log ?? createLogger(cfg.logLevel);
@@ -80,7 +80,7 @@ export async function bootstrap(
 
 /** What a station agent process needs: Kafka (topics ensured), the registry and the object store; no database. */
 export interface StationRuntime {
-  cfg: Readonly<Config>;
+  cfg: Readonly<Settings>;
   log: Logger;
   kafka: Kafka;
   registry: Registry;
@@ -91,7 +91,7 @@ export interface StationRuntime {
 }
 
 export async function bootstrapStation(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   opts: { log?: Logger; metrics?: Metrics } = {},
 ): Promise<StationRuntime> {
   const log = opts.log ?? createLogger(cfg.logLevel);

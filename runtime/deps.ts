@@ -1,10 +1,14 @@
 // Dependencies of a role from a process runtime: what runtime/app.ts and the CLIs hand each role.
 import type { ChangeService } from '../config/changes.ts';
-import type { Config } from '../lib/config.ts';
+import type { Settings } from '../lib/settings.ts';
 import type { BatchDeps } from '../optimizer/batch/run.ts';
 import type { Runtime } from './bootstrap.ts';
 
-export function batchDepsFor(rt: Runtime, changes: ChangeService, cfg: Readonly<Config> = rt.cfg): BatchDeps {
+export function batchDepsFor(
+  rt: Runtime,
+  changes: ChangeService,
+  cfg: Readonly<Settings> = rt.cfg,
+): BatchDeps {
   return {
     kafka: rt.kafka,
     snapshotCodec: rt.registry.codec('StationSnapshot'),

@@ -3,7 +3,7 @@
 // stack fetches its jars, so `npm ci && npm run demo` and `npm test` work on a fresh machine.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { executableDirs } from '../lib/config.ts';
+import { executableDirs } from '../lib/settings.ts';
 import { run } from './proc.ts';
 import { type Log, timed } from './service.ts';
 

@@ -1,6 +1,6 @@
 // Where the local stack's services listen: fixed loopback ports (so the program's settings, the demo
 // and docker-compose.yml all point at the same addresses) and the credentials they are started with.
-// Pure values; the few overrides come from the environment through lib/config.ts.
+// Pure values; the few overrides come from the environment through lib/settings.ts.
 
 export interface S3Endpoint {
   endpoint: string;

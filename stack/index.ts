@@ -4,6 +4,14 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  defaultEndpoints,
+  externalEndpoints,
+  host,
+  partialExternalVars,
+  type StackEndpoints,
+  stateDir,
+} from './layout.ts';
 import { withLock } from './lock.ts';
 import { kafkaReady, postgresReady, registryReady, s3Ready } from './probes.ts';
 import { portOpen, stop } from './proc.ts';
@@ -12,16 +20,8 @@ import { apicurio } from './services/apicurio.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
 import { s3proxy } from './services/s3proxy.ts';
-import {
-  defaultEndpoints,
-  externalEndpoints,
-  host,
-  partialExternalVars,
-  type StackEndpoints,
-  stateDir,
-} from './settings.ts';
 
-export { defaultEndpoints, endpoints, type StackEndpoints } from './settings.ts';
+export { defaultEndpoints, endpoints, type StackEndpoints } from './layout.ts';
 
 export interface StackInfo extends StackEndpoints {
   /** True when the endpoints came from the environment and nothing was started here. */

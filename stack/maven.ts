@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pomFile } from './layout.ts';
 import { run } from './proc.ts';
-import { pomFile } from './settings.ts';
 
 const markerName = '.voiceloop-version';
 const pomHash = createHash('sha256').update(readFileSync(pomFile)).digest('hex').slice(0, 12);
@@ -32,7 +32,7 @@ function serial<T>(task: () => Promise<T>): Promise<T> {
 
 /**
  * Copies a pom profile's dependencies (with transitive ones) into `dir`, replacing what was there.
- * The version is passed as `-D<profile>.version`, so settings.ts stays the one place to change it.
+ * The version is passed as `-D<profile>.version`, so layout.ts stays the one place to change it.
  * `-q` keeps Maven quiet; its errors still reach the thrown message.
  */
 export function copyProfileDependencies(profile: string, dir: string, version: string): Promise<void> {

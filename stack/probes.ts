@@ -3,7 +3,7 @@
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import type { S3Endpoint } from './settings.ts';
+import type { S3Endpoint } from './layout.ts';
 
 /** The group whose coordinator `kafkaReady` looks up; nothing ever joins it. */
 const probeGroup = 'voiceloop-stack-probe';

@@ -14,7 +14,7 @@ import {
 import { createConnection } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { envWith } from '../lib/config.ts';
+import { envWith } from '../lib/settings.ts';
 
 export interface LaunchSpec {
   command: string;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.ts';
-import { stateDir } from './settings.ts';
+import { stateDir } from './layout.ts';
 
 export const venvDir = join(stateDir, 'venv');
 

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { host, stateDir } from './layout.ts';
 import {
   findProcess,
   type Identity,
@@ -13,7 +14,6 @@ import {
   ownedPid,
   portOpen,
 } from './proc.ts';
-import { host, stateDir } from './settings.ts';
 
 export type Log = (line: string) => void;
 

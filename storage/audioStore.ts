@@ -10,8 +10,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { audioKey, sha256Hex } from '../domain/audioKeys.ts';
-import type { Config } from '../lib/config.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
+import type { Settings } from '../lib/settings.ts';
 
 export interface StoredAudio {
   storage_key: string;
@@ -21,7 +21,7 @@ export interface StoredAudio {
   created: boolean;
 }
 
-export function createS3(cfg: Readonly<Config>): S3Client {
+export function createS3(cfg: Readonly<Settings>): S3Client {
   return new S3Client({
     endpoint: cfg.s3.endpoint,
     region: cfg.s3.region,

@@ -1,12 +1,12 @@
 import pg from 'pg';
-import type { Config } from '../lib/config.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import type { Settings } from '../lib/settings.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-export function createPool(cfg: Readonly<Config>, log: Logger, max = cfg.database.poolMax): pg.Pool {
+export function createPool(cfg: Readonly<Settings>, log: Logger, max = cfg.database.poolMax): pg.Pool {
   const pool = new pg.Pool({
     connectionString: cfg.database.url,
     max,

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry, Partitioners, type Producer } from 'kafkajs';
-import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
+import type { Settings } from '../lib/settings.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -42,7 +42,7 @@ export function kafkaLogLevel(
 }
 
 /** One kafkajs client per process role; its logs go to our logger instead of the console. */
-export function createKafka(cfg: Readonly<Config>, log: Logger, clientSuffix = ''): Kafka {
+export function createKafka(cfg: Readonly<Settings>, log: Logger, clientSuffix = ''): Kafka {
   return new Kafka({
     clientId: clientSuffix ? `${cfg.kafka.clientId}-${clientSuffix}` : cfg.kafka.clientId,
     brokers: [...cfg.kafka.brokers],

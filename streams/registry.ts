@@ -14,9 +14,9 @@ import type {
   StationSnapshot,
 } from '../contracts/generated.ts';
 import { type ContractName, loadSchema } from '../contracts/schemas.ts';
-import type { Config } from '../lib/config.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import { retry } from '../lib/retry.ts';
+import type { Settings } from '../lib/settings.ts';
 
 export interface ContractTypes {
   StationSnapshot: StationSnapshot;
@@ -33,7 +33,7 @@ export function subjectFor(topic: string): string {
   return `${topic}-value`;
 }
 
-export function topicOf(cfg: Readonly<Config>, name: ContractName): string {
+export function topicOf(cfg: Readonly<Settings>, name: ContractName): string {
   const t = cfg.topics;
   const map: Record<ContractName, string> = {
     StationSnapshot: t.snapshots,
@@ -214,7 +214,7 @@ export async function registerSchema(
 }
 
 /** Registers every contract under its topic's subject and hands out codecs. */
-export async function createRegistry(cfg: Readonly<Config>): Promise<Registry> {
+export async function createRegistry(cfg: Readonly<Settings>): Promise<Registry> {
   const registry = createSchemaRegistry(cfg.schemaRegistry.url);
   const codecs = new Map<ContractName, Codec<unknown>>();
   const names: ContractName[] = [

@@ -1,8 +1,8 @@
 // Topics of DESIGN §4, created at start with explicit partitions and configs.
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../lib/config.ts';
 import { wrapIo } from '../lib/errors.ts';
 import { retry } from '../lib/retry.ts';
+import type { Settings } from '../lib/settings.ts';
 
 export interface TopicSpec {
   topic: string;
@@ -12,7 +12,7 @@ export interface TopicSpec {
 
 const DAY = 86_400_000;
 
-export function topicSpecs(cfg: Readonly<Config>): TopicSpec[] {
+export function topicSpecs(cfg: Readonly<Settings>): TopicSpec[] {
   const t = cfg.topics;
   const del = (retentionMs: number) => [
     { name: 'cleanup.policy', value: 'delete' },
@@ -41,13 +41,13 @@ export function topicSpecs(cfg: Readonly<Config>): TopicSpec[] {
  * broker may answer the leader wait with a retriable error (the topic is not yet hosted): the whole
  * step is retried through lib/retry.ts, and a topic created by an earlier attempt is then found existing.
  */
-export async function ensureTopics(kafka: Kafka, cfg: Readonly<Config>): Promise<string[]> {
+export async function ensureTopics(kafka: Kafka, cfg: Readonly<Settings>): Promise<string[]> {
   const created = new Set<string>();
   await retry('creating topics', () => createMissing(kafka, cfg, created), { retries: 4 });
   return [...created];
 }
 
-async function createMissing(kafka: Kafka, cfg: Readonly<Config>, created: Set<string>): Promise<void> {
+async function createMissing(kafka: Kafka, cfg: Readonly<Settings>, created: Set<string>): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();

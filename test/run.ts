@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { envWith } from '../lib/config.ts';
+import { envWith } from '../lib/settings.ts';
 
 const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);

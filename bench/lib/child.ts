@@ -2,7 +2,7 @@
 // (only it: by its own pid). An IPC channel carries the child's progress count and memory samples.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { type Config, envWith, readBenchEnv } from '../../lib/config.ts';
+import { envWith, readBenchEnv, type Settings } from '../../lib/settings.ts';
 
 export interface ChildMemory {
   rss: number;
@@ -24,7 +24,7 @@ export interface Child {
 }
 
 export async function startChild(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   args: string[],
   opts: { env?: Record<string, string>; timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<Child> {

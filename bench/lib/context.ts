@@ -2,14 +2,14 @@
 // consumer groups), its own tenant ids in the shared database, and a cleanup that removes every topic,
 // row and audio object the run created, whatever happened.
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type Config, loadConfig, withPrefix } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
+import { loadSettings, type Settings, withPrefix } from '../../lib/settings.ts';
 import { bootstrap, type Runtime } from '../../runtime/bootstrap.ts';
 import { createKafka } from '../../streams/kafka.ts';
 
 export interface RunScope {
   runId: string;
-  cfg: Readonly<Config>;
+  cfg: Readonly<Settings>;
   runtime(): Promise<Runtime>;
   tenant(label: string): string;
   /** Removes topics, rows and objects of this run; closes the shared runtime. */
@@ -21,7 +21,7 @@ export function createRunScope(): RunScope {
   const runId = `bench${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3)
     .toString(36)
     .padStart(3, '0')}`;
-  const base = loadConfig(undefined, { logLevel: 'error' });
+  const base = loadSettings(undefined, { logLevel: 'error' });
   const cfg = withPrefix(base, runId);
   let rt: Promise<Runtime> | undefined;
   const tenants = new Set<string>();

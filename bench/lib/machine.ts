@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, loadavg, totalmem } from 'node:os';
 import type { Runtime } from '../../runtime/bootstrap.ts';
-import { apicurioLine, versions } from '../../stack/settings.ts';
+import { apicurioLine, versions } from '../../stack/layout.ts';
 
 export interface Machine {
   host: string;

@@ -1,6 +1,6 @@
 // What a benchmark hands back: figures (one table row each, a value per run beside its baseline's
 // values from the same run) and free-form details for the JSON (breakdowns, settings, notes).
-import type { Config } from '../../lib/config.ts';
+import type { Settings } from '../../lib/settings.ts';
 import type { Runtime } from '../../runtime/bootstrap.ts';
 
 /** A goal from issue 5 / the brief. `on: 'ratio'` compares pipeline median / baseline median. */
@@ -32,8 +32,8 @@ export interface BenchOutput {
 
 export interface BenchContext {
   quick: boolean;
-  /** Config with this run's own topic prefix and groups. */
-  cfg: Readonly<Config>;
+  /** Settings with this run's own topic prefix and groups. */
+  cfg: Readonly<Settings>;
   runId: string;
   /** Shared infrastructure (migrations, topics, registry), bootstrapped once per run. */
   runtime(): Promise<Runtime>;

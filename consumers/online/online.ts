@@ -5,10 +5,10 @@
 import type { Kafka } from 'kafkajs';
 import type { ChangeService } from '../../config/changes.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import type { Config } from '../../lib/config.ts';
 import { canRetry } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Settings } from '../../lib/settings.ts';
 import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import type { Pool } from '../../storage/db.ts';
 import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
@@ -25,7 +25,7 @@ export interface OnlineOptimizerDeps {
 }
 
 export interface OnlineOptimizerOptions {
-  topics: Pick<Config['topics'], 'snapshots'>;
+  topics: Pick<Settings['topics'], 'snapshots'>;
   groupId: string;
   callTtlMs?: number;
   explore?: boolean;

@@ -6,11 +6,11 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { type CapturedWindow, checkSnapshot } from '../../domain/snapshot.ts';
-import type { Config } from '../../lib/config.ts';
 import { isProgrammingError, VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import type { Settings } from '../../lib/settings.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import { startPartitionMaintenance } from '../../storage/partitions.ts';
 import type { Codec } from '../../streams/registry.ts';
@@ -26,7 +26,7 @@ export interface PersisterDeps {
 }
 
 export interface PersisterOptions {
-  topics: Pick<Config['topics'], 'snapshots' | 'deadLetters'>;
+  topics: Pick<Settings['topics'], 'snapshots' | 'deadLetters'>;
   groupId: string;
   /** Partitions processed in parallel by this instance (each its own transaction). */
   partitionsConsumedConcurrently?: number;

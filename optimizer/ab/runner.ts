@@ -4,10 +4,10 @@
 // Several instances may run: enrollment and evaluation are serialised in PostgreSQL.
 import type { Kafka } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import type { Config } from '../../lib/config.ts';
 import { canRetry } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Settings } from '../../lib/settings.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import type { EnrollOutcome, EvaluateOutcome, ExperimentService } from './service.ts';
@@ -21,7 +21,7 @@ export interface ExperimentRunnerDeps {
 }
 
 export interface ExperimentRunnerOptions {
-  topics: Pick<Config['topics'], 'snapshots'>;
+  topics: Pick<Settings['topics'], 'snapshots'>;
   groupId: string;
   /** How often running experiments are re-read and evaluated. */
   tickMs?: number;
@@ -38,7 +38,7 @@ export interface ExperimentRunner extends Role {
 }
 
 /** The runner's consumer group, derived from the deployment's prefix like the other roles' groups. */
-export function experimentGroupId(cfg: Pick<Config, 'topics'>): string {
+export function experimentGroupId(cfg: Pick<Settings, 'topics'>): string {
   return `${cfg.topics.prefix}.ab-experiments`;
 }
 

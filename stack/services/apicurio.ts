@@ -11,10 +11,6 @@
 // resets the registry (see README).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyArtifact, hasMarker, writeMarker } from '../maven.ts';
-import { registryReady } from '../probes.ts';
-import { run } from '../proc.ts';
-import { type Log, logsDir, once, type Service, timed } from '../service.ts';
 import {
   apicurioLine,
   defaultEndpoints,
@@ -23,7 +19,11 @@ import {
   postgresCredentials,
   stateDir,
   versions,
-} from '../settings.ts';
+} from '../layout.ts';
+import { copyArtifact, hasMarker, writeMarker } from '../maven.ts';
+import { registryReady } from '../probes.ts';
+import { run } from '../proc.ts';
+import { type Log, logsDir, once, type Service, timed } from '../service.ts';
 import { findJava, type Java, javaFor } from './java.ts';
 import { apicurioJdbcUrl } from './postgres.ts';
 

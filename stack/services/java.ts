@@ -4,8 +4,8 @@
 // back to Registry 2.x when there is none; see apicurio.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { javaHome } from '../layout.ts';
 import { run } from '../proc.ts';
-import { javaHome } from '../settings.ts';
 
 const jvmRoot = '/usr/lib/jvm';
 const majors = new Map<string, Promise<number>>();

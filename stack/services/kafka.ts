@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { host, ports, stateDir, versions } from '../layout.ts';
 import { copyProfileDependencies, hasMarker } from '../maven.ts';
 import { kafkaAnswers, kafkaReady } from '../probes.ts';
 import { run } from '../proc.ts';
 import { logsDir, once, type Service, timed } from '../service.ts';
-import { host, ports, stateDir, versions } from '../settings.ts';
 import { javaFor } from './java.ts';
 
 const baseDir = join(stateDir, 'kafka');

@@ -3,10 +3,10 @@
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DebianNeed, ensureDebianPackages } from '../debian.ts';
+import { defaultEndpoints, host, ports, postgresCredentials, stateDir } from '../layout.ts';
 import { postgresReady, withPg } from '../probes.ts';
 import { run } from '../proc.ts';
 import { type Log, logsDir, type Service, timed } from '../service.ts';
-import { defaultEndpoints, host, ports, postgresCredentials, stateDir } from '../settings.ts';
 
 const baseDir = join(stateDir, 'postgres');
 const dataDir = join(baseDir, 'data');

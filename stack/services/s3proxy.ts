@@ -3,10 +3,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { defaultEndpoints, host, ports, stateDir, versions } from '../layout.ts';
 import { copyProfileDependencies, hasMarker } from '../maven.ts';
 import { s3Answers, s3Client, s3Ready } from '../probes.ts';
 import { logsDir, once, type Service, timed } from '../service.ts';
-import { defaultEndpoints, host, ports, stateDir, versions } from '../settings.ts';
 import { javaFor } from './java.ts';
 
 const baseDir = join(stateDir, 's3proxy');

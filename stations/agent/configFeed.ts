@@ -7,8 +7,8 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { configKey } from '../../config/keys.ts';
 import { ConfigView } from '../../config/view.ts';
 import type { ConfigAck, ConfigRecord } from '../../contracts/generated.ts';
-import type { Config } from '../../lib/config.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Settings } from '../../lib/settings.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import type { Registry } from '../../streams/registry.ts';
 
@@ -16,7 +16,7 @@ export interface ConfigFeedDeps {
   kafka: Kafka;
   registry: Registry;
   log: Logger;
-  topics: Pick<Config['topics'], 'config' | 'acks' | 'prefix'>;
+  topics: Pick<Settings['topics'], 'config' | 'acks' | 'prefix'>;
   /** Stable id of this agent process (the ack key); one process may serve several stations. */
   agentId: string;
   /** Stations served here: records for other stations are kept out of the view and not acked. */

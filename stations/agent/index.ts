@@ -3,11 +3,11 @@
 // The CLI (`npm run agent`), the demo and the integration tests all start agents through this.
 import type { Kafka } from 'kafkajs';
 import type { StageEngine } from '../../engines/stage.ts';
-import type { Config } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import type { Settings } from '../../lib/settings.ts';
 import { createSpoolingProducer } from '../../producers/spool.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
@@ -27,7 +27,7 @@ export interface StationAgentDeps {
 }
 
 export interface StationAgentRoleOptions {
-  topics: Pick<Config['topics'], 'config' | 'acks' | 'prefix' | 'snapshots'>;
+  topics: Pick<Settings['topics'], 'config' | 'acks' | 'prefix' | 'snapshots'>;
   /** Stable id of this agent process (the ack key). */
   agentId: string;
   /** Stations served by this process. */

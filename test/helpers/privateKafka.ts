@@ -7,11 +7,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stateDir } from '../../stack/layout.ts';
 import { kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
 import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
-import { stateDir } from '../../stack/settings.ts';
 import { freePort } from './privatePostgres.ts';
 
 export interface PrivateKafka {

@@ -4,16 +4,16 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '../../lib/auth.ts';
-import { type Config, envWith, loadConfig, readTestEnv, withPrefix } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
+import { envWith, loadSettings, readTestEnv, type Settings, withPrefix } from '../../lib/settings.ts';
 import { createKafka } from '../../streams/kafka.ts';
 
 export function uniqueId(label = 't'): string {
   return `${label}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export function testConfig(label = 'test', env: Record<string, string> = {}): Readonly<Config> {
-  const base = loadConfig(
+export function testSettings(label = 'test', env: Record<string, string> = {}): Readonly<Settings> {
+  const base = loadSettings(
     envWith({
       LOG_LEVEL: readTestEnv().logLevel,
       SNAPSHOT_PARTITIONS: '3',
@@ -45,7 +45,7 @@ export function defer(t: TestContext, fn: () => unknown): void {
 }
 
 /** Deletes the test's topics when it ends (after everything registered later has stopped). */
-export function cleanupTopics(t: TestContext, cfg: Readonly<Config>): void {
+export function cleanupTopics(t: TestContext, cfg: Readonly<Settings>): void {
   defer(t, async () => {
     const admin = createKafka(cfg, createLogger('silent')).admin();
     await admin.connect();
@@ -78,7 +78,7 @@ export async function waitFor<T>(
 }
 
 export function token(
-  cfg: Readonly<Config>,
+  cfg: Readonly<Settings>,
   role: 'station' | 'operator' | 'viewer' | 'admin',
   tenant: string,
 ): string {

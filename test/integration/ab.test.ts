@@ -19,7 +19,7 @@ import { scoreSnapshot } from '../../optimizer/core/index.ts';
 import { startApp } from '../../runtime/app.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, type SimulatedCall, simulateCall } from '../../stations/sim/index.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 // Segment 0 enrolls the call; segments 1-4 are its observation. One observation averages 4 s of
@@ -82,7 +82,7 @@ interface CallRow {
 }
 
 test('A/B rollout: better promoted, worse stopped early and rolled back, equal ends with no verdict', async (t) => {
-  const cfg = testConfig('ab');
+  const cfg = testSettings('ab');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'experiments'], { listen: false });
   defer(t, () => app.stop());

@@ -15,7 +15,7 @@ import { type ConfigEvent, type StationAgent, startStationAgent } from '../../st
 import type { StationInput } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { createProducer } from '../../streams/kafka.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 
@@ -51,7 +51,7 @@ function quietSegment(): StationInput {
 }
 
 test('station agent: applies, acks and stamps config; rejects bad records; honours TTL; restarts to the same state', async (t) => {
-  const cfg = testConfig('agent');
+  const cfg = testSettings('agent');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: false });
   defer(t, () => app.stop());

@@ -6,10 +6,10 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { audioKey } from '../../domain/audioKeys.ts';
 import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
 test('bad snapshot requests get a 400 that names the problem and write nothing', async (t) => {
-  const cfg = testConfig('badinput', { MAX_PCM_BYTES: String(64 * 1024) });
+  const cfg = testSettings('badinput', { MAX_PCM_BYTES: String(64 * 1024) });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api'], { listen: false });
   defer(t, () => app.stop());

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
 test('issue 9: permanent errors are 4xx naming the field, tokens are strict, the OpenAPI document is valid', async (t) => {
-  const cfg = testConfig('apierr');
+  const cfg = testSettings('apierr');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api'], { listen: false });
   defer(t, () => app.stop());

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envWith, readTestEnv } from '../../lib/config.ts';
+import { envWith, readTestEnv } from '../../lib/settings.ts';
 import { startApp } from '../../runtime/app.ts';
 import { ensurePython } from '../../stack/python.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
 const SCHEMATHESIS = 'schemathesis==4.32.5';
 
@@ -34,7 +34,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
 
 test('schemathesis finds no server error and no schema violation in a bounded run', async (t) => {
   const bin = await ensurePython([SCHEMATHESIS], (s) => console.log(`[python] ${s}`));
-  const cfg = testConfig('fuzz', { PORT: '0' });
+  const cfg = testSettings('fuzz', { PORT: '0' });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: true });
   defer(t, () => app.stop());

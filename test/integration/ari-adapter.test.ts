@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { startAriBridge } from '../../engines/asterisk/ari.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
+import { loadSettings } from '../../lib/settings.ts';
 
 const AUTH = `Basic ${Buffer.from('voiceloop:secret').toString('base64')}`;
 const requests: { method: string; path: string; query: Record<string, string> }[] = [];
@@ -167,13 +167,13 @@ test('ARI adapter: wrong credentials fail at start with an ENGINE error; ARI_URL
     ),
     /ARI events: HTTP 401/,
   );
-  assert.equal(loadConfig({}).engines.ari, null);
-  assert.throws(() => loadConfig({ ARI_URL: url }), /ARI_USER and ARI_PASSWORD/);
+  assert.equal(loadSettings({}).engines.ari, null);
+  assert.throws(() => loadSettings({ ARI_URL: url }), /ARI_USER and ARI_PASSWORD/);
   assert.throws(
-    () => loadConfig({ ARI_URL: url, ARI_USER: 'u', ARI_PASSWORD: 'p', ARI_EXTERNAL_HOST: 'nohost' }),
+    () => loadSettings({ ARI_URL: url, ARI_USER: 'u', ARI_PASSWORD: 'p', ARI_EXTERNAL_HOST: 'nohost' }),
     /host:port/,
   );
-  assert.deepEqual(loadConfig({ ARI_URL: url, ARI_USER: 'u', ARI_PASSWORD: 'p' }).engines.ari, {
+  assert.deepEqual(loadSettings({ ARI_URL: url, ARI_USER: 'u', ARI_PASSWORD: 'p' }).engines.ari, {
     url,
     user: 'u',
     password: 'p',

@@ -17,7 +17,7 @@ import type { Channel } from '../../contracts/generated.ts';
 import { audioKey } from '../../domain/audioKeys.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
-import { envWith } from '../../lib/config.ts';
+import { envWith } from '../../lib/settings.ts';
 import { ArgError, parseBatchArgs } from '../../optimizer/batch/args.ts';
 import {
   type BatchProgress,
@@ -34,7 +34,7 @@ import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATIONS = [3, 11];
 const CALLS = 6;
@@ -62,7 +62,7 @@ function runCli(
 }
 
 test('batch run: replay, GP learning and counterfactual replay beat the catalog defaults', async (t) => {
-  const cfg = testConfig('batch');
+  const cfg = testSettings('batch');
   cleanupTopics(t, cfg);
   // The api role brings the batch runner (POST /v1/optimizer/run starts a run on it).
   const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });

@@ -8,21 +8,21 @@ import { ChangeService } from '../../config/changes.ts';
 import { callScope, configKey, tenantScope } from '../../config/keys.ts';
 import { startOutboxRelay } from '../../config/outbox.ts';
 import type { ConfigRecord, ParameterChange } from '../../contracts/generated.ts';
-import { withPrefix } from '../../lib/config.ts';
+import { withPrefix } from '../../lib/settings.ts';
 import { startApp } from '../../runtime/app.ts';
 import {
   cleanupTopics,
   defer,
   readToEnd,
   readTopic,
-  testConfig,
+  testSettings,
   token,
   uniqueId,
   waitFor,
 } from '../helpers/runtime.ts';
 
 test('config API: applied, refused, rolled back — recorded and published as one unit', async (t) => {
-  const cfg = testConfig('cfgapi');
+  const cfg = testSettings('cfgapi');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: false });
   defer(t, () => app.stop());
@@ -255,7 +255,7 @@ test('config API: applied, refused, rolled back — recorded and published as on
 });
 
 test('a change whose publication fails is recorded and published later, exactly once', async (t) => {
-  const cfg = testConfig('outbox');
+  const cfg = testSettings('outbox');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, [], { listen: false });
   defer(t, () => app.stop());

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createDeepgram } from '../../engines/stt/deepgram.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
+import { loadSettings } from '../../lib/settings.ts';
 
 interface Seen {
   path: string;
@@ -149,15 +149,15 @@ test('deepgram adapter: no final result is no confidence; a refused key is an EN
 });
 
 test('deepgram adapter: chosen by STT_PROVIDER, one variable (DEEPGRAM_API_KEY) away; missing key is a config error', () => {
-  assert.equal(loadConfig({}).engines.stt.provider, 'pocketsphinx');
+  assert.equal(loadSettings({}).engines.stt.provider, 'pocketsphinx');
   assert.throws(
-    () => loadConfig({ STT_PROVIDER: 'deepgram' }),
+    () => loadSettings({ STT_PROVIDER: 'deepgram' }),
     /STT_PROVIDER=deepgram needs DEEPGRAM_API_KEY/,
   );
   assert.throws(
-    () => loadConfig({ STT_PROVIDER: 'whisper' }),
+    () => loadSettings({ STT_PROVIDER: 'whisper' }),
     /STT_PROVIDER=whisper must be one of pocketsphinx, deepgram/,
   );
-  const cfg = loadConfig({ STT_PROVIDER: 'deepgram', DEEPGRAM_API_KEY: 'k', DEEPGRAM_URL: url });
+  const cfg = loadSettings({ STT_PROVIDER: 'deepgram', DEEPGRAM_API_KEY: 'k', DEEPGRAM_URL: url });
   assert.deepEqual(cfg.engines.stt.deepgram, { apiKey: 'k', url });
 });

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readTestEnv } from '../../lib/config.ts';
+import { readTestEnv } from '../../lib/settings.ts';
 import { createSpoolingProducer } from '../../producers/spool.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
 import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { type PrivateKafka, startPrivateKafka } from '../helpers/privateKafka.ts';
-import { defer, readTopic, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { defer, readTopic, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 let broker: PrivateKafka;
 before(async () => {
@@ -24,7 +24,7 @@ before(async () => {
 after(() => broker?.destroy());
 
 test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothing acknowledged lost', async (t) => {
-  const cfg = testConfig('kfault', {
+  const cfg = testSettings('kfault', {
     KAFKA_BROKERS: broker.broker,
     PRODUCE_TIMEOUT_MS: '1000',
     PRODUCE_QUEUE_MAX: '8',
@@ -101,7 +101,7 @@ test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothin
 
 test('issue 9: broker down 60 s during a call: the station spools, restarts, and every snapshot arrives exactly once, in order', async (t) => {
   const outageMs = readTestEnv().spoolOutageMs;
-  const cfg = testConfig('spool', { KAFKA_BROKERS: broker.broker });
+  const cfg = testSettings('spool', { KAFKA_BROKERS: broker.broker });
   const app = await startApp(cfg, ['persister'], { listen: false });
   defer(t, () => app.stop());
   const dir = mkdtempSync(join(tmpdir(), 'voiceloop-spool-'));

@@ -9,12 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { startPrivatePostgres } from '../helpers/privatePostgres.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 test('issue 9: PostgreSQL killed and restarted under load: process lives, nothing acknowledged lost, recovery within 10 s', async (t) => {
   const db = await startPrivatePostgres();
   defer(t, () => db.destroy());
-  const cfg = testConfig('pgfault', { DATABASE_URL: db.url });
+  const cfg = testSettings('pgfault', { DATABASE_URL: db.url });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'online'], { listen: false });
   defer(t, () => app.stop());

@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { decodeWav } from '../../domain/wav.ts';
 import { createHumeEmotionStage, prosodyConfidence } from '../../engines/emotion/hume.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
+import { loadSettings } from '../../lib/settings.ts';
 
 let server: WebSocketServer;
 let url: string;
@@ -126,9 +126,12 @@ test('hume adapter: an error reply is an ENGINE error naming Hume and its code',
 });
 
 test('emotion provider: a model by default (labelled), hume one variable away; prosody confidence is the mean top score', () => {
-  assert.equal(loadConfig({}).engines.emotion.provider, 'model');
-  assert.throws(() => loadConfig({ EMOTION_PROVIDER: 'hume' }), /EMOTION_PROVIDER=hume needs HUME_API_KEY/);
-  assert.equal(loadConfig({ EMOTION_PROVIDER: 'hume', HUME_API_KEY: 'k' }).engines.emotion.hume.apiKey, 'k');
+  assert.equal(loadSettings({}).engines.emotion.provider, 'model');
+  assert.throws(() => loadSettings({ EMOTION_PROVIDER: 'hume' }), /EMOTION_PROVIDER=hume needs HUME_API_KEY/);
+  assert.equal(
+    loadSettings({ EMOTION_PROVIDER: 'hume', HUME_API_KEY: 'k' }).engines.emotion.hume.apiKey,
+    'k',
+  );
   assert.equal(prosodyConfidence({ prosody: { predictions: [] } }), null);
   assert.equal(
     prosodyConfidence({ prosody: { predictions: [{ emotions: [{ name: 'Joy', score: 0.7 }] }] } }),

@@ -9,10 +9,10 @@ import { startApp } from '../../runtime/app.ts';
 import { DLQ_HEADERS } from '../../streams/deadLetter.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 test('N snapshots via the API and N via the producer library persist as exactly 2N rows, PCM intact', async (t) => {
-  const cfg = testConfig('ingest');
+  const cfg = testSettings('ingest');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister'], { listen: false });
   defer(t, () => app.stop());
@@ -117,7 +117,7 @@ test('N snapshots via the API and N via the producer library persist as exactly 
 });
 
 test('garbage on the snapshot topic goes to the dead-letter topic with its reason; neighbours persist', async (t) => {
-  const cfg = testConfig('dlq');
+  const cfg = testSettings('dlq');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['persister'], { listen: false });
   defer(t, () => app.stop());

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { Role } from '../../lib/lifecycle.ts';
 import { ALL_ROLES, startApp } from '../../runtime/app.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
-import { cleanupTopics, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 /** Open sockets and ref'd timers of this process, by kind. */
 function handles(): Map<string, number> {
@@ -19,7 +19,7 @@ function handles(): Map<string, number> {
 const HELD = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'];
 
 test('every role starts and stops twice in one process without a leaked handle', async (t) => {
-  const cfg = testConfig('roles', { PORT: '0' });
+  const cfg = testSettings('roles', { PORT: '0' });
   cleanupTopics(t, cfg);
   const before = handles();
   for (let round = 1; round <= 2; round++) {

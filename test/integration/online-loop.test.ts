@@ -12,7 +12,7 @@ import { startApp } from '../../runtime/app.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
 import type { StationInput } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 const SEGMENT_MS = 2000;
@@ -36,7 +36,7 @@ function station4Call(levelDb: number, segments: number, seed: number): StationI
 }
 
 test('online loop: the score rises, a bad forced change is rolled back, an API rollback reaches the agent', async (t) => {
-  const cfg = testConfig('online');
+  const cfg = testSettings('online');
   cleanupTopics(t, cfg);
   const decisions = new Map<string, DecisionOutcome>();
   let skew = 0; // how far the test has moved the loop's clock ahead of the wall clock

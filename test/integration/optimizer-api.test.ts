@@ -8,7 +8,15 @@ import type { OptimizerResult } from '../../contracts/generated.ts';
 import { startApp } from '../../runtime/app.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { cleanupTopics, defer, readTopic, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import {
+  cleanupTopics,
+  defer,
+  readTopic,
+  testSettings,
+  token,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
 
 const STATION = 4;
 
@@ -25,7 +33,7 @@ interface RunAnswer {
 }
 
 test('optimizer API: online runs for a call and for a station, read back; bad requests refused, nothing written', async (t) => {
-  const cfg = testConfig('optapi');
+  const cfg = testSettings('optapi');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });
   defer(t, () => app.stop());

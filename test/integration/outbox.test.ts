@@ -11,10 +11,10 @@ import { DEFAULT_POLICY } from '../../config/safety.ts';
 import type { ConfigRecord } from '../../contracts/generated.ts';
 import { startApp } from '../../runtime/app.ts';
 import { inTransaction } from '../../storage/db.ts';
-import { cleanupTopics, defer, readTopic, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, readTopic, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
 test('an outbox row that cannot be encoded is set aside and the rows after it are published', async (t) => {
-  const cfg = testConfig('setaside');
+  const cfg = testSettings('setaside');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: false });
   defer(t, () => app.stop());

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { startApp } from '../../runtime/app.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
 test('issue 9: per-token rate limit (429 + Retry-After) and request timeouts on a real socket', async (t) => {
-  const cfg = testConfig('overload', {
+  const cfg = testSettings('overload', {
     PORT: '0',
     RATE_LIMIT_PER_SECOND: '5',
     REQUEST_TIMEOUT_MS: '1000',

@@ -10,14 +10,14 @@ import { startApp } from '../../runtime/app.ts';
 import { DLQ_HEADERS } from '../../streams/deadLetter.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, readTopic, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, readTopic, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const DAY = 86_400_000;
 const partitionOf = (ms: number) =>
   `station_snapshots_${new Date(ms).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 test('issue 9: partitions made ahead, never by a record; out-of-window and refused batches dead-lettered', async (t) => {
-  const cfg = testConfig('parts');
+  const cfg = testSettings('parts');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['persister'], { listen: false });
   defer(t, () => app.stop());

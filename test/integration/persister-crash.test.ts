@@ -7,11 +7,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSnapshot } from '../../domain/snapshot.ts';
-import { envWith } from '../../lib/config.ts';
+import { envWith } from '../../lib/settings.ts';
 import { bootstrap } from '../../runtime/bootstrap.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -25,7 +25,7 @@ function startPersisterProcess(prefix: string): ChildProcess {
 }
 
 test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss, no duplicate', async (t) => {
-  const cfg = testConfig('crash');
+  const cfg = testSettings('crash');
   cleanupTopics(t, cfg);
   const rt = await bootstrap(cfg);
   defer(t, () => rt.close());

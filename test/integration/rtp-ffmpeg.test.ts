@@ -17,7 +17,7 @@ import { type ProcessedSegment, startStationAgent } from '../../stations/agent/i
 import { startRtpStation } from '../../stations/agent/rtpTransport.ts';
 import { resample, speechSource } from '../../stations/sim/index.ts';
 import { decodeWav } from '../../stations/sim/speech.ts';
-import { cleanupTopics, defer, testConfig, uniqueId } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, uniqueId } from '../helpers/runtime.ts';
 import { encodeWav, rmsDbfs } from '../helpers/wav.ts';
 
 function run(
@@ -46,7 +46,7 @@ async function freePort(): Promise<number> {
 
 /** A station agent on the real stack (its own topics), as `npm run agent` runs one. */
 async function agentOnStack(t: TestContext, station: number) {
-  const cfg = testConfig('rtpff');
+  const cfg = testSettings('rtpff');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['relay'], { listen: false });
   defer(t, () => app.stop());

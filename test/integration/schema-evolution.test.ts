@@ -6,10 +6,10 @@ import { loadSchema } from '../../contracts/schemas.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { Codec, createSchemaRegistry, registerSchema } from '../../streams/registry.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { testConfig, uniqueId } from '../helpers/runtime.ts';
+import { testSettings, uniqueId } from '../helpers/runtime.ts';
 
 test('v2 with an added optional field is BACKWARD compatible and v1 reads it; an incompatible v2 is refused', async () => {
-  const cfg = testConfig('schema');
+  const cfg = testSettings('schema');
   const url = cfg.schemaRegistry.url;
   const registry = createSchemaRegistry(url);
   const subject = `${uniqueId('evolve')}-value`;

@@ -7,14 +7,14 @@ import { callScope, configKey } from '../../config/keys.ts';
 import type { DecisionOutcome } from '../../consumers/online/index.ts';
 import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 2;
 
 type Ctx = Awaited<ReturnType<typeof setup>>;
 
 async function setup(t: TestContext) {
-  const cfg = testConfig('tenancy');
+  const cfg = testSettings('tenancy');
   cleanupTopics(t, cfg);
   const decisions: DecisionOutcome[] = [];
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'online'], {

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envWith, loadConfig } from '../../lib/config.ts';
+import { envWith, loadSettings } from '../../lib/settings.ts';
 import { startApp } from '../../runtime/app.ts';
-import { defer, testConfig, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -28,7 +28,7 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 test('npm run token: create, use, list, revoke (refused within seconds), bad flags named', async (t) => {
-  const cfg = testConfig('tokens');
+  const cfg = testSettings('tokens');
   const app = await startApp(cfg, ['api'], { listen: false });
   defer(t, () => app.stop());
   const tenant = uniqueId('tn');
@@ -97,7 +97,7 @@ test('npm run token: create, use, list, revoke (refused within seconds), bad fla
 
 test('a weak token secret is refused at start, naming the variable', () => {
   for (const s of ['short-secret', 'a'.repeat(40)]) {
-    assert.throws(() => loadConfig(envWith({ API_TOKEN_SECRET: s })), /API_TOKEN_SECRET must/);
+    assert.throws(() => loadSettings(envWith({ API_TOKEN_SECRET: s })), /API_TOKEN_SECRET must/);
   }
-  assert.ok(loadConfig(envWith({ API_TOKEN_SECRET: 'k3J9-pQ7_xZ2mW8vB5nR1tY6uE4oA0sD' })));
+  assert.ok(loadSettings(envWith({ API_TOKEN_SECRET: 'k3J9-pQ7_xZ2mW8vB5nR1tY6uE4oA0sD' })));
 });

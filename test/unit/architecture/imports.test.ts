@@ -78,7 +78,7 @@ test('the import reader sees what it must (so the checks above can fail)', () =>
   assert.ok(g.packages.get('storage/db.ts')!.includes('pg'), 'a value import of a package');
   assert.ok(g.edges.get('runtime/app.ts')!.includes('config/outbox.ts'), 'a multi-line import of a file');
   assert.ok(
-    !g.edges.get('consumers/persister/persister.ts')!.includes('lib/config.ts'),
+    !g.edges.get('consumers/persister/persister.ts')!.includes('lib/settings.ts'),
     'type-only import skipped',
   );
 });

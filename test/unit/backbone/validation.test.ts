@@ -3,24 +3,24 @@ import { test } from 'node:test';
 import { audioKey } from '../../../domain/audioKeys.ts';
 import { buildSnapshot, checkSnapshot } from '../../../domain/snapshot.ts';
 import { canAccessTenant, mintToken, verifyToken } from '../../../lib/auth.ts';
-import { loadConfig } from '../../../lib/config.ts';
 import { VoiceloopError } from '../../../lib/errors.ts';
 import { retry } from '../../../lib/retry.ts';
+import { loadSettings } from '../../../lib/settings.ts';
 import { snapshotInput } from '../../helpers/fixtures.ts';
 
 test('config: defaults point at the local stack and bad values are named', () => {
-  const c = loadConfig({});
+  const c = loadSettings({});
   assert.deepEqual(c.kafka.brokers, ['127.0.0.1:39092']);
   assert.equal(c.api.port, 3021);
   assert.equal(c.externalServices, false);
   assert.ok(Object.isFrozen(c.topics));
-  assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT=eighty is invalid/);
-  assert.throws(() => loadConfig({ KAFKA_BROKERS: 'nohostport' }), /KAFKA_BROKERS entry "nohostport"/);
-  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
-  assert.throws(() => loadConfig({ TOPIC_PREFIX: 'a b' }), /TOPIC_PREFIX/);
-  assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /API_TOKEN_SECRET/);
+  assert.throws(() => loadSettings({ PORT: 'eighty' }), /PORT=eighty is invalid/);
+  assert.throws(() => loadSettings({ KAFKA_BROKERS: 'nohostport' }), /KAFKA_BROKERS entry "nohostport"/);
+  assert.throws(() => loadSettings({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
+  assert.throws(() => loadSettings({ TOPIC_PREFIX: 'a b' }), /TOPIC_PREFIX/);
+  assert.throws(() => loadSettings({ HOST: '0.0.0.0' }), /API_TOKEN_SECRET/);
   assert.equal(
-    loadConfig({
+    loadSettings({
       KAFKA_BROKERS: 'k:1',
       SCHEMA_REGISTRY_URL: 'http://r',
       DATABASE_URL: 'postgres://d',

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
-import { envWith } from '../../../lib/config.ts';
+import { envWith } from '../../../lib/settings.ts';
 import { openQualityJudge, type QualityJudge, UnscorablePairError } from '../../../quality/index.ts';
 import { encodeRequest, FrameReader } from '../../../quality/protocol.ts';
 import { speechSource } from '../../../stations/sim/speech.ts';

@@ -1,7 +1,7 @@
 // The local stack's layout: ports, versions, directories. The environment's few overrides come from
-// lib/config.ts (the one reader of the environment); the fixed addresses from stack/endpoints.ts.
+// lib/settings.ts (the one reader of the environment); the fixed addresses from stack/endpoints.ts.
 import { join } from 'node:path';
-import { readStackEnv } from '../lib/config.ts';
+import { readStackEnv } from '../lib/settings.ts';
 import { fixedPorts, localEndpoints, type StackEndpoints } from './endpoints.ts';
 
 export { host, postgresCredentials, type S3Endpoint, type StackEndpoints } from './endpoints.ts';

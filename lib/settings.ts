@@ -1,5 +1,5 @@
 // The environment is read here and only here (STYLE §5; test/unit/architecture/env.test.ts checks it):
-// environment -> validated, defaulted, frozen object, for the program (loadConfig), the local stack
+// environment -> validated, defaulted, frozen object, for the program (loadSettings), the local stack
 // (readStackEnv), the benches (readBenchEnv), the tests (readTestEnv) and child processes (envWith). Every default points at
 // the local stack (`npm run stack:up`), so after it nothing needs configuring.
 import { localEndpoints, localS3, type StackEndpoints } from '../stack/endpoints.ts';
@@ -15,7 +15,7 @@ export interface TopicNames {
   deadLetters: string;
 }
 
-export interface Config {
+export interface Settings {
   kafka: { brokers: string[]; clientId: string };
   schemaRegistry: { url: string };
   database: { url: string; poolMax: number };
@@ -66,14 +66,14 @@ export interface Config {
   logLevelGiven: boolean;
   /** Who runs this process (USER), for the actor of changes a CLI makes. */
   user: string;
-  engines: EngineConfig;
+  engines: EngineSettings;
 }
 
 /**
  * The speech engines behind the stations (issue 14): local ones by default, a vendor one variable
  * away. The URL overrides exist for a gateway in between (and for the tests' local protocol servers).
  */
-export interface EngineConfig {
+export interface EngineSettings {
   /** STT_PROVIDER: pocketsphinx (local, Debian) or deepgram (live streaming; needs DEEPGRAM_API_KEY). */
   stt: { provider: 'pocketsphinx' | 'deepgram'; deepgram: { apiKey: string | null; url: string | null } };
   /** EMOTION_PROVIDER: model (labelled as such) or hume (streaming expression measurement; HUME_API_KEY). */
@@ -159,7 +159,7 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   return raw as T;
 }
 
-function engines(env: Env): EngineConfig {
+function engines(env: Env): EngineSettings {
   const stt = oneOf(env, 'STT_PROVIDER', ['pocketsphinx', 'deepgram'] as const, 'pocketsphinx');
   const emotion = oneOf(env, 'EMOTION_PROVIDER', ['model', 'hume'] as const, 'model');
   const key = (name: string, provider: string, chosen: boolean): string | null => {
@@ -169,7 +169,7 @@ function engines(env: Env): EngineConfig {
   };
   const optionalUrl = (name: string, protocols: string[]) =>
     env[name] ? url(env, name, '', protocols) : null;
-  let ari: EngineConfig['ari'] = null;
+  let ari: EngineSettings['ari'] = null;
   if (env.ARI_URL) {
     const user = env.ARI_USER;
     const password = env.ARI_PASSWORD;
@@ -211,10 +211,10 @@ function engines(env: Env): EngineConfig {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export function loadConfig(
+export function loadSettings(
   env: Env = process.env,
-  defaults: { logLevel?: Config['logLevel'] } = {},
-): Readonly<Config> {
+  defaults: { logLevel?: Settings['logLevel'] } = {},
+): Readonly<Settings> {
   const stack = localEndpoints(readStackEnv(env).apicurioPort);
   const brokersRaw = given(env, 'KAFKA_BROKERS') ?? stack.kafkaBrokers.join(',');
   const brokers = brokersRaw
@@ -227,7 +227,7 @@ export function loadConfig(
   }
   if (brokers.length === 0) throw new VoiceloopError('CONFIG_INVALID', 'KAFKA_BROKERS is empty');
 
-  const logLevel = (given(env, 'LOG_LEVEL') ?? defaults.logLevel ?? 'info') as Config['logLevel'];
+  const logLevel = (given(env, 'LOG_LEVEL') ?? defaults.logLevel ?? 'info') as Settings['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new VoiceloopError(
       'CONFIG_INVALID',
@@ -236,7 +236,7 @@ export function loadConfig(
   }
   const prefix = topicPrefix(env.TOPIC_PREFIX ?? 'voiceloop');
 
-  const cfg: Config = {
+  const cfg: Settings = {
     kafka: { brokers, clientId: env.KAFKA_CLIENT_ID ?? 'voiceloop' },
     schemaRegistry: { url: url(env, 'SCHEMA_REGISTRY_URL', stack.schemaRegistryUrl, ['http:', 'https:']) },
     database: {
@@ -292,7 +292,7 @@ export function loadConfig(
 }
 
 /** A copy with another topic prefix (and its groups): how tests and benchmarks isolate themselves. */
-export function withPrefix(cfg: Readonly<Config>, prefix: string): Readonly<Config> {
+export function withPrefix(cfg: Readonly<Settings>, prefix: string): Readonly<Settings> {
   const p = topicPrefix(prefix);
   return deepFreeze({
     ...structuredClone(cfg),

@@ -23,7 +23,7 @@ export interface AuthOptions {
 export function authenticate(opts: AuthOptions | string, header: string | undefined): Principal {
   const o = typeof opts === 'string' ? { secret: opts } : opts;
   const p = verifyToken(o.secret, header);
-  if (p.jti && o.isRevoked?.(p.jti)) throw new VoiceloopError('UNAUTHORIZED', 'token has been revoked');
+  if (o.isRevoked?.(p.jti)) throw new VoiceloopError('UNAUTHORIZED', 'token has been revoked');
   return p;
 }
 

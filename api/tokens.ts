@@ -1,8 +1,8 @@
 // Tokens as a product (issue 9): issued with a tenant, role, expiry and name, kept in PostgreSQL as a
 // SHA-256 only, listed, and revoked. The API refuses a revoked token within `refreshMs` (default 1 s):
 // it polls the small set of revoked, not yet expired ids rather than reading the table per request.
-import { createHash, randomBytes } from 'node:crypto';
-import { mintToken, type Principal, type Role } from '../lib/auth.ts';
+import { createHash } from 'node:crypto';
+import { mintToken, newTokenId, type Principal, type Role, verifyToken } from '../lib/auth.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Pool } from '../storage/db.ts';
@@ -44,7 +44,7 @@ export class TokenStore {
       role: req.role,
       tenant: req.tenant,
       exp: Math.floor(now / 1000) + req.ttlSeconds,
-      jti: randomBytes(12).toString('base64url'),
+      jti: newTokenId(),
     };
     const token = mintToken(this.secret, p); // checks the claims (tenant "*" only for admin, ...)
     const { rows } = await this.pool
@@ -77,6 +77,26 @@ export class TokenStore {
     return (rowCount ?? 0) > 0;
   }
 
+  /**
+   * Revokes a token given itself: one minted outside this store (by a deployment script or a test,
+   * with the same secret) has an id but no row, so the row is written here, already revoked, and kept
+   * until the token expires. Returns the token's id. Refused when the token is not ours.
+   */
+  async revokeToken(token: string): Promise<string> {
+    const p = verifyToken(this.secret, `Bearer ${token}`, 0); // an expired token may still be revoked
+    await this.pool
+      .query(
+        `INSERT INTO api_tokens (token_id, name, tenant_id, role, token_sha256, expires_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, to_timestamp($6), now())
+         ON CONFLICT (token_id) DO UPDATE SET revoked_at = COALESCE(api_tokens.revoked_at, now())`,
+        [p.jti, `revoked by value (${p.sub})`.slice(0, 100), p.tenant, p.role, sha256(token), p.exp],
+      )
+      .catch((err) => {
+        throw wrapIo('DATABASE', 'recording the revocation', err);
+      });
+    return p.jti;
+  }
+
   /** The ids of revoked tokens that have not expired yet (an expired token is refused anyway). */
   async revokedIds(): Promise<Set<string>> {
     const { rows } = await this.pool.query<{ token_id: string }>(
@@ -87,7 +107,7 @@ export class TokenStore {
 }
 
 /**
- * Keeps the revoked ids fresh. Until the first refresh succeeds every issued (jti) token is refused:
+ * Keeps the revoked ids fresh. Until the first refresh succeeds every token is refused:
  * failing closed is the safe side when the database cannot say which tokens are revoked.
  */
 export function watchRevocations(store: TokenStore, log: Logger, refreshMs = 1_000) {

@@ -1,5 +1,6 @@
 // `npm run token -- create --tenant T --role R --name N [--expires 30d]`, `list [--tenant T]`,
-// `revoke --id ID`: API tokens as a product (issue 9). A created token is printed once on stdout (its
+// `revoke --id ID | --token TOKEN`: API tokens as a product (issue 9). Every token carries an id, so any
+// token signed with the secret can be revoked: by id when this command created it, by value otherwise. A created token is printed once on stdout (its
 // details on stderr) and kept only as a SHA-256; a revoked token is refused by the API within seconds.
 // Bad flags get a message naming the flag and exit code 2.
 import { TokenStore } from '../api/tokens.ts';
@@ -15,7 +16,7 @@ const USAGE = `usage: npm run token -- <command> [flags]
   create --tenant T --role ${ROLES.join('|')} --name NAME [--expires 30d]   (tenant "*" needs role admin;
          expiry as <n>s, <n>m, <n>h or <n>d, from 60 s to 5 years)
   list   [--tenant T]
-  revoke --id TOKEN_ID`;
+  revoke --id TOKEN_ID | --token TOKEN   (--token revokes one minted elsewhere with the same secret)`;
 
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       expires: { type: 'string' },
     },
     list: { tenant: { type: 'string' } },
-    revoke: { id: { type: 'string' } },
+    revoke: { id: { type: 'string' }, token: { type: 'string' } },
   } as const;
   if (!command || !(command in flags)) throw new ArgError(`unknown command "${command ?? ''}"\n${USAGE}`);
   const v = parseFlags(rest, flags[command as keyof typeof flags], USAGE);
@@ -56,7 +57,14 @@ async function main(argv: string[]): Promise<number> {
       ttlSeconds: parseExpiry(typeof v.expires === 'string' ? v.expires : '30d'),
     };
   }
-  const id = command === 'revoke' ? need('id') : undefined;
+  let id: string | undefined;
+  let byValue: string | undefined;
+  if (command === 'revoke') {
+    if (typeof v.token === 'string' && v.token !== '') {
+      if (typeof v.id === 'string') throw new ArgError(`give --id or --token, not both\n${USAGE}`);
+      byValue = v.token.replace(/^Bearer\s+/, '');
+    } else id = need('id');
+  }
 
   const cfg = loadSettings(undefined, { logLevel: 'error' });
   const log = createLogger(cfg.logLevel);
@@ -70,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
         `token ${info.token_id} "${info.name}": role ${info.role}, tenant ${info.tenant_id}, expires ${info.expires_at.toISOString()}`,
       );
       console.log(token);
+    } else if (byValue) {
+      const jti = await store.revokeToken(byValue);
+      console.error(`token ${jti} revoked; the API refuses it within a few seconds`);
     } else if (id) {
       if (!(await store.revoke(id))) {
         console.error(`no token with id ${id}`);

@@ -1,8 +1,10 @@
 // Bearer tokens carry a role and a tenant (DESIGN §9): `v1.<payload>.<signature>`, payload the
-// base64url JSON {sub, role, tenant, exp, jti?}, signature HMAC-SHA256 over "v1.<payload>" with the
-// server's secret. Claims are strict: `exp` (epoch seconds) is required and numeric, and tenant "*"
-// (every tenant) belongs to the admin role only. Nobody reads or changes another tenant's data.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// base64url JSON {sub, role, tenant, exp, jti}, signature HMAC-SHA256 over "v1.<payload>" with the
+// server's secret. Claims are strict: exactly these five, `exp` (epoch seconds) numeric, tenant "*"
+// (every tenant) for the admin role only, and `jti` (the token's id) always present, so that every
+// token, wherever it was minted, can be revoked (`npm run token -- revoke`). Nobody reads or changes
+// another tenant's data.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VoiceloopError } from './errors.ts';
 
 export const ROLES = ['station', 'operator', 'viewer', 'admin'] as const;
@@ -15,9 +17,17 @@ export interface Principal {
   tenant: string;
   /** Expiry, epoch seconds. */
   exp: number;
-  /** Token id, when the token was issued by `npm run token` (revocable). */
-  jti?: string;
+  /** Token id: what revocation names. */
+  jti: string;
 }
+
+/** Claims to mint: the token id is drawn at random when not given. */
+export type Claims = Omit<Principal, 'jti'> & { jti?: string };
+
+const CLAIMS = new Set(['sub', 'role', 'tenant', 'exp', 'jti']);
+
+/** A fresh token id: 96 random bits. */
+export const newTokenId = () => randomBytes(12).toString('base64url');
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
@@ -37,12 +47,15 @@ export function claimProblems(p: Record<string, unknown>): string[] {
   else if (p.tenant === '*' && p.role !== 'admin') out.push('only an admin may hold tenant "*"');
   if (typeof p.exp !== 'number' || !Number.isInteger(p.exp) || p.exp <= 0)
     out.push('exp must be an integer (epoch seconds)');
-  if (p.jti !== undefined && (typeof p.jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.jti)))
-    out.push('jti must be 1-64 characters of A-Z a-z 0-9 _ -');
+  if (typeof p.jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.jti))
+    out.push('jti (the token id) must be 1-64 characters of A-Z a-z 0-9 _ -');
+  const unknown = Object.keys(p).filter((k) => !CLAIMS.has(k));
+  if (unknown.length) out.push(`unknown claim(s) ${unknown.join(', ')}`);
   return out;
 }
 
-export function mintToken(secret: string, p: Principal): string {
+export function mintToken(secret: string, claims: Claims): string {
+  const p: Principal = { ...claims, jti: claims.jti ?? newTokenId() };
   const problems = claimProblems(p as unknown as Record<string, unknown>);
   if (problems.length) throw new VoiceloopError('VALIDATION', `token claims: ${problems.join('; ')}`);
   const payload = b64url(JSON.stringify(p));

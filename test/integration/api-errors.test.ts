@@ -83,38 +83,48 @@ test('issue 9: permanent errors are 4xx naming the field, tokens are strict, the
     assert.equal(ok.statusCode, 202, ok.body);
   });
 
-  await t.test('defect 6: non-numeric or missing exp, and "*" for a non-admin, are refused', async () => {
-    const forge = (claims: Record<string, unknown>) => {
-      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-      const sig = createHmac('sha256', cfg.api.tokenSecret).update(`v1.${payload}`).digest('base64url');
-      return `Bearer v1.${payload}.${sig}`;
-    };
-    const exp = Math.floor(Date.now() / 1000) + 600;
-    const cases: [string, Record<string, unknown>, RegExp][] = [
-      ['exp as a string', { sub: 's', role: 'viewer', tenant, exp: 'never' }, /exp/],
-      ['no exp', { sub: 's', role: 'viewer', tenant }, /exp/],
-      ['viewer of "*"', { sub: 's', role: 'viewer', tenant: '*', exp }, /admin/],
-      ['operator of "*"', { sub: 's', role: 'operator', tenant: '*', exp }, /admin/],
-      ['expired', { sub: 's', role: 'viewer', tenant, exp: 1000 }, /expired/],
-    ];
-    for (const [name, claims, why] of cases) {
-      const res = await call('GET', `/v1/config?station_id=2&tenant_id=${tenant}`, forge(claims));
-      assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
-      assert.match(res.json().message, why, name);
-    }
-    const good = await call(
-      'GET',
-      `/v1/config?station_id=2&tenant_id=${tenant}`,
-      forge(cases[0]![1] && { sub: 's', role: 'viewer', tenant, exp }),
-    );
-    assert.equal(good.statusCode, 200, good.body);
-    const admin = await call(
-      'GET',
-      `/v1/config?station_id=2&tenant_id=${tenant}`,
-      forge({ sub: 'a', role: 'admin', tenant: '*', exp }),
-    );
-    assert.equal(admin.statusCode, 200, admin.body);
-  });
+  await t.test(
+    'defect 6: non-numeric or missing exp, "*" for a non-admin, no token id, are refused',
+    async () => {
+      const forge = (claims: Record<string, unknown>) => {
+        const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        const sig = createHmac('sha256', cfg.api.tokenSecret).update(`v1.${payload}`).digest('base64url');
+        return `Bearer v1.${payload}.${sig}`;
+      };
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ['exp as a string', { sub: 's', role: 'viewer', tenant, exp: 'never', jti: 'j1' }, /exp/],
+        ['no exp', { sub: 's', role: 'viewer', tenant, jti: 'j1' }, /exp/],
+        ['viewer of "*"', { sub: 's', role: 'viewer', tenant: '*', exp, jti: 'j1' }, /admin/],
+        ['operator of "*"', { sub: 's', role: 'operator', tenant: '*', exp, jti: 'j1' }, /admin/],
+        ['expired', { sub: 's', role: 'viewer', tenant, exp: 1000, jti: 'j1' }, /expired/],
+        // Without an id a token could never be revoked.
+        ['no jti', { sub: 's', role: 'viewer', tenant, exp }, /jti/],
+        [
+          'an unknown claim',
+          { sub: 's', role: 'viewer', tenant, exp, jti: 'j1', scope: '*' },
+          /unknown claim/,
+        ],
+      ];
+      for (const [name, claims, why] of cases) {
+        const res = await call('GET', `/v1/config?station_id=2&tenant_id=${tenant}`, forge(claims));
+        assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
+        assert.match(res.json().message, why, name);
+      }
+      const good = await call(
+        'GET',
+        `/v1/config?station_id=2&tenant_id=${tenant}`,
+        forge({ sub: 's', role: 'viewer', tenant, exp, jti: 'j1' }),
+      );
+      assert.equal(good.statusCode, 200, good.body);
+      const admin = await call(
+        'GET',
+        `/v1/config?station_id=2&tenant_id=${tenant}`,
+        forge({ sub: 'a', role: 'admin', tenant: '*', exp, jti: 'j2' }),
+      );
+      assert.equal(admin.statusCode, 200, admin.body);
+    },
+  );
 
   await t.test('defect 7: /openapi.json validates against the OpenAPI schema', async () => {
     const res = await app.api!.inject({ method: 'GET', url: '/openapi.json' });

@@ -76,6 +76,19 @@ test('tokens: signed, role and tenant checked, tampering refused', () => {
     /only an admin/,
   );
   assert.ok(payload);
+  // Every minted token carries an id (what revocation names); one given is kept.
+  assert.match(p.jti, /^[A-Za-z0-9_-]{16}$/);
+  assert.equal(
+    verifyToken(
+      secret,
+      `Bearer ${mintToken(secret, { sub: 's', role: 'viewer', tenant: 't', exp: 2e9, jti: 'abc' })}`,
+    ).jti,
+    'abc',
+  );
+  assert.throws(
+    () => mintToken(secret, { sub: 's', role: 'viewer', tenant: 't', exp: 2e9, jti: 'has space' }),
+    /jti/,
+  );
 });
 
 test('retry: retries only what may be retried and keeps every attempt error', async () => {

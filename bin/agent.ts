@@ -14,6 +14,8 @@ import { ensureSpeechAndEngines } from '../engines/debian.ts';
 import { createStageEngines } from '../engines/index.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
+import { createAgentMetrics } from '../lib/metrics.ts';
+import { serveMetrics } from '../lib/metricsServer.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
@@ -41,6 +43,7 @@ const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--
   --seed S             integer seed for speech and impairments (default 7)
   --speed X            how much faster than real time segments are produced, 0.1..1000, or "max" (default 1)
   --agent-id ID        id acks are keyed by (default: station-<ID>.<host>)
+  --metrics-port N     serve this agent's /metrics on 127.0.0.1:N (default 9400+ID; 0: any free port)
 ${RTP_USAGE}`;
 
 interface AgentArgs {
@@ -54,6 +57,8 @@ interface AgentArgs {
   /** Real-time factor; null = no pacing. */
   speed: number | null;
   agentId: string;
+  /** Port of the agent's own /metrics on loopback. */
+  metricsPort: number;
   /** Real media instead of the simulator. */
   rtp: RtpAgentArgs | null;
 }
@@ -73,6 +78,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
       seed: { type: 'string' },
       speed: { type: 'string' },
       'agent-id': { type: 'string' },
+      'metrics-port': { type: 'string' },
       ...RTP_FLAGS,
     },
     USAGE,
@@ -128,6 +134,7 @@ function parseAgentArgs(argv: string[]): AgentArgs {
     seed: intFlag('seed', str('seed'), -(2 ** 31), 2 ** 31 - 1) ?? 7,
     speed,
     agentId,
+    metricsPort: intFlag('metrics-port', str('metrics-port'), 0, 65535) ?? 9400 + station,
     rtp,
   };
 }
@@ -169,15 +176,28 @@ await ensureSpeechAndEngines((line) => log.info(line)).catch((err: Error) =>
 );
 const engines = createStageEngines(cfg.engines);
 const rt = await bootstrapStation(cfg, { log });
-const role = await startStationAgent(rt, {
-  topics: cfg.topics,
-  agentId: args.agentId,
-  stations: [args.station],
-  maxPcmBytes: cfg.api.maxPcmBytes,
-  stageFor: engines.forStation,
-  // One spool per agent id: a restarted agent sends what its previous run could not, first.
-  spoolDir: join(stateDir, 'spool', args.agentId),
-});
+// The agent's own metrics (applied version, apply latency, TTL expiries) on its own /metrics; a port
+// already taken is said once and the agent goes on without it (its calls matter more).
+const agentMetrics = createAgentMetrics(undefined, true);
+const metricsServer = await serveMetrics(agentMetrics.registry, '127.0.0.1', args.metricsPort).catch(
+  (err: Error) => {
+    log.warn(`no /metrics for this agent: ${err.message}; pass --metrics-port`);
+    return undefined;
+  },
+);
+if (metricsServer) log.info({ url: metricsServer.url }, 'agent metrics');
+const role = await startStationAgent(
+  { ...rt, agentMetrics },
+  {
+    topics: cfg.topics,
+    agentId: args.agentId,
+    stations: [args.station],
+    maxPcmBytes: cfg.api.maxPcmBytes,
+    stageFor: engines.forStation,
+    // One spool per agent id: a restarted agent sends what its previous run could not, first.
+    spoolDir: join(stateDir, 'spool', args.agentId),
+  },
+);
 role.feed.onEvent((e) => {
   const fields = { key: e.key, version: e.version, ...(e.reason ? { reason: e.reason } : {}) };
   if (e.status === 'applied') log.info(fields, `applied config version ${e.version}`);
@@ -265,6 +285,7 @@ try {
 } finally {
   await ari?.stop();
   await role.stop();
+  await metricsServer?.close();
   await engines.close().catch(() => {});
   await rt.close();
 }

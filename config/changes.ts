@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfigRecord, ParameterChange, Scope } from '../contracts/generated.ts';
 import { VoiceloopError } from '../lib/errors.ts';
+import { actorKind, type Metrics } from '../lib/metrics.ts';
 import * as repo from '../storage/configState.ts';
-import { inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
+import { afterCommit, inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
 import type { Registry } from '../streams/registry.ts';
 import { type ChangeRequest, planChange } from './changePlan.ts';
 import { checkScope, configKey } from './keys.ts';
@@ -44,6 +45,7 @@ export class ChangeService {
     private readonly policy: SafetyPolicy = DEFAULT_POLICY,
     private readonly onCommit: () => void = () => {},
     private readonly clock: () => number = Date.now,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** The values in effect for a station at a scope, each with the scope and change it came from. */
@@ -173,7 +175,17 @@ export class ChangeService {
         : []),
       { role: 'changes', contract: 'ParameterChange', key, payload: change },
     ]);
-    return { status: record ? 'applied' : 'rejected', change, record, reasons, coldParams };
+    const status = record ? 'applied' : 'rejected';
+    const m = this.metrics;
+    if (m) {
+      const labels = { actor_kind: actorKind(req.actor), station: String(req.stationId) };
+      // Counted once the caller's transaction commits (applyTx runs inside someone else's).
+      afterCommit(c, () => {
+        m.changes.inc({ ...labels, outcome: status });
+        if (record && rollbackOf) m.changes.inc({ ...labels, outcome: 'rolled_back' });
+      });
+    }
+    return { status, change, record, reasons, coldParams };
   }
 
   /** Tombstones expired records (call-scoped ones above all) so the compacted topic forgets them. */

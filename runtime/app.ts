@@ -27,6 +27,7 @@ import { createStationProducer, type StationProducer } from '../producers/statio
 import { type ApiRole, startApi } from './api.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 import { batchDepsFor } from './deps.ts';
+import { type WatchedGroup, watchForMetrics } from './observe.ts';
 
 export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
@@ -79,10 +80,19 @@ export async function startApp(
   const rt = await bootstrap(cfg, opts.log ? { log: opts.log } : {});
   const started: Role[] = [];
   let producer: StationProducer | undefined;
+  // The consumer groups this process runs, whose lag /metrics reports.
+  const groups: WatchedGroup[] = [];
+  const unwatch = watchForMetrics(rt.metrics, {
+    kafka: rt.kafka,
+    pool: rt.pool,
+    stream: cfg.topics.prefix,
+    groups: () => groups,
+  });
   const lc = createLifecycle(async () => {
     // One shutdown path, reverse order of start: stop taking requests, then drain consumers.
     for (const role of started.reverse()) await role.stop();
     await producer?.stop();
+    await unwatch();
     await rt.close();
   });
   const start = async <R extends Role>(role: Promise<R>): Promise<R> => {
@@ -108,11 +118,13 @@ export async function startApp(
       undefined,
       () => relay?.kick(),
       opts.clock,
+      rt.metrics,
     );
     const app = lc.role<Omit<App, keyof Role>>({ rt, producer, changes });
     // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
     if (roles.includes('api')) app.batch = await start(startBatchRunner(batchDepsFor(rt, changes)));
     if (roles.includes('persister')) {
+      groups.push({ groupId: cfg.groups.persister, topic: cfg.topics.snapshots });
       app.persister = await start(
         startPersister(
           {
@@ -147,6 +159,7 @@ export async function startApp(
       app.expiry = await start(startExpirySweep({ changes, log: rt.log.child({ role: 'expiry' }) }));
     }
     if (roles.includes('online')) {
+      groups.push({ groupId: cfg.groups.online, topic: cfg.topics.snapshots });
       app.online = await start(
         startOnlineOptimizer(
           {
@@ -155,6 +168,7 @@ export async function startApp(
             codec: rt.registry.codec('StationSnapshot'),
             changes,
             log: rt.log.child({ role: 'online' }),
+            metrics: rt.metrics,
           },
           {
             topics: cfg.topics,
@@ -173,6 +187,7 @@ export async function startApp(
       log: rt.log.child({ role: 'experiments' }),
     });
     if (roles.includes('experiments')) {
+      groups.push({ groupId: experimentGroupId(cfg), topic: cfg.topics.snapshots });
       app.experiments = await start(
         startExperimentRunner(
           {

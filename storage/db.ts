@@ -42,6 +42,19 @@ export function pgError(context: string, err: unknown): VoiceloopError {
   return wrapIo('DATABASE', context, err);
 }
 
+const commitHooks = new WeakMap<pg.PoolClient, (() => void)[]>();
+
+/**
+ * Runs `fn` once the transaction `c` (opened by inTransaction) has committed, never if it rolls back:
+ * what must only be said of committed facts (metrics counted, workers woken) waits for the commit.
+ * Outside inTransaction it runs at once.
+ */
+export function afterCommit(c: pg.PoolClient, fn: () => void): void {
+  const hooks = commitHooks.get(c);
+  if (hooks) hooks.push(fn);
+  else fn();
+}
+
 /** Runs fn in one transaction; rolls back on any error and rethrows it wrapped as DATABASE. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
@@ -50,15 +63,20 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
   } catch (err) {
     throw wrapIo('DATABASE', 'connecting to PostgreSQL', err);
   }
+  const hooks: (() => void)[] = [];
+  commitHooks.set(client, hooks);
+  let out: T;
   try {
     await client.query('BEGIN');
-    const out = await fn(client);
+    out = await fn(client);
     await client.query('COMMIT');
-    return out;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw pgError('transaction rolled back', err);
   } finally {
+    commitHooks.delete(client);
     client.release();
   }
+  for (const h of hooks) h();
+  return out;
 }

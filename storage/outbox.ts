@@ -98,6 +98,19 @@ export async function pendingCount(c: Queryable, stream: string): Promise<number
   return r.rows[0]!.n;
 }
 
+/** Rows waiting to be published and how long the oldest has waited (for /metrics). */
+export async function backlog(
+  c: Queryable,
+  stream: string,
+): Promise<{ pending: number; oldestAgeSeconds: number }> {
+  const r = await c.query<{ n: number; age: number | null }>(
+    `SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+       FROM outbox WHERE stream = $1 AND published_at IS NULL AND set_aside_at IS NULL`,
+    [stream],
+  );
+  return { pending: r.rows[0]!.n, oldestAgeSeconds: Math.max(0, r.rows[0]!.age ?? 0) };
+}
+
 /** The highest pending id (0 when nothing is pending). */
 export async function lastPendingId(c: Queryable, stream: string): Promise<number> {
   const r = await c.query<{ id: string | null }>(

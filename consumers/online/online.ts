@@ -8,6 +8,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { canRetry } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import type { Pool } from '../../storage/db.ts';
@@ -22,6 +23,7 @@ export interface OnlineOptimizerDeps {
   codec: Codec<StationSnapshot>;
   changes: ChangeService;
   log: Logger;
+  metrics?: Metrics;
 }
 
 export interface OnlineOptimizerOptions {
@@ -105,7 +107,11 @@ export async function startOnlineOptimizer(
     memories.set(k, mem);
     while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
     try {
+      const started = performance.now();
       const out = await decideAndApply(decisionDeps, snap, mem);
+      const station = String(snap.station_id);
+      deps.metrics?.decisionSeconds.observe({ station }, (performance.now() - started) / 1000);
+      deps.metrics?.stationScore.observe({ station }, out.decision.score.score);
       opts.onDecision?.(snap, out);
     } catch (err) {
       if (canRetry(err)) throw err;

@@ -8,6 +8,7 @@ import { configKey } from '../../config/keys.ts';
 import { ConfigView } from '../../config/view.ts';
 import type { ConfigAck, ConfigRecord } from '../../contracts/generated.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { AgentMetrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import type { Registry } from '../../streams/registry.ts';
@@ -24,6 +25,8 @@ export interface ConfigFeedDeps {
   clock?: () => number;
   /** How often TTLs are checked on the agent's clock. */
   expiryCheckMs?: number;
+  /** The agent's own metrics (applied version, apply latency, TTL expiries). */
+  metrics?: AgentMetrics;
 }
 
 export interface ConfigEvent {
@@ -157,7 +160,29 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     for (const fn of listeners) fn(e);
   }
 
+  // Apply latency is only meaningful for records that arrive live: the replay of the compacted topic
+  // at start applies records issued long ago.
+  let live = false;
+  void catchUp.ready.then(() => {
+    live = true;
+  });
+  const highest = new Map<number, number>();
+  function measure(rec: ConfigRecord, status: 'applied' | 'rejected' | 'expired') {
+    const m = deps.metrics;
+    if (!m) return;
+    const station = String(rec.station_id);
+    m.configRecords.inc({ station, status });
+    if (status === 'expired') m.ttlExpiries.inc({ station });
+    if (status !== 'applied') return;
+    if (rec.version > (highest.get(rec.station_id) ?? 0)) {
+      highest.set(rec.station_id, rec.version);
+      m.appliedVersion.set({ station }, rec.version);
+    }
+    if (live) m.applySeconds.observe({ station }, Math.max(0, clock() - rec.issued_at) / 1000);
+  }
+
   function expire(key: string, r: ConfigRecord) {
+    measure(r, 'expired');
     const reason = `TTL ended at ${new Date(r.expires_at!).toISOString()}`;
     emit({ key, station: r.station_id, status: 'expired', version: r.version, at: clock(), reason });
     ack(r.station_id, key, r.version, r.change_id, 'expired', reason);
@@ -187,10 +212,12 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     }
     const outcome = view.apply(key, rec);
     if (outcome.status === 'applied') {
+      measure(rec, 'applied');
       expiredAcked.delete(key);
       emit({ key, station, status: 'applied', version: rec.version, at: clock(), reason: null });
       ack(station, key, rec.version, rec.change_id, 'applied', null);
     } else if (outcome.status === 'rejected') {
+      measure(rec, 'rejected');
       deps.log.warn(
         { key, version: rec.version, reason: outcome.reason },
         'config record rejected; last known-good kept',

@@ -6,7 +6,7 @@ import type { StageEngine } from '../../engines/stage.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Metrics } from '../../lib/metrics.ts';
+import type { AgentMetrics, Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { createSpoolingProducer } from '../../producers/spool.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
@@ -24,6 +24,8 @@ export interface StationAgentDeps {
   audio: AudioStore;
   log: Logger;
   metrics?: Metrics;
+  /** The agent's own metrics, served on its own /metrics (lib/metricsServer.ts). */
+  agentMetrics?: AgentMetrics;
 }
 
 export interface StationAgentRoleOptions {
@@ -71,6 +73,7 @@ export async function startStationAgent(
     stations: opts.stations,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.expiryCheckMs ? { expiryCheckMs: opts.expiryCheckMs } : {}),
+    ...(deps.agentMetrics ? { metrics: deps.agentMetrics } : {}),
   });
   try {
     await feed.ready(opts.readyTimeoutMs);

@@ -48,57 +48,13 @@ function shared<T>(read: () => Promise<T>, ms = 1_000): () => Promise<T> {
   };
 }
 
-export function createMetrics(registry: Registry = new Registry(), withDefaults = false) {
-  if (withDefaults) collectDefaultMetrics({ register: registry });
-  const sources: ScrapeSources = {};
-  let outbox: (() => Promise<{ pending: number; oldestAgeSeconds: number }>) | undefined;
-  const readOutbox = () => {
-    if (!sources.outbox) return Promise.resolve(null);
-    outbox ??= shared(sources.outbox);
-    return outbox().catch(() => null);
-  };
+/** The loop's metrics: scores, decisions, changes, lag, outbox, webhooks. */
+function loopMetrics(
+  registry: Registry,
+  sources: ScrapeSources,
+  readOutbox: () => Promise<{ pending: number; oldestAgeSeconds: number } | null>,
+) {
   return {
-    registry,
-    /** Set once by the process: what the scrape-time gauges read. */
-    setSources(s: ScrapeSources) {
-      Object.assign(sources, s);
-      outbox = undefined;
-    },
-    snapshotsPublished: new Counter({
-      name: 'voiceloop_snapshots_published_total',
-      help: 'Station snapshots published to Kafka, by source',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
-    audioUploaded: new Counter({
-      name: 'voiceloop_audio_uploaded_bytes_total',
-      help: 'PCM bytes uploaded to the object store (content already present is not counted)',
-      registers: [registry],
-    }),
-    snapshotsPersisted: new Counter({
-      name: 'voiceloop_snapshots_persisted_total',
-      help: 'Snapshot rows written to PostgreSQL (redeliveries that changed nothing are counted as duplicates)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    deadLettered: new Counter({
-      name: 'voiceloop_dead_letters_total',
-      help: 'Records sent to the dead-letter topic, by error code',
-      labelNames: ['source_topic', 'code'] as const,
-      registers: [registry],
-    }),
-    persistBatchSeconds: new Histogram({
-      name: 'voiceloop_persist_batch_seconds',
-      help: 'Time to write one batch in one transaction',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    outboxSetAside: new Counter({
-      name: 'voiceloop_outbox_set_aside_total',
-      help: 'Outbox rows set aside because they can never be published (they do not encode, or Kafka refuses them for good)',
-      labelNames: ['contract'] as const,
-      registers: [registry],
-    }),
     stationScore: new Histogram({
       name: 'voiceloop_station_score',
       help: 'Scorecard score (0..100) of each snapshot the online optimizer judged, by station',
@@ -164,6 +120,61 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
         if (w) this.set(w.pending);
       },
     }),
+  };
+}
+
+export function createMetrics(registry: Registry = new Registry(), withDefaults = false) {
+  if (withDefaults) collectDefaultMetrics({ register: registry });
+  const sources: ScrapeSources = {};
+  let outbox: (() => Promise<{ pending: number; oldestAgeSeconds: number }>) | undefined;
+  const readOutbox = () => {
+    if (!sources.outbox) return Promise.resolve(null);
+    outbox ??= shared(sources.outbox);
+    return outbox().catch(() => null);
+  };
+  return {
+    registry,
+    /** Set once by the process: what the scrape-time gauges read. */
+    setSources(s: ScrapeSources) {
+      Object.assign(sources, s);
+      outbox = undefined;
+    },
+    snapshotsPublished: new Counter({
+      name: 'voiceloop_snapshots_published_total',
+      help: 'Station snapshots published to Kafka, by source',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    audioUploaded: new Counter({
+      name: 'voiceloop_audio_uploaded_bytes_total',
+      help: 'PCM bytes uploaded to the object store (content already present is not counted)',
+      registers: [registry],
+    }),
+    snapshotsPersisted: new Counter({
+      name: 'voiceloop_snapshots_persisted_total',
+      help: 'Snapshot rows written to PostgreSQL (redeliveries that changed nothing are counted as duplicates)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: 'voiceloop_dead_letters_total',
+      help: 'Records sent to the dead-letter topic, by error code',
+      labelNames: ['source_topic', 'code'] as const,
+      registers: [registry],
+    }),
+    persistBatchSeconds: new Histogram({
+      name: 'voiceloop_persist_batch_seconds',
+      help: 'Time to write one batch in one transaction',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    outboxSetAside: new Counter({
+      name: 'voiceloop_outbox_set_aside_total',
+      help: 'Outbox rows set aside because they can never be published (they do not encode, or Kafka refuses them for good)',
+      labelNames: ['contract'] as const,
+      registers: [registry],
+    }),
+    ...loopMetrics(registry, sources, readOutbox),
     httpRequests: new Counter({
       name: 'voiceloop_http_requests_total',
       help: 'HTTP requests by route and status code',

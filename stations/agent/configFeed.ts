@@ -113,6 +113,29 @@ function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId'>
   });
 }
 
+/** The agent's metrics for each record it handles. */
+function feedMeters(m: AgentMetrics | undefined, clock: () => number, caughtUp: Promise<void>) {
+  // Apply latency is only meaningful for records that arrive live: the replay of the compacted topic
+  // at start applies records issued long ago.
+  let live = false;
+  void caughtUp.then(() => {
+    live = true;
+  });
+  const highest = new Map<number, number>();
+  return (rec: ConfigRecord, status: 'applied' | 'rejected' | 'expired') => {
+    if (!m) return;
+    const station = String(rec.station_id);
+    m.configRecords.inc({ station, status });
+    if (status === 'expired') m.ttlExpiries.inc({ station });
+    if (status !== 'applied') return;
+    if (rec.version > (highest.get(rec.station_id) ?? 0)) {
+      highest.set(rec.station_id, rec.version);
+      m.appliedVersion.set({ station }, rec.version);
+    }
+    if (live) m.applySeconds.observe({ station }, Math.max(0, clock() - rec.issued_at) / 1000);
+  };
+}
+
 /** Resolves `ready` once every partition of the topic has been read up to its end offset at start. */
 async function trackCatchUp(kafka: Kafka, topic: string) {
   const admin = kafka.admin();
@@ -153,34 +176,14 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
   const catchUp = await trackCatchUp(deps.kafka, deps.topics.config);
 
   const acks = createAckQueue(producer, deps, ackCodec, clock);
-  const ack = acks.ack;
+  const { ack } = acks;
 
   function emit(e: ConfigEvent) {
     generation++;
     for (const fn of listeners) fn(e);
   }
 
-  // Apply latency is only meaningful for records that arrive live: the replay of the compacted topic
-  // at start applies records issued long ago.
-  let live = false;
-  void catchUp.ready.then(() => {
-    live = true;
-  });
-  const highest = new Map<number, number>();
-  function measure(rec: ConfigRecord, status: 'applied' | 'rejected' | 'expired') {
-    const m = deps.metrics;
-    if (!m) return;
-    const station = String(rec.station_id);
-    m.configRecords.inc({ station, status });
-    if (status === 'expired') m.ttlExpiries.inc({ station });
-    if (status !== 'applied') return;
-    if (rec.version > (highest.get(rec.station_id) ?? 0)) {
-      highest.set(rec.station_id, rec.version);
-      m.appliedVersion.set({ station }, rec.version);
-    }
-    if (live) m.applySeconds.observe({ station }, Math.max(0, clock() - rec.issued_at) / 1000);
-  }
-
+  const measure = feedMeters(deps.metrics, clock, catchUp.ready);
   function expire(key: string, r: ConfigRecord) {
     measure(r, 'expired');
     const reason = `TTL ended at ${new Date(r.expires_at!).toISOString()}`;

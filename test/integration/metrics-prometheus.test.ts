@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { createAgentMetrics } from '../../lib/metrics.ts';
 import { serveMetrics } from '../../lib/metricsServer.ts';
 import { startApp } from '../../runtime/app.ts';
-import { startPrometheus } from '../../stack/prometheus.ts';
+import { type PrivatePrometheus, startPrometheus } from '../../stack/prometheus.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { createProducer } from '../../streams/kafka.ts';
@@ -30,6 +30,45 @@ function quietCall(segments: number) {
 }
 
 const hostPort = (url: string) => new URL(url).host;
+
+/** Every documented series, queried through Prometheus with the values the run made. */
+async function expectSeries(
+  prom: PrivatePrometheus,
+  run: { persisterGroup: string; snapshots: string; segments: number; lastVersion: number },
+) {
+  const value = async (q: string, pred: (v: number) => boolean = (v) => v > 0) =>
+    waitFor(
+      `Prometheus to answer ${q}`,
+      async () => {
+        const r = await prom.query(q);
+        const v = r.length ? Number(r[0]!.value[1]) : Number.NaN;
+        return r.length && pred(v) ? v : undefined;
+      },
+      60_000,
+      500,
+    );
+  const s = `station="${STATION}"`;
+  await value(`voiceloop_station_score_count{${s}}`);
+  const meanScore = await value(`voiceloop_station_score_sum{${s}} / voiceloop_station_score_count{${s}}`);
+  assert.ok(meanScore > 0 && meanScore <= 100, `mean score ${meanScore}`);
+  await value(`voiceloop_decision_seconds_count{${s}}`, (v) => v >= run.segments);
+  await value(`voiceloop_changes_total{outcome="applied",actor_kind="operator",${s}}`, (v) => v >= 3);
+  await value(`voiceloop_changes_total{outcome="rejected",actor_kind="operator",${s}}`, (v) => v === 1);
+  await value(`voiceloop_changes_total{outcome="rolled_back",actor_kind="operator",${s}}`, (v) => v === 1);
+  await value(`voiceloop_dead_letters_total{code!=""}`, (v) => v >= 1);
+  const lag = await waitFor('consumer lag of the persister group', async () => {
+    const r = await prom.query(`voiceloop_consumer_lag{group="${run.persisterGroup}"}`);
+    return r.length > 0 ? r : undefined;
+  });
+  assert.ok(lag.every((r) => r.metric.partition !== undefined && r.metric.topic === run.snapshots));
+  await value('voiceloop_outbox_pending', (v) => v >= 0);
+  await value('voiceloop_outbox_oldest_pending_age_seconds', (v) => v >= 0);
+  // The agent's own endpoint.
+  const version = await value(`voiceloop_agent_applied_config_version{${s}}`, (v) => v >= run.lastVersion);
+  assert.ok(version >= run.lastVersion);
+  await value(`voiceloop_agent_apply_seconds_count{${s}}`, (v) => v >= 2);
+  await value(`voiceloop_agent_ttl_expiries_total{${s}}`, (v) => v >= 1);
+}
 
 test('a real Prometheus scrapes the API and an agent and finds every documented series', async (t) => {
   const cfg = testConfig('prom', { PORT: '0' });
@@ -110,39 +149,12 @@ test('a real Prometheus scrapes the API and an agent and finds every documented 
     (line) => console.log(`[prometheus] ${line}`),
   );
   defer(t, () => prom.stop());
-
-  const value = async (q: string, pred: (v: number) => boolean = (v) => v > 0) =>
-    waitFor(
-      `Prometheus to answer ${q}`,
-      async () => {
-        const r = await prom.query(q);
-        const v = r.length ? Number(r[0]!.value[1]) : Number.NaN;
-        return r.length && pred(v) ? v : undefined;
-      },
-      60_000,
-      500,
-    );
-  const s = `station="${STATION}"`;
-  await value(`voiceloop_station_score_count{${s}}`);
-  const meanScore = await value(`voiceloop_station_score_sum{${s}} / voiceloop_station_score_count{${s}}`);
-  assert.ok(meanScore > 0 && meanScore <= 100, `mean score ${meanScore}`);
-  await value(`voiceloop_decision_seconds_count{${s}}`, (v) => v >= inputs.length);
-  await value(`voiceloop_changes_total{outcome="applied",actor_kind="operator",${s}}`, (v) => v >= 3);
-  await value(`voiceloop_changes_total{outcome="rejected",actor_kind="operator",${s}}`, (v) => v === 1);
-  await value(`voiceloop_changes_total{outcome="rolled_back",actor_kind="operator",${s}}`, (v) => v === 1);
-  await value(`voiceloop_dead_letters_total{code!=""}`, (v) => v >= 1);
-  const lag = await waitFor('consumer lag of the persister group', async () => {
-    const r = await prom.query(`voiceloop_consumer_lag{group="${cfg.groups.persister}"}`);
-    return r.length > 0 ? r : undefined;
+  await expectSeries(prom, {
+    persisterGroup: cfg.groups.persister,
+    snapshots: cfg.topics.snapshots,
+    segments: inputs.length,
+    lastVersion: back.body.version,
   });
-  assert.ok(lag.every((r) => r.metric.partition !== undefined && r.metric.topic === cfg.topics.snapshots));
-  await value('voiceloop_outbox_pending', (v) => v >= 0);
-  await value('voiceloop_outbox_oldest_pending_age_seconds', (v) => v >= 0);
-  // The agent's own endpoint.
-  const version = await value(`voiceloop_agent_applied_config_version{${s}}`, (v) => v >= back.body.version);
-  assert.ok(version >= back.body.version);
-  await value(`voiceloop_agent_apply_seconds_count{${s}}`, (v) => v >= 2);
-  await value(`voiceloop_agent_ttl_expiries_total{${s}}`, (v) => v >= 1);
 
   // Bounded labels: no series of either job names a call, a change or a tenant.
   const all = await prom.query('{__name__=~"voiceloop_.+"}');

@@ -13,7 +13,7 @@ import { type PrivatePrometheus, startPrometheus } from '../../stack/prometheus.
 import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { createProducer } from '../../streams/kafka.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 
@@ -71,7 +71,7 @@ async function expectSeries(
 }
 
 test('a real Prometheus scrapes the API and an agent and finds every documented series', async (t) => {
-  const cfg = testConfig('prom', { PORT: '0' });
+  const cfg = testSettings('prom', { PORT: '0' });
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'online'], { listen: true });
   defer(t, () => app.stop());

@@ -48,6 +48,8 @@ const GAIN_NOISE_SCALE = 0.5;
 // Bounds of the a-priori speech-absence probability in OM-LSA's presence probability (see applyGains).
 const Q_MIN = 0.05;
 const Q_MAX = 0.95;
+// Longest wait for a seed frame free of digital zeros (see sinceZero): 1 s of 16 ms hops.
+const SEED_WAIT_FRAMES = 62;
 
 /** Exponential integral E1(x), x > 0 (Abramowitz & Stegun 5.1.53 below 1, 5.1.56 above; error < 5e-5). */
 function expint(x: number): number {
@@ -81,6 +83,13 @@ export class NoiseSuppressor implements AudioBlock {
   private seeded = false;
   // Frames still holding the zeros the input buffer starts with; they would seed the noise near zero.
   private priming: number;
+  // Input samples since the last exact zero (capped at the frame size), and frames waited for the seed.
+  // Upstream blocks delay the stream with zeros (the echo canceller's block, RNNoise's frame): a seed frame
+  // that still holds some of them starts the noise estimate far too low, and the tracker, seeing every bin
+  // as speech, takes a second or more to climb out, suppressing nothing meanwhile. So the seed waits for a
+  // frame of live input, or SEED_WAIT_FRAMES at most (a line whose quiet samples decode to exact zeros).
+  private sinceZero = 0;
+  private seedWait = 0;
   private floorGain = 1;
 
   /** `fftSize` overrides the ~32 ms frame (a power of two); for experiments, the chain never sets it. */
@@ -130,15 +139,21 @@ export class NoiseSuppressor implements AudioBlock {
     const inBuf = this.inBuf;
     const ready = this.ready;
     let pos = this.pos;
+    const n = this.fftSize;
+    let live = this.sinceZero;
     for (let i = 0; i < buf.length; i++) {
-      inBuf[base + pos] = buf[i] as number;
+      const x = buf[i] as number;
+      inBuf[base + pos] = x;
+      live = x === 0 ? 0 : live < n ? live + 1 : n;
       buf[i] = ready[pos] as number;
       if (++pos === hop) {
+        this.sinceZero = live;
         this.processFrame();
         pos = 0;
       }
     }
     this.pos = pos;
+    this.sinceZero = live;
   }
 
   private processFrame(): void {
@@ -152,7 +167,7 @@ export class NoiseSuppressor implements AudioBlock {
     inBuf.copyWithin(0, hop);
     this.fft.forward(frame, spec);
     if (this.priming > 0) this.priming--;
-    else if (this.floorGain < 1) this.applyGains();
+    else if (this.floorGain < 1 && this.canEstimate()) this.applyGains();
     this.fft.inverse(spec, this.timeOut);
     const ov = this.overlap;
     const t = this.timeOut;
@@ -211,6 +226,12 @@ export class NoiseSuppressor implements AudioBlock {
     }
   }
 
+  /** Whether the estimator is seeded, or may be seeded from this frame (see sinceZero). */
+  private canEstimate(): boolean {
+    if (this.seeded) return true;
+    return this.sinceZero >= this.fftSize || ++this.seedWait >= SEED_WAIT_FRAMES;
+  }
+
   /** First frame after priming: it seeds the noise and clean-power estimates (the recursions track from there). */
   private seed(): void {
     const spec = this.spec;
@@ -231,6 +252,8 @@ export class NoiseSuppressor implements AudioBlock {
     this.ready.fill(0);
     this.pos = 0;
     this.seeded = false;
+    this.sinceZero = 0;
+    this.seedWait = 0;
     this.priming = Math.ceil(this.fftSize / this.hop) - 1;
     this.presence.fill(0);
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NoiseSuppressor } from '../../../audio/dsp/noiseSuppressor.ts';
-import { add, dbToLin, delay, delayMask, maskedDbfs, peak, speechLike, tone, whiteNoise } from './signals.ts';
+import { add, dbfs, dbToLin, delay, delayMask, maskedDbfs, peak, speechLike, tone, whiteNoise } from './signals.ts';
 
 function suppress(
   sampleRate: number,
@@ -139,4 +139,21 @@ test('noise suppressor output does not depend on how the stream is cut into fram
   });
   const first = outputs[0] as Float32Array;
   for (const y of outputs.slice(1)) assert.deepEqual(y, first);
+});
+
+test('noise suppressor: leading zeros (an upstream block delay) do not stall the noise estimate', (t) => {
+  const sr = 16000;
+  const noise = whiteNoise(sr, 2, dbToLin(-40), 31);
+  // 480 zeros: the echo canceller's block plus RNNoise's delay at 16 kHz, as station 1's chain feeds it.
+  const late = delay(noise, 480);
+  const { y: yLate } = suppress(sr, 24, late);
+  const { y: yNow } = suppress(sr, 24, noise);
+  // Output level over 0.2-1.0 s after the noise starts (the block's 512-sample delay included).
+  const window = (y: Float32Array, start: number) => dbfs(y, start + 512 + 0.2 * sr, start + 512 + 1.0 * sr);
+  const inLevel = dbfs(noise, 0.2 * sr, sr);
+  const now = inLevel - window(yNow, 0);
+  const lateDrop = inLevel - window(yLate, 480);
+  t.diagnostic(`noise removed in the first second: ${now.toFixed(1)} dB from the start, ${lateDrop.toFixed(1)} dB after 480 zeros`);
+  assert.ok(now >= 8, `from the start: ${now} dB`);
+  assert.ok(lateDrop >= now - 2, `after leading zeros: ${lateDrop} dB, from the start ${now} dB`);
 });

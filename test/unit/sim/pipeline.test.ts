@@ -84,8 +84,9 @@ test('pipeline: for station 1 default impairment, hand-tuned parameters beat the
     );
   }
   // The margin was 1 dB while the default suppression cost this echo-dominated line ~0.5 dB; the
-  // suppressor that keeps the speech (issue 15) no longer does, so the tuned set's edge is ~0.9 dB.
-  assert.ok(mean(after) > mean(before) + 0.6, `defaults ${mean(before)} dB, tuned ${mean(after)} dB`);
+  // suppressor that keeps the speech (issue 15) no longer does, so the tuned set's edge is smaller:
+  // 0.97 dB measured (9.01 -> 9.98 dB; deterministic simulation), pinned at 0.8.
+  assert.ok(mean(after) > mean(before) + 0.8, `defaults ${mean(before)} dB, tuned ${mean(after)} dB`);
 });
 
 test('pipeline: station 2, a larger jitter buffer turns fewer packets late and adds latency', () => {

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NoiseSuppressor } from '../../../audio/dsp/noiseSuppressor.ts';
-import { add, dbfs, dbToLin, delay, delayMask, maskedDbfs, peak, speechLike, tone, whiteNoise } from './signals.ts';
+import {
+  add,
+  dbfs,
+  dbToLin,
+  delay,
+  delayMask,
+  maskedDbfs,
+  peak,
+  speechLike,
+  tone,
+  whiteNoise,
+} from './signals.ts';
 
 function suppress(
   sampleRate: number,
@@ -153,7 +164,9 @@ test('noise suppressor: leading zeros (an upstream block delay) do not stall the
   const inLevel = dbfs(noise, 0.2 * sr, sr);
   const now = inLevel - window(yNow, 0);
   const lateDrop = inLevel - window(yLate, 480);
-  t.diagnostic(`noise removed in the first second: ${now.toFixed(1)} dB from the start, ${lateDrop.toFixed(1)} dB after 480 zeros`);
+  t.diagnostic(
+    `noise removed in the first second: ${now.toFixed(1)} dB from the start, ${lateDrop.toFixed(1)} dB after 480 zeros`,
+  );
   assert.ok(now >= 8, `from the start: ${now} dB`);
   assert.ok(lateDrop >= now - 2, `after leading zeros: ${lateDrop} dB, from the start ${now} dB`);
 });

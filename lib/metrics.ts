@@ -123,6 +123,31 @@ function loopMetrics(
   };
 }
 
+/** The maintenance role's sweeps (maintenance/sweep.ts). */
+function maintenanceMetrics(registry: Registry) {
+  return {
+    maintenanceSweeps: new Counter({
+      name: 'voiceloop_maintenance_sweeps_total',
+      help: 'Maintenance sweeps by outcome (completed, failed, interrupted) and whether they were dry runs',
+      labelNames: ['status', 'dry_run'] as const,
+      registers: [registry],
+    }),
+    maintenanceItems: new Counter({
+      name: 'voiceloop_maintenance_items_total',
+      help: 'What maintenance sweeps deleted (or created, for partitions_ahead), by task; dry runs not counted',
+      labelNames: ['task'] as const,
+      registers: [registry],
+    }),
+    maintenanceTaskSeconds: new Histogram({
+      name: 'voiceloop_maintenance_task_seconds',
+      help: 'Time of one maintenance task in one sweep',
+      labelNames: ['task'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+
 export function createMetrics(registry: Registry = new Registry(), withDefaults = false) {
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const sources: ScrapeSources = {};
@@ -175,6 +200,7 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       registers: [registry],
     }),
     ...loopMetrics(registry, sources, readOutbox),
+    ...maintenanceMetrics(registry),
     httpRequests: new Counter({
       name: 'voiceloop_http_requests_total',
       help: 'HTTP requests by route and status code',

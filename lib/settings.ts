@@ -55,6 +55,8 @@ export interface Settings {
     maxEventLoopDelayMs: number;
   };
   groups: { persister: string; online: string; batch: string };
+  /** The maintenance role (maintenance/): what ages out when, and how often it looks. */
+  retention: RetentionSettings;
   /** ROLES: comma-separated roles this process runs (runtime/app.ts validates the names); null = all. */
   roles: string | null;
   /** OTLP/HTTP collector base URL for traces; null = tracing stays local (context still propagates). */
@@ -80,6 +82,23 @@ export interface EngineSettings {
   emotion: { provider: 'model' | 'hume'; hume: { apiKey: string | null; url: string | null } };
   /** Asterisk ARI (ARI_URL, ARI_USER, ARI_PASSWORD, ARI_APP, ARI_EXTERNAL_HOST); null = no Asterisk adapter. */
   ari: { url: string; user: string; password: string; app: string; externalHost: string } | null;
+}
+
+/**
+ * Retention of what the program stores (issue 13). Snapshot rows follow SNAPSHOT_RETENTION_DAYS and PCM
+ * objects AUDIO_RETENTION_DAYS (both above); a tenant's own retention (tenant_retention) may be shorter.
+ */
+export interface RetentionSettings {
+  /** OUTBOX_RETENTION_DAYS: published outbox rows are kept this long (for inspection), then deleted. */
+  outboxDays: number;
+  /** CONFIG_STATE_RETENTION_DAYS: a call-scoped config key tombstoned this long ago is forgotten. */
+  configStateDays: number;
+  /** RUN_RETENTION_DAYS: finished optimizer runs no change or experiment refers to. */
+  runDays: number;
+  /** OBSERVATION_RETENTION_DAYS: batch observations (the batch optimizer's learning history). */
+  observationDays: number;
+  /** MAINTENANCE_INTERVAL_MINUTES: how often the maintenance role sweeps. */
+  intervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -275,6 +294,13 @@ export function loadSettings(
       persister: `${prefix}.persister`,
       online: `${prefix}.online-optimizer`,
       batch: `${prefix}.batch-optimizer`,
+    },
+    retention: {
+      outboxDays: int(env, 'OUTBOX_RETENTION_DAYS', 7, 1, 3650),
+      configStateDays: int(env, 'CONFIG_STATE_RETENTION_DAYS', 7, 1, 3650),
+      runDays: int(env, 'RUN_RETENTION_DAYS', 90, 1, 3650),
+      observationDays: int(env, 'OBSERVATION_RETENTION_DAYS', 365, 1, 3650),
+      intervalMs: int(env, 'MAINTENANCE_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60) * 60_000,
     },
     roles: env.ROLES ?? null,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT

@@ -16,6 +16,7 @@ import { VoiceloopError } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Settings } from '../lib/settings.ts';
+import { type Maintenance, startMaintenance } from '../maintenance/index.ts';
 import {
   type ExperimentRunner,
   ExperimentService,
@@ -26,10 +27,10 @@ import { type BatchRunner, startBatchRunner } from '../optimizer/batch/index.ts'
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
 import { type ApiRole, startApi } from './api.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
-import { batchDepsFor } from './deps.ts';
+import { batchDepsFor, maintenanceOptionsFor } from './deps.ts';
 import { type WatchedGroup, watchForMetrics } from './observe.ts';
 
-export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments'] as const;
+export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments', 'maintenance'] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
 
 export function parseRoles(raw: string | undefined): RoleName[] {
@@ -57,6 +58,7 @@ export interface App extends Role {
   online?: OnlineOptimizer;
   experiments?: ExperimentRunner;
   batch?: BatchRunner;
+  maintenance?: Maintenance;
   changes: ChangeService;
   producer: StationProducer;
   url?: string;
@@ -197,6 +199,20 @@ export async function startApp(
             log: rt.log.child({ role: 'experiments' }),
           },
           { topics: cfg.topics, groupId: experimentGroupId(cfg) },
+        ),
+      );
+    }
+    if (roles.includes('maintenance')) {
+      app.maintenance = await start(
+        startMaintenance(
+          {
+            pool: rt.pool,
+            audio: rt.audio,
+            log: rt.log.child({ role: 'maintenance' }),
+            metrics: rt.metrics,
+            ...(opts.clock ? { clock: opts.clock } : {}),
+          },
+          maintenanceOptionsFor(cfg),
         ),
       );
     }

@@ -1,6 +1,7 @@
 // Dependencies of a role from a process runtime: what runtime/app.ts and the CLIs hand each role.
 import type { ChangeService } from '../config/changes.ts';
 import type { Settings } from '../lib/settings.ts';
+import type { MaintenanceOptions } from '../maintenance/index.ts';
 import type { BatchDeps } from '../optimizer/batch/run.ts';
 import type { Runtime } from './bootstrap.ts';
 
@@ -19,5 +20,18 @@ export function batchDepsFor(
     topics: { snapshots: cfg.topics.snapshots },
     groupPrefix: cfg.groups.batch,
     log: rt.log.child({ role: 'batch' }),
+  };
+}
+
+/** The maintenance role's settings from the configuration (the role in runtime/app.ts, bin/maintenance.ts). */
+export function maintenanceOptionsFor(cfg: Readonly<Settings>): MaintenanceOptions {
+  return {
+    everyMs: cfg.retention.intervalMs,
+    snapshotRetentionMs: cfg.topics.snapshotRetentionMs,
+    audioRetentionDays: cfg.s3.retentionDays,
+    outboxDays: cfg.retention.outboxDays,
+    configStateDays: cfg.retention.configStateDays,
+    runDays: cfg.retention.runDays,
+    observationDays: cfg.retention.observationDays,
   };
 }

@@ -98,27 +98,40 @@ export class AudioStore {
     return buf;
   }
 
-  /** Retention: deletes objects older than `days` (S3Proxy's filesystem backend has no lifecycle rules). */
-  async sweep(days: number, now = Date.now()): Promise<number> {
-    const cutoff = now - days * 86_400_000;
+  /** Every stored object under `prefix` with its last-modified time, page by page (1,000 a page). */
+  async *list(prefix = 'audio/v1/'): AsyncGenerator<{ key: string; modifiedMs: number; size: number }[]> {
     let token: string | undefined;
-    let deleted = 0;
     do {
       const page = await this.s3
-        .send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'audio/v1/', ContinuationToken: token }),
-        )
+        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
         .catch((err) => {
-          throw wrapIo('OBJECT_STORE', 'listing audio for retention', err);
+          throw wrapIo('OBJECT_STORE', `listing ${prefix}`, err);
         });
-      for (const o of page.Contents ?? []) {
-        if (o.Key && o.LastModified && o.LastModified.getTime() < cutoff) {
-          await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key }));
-          deleted++;
-        }
-      }
+      yield (page.Contents ?? [])
+        .filter((o) => o.Key && o.LastModified)
+        .map((o) => ({ key: o.Key!, modifiedMs: o.LastModified!.getTime(), size: o.Size ?? 0 }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return deleted;
+  }
+
+  /** Deletes one object (an absent one is not an error: S3 deletes are idempotent). */
+  async delete(key: string): Promise<void> {
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      throw wrapIo('OBJECT_STORE', `deleting ${key}`, err);
+    }
+  }
+
+  /** Last-modified time of one object, or undefined when it does not exist. */
+  async modifiedMs(key: string): Promise<number | undefined> {
+    try {
+      const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return r.LastModified?.getTime();
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return undefined;
+      throw wrapIo('OBJECT_STORE', `checking ${key}`, err);
+    }
   }
 }

@@ -3,15 +3,17 @@
 // tables (issue 9, 121 from two snapshots; back to 1970 PostgreSQL ran out of shared memory). The job
 // covers the retention window behind now and a few days ahead; records outside the window are refused
 // before they get here (API 400, persister dead letter).
+import { DAY_MS, firstKeptDay } from '../domain/retention.ts';
 import { wrapIo } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Pool } from './db.ts';
 
-const DAY = 86_400_000;
+const DAY = DAY_MS;
 export const PARTITION_DAYS_AHEAD = 3;
 
 /**
- * Creates the missing daily partitions from now - retention to now + PARTITION_DAYS_AHEAD days, one day
+ * Creates the missing daily partitions from the day holding now - retention (the first day the maintenance
+ * role keeps, domain/retention.ts) to now + PARTITION_DAYS_AHEAD days, one day
  * per statement: a day that cannot get its partition (rows for it already sit in the default
  * partition) is reported and does not stop the days after it.
  */
@@ -22,7 +24,7 @@ export async function ensurePartitionsAhead(
 ): Promise<{ created: number; failed: string[] }> {
   let created = 0;
   const failed: string[] = [];
-  const first = Math.floor((now - retentionMs) / DAY) - 1;
+  const first = firstKeptDay(now, retentionMs) / DAY;
   const last = Math.floor(now / DAY) + PARTITION_DAYS_AHEAD;
   for (let d = first; d <= last; d++) {
     try {

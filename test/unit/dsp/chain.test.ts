@@ -32,13 +32,14 @@ test('chain: each station runs exactly its catalog blocks, in the fixed order', 
 });
 
 test('chain: latency is the sum of the blocks with delay (echo block 8 ms, RNNoise 22 ms, NS frame 32 ms, limiter 2 ms)', () => {
-  // RNNoise (station 1): two 10 ms frames (buffering, its window overlap) and 2 x 16 samples of
+  // RNNoise (stations 1, 3, 11): two 10 ms frames (buffering, its window overlap) and 2 x 16 samples of
   // resampling filters, counted whether it is on or off so the latency never changes mid-call.
   const rnnoise = 2 * 160 + 32;
   assert.equal(createChain(1, {}, { sampleRate: SR }).latencySamples, 128 + rnnoise + 512 + 32);
-  assert.equal(createChain(3, {}, { sampleRate: SR }).latencySamples, 512 + 32);
+  assert.equal(createChain(3, {}, { sampleRate: SR }).latencySamples, rnnoise + 512 + 32);
+  assert.equal(createChain(11, {}, { sampleRate: SR }).latencySamples, rnnoise + 512 + 32);
   assert.equal(createChain(4, {}, { sampleRate: SR }).latencySamples, 32);
-  assert.equal(createChain(3, {}, { sampleRate: 8000 }).latencySamples, 256 + 16);
+  assert.equal(createChain(3, {}, { sampleRate: 8000 }).latencySamples, 2 * 80 + 32 + 256 + 16);
   assert.equal(createChain(1, {}, { sampleRate: 8000 }).latencySamples, 64 + 2 * 80 + 32 + 256 + 16);
   // At a rate RNNoise cannot run at (48 kHz / 32 kHz is not whole) it is absent, and cannot be switched on.
   assert.equal(createChain(1, {}, { sampleRate: 32000 }).latencySamples, 256 + 1024 + 64);

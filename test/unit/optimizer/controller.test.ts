@@ -252,7 +252,7 @@ test('controller: a change that regresses is rolled back to the known-good set, 
   assert.match(
     d2.rollback.reason,
     new RegExp(
-      `^score fell from \\d+\\.\\d to \\d+\\.\\d after noise_suppression_db 12->${12 + maxStep('noise_suppression_db')}`,
+      `^score fell from \\d+\\.\\d to \\d+\\.\\d after (rnnoise_enabled 0->1, )?noise_suppression_db 12->${12 + maxStep('noise_suppression_db')}`,
     ),
   );
   assert.match(d2.rollback.reason, /speech_activity dropped 0\.62->0\.030/);

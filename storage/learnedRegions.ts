@@ -1,4 +1,4 @@
-// The learned_regions table (sql/0006): what a batch run learned per tenant and station, versioned;
+// The learned_regions table (sql/0008_learned_regions.sql): what a batch run learned per tenant and station, versioned;
 // written in the batch run's completing transaction, read by the online optimizer per new call.
 import type { LearnedRegion } from '../optimizer/core/prior.ts';
 import type { Pool, PoolClient } from './db.ts';

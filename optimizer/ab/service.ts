@@ -254,8 +254,8 @@ export class ExperimentService {
     const out = await inTransaction(this.deps.pool, async (c): Promise<EnrollOutcome> => {
       const cur = await store.loadExperiment(c, this.stream, exp.id, 'FOR SHARE');
       if (cur?.status !== 'running') return { status: 'closed' };
-      await store.lockEnrollment(c, exp.id, snap.call_id);
-      if (await store.isEnrolled(c, exp.id, snap.call_id)) return { status: 'known' };
+      await store.lockEnrollment(c, exp.id, snap);
+      if (await store.isEnrolled(c, exp.id, snap)) return { status: 'known' };
       const bucket = bucketOf(exp.salt, snap.call_id);
       const arm: Arm = bucket < exp.design.treatment_share ? 'treatment' : 'control';
       const insert = (status: 'enrolled' | 'excluded', reason: string | null) =>
@@ -283,11 +283,11 @@ export class ExperimentService {
         runId: exp.id,
       });
       if (ch.status === 'applied') {
-        await store.setCallChange(c, exp.id, snap.call_id, ch.change.change_id, ch.change.config_version);
+        await store.setCallChange(c, exp.id, snap, ch.change.change_id, ch.change.config_version);
         return { status: 'enrolled', arm, changeId: ch.change.change_id, version: ch.change.config_version };
       }
       const reason = `treatment change refused: ${ch.reasons.join('; ')}`;
-      await store.excludeCall(c, exp.id, snap.call_id, reason, ch.change.change_id);
+      await store.excludeCall(c, exp.id, snap, reason, ch.change.change_id);
       return { status: 'excluded', arm, reason };
     });
     if (out.status === 'enrolled' || out.status === 'excluded' || out.status === 'known') {
@@ -315,9 +315,9 @@ export class ExperimentService {
       );
       let scored = 0;
       for (const call of pending) {
-        const obs = callObservation(snaps.get(call.call_id) ?? [], k);
+        const obs = callObservation(snaps.get(store.callKey(call.tenant_id, call.call_id)) ?? [], k);
         if (!obs) continue;
-        await store.markScored(c, id, call.call_id, obs.score, obs.snapshot_ids);
+        await store.markScored(c, id, call, obs.score, obs.snapshot_ids);
         scored++;
       }
       await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);

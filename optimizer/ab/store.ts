@@ -186,7 +186,7 @@ export async function armSnapshots(
   since: Date,
   calls: readonly PendingCall[],
 ): Promise<Map<string, StationSnapshot[]>> {
-  const out = new Map<string, StationSnapshot[]>();
+  const out = new Map<string, StationSnapshot[]>(); // by callKey(tenant, call)
   if (calls.length === 0) return out;
   const { rows } = await c.query<SnapshotDbRow>(
     `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s
@@ -204,19 +204,29 @@ export async function armSnapshots(
     ],
   );
   for (const r of rows) {
-    const list = out.get(r.call_id);
+    const key = callKey(r.tenant_id, r.call_id);
+    const list = out.get(key);
     const s = snapshotFromRow(r);
     if (list) list.push(s);
-    else out.set(r.call_id, [s]);
+    else out.set(key, [s]);
   }
   return out;
 }
 
-export async function snapshotsById(q: Q, ids: readonly string[]): Promise<StationSnapshot[]> {
+/** A call is known by its tenant and id together: two tenants may use the same call id. */
+export const callKey = (tenant: string, callId: string) => `${tenant}\u0000${callId}`;
+
+/** Snapshots by (tenant, snapshot id): snapshot ids are unique per tenant only. */
+export async function snapshotsById(
+  q: Q,
+  ids: readonly { tenant_id: string; snapshot_id: string }[],
+): Promise<StationSnapshot[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<SnapshotDbRow>(
-    `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s WHERE s.snapshot_id = ANY($1::text[])`,
-    [ids],
+    `SELECT ${SNAPSHOT_COLUMNS} FROM station_snapshots s
+       JOIN unnest($1::text[], $2::text[]) AS p(tenant_id, snapshot_id)
+         ON s.tenant_id = p.tenant_id AND s.snapshot_id = p.snapshot_id`,
+    [ids.map((x) => x.tenant_id), ids.map((x) => x.snapshot_id)],
   );
   return rows.map(snapshotFromRow);
 }
@@ -224,14 +234,14 @@ export async function snapshotsById(q: Q, ids: readonly string[]): Promise<Stati
 export async function markScored(
   c: PoolClient,
   id: string,
-  callId: string,
+  call: CallRef,
   score: number,
   snapshotIds: string[],
 ): Promise<void> {
   await c.query(
-    `UPDATE ab_calls SET status = 'scored', score = $3, snapshot_ids = $4, observation_seq = nextval('ab_observation_seq'),
-       scored_at = now() WHERE experiment_id = $1 AND call_id = $2 AND status = 'enrolled'`,
-    [id, callId, score, snapshotIds],
+    `UPDATE ab_calls SET status = 'scored', score = $4, snapshot_ids = $5, observation_seq = nextval('ab_observation_seq'),
+       scored_at = now() WHERE experiment_id = $1 AND tenant_id = $2 AND call_id = $3 AND status = 'enrolled'`,
+    [id, call.tenant_id, call.call_id, score, snapshotIds],
   );
 }
 
@@ -251,7 +261,14 @@ export async function excludeStale(
   return res.rowCount ?? 0;
 }
 
+/** A call of an experiment: tenant and call id (ab_calls is keyed by both, sql/0009). */
+export interface CallRef {
+  tenant_id: string;
+  call_id: string;
+}
+
 export interface Observation {
+  tenant_id: string;
   call_id: string;
   arm: Arm;
   score: number;
@@ -261,7 +278,7 @@ export interface Observation {
 /** Scored observations of both arms, each in the order they were scored. */
 export async function observations(q: Q, id: string): Promise<Record<Arm, Observation[]>> {
   const { rows } = await q.query<Observation>(
-    `SELECT call_id, arm, score, snapshot_ids FROM ab_calls
+    `SELECT tenant_id, call_id, arm, score, snapshot_ids FROM ab_calls
       WHERE experiment_id = $1 AND status = 'scored' ORDER BY observation_seq`,
     [id],
   );
@@ -333,10 +350,11 @@ export async function lockCreation(c: Q, stream: string, stationId: number): Pro
   ]);
 }
 
-export async function lockEnrollment(c: Q, experimentId: string, callId: string): Promise<void> {
-  await c.query("SELECT pg_advisory_xact_lock(hashtext('ab:enroll:' || $1 || ':' || $2))", [
+export async function lockEnrollment(c: Q, experimentId: string, call: CallRef): Promise<void> {
+  await c.query("SELECT pg_advisory_xact_lock(hashtext('ab:enroll:' || $1 || ':' || $2 || ':' || $3))", [
     experimentId,
-    callId,
+    call.tenant_id,
+    call.call_id,
   ]);
 }
 
@@ -349,11 +367,11 @@ export async function tryLockEvaluation(c: Q, experimentId: string): Promise<boo
   return r.rows[0]?.ok === true;
 }
 
-export async function isEnrolled(c: Q, experimentId: string, callId: string): Promise<boolean> {
-  const r = await c.query('SELECT 1 FROM ab_calls WHERE experiment_id = $1 AND call_id = $2', [
-    experimentId,
-    callId,
-  ]);
+export async function isEnrolled(c: Q, experimentId: string, call: CallRef): Promise<boolean> {
+  const r = await c.query(
+    'SELECT 1 FROM ab_calls WHERE experiment_id = $1 AND tenant_id = $2 AND call_id = $3',
+    [experimentId, call.tenant_id, call.call_id],
+  );
   return (r.rowCount ?? 0) > 0;
 }
 
@@ -387,26 +405,27 @@ export async function insertCall(
 export async function setCallChange(
   c: Q,
   experimentId: string,
-  callId: string,
+  call: CallRef,
   changeId: string,
   version: number | null,
 ): Promise<void> {
   await c.query(
-    'UPDATE ab_calls SET change_id = $3, config_version = $4 WHERE experiment_id = $1 AND call_id = $2',
-    [experimentId, callId, changeId, version],
+    'UPDATE ab_calls SET change_id = $4, config_version = $5 WHERE experiment_id = $1 AND tenant_id = $2 AND call_id = $3',
+    [experimentId, call.tenant_id, call.call_id, changeId, version],
   );
 }
 
 export async function excludeCall(
   c: Q,
   experimentId: string,
-  callId: string,
+  call: CallRef,
   reason: string,
   changeId: string,
 ): Promise<void> {
   await c.query(
-    `UPDATE ab_calls SET status = 'excluded', excluded_reason = $3, change_id = $4 WHERE experiment_id = $1 AND call_id = $2`,
-    [experimentId, callId, reason, changeId],
+    `UPDATE ab_calls SET status = 'excluded', excluded_reason = $4, change_id = $5
+      WHERE experiment_id = $1 AND tenant_id = $2 AND call_id = $3`,
+    [experimentId, call.tenant_id, call.call_id, reason, changeId],
   );
 }
 

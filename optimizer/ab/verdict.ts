@@ -80,7 +80,7 @@ export async function scorecards(
     armScorecard(
       await store.snapshotsById(
         c,
-        o.flatMap((x) => x.snapshot_ids),
+        o.flatMap((x) => x.snapshot_ids.map((snapshot_id) => ({ tenant_id: x.tenant_id, snapshot_id }))),
       ),
     );
   return { control: await load(control), treatment: await load(treatment) };

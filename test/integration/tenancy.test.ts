@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { callScope, configKey } from '../../config/keys.ts';
 import type { DecisionOutcome } from '../../consumers/online/index.ts';
+import type { StationSnapshot } from '../../contracts/generated.ts';
+import { ExperimentService } from '../../optimizer/ab/index.ts';
 import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
@@ -152,6 +154,47 @@ async function idsPath(ctx: Ctx) {
   assert.deepEqual(Object.fromEntries(rows.rows.map((r) => [r.tenant_id, r.n])), { [a]: 1, [b]: 1 });
 }
 
+// A global experiment enrolls calls of every tenant. ab_calls was keyed by (experiment, call id): A's
+// call with B's id took B's place (B's call was then "known", never enrolled, and any observation under
+// that id was A's). Keyed by tenant too (sql/0009), both calls are enrolled, each with its own row.
+async function abPath(ctx: Ctx & { t: TestContext }) {
+  const { cfg, app, a, b, shared, req } = ctx;
+  const res = await req('POST', '/v1/experiments', token(cfg, 'admin', '*'), {
+    station_id: STATION,
+    scope: { level: 'global' },
+    treatment: { jitter_buffer_ms: 70 },
+    treatment_share: 0.5,
+    reason: 'tenancy of A/B calls',
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  const id = res.json().experiment_id as string;
+  defer(ctx.t, () =>
+    req('POST', `/v1/experiments/${id}/stop`, token(cfg, 'admin', '*'), { reason: 'test over' }),
+  );
+  const service = new ExperimentService({
+    pool: app.rt.pool,
+    changes: app.changes,
+    registry: app.rt.registry,
+    log: app.rt.log,
+  });
+  const exp = (await service.running()).find((e) => e.id === id);
+  assert.ok(exp, 'the experiment runs');
+  const snap = (tenant: string) =>
+    ({
+      ...snapshotInput({ tenant, call: shared, station: STATION, index: 0 }),
+      snapshot_id: uniqueId('ab'),
+    }) as unknown as StationSnapshot;
+  const outA = await service.enroll(exp, snap(a));
+  const outB = await service.enroll(exp, snap(b));
+  assert.notEqual(outA.status, 'known', JSON.stringify(outA));
+  assert.notEqual(outB.status, 'known', `B's call was taken for A's: ${JSON.stringify(outB)}`);
+  const rows = await app.rt.pool.query<{ tenant_id: string }>(
+    'SELECT tenant_id FROM ab_calls WHERE experiment_id = $1 AND call_id = $2 ORDER BY tenant_id',
+    [id, shared],
+  );
+  assert.deepEqual(rows.rows.map((r) => r.tenant_id).sort(), [a, b].sort());
+}
+
 test('issue 9: tenant A can neither change, shadow, pre-empt nor drop tenant B data through shared ids', async (t) => {
   const ctx = await setup(t);
   await t.test(
@@ -165,5 +208,8 @@ test('issue 9: tenant A can neither change, shadow, pre-empt nor drop tenant B d
   await t.test(
     "3 and 4. A using B's next call id and B's snapshot id first drops none of B's snapshots",
     () => idsPath(ctx),
+  );
+  await t.test("5. A's call with B's call id in a global A/B experiment does not take B's place", () =>
+    abPath({ ...ctx, t }),
   );
 });

@@ -9,6 +9,50 @@ import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
+type Call = (
+  method: 'GET' | 'POST',
+  url: string,
+  auth: string,
+  payload?: unknown,
+) => Promise<{ statusCode: number; body: string; json(): { message: string } }>;
+
+/** Defect 6: strict claims, each refusal naming the claim. */
+async function strictClaims(secret: string, tenant: string, call: Call) {
+  const forge = (claims: Record<string, unknown>) => {
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const sig = createHmac('sha256', secret).update(`v1.${payload}`).digest('base64url');
+    return `Bearer v1.${payload}.${sig}`;
+  };
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['exp as a string', { sub: 's', role: 'viewer', tenant, exp: 'never', jti: 'j1' }, /exp/],
+    ['no exp', { sub: 's', role: 'viewer', tenant, jti: 'j1' }, /exp/],
+    ['viewer of "*"', { sub: 's', role: 'viewer', tenant: '*', exp, jti: 'j1' }, /admin/],
+    ['operator of "*"', { sub: 's', role: 'operator', tenant: '*', exp, jti: 'j1' }, /admin/],
+    ['expired', { sub: 's', role: 'viewer', tenant, exp: 1000, jti: 'j1' }, /expired/],
+    // Without an id a token could never be revoked.
+    ['no jti', { sub: 's', role: 'viewer', tenant, exp }, /jti/],
+    ['an unknown claim', { sub: 's', role: 'viewer', tenant, exp, jti: 'j1', scope: '*' }, /unknown claim/],
+  ];
+  for (const [name, claims, why] of cases) {
+    const res = await call('GET', `/v1/config?station_id=2&tenant_id=${tenant}`, forge(claims));
+    assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
+    assert.match(res.json().message, why, name);
+  }
+  const good = await call(
+    'GET',
+    `/v1/config?station_id=2&tenant_id=${tenant}`,
+    forge({ sub: 's', role: 'viewer', tenant, exp, jti: 'j1' }),
+  );
+  assert.equal(good.statusCode, 200, good.body);
+  const admin = await call(
+    'GET',
+    `/v1/config?station_id=2&tenant_id=${tenant}`,
+    forge({ sub: 'a', role: 'admin', tenant: '*', exp, jti: 'j2' }),
+  );
+  assert.equal(admin.statusCode, 200, admin.body);
+}
+
 test('issue 9: permanent errors are 4xx naming the field, tokens are strict, the OpenAPI document is valid', async (t) => {
   const cfg = testSettings('apierr');
   cleanupTopics(t, cfg);
@@ -83,49 +127,9 @@ test('issue 9: permanent errors are 4xx naming the field, tokens are strict, the
     assert.equal(ok.statusCode, 202, ok.body);
   });
 
-  await t.test(
-    'defect 6: non-numeric or missing exp, "*" for a non-admin, no token id, are refused',
-    async () => {
-      const forge = (claims: Record<string, unknown>) => {
-        const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-        const sig = createHmac('sha256', cfg.api.tokenSecret).update(`v1.${payload}`).digest('base64url');
-        return `Bearer v1.${payload}.${sig}`;
-      };
-      const exp = Math.floor(Date.now() / 1000) + 600;
-      const cases: [string, Record<string, unknown>, RegExp][] = [
-        ['exp as a string', { sub: 's', role: 'viewer', tenant, exp: 'never', jti: 'j1' }, /exp/],
-        ['no exp', { sub: 's', role: 'viewer', tenant, jti: 'j1' }, /exp/],
-        ['viewer of "*"', { sub: 's', role: 'viewer', tenant: '*', exp, jti: 'j1' }, /admin/],
-        ['operator of "*"', { sub: 's', role: 'operator', tenant: '*', exp, jti: 'j1' }, /admin/],
-        ['expired', { sub: 's', role: 'viewer', tenant, exp: 1000, jti: 'j1' }, /expired/],
-        // Without an id a token could never be revoked.
-        ['no jti', { sub: 's', role: 'viewer', tenant, exp }, /jti/],
-        [
-          'an unknown claim',
-          { sub: 's', role: 'viewer', tenant, exp, jti: 'j1', scope: '*' },
-          /unknown claim/,
-        ],
-      ];
-      for (const [name, claims, why] of cases) {
-        const res = await call('GET', `/v1/config?station_id=2&tenant_id=${tenant}`, forge(claims));
-        assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
-        assert.match(res.json().message, why, name);
-      }
-      const good = await call(
-        'GET',
-        `/v1/config?station_id=2&tenant_id=${tenant}`,
-        forge({ sub: 's', role: 'viewer', tenant, exp, jti: 'j1' }),
-      );
-      assert.equal(good.statusCode, 200, good.body);
-      const admin = await call(
-        'GET',
-        `/v1/config?station_id=2&tenant_id=${tenant}`,
-        forge({ sub: 'a', role: 'admin', tenant: '*', exp, jti: 'j2' }),
-      );
-      assert.equal(admin.statusCode, 200, admin.body);
-    },
+  await t.test('defect 6: non-numeric or missing exp, "*" for a non-admin, no token id, are refused', () =>
+    strictClaims(cfg.api.tokenSecret, tenant, call),
   );
-
   await t.test('defect 7: /openapi.json validates against the OpenAPI schema', async () => {
     const res = await app.api!.inject({ method: 'GET', url: '/openapi.json' });
     assert.equal(res.statusCode, 200);

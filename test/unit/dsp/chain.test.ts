@@ -196,6 +196,28 @@ test('chain: far-end reference cancels echo at station 1; without one the chain 
   assert.throws(() => chain.process(new Float32Array(320), new Float32Array(160)), /far-end frame/);
 });
 
+test("chain: process writes into the caller's buffer, in place, or into one it reuses; all give the same audio", () => {
+  const x = add(tone(SR, 1, 440, dbToLin(-20)), whiteNoise(SR, 1, dbToLin(-45), 5));
+  const frame = 320;
+  const a = createChain(3, { rnnoise_enabled: 1 }, { sampleRate: SR });
+  const b = createChain(3, { rnnoise_enabled: 1 }, { sampleRate: SR });
+  const c = createChain(3, { rnnoise_enabled: 1 }, { sampleRate: SR });
+  const own = new Float32Array(frame);
+  const inPlace = x.slice();
+  let first: Float32Array | undefined;
+  for (let i = 0; i < x.length; i += frame) {
+    const ya = a.process(x.subarray(i, i + frame));
+    first ??= ya;
+    // The chain's own output buffer is reused: no allocation per frame.
+    assert.equal(ya.buffer, first.buffer);
+    assert.equal(b.process(x.subarray(i, i + frame), undefined, own), own);
+    c.process(inPlace.subarray(i, i + frame), undefined, inPlace.subarray(i, i + frame));
+    assert.deepEqual(own, ya);
+    assert.deepEqual(inPlace.subarray(i, i + frame), ya);
+  }
+  assert.throws(() => a.process(new Float32Array(320), undefined, new Float32Array(160)), /output frame/);
+});
+
 test('chain: VAD marks syllables as speech and pauses as silence; a higher threshold marks fewer frames', (t) => {
   const seconds = 10;
   const { signal, active } = speechLike(SR, seconds, -26, 16);

@@ -1,0 +1,204 @@
+// Echo-canceller anchor (`npm run bench:echo [-- --items N] [--json OUT]`): our canceller
+// (audio/dsp/echoCanceller.ts) against speexdsp's (Debian libspeexdsp1, the MDF canceller of Speex, through
+// Python ctypes: bench/lib/speex_aec.py) on the simulator's echo profiles (every bundled profile with an
+// echo), both with 8 ms frames at 16 kHz and the same tail length.
+// - ERLE: far-end single talk (the profile's echo of the far-end speech plus its line noise, no near
+//   talker), mic energy over output energy over the last half of each 8 s item, after convergence.
+// - PESQ-WB: double talk (the profile's whole impaired signal: near talker, echo, noise), the output
+//   against the clean near talker, from the quality sidecar (the input's PESQ beside it).
+// Cost: seconds of audio per CPU second of the canceller alone (ours: this process; speexdsp: the C
+// library's time inside the Python loop, measured there).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EchoCanceller } from '../audio/dsp/echoCanceller.ts';
+import { openQualityJudge } from '../quality/index.ts';
+import { ensureDebianPackages, pathNeed } from '../stack/debian.ts';
+import { impair } from '../stations/sim/impair.ts';
+import { bundledImpairmentsPath, loadImpairments, type StationProfile } from '../stations/sim/impairments.ts';
+import { rngFor } from '../stations/sim/random.ts';
+import { speechSource } from '../stations/sim/speech.ts';
+
+const SR = 16000;
+const ITEM_MS = 8000;
+const FRAME = 128;
+const TAILS_MS = [64, 256] as const;
+const SPEEX_SCRIPT = join(import.meta.dirname, 'lib', 'speex_aec.py');
+const SPEEX_LIB = '/usr/lib/x86_64-linux-gnu/libspeexdsp.so.1';
+
+interface Case {
+  name: string;
+  profile: StationProfile;
+}
+
+function echoCases(): Case[] {
+  const out: Case[] = [];
+  for (const set of ['mild', 'default', 'harsh'] as const) {
+    for (const p of loadImpairments(bundledImpairmentsPath(set)).stations) {
+      if (p.echo === undefined) continue;
+      const e = p.echo;
+      out.push({
+        name: `${set} st${p.stationId}: ${e.delay_ms} ms, ${e.gain_db} dB${e.dispersion_ms ? `, ${e.dispersion_ms} ms spread` : ''}`,
+        profile: { ...p, sampleRate: SR },
+      });
+    }
+  }
+  return out;
+}
+
+interface Item {
+  /** Far-end single talk: echo + line noise. */
+  single: Float32Array;
+  /** Double talk: the whole impaired signal. */
+  double: Float32Array;
+  clean: Float32Array;
+  far: Float32Array;
+}
+
+function items(c: Case, n: number): Item[] {
+  const out: Item[] = [];
+  for (let i = 0; i < n; i++) {
+    const near = speechSource(2000 + i, { durationMs: ITEM_MS, sampleRate: SR, voice: 'caller' }).samples;
+    const farRaw = speechSource(3000 + i, { durationMs: ITEM_MS, sampleRate: SR, voice: 'tts' }).samples;
+    const imp = impair(near, c.profile, rngFor('echo-bench', c.name, i), { sampleRate: SR, farEnd: farRaw });
+    const echo = imp.components.echo as Float32Array;
+    const noise = imp.components.noise;
+    const single = Float32Array.from(echo, (v, k) => v + (noise ? (noise[k] as number) : 0));
+    out.push({ single, double: imp.samples, clean: imp.clean, far: imp.farEnd as Float32Array });
+  }
+  return out;
+}
+
+/** Ours: output time-aligned with the input (the block's delay cut off), and the CPU ms spent. */
+function ours(mic: Float32Array, far: Float32Array, tailMs: number): { y: Float32Array; ms: number } {
+  const ec = new EchoCanceller(SR, { tailMs });
+  const n = mic.length + ec.latency;
+  const buf = new Float32Array(n);
+  buf.set(mic);
+  const ref = new Float32Array(n);
+  ref.set(far);
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < n; i += FRAME) ec.process(buf.subarray(i, i + FRAME), ref.subarray(i, i + FRAME));
+  const d = process.cpuUsage(t0);
+  return { y: buf.slice(ec.latency), ms: (d.user + d.system) / 1000 };
+}
+
+const toPcm = (x: Float32Array): Buffer => {
+  const b = Buffer.alloc(2 * x.length);
+  for (let i = 0; i < x.length; i++)
+    b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round((x[i] as number) * 32767))), 2 * i);
+  return b;
+};
+const fromPcm = (b: Buffer): Float32Array => {
+  const y = new Float32Array(b.length / 2);
+  for (let i = 0; i < y.length; i++) y[i] = b.readInt16LE(2 * i) / 32767;
+  return y;
+};
+
+/** speexdsp on the same 16-bit signals (its output has no added delay); CPU ms inside the library loop. */
+function speex(dir: string, mic: Float32Array, far: Float32Array, tailMs: number) {
+  const [m, f, o] = ['mic', 'far', 'out'].map((x) => join(dir, `${x}.pcm`)) as [string, string, string];
+  writeFileSync(m, toPcm(mic));
+  writeFileSync(f, toPcm(far));
+  const tail = Math.round((tailMs / 1000) * SR);
+  const out = execFileSync('python3', [SPEEX_SCRIPT, String(SR), String(FRAME), String(tail), m, f, o], {
+    encoding: 'utf8',
+  });
+  return { y: fromPcm(readFileSync(o)), ms: 1000 * Number(out.trim()) };
+}
+
+function erleDb(mic: Float32Array, y: Float32Array): number {
+  let a = 0;
+  let b = 0;
+  for (let i = mic.length / 2; i < mic.length; i++) {
+    a += (mic[i] as number) ** 2;
+    b += (y[i] as number) ** 2;
+  }
+  return 10 * Math.log10(a / Math.max(b, 1e-20));
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { items: { type: 'string', default: '4' }, json: { type: 'string' } },
+  });
+  const n = Number(values.items);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--items must be a positive integer, got ${values.items}`);
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  await ensureDebianPackages(
+    [pathNeed('libspeexdsp1', SPEEX_LIB, "speexdsp's echo canceller, the reference")],
+    log,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'echo-bench-'));
+  const judge = await openQualityJudge({ log });
+  const rows: Record<string, unknown>[] = [];
+  try {
+    for (const c of echoCases()) {
+      const its = items(c, n);
+      const inPesq = await judge.scoreMany(
+        its.map((it) => ({ ref: it.clean, deg: it.double, sampleRate: 16000 })),
+      );
+      for (const tail of TAILS_MS) {
+        const res: Record<string, { erle: number[]; deg: Float32Array[]; ms: number }> = {
+          ours: { erle: [], deg: [], ms: 0 },
+          speexdsp: { erle: [], deg: [], ms: 0 },
+        };
+        for (const it of its) {
+          for (const [who, f] of [
+            ['ours', ours],
+            ['speexdsp', (a: Float32Array, b: Float32Array, t: number) => speex(dir, a, b, t)],
+          ] as const) {
+            const r = res[who] as { erle: number[]; deg: Float32Array[]; ms: number };
+            const s = f(it.single, it.far, tail);
+            r.erle.push(erleDb(it.single, s.y));
+            const d = f(it.double, it.far, tail);
+            r.deg.push(d.y);
+            r.ms += s.ms + d.ms;
+          }
+        }
+        const row: Record<string, unknown> = {
+          profile: c.name,
+          tailMs: tail,
+          inputPesq: mean(inPesq.map((s) => s.pesq)),
+        };
+        for (const [who, r] of Object.entries(res)) {
+          const q = await judge.scoreMany(
+            its.map((it, k) => ({ ref: it.clean, deg: r.deg[k] as Float32Array, sampleRate: 16000 })),
+          );
+          row[who] = {
+            erleDb: mean(r.erle),
+            pesq: mean(q.map((s) => s.pesq)),
+            realTime: (2 * n * ITEM_MS) / Math.max(r.ms, 1e-3),
+          };
+        }
+        rows.push(row);
+        log(`${c.name}, tail ${tail} ms: done`);
+      }
+    }
+  } finally {
+    await judge.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const when = new Date().toISOString().slice(0, 10);
+  console.log(
+    `${when}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, ${n} items x 8 s per profile`,
+  );
+  console.log(
+    '| echo profile | tail | ERLE ours | ERLE speexdsp | PESQ-WB input | PESQ-WB ours | PESQ-WB speexdsp | x real time ours / speexdsp |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const o = r['ours'] as { erleDb: number; pesq: number; realTime: number };
+    const s = r['speexdsp'] as { erleDb: number; pesq: number; realTime: number };
+    console.log(
+      `| ${r['profile']} | ${r['tailMs']} ms | ${o.erleDb.toFixed(1)} dB | ${s.erleDb.toFixed(1)} dB | ${(r['inputPesq'] as number).toFixed(2)} | ${o.pesq.toFixed(2)} | ${s.pesq.toFixed(2)} | ${o.realTime.toFixed(0)} / ${s.realTime.toFixed(0)} |`,
+    );
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify({ date: when, items: n, rows }, null, 2));
+}
+
+await main();

@@ -5,6 +5,7 @@ import { configRoutes } from '../api/routes/config.ts';
 import { experimentRoutes } from '../api/routes/experiments.ts';
 import { optimizerRoutes } from '../api/routes/optimizer.ts';
 import { outboxRoutes } from '../api/routes/outbox.ts';
+import { readRoutes } from '../api/routes/reads.ts';
 import { buildApi } from '../api/server.ts';
 import type { ChangeService } from '../config/changes.ts';
 import type { OnlineOptimizer } from '../consumers/online/index.ts';
@@ -54,6 +55,13 @@ export async function startApi(deps: ApiRoleDeps, opts: ApiRoleOptions): Promise
         await a.register(outboxRoutes, {
           pool: rt.pool,
           stream: changes.stream,
+          tokenSecret: opts.tokenSecret,
+        });
+        await a.register(readRoutes, {
+          pool: rt.pool,
+          audio: rt.audio,
+          stream: changes.stream,
+          experiments: deps.experiments,
           tokenSecret: opts.tokenSecret,
         });
         await a.register(optimizerRoutes, {

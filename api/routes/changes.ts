@@ -1,0 +1,151 @@
+// GET /v1/changes (issue 12): the audit log — who or what changed which parameter at which scope,
+// when, why, and what rolled it back — and GET /v1/events, the same changes live as server-sent events.
+import type { FastifyPluginAsync } from 'fastify';
+import { validationError } from '../../lib/errors.ts';
+import type { ChangeReadRow } from '../../storage/changeReads.ts';
+import * as changeReads from '../../storage/changeReads.ts';
+import type { Pool } from '../../storage/db.ts';
+import { requireRole } from '../auth.ts';
+import { ChangeFeed } from '../changeFeed.ts';
+import { q, READ_ROLES, readTenant } from '../readAccess.ts';
+import {
+  actorKind,
+  changedParams,
+  decodeCursor,
+  encodeCursor,
+  intParam,
+  stationParam,
+  timeParam,
+} from '../readModel.ts';
+
+export interface ChangeRouteDeps {
+  pool: Pool;
+  stream: string;
+  tokenSecret: string;
+  /** How often the live feed looks for new changes (default 300 ms). */
+  feedPollMs?: number;
+}
+
+/** One audit row as the API shows it (the list, a call's timeline and the live feed alike). */
+export function changeView(c: ChangeReadRow) {
+  return {
+    change_id: c.change_id,
+    created_at: c.created_at.toISOString(),
+    station_id: c.station_id,
+    scope: { level: c.scope_level, tenant_id: c.tenant_id, call_id: c.call_id },
+    actor: c.actor,
+    actor_kind: actorKind(c.actor),
+    reason: c.reason,
+    status: c.status,
+    before: c.before,
+    after: c.after,
+    changed: changedParams(c.before, c.after),
+    config_version: c.config_version === null ? null : Number(c.config_version),
+    ttl_ms: c.ttl_ms === null ? null : Number(c.ttl_ms),
+    expires_at: c.expires_at?.toISOString() ?? null,
+    rollback_of: c.rollback_of,
+    rolled_back_by: c.rolled_back_by,
+    run_id: c.run_id,
+  };
+}
+
+interface ListQuery {
+  tenant_id?: string;
+  station_id?: string;
+  call_id?: string;
+  status?: string;
+  actor_kind?: string;
+  level?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+export const changeRoutes: FastifyPluginAsync<ChangeRouteDeps> = async (app, deps) => {
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/changes',
+    {
+      preHandler: requireRole(deps.tokenSecret, ...READ_ROLES),
+      schema: {
+        summary:
+          'The audit log of parameter changes, newest first: actor, scope, before/after, reason, status, rollback links',
+        description:
+          "A tenant's token sees its tenant- and call-scoped changes; an admin's sees every tenant's and the global ones (or one tenant's with tenant_id).",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            tenant_id: q.id,
+            station_id: q.int,
+            call_id: q.id,
+            status: { type: 'string', enum: ['applied', 'rejected', 'rolled_back'] },
+            actor_kind: { type: 'string', enum: ['user', 'optimizer', 'experiment'] },
+            level: { type: 'string', enum: ['global', 'tenant', 'call'] },
+            from: q.time,
+            to: q.time,
+            limit: q.int,
+            cursor: q.cursor,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const qs = req.query;
+      const from = timeParam(qs.from, 'from');
+      const to = timeParam(qs.to, 'to');
+      if (from && to && from >= to)
+        throw validationError('from must be before to', [{ field: 'from', reason: 'must be before to' }]);
+      const limit = intParam(qs.limit, 'limit', 1, 500, 50);
+      const rows = await changeReads.pageOfChanges(deps.pool, {
+        stream: deps.stream,
+        tenant: readTenant(req, qs.tenant_id),
+        stationId: stationParam(qs.station_id),
+        callId: qs.call_id ?? null,
+        status: qs.status ?? null,
+        actorKind: qs.actor_kind ?? null,
+        level: qs.level ?? null,
+        from,
+        to,
+        after: decodeCursor(qs.cursor, 2),
+        limit,
+      });
+      const last = rows[rows.length - 1];
+      return {
+        items: rows.map(changeView),
+        next_cursor: rows.length === limit && last ? encodeCursor([last.created_key, last.change_id]) : null,
+      };
+    },
+  );
+
+  const feed = new ChangeFeed({
+    pool: deps.pool,
+    stream: deps.stream,
+    pollMs: deps.feedPollMs ?? 300,
+    log: app.log,
+    view: changeView,
+  });
+  // Before the server closes: an open event stream would otherwise hold close() until its client left.
+  app.addHook('preClose', async () => feed.stop());
+
+  // Server-sent events: not in the OpenAPI document (a never-ending body is no schema's response and
+  // would stall a contract fuzzer); documented in the README. Authorization as for every route, so a
+  // browser reads it with fetch(), not EventSource (which cannot send the header).
+  app.get(
+    '/v1/events',
+    { preHandler: requireRole(deps.tokenSecret, ...READ_ROLES), schema: { hide: true } },
+    async (req, reply) => {
+      const tenant = readTenant(req, undefined);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ tenant_id: tenant })}\n\n`);
+      await feed.subscribe(res, tenant);
+    },
+  );
+};

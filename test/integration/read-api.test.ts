@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testConfig, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies and errors of the code under test
 type J = any;
 
 test('read API: calls, stations, changes and snapshots, each token within its tenant', async (t) => {
-  const cfg = testConfig('reads');
+  const cfg = testSettings('reads');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });
   defer(t, () => app.stop());

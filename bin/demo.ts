@@ -6,9 +6,11 @@ import { createProgress } from '../demo/progress.ts';
 import { renderSummary } from '../demo/report.ts';
 import { runDemo } from '../demo/run.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
+import { mintToken } from '../lib/auth.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { openQualityJudge } from '../quality/index.ts';
+import type { App } from '../runtime/app.ts';
 import { ensureStack } from '../stack/index.ts';
 
 let args: ReturnType<typeof parseDemoArgs>;
@@ -37,7 +39,9 @@ await ensureSpeechAndEngines((s) => progress.step(`  ${s}`)).catch((err: Error) 
 // PESQ/STOI judge the yardstick's sets at the end; its Python environment installs itself once.
 const judge = await openQualityJudge({ log: (s) => progress.step(`  ${s}`) });
 const started = Date.now();
-const summary = await runDemo(cfg, args, progress, judge, log).finally(() => judge.close());
+let held: App | undefined;
+const hold = args.serve ? (app: App) => (held = app) : undefined;
+const summary = await runDemo(cfg, args, progress, judge, log, hold).finally(() => judge.close());
 console.log(`\n${renderSummary(summary)}`);
 console.log(
   `\n${args.calls} calls x ${args.segments} iterations x ${summary.stations.length} stations in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -46,4 +50,23 @@ if (args.json) {
   writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`summary written to ${args.json}`);
 }
-process.exit(0);
+if (summary.console_url) {
+  // An operator token of the run's tenant, in the fragment (never sent to a server): one click opens the run.
+  const consoleToken = mintToken(cfg.api.tokenSecret, {
+    sub: 'demo',
+    role: 'operator',
+    tenant: summary.tenant_id,
+    exp: Math.floor(Date.now() / 1000) + 12 * 3600,
+  });
+  console.log(`\nconsole: ${summary.console_url}#token=${consoleToken}`);
+  if (!held) console.log('(it stopped with the demo; `npm run demo -- --serve` keeps it serving)');
+}
+if (held) {
+  const app = held;
+  console.log('serving the API and the console until Ctrl-C');
+  const stop = () => void app.stop().finally(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} else {
+  process.exit(0);
+}

@@ -244,7 +244,7 @@ async function selectStation(id) {
 // Changes
 
 function changeItem(c) {
-  const actor = c.actor_kind === 'user' ? `👤 ${c.actor.slice(5)}` : c.actor;
+  const actor = c.actor_kind === 'user' ? `operator ${c.actor.slice(5)}` : c.actor;
   const diff = c.changed.length
     ? c.changed.map((p) => `${p.name} ${p.before ?? '–'} → ${p.after ?? '–'}`).join(', ')
     : 'no value changed';

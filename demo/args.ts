@@ -12,20 +12,23 @@ export interface DemoArgs {
   /** Offline search budget per station (evaluations). */
   searchBudget: number;
   quiet: boolean;
+  /** Keep the API and the console serving after the run, until Ctrl-C. */
+  serve: boolean;
 }
 
 export const DEFAULT_IMPAIRMENTS = join(import.meta.dirname, '..', 'stations', 'impairments', 'default.json');
 
 export { ArgError };
 
-const USAGE = `usage: npm run demo -- [--impairments FILE] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--quiet]
+const USAGE = `usage: npm run demo -- [--impairments FILE] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--quiet] [--serve]
   --impairments FILE   impairment profiles (JSON, see stations/impairments/README.md); default: the demo's own
   --calls N            simulated calls, 1..50 (default 3)
   --segments N         segments (iterations) per call, 2..60 (default 8)
   --seed S             integer seed for speech, impairments and exploration (default 7)
   --json OUT           also write the summary as JSON to OUT
   --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 120)
-  --quiet              no progress display, summary only`;
+  --quiet              no progress display, summary only
+  --serve              keep the API and the console (its URL printed at the end) running until Ctrl-C`;
 
 const int = (name: string, raw: string | undefined, def: number, min: number, max: number): number =>
   intFlag(name, raw, min, max) ?? def;
@@ -41,6 +44,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       json: { type: 'string' },
       'search-budget': { type: 'string' },
       quiet: { type: 'boolean' },
+      serve: { type: 'boolean' },
     },
     USAGE,
   ) as Record<string, string | boolean | undefined>;
@@ -54,5 +58,6 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
     json: (v.json as string | undefined) ?? null,
     searchBudget: int('search-budget', v['search-budget'] as string | undefined, 120, 20, 2000),
     quiet: Boolean(v.quiet),
+    serve: Boolean(v.serve),
   };
 }

@@ -16,7 +16,7 @@ import type { CodecName } from '../media/rtp/codecs.ts';
 import { startMediaThread } from '../media/rtp/mediaThread.ts';
 import type { ReceptionFigures } from '../media/rtp/session.ts';
 import type { QualityJudge } from '../quality/index.ts';
-import { type App, startApp } from '../runtime/app.ts';
+import { type App, type RoleName, type StartOptions, startApp } from '../runtime/app.ts';
 import { type StationAgent, startStationAgent } from '../stations/agent/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import { loadImpairments, simulateCall } from '../stations/sim/index.ts';
@@ -70,8 +70,10 @@ export interface StationSummary {
 export interface DemoSummary {
   started_at: string;
   machine: { host: string; node: string };
-  args: Omit<DemoArgs, 'quiet'>;
+  args: Omit<DemoArgs, 'quiet' | 'serve'>;
   tenant_id: string;
+  /** The operator console of the run's API (serving after the run only with --serve). */
+  console_url: string | null;
   stations: StationSummary[];
   mean: {
     default_score: number;
@@ -116,6 +118,8 @@ export async function runDemo(
   progress: Progress,
   judge: QualityJudge,
   log?: Logger,
+  /** Given the roles instead of stopping them, when the caller keeps them serving (--serve). */
+  hold?: (app: App) => void,
 ): Promise<DemoSummary> {
   const impairments = loadImpairments(args.impairments);
   const stations = impairments.stations
@@ -127,8 +131,7 @@ export async function runDemo(
   const early = new Map<string, DecisionOutcome>();
 
   progress.step('starting roles: API, persister, outbox relay, online optimizer');
-  const app: App = await startApp(cfg, ['api', 'persister', 'relay', 'online'], {
-    listen: false,
+  const app: App = await startListening(cfg, {
     ...(log ? { log } : {}),
     online: {
       explore: true,
@@ -396,6 +399,7 @@ export async function runDemo(
         searchBudget: args.searchBudget,
       },
       tenant_id: tenant,
+      console_url: app.url ? `${app.url}/console/` : null,
       stations: summaries,
       mean: {
         ...m,
@@ -409,7 +413,20 @@ export async function runDemo(
       rtp: [...rtpCodec].map(([s, codec]) => legFigures(s, codec, rtpCalls.get(s) ?? [])),
     };
   } finally {
-    await app.stop();
+    // With --serve the roles go on serving the console; the caller stops them.
+    if (hold) hold(app);
+    else await app.stop();
+  }
+}
+
+/** The API on its configured port (another demo may hold it: then on any free port), every role in process. */
+async function startListening(cfg: Readonly<Settings>, opts: StartOptions): Promise<App> {
+  const roles: RoleName[] = ['api', 'persister', 'relay', 'online'];
+  try {
+    return await startApp(cfg, roles, { ...opts, listen: true });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    return startApp({ ...cfg, api: { ...cfg.api, port: 0 } }, roles, { ...opts, listen: true });
   }
 }
 

@@ -424,5 +424,7 @@ export function readTestEnv(env: Env = process.env) {
     fuzzExamples: int(env, 'FUZZ_EXAMPLES', 25, 1, 100_000),
     /** SPOOL_OUTAGE_MS: how long the spool fault test keeps the broker down (default 60 s, as issue 9 asks). */
     spoolOutageMs: int(env, 'SPOOL_OUTAGE_MS', 60_000, 1_000, 3_600_000),
+    /** CONSOLE_SCREENSHOTS: where the console's browser test saves its screenshots (default: a temp dir; docs/ for the README's). */
+    consoleScreenshots: given(env, 'CONSOLE_SCREENSHOTS') ?? null,
   });
 }

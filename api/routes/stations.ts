@@ -87,6 +87,8 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
       const scored = await Promise.all(
         stationCatalog.map((s) => scoredWindow(deps, tenant, s.id, new Date(w.from))),
       );
+      // The trend spans the window's activity (its first snapshot to now), so a short run is a line, not a dot.
+      const first = Math.min(w.to - 60_000, ...scored.flat().map((x) => x.at));
       const means = stationCatalog.map((s, i) => ({
         station_id: s.id,
         mean: mean(scored[i]!.map((x) => x.score)),
@@ -112,7 +114,7 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
             latest_score: newest ? newest.score : null,
             last_seen_at: newest ? new Date(newest.at).toISOString() : null,
             snapshots: list.length,
-            trend: trend(list, w.from, w.to, TREND_BUCKETS),
+            trend: trend(list, Math.max(w.from, first), w.to + 1, TREND_BUCKETS),
             ...loss,
           };
         }),

@@ -1,7 +1,7 @@
 // Issue 12, point 1: the read API against the real stack (snapshots published through the API, stored
 // by the persister, a change through the safe path), with two tenants: a token only ever sees its own.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
@@ -9,7 +9,7 @@ import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '..
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies and errors of the code under test
 type J = any;
 
-test('read API: calls, stations, changes and snapshots, each token within its tenant', async (t) => {
+async function setup(t: TestContext) {
   const cfg = testSettings('reads');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });
@@ -53,6 +53,13 @@ test('read API: calls, stations, changes and snapshots, each token within its te
     return rows[0].n >= 6 || undefined;
   });
 
+  return { cfg, app, a, b, callA1, callA2, shared, get, post, publish, opA, viewA, opB, admin, withAudio };
+}
+
+type Ctx = Awaited<ReturnType<typeof setup>>;
+
+async function changeAndSegment(x: Ctx) {
+  const { a, callA1, get, post, publish, opA, viewA } = x;
   // A call-scoped change at station 2 of call A1, then a segment that runs it.
   const change = await post('/v1/config/update', opA, {
     station_id: 2,
@@ -67,7 +74,11 @@ test('read API: calls, stations, changes and snapshots, each token within its te
     const d = await get(`/v1/calls/${callA1}`, viewA);
     return d.body.stations?.find((s: J) => s.station_id === 2)?.segments.length === 2 || undefined;
   });
+  return change_id as string;
+}
 
+async function lists(x: Ctx) {
+  const { cfg, a, b, callA1, callA2, shared, get, viewA } = x;
   // The list: A sees its three calls with scores, B only its one; newest first with a cursor.
   const listA = await get('/v1/calls', viewA);
   assert.equal(listA.status, 200, listA.raw.body);
@@ -97,7 +108,10 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   assert.deepEqual(below.body.items, [], 'no call scores below 0.5');
   const future = await get('/v1/calls?from=2099-01-01T00:00:00Z', viewA);
   assert.deepEqual(future.body.items, []);
+}
 
+async function tenancy(x: Ctx) {
+  const { a, b, callA1, shared, get, opB, admin } = x;
   // Tenancy: B cannot read A's call, name A as its tenant, or see A's changes; an admin can.
   assert.equal((await get(`/v1/calls/${callA1}`, opB)).status, 404);
   assert.equal((await get(`/v1/calls?tenant_id=${a}`, opB)).status, 403);
@@ -112,7 +126,10 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   assert.equal((await get(`/v1/calls/${shared}?tenant_id=${a}`, admin)).body.tenant_id, a);
   const changesB = await get('/v1/changes', opB);
   assert.deepEqual(changesB.body.items, []);
+}
 
+async function callDetail(x: Ctx, changeId: string) {
+  const { callA1, get, viewA } = x;
   // One call: scores per segment, the parameters each segment ran with, the change with its fields.
   const detail = await get(`/v1/calls/${callA1}`, viewA);
   assert.equal(detail.status, 200);
@@ -125,25 +142,31 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   assert.equal(st2.segments[1].parameters.input_gain_db, 3, 'segment 1 ran the change');
   for (const g of st2.segments) assert.ok(g.score > 0 && g.components.length > 0);
   const [ch] = detail.body.changes;
-  assert.equal(ch.change_id, change_id);
+  assert.equal(ch.change_id, changeId);
   assert.equal(ch.actor, 'user:test-operator');
   assert.equal(ch.actor_kind, 'user');
   assert.equal(ch.reason, 'louder for the read API test');
   assert.deepEqual(ch.changed, [{ name: 'input_gain_db', before: 0, after: 3 }]);
   assert.equal(ch.status, 'applied');
+}
 
+async function auditLog(x: Ctx, changeId: string) {
+  const { callA1, get, post, opA, viewA } = x;
   // The audit log, and a rollback through the safe path linked both ways.
-  const rb = await post('/v1/config/rollback', opA, { change_id, reason: 'undo for the test' });
+  const rb = await post('/v1/config/rollback', opA, { change_id: changeId, reason: 'undo for the test' });
   assert.equal(rb.statusCode, 200, rb.body);
   const log = await get(`/v1/changes?call_id=${callA1}`, viewA);
   assert.equal(log.body.items.length, 2);
   const [newest, first] = log.body.items;
-  assert.equal(newest.rollback_of, change_id);
+  assert.equal(newest.rollback_of, changeId);
   assert.equal(first.status, 'rolled_back');
   assert.equal(first.rolled_back_by, newest.change_id);
   assert.equal((await get('/v1/changes?status=rolled_back', viewA)).body.items.length, 1);
   assert.equal((await get('/v1/changes?actor_kind=optimizer', viewA)).body.items.length, 0);
+}
 
+async function stations(x: Ctx) {
+  const { a, get, viewA } = x;
   // Stations: all seven, scores where snapshots arrived, the summary of one.
   const stations = await get('/v1/stations', viewA);
   assert.equal(stations.status, 200);
@@ -164,7 +187,10 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   );
   assert.ok(summary.body.worst_calls.length >= 3);
   assert.ok(summary.body.worst_calls.every((c: J) => c.tenant_id === a));
+}
 
+async function snapshots(x: Ctx) {
+  const { app, get, opA, viewA, opB, withAudio } = x;
   // A snapshot; its PCM for an operator, not for a viewer.
   const snapView = await get(`/v1/snapshots/${withAudio}`, viewA);
   assert.equal(snapView.status, 200);
@@ -182,7 +208,10 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   assert.equal(wav.rawPayload.length, 44 + 0.2 * 8000 * 2);
   assert.equal((await get(`${snapOp.body.audio_url}`, viewA)).status, 403);
   assert.equal((await get(`/v1/snapshots/${withAudio}`, opB)).status, 404);
+}
 
+async function badInput(x: Ctx) {
+  const { cfg, a, get, viewA } = x;
   // Bad query parameters: 400 naming the field.
   for (const [url, field] of [
     ['/v1/calls?limit=0', 'limit'],
@@ -205,4 +234,16 @@ test('read API: calls, stations, changes and snapshots, each token within its te
   }
   assert.equal((await get('/v1/calls', '')).status, 401);
   assert.equal((await get('/v1/calls', token(cfg, 'station', a))).status, 403);
+}
+
+test('read API: calls, stations, changes and snapshots, each token within its tenant', async (t) => {
+  const x = await setup(t);
+  const changeId = await changeAndSegment(x);
+  await lists(x);
+  await tenancy(x);
+  await callDetail(x, changeId);
+  await auditLog(x, changeId);
+  await stations(x);
+  await snapshots(x);
+  await badInput(x);
 });

@@ -1,4 +1,4 @@
-import type { DemoSummary } from './run.ts';
+import type { DemoSummary } from './types.ts';
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));

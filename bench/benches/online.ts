@@ -8,17 +8,18 @@
 // (runtime/app.ts roles online,relay), the agent's feed and the load in this one.
 // Baseline in the same run at the same rate and batching: a bare kafkajs produce -> consume round trip
 // of the same encoded bytes on the same broker.
-import type { Message } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { createLogger } from '../../lib/log.ts';
-import { createStationProducer } from '../../producers/stationProducer.ts';
+import { createStationProducer, type StationProducer } from '../../producers/stationProducer.ts';
+import type { Runtime } from '../../runtime/bootstrap.ts';
 import { startConfigFeed } from '../../stations/agent/configFeed.ts';
-import { startChild } from '../lib/child.ts';
+import { type Child, startChild } from '../lib/child.ts';
 import { createTopic, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticInput } from '../lib/snapshots.ts';
 import { quantile, sleep, waitUntil } from '../lib/stats.ts';
-import type { Bench, Figure } from '../lib/types.ts';
+import type { Bench, BenchContext, Figure } from '../lib/types.ts';
 
 const TICK_MS = 10;
 const STATION = 4;
@@ -99,110 +100,287 @@ function summarize(
   };
 }
 
+/** Everything one bench run shares: the processes, the feed's observations, the load's schedule. */
+interface OnlineRun {
+  ctx: BenchContext;
+  rt: Runtime;
+  tenant: string;
+  /** Config keys of the station's call scope start with this. */
+  prefix: string;
+  drainMs: number;
+  warmSeconds: number;
+  roles: Child;
+  producer: StationProducer;
+  quiet: (callId: string) => StationSnapshot;
+  /** Snapshot (call) id -> scheduled send time (performance clock). */
+  scheduled: Map<string, number>;
+  /** Call id -> scheduled send to applied at the agent, ms. */
+  latency: Map<string, number>;
+  /** Call id -> wall-clock time the agent applied its change (the last, if several). */
+  appliedAt: Map<string, number>;
+  rtt: RttBaseline;
+}
+
+/** A snapshot that is the first of a new call at the station with speech 22 LU too quiet. */
+function quietSnapshots(ctx: BenchContext, tenant: string): (callId: string) => StationSnapshot {
+  let seq = 0;
+  return (callId) => {
+    const input = realisticInput(ctx.runId, tenant, seq++, STATION);
+    input.call_id = callId;
+    input.segment = { index: 0, start_ms: 0, end_ms: 1000, utterance_id: null };
+    input.applied_config_version = 0;
+    input.constraints = [];
+    const a = input.metrics.audio;
+    a.loudness_lufs = -45;
+    a.active_speech_level_dbov = -44;
+    a.rms_dbfs = -46;
+    a.snr_db = 30;
+    a.hum_ratio = 0.01;
+    a.clipping_ratio = 0;
+    return buildSnapshot(input);
+  };
+}
+
+interface RttBaseline {
+  topic: string;
+  producer: Producer;
+  seen: Map<string, number>;
+  scheduled: Map<string, number>;
+}
+
+/** The baseline: bare producer -> bare consumer on a topic of the same partitions. */
+async function startRttBaseline(ctx: BenchContext, rt: Runtime): Promise<RttBaseline> {
+  const cfg = ctx.cfg;
+  const topic = `${cfg.topics.prefix}.bench-rtt`;
+  await createTopic(rt.kafka, topic, cfg.topics.snapshotPartitions);
+  const kafka = rawKafka(cfg, `${ctx.runId}-rtt`);
+  const producer = rawProducer(kafka);
+  await producer.connect();
+  ctx.defer(() => producer.disconnect());
+  const seen = new Map<string, number>();
+  const scheduled = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `${cfg.topics.prefix}.bench-rtt`, maxWaitTimeInMs: 50 });
+  const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+  await consumer.connect();
+  ctx.defer(() => consumer.disconnect());
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({
+    partitionsConsumedConcurrently: cfg.topics.snapshotPartitions,
+    eachMessage: async ({ message }) => {
+      const id = message.key!.toString();
+      const t = scheduled.get(id);
+      if (t !== undefined) seen.set(id, performance.now() - t);
+    },
+  });
+  await joined;
+  return { topic, producer, seen, scheduled };
+}
+
+/** The optimizer and relay in their own process; the agent's feed and the load in this one. */
+async function setUp(ctx: BenchContext): Promise<OnlineRun> {
+  const rt = await ctx.runtime();
+  const cfg = ctx.cfg;
+  const tenant = ctx.tenant('online');
+  const roles = await startChild(cfg, ['app', 'online,relay']);
+  const run = { ctx, rt, tenant, prefix: `${STATION}/call/`, roles } as OnlineRun;
+  ctx.defer(() => run.roles.stop());
+  const feed = await startConfigFeed({
+    kafka: rt.kafka,
+    registry: rt.registry,
+    log: createLogger('error'),
+    topics: cfg.topics,
+    agentId: `${ctx.runId}-agent`,
+    stations: [STATION],
+  });
+  ctx.defer(() => feed.stop());
+  await feed.ready();
+  run.producer = await createStationProducer({
+    kafka: rt.kafka,
+    codec: rt.registry.codec('StationSnapshot'),
+    audio: rt.audio,
+    topic: cfg.topics.snapshots,
+  });
+  ctx.defer(() => run.producer.stop());
+  run.scheduled = new Map();
+  run.latency = new Map();
+  run.appliedAt = new Map();
+  feed.onEvent((e) => {
+    if (e.status !== 'applied' || !e.key.startsWith(run.prefix)) return;
+    // Keys are `station/call/tenant/call_id`.
+    const call = e.key.slice(run.prefix.length).split('/')[1] ?? '';
+    run.appliedAt.set(call, Date.now());
+    const t = run.scheduled.get(call);
+    if (t !== undefined && !run.latency.has(call)) run.latency.set(call, performance.now() - t);
+  });
+  run.quiet = quietSnapshots(ctx, tenant);
+  run.rtt = await startRttBaseline(ctx, rt);
+  return run;
+}
+
+/**
+ * A run the optimizer could not keep up with leaves a backlog on the snapshot topic; the next run
+ * starts from a fresh process whose group skips it (offsets reset to the end), not behind it.
+ */
+async function restartPastBacklog(run: OnlineRun): Promise<void> {
+  const cfg = run.ctx.cfg;
+  await run.roles.stop();
+  const admin = run.rt.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.resetOffsets({ groupId: cfg.groups.online, topic: cfg.topics.snapshots, earliest: false });
+  } finally {
+    await admin.disconnect();
+  }
+  run.roles = await startChild(cfg, ['app', 'online,relay']);
+}
+
+/**
+ * Where the time goes, per measured snapshot: scheduled -> decided (parameter_changes.created_at, the
+ * optimizer's clock) -> published by the relay (outbox.published_at) -> applied at the agent.
+ */
+async function stages(run: OnlineRun, ids: Set<string>) {
+  const { rows } = await run.rt.pool.query<{ call_id: string; decided: number; published: number | null }>(
+    `SELECT c.call_id, extract(epoch FROM c.created_at) * 1000 AS decided,
+            extract(epoch FROM o.published_at) * 1000 AS published
+       FROM parameter_changes c
+       LEFT JOIN outbox o ON o.stream = c.stream AND o.topic_role = 'config'
+                         AND o.message_key = $3 || c.tenant_id || '/' || c.call_id
+      WHERE c.stream = $1 AND c.tenant_id = $2 AND c.call_id = ANY($4::text[])`,
+    [run.ctx.cfg.topics.prefix, run.tenant, run.prefix, [...ids]],
+  );
+  const toDecide: number[] = [];
+  const toPublish: number[] = [];
+  const toApply: number[] = [];
+  for (const r of rows) {
+    const sched = run.scheduled.get(r.call_id);
+    if (sched === undefined) continue;
+    const schedEpoch = performance.timeOrigin + sched;
+    toDecide.push(Number(r.decided) - schedEpoch);
+    if (r.published !== null) {
+      toPublish.push(Number(r.published) - Number(r.decided));
+      const applied = run.appliedAt.get(r.call_id);
+      if (applied !== undefined) toApply.push(applied - Number(r.published));
+    }
+  }
+  const q = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), n: xs.length });
+  return {
+    snapshot_to_decision_ms: q(toDecide),
+    decision_to_relay_publish_ms: q(toPublish),
+    relay_publish_to_agent_applied_ms: q(toApply),
+  };
+}
+
+/** One run at a rate: the loop, then the bare round trip at the same rate and batching. */
+async function measureRate(run: OnlineRun, rate: number, seconds: number, tag: string) {
+  const { ctx, rtt } = run;
+  const p = await openLoop(
+    rate,
+    seconds,
+    run.warmSeconds,
+    (i) => ({ id: `${ctx.runId}-${tag}-${i}`, send: () => {} }),
+    (batch) => run.producer.sendAll(batch.map((b) => run.quiet(b.id))),
+    run.scheduled,
+  );
+  await waitUntil(() => [...p.measuredIds].every((id) => run.latency.has(id)), run.drainMs, 20);
+  const shot = summarize(rate, run.latency, p.measuredIds, run.scheduled);
+  const st = await stages(run, p.measuredIds);
+  ctx.log(
+    `online: stages p50: to decision ${st.snapshot_to_decision_ms.p50.toFixed(1)} ms, to relay publish ${st.decision_to_relay_publish_ms.p50.toFixed(1)} ms, to agent ${st.relay_publish_to_agent_applied_ms.p50.toFixed(1)} ms`,
+  );
+  ctx.log(
+    `online: applied ${shot.applied}/${shot.sent}, p50 ${shot.p50.toFixed(1)} ms, p99 ${shot.p99.toFixed(1)} ms`,
+  );
+  if (shot.applied < shot.sent) {
+    ctx.log('online: restarting the optimizer process past the backlog');
+    await restartPastBacklog(run);
+  }
+  const bytes = run.rt.registry.codec('StationSnapshot').encode(run.quiet(`${ctx.runId}-proto`));
+  const b = await openLoop(
+    rate,
+    seconds,
+    run.warmSeconds,
+    (i) => ({ id: `${ctx.runId}-rtt-${tag}-${i}`, send: () => {} }),
+    (batch) =>
+      rtt.producer.send({
+        topic: rtt.topic,
+        acks: -1,
+        messages: batch.map((x): Message => ({ key: x.id, value: bytes })),
+      }),
+    rtt.scheduled,
+  );
+  await waitUntil(() => [...b.measuredIds].every((id) => rtt.seen.has(id)), run.drainMs, 20);
+  return { shot, stages: st, baseline: summarize(rate, rtt.seen, b.measuredIds, rtt.scheduled) };
+}
+
+/** The unit the decision path is made of: one PostgreSQL round trip from this machine, right now. */
+async function pgRoundTrip(rt: Runtime): Promise<number> {
+  const rtts: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await rt.pool.query('SELECT 1');
+    rtts.push(performance.now() - t);
+  }
+  return quantile(rtts, 0.5);
+}
+
+/** Capacity: a burst of snapshots all at once; changes applied per second until the last is applied. */
+async function burst(run: OnlineRun, n: number) {
+  run.ctx.log(`online: capacity, a burst of ${n} snapshots`);
+  const ids = Array.from({ length: n }, (_, i) => `${run.ctx.runId}-burst-${i}`);
+  const tb = performance.now();
+  for (const id of ids) run.scheduled.set(id, tb);
+  await run.producer.sendAll(ids.map((id) => run.quiet(id)));
+  await waitUntil(() => ids.every((id) => run.latency.has(id)), 60_000, 20);
+  const applied = ids.filter((id) => run.latency.has(id));
+  const ms = Math.max(...applied.map((id) => run.latency.get(id)!));
+  return {
+    snapshots: n,
+    applied: applied.length,
+    ms,
+    capacity: (applied.length * 1000) / ms,
+    stages: await stages(run, new Set(ids)),
+  };
+}
+
+function rateFigures(rate: number, p: Shot[], b: Shot[], drainMs: number): Figure[] {
+  const label = `online loop @${rate}/s${rate < 1000 ? ' (below the 1,000/s goal rate)' : ''}`;
+  return [
+    {
+      bench: 'online',
+      name: `${label} p50`,
+      metric: 'ms',
+      higherIsBetter: false,
+      samples: p.map((s) => s.p50),
+      baseline: { name: 'raw produce->consume', samples: b.map((s) => s.p50) },
+    },
+    {
+      bench: 'online',
+      name: `${label} p99`,
+      metric: 'ms',
+      higherIsBetter: false,
+      samples: p.map((s) => s.p99),
+      baseline: { name: 'raw produce->consume', samples: b.map((s) => s.p99) },
+      ...(rate >= 1000
+        ? { goal: { kind: 'max' as const, value: 50, on: 'value' as const, text: 'p99 < 50 ms' } }
+        : {}),
+      note: `applied ${p.map((s) => `${s.applied}/${s.sent}`).join(', ')} per run (inf = more than 1% never applied within ${drainMs / 1000} s); achieved ${p.map((s) => s.achieved.toFixed(0)).join(', ')} changes/s`,
+    },
+  ];
+}
+
 export const onlineBench: Bench = {
   name: 'online',
   title: 'Online loop: snapshot published -> config applied at the agent',
   stack: true,
   async run(ctx) {
-    const rt = await ctx.runtime();
-    const codec = rt.registry.codec('StationSnapshot');
-    const cfg = ctx.cfg;
-    const tenant = ctx.tenant('online');
     // The quick run cannot afford the 1,000/s run's backlog on a shared 2-core machine: it measures
     // at a lower rate and says so in the row name.
     const rates = ctx.quick ? [50] : [50, 200, 1000];
     const secondsAt = (rate: number) => (ctx.quick ? 4 : rate >= 1000 ? 3 : 5);
-    const warmSeconds = 1;
     const runs = ctx.quick ? 2 : 3;
-    const drainMs = ctx.quick ? 8_000 : 20_000;
-
-    let roles = await startChild(cfg, ['app', 'online,relay']);
-    ctx.defer(() => roles.stop());
-    // A run the optimizer could not keep up with leaves a backlog on the snapshot topic; the next run
-    // starts from a fresh process whose group skips it (offsets reset to the end), not behind it.
-    const restartPastBacklog = async () => {
-      await roles.stop();
-      const admin = rt.kafka.admin();
-      await admin.connect();
-      try {
-        await admin.resetOffsets({
-          groupId: cfg.groups.online,
-          topic: cfg.topics.snapshots,
-          earliest: false,
-        });
-      } finally {
-        await admin.disconnect();
-      }
-      roles = await startChild(cfg, ['app', 'online,relay']);
-    };
-    const feed = await startConfigFeed({
-      kafka: rt.kafka,
-      registry: rt.registry,
-      log: createLogger('error'),
-      topics: cfg.topics,
-      agentId: `${ctx.runId}-agent`,
-      stations: [STATION],
-    });
-    ctx.defer(() => feed.stop());
-    await feed.ready();
-    const producer = await createStationProducer({
-      kafka: rt.kafka,
-      codec,
-      audio: rt.audio,
-      topic: cfg.topics.snapshots,
-    });
-    ctx.defer(() => producer.stop());
-
-    const scheduled = new Map<string, number>();
-    const latency = new Map<string, number>();
-    const prefix = `${STATION}/call/`;
-    feed.onEvent((e) => {
-      if (e.status !== 'applied' || !e.key.startsWith(prefix)) return;
-      const call = e.key.slice(prefix.length).split('/')[1] ?? '';
-      const t = scheduled.get(call);
-      if (t !== undefined && !latency.has(call)) latency.set(call, performance.now() - t);
-    });
-
-    let seq = 0;
-    const quiet = (callId: string): StationSnapshot => {
-      const input = realisticInput(ctx.runId, tenant, seq++, STATION);
-      input.call_id = callId;
-      input.segment = { index: 0, start_ms: 0, end_ms: 1000, utterance_id: null };
-      input.applied_config_version = 0;
-      input.constraints = [];
-      const a = input.metrics.audio;
-      a.loudness_lufs = -45;
-      a.active_speech_level_dbov = -44;
-      a.rms_dbfs = -46;
-      a.snr_db = 30;
-      a.hum_ratio = 0.01;
-      a.clipping_ratio = 0;
-      return buildSnapshot(input);
-    };
-
-    // The baseline: bare producer -> bare consumer on a topic of the same partitions.
-    const rttTopic = `${cfg.topics.prefix}.bench-rtt`;
-    await createTopic(rt.kafka, rttTopic, cfg.topics.snapshotPartitions);
-    const kafka = rawKafka(cfg, `${ctx.runId}-rtt`);
-    const rawProd = rawProducer(kafka);
-    await rawProd.connect();
-    ctx.defer(() => rawProd.disconnect());
-    const rttSeen = new Map<string, number>();
-    const rttScheduled = new Map<string, number>();
-    const consumer = kafka.consumer({ groupId: `${cfg.topics.prefix}.bench-rtt`, maxWaitTimeInMs: 50 });
-    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
-    await consumer.connect();
-    ctx.defer(() => consumer.disconnect());
-    await consumer.subscribe({ topic: rttTopic, fromBeginning: false });
-    await consumer.run({
-      partitionsConsumedConcurrently: cfg.topics.snapshotPartitions,
-      eachMessage: async ({ message }) => {
-        const id = message.key!.toString();
-        const t = rttScheduled.get(id);
-        if (t !== undefined) rttSeen.set(id, performance.now() - t);
-      },
-    });
-    await joined;
+    const run = await setUp(ctx);
+    run.drainMs = ctx.quick ? 8_000 : 20_000;
+    run.warmSeconds = 1;
 
     // Warm-up of the whole loop (JIT in both processes, partitions, schema ids).
     ctx.log('online: warm-up');
@@ -210,166 +388,39 @@ export const onlineBench: Bench = {
       50,
       1,
       0,
-      (i) => {
-        const id = `${ctx.runId}-w${i}`;
-        return { id, send: () => {} };
-      },
-      (batch) => producer.sendAll(batch.map((b) => quiet(b.id))),
-      scheduled,
+      (i) => ({ id: `${ctx.runId}-w${i}`, send: () => {} }),
+      (batch) => run.producer.sendAll(batch.map((b) => run.quiet(b.id))),
+      run.scheduled,
     );
-    await waitUntil(() => latency.size >= 45, 15_000, 20);
+    await waitUntil(() => run.latency.size >= 45, 15_000, 20);
 
-    // Where the time goes, per measured snapshot: scheduled -> decided (parameter_changes.created_at,
-    // the optimizer's clock) -> published by the relay (outbox.published_at) -> applied at the agent.
-    const appliedAt = new Map<string, number>();
-    feed.onEvent((e) => {
-      if (e.status === 'applied' && e.key.startsWith(prefix))
-        appliedAt.set(e.key.slice(prefix.length), Date.now());
-    });
-    const stages = async (ids: Set<string>) => {
-      const { rows } = await rt.pool.query<{ call_id: string; decided: number; published: number | null }>(
-        `SELECT c.call_id, extract(epoch FROM c.created_at) * 1000 AS decided,
-                extract(epoch FROM o.published_at) * 1000 AS published
-           FROM parameter_changes c
-           LEFT JOIN outbox o ON o.stream = c.stream AND o.topic_role = 'config'
-                             AND o.message_key = $3 || c.call_id
-          WHERE c.stream = $1 AND c.tenant_id = $2 AND c.call_id = ANY($4::text[])`,
-        [cfg.topics.prefix, tenant, prefix, [...ids]],
-      );
-      const toDecide: number[] = [];
-      const toPublish: number[] = [];
-      const toApply: number[] = [];
-      for (const r of rows) {
-        const sched = scheduled.get(r.call_id);
-        if (sched === undefined) continue;
-        const schedEpoch = performance.timeOrigin + sched;
-        toDecide.push(Number(r.decided) - schedEpoch);
-        if (r.published !== null) {
-          toPublish.push(Number(r.published) - Number(r.decided));
-          const applied = appliedAt.get(r.call_id);
-          if (applied !== undefined) toApply.push(applied - Number(r.published));
-        }
-      }
-      const q = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), n: xs.length });
-      return {
-        snapshot_to_decision_ms: q(toDecide),
-        decision_to_relay_publish_ms: q(toPublish),
-        relay_publish_to_agent_applied_ms: q(toApply),
-      };
-    };
     const stageRuns: Record<string, unknown>[] = [];
-
     const pipe = new Map<number, Shot[]>();
     const base = new Map<number, Shot[]>();
     for (const rate of rates) {
-      const seconds = secondsAt(rate);
       for (let k = 0; k < runs; k++) {
-        ctx.log(`online: ${rate} snapshots/s for ${seconds} s, run ${k + 1}/${runs}`);
-        const tag = `${rate}r${k}`;
-        const p = await openLoop(
-          rate,
-          seconds,
-          warmSeconds,
-          (i) => ({ id: `${ctx.runId}-${tag}-${i}`, send: () => {} }),
-          (batch) => producer.sendAll(batch.map((b) => quiet(b.id))),
-          scheduled,
-        );
-        await waitUntil(() => [...p.measuredIds].every((id) => latency.has(id)), drainMs, 20);
-        const shot = summarize(rate, latency, p.measuredIds, scheduled);
-        const st = await stages(p.measuredIds);
-        stageRuns.push({ rate, run: k + 1, ...st });
-        ctx.log(
-          `online: stages p50: to decision ${st.snapshot_to_decision_ms.p50.toFixed(1)} ms, to relay publish ${st.decision_to_relay_publish_ms.p50.toFixed(1)} ms, to agent ${st.relay_publish_to_agent_applied_ms.p50.toFixed(1)} ms`,
-        );
-        (pipe.get(rate) ?? pipe.set(rate, []).get(rate)!).push(shot);
-        ctx.log(
-          `online: applied ${shot.applied}/${shot.sent}, p50 ${shot.p50.toFixed(1)} ms, p99 ${shot.p99.toFixed(1)} ms`,
-        );
-        if (shot.applied < shot.sent) {
-          ctx.log('online: restarting the optimizer process past the backlog');
-          await restartPastBacklog();
-        }
-
-        const bytes = codec.encode(quiet(`${ctx.runId}-proto`));
-        const b = await openLoop(
-          rate,
-          seconds,
-          warmSeconds,
-          (i) => ({ id: `${ctx.runId}-rtt-${tag}-${i}`, send: () => {} }),
-          (batch) =>
-            rawProd.send({
-              topic: rttTopic,
-              acks: -1,
-              messages: batch.map((x): Message => ({ key: x.id, value: bytes })),
-            }),
-          rttScheduled,
-        );
-        await waitUntil(() => [...b.measuredIds].every((id) => rttSeen.has(id)), drainMs, 20);
-        (base.get(rate) ?? base.set(rate, []).get(rate)!).push(
-          summarize(rate, rttSeen, b.measuredIds, rttScheduled),
-        );
+        ctx.log(`online: ${rate} snapshots/s for ${secondsAt(rate)} s, run ${k + 1}/${runs}`);
+        const m = await measureRate(run, rate, secondsAt(rate), `${rate}r${k}`);
+        stageRuns.push({ rate, run: k + 1, ...m.stages });
+        (pipe.get(rate) ?? pipe.set(rate, []).get(rate)!).push(m.shot);
+        (base.get(rate) ?? base.set(rate, []).get(rate)!).push(m.baseline);
       }
     }
-
-    // The unit the decision path is made of: one PostgreSQL round trip from this machine, right now.
-    const rtts: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t = performance.now();
-      await rt.pool.query('SELECT 1');
-      rtts.push(performance.now() - t);
-    }
-    const pgRtt = quantile(rtts, 0.5);
-
-    // Capacity: a burst of snapshots all at once; changes applied per second until the last is applied.
+    const pgRtt = await pgRoundTrip(run.rt);
     const burstN = ctx.quick ? 150 : 600;
-    ctx.log(`online: capacity, a burst of ${burstN} snapshots`);
-    const burstIds = Array.from({ length: burstN }, (_, i) => `${ctx.runId}-burst-${i}`);
-    const tb = performance.now();
-    for (const id of burstIds) scheduled.set(id, tb);
-    await producer.sendAll(burstIds.map((id) => quiet(id)));
-    await waitUntil(() => burstIds.every((id) => latency.has(id)), 60_000, 20);
-    const burstApplied = burstIds.filter((id) => latency.has(id));
-    const burstMs = Math.max(...burstApplied.map((id) => latency.get(id)!));
-    const capacity = (burstApplied.length * 1000) / burstMs;
-    const burstStages = await stages(new Set(burstIds));
-
-    const figures: Figure[] = [];
-    figures.push({
-      bench: 'online',
-      name: `online loop capacity (burst of ${burstN})`,
-      metric: 'changes/s',
-      higherIsBetter: true,
-      samples: [capacity],
-      goal: { kind: 'min', value: 1000, on: 'value', text: '>= 1,000/s' },
-      note: `${burstApplied.length}/${burstN} applied in ${(burstMs / 1000).toFixed(1)} s, one run; a PostgreSQL round trip (SELECT 1) takes ${pgRtt.toFixed(2)} ms here, a decision makes about 15 in a row`,
-    });
-    for (const rate of rates) {
-      const p = pipe.get(rate)!;
-      const b = base.get(rate)!;
-      const label = `online loop @${rate}/s${rate < 1000 ? ' (below the 1,000/s goal rate)' : ''}`;
-      figures.push(
-        {
-          bench: 'online',
-          name: `${label} p50`,
-          metric: 'ms',
-          higherIsBetter: false,
-          samples: p.map((s) => s.p50),
-          baseline: { name: 'raw produce->consume', samples: b.map((s) => s.p50) },
-        },
-        {
-          bench: 'online',
-          name: `${label} p99`,
-          metric: 'ms',
-          higherIsBetter: false,
-          samples: p.map((s) => s.p99),
-          baseline: { name: 'raw produce->consume', samples: b.map((s) => s.p99) },
-          ...(rate >= 1000
-            ? { goal: { kind: 'max' as const, value: 50, on: 'value' as const, text: 'p99 < 50 ms' } }
-            : {}),
-          note: `applied ${p.map((s) => `${s.applied}/${s.sent}`).join(', ')} per run (inf = more than 1% never applied within ${drainMs / 1000} s); achieved ${p.map((s) => s.achieved.toFixed(0)).join(', ')} changes/s`,
-        },
-      );
-    }
+    const { capacity, ...burstDetails } = await burst(run, burstN);
+    const figures: Figure[] = [
+      {
+        bench: 'online',
+        name: `online loop capacity (burst of ${burstN})`,
+        metric: 'changes/s',
+        higherIsBetter: true,
+        samples: [capacity],
+        goal: { kind: 'min', value: 1000, on: 'value', text: '>= 1,000/s' },
+        note: `${burstDetails.applied}/${burstN} applied in ${(burstDetails.ms / 1000).toFixed(1)} s, one run; a PostgreSQL round trip (SELECT 1) takes ${pgRtt.toFixed(2)} ms here, a decision makes about 15 in a row`,
+      },
+      ...rates.flatMap((rate) => rateFigures(rate, pipe.get(rate)!, base.get(rate)!, run.drainMs)),
+    ];
     return {
       figures,
       details: {
@@ -379,7 +430,7 @@ export const onlineBench: Bench = {
         pipeline: Object.fromEntries(pipe),
         stages: stageRuns,
         pg_select1_rtt_ms_p50: pgRtt,
-        burst: { snapshots: burstN, applied: burstApplied.length, ms: burstMs, stages: burstStages },
+        burst: burstDetails,
         baseline: Object.fromEntries(base),
       },
     };

@@ -8,16 +8,17 @@
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Message } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startPersister } from '../../consumers/persister/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
+import type { Runtime } from '../../runtime/bootstrap.ts';
 import { createTopic, groupLag, load, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticSnapshot } from '../lib/snapshots.ts';
 import { sleep, waitUntil } from '../lib/stats.ts';
-import type { Bench } from '../lib/types.ts';
+import type { Bench, BenchContext } from '../lib/types.ts';
 
 export const COLUMNS = [
   'snapshot_id',
@@ -82,51 +83,53 @@ export function copyLine(s: StationSnapshot, partition: number, offset: string):
     .join('\t')}\n`;
 }
 
-export const persisterBench: Bench = {
-  name: 'persister',
-  title: 'Kafka -> persister -> PostgreSQL vs raw consume + COPY',
-  stack: true,
-  async run(ctx) {
-    const rt = await ctx.runtime();
-    const codec = rt.registry.codec('StationSnapshot');
-    const prefix = ctx.cfg.topics.prefix;
-    const parts = ctx.cfg.topics.snapshotPartitions;
-    const topic = `${prefix}.bench-persist`;
-    const rawTopic = `${prefix}.bench-copy`;
-    await createTopic(rt.kafka, topic, parts);
-    await createTopic(rt.kafka, rawTopic, parts);
-    const table = `${ctx.runId.toLowerCase()}_copy`;
-    await rt.pool.query(`CREATE TABLE "${table}" (LIKE station_snapshots INCLUDING DEFAULTS)`);
+type Kafka = ReturnType<typeof rawKafka>;
+type Counter = () => Promise<number> | number;
 
-    const runs = ctx.quick ? 3 : 5;
-    const n = ctx.quick ? 3000 : 12000;
-    const kafka = rawKafka(ctx.cfg, `${ctx.runId}-raw-persist`);
-    const producer = rawProducer(kafka);
-    await producer.connect();
-    ctx.defer(() => producer.disconnect());
+/** The pipeline: the persister role as runtime/app.ts starts it, on its own metrics registry. */
+async function startPipeline(
+  ctx: BenchContext,
+  rt: Runtime,
+  topic: string,
+): Promise<{ group: string; persisted: Counter }> {
+  const metrics = createMetrics();
+  const group = `${ctx.cfg.topics.prefix}.bench-persister`;
+  const persister = await startPersister(
+    {
+      kafka: rt.kafka,
+      pool: rt.pool,
+      codec: rt.registry.codec('StationSnapshot'),
+      log: createLogger('error'),
+      metrics,
+    },
+    {
+      topics: { snapshots: topic, deadLetters: ctx.cfg.topics.deadLetters },
+      groupId: group,
+      partitionRetentionMs: ctx.cfg.topics.snapshotRetentionMs,
+    },
+  );
+  ctx.defer(() => persister.stop());
+  const persisted = async () => {
+    const v = await metrics.snapshotsPersisted.get();
+    return v.values.reduce((s, x) => s + x.value, 0);
+  };
+  return { group, persisted };
+}
 
-    // The pipeline: the persister role as runtime/app.ts starts it, on its own metrics registry.
-    const metrics = createMetrics();
-    const group = `${prefix}.bench-persister`;
-    const persister = await startPersister(
-      { kafka: rt.kafka, pool: rt.pool, codec, log: createLogger('error'), metrics },
-      {
-        topics: { snapshots: topic, deadLetters: ctx.cfg.topics.deadLetters },
-        groupId: group,
-        partitionRetentionMs: ctx.cfg.topics.snapshotRetentionMs,
-      },
-    );
-    ctx.defer(() => persister.stop());
-    const persisted = async () => {
-      const v = await metrics.snapshotsPersisted.get();
-      return v.values.reduce((s, x) => s + x.value, 0);
-    };
-
-    // The baseline: bare consumer, decode, COPY, autocommit.
-    let copied = 0;
-    const consumer = kafka.consumer({ groupId: `${prefix}.bench-copy`, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    ctx.defer(() => consumer.disconnect());
+/** The baseline: bare consumer, decode, COPY into a plain table, autocommit. */
+export async function startCopyConsumer(
+  rt: Runtime,
+  kafka: Kafka,
+  rawTopic: string,
+  table: string,
+  groupId: string,
+): Promise<{ copied: () => number; stop: () => Promise<void> }> {
+  const codec = rt.registry.codec('StationSnapshot');
+  let copied = 0;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  const stop = () => consumer.disconnect().catch(() => {});
+  try {
     await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: 3,
@@ -146,33 +149,70 @@ export const persisterBench: Bench = {
         copied += lines.length;
       },
     });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { copied: () => copied, stop };
+}
 
-    let seq = 0;
-    const batchOf = (tenant: string, count: number): Message[] =>
-      Array.from({ length: count }, () => {
-        const s = realisticSnapshot(ctx.runId, tenant, seq++);
-        return { key: s.call_id, value: codec.encode(s) };
-      });
-    const measure = async (
-      into: string,
-      tenant: string,
-      count: number,
-      done: () => Promise<number> | number,
-    ): Promise<{ rate: number; lagAtLoadEnd: number; loadMs: number }> => {
-      const msgs = batchOf(tenant, count);
-      const before = await done();
-      const t0 = performance.now();
-      await load(producer, into, msgs);
-      const loadMs = performance.now() - t0;
-      const lagAtLoadEnd = count - ((await done()) - before);
-      const ok = await waitUntil(async () => (await done()) - before >= count, 120_000, 5);
-      if (!ok) throw new Error(`${into}: ${count} snapshots not consumed within 120 s`);
-      return { rate: (count * 1000) / (performance.now() - t0), lagAtLoadEnd, loadMs };
-    };
+/** Loads `count` fresh snapshots into a topic and times until `done` has counted them all. */
+function measurer(ctx: BenchContext, rt: Runtime, producer: Producer) {
+  const codec = rt.registry.codec('StationSnapshot');
+  let seq = 0;
+  const batchOf = (tenant: string, count: number): Message[] =>
+    Array.from({ length: count }, () => {
+      const s = realisticSnapshot(ctx.runId, tenant, seq++);
+      return { key: s.call_id, value: codec.encode(s) };
+    });
+  return async (
+    into: string,
+    tenant: string,
+    count: number,
+    done: Counter,
+  ): Promise<{ rate: number; lagAtLoadEnd: number; loadMs: number }> => {
+    const msgs = batchOf(tenant, count);
+    const before = await done();
+    const t0 = performance.now();
+    await load(producer, into, msgs);
+    const loadMs = performance.now() - t0;
+    const lagAtLoadEnd = count - ((await done()) - before);
+    const ok = await waitUntil(async () => (await done()) - before >= count, 120_000, 5);
+    if (!ok) throw new Error(`${into}: ${count} snapshots not consumed within 120 s`);
+    return { rate: (count * 1000) / (performance.now() - t0), lagAtLoadEnd, loadMs };
+  };
+}
+
+export const persisterBench: Bench = {
+  name: 'persister',
+  title: 'Kafka -> persister -> PostgreSQL vs raw consume + COPY',
+  stack: true,
+  async run(ctx) {
+    const rt = await ctx.runtime();
+    const prefix = ctx.cfg.topics.prefix;
+    const parts = ctx.cfg.topics.snapshotPartitions;
+    const topic = `${prefix}.bench-persist`;
+    const rawTopic = `${prefix}.bench-copy`;
+    await createTopic(rt.kafka, topic, parts);
+    await createTopic(rt.kafka, rawTopic, parts);
+    const table = `${ctx.runId.toLowerCase()}_copy`;
+    await rt.pool.query(`CREATE TABLE "${table}" (LIKE station_snapshots INCLUDING DEFAULTS)`);
+
+    const runs = ctx.quick ? 3 : 5;
+    const n = ctx.quick ? 3000 : 12000;
+    const kafka = rawKafka(ctx.cfg, `${ctx.runId}-raw-persist`);
+    const producer = rawProducer(kafka);
+    await producer.connect();
+    ctx.defer(() => producer.disconnect());
+    const { group, persisted } = await startPipeline(ctx, rt, topic);
+    const baseline = await startCopyConsumer(rt, kafka, rawTopic, table, `${prefix}.bench-copy`);
+    ctx.defer(() => baseline.stop());
+    const copied = baseline.copied;
+    const measure = measurer(ctx, rt, producer);
 
     // Warm-up: group joins, partitions for today, JIT.
     await measure(topic, ctx.tenant('persist-warm'), 300, persisted);
-    await measure(rawTopic, ctx.tenant('copy-warm'), 300, () => copied);
+    await measure(rawTopic, ctx.tenant('copy-warm'), 300, copied);
 
     const pipe: number[] = [];
     const base: number[] = [];
@@ -184,7 +224,7 @@ export const persisterBench: Bench = {
       pipe.push(p.rate);
       lags.push(p.lagAtLoadEnd);
       loads.push((n * 1000) / p.loadMs);
-      const b = await measure(rawTopic, ctx.tenant(`copy-${k}`), n, () => copied);
+      const b = await measure(rawTopic, ctx.tenant(`copy-${k}`), n, copied);
       base.push(b.rate);
     }
     await sleep(300); // let the last offset commits land

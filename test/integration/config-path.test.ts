@@ -3,7 +3,7 @@
 // requests change nothing, rollback is a new change, and a change whose publication fails stays
 // recorded and is published once Kafka can take it.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { ChangeService } from '../../config/changes.ts';
 import { callScope, configKey, tenantScope } from '../../config/keys.ts';
 import { startOutboxRelay } from '../../config/outbox.ts';
@@ -21,7 +21,8 @@ import {
   waitFor,
 } from '../helpers/runtime.ts';
 
-test('config API: applied, refused, rolled back — recorded and published as one unit', async (t) => {
+/** The API and the relay; a tenant, a call and an operator of that tenant. */
+async function setUp(t: TestContext) {
   const cfg = testSettings('cfgapi');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'relay'], { listen: false });
@@ -38,8 +39,14 @@ test('config API: applied, refused, rolled back — recorded and published as on
         tenant,
       ])
     ).rows[0].n as number;
+  return { cfg, app, tenant, call, op, inject, changesBefore };
+}
 
-  // A safe change.
+type Scenario = Awaited<ReturnType<typeof setUp>>;
+type Applied = { change_id: string; version: number };
+
+/** A safe change: applied, and the effective view shows where each value comes from. */
+async function safeChange({ tenant, call, inject }: Scenario): Promise<Applied> {
   const ok = await inject('POST', '/v1/config/update', {
     station_id: 4,
     scope: { level: 'call', tenant_id: tenant, call_id: call },
@@ -67,8 +74,11 @@ test('config API: applied, refused, rolled back — recorded and published as on
   const otherCall = await inject('GET', `/v1/config?station_id=4&tenant_id=${tenant}&call_id=${call}-other`);
   assert.equal(otherCall.json().parameters.input_gain_db.scope, 'default');
   assert.equal(otherCall.json().version, 0);
+  return applied;
+}
 
-  // Unsafe changes: refused with the reason, recorded as rejected, config unchanged.
+/** Unsafe changes: refused with the reason, recorded as rejected, config unchanged; the tenant cool-down. */
+async function unsafeChangesRefused({ tenant, call, inject }: Scenario) {
   const unsafe = [
     { body: { parameters: { input_gain_db: 40 } }, expect: /outside \[-20, 20\]/ },
     { body: { parameters: { input_gain_db: 9 } }, expect: /exceeds the max step/ },
@@ -100,8 +110,10 @@ test('config API: applied, refused, rolled back — recorded and published as on
   });
   assert.equal(t2.statusCode, 422);
   assert.match(t2.json().reasons.join(' '), /cool-down/);
+}
 
-  // Malformed requests: 400 (or 403 for authorization) and nothing recorded.
+/** Malformed requests: 400 (or 403 for authorization) and nothing recorded. */
+async function malformedRecordNothing({ cfg, tenant, call, op, inject, changesBefore }: Scenario) {
   const n0 = await changesBefore();
   const bad: [object, number, RegExp, string?][] = [
     [
@@ -212,8 +224,10 @@ test('config API: applied, refused, rolled back — recorded and published as on
     assert.equal(res.statusCode, status, `${JSON.stringify(body)} -> ${res.body}`);
   }
   assert.equal(await changesBefore(), n0, 'malformed requests record nothing');
+}
 
-  // Rollback through the API: a new change restoring the values before, the original marked.
+/** Rollback through the API: a new change restoring the values before, the original marked. */
+async function rollbackThroughTheApi({ app, inject }: Scenario, applied: Applied): Promise<Applied> {
   const rb = await inject('POST', '/v1/config/rollback', {
     change_id: applied.change_id,
     reason: 'test: undo',
@@ -229,8 +243,15 @@ test('config API: applied, refused, rolled back — recorded and published as on
     rb.json().change_id,
   ]);
   assert.equal(link.rows[0].rollback_of, applied.change_id);
+  return rb.json() as Applied;
+}
 
-  // Everything recorded as applied is on the config topic, and every change (rejected too) on the audit topic.
+/** Everything recorded as applied is on the config topic, and every change (rejected too) on the audit topic. */
+async function everythingPublished(
+  { cfg, app, tenant, call }: Scenario,
+  applied: Applied,
+  rolledBack: Applied,
+) {
   await app.relay!.drain();
   const key = configKey(4, callScope(tenant, call));
   const records = await readTopic(
@@ -242,7 +263,7 @@ test('config API: applied, refused, rolled back — recorded and published as on
   const mine = records.filter((r) => r.key === key).map((r) => r.value as ConfigRecord);
   assert.deepEqual(
     mine.map((r) => r.version),
-    [applied.version, rb.json().version],
+    [applied.version, rolledBack.version],
   );
   const audit = await readTopic(
     app.rt.kafka,
@@ -252,6 +273,25 @@ test('config API: applied, refused, rolled back — recorded and published as on
   );
   const statuses = audit.map((a) => (a.value as ParameterChange).status);
   assert.equal(statuses.filter((s) => s === 'rejected').length, 4);
+}
+
+test('config API: applied, refused, rolled back — recorded and published as one unit', async (t) => {
+  const sc = await setUp(t);
+  let applied: Applied | undefined;
+  let rolledBack: Applied | undefined;
+  await t.test('a safe change is applied and shows in the effective view', async () => {
+    applied = await safeChange(sc);
+  });
+  await t.test('unsafe changes are refused with the reason; the cool-down holds', () =>
+    unsafeChangesRefused(sc),
+  );
+  await t.test('malformed requests get 400/403/404 and record nothing', () => malformedRecordNothing(sc));
+  await t.test('a rollback is a new change; the original is marked', async () => {
+    rolledBack = await rollbackThroughTheApi(sc, applied!);
+  });
+  await t.test('applied records are on the config topic, every change on the audit topic', () =>
+    everythingPublished(sc, applied!, rolledBack!),
+  );
 });
 
 test('a change whose publication fails is recorded and published later, exactly once', async (t) => {

@@ -3,7 +3,7 @@
 // records the run (published as an OptimizerResult); `GET /v1/optimizer/runs/:id` reads it back. Every
 // bad request to either endpoint gets a 4xx that names what is wrong, and writes nothing.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import type { OptimizerResult } from '../../contracts/generated.ts';
 import { startApp } from '../../runtime/app.ts';
 import { startStationAgent } from '../../stations/agent/index.ts';
@@ -32,7 +32,8 @@ interface RunAnswer {
   }[];
 }
 
-test('optimizer API: online runs for a call and for a station, read back; bad requests refused, nothing written', async (t) => {
+/** The API, persister and relay; two calls' real snapshots of a quiet STT feed, persisted. */
+async function setUp(t: TestContext) {
   const cfg = testSettings('optapi');
   cleanupTopics(t, cfg);
   const app = await startApp(cfg, ['api', 'persister', 'relay'], { listen: false });
@@ -90,11 +91,16 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
     );
     return rows[0] as { runs: number; changes: number };
   };
+  const ok = { mode: 'online', station_id: STATION, tenant_id: tenant, call_id: call1 };
+  return { cfg, app, tenant, other, call1, call2, op, inject, counts, ok };
+}
 
-  // Bad requests first, while nothing exists: each a 4xx with the reason, and not one row written.
+type Scenario = Awaited<ReturnType<typeof setUp>>;
+
+/** Bad requests first, while nothing exists: each a 4xx with the reason, and not one row written. */
+async function badRequestsWriteNothing({ cfg, tenant, other, op, inject, counts, ok }: Scenario) {
   const before = await counts();
   assert.deepEqual(before, { runs: 0, changes: 0 });
-  const ok = { mode: 'online', station_id: STATION, tenant_id: tenant, call_id: call1 };
   const { mode: _omit, ...noMode } = ok;
   const { tenant_id: _omitTenant, ...noTenant } = ok;
   const badRuns: [string, object, string | null, number, RegExp][] = [
@@ -148,8 +154,10 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
     assert.match(res.json().message, reason, `${what}: ${res.body}`);
   }
   assert.deepEqual(await counts(), before, 'bad requests wrote nothing');
+}
 
-  // A run for one call: decided from its latest snapshot, recorded, its change through the safe path.
+/** A run for one call: decided from its latest snapshot, recorded, its change through the safe path. */
+async function runForOneCall({ cfg, app, tenant, other, call1, inject, ok }: Scenario) {
   const res = await inject('POST', '/v1/optimizer/run', ok);
   assert.equal(res.statusCode, 200, res.body);
   const one = res.json() as RunAnswer;
@@ -206,8 +214,10 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
   const published = results.find((i) => (i.value as OptimizerResult).run_id === run.run_id)!;
   assert.equal(published.key, call1);
   assert.equal((published.value as OptimizerResult).mode, 'online');
+}
 
-  // A run for the station: every recent call of the tenant at that station.
+/** A run for the station: every recent call of the tenant at that station. */
+async function runForStation({ tenant, call1, call2, inject, counts }: Scenario) {
   const st = await inject('POST', '/v1/optimizer/run', {
     mode: 'online',
     station_id: STATION,
@@ -224,4 +234,13 @@ test('optimizer API: online runs for a call and for a station, read back; bad re
   const n = station.runs.filter((r) => r.run_id).length;
   const after = await counts();
   assert.equal(after.runs, 1 + n, 'one row per run that acted');
+}
+
+test('optimizer API: online runs for a call and for a station, read back; bad requests refused, nothing written', async (t) => {
+  const sc = await setUp(t);
+  await t.test('bad requests get a 4xx naming what is wrong and write nothing', () =>
+    badRequestsWriteNothing(sc),
+  );
+  await t.test('a run for one call is recorded, read back and published', () => runForOneCall(sc));
+  await t.test('a run for the station covers its recent calls', () => runForStation(sc));
 });

@@ -3,7 +3,7 @@
 // BACKWARD compatibility on Apicurio, PostgreSQL over TCP, and an S3 round trip with SDK v3 defaults.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -16,139 +16,137 @@ before(async () => {
   stack = await ensureStack();
 });
 
-describe('local stack', () => {
-  test('every service reports ready', async () => {
-    const { services } = await stackStatus();
-    assert.deepEqual(
-      services.filter((s) => !s.ready).map((s) => s.name),
-      [],
+test('local stack: every service reports ready', async () => {
+  const { services } = await stackStatus();
+  assert.deepEqual(
+    services.filter((s) => !s.ready).map((s) => s.name),
+    [],
+  );
+});
+
+test('local stack: kafkajs produces, consumes in a group and commits offsets on Kafka 4', async (t) => {
+  const kafka = new Kafka({
+    clientId: `stack-test-${unique}`,
+    brokers: stack.kafkaBrokers,
+    logLevel: logLevel.ERROR,
+  });
+  const topic = `stack-test-${unique}`;
+  const groupId = `stack-test-${unique}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(async () => {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  const sent = Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+  await producer.send({ topic, acks: -1, messages: sent });
+  await producer.disconnect();
+
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const received: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          received.push(message.value!.toString());
+          const next = (BigInt(message.offset) + 1n).toString();
+          await consumer.commitOffsets([{ topic, partition, offset: next }]);
+          if (received.length === sent.length) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+
+  assert.deepEqual(received.sort(), sent.map((m) => m.value).sort());
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const total = committed!.partitions.reduce((n, p) => n + Number(p.offset), 0);
+  assert.equal(total, sent.length);
+});
+
+test('local stack: the schema registry enforces BACKWARD compatibility through the Confluent API', async (t) => {
+  const subject = `stack-test-${unique}-value`;
+  const url = stack.schemaRegistryUrl;
+  const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
+  const record = (fields: object[]) =>
+    JSON.stringify({
+      schema: JSON.stringify({ type: 'record', name: 'X', namespace: 'stack.test', fields }),
+    });
+  const register = (fields: object[]) =>
+    fetch(`${url}/subjects/${subject}/versions`, { method: 'POST', headers, body: record(fields) });
+  t.after(async () => {
+    await fetch(`${url}/subjects/${subject}`, { method: 'DELETE' });
+    await fetch(`${url}/subjects/${subject}?permanent=true`, { method: 'DELETE' });
+  });
+
+  const a = { name: 'a', type: 'string' };
+  const v1 = await register([a]);
+  assert.equal(v1.status, 200);
+  const { id } = (await v1.json()) as { id: number };
+  assert.ok(Number.isInteger(id));
+
+  const config = await fetch(`${url}/config/${subject}`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ compatibility: 'BACKWARD' }),
+  });
+  assert.equal(config.status, 200);
+
+  const optional = { name: 'b', type: ['null', 'string'], default: null };
+  const v2 = await register([a, optional]);
+  assert.equal(v2.status, 200, await v2.clone().text());
+
+  const required = { name: 'c', type: 'int' };
+  const v3 = await register([a, optional, required]);
+  assert.equal(v3.status, 409);
+
+  const again = await register([a]);
+  assert.equal(((await again.json()) as { id: number }).id, id, 're-registering returns the same id');
+});
+
+test('local stack: PostgreSQL accepts the configured URL and has the apicurio database', async () => {
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      'select count(*)::int as n from pg_database where datname = $1',
+      ['apicurio'],
     );
+    assert.equal(rows[0]!.n, 1);
+  } finally {
+    await client.end();
+  }
+});
+
+test('local stack: S3 round trip with path-style addressing and SDK v3 default checksums', async (t) => {
+  const { s3 } = stack;
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
-
-  test('kafkajs produces, consumes in a group and commits offsets on Kafka 4', async (t) => {
-    const kafka = new Kafka({
-      clientId: `stack-test-${unique}`,
-      brokers: stack.kafkaBrokers,
-      logLevel: logLevel.ERROR,
-    });
-    const topic = `stack-test-${unique}`;
-    const groupId = `stack-test-${unique}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    t.after(async () => {
-      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-      await admin.disconnect();
-    });
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
-    const sent = Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
-    await producer.send({ topic, acks: -1, messages: sent });
-    await producer.disconnect();
-
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const received: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            received.push(message.value!.toString());
-            const next = (BigInt(message.offset) + 1n).toString();
-            await consumer.commitOffsets([{ topic, partition, offset: next }]);
-            if (received.length === sent.length) resolve();
-          },
-        })
-        .catch(reject);
-    });
-    await consumer.disconnect();
-
-    assert.deepEqual(received.sort(), sent.map((m) => m.value).sort());
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const total = committed!.partitions.reduce((n, p) => n + Number(p.offset), 0);
-    assert.equal(total, sent.length);
+  const Key = `stack-test/${unique}.bin`;
+  t.after(async () => {
+    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key })).catch(() => {});
+    client.destroy();
   });
-
-  test('the schema registry enforces BACKWARD compatibility through the Confluent API', async (t) => {
-    const subject = `stack-test-${unique}-value`;
-    const url = stack.schemaRegistryUrl;
-    const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
-    const record = (fields: object[]) =>
-      JSON.stringify({
-        schema: JSON.stringify({ type: 'record', name: 'X', namespace: 'stack.test', fields }),
-      });
-    const register = (fields: object[]) =>
-      fetch(`${url}/subjects/${subject}/versions`, { method: 'POST', headers, body: record(fields) });
-    t.after(async () => {
-      await fetch(`${url}/subjects/${subject}`, { method: 'DELETE' });
-      await fetch(`${url}/subjects/${subject}?permanent=true`, { method: 'DELETE' });
-    });
-
-    const a = { name: 'a', type: 'string' };
-    const v1 = await register([a]);
-    assert.equal(v1.status, 200);
-    const { id } = (await v1.json()) as { id: number };
-    assert.ok(Number.isInteger(id));
-
-    const config = await fetch(`${url}/config/${subject}`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({ compatibility: 'BACKWARD' }),
-    });
-    assert.equal(config.status, 200);
-
-    const optional = { name: 'b', type: ['null', 'string'], default: null };
-    const v2 = await register([a, optional]);
-    assert.equal(v2.status, 200, await v2.clone().text());
-
-    const required = { name: 'c', type: 'int' };
-    const v3 = await register([a, optional, required]);
-    assert.equal(v3.status, 409);
-
-    const again = await register([a]);
-    assert.equal(((await again.json()) as { id: number }).id, id, 're-registering returns the same id');
-  });
-
-  test('PostgreSQL accepts the configured URL and has the apicurio database', async () => {
-    const client = new pg.Client({ connectionString: stack.databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ n: number }>(
-        'select count(*)::int as n from pg_database where datname = $1',
-        ['apicurio'],
-      );
-      assert.equal(rows[0]!.n, 1);
-    } finally {
-      await client.end();
-    }
-  });
-
-  test('S3 round trip with path-style addressing and SDK v3 default checksums', async (t) => {
-    const { s3 } = stack;
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: s3.forcePathStyle,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    const Key = `stack-test/${unique}.bin`;
-    t.after(async () => {
-      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key })).catch(() => {});
-      client.destroy();
-    });
-    const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
-    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: body }));
-    const got = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }));
-    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body));
-    // Insert-if-absent (DESIGN's idempotent writes) relies on If-None-Match: a second put is refused.
-    await assert.rejects(
-      client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: body, IfNoneMatch: '*' })),
-      {
-        name: 'PreconditionFailed',
-      },
-    );
-  });
+  const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+  await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: body }));
+  const got = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }));
+  assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body));
+  // Insert-if-absent (DESIGN's idempotent writes) relies on If-None-Match: a second put is refused.
+  await assert.rejects(
+    client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: body, IfNoneMatch: '*' })),
+    {
+      name: 'PreconditionFailed',
+    },
+  );
 });

@@ -16,20 +16,6 @@ const EXCEPTIONS = new Set(['demo/report.ts:renderSummary']);
  */
 const NOT_YET_SPLIT = new Set([
   'optimizer/core/controller.ts:decide', // issue 10 changes the controller
-  'demo/run.ts:runDemo', // issue 10 changes the demo
-  'bench/benches/memory.ts:run',
-  'bench/benches/online.ts:run',
-  'bench/benches/persister.ts:run',
-  'bench/benches/producer.ts:run',
-  'bench/benches/scaling.ts:run',
-  // Scenario tests: one story per test, to be cut into subtests.
-  'test/integration/ab.test.ts:test',
-  'test/integration/agent.test.ts:test',
-  'test/integration/batch.test.ts:test',
-  'test/integration/config-path.test.ts:test',
-  'test/integration/online-loop.test.ts:test',
-  'test/integration/optimizer-api.test.ts:test',
-  'test/integration/stack.test.ts:describe',
 ]);
 
 const HEADER =

@@ -3,11 +3,11 @@
 // best of several runs, so other processes on the machine inflate it as little as possible.
 // A script, not part of the engine: it prints and exits.
 import { stationCatalog } from '../../catalog/index.ts';
+import { gaussianSource, mulberry32 } from '../metrics/random.ts';
 import { createChain } from './chain.ts';
-import { gaussian, mulberry32 } from './random.ts';
 
 function signal(sampleRate: number, seconds: number, seed: number): Float32Array {
-  const g = gaussian(mulberry32(seed));
+  const g = gaussianSource(mulberry32(seed));
   const out = new Float32Array(sampleRate * seconds);
   for (let i = 0; i < out.length; i++) {
     const t = i / sampleRate;

@@ -1,4 +1,6 @@
 // Public surface of the DSP engine: the per-station chain, its blocks, the packet-level jitter buffer.
+
+export { gaussianSource, mulberry32 } from '../metrics/random.ts';
 export { Agc, type AgcSettings } from './agc.ts';
 export {
   AUDIO_BLOCK_ORDER,
@@ -27,7 +29,6 @@ export { Limiter, type LimiterSettings } from './limiter.ts';
 export { NoiseGate, type NoiseGateSettings } from './noiseGate.ts';
 export { NoiseSuppressor, type NoiseSuppressorSettings } from './noiseSuppressor.ts';
 export { PacketLossConcealer } from './plc.ts';
-export { gaussian, mulberry32 } from './random.ts';
 export { RNNOISE_RATE, type RnnoiseSettings, RnnoiseSuppressor } from './rnnoise.ts';
 export type { AudioBlock } from './types.ts';
 export { Vad, type VadSettings, type VadStats } from './vad.ts';

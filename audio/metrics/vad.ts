@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resample } from '../dsp/resampler.ts';
 
 /** WebRTC VAD aggressiveness: 0 = quality (most frames speech) .. 3 = very aggressive. */
 export type VadMode = 0 | 1 | 2 | 3;
@@ -112,32 +113,4 @@ export function speechActivity(
   let speech = 0;
   for (let i = 0; i < d.length; i++) speech += d[i]!;
   return speech / d.length;
-}
-
-/** Lowpass at 45 % of the lower rate, ±8 zero crossings of a Hann-windowed sinc. */
-const RESAMPLE_CUTOFF = 0.45;
-const RESAMPLE_ZERO_CROSSINGS = 8;
-
-/** Band-limited resampling by direct windowed-sinc interpolation; only for rates libfvad lacks. */
-export function resample(x: Float32Array, fromRate: number, toRate: number): Float32Array {
-  const ratio = fromRate / toRate;
-  const out = new Float32Array(Math.floor(x.length / ratio));
-  // Cutoff as a fraction of the input rate, and the kernel's half-width in input samples.
-  const fc = (RESAMPLE_CUTOFF * Math.min(fromRate, toRate)) / fromRate;
-  const half = RESAMPLE_ZERO_CROSSINGS / (2 * fc);
-  for (let k = 0; k < out.length; k++) {
-    const t = k * ratio;
-    const lo = Math.max(0, Math.ceil(t - half));
-    const hi = Math.min(x.length - 1, Math.floor(t + half));
-    let acc = 0;
-    for (let i = lo; i <= hi; i++) {
-      const d = t - i;
-      const arg = 2 * fc * d;
-      const sinc = arg === 0 ? 1 : Math.sin(Math.PI * arg) / (Math.PI * arg);
-      const window = 0.5 + 0.5 * Math.cos((Math.PI * d) / half);
-      acc += x[i]! * 2 * fc * sinc * window;
-    }
-    out[k] = acc;
-  }
-  return out;
 }

@@ -4,9 +4,9 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { resample } from '../../audio/dsp/resampler.ts';
 import { toPcm16 } from '../../domain/pcm.ts';
 import { VoiceloopError } from '../../lib/errors.ts';
-import { resample } from '../../stations/sim/resample.ts';
 import { DEBIAN_PYTHON, POCKETSPHINX_MODEL_DIR } from '../debian.ts';
 import type { Recognition, SpeechRecognizer } from './types.ts';
 

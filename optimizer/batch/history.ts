@@ -9,7 +9,7 @@
 // quiet-talker context want different defaults; pooling them would average two optima into neither.
 import type { ParameterConstraint, StationSnapshot } from '../../contracts/generated.ts';
 import { type ReplaySource, replaySource } from '../../domain/replay.ts';
-import { createRng, hashSeed, type Rng } from '../core/random.ts';
+import { createRng, hashSeed, type ResumableRng } from '../core/random.ts';
 import { scoreSnapshot } from '../core/scorecard.ts';
 
 export interface LearningContext {
@@ -64,7 +64,7 @@ class Reservoir<T> {
   seen = 0;
   constructor(
     private readonly size: number,
-    private readonly rng: Rng,
+    private readonly rng: ResumableRng,
   ) {}
   add(x: T): void {
     this.seen++;

@@ -24,7 +24,7 @@ export {
 export { EXPLORE_STEP_SHARE, MAX_CHANGES_PER_STEP } from './moves.ts';
 export type { LearnedRegion } from './prior.ts';
 export { priorMoves } from './prior.ts';
-export type { Rng } from './random.ts';
+export type { ResumableRng } from './random.ts';
 export { createRng, hashSeed } from './random.ts';
 export { LEVEL_DEADBAND_LU } from './rules.ts';
 export type { ComponentName, SpeechLevel } from './scorecard.ts';

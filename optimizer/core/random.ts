@@ -2,22 +2,23 @@
 // same seed replays the same exploration and the same search. mulberry32 (Tommy Ettinger, public
 // domain): fast, passes the usual small-state statistical tests, plenty for picking steps.
 
-export interface Rng {
+import { mulberry32Step } from '../../audio/metrics/random.ts';
+
+/** A uniform source whose whole state can be read and stored (unlike the audio code's `Rng`). */
+export interface ResumableRng {
   /** Uniform in [0, 1). */
   next(): number;
   /** Current state, to store and resume from. */
   state(): number;
 }
 
-export function createRng(seed: number): Rng {
+export function createRng(seed: number): ResumableRng {
   let s = seed >>> 0;
   return {
     next() {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      const [next, u] = mulberry32Step(s);
+      s = next;
+      return u;
     },
     state: () => s,
   };

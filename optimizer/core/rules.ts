@@ -103,45 +103,45 @@ function loss(score: StationScore, ...names: string[]): number {
   return l;
 }
 
-class Ctx {
-  constructor(readonly r: RuleContext) {}
-  get a() {
-    return this.r.snapshot.metrics.audio;
+class Situation {
+  constructor(readonly context: RuleContext) {}
+  get audio() {
+    return this.context.snapshot.metrics.audio;
   }
   get constraints(): readonly ParameterConstraint[] {
-    return this.r.snapshot.constraints;
+    return this.context.snapshot.constraints;
   }
   /** The parameter exists at this station and is not frozen. */
   has(name: string): boolean {
-    const spec = this.r.specs.get(name);
+    const spec = this.context.specs.get(name);
     return spec !== undefined && !effectiveBounds(spec, this.constraints).frozen;
   }
   /** The parameter can still move in this direction (not frozen, not at its bound). */
   room(name: string, direction: 1 | -1): boolean {
-    const spec = this.r.specs.get(name);
+    const spec = this.context.specs.get(name);
     if (!spec) return false;
     const b = effectiveBounds(spec, this.constraints);
-    const v = this.v(name);
+    const v = this.value(name);
     return !b.frozen && (direction > 0 ? v < b.hi - 1e-9 : v > b.lo + 1e-9);
   }
-  v(name: string): number {
-    return this.r.params[name] ?? this.r.specs.get(name)?.default ?? Number.NaN;
+  value(name: string): number {
+    return this.context.params[name] ?? this.context.specs.get(name)?.default ?? Number.NaN;
   }
   step(name: string): number {
-    return this.r.specs.get(name)?.max_step ?? 0;
+    return this.context.specs.get(name)?.max_step ?? 0;
   }
 }
 
-function speechCollapse(c: Ctx): Finding | null {
-  const act = c.a.speech_activity;
-  const base = c.r.baseline?.['speech_activity'];
+function speechCollapse(c: Situation): Finding | null {
+  const act = c.audio.speech_activity;
+  const base = c.context.baseline?.['speech_activity'];
   const rel = base !== undefined && base >= COLLAPSE_MIN_BASELINE && act < COLLAPSE_REL * base;
-  if (!speechLevel(c.r.snapshot).present || !(act < COLLAPSE_ABS || rel)) return null;
+  if (!speechLevel(c.context.snapshot).present || !(act < COLLAPSE_ABS || rel)) return null;
   const was = base !== undefined ? ` (was ${fmt(base, 2)} at the known-good setting)` : '';
   const seen = `speech activity ${fmt(act, 2)}${was}: the gate or suppressor is eating speech`;
   const moves: Move[] = [];
   if (c.room('noise_suppression_db', -1)) {
-    const v = c.v('noise_suppression_db');
+    const v = c.value('noise_suppression_db');
     moves.push({
       name: 'noise_suppression_db',
       desired: v - c.step('noise_suppression_db'),
@@ -149,7 +149,7 @@ function speechCollapse(c: Ctx): Finding | null {
     });
   }
   if (c.room('noise_gate_threshold_dbfs', -1)) {
-    const v = c.v('noise_gate_threshold_dbfs');
+    const v = c.value('noise_gate_threshold_dbfs');
     moves.push({
       name: 'noise_gate_threshold_dbfs',
       desired: v - c.step('noise_gate_threshold_dbfs'),
@@ -160,14 +160,14 @@ function speechCollapse(c: Ctx): Finding | null {
   const observation = moves.length > 0 ? seen : `${seen}, but no gate or suppressor here can back off`;
   return {
     rule: 'speech_collapse',
-    priority: SAFETY_PRIORITY + loss(c.r.score, 'speech_presence'),
+    priority: SAFETY_PRIORITY + loss(c.context.score, 'speech_presence'),
     observation,
     moves,
   };
 }
 
-function clipping(c: Ctx): Finding | null {
-  const ratio = c.a.clipping_ratio;
+function clipping(c: Situation): Finding | null {
+  const ratio = c.audio.clipping_ratio;
   if (!(ratio > CLIP_ACT_RATIO)) return null;
   const seen = `${pct(ratio, 3)} of samples clip`;
   const moves: Move[] = [];
@@ -175,22 +175,22 @@ function clipping(c: Ctx): Finding | null {
   if (c.room('input_gain_db', -1)) {
     moves.push({
       name: 'input_gain_db',
-      desired: c.v('input_gain_db') - cut,
+      desired: c.value('input_gain_db') - cut,
       reason: `${seen}: taking ${fmt(cut)} dB off the input gain`,
     });
   }
-  if (c.room('agc_target_dbfs', -1) && c.v('agc_target_dbfs') > AGC_HOT_TARGET_DBFS) {
+  if (c.room('agc_target_dbfs', -1) && c.value('agc_target_dbfs') > AGC_HOT_TARGET_DBFS) {
     moves.push({
       name: 'agc_target_dbfs',
-      desired: c.v('agc_target_dbfs') - c.step('agc_target_dbfs'),
+      desired: c.value('agc_target_dbfs') - c.step('agc_target_dbfs'),
       reason: `${seen} with a hot AGC target: lowering it`,
     });
   }
-  const ceiling = c.v('limiter_ceiling_dbfs');
+  const ceiling = c.value('limiter_ceiling_dbfs');
   if (
     c.room('limiter_ceiling_dbfs', -1) &&
     ceiling > LIMITER_SAFE_CEILING_DBFS &&
-    c.a.peak_dbfs >= ceiling - PEAK_AT_CEILING_DB
+    c.audio.peak_dbfs >= ceiling - PEAK_AT_CEILING_DB
   ) {
     moves.push({
       name: 'limiter_ceiling_dbfs',
@@ -200,21 +200,21 @@ function clipping(c: Ctx): Finding | null {
   }
   return {
     rule: 'clipping',
-    priority: SAFETY_PRIORITY + loss(c.r.score, 'clipping'),
+    priority: SAFETY_PRIORITY + loss(c.context.score, 'clipping'),
     observation: seen,
     moves,
   };
 }
 
-function level(c: Ctx): Finding | null {
-  const lv = speechLevel(c.r.snapshot);
+function level(c: Situation): Finding | null {
+  const lv = speechLevel(c.context.snapshot);
   if (!lv.present) return null;
-  const target = c.r.snapshot.targets.loudness_lufs;
+  const target = c.context.snapshot.targets.loudness_lufs;
   const e = target - lv.value; // > 0: too quiet
   if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
   const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
-  const priority = loss(c.r.score, 'level');
-  if (e > 0 && c.a.clipping_ratio > CLIP_ACT_RATIO) {
+  const priority = loss(c.context.score, 'level');
+  if (e > 0 && c.audio.clipping_ratio > CLIP_ACT_RATIO) {
     return {
       rule: 'level',
       priority,
@@ -225,22 +225,22 @@ function level(c: Ctx): Finding | null {
   const dir: 1 | -1 = e > 0 ? 1 : -1;
   const gain = (why: string): Move => ({
     name: 'input_gain_db',
-    desired: c.v('input_gain_db') + e,
+    desired: c.value('input_gain_db') + e,
     reason: `${seen}: ${why}`,
   });
   // AGC stations already steer toward agc_target_dbfs: the input gain would just be undone by the
   // AGC, so the lever is the AGC's target, or its max gain when it cannot reach the target.
   if (c.has('agc_target_dbfs')) {
-    const agcTarget = c.v('agc_target_dbfs');
+    const agcTarget = c.value('agc_target_dbfs');
     // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).
-    const shortfall = agcTarget - c.a.active_speech_level_dbov; // > 0: the AGC output sits under its own target
+    const shortfall = agcTarget - c.audio.active_speech_level_dbov; // > 0: the AGC output sits under its own target
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {
         const moves = [
           {
             name: 'agc_max_gain_db',
-            desired: c.v('agc_max_gain_db') + shortfall,
+            desired: c.value('agc_max_gain_db') + shortfall,
             reason: `${seen}; ${why}: raising its max gain`,
           },
         ];
@@ -286,26 +286,26 @@ function level(c: Ctx): Finding | null {
 // RNNoise: on a noisy line it is switched on first (alone it gains more PESQ than the spectral suppressor
 // at its strongest: README, "Noise suppression"), then let deeper; when speech is being eaten its
 // attenuation limit comes down, and at the shallowest limit it is switched off.
-function rnnoiseOn(c: Ctx): boolean {
-  return c.has('rnnoise_enabled') && c.v('rnnoise_enabled') >= 0.5;
+function rnnoiseOn(c: Situation): boolean {
+  return c.has('rnnoise_enabled') && c.value('rnnoise_enabled') >= 0.5;
 }
 
-function rnnoiseHarder(c: Ctx, seen: string): Move[] {
+function rnnoiseHarder(c: Situation, seen: string): Move[] {
   if (c.has('rnnoise_enabled') && !rnnoiseOn(c)) {
     return [{ name: 'rnnoise_enabled', desired: 1, reason: `${seen}: switching RNNoise on` }];
   }
   if (rnnoiseOn(c) && c.room('rnnoise_attenuation_limit_db', 1)) {
-    const v = c.v('rnnoise_attenuation_limit_db');
+    const v = c.value('rnnoise_attenuation_limit_db');
     const desired = v + c.step('rnnoise_attenuation_limit_db');
     return [{ name: 'rnnoise_attenuation_limit_db', desired, reason: `${seen}: letting RNNoise go deeper` }];
   }
   return [];
 }
 
-function rnnoiseSofter(c: Ctx, seen: string): Move[] {
+function rnnoiseSofter(c: Situation, seen: string): Move[] {
   if (!rnnoiseOn(c)) return [];
   if (c.room('rnnoise_attenuation_limit_db', -1)) {
-    const v = c.v('rnnoise_attenuation_limit_db');
+    const v = c.value('rnnoise_attenuation_limit_db');
     const desired = v - c.step('rnnoise_attenuation_limit_db');
     return [{ name: 'rnnoise_attenuation_limit_db', desired, reason: `${seen}; holding RNNoise back` }];
   }
@@ -314,15 +314,15 @@ function rnnoiseSofter(c: Ctx, seen: string): Move[] {
     : [];
 }
 
-function noise(c: Ctx, collapsing: boolean): Finding | null {
-  const min = c.r.snapshot.targets.min_snr_db;
-  const snr = c.a.snr_db;
+function noise(c: Situation, collapsing: boolean): Finding | null {
+  const min = c.context.snapshot.targets.min_snr_db;
+  const snr = c.audio.snr_db;
   if (!(snr < min + NOISE_ACT_MARGIN_DB)) return null;
   const seen =
     snr < min
       ? `SNR ${fmt(snr)} dB is ${fmt(min - snr)} dB under the ${fmt(min, 0)} dB minimum`
       : `SNR ${fmt(snr)} dB is barely above the ${fmt(min, 0)} dB minimum`;
-  const priority = loss(c.r.score, 'noise', 'noise_floor');
+  const priority = loss(c.context.score, 'noise', 'noise_floor');
   if (collapsing)
     return {
       rule: 'noise',
@@ -332,7 +332,7 @@ function noise(c: Ctx, collapsing: boolean): Finding | null {
     };
   const moves: Move[] = [...rnnoiseHarder(c, seen)];
   if (c.room('noise_suppression_db', 1)) {
-    const v = c.v('noise_suppression_db');
+    const v = c.value('noise_suppression_db');
     moves.push({
       name: 'noise_suppression_db',
       desired: v + c.step('noise_suppression_db'),
@@ -342,16 +342,16 @@ function noise(c: Ctx, collapsing: boolean): Finding | null {
   // The gate sits before the suppressor and the AGC, but the metrics are measured at the output. Refer
   // them back to the gate's input assuming the AGC applies its full max gain: that places the speech
   // level (and so the gate's ceiling) as low as it can be, so the gate errs toward staying open.
-  const agcGain = c.has('agc_max_gain_db') ? c.v('agc_max_gain_db') : 0;
-  const suppression = c.has('noise_suppression_db') ? c.v('noise_suppression_db') : 0;
-  const speechIn = c.a.active_speech_level_dbov - agcGain;
-  const floorIn = c.a.noise_floor_dbfs - AES17_OFFSET_DB - agcGain + suppression;
-  const gate = c.v('noise_gate_threshold_dbfs');
-  const lv = speechLevel(c.r.snapshot);
+  const agcGain = c.has('agc_max_gain_db') ? c.value('agc_max_gain_db') : 0;
+  const suppression = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
+  const speechIn = c.audio.active_speech_level_dbov - agcGain;
+  const floorIn = c.audio.noise_floor_dbfs - AES17_OFFSET_DB - agcGain + suppression;
+  const gate = c.value('noise_gate_threshold_dbfs');
+  const lv = speechLevel(c.context.snapshot);
   if (
     c.room('noise_gate_threshold_dbfs', 1) &&
     lv.present &&
-    lv.value - c.a.noise_floor_dbfs < FLOOR_NOISY_MARGIN_DB
+    lv.value - c.audio.noise_floor_dbfs < FLOOR_NOISY_MARGIN_DB
   ) {
     const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - GATE_BELOW_SPEECH_DB);
     if (want > gate + 1) {
@@ -364,11 +364,11 @@ function noise(c: Ctx, collapsing: boolean): Finding | null {
   return { rule: 'noise', priority, observation, moves };
 }
 
-function hum(c: Ctx): Finding | null {
+function hum(c: Situation): Finding | null {
   if (!c.has('highpass_cutoff_hz')) return null;
-  const h = c.a.hum_ratio;
-  const cutoff = c.v('highpass_cutoff_hz');
-  const priority = loss(c.r.score, 'hum');
+  const h = c.audio.hum_ratio;
+  const cutoff = c.value('highpass_cutoff_hz');
+  const priority = loss(c.context.score, 'hum');
   if (h > HUM_ACT) {
     const seen = `mains hum holds ${pct(h)} of the energy with the high-pass at ${fmt(cutoff, 0)} Hz`;
     if (cutoff >= HPF_VOICE_CAP_HZ)
@@ -382,8 +382,8 @@ function hum(c: Ctx): Finding | null {
       moves: [{ name: 'highpass_cutoff_hz', desired, reason: `${seen}: raising the cutoff` }],
     };
   }
-  const c0 = c.r.origin?.['spectral_centroid_hz'];
-  const cNow = c.a.spectral_centroid_hz;
+  const c0 = c.context.origin?.['spectral_centroid_hz'];
+  const cNow = c.audio.spectral_centroid_hz;
   if (h < HUM_CLEAR && cutoff > HPF_THIN_HZ && c0 !== undefined && c0 > 0 && cNow > CENTROID_RISE * c0) {
     const seen = `hum is gone (${pct(h)}) but the spectral centroid rose ${fmt(c0, 0)} -> ${fmt(cNow, 0)} Hz: the ${fmt(cutoff, 0)} Hz high-pass thins the voice`;
     const moves = [
@@ -393,18 +393,18 @@ function hum(c: Ctx): Finding | null {
         reason: `${seen}; lowering it`,
       },
     ];
-    return { rule: 'hum', priority: loss(c.r.score, 'level', 'hum') + 0.01, observation: seen, moves };
+    return { rule: 'hum', priority: loss(c.context.score, 'level', 'hum') + 0.01, observation: seen, moves };
   }
   return null;
 }
 
-function network(c: Ctx): Finding | null {
-  const n = c.r.snapshot.metrics.network;
+function network(c: Situation): Finding | null {
+  const n = c.context.snapshot.metrics.network;
   if (n === null || !c.has('jitter_buffer_ms')) return null;
-  const jb = c.v('jitter_buffer_ms');
+  const jb = c.value('jitter_buffer_ms');
   const needed = JB_JITTER_MULT * n.jitter_ms;
-  const budget = c.r.snapshot.targets.max_latency_ms;
-  const priority = loss(c.r.score, 'network', 'latency');
+  const budget = c.context.snapshot.targets.max_latency_ms;
+  const priority = loss(c.context.score, 'network', 'latency');
   const lossText = `loss ${pct(n.packet_loss_ratio)}, jitter ${fmt(n.jitter_ms)} ms, latency ${fmt(n.latency_ms, 0)} ms, buffer ${fmt(jb, 0)} ms`;
   if (n.packet_loss_ratio > LOSS_ACT && jb < needed) {
     let delta = needed - jb;
@@ -449,12 +449,12 @@ function network(c: Ctx): Finding | null {
   return null;
 }
 
-function dynamics(c: Ctx): Finding | null {
-  const crest = c.a.crest_factor_db;
-  if (!speechLevel(c.r.snapshot).present || !(crest < CREST_LOW_DB)) return null;
+function dynamics(c: Situation): Finding | null {
+  const crest = c.audio.crest_factor_db;
+  if (!speechLevel(c.context.snapshot).present || !(crest < CREST_LOW_DB)) return null;
   const seen = `crest factor ${fmt(crest)} dB: dynamics squashed`;
-  const priority = loss(c.r.score, 'dynamics');
-  const ratio = c.v('compressor_ratio');
+  const priority = loss(c.context.score, 'dynamics');
+  const ratio = c.value('compressor_ratio');
   if (c.room('compressor_ratio', -1) && ratio > 1) {
     return {
       rule: 'dynamics',
@@ -464,7 +464,7 @@ function dynamics(c: Ctx): Finding | null {
     };
   }
   if (c.room('compressor_threshold_dbfs', 1)) {
-    const t = c.v('compressor_threshold_dbfs');
+    const t = c.value('compressor_threshold_dbfs');
     return {
       rule: 'dynamics',
       priority,
@@ -483,7 +483,7 @@ function dynamics(c: Ctx): Finding | null {
 
 /** Every rule's finding for this snapshot, most valuable first. */
 export function diagnose(r: RuleContext): Finding[] {
-  const c = new Ctx(r);
+  const c = new Situation(r);
   const collapse = speechCollapse(c);
   const out = [
     collapse,
@@ -493,7 +493,7 @@ export function diagnose(r: RuleContext): Finding[] {
     hum(c),
     network(c),
     dynamics(c),
-    settingsFinding(r, c.a.hum_ratio > HUM_ACT),
+    settingsFinding(r, c.audio.hum_ratio > HUM_ACT),
   ];
   return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);
 }

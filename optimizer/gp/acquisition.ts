@@ -12,6 +12,7 @@
 // incumbent times the probability of feasibility Φ(μ_c / σ_c); before anything feasible is known it
 // is the probability of feasibility alone.
 import { errorFunction } from 'simple-statistics';
+import { gaussian } from '../../audio/metrics/random.ts';
 import { createRng } from '../core/random.ts';
 import type { GaussianProcess } from './gp.ts';
 
@@ -80,13 +81,6 @@ const POLISH_STEP0 = 0.1;
 const POLISH_STEP_MIN = 0.002;
 
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
-
-function gaussian(next: () => number): number {
-  // Box–Muller; 1 - u keeps the log argument in (0, 1].
-  const u = 1 - next();
-  const v = next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
 
 /**
  * Maximises EI over the unit box. `best` is the incumbent in target units (null: nothing feasible

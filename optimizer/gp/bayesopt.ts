@@ -4,7 +4,7 @@
 // loop for a synchronous function. An optional constraint c(x) >= 0, observed with each evaluation,
 // gets its own GP, and suggestions maximise constrained EI (acquisition.ts). Inputs are scaled to the unit box of `bounds` (for a station: the
 // catalog [min, max] of each parameter), so one set of hyperparameter bounds fits every parameter.
-import { createRng, type Rng } from '../core/random.ts';
+import { createRng, type ResumableRng } from '../core/random.ts';
 import { type AcquisitionResult, maximizeEi } from './acquisition.ts';
 import { type FitOptions, GaussianProcess, type Hyperparameters } from './gp.ts';
 import type { KernelName } from './kernel.ts';
@@ -58,7 +58,7 @@ interface Obs {
 }
 
 /** n points of a Latin hypercube in [0, 1]^d: every dimension's n strata each hit once. */
-export function latinHypercube(n: number, d: number, rng: Rng): number[][] {
+export function latinHypercube(n: number, d: number, rng: ResumableRng): number[][] {
   const cols = Array.from({ length: d }, () => {
     const perm = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
@@ -74,7 +74,7 @@ export class BayesianOptimizer {
   readonly dim: number;
   private readonly bounds: readonly Dimension[];
   private readonly kernel: KernelName;
-  private readonly rng: Rng;
+  private readonly rng: ResumableRng;
   private readonly xi: number;
   private readonly snapX: ((x: number[]) => number[]) | undefined;
   private readonly design: number[][];

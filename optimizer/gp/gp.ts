@@ -14,7 +14,7 @@
 //   is a mean over few segments, or one carried over from an earlier run on other audio, is trusted
 //   less than one measured now on the same audio.
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { createRng, type Rng } from '../core/random.ts';
+import { createRng, type ResumableRng } from '../core/random.ts';
 import { correlation, type KernelName, scaledSqDist } from './kernel.ts';
 
 export interface Hyperparameters {
@@ -306,7 +306,7 @@ function ascend(
   return best;
 }
 
-function randomTheta(rng: Rng, bounds: readonly [number, number][]): number[] {
+function randomTheta(rng: ResumableRng, bounds: readonly [number, number][]): number[] {
   return bounds.map(([lo, hi]) => lo + rng.next() * (hi - lo));
 }
 

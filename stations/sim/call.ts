@@ -4,6 +4,8 @@
 // Stations are measured independently: each one's input is the clean speech of its leg with only its
 // own impairment applied; no station's output is cascaded into the next. That keeps every station's
 // optimization attributable: a change at station 3 cannot move station 4's ground truth.
+
+import { resample } from '../../audio/dsp/resampler.ts';
 import { stationById } from '../../catalog/index.ts';
 import { promptWords } from '../../engines/stt/transcripts.ts';
 import type { StationInput, Utterance } from '../pipeline.ts';
@@ -11,7 +13,6 @@ import { impair } from './impair.ts';
 import type { ImpairmentSet, NetworkImpairment, StationProfile } from './impairments.ts';
 import { FRAME_MS, meanJitterDelayMs, packetize } from './network.ts';
 import { rngFor, seedOf } from './random.ts';
-import { resample } from './resample.ts';
 import { NATIVE_RATE, type PromptSpan, type SpeechSourceKind, speechSource } from './speech.ts';
 
 export interface SimulateCallOptions {

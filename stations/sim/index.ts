@@ -1,5 +1,7 @@
 // The station simulator's public surface: impairment profiles, clean speech, impairments, the
 // simulated network leg, whole simulated calls, and the ground-truth and stage models the pipeline uses.
+
+export { resample } from '../../audio/dsp/resampler.ts';
 export {
   type SimSegment,
   type SimStationInput,
@@ -31,7 +33,6 @@ export { FRAME_MS, meanJitterDelayMs, muLaw, type PacketizeOptions, packetize } 
 export { babbleNoise, pinkNoise, whiteNoise } from './noise.ts';
 export { gammaVariate, mulberry32, type Rng, rngFor, seedOf } from './random.ts';
 export { bestLag, SEG_SNR_MAX_DB, SEG_SNR_MIN_DB, segmentalSnrDb } from './reference.ts';
-export { resample } from './resample.ts';
 export {
   DEFAULT_PROMPT_DIR,
   NATIVE_RATE,

@@ -9,13 +9,13 @@
 // (station 9's TTS latency); without espeak-ng it falls back to the recordings played 6% fast.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resample } from '../../audio/dsp/resampler.ts';
 import { activeSpeechLevel } from '../../audio/metrics/index.ts';
 import { decodeWav } from '../../domain/wav.ts';
 import { PROMPT_DIR } from '../../engines/debian.ts';
 import { promptTranscripts } from '../../engines/stt/transcripts.ts';
 import { espeakAvailable, synthesizeSync } from '../../engines/tts/espeak.ts';
 import { randomInt, rngFor, uniform } from './random.ts';
-import { resample } from './resample.ts';
 import { synthSpeech } from './synthSpeech.ts';
 
 export { decodeWav };

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EchoCanceller } from '../../../audio/dsp/echoCanceller.ts';
-import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
+import { gaussianSource, mulberry32 } from '../../../audio/metrics/random.ts';
 import { add, dbfs, dbToLin, delay, speechLike, whiteNoise } from './signals.ts';
 
 /** A line-echo path: `bulkMs` of pure delay, then a decaying random response, -12 dB overall (ERL 12 dB). */
 function echoPath(sampleRate: number, bulkMs: number, seed: number): Float64Array {
-  const g = gaussian(mulberry32(seed));
+  const g = gaussianSource(mulberry32(seed));
   const bulk = Math.round((bulkMs / 1000) * sampleRate);
   const ir = new Float64Array(bulk + Math.round(0.025 * sampleRate));
   let energy = 0;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JitterBuffer, type RtpPacket, runJitterBuffer } from '../../../audio/dsp/jitterBuffer.ts';
 import { PacketLossConcealer } from '../../../audio/dsp/plc.ts';
-import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
+import { gaussianSource, mulberry32 } from '../../../audio/metrics/random.ts';
 import { dbfs, speechLike } from './signals.ts';
 
 const SR = 16000;
@@ -13,7 +13,7 @@ function trace(
   audio: Float32Array,
   opts: { jitterMs: number; seed: number; drop?: (seq: number) => boolean; ts0?: number },
 ): RtpPacket[] {
-  const g = gaussian(mulberry32(opts.seed));
+  const g = gaussianSource(mulberry32(opts.seed));
   const out: RtpPacket[] = [];
   for (let seq = 0; (seq + 1) * FRAME <= audio.length; seq++) {
     const jitter = Math.abs(g()) * opts.jitterMs;

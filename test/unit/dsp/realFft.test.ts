@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import FFT from 'fft.js';
-import { mulberry32 } from '../../../audio/dsp/random.ts';
 import { RealFft } from '../../../audio/dsp/realFft.ts';
+import { mulberry32 } from '../../../audio/metrics/random.ts';
 
 test('half-size real FFT: forward matches the full-size transform bin by bin, inverse restores the signal', () => {
   const rng = mulberry32(5);

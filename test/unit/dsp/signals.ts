@@ -1,6 +1,6 @@
 // Test signals and level measurements for the DSP tests. Levels are computed here on purpose, not with
 // audio/metrics, so the DSP tests pin the blocks against a definition nobody else can move.
-import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
+import { gaussianSource, mulberry32 } from '../../../audio/metrics/random.ts';
 
 export function rms(x: Float32Array, from = 0, to = x.length): number {
   let s = 0;
@@ -50,7 +50,7 @@ export function whiteNoise(
   rmsLevel: number,
   seed: number,
 ): Float32Array {
-  const g = gaussian(mulberry32(seed));
+  const g = gaussianSource(mulberry32(seed));
   const out = new Float32Array(Math.round(sampleRate * seconds));
   for (let i = 0; i < out.length; i++) out[i] = rmsLevel * g();
   return out;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resample, speechActivity, vadDecisions } from '../../../audio/metrics/vad.ts';
+import { resample } from '../../../audio/dsp/resampler.ts';
+import { speechActivity, vadDecisions } from '../../../audio/metrics/vad.ts';
 import { sine, speechBursts } from './fixtures.ts';
 
 const PATTERN: readonly (readonly [number, number])[] = [

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { gaussian, mulberry32 } from '../../../audio/dsp/random.ts';
+import { gaussianSource, mulberry32 } from '../../../audio/metrics/random.ts';
 import { envWith } from '../../../lib/settings.ts';
 import { openQualityJudge, type QualityJudge, UnscorablePairError } from '../../../quality/index.ts';
 import { encodeRequest, FrameReader } from '../../../quality/protocol.ts';
@@ -25,7 +25,7 @@ const speech16 = speechSource(11, { durationMs: 5000, sampleRate: 16000, log: ()
 const speech8 = speechSource(11, { durationMs: 5000, sampleRate: 8000, log: () => {} }).samples;
 
 function withNoise(x: Float32Array, snrDb: number, seed: number): Float32Array {
-  const g = gaussian(mulberry32(seed));
+  const g = gaussianSource(mulberry32(seed));
   let p = 0;
   for (const v of x) p += v * v;
   const sigma = Math.sqrt(p / x.length / 10 ** (snrDb / 10));

@@ -20,6 +20,7 @@ import type { Pool } from '../storage/db.ts';
 import { ensurePartitionsAhead } from '../storage/partitions.ts';
 import type { TaskOutcome } from '../storage/retention.ts';
 import * as store from '../storage/retention.ts';
+import { deleteJournalled } from './journal.ts';
 
 export interface SweepDeps {
   pool: Pool;
@@ -60,39 +61,13 @@ interface Ctx {
   check(): void;
 }
 
-/**
- * Deletes journalled objects (all of them, or only `keys`) that no kept row refers to and, for the audio
- * sweep's, that were not written again since. Every row looked at leaves the journal, deleted or kept.
- */
-async function drainJournal(ctx: Ctx, keys?: string[]): Promise<number> {
-  const { pool, audio } = ctx.deps;
-  let deleted = 0;
-  for (;;) {
-    const batch = await store.journalled(pool, 500, keys);
-    if (batch.length === 0) return deleted;
-    const referenced = await store.referencedKeys(
-      pool,
-      batch.map((r) => r.object_key),
-    );
-    // A kept row refers to it again (the same audio stored for a newer snapshot): it stays.
-    await store.unjournal(pool, [...referenced]);
-    for (const r of batch) {
-      if (referenced.has(r.object_key)) continue;
-      ctx.check();
-      if (r.reason === 'audio_retention') {
-        const m = await audio.modifiedMs(r.object_key);
-        if (m !== undefined && m >= audioCutoffFor(r.object_key, ctx.cut)) {
-          await store.unjournal(pool, [r.object_key]);
-          continue;
-        }
-      }
-      await audio.delete(r.object_key);
-      await store.unjournal(pool, [r.object_key]);
-      deleted++;
-      await ctx.opts.hooks?.afterObjectDelete?.(r.object_key, deleted);
-    }
-    if (keys) return deleted;
-  }
+function drainJournal(ctx: Ctx, keys?: string[]): Promise<number> {
+  return deleteJournalled(ctx.deps, {
+    ...(keys ? { keys } : {}),
+    audioCutoff: (key) => audioCutoffFor(key, ctx.cut),
+    check: ctx.check,
+    ...(ctx.opts.hooks?.afterObjectDelete ? { afterDelete: ctx.opts.hooks.afterObjectDelete } : {}),
+  });
 }
 
 /** What a real sweep would keep of the snapshot rows (partitions go by whole days). */

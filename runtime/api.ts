@@ -6,6 +6,7 @@ import { experimentRoutes } from '../api/routes/experiments.ts';
 import { optimizerRoutes } from '../api/routes/optimizer.ts';
 import { outboxRoutes } from '../api/routes/outbox.ts';
 import { readRoutes } from '../api/routes/reads.ts';
+import { tenantRoutes } from '../api/routes/tenants.ts';
 import { buildApi } from '../api/server.ts';
 import type { ChangeService } from '../config/changes.ts';
 import type { OnlineOptimizer } from '../consumers/online/index.ts';
@@ -63,6 +64,16 @@ export async function startApi(deps: ApiRoleDeps, opts: ApiRoleOptions): Promise
           stream: changes.stream,
           experiments: deps.experiments,
           tokenSecret: opts.tokenSecret,
+        });
+        await a.register(tenantRoutes, {
+          pool: rt.pool,
+          audio: rt.audio,
+          log: rt.log.child({ role: 'api' }),
+          tokenSecret: opts.tokenSecret,
+          defaults: {
+            snapshotDays: Math.round(rt.cfg.topics.snapshotRetentionMs / 86_400_000),
+            audioDays: rt.cfg.s3.retentionDays,
+          },
         });
         await a.register(optimizerRoutes, {
           pool: rt.pool,

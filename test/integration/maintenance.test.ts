@@ -324,3 +324,36 @@ test('maintenance: a sweep SIGKILLed half-way leaves nothing half-deleted; the n
     { snapshot_id: 's' },
   ]);
 });
+
+test("maintenance: a tenant's shorter retention takes its rows and PCM sooner; other tenants' stay", async (t) => {
+  const { cfg, log, pool, bucket } = await privateSetup(t);
+  const t0 = Date.now();
+  let now = t0;
+  const m = await startMaintenance(
+    { pool, audio: bucket.audio, log, clock: () => now },
+    { ...maintenanceOptionsFor(cfg), sweepAtStart: false },
+  );
+  defer(t, () => m.stop());
+  await pool.query(
+    "INSERT INTO tenant_retention (tenant_id, snapshot_days, audio_days, updated_by) VALUES ('short', 2, 5, 'test')",
+  );
+  for (const tenant of ['short', 'long']) {
+    await insertSnapshot(pool, { tenant, call: `${tenant}-c`, id: `${tenant}-s`, at: t0, audioKey: null });
+    await putAudio(bucket.audio, tenant);
+  }
+  now = t0 + 6 * DAY; // past the short tenant's 2 and 5 days, inside the deployment's 14 and 30
+  const r = (await m.sweep())!;
+  assert.equal(r.status, 'completed', JSON.stringify(r.tasks));
+  assert.deepEqual(
+    (await pool.query('SELECT tenant_id FROM station_snapshots')).rows.map((x) => x.tenant_id),
+    ['long'],
+  );
+  assert.deepEqual(
+    (await pool.query('SELECT tenant_id FROM calls')).rows.map((x) => x.tenant_id),
+    ['long'],
+  );
+  assert.deepEqual(
+    (await bucket.keys()).map((k) => k.split('/')[2]),
+    ['long'],
+  );
+});

@@ -26,6 +26,9 @@ export const RENAMED: Readonly<Record<string, string>> = {
   // 0006_learned_regions and 0006_tenant_keys shared a number (two branches each took the next
   // free one); the later of the two moved to the next free number.
   '0006_learned_regions': '0008_learned_regions',
+  // 0008_retention landed first; 0008_learned_regions was renamed onto the same number after it, so
+  // the retention tables moved to the next free number.
+  '0008_retention': '0010_retention',
 };
 
 /** Migration names (file names without .sql) in the order they run. */

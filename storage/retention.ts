@@ -1,4 +1,4 @@
-// The statements of retention and erasure (sql/0008): what the maintenance role deletes, counted first
+// The statements of retention and erasure (sql/0010_retention.sql): what the maintenance role deletes, counted first
 // for a dry run, and the tables that record sweeps, the object-deletion journal, tenant retention and
 // the admin audit. Every delete here is one statement or one transaction: a killed sweep leaves each
 // unit either done or untouched.

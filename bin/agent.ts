@@ -17,6 +17,7 @@ import { createLogger } from '../lib/log.ts';
 import { createAgentMetrics } from '../lib/metrics.ts';
 import { serveMetrics } from '../lib/metricsServer.ts';
 import { loadSettings } from '../lib/settings.ts';
+import { startTracing } from '../lib/tracing.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
 import { stateDir } from '../stack/layout.ts';
@@ -151,6 +152,8 @@ try {
 }
 
 const cfg = loadSettings();
+// Spans of the agent's applies continue the trace of the change (headers); exported with an endpoint.
+const stopTracing = startTracing(cfg.otlpEndpoint, 'voiceloop-agent');
 const log = createLogger(cfg.logLevel, 'voiceloop-agent').child({
   station: args.station,
   agent: args.agentId,
@@ -288,6 +291,7 @@ try {
   await metricsServer?.close();
   await engines.close().catch(() => {});
   await rt.close();
+  await stopTracing().catch(() => {});
 }
 log.info('stopped');
 process.exit(exitCode);

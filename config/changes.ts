@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConfigRecord, ParameterChange, Scope } from '../contracts/generated.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { actorKind, type Metrics } from '../lib/metrics.ts';
+import { withSpan } from '../lib/tracing.ts';
 import * as repo from '../storage/configState.ts';
 import { afterCommit, inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
 import type { Registry } from '../streams/registry.ts';
@@ -136,7 +137,24 @@ export class ChangeService {
     return out;
   }
 
-  private async applyIn(
+  /** The change as a span (child of whatever decided it): the outbox rows it writes carry its trace. */
+  private applyIn(c: PoolClient, req: ChangeRequest, rollbackOf: string | null): Promise<ChangeOutcome> {
+    return withSpan(
+      'change',
+      { attributes: { 'voiceloop.station': req.stationId, 'voiceloop.actor_kind': actorKind(req.actor) } },
+      async (span) => {
+        const out = await this.applyUntraced(c, req, rollbackOf);
+        span.setAttributes({
+          'voiceloop.change_id': out.change.change_id,
+          'voiceloop.status': out.status,
+          ...(out.record ? { 'voiceloop.config_version': out.record.version } : {}),
+        });
+        return out;
+      },
+    );
+  }
+
+  private async applyUntraced(
     c: PoolClient,
     req: ChangeRequest,
     rollbackOf: string | null,

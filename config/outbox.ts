@@ -6,6 +6,8 @@
 // A row that can never be published — it does not encode for its contract, or Kafka refuses it alone,
 // for good, after its attempts — is set aside with the reason (metric, GET /v1/config/outbox/set-aside)
 // and the relay goes on with the rows after it.
+
+import { type Span, trace } from '@opentelemetry/api';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { canRetry, isProgrammingError, wrapIo } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
@@ -13,6 +15,7 @@ import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { backoffDelay } from '../lib/retry.ts';
 import type { Settings } from '../lib/settings.ts';
+import { contextOf, endSpan, injectTrace, SpanKind, startSpan } from '../lib/tracing.ts';
 import type { Pool, PoolClient } from '../storage/db.ts';
 import * as outbox from '../storage/outbox.ts';
 import { createProducer } from '../streams/kafka.ts';
@@ -86,6 +89,7 @@ function createPublisher(
   async function encodeAll(c: Pick<Pool, 'query'>, rows: outbox.OutboxRow[]) {
     const byTopic = new Map<string, Message[]>();
     const sendable: outbox.OutboxRow[] = [];
+    const spans: Span[] = [];
     for (const r of rows) {
       let value: Buffer | null;
       try {
@@ -97,11 +101,19 @@ function createPublisher(
       }
       const topic = topicOf[r.topic_role];
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: r.message_key, value });
+      // The trace of the change that wrote the row goes on with this publish, and on to the consumers.
+      const parent = contextOf(r.traceparent);
+      const span = startSpan('outbox publish', {
+        kind: SpanKind.PRODUCER,
+        parent,
+        attributes: { 'messaging.destination.name': topic, 'voiceloop.contract': r.contract },
+      });
+      spans.push(span);
+      list.push({ key: r.message_key, value, headers: injectTrace({}, trace.setSpan(parent, span)) });
       byTopic.set(topic, list);
       sendable.push(r);
     }
-    return { byTopic, sendable };
+    return { byTopic, sendable, spans };
   }
 
   async function publishBatch() {
@@ -114,7 +126,7 @@ function createPublisher(
         isolate = false;
         return { rows: 0, published: 0, lastId: 0 };
       }
-      const { byTopic, sendable } = await encodeAll(client, rows);
+      const { byTopic, sendable, spans } = await encodeAll(client, rows);
       try {
         if (sendable.length > 0) {
           await producer.sendBatch({
@@ -122,7 +134,9 @@ function createPublisher(
             topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           });
         }
+        for (const span of spans) endSpan(span);
       } catch (err) {
+        for (const span of spans) endSpan(span, err);
         const failure = kafkaError(`publishing ${sendable.length} outbox row(s)`, err);
         const lone = sendable.length === 1 ? sendable[0]! : null;
         if (!failure.canRetry && lone && lone.attempts + 1 >= maxAttempts) {

@@ -1,6 +1,8 @@
 // The station producer library (DESIGN §3): PCM to the object store under its content hash, then the
 // snapshot to Kafka keyed by call_id, through an idempotent producer with acks=all. The snapshot is
 // checked before anything is written, so bad input leaves no object and no record behind.
+
+import { context, trace } from '@opentelemetry/api';
 import type { Kafka, Producer } from 'kafkajs';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import {
@@ -12,7 +14,7 @@ import {
 } from '../domain/snapshot.ts';
 import { type VoiceloopError, validationError, wrapIo } from '../lib/errors.ts';
 import type { Metrics } from '../lib/metrics.ts';
-import { injectTrace } from '../lib/tracing.ts';
+import { endSpan, injectTrace, SpanKind, startSpan } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
@@ -103,16 +105,29 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
 
   async function sendAll(snapshots: StationSnapshot[]): Promise<void> {
     if (snapshots.length === 0) return;
-    const messages = snapshots.map((s) => ({
+    // One span per snapshot: each starts the trace of what the snapshot causes downstream.
+    const spans = snapshots.map((s) =>
+      startSpan('snapshot publish', {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.destination.name': deps.topic,
+          'voiceloop.station': s.station_id,
+          'voiceloop.snapshot_id': s.snapshot_id,
+        },
+      }),
+    );
+    const messages = snapshots.map((s, i) => ({
       key: s.call_id,
       value: deps.codec.encode(s),
-      headers: injectTrace({ 'snapshot-id': s.snapshot_id }),
+      headers: injectTrace({ 'snapshot-id': s.snapshot_id }, trace.setSpan(context.active(), spans[i]!)),
     }));
     try {
       await producer.send({ topic: deps.topic, acks: -1, messages });
     } catch (err) {
+      for (const span of spans) endSpan(span, err);
       throw wrapIo('KAFKA', `publishing ${snapshots.length} snapshot(s) to ${deps.topic}`, err);
     }
+    for (const span of spans) endSpan(span);
     deps.metrics?.snapshotsPublished.inc({ source }, snapshots.length);
   }
 

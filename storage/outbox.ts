@@ -3,6 +3,7 @@
 // the relay.
 import type pg from 'pg';
 import type { ContractName } from '../contracts/schemas.ts';
+import { traceparentOf } from '../lib/tracing.ts';
 import type { PoolClient } from './db.ts';
 
 export type TopicRole = 'config' | 'changes' | 'results';
@@ -22,6 +23,8 @@ export interface OutboxRow {
   message_key: string;
   payload: object | null;
   attempts: number;
+  /** The trace of the change that wrote the row (sql/0008), continued by the relay. */
+  traceparent: string | null;
 }
 
 export interface SetAsideRow {
@@ -38,7 +41,10 @@ type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 export const OUTBOX_CHANNEL = 'voiceloop_outbox';
 
-/** Adds entries inside the caller's transaction; NOTIFY wakes relays once it commits. */
+/**
+ * Adds entries inside the caller's transaction; NOTIFY wakes relays once it commits. Each row keeps
+ * the active trace context (the change's span), which the relay continues when it publishes.
+ */
 export async function enqueue(
   client: PoolClient | pg.PoolClient,
   stream: string,
@@ -46,14 +52,15 @@ export async function enqueue(
 ): Promise<void> {
   if (entries.length === 0) return;
   await client.query(
-    `INSERT INTO outbox (stream, topic_role, contract, message_key, payload)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+    `INSERT INTO outbox (stream, topic_role, contract, message_key, payload, traceparent)
+     SELECT $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[]) AS t`,
     [
       stream,
       entries.map((e) => e.role),
       entries.map((e) => e.contract),
       entries.map((e) => e.key),
       entries.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
+      traceparentOf(),
     ],
   );
   await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
@@ -62,7 +69,7 @@ export async function enqueue(
 /** The next pending rows in id order, locked until the caller's transaction ends. */
 export async function lockPending(c: Queryable, stream: string, limit: number): Promise<OutboxRow[]> {
   const { rows } = await c.query<OutboxRow>(
-    `SELECT id, topic_role, contract, message_key, payload, attempts FROM outbox
+    `SELECT id, topic_role, contract, message_key, payload, attempts, traceparent FROM outbox
       WHERE stream = $1 AND published_at IS NULL AND set_aside_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE`,
     [stream, limit],
   );

@@ -2,7 +2,7 @@
 // and station within milliseconds. Snapshots of one call share a partition (keyed by call_id), so
 // decisions for a call are made in order; the controller state of each (call, station) lives here
 // and is forgotten when the call goes quiet.
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { ChangeService } from '../../config/changes.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { canRetry } from '../../lib/errors.ts';
@@ -10,11 +10,12 @@ import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
+import { extractTrace, SpanKind, withSpan } from '../../lib/tracing.ts';
 import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import type { Pool } from '../../storage/db.ts';
 import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
 import type { Codec } from '../../streams/registry.ts';
-import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
+import { type ConsumedBatch, type DecodedRecord, runRoleConsumer } from '../../streams/roleConsumer.ts';
 import { type CallMemory, type DecisionOutcome, decideAndApply } from './decisions.ts';
 
 export interface OnlineOptimizerDeps {
@@ -97,7 +98,7 @@ export async function startOnlineOptimizer(
   };
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
-  const decideOne = async (snap: StationSnapshot) => {
+  const decideOne = async (snap: StationSnapshot, headers: KafkaMessage['headers']) => {
     const k = key(snap.tenant_id, snap.call_id, snap.station_id);
     const mem = memories.get(k) ?? { state: null, lastChangeId: null, seenAt: 0 };
     mem.seenAt = Date.now();
@@ -108,7 +109,20 @@ export async function startOnlineOptimizer(
     while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
     try {
       const started = performance.now();
-      const out = await decideAndApply(decisionDeps, snap, mem);
+      // Child of the snapshot's publish: the change it makes (config/changes.ts) is this span's child.
+      const out = await withSpan(
+        'decide',
+        {
+          kind: SpanKind.CONSUMER,
+          parent: extractTrace(headers),
+          attributes: { 'voiceloop.station': snap.station_id, 'voiceloop.snapshot_id': snap.snapshot_id },
+        },
+        async (span) => {
+          const o = await decideAndApply(decisionDeps, snap, mem);
+          span.setAttribute('voiceloop.change', o.change?.status ?? 'none');
+          return o;
+        },
+      );
       const station = String(snap.station_id);
       deps.metrics?.decisionSeconds.observe({ station }, (performance.now() - started) / 1000);
       deps.metrics?.stationScore.observe({ station }, out.decision.score.score);
@@ -128,18 +142,18 @@ export async function startOnlineOptimizer(
   // and a redelivered snapshot only repeats a decision the change path already made idempotent
   // per config key (cool-down, same values).
   const handle = async (batch: ConsumedBatch<StationSnapshot>) => {
-    const byCall = new Map<string, StationSnapshot[]>();
+    const byCall = new Map<string, DecodedRecord<StationSnapshot>[]>();
     for (const r of batch.records) {
       const list = byCall.get(r.value.call_id);
-      if (list) list.push(r.value);
-      else byCall.set(r.value.call_id, [r.value]);
+      if (list) list.push(r);
+      else byCall.set(r.value.call_id, [r]);
     }
     const queues = [...byCall.values()];
     let next = 0;
     const worker = async () => {
       while (next < queues.length && batch.isActive()) {
         const q = queues[next++]!;
-        for (const snap of q) await decideOne(snap);
+        for (const r of q) await decideOne(r.value, r.message.headers);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));

@@ -11,6 +11,7 @@ import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
+import { endSpan, extractTrace, SpanKind, startSpan } from '../../lib/tracing.ts';
 import { inTransaction, type Pool } from '../../storage/db.ts';
 import { startPartitionMaintenance } from '../../storage/partitions.ts';
 import type { Codec } from '../../streams/registry.ts';
@@ -88,6 +89,24 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
   }
 
   async function handle(batch: ConsumedBatch<StationSnapshot>) {
+    // One span per record, child of its publish; they all cover the batch's one transaction.
+    const spans = batch.records.map((r) =>
+      startSpan('snapshot persist', {
+        kind: SpanKind.CONSUMER,
+        parent: extractTrace(r.message.headers),
+        attributes: { 'voiceloop.snapshot_id': r.value.snapshot_id, 'voiceloop.station': r.value.station_id },
+      }),
+    );
+    try {
+      await persistBatch(batch);
+      for (const span of spans) endSpan(span);
+    } catch (err) {
+      for (const span of spans) endSpan(span, err);
+      throw err;
+    }
+  }
+
+  async function persistBatch(batch: ConsumedBatch<StationSnapshot>) {
     const rows: SnapshotRow[] = batch.records.map((r) => ({
       snapshot: r.value,
       partition: batch.partition,

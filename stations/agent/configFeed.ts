@@ -3,13 +3,14 @@
 // against the catalog, keeps the last known-good record per key when one is invalid, and answers every
 // record with a ConfigAck (applied, rejected with the reason, or expired on the agent's own clock).
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { configKey } from '../../config/keys.ts';
 import { ConfigView } from '../../config/view.ts';
 import type { ConfigAck, ConfigRecord } from '../../contracts/generated.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AgentMetrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
+import { extractTrace, SpanKind, type SpanOptions, withSpan } from '../../lib/tracing.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import type { Registry } from '../../streams/registry.ts';
 
@@ -111,6 +112,24 @@ function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId'>
     groupId: `${deps.topics.prefix}.agent.${deps.agentId}.${randomUUID()}`,
     maxWaitTimeInMs: 50,
   });
+}
+
+/** The agent's apply span: child of the relay's publish, the last span of a change's trace. */
+function applySpan(key: string, agentId: string, headers: KafkaMessage['headers']): SpanOptions {
+  return {
+    kind: SpanKind.CONSUMER,
+    parent: extractTrace(headers),
+    attributes: { 'voiceloop.config_key': key, 'voiceloop.agent_id': agentId },
+  };
+}
+
+/** Resolves with `p`, or rejects once `timeoutMs` passes first. */
+async function within(p: Promise<void>, timeoutMs: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`config topic not caught up within ${timeoutMs} ms`)), timeoutMs);
+  });
+  await Promise.race([p, late]).finally(() => clearTimeout(t));
 }
 
 /** The agent's metrics for each record it handles. */
@@ -236,7 +255,10 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
-      await handle(message.key?.toString() ?? '', message.value);
+      const key = message.key?.toString() ?? '';
+      await withSpan('config apply', applySpan(key, deps.agentId, message.headers), () =>
+        handle(key, message.value),
+      );
       catchUp.seen(partition, message.offset);
     },
   });
@@ -257,16 +279,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     get generation() {
       return generation;
     },
-    async ready(timeoutMs = 30_000) {
-      let t: NodeJS.Timeout | undefined;
-      const late = new Promise((_, reject) => {
-        t = setTimeout(
-          () => reject(new Error(`config topic not caught up within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      });
-      await Promise.race([catchUp.ready, late]).finally(() => clearTimeout(t));
-    },
+    ready: (timeoutMs = 30_000) => within(catchUp.ready, timeoutMs),
     onEvent(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

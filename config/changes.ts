@@ -10,6 +10,7 @@ import { withSpan } from '../lib/tracing.ts';
 import * as repo from '../storage/configState.ts';
 import { afterCommit, inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
 import type { Registry } from '../streams/registry.ts';
+import { recordChangeEvents } from '../webhooks/record.ts';
 import { type ChangeRequest, planChange } from './changePlan.ts';
 import { checkScope, configKey } from './keys.ts';
 import { enqueue } from './outbox.ts';
@@ -194,6 +195,8 @@ export class ChangeService {
       { role: 'changes', contract: 'ParameterChange', key, payload: change },
     ]);
     const status = record ? 'applied' : 'rejected';
+    // Webhook deliveries owed for this change, committed with it (nothing announced that is not recorded).
+    await recordChangeEvents(c, this.stream, change, reasons);
     const m = this.metrics;
     if (m) {
       const labels = { actor_kind: actorKind(req.actor), station: String(req.stationId) };

@@ -57,6 +57,23 @@ export interface Settings {
   groups: { persister: string; online: string; batch: string };
   /** The maintenance role (maintenance/): what ages out when, and how often it looks. */
   retention: RetentionSettings;
+  webhooks: {
+    /** Deliver to loopback and private addresses too (a receiver inside one's own network; tests). */
+    allowPrivateNetworks: boolean;
+    /** A receiver that has not answered within this has failed the attempt. */
+    timeoutMs: number;
+    /** First retry delay; each further one doubles (with jitter) up to maxBackoffMs. */
+    retryBaseMs: number;
+    maxBackoffMs: number;
+    /** Attempts of one delivery before it is abandoned. */
+    maxAttempts: number;
+    /** Failed attempts in a row after which a subscription is paused. */
+    pauseAfterFailures: number;
+    /** Dead letters within one monitor period that raise dead_letters.threshold. */
+    deadLetterThreshold: number;
+    /** How often dead letters and readiness are checked. */
+    monitorMs: number;
+  };
   /** ROLES: comma-separated roles this process runs (runtime/app.ts validates the names); null = all. */
   roles: string | null;
   /** OTLP/HTTP collector base URL for traces; null = tracing stays local (context still propagates). */
@@ -301,6 +318,16 @@ export function loadSettings(
       runDays: int(env, 'RUN_RETENTION_DAYS', 90, 1, 3650),
       observationDays: int(env, 'OBSERVATION_RETENTION_DAYS', 365, 1, 3650),
       intervalMs: int(env, 'MAINTENANCE_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60) * 60_000,
+    },
+    webhooks: {
+      allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
+      retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 10, 3_600_000),
+      maxBackoffMs: int(env, 'WEBHOOK_MAX_BACKOFF_MS', 300_000, 10, 86_400_000),
+      maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 100),
+      pauseAfterFailures: int(env, 'WEBHOOK_PAUSE_AFTER_FAILURES', 10, 1, 1000),
+      deadLetterThreshold: int(env, 'WEBHOOK_DEAD_LETTER_THRESHOLD', 10, 1, 1_000_000),
+      monitorMs: int(env, 'WEBHOOK_MONITOR_MS', 30_000, 50, 3_600_000),
     },
     roles: env.ROLES ?? null,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT

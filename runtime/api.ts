@@ -7,6 +7,7 @@ import { optimizerRoutes } from '../api/routes/optimizer.ts';
 import { outboxRoutes } from '../api/routes/outbox.ts';
 import { readRoutes } from '../api/routes/reads.ts';
 import { tenantRoutes } from '../api/routes/tenants.ts';
+import { webhookRoutes } from '../api/routes/webhooks.ts';
 import { buildApi } from '../api/server.ts';
 import type { ChangeService } from '../config/changes.ts';
 import type { OnlineOptimizer } from '../consumers/online/index.ts';
@@ -52,6 +53,12 @@ export async function startApi(deps: ApiRoleDeps, opts: ApiRoleOptions): Promise
           service: deps.experiments,
           tokenSecret: opts.tokenSecret,
           ...(deps.experimentRunner ? { onCreated: deps.experimentRunner.refresh } : {}),
+        });
+        await a.register(webhookRoutes, {
+          pool: rt.pool,
+          stream: changes.stream,
+          tokenSecret: opts.tokenSecret,
+          allowPrivateNetworks: rt.cfg.webhooks.allowPrivateNetworks,
         });
         await a.register(outboxRoutes, {
           pool: rt.pool,

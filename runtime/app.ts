@@ -25,12 +25,22 @@ import {
 } from '../optimizer/ab/index.ts';
 import { type BatchRunner, startBatchRunner } from '../optimizer/batch/index.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
+import type { WebhookWorker } from '../webhooks/worker.ts';
 import { type ApiRole, startApi } from './api.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
 import { batchDepsFor, maintenanceOptionsFor } from './deps.ts';
 import { type WatchedGroup, watchForMetrics } from './observe.ts';
+import { startWebhookRole } from './webhooks.ts';
 
-export const ALL_ROLES = ['api', 'persister', 'relay', 'online', 'experiments', 'maintenance'] as const;
+export const ALL_ROLES = [
+  'api',
+  'persister',
+  'relay',
+  'online',
+  'experiments',
+  'maintenance',
+  'webhooks',
+] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
 
 export function parseRoles(raw: string | undefined): RoleName[] {
@@ -59,6 +69,7 @@ export interface App extends Role {
   experiments?: ExperimentRunner;
   batch?: BatchRunner;
   maintenance?: Maintenance;
+  webhooks?: WebhookWorker;
   changes: ChangeService;
   producer: StationProducer;
   url?: string;
@@ -160,6 +171,7 @@ export async function startApp(
       );
       app.expiry = await start(startExpirySweep({ changes, log: rt.log.child({ role: 'expiry' }) }));
     }
+    if (roles.includes('webhooks')) app.webhooks = await start(startWebhookRole(rt));
     if (roles.includes('online')) {
       groups.push({ groupId: cfg.groups.online, topic: cfg.topics.snapshots });
       app.online = await start(

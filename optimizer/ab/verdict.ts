@@ -6,6 +6,7 @@ import { enqueue } from '../../config/outbox.ts';
 import type { OptimizerResult, ParameterProposal } from '../../contracts/generated.ts';
 import { proposalsFromDiff } from '../../domain/proposals.ts';
 import type { PoolClient } from '../../storage/db.ts';
+import { recordEvent } from '../../webhooks/record.ts';
 import type { Arm } from './assign.ts';
 import type { ExperimentDecision } from './decide.ts';
 import { armScorecard } from './observe.ts';
@@ -134,6 +135,13 @@ export async function record(
   await enqueue(c, ctx.stream, [
     { role: 'results', contract: 'OptimizerResult', key: exp.scope.tenant_id ?? 'global', payload: result },
   ]);
+  await recordEvent(c, ctx.stream, 'experiment.verdict', exp.scope.tenant_id, {
+    experiment_id: exp.id,
+    scope: exp.scope,
+    status,
+    verdict: v,
+    analysis,
+  });
 }
 
 async function promote(

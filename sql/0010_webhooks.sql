@@ -3,7 +3,7 @@
 -- transaction as the fact they announce (a change, a rollback, a verdict): nothing is announced that
 -- was not recorded, and nothing recorded is forgotten. The delivery worker (webhooks/worker.ts)
 -- claims due rows, POSTs them signed, and keeps every attempt.
-CREATE TABLE webhook_subscriptions (
+CREATE TABLE IF NOT EXISTS webhook_subscriptions (
   id                   uuid PRIMARY KEY,
   stream               text NOT NULL,                 -- the deployment (topic prefix) whose events these are
   tenant_id            text NOT NULL,                 -- '*': the deployment's own events (admin)
@@ -17,9 +17,9 @@ CREATE TABLE webhook_subscriptions (
   created_by           text NOT NULL,
   created_at           timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX webhook_subscriptions_tenant_idx ON webhook_subscriptions (stream, tenant_id) WHERE state = 'active';
+CREATE INDEX IF NOT EXISTS webhook_subscriptions_tenant_idx ON webhook_subscriptions (stream, tenant_id) WHERE state = 'active';
 
-CREATE TABLE webhook_deliveries (
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
   id              bigserial PRIMARY KEY,
   event_id        uuid NOT NULL,                      -- the same for every subscription: receivers de-duplicate on it
   subscription_id uuid NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
@@ -35,9 +35,9 @@ CREATE TABLE webhook_deliveries (
   delivered_at    timestamptz,
   UNIQUE (subscription_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (stream, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due_idx ON webhook_deliveries (stream, next_attempt_at) WHERE state = 'pending';
 
-CREATE TABLE webhook_attempts (
+CREATE TABLE IF NOT EXISTS webhook_attempts (
   delivery_id bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
   attempt     integer NOT NULL,
   at          timestamptz NOT NULL DEFAULT now(),
@@ -48,6 +48,6 @@ CREATE TABLE webhook_attempts (
 );
 
 -- Down Migration
-DROP TABLE webhook_attempts;
-DROP TABLE webhook_deliveries;
-DROP TABLE webhook_subscriptions;
+DROP TABLE IF EXISTS webhook_attempts;
+DROP TABLE IF EXISTS webhook_deliveries;
+DROP TABLE IF EXISTS webhook_subscriptions;

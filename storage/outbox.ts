@@ -23,7 +23,7 @@ export interface OutboxRow {
   message_key: string;
   payload: object | null;
   attempts: number;
-  /** The trace of the change that wrote the row (sql/0009), continued by the relay. */
+  /** The trace of the change that wrote the row (sql/0011), continued by the relay. */
   traceparent: string | null;
 }
 

@@ -1,4 +1,4 @@
-// The webhook table family (sql/0010): every statement on webhook_subscriptions, webhook_deliveries
+// The webhook table family (sql/0012): every statement on webhook_subscriptions, webhook_deliveries
 // and webhook_attempts lives here, named by what it does.
 import type pg from 'pg';
 import type { EventType, WebhookEvent } from '../webhooks/events.ts';

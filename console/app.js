@@ -459,6 +459,25 @@ async function refreshCall() {
 // --------------------------------------------------------------------------------------------------
 // Experiments
 
+const VERDICTS = {
+  promote: 'promoted: the treatment scored better',
+  worse: 'not promoted: the treatment scored worse',
+  guardrail_stop: 'stopped by the guardrail',
+  no_verdict: 'no verdict within the sample',
+  stopped: 'stopped by hand',
+};
+
+/** An A/B verdict in words: what was decided, by how many points, at what p-value. */
+function verdictText(v) {
+  if (!v) return 'no verdict yet';
+  const diff =
+    typeof v.difference === 'number'
+      ? ` · ${v.difference >= 0 ? '+' : ''}${v.difference.toFixed(1)} points`
+      : '';
+  const p = typeof v.p_value === 'number' ? ` · p = ${v.p_value.toPrecision(2)}` : '';
+  return `${VERDICTS[v.kind] ?? v.kind}${diff}${p}`;
+}
+
 async function loadExperiments() {
   const { items } = await api('/v1/experiments');
   $('experiments-section').hidden = false;
@@ -478,16 +497,7 @@ async function loadExperiments() {
                 .join(', '),
             ),
             h('td', {}, h('span', { class: `status ${x.status}` }, x.status.replace('_', ' '))),
-            h(
-              'td',
-              {},
-              x.verdict
-                ? (x.verdict.summary ??
-                    x.verdict.decision ??
-                    x.verdict.outcome ??
-                    JSON.stringify(x.verdict).slice(0, 120))
-                : 'no verdict yet',
-            ),
+            h('td', {}, verdictText(x.verdict)),
             h('td', {}, fmtDateTime(x.started_at)),
           ),
         )

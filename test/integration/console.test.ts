@@ -109,6 +109,19 @@ async function seed(t: TestContext) {
     60_000,
   );
 
+  // An A/B experiment for the experiment list (no experiments role runs: it stays running, no verdict).
+  const exp = await app.api!.inject({
+    method: 'POST',
+    url: '/v1/experiments',
+    headers: { authorization: opA },
+    payload: {
+      station_id: 4,
+      scope: { level: 'tenant', tenant_id: a },
+      treatment: { input_gain_db: 4 },
+      reason: 'a louder feed to STT (console test)',
+    },
+  });
+  assert.equal(exp.statusCode, 201, exp.body);
   return { cfg, app, a, b, callsA, quiet, callB, opA };
 }
 
@@ -134,6 +147,9 @@ async function stationsShown(x: Ctx, page: Page, shots: string) {
   }
   await page.waitForSelector(`#calls tbody tr:has-text("${callsA[0]}")`);
   await page.waitForSelector('#live.on');
+  const exp = page.locator('#experiments tbody tr:has-text("input_gain_db=4")');
+  await exp.waitFor();
+  assert.match((await exp.textContent()) ?? '', /4 Deepgram.*running.*no verdict yet/);
   await page.screenshot({ path: join(shots, 'console-pipeline.png'), fullPage: true });
 }
 
@@ -205,6 +221,7 @@ async function otherTenant(x: Ctx, pageB: Page) {
   const textB = (await pageB.textContent('body')) ?? '';
   for (const c of callsA) assert.ok(!textB.includes(c), `tenant B's page shows A's call ${c}`);
   assert.ok(!textB.includes('console test'), "tenant B's page shows A's change");
+  assert.ok(!textB.includes('input_gain_db=4'), "tenant B's page shows A's experiment");
   assert.equal(await pageB.locator('.rollback-btn').count(), 0, 'a viewer gets no rollback button');
 }
 

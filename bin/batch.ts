@@ -105,13 +105,17 @@ if (result) {
       console.log(`${head}: skipped (${g.reason})`);
       continue;
     }
+    const screen = g.learning!.reference_screen;
     console.log(
-      `${head}: ${g.learning!.evaluations.length} evaluations, warm start from ${g.warm_start!.observations} earlier observation(s)`,
+      `${head}: ${g.learning!.evaluations.length} evaluations, warm start from ${g.warm_start!.observations} earlier observation(s)${screen ? `; PESQ/STOI screening dropped ${screen.dropped.length} of ${screen.judged}` : ''}`,
     );
     for (const [i, c] of g.candidates.entries()) {
       const v = c.verification;
+      const sign = (x: number, d: number) => `${x >= 0 ? '+' : ''}${x.toFixed(d)}`;
       const ref =
-        v.ref_gain_db === null ? '' : `, ref ${v.ref_gain_db >= 0 ? '+' : ''}${v.ref_gain_db.toFixed(1)} dB`;
+        c.reference === null
+          ? ''
+          : `, PESQ ${sign(c.reference.pesq_gain, 2)}, STOI ${sign(c.reference.stoi_gain, 3)}`;
       console.log(
         `    ${i === g.winner ? '*' : ' '} candidate ${i + 1}: ${v.baseline_score.toFixed(1)} -> ${v.candidate_score.toFixed(1)} (${v.gain >= 0 ? '+' : ''}${v.gain.toFixed(1)}${ref}) ${c.kept ? 'kept' : 'dropped'}: ${c.why}`,
       );

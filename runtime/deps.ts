@@ -3,6 +3,7 @@ import type { ChangeService } from '../config/changes.ts';
 import type { Settings } from '../lib/settings.ts';
 import type { MaintenanceOptions } from '../maintenance/index.ts';
 import type { BatchDeps } from '../optimizer/batch/run.ts';
+import { lazyQualityJudge } from '../quality/index.ts';
 import type { Runtime } from './bootstrap.ts';
 
 export function batchDepsFor(
@@ -20,6 +21,8 @@ export function batchDepsFor(
     topics: { snapshots: cfg.topics.snapshots },
     groupPrefix: cfg.groups.batch,
     log: rt.log.child({ role: 'batch' }),
+    // Opened (and on a fresh machine installed) only when a run meets stored clean speech.
+    quality: lazyQualityJudge(),
   };
 }
 

@@ -1,9 +1,12 @@
 // One (station, context) group of a batch run: its stored audio fetched, the GP search on training
 // calls (learn.ts), the candidates verified against the current defaults on held-out calls with the
-// same scorecard and — where the clean signal was stored — the reference-based quality, and the
-// verdict. Returns the group's report and the observations the next run starts from.
+// same scorecard and — where the clean signal was stored — the reference guard (reference.ts: PESQ
+// and STOI against the clean speech, first screening the search's best on the training calls, then
+// on the held-out ones), and the verdict. Returns the group's report and the observations the next
+// run starts from.
 import { defaultsForStation } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
+import type { LazyJudge } from '../../quality/index.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import type { Pool } from '../../storage/db.ts';
 import { loadReplayAudio } from '../../storage/replayAudio.ts';
@@ -11,6 +14,7 @@ import { hashSeed } from '../core/random.ts';
 import { compare, evaluate, type ReplaySegment } from './counterfactual.ts';
 import type { GroupHistory, LearningContext } from './history.ts';
 import { learn, type PriorObservation, toParams, toVector, tunableSpace } from './learn.ts';
+import { compareReference, judgeReference, referenceFault } from './reference.ts';
 import { type CandidateReport, type GroupReport, judge, pickWinner } from './report.ts';
 import type { BatchRequest } from './request.ts';
 import { earlierObservations, type ObservationRow } from './store.ts';
@@ -22,6 +26,10 @@ const VERIFY_MAX = 24;
 const MIN_VERIFY = 3;
 const WARM_STARTS = 2;
 const AUDIO_FETCH_CONCURRENCY = 8;
+/** With the reference guard: the search's best this many are screened on the training calls... */
+const SCREENED = 5;
+/** ...and the best this many that pass are verified on the held-out calls (also without the guard). */
+const VERIFIED = 3;
 
 /**
  * Training and verification segments from different calls: calls in a seeded hash order, every third
@@ -82,10 +90,22 @@ export function versionParams(
   return version === 0 ? defaultsForStation(stationId) : known.get(version)?.params;
 }
 
+/** What the reference guard's screening on the training calls did (GroupReport.learning). */
+export interface ReferenceScreen {
+  /** Candidates judged beside the defaults. */
+  judged: number;
+  /** Why each dropped one was dropped. */
+  dropped: string[];
+  baseline_pesq: number | null;
+  baseline_stoi: number | null;
+}
+
 export interface GroupDeps {
   audio: AudioStore;
   pool: Pool;
   stream: string;
+  /** The PESQ/STOI judge, opened only for a group whose training segments carry the clean speech. */
+  quality?: LazyJudge;
 }
 
 export interface GroupHooks {
@@ -151,6 +171,8 @@ export async function learnGroup(
     .slice(0, WARM_STARTS);
 
   hooks.onLearn?.(train.length);
+  const withClean = train.length > 0 && train.every((s) => s.audio.clean !== null);
+  const quality = withClean && deps.quality ? await deps.quality.get() : null;
   const learned = await learn({
     stationId: ctx.stationId,
     space,
@@ -161,26 +183,57 @@ export async function learnGroup(
     budget: req.budget,
     seed: (req.seed ^ hashSeed(ctx.id)) >>> 0,
     pooledVar: h.pooledVar,
-    // The search may not lower the reference quality at all on the training calls; the held-out
-    // verification then allows REF_TOLERANCE_DB. With the same tolerance in both, a search that sits on
-    // the edge on training audio fell over it on held-out audio (a blind score being gamed).
-    refToleranceDb: 0,
+    // No segmental-SNR constraint: it disagrees with PESQ (RNNoise: -0.5..-1.8 dB while PESQ rises),
+    // so the search runs on the score and the reference guard screens its best afterwards.
+    refToleranceDb: null,
+    candidates: quality ? SCREENED : VERIFIED,
     ...(signal ? { signal } : {}),
     ...(hooks.onEvaluation ? { onEvaluation: hooks.onEvaluation } : {}),
   });
   const observations = learned.evaluations.map((e) =>
     obsRow(ctx, e.params, e.score, train.length, 'counterfactual'),
   );
-
-  // Verification on held-out calls: the defaults and each candidate, paired segment by segment.
-  hooks.onVerify?.(learned.candidates.length, verify.length);
-  const verifyStarted = Date.now();
   const baselineParams = toParams(space, toVector(space, base.params, base.params));
+
+  // The reference guard's screening on the training calls: the search's best by score, judged with
+  // PESQ and STOI beside the defaults in one batch; the ones that sound worse are not verified.
+  let shortlist = learned.candidates;
+  let screen: ReferenceScreen | null = null;
+  if (quality) {
+    const sets = [baselineParams, ...shortlist.map((c) => c.params)];
+    const { scores, seconds } = await judgeReference(quality, ctx.stationId, sets, train, signal);
+    const faults = shortlist.map((_, i) =>
+      referenceFault(compareReference(scores[i + 1], scores[0], seconds)),
+    );
+    screen = {
+      judged: shortlist.length,
+      dropped: faults.filter((f) => f !== null),
+      baseline_pesq: scores[0]?.pesq ?? null,
+      baseline_stoi: scores[0]?.stoi ?? null,
+    };
+    shortlist = shortlist.filter((_, i) => faults[i] === null);
+  }
+  shortlist = shortlist.slice(0, VERIFIED);
+
+  // Verification on held-out calls: the defaults and each candidate, paired segment by segment, and
+  // where the clean speech is there, PESQ and STOI of each beside the defaults' in one batch.
+  hooks.onVerify?.(shortlist.length, verify.length);
+  const verifyStarted = Date.now();
   const baseOut = await evaluate(ctx.stationId, baselineParams, verify, signal);
+  const refV = quality
+    ? await judgeReference(
+        quality,
+        ctx.stationId,
+        [baselineParams, ...shortlist.map((c) => c.params)],
+        verify,
+        signal,
+      )
+    : null;
   const candidates: CandidateReport[] = [];
-  for (const c of learned.candidates) {
+  for (const [i, c] of shortlist.entries()) {
     const cmp = compare(await evaluate(ctx.stationId, c.params, verify, signal), baseOut);
-    candidates.push({ ...c, verification: cmp, ...judge(cmp, req.margin) });
+    const reference = refV ? compareReference(refV.scores[i + 1], refV.scores[0], refV.seconds) : null;
+    candidates.push({ ...c, verification: cmp, reference, ...judge(cmp, req.margin, reference) });
     observations.push(obsRow(ctx, c.params, cmp.candidate_score, verify.length, 'counterfactual'));
   }
   const verifySecs = verify.reduce((a, s) => a + s.audio.samples.length / s.audio.sampleRate, 0);
@@ -206,6 +259,7 @@ export async function learnGroup(
           feasible: e.feasible,
         })),
         reference_floor_db: learned.referenceFloorDb,
+        reference_screen: screen,
         baseline_train_score: learned.baseline.observed,
         best_train_score: Math.max(...learned.evaluations.filter((e) => e.feasible).map((e) => e.score)),
         model: learned.model,
@@ -218,13 +272,15 @@ export async function learnGroup(
         held_out: split.heldOut,
         baseline_score: baseCmp.baseline_score,
         baseline_ref_db: baseCmp.baseline_ref_db,
+        baseline_pesq: refV?.scores[0]?.pesq ?? null,
+        baseline_stoi: refV?.scores[0]?.stoi ?? null,
       },
       candidates,
       winner: pickWinner(candidates, req.margin),
     },
     observations,
     sourceIds: verify.map((s) => s.snapshot.snapshot_id),
-    audioSeconds: learned.audioSeconds + verifySecs * (1 + learned.candidates.length),
+    audioSeconds: learned.audioSeconds + verifySecs * (1 + shortlist.length),
     elapsedMs: learned.elapsedMs + (Date.now() - verifyStarted),
   };
 }

@@ -25,6 +25,14 @@ export { learnGroup, MIN_SEGMENTS, splitByCall } from './group.ts';
 export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } from './history.ts';
 export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
 export type { BatchPhase, BatchProgress } from './progress.ts';
+export {
+  compareReference,
+  judgeReference,
+  PESQ_TOLERANCE,
+  type ReferenceComparison,
+  referenceFault,
+  STOI_TOLERANCE,
+} from './reference.ts';
 export { type ReplayStats, replayRange } from './replay.ts';
 export {
   type BatchResult,
@@ -32,7 +40,6 @@ export {
   type GroupReport,
   judge,
   pickWinner,
-  REF_TOLERANCE_DB,
 } from './report.ts';
 export {
   type BatchRequest,

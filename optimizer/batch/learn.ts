@@ -8,12 +8,11 @@
 // re-evaluated first (warm start). Proposals are the evaluated points with the best posterior mean,
 // each with its expected score and uncertainty.
 //
-// Where the training segments carry the clean signal (simulated history), the search is constrained:
-// reference quality may not fall more than `refToleranceDb` under the baseline's (constrained EI on a
-// second GP). The blind scorecard alone can be gamed — a 300 Hz high-pass and a gate at -30 dBFS lift
-// station 3's score by 25 points while the segmental SNR against the clean speech falls 10 dB — and
-// where the ground truth exists it is wasteful to spend evaluations and candidates on that. Without
-// a clean reference (production) the search is on the scorecard alone.
+// Optionally (`refToleranceDb`), where the training segments carry the clean signal, the search is
+// constrained: the segmental SNR against it may not fall more than that under the baseline's
+// (constrained EI on a second GP). The batch run does not use it any more: the segmental SNR
+// disagrees with PESQ (it falls when RNNoise is switched on while PESQ rises), so the run searches on
+// the score and screens the candidates with PESQ and STOI afterwards (group.ts, reference.ts).
 import { type ParameterSpec, parametersForStation } from '../../catalog/index.ts';
 import type { ParameterConstraint } from '../../contracts/generated.ts';
 import { effectiveBounds, resolution } from '../core/bounds.ts';
@@ -131,8 +130,13 @@ export interface LearnOptions {
   readonly seed: number;
   /** Within-set variance of one segment's score (for the priors' noise). */
   readonly pooledVar: number;
-  /** With clean references on every training segment: how far (dB) a candidate's may fall under the baseline's. */
-  readonly refToleranceDb: number;
+  /**
+   * With clean references on every training segment: how far (dB) a candidate's segmental SNR may
+   * fall under the baseline's; null: no such constraint.
+   */
+  readonly refToleranceDb: number | null;
+  /** How many candidates to return (default 3), best by the model first. */
+  readonly candidates?: number;
   readonly signal?: AbortSignal;
   onEvaluation?(done: number, budget: number, best: number): void;
 }
@@ -176,6 +180,7 @@ function rankEvaluations(
   evaluations: Evaluation[],
   baselineParams: Record<string, number>,
   predict: (p: Record<string, number>) => { mean: number; sd: number },
+  byReference: boolean,
 ) {
   const ranked = evaluations
     .filter((e) => e.by !== 'baseline' && !sameParams(e.params, baselineParams))
@@ -187,7 +192,7 @@ function rankEvaluations(
   return ranked.sort(
     (a, b) =>
       Number(plateau(b)) - Number(plateau(a)) ||
-      (plateau(a) && plateau(b) ? (b.e.ref ?? 0) - (a.e.ref ?? 0) : 0) ||
+      (byReference && plateau(a) && plateau(b) ? (b.e.ref ?? 0) - (a.e.ref ?? 0) : 0) ||
       Number(b.e.feasible) - Number(a.e.feasible) ||
       b.p.mean - a.p.mean,
   );
@@ -229,7 +234,11 @@ async function prune(
     const trialParams = { ...cur.params, [spec.name]: baselineParams[spec.name]! };
     const t =
       evaluations.find((e) => sameParams(e.params, trialParams)) ?? (await evaluateTrial(trialParams));
-    const refHolds = head.ref === null || t.ref === null || t.ref >= head.ref - o.refToleranceDb;
+    const refHolds =
+      o.refToleranceDb === null ||
+      head.ref === null ||
+      t.ref === null ||
+      t.ref >= head.ref - o.refToleranceDb;
     if (t.feasible && refHolds && t.score >= head.score - PRUNE_POINTS) cur = t;
   }
   return cur !== head ? cur : null;
@@ -241,7 +250,8 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
   const evaluations: Evaluation[] = [];
   const segSeconds = o.train.reduce((a, s) => a + s.audio.samples.length / s.audio.sampleRate, 0);
   let audioSeconds = 0;
-  const withReference = o.train.length > 0 && o.train.every((s) => s.audio.clean !== null);
+  const withReference =
+    o.refToleranceDb !== null && o.train.length > 0 && o.train.every((s) => s.audio.clean !== null);
   let floor: number | null = null;
   const run = async (params: Record<string, number>, by: Evaluation['by']): Promise<Evaluation> => {
     const outcomes = await evaluate(o.stationId, params, o.train, o.signal);
@@ -264,7 +274,7 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
 
   const baselineParams = toParams(o.space, toVector(o.space, o.baseline, o.baseline));
   const base = await run(baselineParams, 'baseline');
-  if (withReference && base.ref !== null) floor = base.ref - o.refToleranceDb;
+  if (withReference && base.ref !== null) floor = base.ref - (o.refToleranceDb ?? 0);
   if (d === 0) {
     return {
       evaluations,
@@ -311,7 +321,7 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
   // Feasible points first (all of them when there is no constraint), each group by posterior mean;
   // on a plateau (within TIE_POINTS of the best mean) the better reference quality goes first, where
   // it is known: the scorecard cannot tell them apart, the ground truth can.
-  const ranked = rankEvaluations(evaluations, baselineParams, predict0);
+  const ranked = rankEvaluations(evaluations, baselineParams, predict0, floor !== null);
 
   // Parsimony: a default change should move only what earns its place (see prune).
   const head = ranked[0]?.e;
@@ -325,7 +335,10 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
 
   const gp = bo.model()!;
   const predictAt = (p: Record<string, number>) => gp.predict(bo.toUnit(toVector(o.space, p, o.baseline)));
-  const chosen = [...(pruned ? [pruned] : []), ...ranked.map((r) => r.e)].slice(0, CANDIDATES);
+  const chosen = [...(pruned ? [pruned] : []), ...ranked.map((r) => r.e)].slice(
+    0,
+    o.candidates ?? CANDIDATES,
+  );
   const candidates: Candidate[] = chosen.map((e) => {
     const p = predictAt(e.params);
     return {

@@ -7,14 +7,14 @@ import { fmt } from '../core/curves.ts';
 import type { Comparison } from './counterfactual.ts';
 import type { GroupHistory } from './history.ts';
 import type { Candidate } from './learn.ts';
+import { PESQ_TOLERANCE, type ReferenceComparison, referenceFault } from './reference.ts';
 import type { ReplayStats } from './replay.ts';
 import type { BatchRequest } from './request.ts';
 
-/** A kept candidate may cost at most this much reference quality (dB) where it can be measured. */
-export const REF_TOLERANCE_DB = 0.5;
-
 export interface CandidateReport extends Candidate {
   verification: Comparison;
+  /** PESQ and STOI against the clean speech on the held-out segments, where it was stored; else null. */
+  reference: ReferenceComparison | null;
   kept: boolean;
   why: string;
 }
@@ -46,6 +46,13 @@ export interface GroupReport {
     }[];
     /** Reference-quality floor the search kept to (clean references present), else null. */
     reference_floor_db: number | null;
+    /** The reference guard's screening of the search's best on the training calls, if it ran. */
+    reference_screen: {
+      judged: number;
+      dropped: string[];
+      baseline_pesq: number | null;
+      baseline_stoi: number | null;
+    } | null;
     baseline_train_score: number;
     best_train_score: number;
     model: unknown;
@@ -58,6 +65,9 @@ export interface GroupReport {
     held_out: boolean;
     baseline_score: number;
     baseline_ref_db: number | null;
+    /** PESQ and STOI of the defaults on the held-out segments (clean speech stored), else null. */
+    baseline_pesq: number | null;
+    baseline_stoi: number | null;
   } | null;
   candidates: CandidateReport[];
   /** Index into candidates of the proposal (see pickWinner); null if no candidate was kept. */
@@ -70,7 +80,8 @@ export interface BatchResult {
   scope: BatchRequest['scope'];
   budget: number;
   margin: number;
-  ref_tolerance_db: number;
+  /** The reference guard's tolerances (PESQ MOS, STOI) where the clean speech was stored. */
+  reference_guard: { pesq_tolerance: number; stoi_tolerance: number };
   replay: {
     group_id: string;
     partitions: number;
@@ -94,7 +105,10 @@ export interface BatchResult {
     params: Record<string, number>;
     gain: number;
     gain_ci95: [number, number];
+    /** Segmental SNR against the clean speech (a cheap extra, not a guard). */
     ref_gain_db: number | null;
+    pesq_gain: number | null;
+    stoi_gain: number | null;
     expected_score: number;
     expected_sd: number;
   }[];
@@ -111,9 +125,14 @@ export function describeChange(params: Record<string, number>, baseline: Record<
 
 /**
  * Keep a candidate only if it beats the current defaults by the margin, significantly (the paired 95%
- * interval excludes 0), and — where the clean reference exists — without costing reference quality.
+ * interval excludes 0), and — where the clean speech exists — without costing PESQ or STOI (the
+ * reference guard, reference.ts): a better score at a worse sound is the blind score being gamed.
  */
-export function judge(c: Comparison, margin: number): { kept: boolean; why: string } {
+export function judge(
+  c: Comparison,
+  margin: number,
+  reference: ReferenceComparison | null = null,
+): { kept: boolean; why: string } {
   const [lo, hi] = c.gain_ci95;
   const ci = `95% CI ${fmt(lo)}..${fmt(hi)}`;
   if (c.gain < margin)
@@ -122,15 +141,16 @@ export function judge(c: Comparison, margin: number): { kept: boolean; why: stri
       why: `gain ${fmt(c.gain)} points is under the ${fmt(margin)}-point margin (${ci})`,
     };
   if (!(lo > 0)) return { kept: false, why: `gain ${fmt(c.gain)} points is not significant (${ci})` };
-  if (c.ref_gain_db !== null && c.ref_gain_db < -REF_TOLERANCE_DB)
+  const fault = referenceFault(reference);
+  if (fault !== null)
     return {
       kept: false,
-      why: `scores ${fmt(c.gain)} points better but the reference quality falls ${fmt(-c.ref_gain_db)} dB: the blind score is being gamed`,
+      why: `scores ${fmt(c.gain)} points better but ${fault} against the clean speech: the blind score is being gamed`,
     };
   const ref =
-    c.ref_gain_db === null
+    reference === null
       ? ''
-      : `; reference quality ${c.ref_gain_db >= 0 ? '+' : ''}${fmt(c.ref_gain_db)} dB`;
+      : `; PESQ ${fmt(reference.pesq_before, 2)} -> ${fmt(reference.pesq_after, 2)}, STOI ${fmt(reference.stoi_before, 3)} -> ${fmt(reference.stoi_after, 3)}`;
   return {
     kept: true,
     why: `beats the current defaults by ${fmt(c.gain)} points (${ci}, ${c.wins}/${c.segments} segments)${ref}`,
@@ -140,8 +160,8 @@ export function judge(c: Comparison, margin: number): { kept: boolean; why: stri
 /**
  * The kept candidate with the highest verified gain; among those within the margin of it (a gain
  * smaller than the margin is not one the run acts on, so neither is a difference that small), the
- * one the reference quality likes clearly better (where it is measured), else the one that changes
- * fewest parameters. Null when nothing was kept.
+ * one PESQ likes clearly better (where it is measured), else the one that changes fewest parameters.
+ * Null when nothing was kept.
  */
 export function pickWinner(candidates: readonly CandidateReport[], margin: number): number | null {
   const kept = candidates.map((c, i) => ({ c, i })).filter(({ c }) => c.kept);
@@ -151,9 +171,9 @@ export function pickWinner(candidates: readonly CandidateReport[], margin: numbe
     kept
       .filter(({ c }) => c.verification.gain >= bestGain - margin)
       .sort((a, b) => {
-        const ra = a.c.verification.ref_gain_db ?? 0;
-        const rb = b.c.verification.ref_gain_db ?? 0;
-        if (Math.abs(ra - rb) > REF_TOLERANCE_DB) return rb - ra;
+        const ra = a.c.reference?.pesq_gain ?? 0;
+        const rb = b.c.reference?.pesq_gain ?? 0;
+        if (Math.abs(ra - rb) > PESQ_TOLERANCE) return rb - ra;
         return a.c.changed - b.c.changed || b.c.verification.gain - a.c.verification.gain;
       })[0]?.i ?? null
   );
@@ -212,6 +232,8 @@ export function proposalsOf(reports: readonly GroupReport[]): BatchResult['propo
         gain: c.verification.gain,
         gain_ci95: c.verification.gain_ci95,
         ref_gain_db: c.verification.ref_gain_db,
+        pesq_gain: c.reference?.pesq_gain ?? null,
+        stoi_gain: c.reference?.stoi_gain ?? null,
         expected_score: c.expected_score,
         expected_sd: c.expected_sd,
       };

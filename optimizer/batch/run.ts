@@ -4,14 +4,16 @@
 //   learn    per group, Bayesian optimisation of the station's parameters on a training sample of the
 //            stored segments (counterfactual replay), warm-started from earlier runs
 //   verify   the best candidates against the current defaults on segments of other calls (held out),
-//            same scorecard, plus the reference-based quality where the simulator stored the clean
-//            signal; only candidates that beat the defaults by the margin are kept
+//            same scorecard, plus PESQ and STOI against the clean speech where the simulator stored
+//            it (reference.ts); only candidates that beat the defaults by the margin without
+//            sounding worse are kept
 //   record   the result on the run row, the observations for the next run, and an OptimizerResult on
 //            the results topic (through the outbox). Nothing is applied: a kept candidate is a
 //            proposal for an A/B experiment (issue 6 item 4), never a change by itself.
 import type { ChangeService } from '../../config/changes.ts';
 import type { OptimizerResult, Scope, StationSnapshot } from '../../contracts/generated.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { LazyJudge } from '../../quality/index.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import type { Pool } from '../../storage/db.ts';
 import type { Codec } from '../../streams/registry.ts';
@@ -19,6 +21,7 @@ import { buildScorecard } from '../core/scorecard.ts';
 import { learnGroup, MIN_SEGMENTS, obsRow, versionParams } from './group.ts';
 import { HistoryCollector } from './history.ts';
 import { type BatchProgress, LEARN_END, ProgressReporter, REPLAY_SHARE } from './progress.ts';
+import { PESQ_TOLERANCE, STOI_TOLERANCE } from './reference.ts';
 import { regionsOf } from './regions.ts';
 import { type ReplayStats, replayRange } from './replay.ts';
 import {
@@ -28,7 +31,6 @@ import {
   groupSkeleton,
   newParametersOf,
   proposalsOf,
-  REF_TOLERANCE_DB,
 } from './report.ts';
 import type { BatchRequest } from './request.ts';
 import { completeRun, type ObservationRow, paramsByVersion, saveProgress } from './store.ts';
@@ -45,6 +47,11 @@ export interface BatchDeps {
   /** Prefix of the runs' own consumer groups (cfg.groups.batch); each run appends its id. */
   groupPrefix: string;
   log: Logger;
+  /**
+   * The PESQ/STOI judge of the reference guard, opened when a group's stored history carries the
+   * clean speech (simulation); without it such a group is learned on the score alone, and says so.
+   */
+  quality?: LazyJudge;
 }
 
 export interface RunHooks {
@@ -150,32 +157,39 @@ export async function executeBatch(
       continue;
     }
     signal?.throwIfAborted();
-    const out = await learnGroup({ audio: deps.audio, pool: deps.pool, stream }, h, base, known, req, {
-      ...(signal ? { signal } : {}),
-      onLearn: (n) =>
-        progress.update((p) => {
-          p.phase = 'learn';
-          p.learn.group = ctx.id;
-          p.learn.evaluations = 0;
-          p.learn.budget = req.budget;
-          p.learn.best_score = null;
-          p.message = `learning station ${ctx.stationId} (${ctx.key}) on ${n} segments`;
-        }),
-      onEvaluation: (done, budget, best) =>
-        progress.update((p) => {
-          p.learn.evaluations = done;
-          p.learn.best_score = best;
-          p.percent = Math.max(
-            p.percent,
-            REPLAY_SHARE + groupShare * (groupsDone + (0.85 * Math.min(done, budget)) / budget),
-          );
-        }),
-      onVerify: (n, segs) =>
-        progress.update((p) => {
-          p.phase = 'verify';
-          p.message = `verifying ${n} candidate(s) for station ${ctx.stationId} on ${segs} segments`;
-        }),
-    });
+    const out = await learnGroup(
+      { audio: deps.audio, pool: deps.pool, stream, ...(deps.quality ? { quality: deps.quality } : {}) },
+      h,
+      base,
+      known,
+      req,
+      {
+        ...(signal ? { signal } : {}),
+        onLearn: (n) =>
+          progress.update((p) => {
+            p.phase = 'learn';
+            p.learn.group = ctx.id;
+            p.learn.evaluations = 0;
+            p.learn.budget = req.budget;
+            p.learn.best_score = null;
+            p.message = `learning station ${ctx.stationId} (${ctx.key}) on ${n} segments`;
+          }),
+        onEvaluation: (done, budget, best) =>
+          progress.update((p) => {
+            p.learn.evaluations = done;
+            p.learn.best_score = best;
+            p.percent = Math.max(
+              p.percent,
+              REPLAY_SHARE + groupShare * (groupsDone + (0.85 * Math.min(done, budget)) / budget),
+            );
+          }),
+        onVerify: (n, segs) =>
+          progress.update((p) => {
+            p.phase = 'verify';
+            p.message = `verifying ${n} candidate(s) for station ${ctx.stationId} on ${segs} segments`;
+          }),
+      },
+    );
     Object.assign(report, out.report);
     observations.push(...out.observations);
     sourceIds.push(...out.sourceIds);
@@ -231,7 +245,7 @@ export async function executeBatch(
     scope: req.scope,
     budget: req.budget,
     margin: req.margin,
-    ref_tolerance_db: REF_TOLERANCE_DB,
+    reference_guard: { pesq_tolerance: PESQ_TOLERANCE, stoi_tolerance: STOI_TOLERANCE },
     replay: {
       group_id: stats.groupId,
       partitions: stats.partitions,

@@ -32,6 +32,8 @@ export async function startBatchRunner(deps: BatchDeps, opts: BatchRunnerOptions
   const lc = createLifecycle(async () => {
     for (const r of runs.values()) r.abort.abort(new Error('batch optimizer stopping'));
     await Promise.allSettled([...runs.values()].map((r) => r.done));
+    // The reference guard's sidecar, if a run opened it.
+    await deps.quality?.close();
   });
   lc.running();
   return lc.role<Omit<BatchRunner, keyof Role>>({

@@ -34,10 +34,11 @@ import {
 } from './judge.ts';
 import { type Chosen, choose, exploreMove } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
-import { diagnose, SAFETY_PRIORITY } from './rules.ts';
+import { diagnose, type Finding, SAFETY_PRIORITY } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
 import { type ControllerState, digest, initialState, type ParamChange } from './state.ts';
+import { learnFrom, modelMove } from './trust.ts';
 import { WATCH } from './watch.ts';
 
 export type { Rollback, Verdict } from './judge.ts';
@@ -185,14 +186,28 @@ function converge(st: ControllerState, reason: string): ControllerState {
   return { ...st, converged: true, stop_reason: reason, pending: null };
 }
 
+/** The working context of one decide() call; `st`, `verdict` and `notes` change as it goes. */
+interface Step {
+  readonly input: DecideInput;
+  readonly snapshot: StationSnapshot;
+  readonly score: StationScore;
+  readonly specList: readonly ParameterSpec[];
+  readonly specs: ReadonlyMap<string, ParameterSpec>;
+  readonly params: Record<string, number>;
+  readonly silent: boolean;
+  readonly notes: string[];
+  st: ControllerState;
+  verdict: Verdict | null;
+}
+
 /** One controller step for one (call, station). Pure and deterministic given its inputs. */
 export function decide(input: DecideInput): Decision {
-  const { snapshot, now } = input;
+  const { snapshot } = input;
   // Scored with the parameters it ran with, so the settings guards see what the metrics cannot.
   const score = scoreSnapshot(snapshot, fullParams(paramsOf(snapshot.station_id), input.current));
   const prev = input.state ?? initialState(snapshot, input.seed);
   const iteration = prev.iteration + 1;
-  let st: ControllerState = {
+  const st: ControllerState = {
     ...prev,
     iteration,
     last_version: snapshot.applied_config_version,
@@ -207,70 +222,103 @@ export function decide(input: DecideInput): Decision {
     notes.push(`Station ${snapshot.station_id} is not in the catalog: nothing to tune.`);
     return decision({ st, snapshot, score, notes });
   }
-  const specs = new Map(specList.map((p) => [p.name, p]));
-  const params = fullParams(specList, input.current);
-  const silent = !speechLevel(snapshot).present;
-  let verdict: Verdict | null = null;
+  const step: Step = {
+    input,
+    snapshot,
+    score,
+    specList,
+    specs: new Map(specList.map((p) => [p.name, p])),
+    params: fullParams(specList, input.current),
+    silent: !speechLevel(snapshot).present,
+    notes,
+    st,
+    verdict: null,
+  };
+  return settlePending(step) ?? holdOrConverge(step) ?? propose(step);
+}
 
-  // 1. A pending change or rollback: wait for it, forget it, or judge it.
-  const p = st.pending;
-  if (p !== null) {
-    const what = describeChanges(p.changes);
-    const inEffect = p.version !== null && snapshot.applied_config_version >= p.version;
-    const waited = now - p.proposed_at;
-    const allCold = p.changes.length > 0 && p.changes.every((c) => specs.get(c.name)?.hot === false);
-    if (!inEffect && waited <= PENDING_TIMEOUT_MS) {
-      const v =
-        p.version === null
-          ? 'not yet published'
-          : `version ${p.version}, snapshot runs ${snapshot.applied_config_version}`;
-      notes.push(
-        `Waiting for the ${p.kind} (${what}) to take effect (${v}); no new change until it is judged.`,
-      );
-      return decision({ st, snapshot, score, notes, changes: p.changes });
-    }
-    if (!inEffect) {
-      notes.push(
-        `The ${p.kind} (${what}) was not in effect after ${fmt(waited / 1000, 0)} s (rejected or lost); forgetting it.`,
-      );
-      st = { ...st, pending: null, window: [] };
-    } else if (p.kind === 'rollback') {
-      notes.push(`The rollback to the known-good set is in effect (version ${p.version}).`);
-      st = { ...st, pending: null, window: [] };
-    } else if (p.kind === 'change' && allCold) {
-      notes.push(
-        `The cold change (${what}) is published and queued for the next call; this call cannot judge it.`,
-      );
-      const queued = Object.fromEntries(p.changes.map((c) => [c.name, c.new]));
-      st = { ...st, pending: null, cold_queued: { ...st.cold_queued, ...queued } };
-    } else if (silent) {
-      notes.push(
-        `The change (${what}) is in effect, but this segment has no measurable speech; judging on the next one.`,
-      );
-      return decision({ st, snapshot, score, notes, changes: p.changes });
-    } else {
-      const j = judgeChange(st, p, score, snapshot, params, now);
-      st = j.state;
-      if (j.waiting) {
-        notes.push(`${j.verdict.detail}.`);
-        return decision({ st, snapshot, score, notes, changes: p.changes });
-      }
-      verdict = j.verdict;
-      notes.push(`Verdict: ${verdict.detail}.`);
-      if (j.rollback)
-        return decision({ st, snapshot, score, notes, verdict, rollback: j.rollback, changes: j.back });
-    }
+function reply(x: Step, extra: Partial<Parts> = {}): Decision {
+  return decision({
+    st: x.st,
+    snapshot: x.snapshot,
+    score: x.score,
+    notes: x.notes,
+    verdict: x.verdict,
+    ...extra,
+  });
+}
+
+/**
+ * 1. A pending change or rollback: wait for it, forget it, or judge it (and learn from the verdict,
+ * trust.ts). Returns the decision when this step ends here.
+ */
+function settlePending(x: Step): Decision | null {
+  const p = x.st.pending;
+  if (p === null) return null;
+  const { snapshot, notes } = x;
+  const what = describeChanges(p.changes);
+  const inEffect = p.version !== null && snapshot.applied_config_version >= p.version;
+  const waited = x.input.now - p.proposed_at;
+  const allCold = p.changes.length > 0 && p.changes.every((c) => x.specs.get(c.name)?.hot === false);
+  if (!inEffect && waited <= PENDING_TIMEOUT_MS) {
+    const v =
+      p.version === null
+        ? 'not yet published'
+        : `version ${p.version}, snapshot runs ${snapshot.applied_config_version}`;
+    notes.push(
+      `Waiting for the ${p.kind} (${what}) to take effect (${v}); no new change until it is judged.`,
+    );
+    return reply(x, { changes: p.changes });
   }
+  if (!inEffect) {
+    notes.push(
+      `The ${p.kind} (${what}) was not in effect after ${fmt(waited / 1000, 0)} s (rejected or lost); forgetting it.`,
+    );
+    x.st = { ...x.st, pending: null, window: [] };
+  } else if (p.kind === 'rollback') {
+    notes.push(`The rollback to the known-good set is in effect (version ${p.version}).`);
+    x.st = { ...x.st, pending: null, window: [] };
+  } else if (p.kind === 'change' && allCold) {
+    notes.push(
+      `The cold change (${what}) is published and queued for the next call; this call cannot judge it.`,
+    );
+    const queued = Object.fromEntries(p.changes.map((c) => [c.name, c.new]));
+    x.st = { ...x.st, pending: null, cold_queued: { ...x.st.cold_queued, ...queued } };
+  } else if (x.silent) {
+    notes.push(
+      `The change (${what}) is in effect, but this segment has no measurable speech; judging on the next one.`,
+    );
+    return reply(x, { changes: p.changes });
+  } else {
+    const j = judgeChange(x.st, p, x.score, snapshot, x.params, x.input.now);
+    if (j.waiting) {
+      x.st = j.state;
+      notes.push(`${j.verdict.detail}.`);
+      return reply(x, { changes: p.changes });
+    }
+    x.verdict = j.verdict;
+    // A step taken back for gaining nothing taught that the direction is flat, not that it hurts.
+    const v = j.verdict;
+    const learned = v.kind === 'regressed' && v.after - v.before > -ROLLBACK_DROP_POINTS ? 'neutral' : v.kind;
+    x.st = { ...j.state, lessons: learnFrom(x.st.lessons, p.changes, x.specs, learned, v.after - v.before) };
+    notes.push(`Verdict: ${v.detail}.`);
+    if (j.rollback) return reply(x, { rollback: j.rollback, changes: j.back });
+  }
+  return null;
+}
 
-  // 2. The running set: baseline window, known-good, convergence.
-  if (silent) {
+/** 2. The running set: baseline window, known-good, convergence. Returns the decision when it holds. */
+function holdOrConverge(x: Step): Decision | null {
+  const { score, notes } = x;
+  if (x.silent) {
     notes.push('No measurable speech in this segment: nothing to judge or tune on it.');
-    return decision({ st, snapshot, score, notes, verdict });
+    return reply(x);
   }
+  let st = x.st;
   if (
     st.known_good !== null &&
-    verdict === null &&
-    !sameParams(st.known_good.params, params, st.cold_queued)
+    x.verdict === null &&
+    !sameParams(st.known_good.params, x.params, st.cold_queued)
   ) {
     notes.push(
       'The running parameters differ from the known-good set (changed outside this controller); adopting them as the baseline.',
@@ -283,45 +331,84 @@ export function decide(input: DecideInput): Decision {
     ...st,
     window,
     best_score: Math.max(st.best_score ?? Number.NEGATIVE_INFINITY, baseline),
-    known_good: st.known_good ?? { params: { ...params }, score: baseline, metrics: digest(snapshot) },
+    known_good: st.known_good ?? { params: { ...x.params }, score: baseline, metrics: digest(x.snapshot) },
   };
+  x.st = st;
   if (st.converged) {
     if (baseline >= (st.best_score ?? baseline) - REOPEN_DROP_POINTS) {
       notes.push(`Converged (${st.stop_reason}); holding the known-good set.`);
-      return decision({ st, snapshot, score, notes, verdict });
+      return reply(x);
     }
     notes.push(
       `The score fell to ${fmt(baseline)} from a converged best of ${fmt(st.best_score ?? 0)}: conditions changed, tuning again.`,
     );
-    st = { ...st, converged: false, stop_reason: null, stalled: 0, best_score: baseline };
+    x.st = { ...st, converged: false, stop_reason: null, stalled: 0, best_score: baseline };
   }
   // The settings guards judge what the parameters risk, not the audio: done once none of them asks
   // for a setting to be eased off (rules.ts acts under SETTINGS_ACT).
   const done = (c: { name: string; score: number }) =>
     c.score >= (c.name in SETTINGS_WEIGHTS ? SETTINGS_ACT : COMPONENTS_DONE);
   if (score.components.every(done)) {
-    st = converge(st, `every component scores at least ${COMPONENTS_DONE}`);
+    x.st = converge(x.st, `every component scores at least ${COMPONENTS_DONE}`);
     notes.push(`Every component is at or above ${COMPONENTS_DONE}: nothing left worth changing.`);
-    return decision({ st, snapshot, score, notes, verdict });
+    return reply(x);
   }
-  if (st.stalled >= CONVERGE_AFTER) {
-    const best = fmt(st.best_score ?? 0);
-    st = converge(
-      st,
-      `the score stayed within ${CONVERGE_EPS_POINTS} point of its best (${best}) for ${st.stalled} judged iterations`,
+  if (x.st.stalled >= CONVERGE_AFTER) {
+    const best = fmt(x.st.best_score ?? 0);
+    x.st = converge(
+      x.st,
+      `the score stayed within ${CONVERGE_EPS_POINTS} point of its best (${best}) for ${x.st.stalled} judged iterations`,
     );
-    notes.push(`No gain over the best score for ${st.stalled} judged changes: converged.`);
-    return decision({ st, snapshot, score, notes, verdict });
+    notes.push(`No gain over the best score for ${x.st.stalled} judged changes: converged.`);
+    return reply(x);
   }
+  return null;
+}
 
-  // 3. The next change: what the rules want, else an exploratory half-step, else nothing (converged).
+interface Choice {
+  chosen: Chosen[];
+  /** Who proposed it: a rule's name, 'prior', 'model' or 'explore'. */
+  rule: string;
+  /** Taken back unless it clearly gains (model steps and exploration). */
+  exploratory: boolean;
+}
+
+/**
+ * Safety first (speech being eaten, clipping); then the learned region; then the other rules; then
+ * the model step (trust.ts: where the last judged steps gained); then a seeded exploratory step sized
+ * by the parameter's trust radius.
+ */
+function chooseMoves(x: Step, findings: readonly Finding[]): Choice {
+  const { specs, params, snapshot, notes, specList, input } = x;
+  const safety = findings.filter((f) => f.priority >= SAFETY_PRIORITY);
+  let chosen = choose(safety, x.st, specs, params, snapshot, notes);
+  if (chosen.length === 0 && input.prior) {
+    const fromPrior = priorMoves(input.prior, x.st, specList, params, snapshot);
+    if (fromPrior.length > 0) return { chosen: fromPrior, rule: 'prior', exploratory: false };
+  }
+  if (chosen.length === 0) chosen = choose(findings, x.st, specs, params, snapshot, notes);
+  if (chosen.length > 0) {
+    const rule = findings.find((f) => f.moves.some((m) => m.name === chosen[0]?.change.name))?.rule ?? 'rule';
+    return { chosen, rule, exploratory: false };
+  }
+  if (!input.explore) return { chosen: [], rule: 'none', exploratory: false };
+  const model = modelMove(x.st, specList, params, snapshot);
+  if (model) return { chosen: [model], rule: 'model', exploratory: true };
+  const ex = exploreMove(x.st, specList, params, snapshot, input.prior);
+  x.st = { ...x.st, rng: ex.rng };
+  return { chosen: ex.chosen ? [ex.chosen] : [], rule: 'explore', exploratory: true };
+}
+
+/** 3. The next change, or nothing (converged). */
+function propose(x: Step): Decision {
+  const { snapshot, score, params, specs, notes } = x;
   const findings = diagnose({
     snapshot,
     score,
     params,
     specs,
-    baseline: st.known_good?.metrics ?? null,
-    origin: st.origin,
+    baseline: x.st.known_good?.metrics ?? null,
+    origin: x.st.origin,
   });
   if (findings.length > 0)
     notes.push(
@@ -330,46 +417,26 @@ export function decide(input: DecideInput): Decision {
         .map((f) => f.observation)
         .join('; ')}.`,
     );
-  // Safety first (speech being eaten, clipping); then the learned region, then the other rules.
-  const safety = findings.filter((f) => f.priority >= SAFETY_PRIORITY);
-  let chosen: Chosen[] = choose(safety, st, specs, params, snapshot, notes);
-  let fromPrior = false;
-  if (chosen.length === 0 && input.prior) {
-    chosen = priorMoves(input.prior, st, specList, params, snapshot);
-    fromPrior = chosen.length > 0;
-  }
-  if (chosen.length === 0) chosen = choose(findings, st, specs, params, snapshot, notes);
-  let exploratory = false;
-  if (chosen.length === 0 && input.explore) {
-    const ex = exploreMove(st, specList, params, snapshot, input.prior);
-    st = { ...st, rng: ex.rng };
-    if (ex.chosen) {
-      chosen = [ex.chosen];
-      exploratory = true;
-    }
-  }
+  const { chosen, rule, exploratory } = chooseMoves(x, findings);
   if (chosen.length === 0) {
     const why = findings.some((f) => f.moves.length > 0)
       ? 'no rule has a safe move left'
       : findings.length > 0
         ? 'what is left is beyond the parameters of this station'
         : 'no rule finds anything to correct';
-    st = converge(
-      st,
-      `${why}${input.explore ? ' and no exploration step is possible' : ' and exploration is off'}`,
+    x.st = converge(
+      x.st,
+      `${why}${x.input.explore ? ' and no exploration step is possible' : ' and exploration is off'}`,
     );
-    notes.push(`Holding: ${st.stop_reason}.`);
-    return decision({ st, snapshot, score, notes, verdict });
+    notes.push(`Holding: ${x.st.stop_reason}.`);
+    return reply(x);
   }
-
   const changes = chosen.map((c) => c.change);
   const after = { ...params };
   for (const c of changes) after[c.name] = c.new;
-  const rule = fromPrior
-    ? 'prior'
-    : (findings.find((f) => f.moves.some((m) => m.name === changes[0]?.name))?.rule ?? 'rule');
-  st = {
-    ...st,
+  const baseline = mean(x.st.window);
+  x.st = {
+    ...x.st,
     pending: {
       kind: 'change',
       before: { ...params },
@@ -378,10 +445,10 @@ export function decide(input: DecideInput): Decision {
       score_before: baseline,
       metrics_before: digest(snapshot),
       components_before: componentScores(score),
-      proposed_at: now,
+      proposed_at: x.input.now,
       version: null,
       exploratory,
-      rule: exploratory ? 'explore' : rule,
+      rule,
     },
   };
   const proposals: ParameterProposal[] = chosen.map((c) => ({
@@ -397,5 +464,5 @@ export function decide(input: DecideInput): Decision {
       ? `Changing ${describeChanges(changes)}; judging it against the baseline ${fmt(baseline)} once it is in effect.`
       : `Queueing ${describeChanges(changes)} for the next call (cold parameters cannot change mid-call).`,
   );
-  return decision({ st, snapshot, score, notes, verdict, proposals, changes });
+  return reply(x, { proposals, changes });
 }

@@ -14,6 +14,7 @@ export {
 export type { Rollback, Verdict, VerdictKind } from './judge.ts';
 export {
   attributableDrop,
+  attributableGain,
   CONVERGE_AFTER,
   CONVERGE_EPS_POINTS,
   componentScores,

@@ -46,6 +46,7 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   latency: 'latency_ms',
   tts_latency: 'tts_latency_ms',
   stt_confidence: 'stt_confidence',
+  stt_wer: 'stt_word_error_rate',
   emotion_confidence: 'emotion_confidence',
 };
 
@@ -54,7 +55,7 @@ export function componentMetricPath(component: string): string | undefined {
   const key = COMPONENT_METRIC[component as keyof typeof WEIGHTS];
   if (key === undefined) return undefined;
   if (['mos', 'latency_ms'].includes(key)) return `network.${key}`;
-  if (key.endsWith('_confidence') || key === 'tts_latency_ms') return key;
+  if (key.endsWith('_confidence') || key === 'tts_latency_ms' || key === 'stt_word_error_rate') return key;
   return `audio.${key}`;
 }
 
@@ -114,9 +115,13 @@ export function classify(
   return 'neutral';
 }
 
-/** Components that guard against a crushed or broken signal: any change can hurt them. */
-const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence']);
-const GUARD_COMPONENT_NAMES: ReadonlySet<string> = GUARD_COMPONENTS;
+/**
+ * Components that guard against a crushed or broken signal, and the recognizer's word error rate
+ * (the outcome the station exists for): any change can move them.
+ */
+const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence', 'stt_wer']);
+/** The guards proper: one that collapses on one snapshot is rolled back without a second look. */
+const GUARD_COMPONENT_NAMES: ReadonlySet<string> = new Set(['clipping', 'dynamics', 'speech_presence']);
 
 /**
  * The score points lost on the components a change can move (those whose metric the changed
@@ -129,18 +134,41 @@ export function attributableDrop(
   now: StationScore,
   changed: readonly string[],
 ): number {
+  return attributableMove(componentsBefore, now, changed, -1);
+}
+
+/**
+ * The score points gained on the components a change can move: the mirror of attributableDrop. A
+ * score that rose only on components the change cannot touch (the next second of speech is louder,
+ * has fewer pauses) is not the change's gain.
+ */
+export function attributableGain(
+  componentsBefore: Readonly<Record<string, number>>,
+  now: StationScore,
+  changed: readonly string[],
+): number {
+  return attributableMove(componentsBefore, now, changed, 1);
+}
+
+function attributableMove(
+  componentsBefore: Readonly<Record<string, number>>,
+  now: StationScore,
+  changed: readonly string[],
+  sign: 1 | -1,
+): number {
   const watched = new Set(changed.flatMap((n) => WATCH[n] ?? []));
   let wsum = 0;
-  let drop = 0;
+  let moved = 0;
   for (const c of now.components) {
     wsum += c.weight;
     const was = componentsBefore[c.name];
     if (was === undefined) continue;
     const path = componentMetricPath(c.name);
     const related = GUARD_COMPONENTS.has(c.name) || (path !== undefined && watched.has(path));
-    if (related && was > c.score) drop += c.weight * (was - c.score);
+    const d = sign * (c.score - was);
+    if (related && d > 0) moved += c.weight * d;
   }
-  return wsum > 0 ? (100 * drop) / wsum : 0;
+  return wsum > 0 ? (100 * moved) / wsum : 0;
 }
 
 export function verdictDetail(
@@ -229,8 +257,16 @@ export function judgeChange(
   const what = describeChanges(p.changes);
   const metricsNow = digest(snapshot);
   const why = evidence(p.components_before, p.metrics_before, score, metricsNow);
-  // An exploratory step is kept only when it clearly gains: a neutral one goes back to the known-good
-  // set, so exploration cannot drift the call on noise.
+  // An exploratory step is kept only when it clearly gains, on the components it can move: a score
+  // that rose on the others is the next second of speech, not the step. A neutral one goes back to
+  // the known-good set, so exploration cannot drift the call on noise.
+  const changed = p.changes.map((c) => c.name);
+  if (
+    p.exploratory &&
+    kind === 'improved' &&
+    attributableGain(p.components_before, score, changed) < IMPROVE_MIN_POINTS
+  )
+    kind = 'neutral';
   const fruitless = p.exploratory && kind === 'neutral';
   if (fruitless) kind = 'regressed';
   const detail = fruitless

@@ -62,7 +62,15 @@ export function choose(
   return (hot.length > 0 ? hot : candidates.filter((c) => !c.hot)).slice(0, MAX_CHANGES_PER_STEP);
 }
 
-/** Exploration step for a parameter: within the learned radius when there is one. */
+/**
+ * The trust radius (share of max_step) of a parameter in this call: the exploratory half step until
+ * judged steps of it taught otherwise (trust.ts).
+ */
+export function radiusOf(st: ControllerState, name: string): number {
+  return st.lessons?.[name]?.radius ?? EXPLORE_STEP_SHARE;
+}
+
+/** Exploration step for a parameter: its trust radius, within the learned region's when there is one. */
 function exploreStep(spec: ParameterSpec, share: number, prior: LearnedRegion | undefined): number {
   const r = prior?.radius[spec.name];
   const step = spec.max_step * share;
@@ -85,12 +93,15 @@ export function exploreMove(
     const first: 1 | -1 = rng.next() < 0.5 ? 1 : -1;
     if (!spec) continue;
     const old = params[spec.name] ?? spec.default;
-    const step = exploreStep(spec, EXPLORE_STEP_SHARE, prior);
+    const step = exploreStep(spec, radiusOf(st, spec.name), prior);
     for (const dir of [first, -first]) {
       if (isTabu(st, spec.name, dir)) continue;
       const nv = safeValue(spec, old, old + dir * step, snapshot.constraints, step);
       if (nv === null) continue;
-      const reason = `nothing clearly wrong; exploring a half step on ${spec.name} around the known-good set`;
+      const share = step / spec.max_step;
+      const size =
+        Math.abs(share - EXPLORE_STEP_SHARE) < 1e-9 ? 'a half step' : `${share.toFixed(2)} of a max step`;
+      const reason = `nothing clearly wrong; exploring ${size} on ${spec.name} around the known-good set`;
       return { chosen: { change: { name: spec.name, old, new: nv }, reason, hot: true }, rng: rng.state() };
     }
   }

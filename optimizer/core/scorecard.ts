@@ -40,6 +40,9 @@ export const WEIGHTS = Object.freeze({
   tts_latency: 0.05,
   // STT confidence is the outcome the caller-side chain exists for (station 4).
   stt_confidence: 0.2,
+  // The recognizer's word error rate, where the words said are known (simulation, or a test line):
+  // the outcome itself, as heavy as the level, so a level fix that costs words does not pay.
+  stt_wer: 0.2,
   // Emotion confidence is a softer outcome: Hume's confidence also depends on the talker.
   emotion_confidence: 0.1,
 });
@@ -275,6 +278,14 @@ const DEFS: readonly ComponentDef[] = [
     measure: (s) => s.metrics.stt_confidence,
     score: (v) => linear(v, STT_ZERO, STT_FULL),
     describe: (v) => `STT confidence ${fmt(v, 2)} (clean transcripts score ${STT_FULL} or more)`,
+  },
+  {
+    name: 'stt_wer',
+    guard: false,
+    measure: (s) => s.metrics.stt_word_error_rate ?? null,
+    score: (v) => 1 - clamp(v, 0, 1),
+    describe: (v) =>
+      `the recognizer got ${pct(Math.min(1, Math.max(0, v)), 0)} of the words wrong (WER ${fmt(v, 2)})`,
   },
   {
     name: 'emotion_confidence',

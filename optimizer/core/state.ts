@@ -43,6 +43,16 @@ export interface PendingChange {
   readonly suspect?: { readonly score: number; readonly attributable: number } | null;
 }
 
+/** What judged steps taught about one parameter in this call (trust.ts). */
+export interface StepLesson {
+  /** The trust radius: the next step's size as a share of max_step. */
+  readonly radius: number;
+  /** The direction that last gained when the parameter changed alone; 0: none known. */
+  readonly direction: 1 | -1 | 0;
+  /** Points gained per max step by that change. */
+  readonly slope: number;
+}
+
 /** A move that regressed: not repeated in the same direction for a few iterations. */
 export interface TabuEntry {
   readonly name: string;
@@ -79,6 +89,8 @@ export interface ControllerState {
    * call, so this call's metrics cannot show them. Not judged, not proposed again, kept on rollback.
    */
   readonly cold_queued: Record<string, number>;
+  /** Per hot parameter, what the judged steps taught (trust.ts); absent in states saved before it. */
+  readonly lessons?: Record<string, StepLesson>;
 }
 
 export function initialState(snapshot: StationSnapshot, seed?: number): ControllerState {
@@ -100,6 +112,7 @@ export function initialState(snapshot: StationSnapshot, seed?: number): Controll
     rng: (seed ?? hashSeed(`${snapshot.call_id}/${snapshot.station_id}`)) >>> 0,
     last_version: snapshot.applied_config_version,
     cold_queued: {},
+    lessons: {},
   };
 }
 
@@ -147,6 +160,8 @@ export function digest(s: StationSnapshot): MetricDigest {
     d['mos'] = n.mos;
   }
   if (s.metrics.stt_confidence !== null) d['stt_confidence'] = s.metrics.stt_confidence;
+  const wer = s.metrics.stt_word_error_rate;
+  if (wer !== null && wer !== undefined) d['stt_word_error_rate'] = wer;
   if (s.metrics.tts_latency_ms !== null) d['tts_latency_ms'] = s.metrics.tts_latency_ms;
   if (s.metrics.emotion_confidence !== null) d['emotion_confidence'] = s.metrics.emotion_confidence;
   return d;

@@ -8,6 +8,7 @@ export interface SnapOverrides {
   readonly audio?: Partial<StationSnapshot['metrics']['audio']>;
   readonly network?: Partial<NetworkMetrics> | null;
   readonly stt_confidence?: number | null;
+  readonly stt_word_error_rate?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -59,7 +60,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       },
       network: o.network === null ? null : network,
       stt_confidence: o.stt_confidence !== undefined ? o.stt_confidence : station === 4 ? 0.96 : null,
-      stt_word_error_rate: null,
+      stt_word_error_rate: o.stt_word_error_rate ?? null,
       tts_latency_ms: o.tts_latency_ms !== undefined ? o.tts_latency_ms : station === 9 ? 150 : null,
       emotion_confidence:
         o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,

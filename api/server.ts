@@ -11,6 +11,7 @@ import { MAX_CLOCK_SKEW_MS } from '../domain/snapshot.ts';
 import { SendQueue } from '../producers/sendQueue.ts';
 import type { StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
+import { createCappedServer } from './connections.ts';
 import { errorHandler } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
@@ -30,6 +31,15 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     requestTimeout: rt.cfg.api.requestTimeoutMs,
     connectionTimeout: rt.cfg.api.connectionTimeoutMs,
     keepAliveTimeout: 5_000,
+    // Connections beyond the cap are answered 503 at accept time (api/connections.ts). With a server
+    // factory fastify leaves the timeouts to it: set here as fastify would.
+    serverFactory: (handler) => {
+      const server = createCappedServer(handler, { max: rt.cfg.api.maxConnections });
+      server.requestTimeout = rt.cfg.api.requestTimeoutMs;
+      server.keepAliveTimeout = 5_000;
+      server.setTimeout(rt.cfg.api.connectionTimeoutMs);
+      return server;
+    },
     loggerInstance: rt.log.child({ role: 'api' }) as FastifyBaseLogger,
     // Request logs are off: /metrics counts requests, and the error handler logs failures.
     logController: new LogController({ disableRequestLogging: true }),

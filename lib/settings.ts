@@ -53,6 +53,8 @@ export interface Settings {
     produceTimeoutMs: number;
     /** Event-loop delay beyond which new requests get 503 at once (0: never). */
     maxEventLoopDelayMs: number;
+    /** Open connections at most; a connection beyond gets 503 at accept time (0: no cap). */
+    maxConnections: number;
   };
   groups: { persister: string; online: string; batch: string };
   /** The maintenance role (maintenance/): what ages out when, and how often it looks. */
@@ -306,6 +308,7 @@ export function loadSettings(
       produceQueueMax: int(env, 'PRODUCE_QUEUE_MAX', 512, 1, 100_000),
       produceTimeoutMs: int(env, 'PRODUCE_TIMEOUT_MS', 1_000, 50, 120_000),
       maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
+      maxConnections: int(env, 'API_MAX_CONNECTIONS', 256, 0, 1_000_000),
     },
     groups: {
       persister: `${prefix}.persister`,

@@ -5,6 +5,9 @@
 import { localEndpoints, localS3, type StackEndpoints } from '../stack/endpoints.ts';
 import { secretProblem } from './auth.ts';
 import { VoiceloopError } from './errors.ts';
+import { withFileSecrets } from './secretFiles.ts';
+
+export { SECRET_VARS, withFileSecrets } from './secretFiles.ts';
 
 export interface TopicNames {
   snapshots: string;
@@ -250,10 +253,11 @@ function engines(env: Env): EngineSettings {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadSettings(
-  env: Env = process.env,
+  rawEnv: Env = process.env,
   defaults: { logLevel?: Settings['logLevel'] } = {},
 ): Readonly<Settings> {
-  const stack = localEndpoints(readStackEnv(env).apicurioPort);
+  const env = withFileSecrets(rawEnv);
+  const stack = localEndpoints(readStackEnv(rawEnv).apicurioPort);
   const brokersRaw = given(env, 'KAFKA_BROKERS') ?? stack.kafkaBrokers.join(',');
   const brokers = brokersRaw
     .split(',')
@@ -388,7 +392,8 @@ function port(env: Env, name: string, def: number): number {
   return int(env, name, def, 1, 65535);
 }
 
-export function readStackEnv(env: Env = process.env): StackEnv {
+export function readStackEnv(rawEnv: Env = process.env): StackEnv {
+  const env = withFileSecrets(rawEnv);
   const line = given(env, 'VOICELOOP_APICURIO_VERSION');
   if (line !== undefined && line !== '2' && line !== '3')
     throw new VoiceloopError(

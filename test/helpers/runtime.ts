@@ -147,3 +147,48 @@ export async function readToEnd<T>(
   );
   return Promise.all(items.map(async (it) => ({ ...it, value: await decode(it.value as Buffer | null) })));
 }
+
+/**
+ * A consumer group's committed offsets on a topic against the topic's end: `caughtUp` waits (with a
+ * deadline) until the group has committed everything written so far, so a check made after it sees
+ * all the group's work, a duplicate too, instead of whatever a fixed sleep happened to allow.
+ */
+export async function groupOffsets(
+  t: TestContext,
+  kafka: import('kafkajs').Kafka,
+  groupId: string,
+  topic: string,
+) {
+  const admin = kafka.admin();
+  await admin.connect();
+  defer(t, () => admin.disconnect());
+  const committed = async () =>
+    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions
+      // An empty partition has nothing to commit: no offset (-1) is as caught up as its high mark 0.
+      .map((p) => `${p.partition}:${p.offset === '-1' ? '0' : p.offset}`)
+      .sort()
+      .join(',');
+  const high = async () =>
+    (await admin.fetchTopicOffsets(topic))
+      .map((p) => `${p.partition}:${p.offset}`)
+      .sort()
+      .join(',');
+  return {
+    admin,
+    committed,
+    async caughtUp(timeoutMs = 30_000): Promise<void> {
+      let seen = '';
+      await waitFor(
+        `${groupId} to commit everything on ${topic}`,
+        async () => {
+          const [c, h] = [await committed(), await high()];
+          seen = `committed ${c}, high ${h}`;
+          return c === h;
+        },
+        timeoutMs,
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message} (${seen})`);
+      });
+    },
+  };
+}

@@ -27,7 +27,15 @@ import { startApp } from '../../runtime/app.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
 import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
-import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import {
+  cleanupTopics,
+  defer,
+  groupOffsets,
+  testSettings,
+  token,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
 
 const STATIONS = [3, 11];
 const CALLS = 6;
@@ -147,36 +155,9 @@ async function makeHistory({ app, tenant, other }: Scenario) {
 
 /** The live persister has everything and has committed it: its offsets are the baseline to compare. */
 async function persisterCaughtUp(sc: Scenario) {
-  const { app, cfg } = sc;
-  const admin = app.rt.kafka.admin();
-  await admin.connect();
-  defer(sc.t, () => admin.disconnect());
-  const committed = async () =>
-    (
-      await admin.fetchOffsets({ groupId: cfg.groups.persister, topics: [cfg.topics.snapshots] })
-    )[0]!.partitions
-      // An empty partition has nothing to commit: no offset (-1) is as caught up as its high mark 0.
-      .map((p) => `${p.partition}:${p.offset === '-1' ? '0' : p.offset}`)
-      .sort()
-      .join(',');
-  const high = async () =>
-    (await admin.fetchTopicOffsets(cfg.topics.snapshots))
-      .map((p) => `${p.partition}:${p.offset}`)
-      .sort()
-      .join(',');
-  let offsetsSeen = '';
-  await waitFor(
-    'the persister to commit every snapshot',
-    async () => {
-      const [c, h] = [await committed(), await high()];
-      offsetsSeen = `committed ${c}, high ${h}`;
-      return c === h;
-    },
-    60_000,
-  ).catch((err) => {
-    throw new Error(`${(err as Error).message} (${offsetsSeen})`);
-  });
-  return { admin, committed, persisterBefore: await committed() };
+  const offsets = await groupOffsets(sc.t, sc.app.rt.kafka, sc.cfg.groups.persister, sc.cfg.topics.snapshots);
+  await offsets.caughtUp(60_000);
+  return { admin: offsets.admin, committed: offsets.committed, persisterBefore: await offsets.committed() };
 }
 
 /** Bad requests: 400 naming the field, and no run recorded. */

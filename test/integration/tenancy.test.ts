@@ -9,7 +9,15 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { ExperimentService } from '../../optimizer/ab/index.ts';
 import { startApp } from '../../runtime/app.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import {
+  cleanupTopics,
+  defer,
+  groupOffsets,
+  testSettings,
+  token,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
 
 const STATION = 2;
 
@@ -49,7 +57,7 @@ async function setup(t: TestContext) {
       )
     ).rows;
 
-  return { cfg, app, decisions, a, b, shared, req, bEffective, stateRows };
+  return { t, cfg, app, decisions, a, b, shared, req, bEffective, stateRows };
 }
 
 async function configPath(ctx: Ctx) {
@@ -111,7 +119,7 @@ async function onlinePath(ctx: Ctx) {
 }
 
 async function idsPath(ctx: Ctx) {
-  const { cfg, app, a, b, req } = ctx;
+  const { t, cfg, app, a, b, req } = ctx;
   const call = uniqueId('next');
   const snapshotId = uniqueId('snap');
   const send = (tenant: string) =>
@@ -146,7 +154,8 @@ async function idsPath(ctx: Ctx) {
   // A redelivery of B's snapshot is still one row: idempotency holds within a tenant.
   const again = await send(b);
   assert.equal(again.statusCode, 202, again.body);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Once the persister has committed past the redelivery, a second row would be there to see.
+  await (await groupOffsets(t, app.rt.kafka, cfg.groups.persister, cfg.topics.snapshots)).caughtUp();
   const rows = await app.rt.pool.query(
     'SELECT tenant_id, count(*)::int AS n FROM station_snapshots WHERE snapshot_id = $1 GROUP BY tenant_id',
     [snapshotId],

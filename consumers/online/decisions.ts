@@ -6,6 +6,7 @@ import type { ChangeOutcome, ChangeService } from '../../config/changes.ts';
 import { callScope } from '../../config/keys.ts';
 import { enqueue } from '../../config/outbox.ts';
 import type {
+  ConfigRecord,
   OptimizerResult,
   ParameterProposal,
   StationScore,
@@ -100,7 +101,7 @@ export async function decideAndApply(
 ): Promise<DecisionOutcome> {
   const scope = callScope(snap.tenant_id, snap.call_id);
   const current = await deps.changes.effective(snap.station_id, scope);
-  const judged = await judgeExternal(deps, snap, mem, current.records, actor);
+  const judged = await judgeExternal(deps, snap, mem, current, actor);
   if (judged) return judged;
   if (mem.prior === undefined)
     mem.prior = deps.priors ? await deps.priors(snap.tenant_id, snap.station_id) : null;
@@ -201,10 +202,10 @@ async function judgeExternal(
   deps: DecisionDeps,
   snap: StationSnapshot,
   mem: CallMemory,
-  records: readonly import('../../contracts/generated.ts').ConfigRecord[],
+  current: { params: Readonly<Record<string, number>>; records: readonly ConfigRecord[] },
   actor: string,
 ): Promise<DecisionOutcome | null> {
-  const rec = records.find((r) => r.scope.level === 'call' && r.scope.call_id === snap.call_id);
+  const rec = current.records.find((r) => r.scope.level === 'call' && r.scope.call_id === snap.call_id);
   const known = new Set([mem.lastChangeId, mem.external?.changeId]);
   if (rec && !known.has(rec.change_id) && (mem.recent?.length ?? 0) > 0) {
     const row = await configRepo.changeById(deps.pool, rec.change_id);
@@ -242,9 +243,9 @@ async function judgeExternal(
   const reason = `score fell from ${ext.scoreBefore.toFixed(1)} to ${score.score.toFixed(1)} (${attributable.toFixed(1)} points on what ${ext.changed.join(', ')} moves) after the change by ${ext.actorReason}; weakest now: ${worst.map((c) => `${c.name} ${c.score.toFixed(2)} (${c.detail})`).join(', ')}`;
   const runId = randomUUID();
   const change = await inTransaction(deps.pool, async (c) => {
-    const eff = await deps.changes.effective(snap.station_id, callScope(snap.tenant_id, snap.call_id), c);
+    // The proposals are listed against the set this decision read; the change path re-reads under its lock.
     const to = (await configRepo.changeById(c, ext.changeId))?.before ?? {};
-    const proposals = proposalsFromDiff(snap.station_id, eff.params, to, reason);
+    const proposals = proposalsFromDiff(snap.station_id, current.params, to, reason);
     const run: OptimizerResult = {
       schema_version: 1,
       run_id: runId,

@@ -29,16 +29,17 @@ const logbackConfig = `<configuration>
 /** The java binary chosen in prepare(); see java.ts. */
 let java = 'java';
 
-function properties(): string {
+/** S3Proxy's properties for a port and data directory (the fault tests run a private one). */
+export function s3proxyProperties(o: { port: number; dataDir: string }): string {
   const props: Record<string, string> = {
-    's3proxy.endpoint': `http://${host}:${ports.s3proxy}`,
+    's3proxy.endpoint': `http://${host}:${o.port}`,
     // Accept both signature versions, as S3 does; SDK v3 signs with v4.
     's3proxy.authorization': 'aws-v2-or-v4',
     's3proxy.identity': s3.accessKeyId,
     's3proxy.credential': s3.secretAccessKey,
     // S3Proxy 4 dropped jclouds but kept these property names for its own filesystem store.
     'jclouds.provider': 'filesystem',
-    'jclouds.filesystem.basedir': dataDir,
+    'jclouds.filesystem.basedir': o.dataDir,
     'jclouds.identity': s3.accessKeyId,
     'jclouds.credential': s3.secretAccessKey,
   };
@@ -68,7 +69,7 @@ export const s3proxy: Service = {
     await s3proxy.fetch!(log);
     java = (await javaFor(17)).bin;
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(configFile, properties());
+    writeFileSync(configFile, s3proxyProperties({ port: ports.s3proxy, dataDir }));
     writeFileSync(logbackFile, logbackConfig);
   },
 

@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stateDir } from '../../stack/layout.ts';
 import { kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
 import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
 import { freePort } from './privatePostgres.ts';
+import { sigkill, waitAnswers } from './privateProcess.ts';
 
 export interface PrivateKafka {
   broker: string;
@@ -46,19 +46,10 @@ export async function startPrivateKafka(log: (s: string) => void = () => {}): Pr
     broker,
     async start() {
       proc = spawn(java, [...jvm, 'kafka.Kafka', config], { cwd: dir, stdio: 'ignore' });
-      const deadline = Date.now() + 120_000;
-      while (!(await kafkaReady([broker]).catch(() => false))) {
-        if (proc.exitCode !== null) throw new Error(`private Kafka exited with ${proc.exitCode}`);
-        if (Date.now() > deadline) throw new Error('private Kafka did not become ready within 120 s');
-        await sleep(250);
-      }
+      await waitAnswers('private Kafka', proc, () => kafkaReady([broker]), 120_000);
     },
     async kill() {
-      const p = proc;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      await exited;
+      await sigkill(proc);
     },
     async destroy() {
       await self.kill();

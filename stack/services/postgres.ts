@@ -33,6 +33,11 @@ function findBinDir(): string | undefined {
   return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
 }
 
+/** A client program of the stack's PostgreSQL (pg_dump, pg_restore): the same Debian binaries as the server. */
+export async function postgresProgram(name: 'pg_dump' | 'pg_restore' | 'psql', log: Log): Promise<string> {
+  return join(await ensureBinaries(log), name);
+}
+
 async function ensureBinaries(log: Log): Promise<string> {
   binDir ??= findBinDir();
   if (binDir) return binDir;

@@ -1,0 +1,63 @@
+// `npm run restore -- --from DIR`: brings an empty stack (the settings' database, bucket, registry and
+// topics) to a backup's state (backup/restore.ts). Refuses a damaged backup or a stack that is not
+// empty before writing anything. Exit codes: 0 done, 1 failed, 2 bad flags or a refused backup/stack.
+import { runRestore } from '../backup/restore.ts';
+import { ArgError, parseFlags } from '../lib/cli.ts';
+import { VoiceloopError } from '../lib/errors.ts';
+import { createLogger } from '../lib/log.ts';
+import { loadSettings } from '../lib/settings.ts';
+import { ensureBucket } from '../runtime/bootstrap.ts';
+import { postgresProgram } from '../stack/services/postgres.ts';
+import { AudioStore, createS3 } from '../storage/audioStore.ts';
+import { createPool } from '../storage/db.ts';
+import { createKafka } from '../streams/kafka.ts';
+
+const USAGE = 'usage: npm run restore -- --from DIR   (onto an empty stack)';
+
+async function main(argv: string[]): Promise<number> {
+  const v = parseFlags(argv, { from: { type: 'string' } }, USAGE);
+  if (typeof v.from !== 'string' || v.from === '') throw new ArgError(`--from is required\n${USAGE}`);
+  const cfg = loadSettings(undefined, { logLevel: 'error' });
+  const log = createLogger(cfg.logLevel);
+  const pool = createPool(cfg, log, 3);
+  const s3 = createS3(cfg);
+  try {
+    await ensureBucket(s3, cfg.s3.bucket);
+    const r = await runRestore(
+      {
+        cfg,
+        pool,
+        s3,
+        audio: new AudioStore(s3, cfg.s3.bucket),
+        kafka: createKafka(cfg, log),
+        pgRestore: await postgresProgram('pg_restore', (s) => console.error(s)),
+        log: (s) => console.error(`• ${s}`),
+      },
+      v.from,
+    );
+    console.log(
+      `restored ${v.from} (recovery point ${r.recovery_point}): ${r.rows} rows, ${r.objects} audio objects, ${r.schemas} schema versions, ${r.config_records} config records; ${r.seconds} s`,
+    );
+    return 0;
+  } finally {
+    await pool.end();
+    s3.destroy();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      if (
+        err instanceof ArgError ||
+        (err instanceof VoiceloopError && ['VALIDATION', 'CONFLICT'].includes(err.code))
+      ) {
+        console.error(err.message);
+        process.exit(2);
+      }
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -170,6 +170,7 @@ export async function setCompatibility(
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
     body: JSON.stringify({ compatibility: level }),
+    signal: AbortSignal.timeout(REGISTRY_ATTEMPT_MS),
   });
   if (!res.ok) {
     throw new VoiceloopError(
@@ -183,6 +184,8 @@ export async function setCompatibility(
 }
 
 /** Registers (idempotently) one schema for a topic's value subject and returns its id. */
+const REGISTRY_ATTEMPT_MS = 15_000;
+
 export async function registerSchema(
   registry: SchemaRegistry,
   url: string,
@@ -190,13 +193,32 @@ export async function registerSchema(
   schema: object,
 ): Promise<number> {
   return retry(`registering ${subject}`, async () => {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await setCompatibility(url, subject, 'BACKWARD');
-      const { id } = await registry.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-        { subject, compatibility: COMPATIBILITY.BACKWARD },
-      );
-      return id;
+      // An attempt the registry never answers fails after REGISTRY_ATTEMPT_MS and is retried
+      // (registration is idempotent): a fresh clone's test once waited for ever on one such request.
+      const noAnswer = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new VoiceloopError(
+                'SCHEMA_REGISTRY',
+                `registering ${subject}: no answer from the registry within ${REGISTRY_ATTEMPT_MS} ms`,
+                { canRetry: true },
+              ),
+            ),
+          REGISTRY_ATTEMPT_MS,
+        );
+      });
+      const attempt = async () => {
+        await setCompatibility(url, subject, 'BACKWARD');
+        const { id } = await registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject, compatibility: COMPATIBILITY.BACKWARD },
+        );
+        return id;
+      };
+      return await Promise.race([attempt(), noAnswer]);
     } catch (err) {
       if (err instanceof VoiceloopError) throw err;
       const status = (err as { status?: number }).status;
@@ -209,6 +231,8 @@ export async function registerSchema(
         `registering ${subject}: ${incompatible ? 'refused as incompatible' : 'failed'}: ${(err as Error).message}`,
         { cause: err, canRetry: !incompatible && (status === undefined || status >= 500) },
       );
+    } finally {
+      clearTimeout(timer);
     }
   });
 }

@@ -73,6 +73,20 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+/** A discrete parameter's values: at least two, ascending, within [min, max], the default among them. */
+function choices(o: Json, where: string, min: number, max: number, def: number): number[] {
+  const v = arrayOf(o, where, 'values', (x) => {
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      fail(where, 'values', `must hold finite numbers, got ${show(x)}`);
+    if (x < min || x > max) fail(where, 'values', `must lie within [${min}, ${max}], got ${x}`);
+    return x;
+  });
+  if (v.length < 2) fail(where, 'values', `must offer at least two choices, got ${show(v)}`);
+  if (v.some((x, i) => i > 0 && x <= v[i - 1]!)) fail(where, 'values', `must be ascending, got ${show(v)}`);
+  if (!v.includes(def)) fail(where, 'values', `must include the default ${def}, got ${show(v)}`);
+  return v;
+}
+
 const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 export function parseParameterCatalog(json: unknown): readonly ParameterSpec[] {
@@ -104,6 +118,7 @@ export function parseParameterCatalog(json: unknown): readonly ParameterSpec[] {
       return v;
     });
     if (stations.length === 0) fail(where, 'stations', 'must name at least one station');
+    const values = entry['values'] === undefined ? undefined : choices(entry, where, min, max, def);
     return {
       name,
       description: str(entry, where, 'description'),
@@ -115,6 +130,7 @@ export function parseParameterCatalog(json: unknown): readonly ParameterSpec[] {
       stations,
       hot: bool(entry, where, 'hot'),
       block: oneOf<DspBlockName>(entry, where, 'block', DSP_BLOCKS),
+      ...(values ? { values } : {}),
     };
   });
   return deepFreeze(out);

@@ -38,6 +38,11 @@ export interface ParameterSpec {
   readonly hot: boolean;
   /** The DSP block this parameter drives. */
   readonly block: DspBlockName;
+  /**
+   * A parameter that takes only these values (ascending, the default among them), e.g. a switch:
+   * [0, 1]. Searches try each value as a choice rather than stepping through the range between.
+   */
+  readonly values?: readonly number[];
 }
 
 export interface StationSpec {

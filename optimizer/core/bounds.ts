@@ -59,6 +59,13 @@ function tidy(x: number): number {
  * frozen, the bounds are empty, `old` is so far outside them that one step cannot get back in, or the
  * move would round to nothing.
  */
+/** The value of `values` nearest `v` (the lower one on a tie). */
+export function nearestChoice(values: readonly number[], v: number): number {
+  let best = values[0]!;
+  for (const x of values) if (Math.abs(x - v) < Math.abs(best - v)) best = x;
+  return best;
+}
+
 export function safeValue(
   spec: ParameterSpec,
   old: number,
@@ -73,6 +80,11 @@ export function safeValue(
   const hi = Math.min(b.hi, old + step);
   if (lo > hi + EPS) return null;
   const target = Math.min(hi, Math.max(lo, desired));
+  if (spec.values) {
+    // A choice (a switch): one of its values or nothing; a value between the choices does not exist.
+    const c = nearestChoice(spec.values, target);
+    return c > hi + EPS || c < lo - EPS || c === old ? null : c;
+  }
   const res = resolution(spec);
   let q = onGrid(target, res);
   // Rounding may step just outside [lo, hi]; then take the grid point on the inside.

@@ -96,11 +96,18 @@ export function exploreMove(
     const step = exploreStep(spec, radiusOf(st, spec.name), prior);
     for (const dir of [first, -first]) {
       if (isTabu(st, spec.name, dir)) continue;
-      const nv = safeValue(spec, old, old + dir * step, snapshot.constraints, step);
+      // A choice (a switch) is tried at its neighbouring value, whatever the radius: there is no half.
+      const vs = spec.values;
+      const next = vs ? (dir > 0 ? vs.find((v) => v > old) : vs.findLast((v) => v < old)) : old + dir * step;
+      if (next === undefined) continue;
+      const nv = safeValue(spec, old, next, snapshot.constraints, spec.values ? Math.abs(next - old) : step);
       if (nv === null) continue;
       const share = step / spec.max_step;
-      const size =
-        Math.abs(share - EXPLORE_STEP_SHARE) < 1e-9 ? 'a half step' : `${share.toFixed(2)} of a max step`;
+      const size = spec.values
+        ? `a switch to ${nv}`
+        : Math.abs(share - EXPLORE_STEP_SHARE) < 1e-9
+          ? 'a half step'
+          : `${share.toFixed(2)} of a max step`;
       const reason = `nothing clearly wrong; exploring ${size} on ${spec.name} around the known-good set`;
       return { chosen: { change: { name: spec.name, old, new: nv }, reason, hot: true }, rng: rng.state() };
     }

@@ -6,8 +6,11 @@
 // steps when a full sweep gains nothing — from the start set, then from a few seeded random points
 // inside the bounds (the score surface of a DSP chain is not convex: a gate or suppressor has
 // plateaus and cliffs), and a final polish from the best point with what budget is left. Derivative
-// free, deterministic for a seed, and it never evaluates outside [min, max].
+// free, deterministic for a seed, and it never evaluates outside [min, max]. A parameter with a list
+// of `values` (a switch such as `rnnoise_enabled`: [0, 1]) is a choice, not a range: each sweep tries
+// its other values (again only once the point has moved since), and only those values are evaluated.
 import type { ParameterSpec } from '../../catalog/index.ts';
+import { nearestChoice } from './bounds.ts';
 import { clamp } from './curves.ts';
 import { createRng } from './random.ts';
 
@@ -58,6 +61,11 @@ class Evaluator {
   }
 }
 
+/** The allowed value nearest `v` (a discrete parameter), else `v` within the bounds. */
+export function snapToSpec(spec: ParameterSpec, v: number): number {
+  return spec.values ? nearestChoice(spec.values, v) : clamp(v, spec.min, spec.max);
+}
+
 function descend(
   ev: Evaluator,
   specs: readonly ParameterSpec[],
@@ -71,12 +79,34 @@ function descend(
   let fx = ev.run(x);
   const steps = specs.map((p) => (p.max - p.min) * stepShare);
   const minSteps = specs.map((p) => (p.max - p.min) * MIN_STEP_SHARE);
+  // A choice's other values give the same scores until the point moves: tried once per point.
+  let choicesTried = false;
   while (ev.count < stopAt) {
     let gained = false;
+    if (!choicesTried) {
+      let moved = false;
+      for (const spec of specs) {
+        if (!spec.values || ev.count >= stopAt) continue;
+        for (const v of spec.values) {
+          if (ev.count >= stopAt) break;
+          if (v === x[spec.name]) continue;
+          const cand = { ...x, [spec.name]: v };
+          const fc = ev.run(cand);
+          if (fc > fx) {
+            x[spec.name] = v;
+            fx = fc;
+            moved = true;
+          }
+        }
+      }
+      // After a switch the other choices are tried again at the new point, else not until it moves.
+      choicesTried = !moved;
+      gained = moved;
+    }
     for (let i = 0; i < specs.length && ev.count < stopAt; i++) {
       const spec = specs[i]!;
       const step = steps[i]!;
-      if (step < minSteps[i]!) continue;
+      if (spec.values || step < minSteps[i]!) continue;
       for (const dir of [1, -1]) {
         if (ev.count >= stopAt) break;
         const cur = x[spec.name]!;
@@ -88,6 +118,7 @@ function descend(
           x[spec.name] = v;
           fx = fc;
           gained = true;
+          choicesTried = false;
           break;
         }
       }
@@ -117,13 +148,17 @@ export function searchBest(
   const rng = createRng(opts.seed ?? 1);
   const ev = new Evaluator(evaluate, budget);
   const start: Params = {};
-  for (const p of specs) start[p.name] = clamp(opts.start?.[p.name] ?? p.default, p.min, p.max);
+  for (const p of specs) start[p.name] = snapToSpec(p, opts.start?.[p.name] ?? p.default);
 
   descend(ev, specs, start, Math.max(1, Math.floor(budget * FIRST_SHARE)), INITIAL_STEP_SHARE);
   const polishBudget = Math.floor(budget * POLISH_SHARE);
   for (let r = 0; r < restarts && ev.left > polishBudget; r++) {
     const point: Params = {};
-    for (const p of specs) point[p.name] = p.min + rng.next() * (p.max - p.min);
+    for (const p of specs) {
+      point[p.name] = p.values
+        ? p.values[Math.min(p.values.length - 1, Math.floor(rng.next() * p.values.length))]!
+        : p.min + rng.next() * (p.max - p.min);
+    }
     const share = Math.floor((ev.left - polishBudget) / (restarts - r));
     if (share < 2) break;
     descend(ev, specs, point, share, INITIAL_STEP_SHARE);

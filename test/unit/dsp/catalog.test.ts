@@ -154,6 +154,28 @@ test('parseParameterCatalog: a malformed entry throws naming the entry and the f
   assert.throws(() => parseParameterCatalog({ parameters: [{ ...good, stations: [] }] }), /field "stations"/);
 });
 
+test('parseParameterCatalog: a discrete parameter lists its values, ascending, in bounds, the default among them', () => {
+  const sw = { ...good, name: 'x_enabled', unit: 'ratio', min: 0, max: 1, default: 0, values: [0, 1] };
+  assert.deepEqual(parseParameterCatalog({ parameters: [sw] })[0]!.values, [0, 1]);
+  assert.equal(parseParameterCatalog({ parameters: [good] })[0]!.values, undefined);
+  assert.equal(parameterByName('rnnoise_enabled')?.values?.join(','), '0,1', 'RNNoise is a switch');
+  const bad: [unknown, RegExp][] = [
+    [[1, 0], /field "values" must be ascending/],
+    [[0, 2], /field "values" must lie within \[0, 1\], got 2/],
+    [[1], /field "values" must offer at least two choices/],
+    [[0.5, 1], /field "values" must include the default 0/],
+    [[0, 0], /field "values" must not contain duplicates/],
+    ['0,1', /field "values" must be an array/],
+  ];
+  for (const [values, re] of bad) {
+    assert.throws(
+      () => parseParameterCatalog({ parameters: [{ ...sw, values }] }),
+      re,
+      JSON.stringify(values),
+    );
+  }
+});
+
 test('parseStationCatalog: cross-checks blocks against parameters', () => {
   const params = parseParameterCatalog({ parameters: [good] });
   const station = {

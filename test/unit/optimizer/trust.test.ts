@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parameterByName, parametersForStation } from '../../../catalog/index.ts';
 import type { StationScore } from '../../../contracts/generated.ts';
+import { safeValue } from '../../../optimizer/core/bounds.ts';
 import {
   attributableDrop,
   attributableGain,
@@ -15,6 +16,7 @@ import {
   markApplied,
   scoreSnapshot,
 } from '../../../optimizer/core/index.ts';
+import { exploreMove } from '../../../optimizer/core/moves.ts';
 import { learnFrom, modelMove, RADIUS_MAX, RADIUS_MIN } from '../../../optimizer/core/trust.ts';
 import { type SnapOverrides, snap } from './snapshots.ts';
 
@@ -181,4 +183,23 @@ test('scorecard: the recognizer’s WER is a component where it is known, and a 
   const before = { stt_wer: 0.8, level: 0.5 };
   const now = scoreOf({ stt_wer: [0.3, 0.2], level: [1, 0.2] });
   assert.ok(Math.abs(attributableDrop(before, now, ['input_gain_db']) - (100 * 0.1) / 0.4) < 1e-9);
+});
+
+test('explore: a switch (rnnoise_enabled, values [0, 1]) is tried at its other value, never half on', () => {
+  const rn = parameterByName('rnnoise_enabled')!;
+  const st = initialState(snap(3, flat), 7);
+  for (const [old, want] of [
+    [0, 1],
+    [1, 0],
+  ] as const) {
+    const params = { ...defaultsForStation(3), rnnoise_enabled: old };
+    const m = exploreMove(st, [rn], params, snap(3, flat)).chosen!;
+    assert.equal(m.change.name, 'rnnoise_enabled');
+    assert.equal(m.change.new, want, `from ${old}`);
+    assert.match(m.reason, new RegExp(`a switch to ${want} on rnnoise_enabled`));
+  }
+  // The safety layer's value for a switch is one of its values: a desired 0.7 is on, 0.2 is off.
+  assert.equal(safeValue(rn, 0, 0.7, []), 1);
+  assert.equal(safeValue(rn, 1, 0.2, []), 0);
+  assert.equal(safeValue(rn, 1, 0.7, []), null, 'no change');
 });

@@ -1,0 +1,241 @@
+// Issue 9, "survive the registry": every role in one child process (`npm start`'s bin/start.ts) against a
+// private Apicurio that stores its schemas in a private PostgreSQL (as the stack's does), SIGKILLed
+// under a stream of snapshots and started again. Producers and consumers hold the schema ids they
+// registered at start, so the API keeps accepting (202, never 503 or 500) and a config change goes
+// through while the registry is down; readiness says it is down. What does need it: records written with
+// a schema id the process has not seen (here a newer station's v2, first sent during the outage) cannot
+// be decoded, so the persister holds their batches (nothing dead-lettered, nothing skipped) and stores
+// them once the registry answers again. The process lives; every acknowledged snapshot and every v2
+// record is stored exactly once; the held records are stored within 10 s of the registry being back.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadSchema } from '../../contracts/schemas.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
+import { envWith } from '../../lib/settings.ts';
+import { bootstrap } from '../../runtime/bootstrap.ts';
+import { createProducer } from '../../streams/kafka.ts';
+import { Codec, registerSchema, subjectFor } from '../../streams/registry.ts';
+import { snapshotInput } from '../helpers/fixtures.ts';
+import { freePort, startPrivatePostgres } from '../helpers/privatePostgres.ts';
+import { startPrivateRegistry } from '../helpers/privateServices.ts';
+import {
+  cleanupTopics,
+  defer,
+  readToEnd,
+  testSettings,
+  token,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+test('issue 9: schema registry killed and restarted under load: process lives, nothing acknowledged lost, held records stored within 10 s', async (t) => {
+  const db = await startPrivatePostgres();
+  defer(t, () => db.destroy());
+  const registry = await startPrivateRegistry({
+    database: { host: '127.0.0.1', port: db.port, name: 'voiceloop', user: 'postgres' },
+  });
+  defer(t, () => registry.destroy());
+  const cfg = testSettings('regfault', { SCHEMA_REGISTRY_URL: registry.url });
+  cleanupTopics(t, cfg);
+  const rt = await bootstrap(cfg);
+  defer(t, () => rt.close());
+
+  // A newer station's schema (one added optional field), registered before the outage; the process
+  // under test first meets its id during the outage.
+  const subject = subjectFor(cfg.topics.snapshots);
+  const v1 = loadSchema('StationSnapshot') as { fields: object[] };
+  const v2 = {
+    ...v1,
+    fields: [...v1.fields, { name: 'mic_model', type: ['null', 'string'], default: null }],
+  };
+  const v2Id = await registerSchema(rt.registry.registry, registry.url, subject, v2);
+  const v2Codec = new Codec<Record<string, unknown>>(
+    'StationSnapshot',
+    subject,
+    v2Id,
+    v2,
+    rt.registry.registry,
+  );
+  const producer = createProducer(rt.kafka);
+  await producer.connect();
+  defer(t, () => producer.disconnect());
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const logLines: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
+    cwd: root,
+    env: envWith({
+      ROLES: 'api,persister,relay,online',
+      TOPIC_PREFIX: cfg.topics.prefix,
+      PORT: String(port),
+      KAFKA_BROKERS: cfg.kafka.brokers.join(','),
+      SCHEMA_REGISTRY_URL: registry.url,
+      DATABASE_URL: cfg.database.url,
+      S3_ENDPOINT: cfg.s3.endpoint,
+      LOG_LEVEL: 'warn',
+      SNAPSHOT_PARTITIONS: '3',
+      PRODUCE_TIMEOUT_MS: '15000',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => (exit = `exited with ${code ?? signal}`));
+  for (const s of [child.stdout!, child.stderr!])
+    s.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) {
+        logLines.push(line);
+        console.log(`[child] ${line}`);
+      }
+    });
+  defer(t, async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  });
+  await waitFor(
+    'the process to serve',
+    async () => {
+      if (exit) throw new Error(exit);
+      return (await fetch(`${base}/health/live`)).ok;
+    },
+    180_000,
+    250,
+  );
+
+  const tenant = uniqueId('tn');
+  const station = token(cfg, 'station', tenant);
+  const operator = token(cfg, 'operator', tenant);
+  const acked = new Set<string>();
+  const statuses = new Map<number, number>();
+  let n = 0;
+  const post = async () => {
+    const id = `${tenant}-s${n}`;
+    const payload = snapshotInput({ tenant, call: `${tenant}-c${n % 5}`, index: n, snapshotId: id });
+    n++;
+    const res = await fetch(`${base}/v1/stations/snapshot`, {
+      method: 'POST',
+      headers: { authorization: station, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    if (res.status === 202) acked.add(id);
+    await res.arrayBuffer();
+    return res;
+  };
+  let loading = true;
+  const load = (async () => {
+    while (loading) {
+      await post();
+      await sleep(20);
+    }
+  })();
+  const stored = async (ids: Iterable<string>) => {
+    const { rows } = await rt.pool.query<{ snapshot_id: string; n: number }>(
+      'SELECT snapshot_id, count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1 AND snapshot_id = ANY($2) GROUP BY snapshot_id',
+      [tenant, [...ids]],
+    );
+    return rows;
+  };
+
+  await waitFor(
+    'snapshots acknowledged and stored before the crash',
+    async () => {
+      const before = [...acked];
+      return before.length >= 5 && (await stored(before)).length === before.length;
+    },
+    60_000,
+    200,
+  );
+  await registry.kill();
+  const statusesAtKill = new Map(statuses);
+
+  // Down: the newer station sends; its records cannot be decoded until the registry is back.
+  const foreign: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const id = `${tenant}-v2-${i}`;
+    foreign.push(id);
+    const call = `${tenant}-c${i % 5}`;
+    const snap = buildSnapshot(snapshotInput({ tenant, call, index: 10_000 + i, snapshotId: id }));
+    await producer.send({
+      topic: cfg.topics.snapshots,
+      acks: -1,
+      messages: [{ key: call, value: v2Codec.encode({ ...snap, mic_model: 'MK-4' }) }],
+    });
+  }
+  const ready = await fetch(`${base}/health/ready`);
+  const readiness = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+  assert.equal(ready.status, 503, JSON.stringify(readiness));
+  assert.equal(
+    readiness.checks.find((c) => c.name === 'schema_registry')?.ok,
+    false,
+    JSON.stringify(readiness),
+  );
+  // The change path encodes with the ids it holds: a change is accepted while the registry is down.
+  const change = await fetch(`${base}/v1/config/update`, {
+    method: 'POST',
+    headers: { authorization: operator, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      station_id: 2,
+      scope: { level: 'tenant', tenant_id: tenant },
+      parameters: { jitter_buffer_ms: 80 },
+      reason: 'registry fault test',
+    }),
+  });
+  assert.equal(change.status, 200, await change.text());
+  await sleep(3000);
+  assert.deepEqual(await stored(foreign), [], 'v2 records stored while the registry was down?');
+  const ackedWhileDown = acked.size;
+
+  await registry.start();
+  const back = Date.now();
+  const downStatuses = Object.fromEntries(
+    [...statuses].map(([k, v]) => [k, v - (statusesAtKill.get(k) ?? 0)]),
+  );
+  console.log(`while the registry was down: ${JSON.stringify(downStatuses)}`);
+  await waitFor(
+    'the held v2 records stored',
+    async () => (await stored(foreign)).length === foreign.length,
+    10_000,
+    100,
+  );
+  console.log(`held records stored ${Date.now() - back} ms after the registry was back`);
+  loading = false;
+  await load;
+  assert.ok(ackedWhileDown > 0);
+
+  const rows = await waitFor(
+    'every acknowledged snapshot stored',
+    async () => {
+      const rows = await stored([...acked, ...foreign]);
+      return rows.length === acked.size + foreign.length ? rows : undefined;
+    },
+    30_000,
+    250,
+  );
+  assert.deepEqual(
+    rows.filter((r) => r.n !== 1),
+    [],
+  );
+  // Nothing was set aside as undecodable while the registry was down.
+  const letters = await readToEnd(rt.kafka, cfg.topics.deadLetters, (v) => v?.toString() ?? '');
+  assert.deepEqual(
+    letters.filter((l) => l.value.includes(tenant)),
+    [],
+  );
+  assert.equal(exit, undefined, 'the process lived');
+  assert.equal(child.exitCode, null);
+  assert.deepEqual(
+    Object.keys(downStatuses).filter((k) => k !== '202' && downStatuses[k]! > 0),
+    [],
+  );
+  assert.equal(statuses.get(500) ?? 0, 0, JSON.stringify([...statuses]));
+  console.log(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}, acknowledged ${acked.size}`);
+});

@@ -39,7 +39,7 @@ export async function runDemo(
   const decisions = decisionWaiter();
 
   progress.step('starting roles: API, persister, outbox relay, online optimizer');
-  const app: App = await startListening(cfg, {
+  const app: App = await startListening(withRunGroups(cfg, tenant), {
     ...(log ? { log } : {}),
     online: { explore: true, onDecision: decisions.onDecision },
   });
@@ -92,6 +92,16 @@ export async function runDemo(
     if (hold) hold(app);
     else await app.stop();
   }
+}
+
+/**
+ * The run's own online-optimizer group: two demos on one stack in one group would split the snapshot
+ * partitions, each deciding for the other's calls (whose decisions it never sees) and rebalancing the
+ * other at every start and stop. The persister keeps the shared group: any process may persist any
+ * snapshot, and a fresh group would replay the whole topic from its beginning.
+ */
+export function withRunGroups(cfg: Readonly<Settings>, run: string): Readonly<Settings> {
+  return { ...cfg, groups: { ...cfg.groups, online: `${cfg.groups.online}.${run}` } };
 }
 
 /** The API on its configured port (another demo may hold it: then on any free port), every role in process. */

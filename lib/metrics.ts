@@ -187,6 +187,12 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['source_topic', 'code'] as const,
       registers: [registry],
     }),
+    consumerRestarts: new Counter({
+      name: 'voiceloop_consumer_restarts_total',
+      help: 'Times a role restarted its Kafka consumer after a crash kafkajs would not restart itself',
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
     persistBatchSeconds: new Histogram({
       name: 'voiceloop_persist_batch_seconds',
       help: 'Time to write one batch in one transaction',

@@ -1,12 +1,16 @@
 // The one way a role consumes a Kafka topic: subscribe, decode every record through the schema
 // registry, dead-letter what cannot be decoded (or skip it, for roles that only learn from records
 // another role persists), hand the decoded batch to the role, and commit the batch's offsets only
-// after that work has finished. Stopping disconnects after the batch in flight; a crash kafkajs will
-// not restart ends the role as failed.
-import type { Consumer, ConsumerConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
+// after that work has finished. Stopping disconnects after the batch in flight. A crash kafkajs will
+// not restart itself (a group-coordination answer it gives up on, a programming error in the handler)
+// restarts the consumer here, with backoff; only crashes in a row with no batch committed between them
+// (the same poison batch, a broker that refuses the group) end the role as failed.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { canRetry, isProgrammingError, VoiceloopError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import { backoffDelay, retry } from '../lib/retry.ts';
 import { sendToDeadLetter } from './deadLetter.ts';
 import { createProducer } from './kafka.ts';
 import type { Codec } from './registry.ts';
@@ -45,8 +49,10 @@ export interface RoleConsumerOptions<T> {
   awaitJoin?: boolean;
   /** The role's work on one partition's decoded records; offsets are committed after it resolves. */
   handle(batch: ConsumedBatch<T>): Promise<void>;
-  /** Called when kafkajs crashes the consumer for good (no restart). */
+  /** Called when the consumer crashed and could not be restarted: the role cannot go on. */
   onFatal?(err: Error): void;
+  /** Crashes in a row (no batch committed between them) the consumer is restarted after (default 5). */
+  maxRestarts?: number;
 }
 
 export interface RoleConsumer {
@@ -55,6 +61,98 @@ export interface RoleConsumer {
 }
 
 const JOIN_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RESTARTS = 5;
+// The pause before a restart grows with the crashes in a row: up to 1 s after the first, 30 s at most.
+const RESTART_DELAY_MS = { initial: 1_000, max: 30_000 };
+
+interface CrashOptions {
+  group: string;
+  log: Logger;
+  metrics?: Metrics;
+  maxRestarts: number;
+  onFatal?(err: Error): void;
+  /** Connects, subscribes and runs the consumer again. */
+  start(): Promise<void>;
+}
+
+/**
+ * Restarts a consumer that kafkajs reports crashed for good (it has already disconnected it), with a
+ * pause that grows with the crashes in a row and retried reconnects (lib/retry.ts). `progressed()`
+ * (a batch committed) resets the count; past `maxRestarts` crashes in a row the role is told to fail.
+ */
+function restartOnCrash(consumer: Consumer, o: CrashOptions): { progressed(): void; stop(): Promise<void> } {
+  const { group, log } = o;
+  let stopping = false;
+  let crashesInRow = 0;
+  let restarts: Promise<void> = Promise.resolve();
+  const abort = new AbortController();
+  const fatal = (err: Error, why: string) => {
+    log.error({ group, err: err.message }, `the consumer of group ${group} ${why}; the role stops`);
+    o.onFatal?.(err);
+  };
+
+  async function restart(err: Error): Promise<void> {
+    if (stopping) return;
+    crashesInRow++;
+    if (crashesInRow > o.maxRestarts) {
+      fatal(err, `crashed ${crashesInRow} times in a row without finishing a batch (${err.message})`);
+      return;
+    }
+    const pause = backoffDelay(crashesInRow - 1, RESTART_DELAY_MS.initial, RESTART_DELAY_MS.max);
+    log.warn(
+      { group, err: err.message, restartInMs: pause, crashesInRow },
+      `the consumer of group ${group} crashed (${err.message}) and kafkajs will not restart it; restarting it in ${pause} ms`,
+    );
+    try {
+      await sleep(pause, undefined, { signal: abort.signal });
+      await retry(
+        `restarting the consumer of group ${group}`,
+        () => (stopping ? Promise.resolve() : o.start()),
+        {
+          retries: 8,
+          initialDelayMs: RESTART_DELAY_MS.initial,
+          maxDelayMs: RESTART_DELAY_MS.max,
+          // Reconnecting fails while the broker is away: that passes; a bug in our code does not.
+          canRetry: (e) => !stopping && !isProgrammingError(e),
+          signal: abort.signal,
+          onRetry: (e, attempt, delayMs) =>
+            log.warn(
+              { group, err: (e as Error).message, attempt, delayMs },
+              `restarting the consumer of group ${group} failed; trying again in ${delayMs} ms`,
+            ),
+        },
+      );
+    } catch (e) {
+      if (!stopping) fatal(e instanceof Error ? e : new Error(String(e)), 'could not be restarted');
+      return;
+    }
+    if (stopping) return;
+    o.metrics?.consumerRestarts.inc({ group });
+    log.info({ group }, `the consumer of group ${group} restarted`);
+  }
+
+  consumer.on(consumer.events.CRASH, (e) => {
+    const err = e.payload.error instanceof Error ? e.payload.error : new Error(String(e.payload.error));
+    if (stopping) return;
+    if (e.payload.restart) {
+      log.warn({ group, err: err.message }, `the consumer of group ${group} crashed; kafkajs restarts it`);
+      return;
+    }
+    // One restart at a time: a crash while restarting (the rejoin failed) waits for that one to end.
+    restarts = restarts.then(() => restart(err));
+  });
+
+  return {
+    progressed() {
+      crashesInRow = 0;
+    },
+    async stop() {
+      stopping = true;
+      abort.abort();
+      await restarts;
+    },
+  };
+}
 
 export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<RoleConsumer> {
   const { log, metrics } = opts;
@@ -103,20 +201,10 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
       resolve();
     });
   });
-  consumer.on(consumer.events.CRASH, (e) => {
-    const err = e.payload.error;
-    if (e.payload.restart) {
-      log.warn({ group: opts.groupId, err: err?.message }, 'consumer crashed; kafkajs restarts it');
-      return;
-    }
-    log.error({ group: opts.groupId, err: err?.message }, 'consumer crashed and will not restart');
-    opts.onFatal?.(err instanceof Error ? err : new Error(String(err)));
-  });
-
   await dlq?.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning });
-  await consumer.run({
+  const runConfig: ConsumerRunConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
@@ -149,9 +237,23 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
       lettered.delete(batch.partition);
       resolveOffset(batch.lastOffset());
+      crashes.progressed();
       await heartbeat();
     },
+  };
+  const crashes = restartOnCrash(consumer, {
+    group: opts.groupId,
+    log,
+    ...(metrics ? { metrics } : {}),
+    maxRestarts: opts.maxRestarts ?? DEFAULT_MAX_RESTARTS,
+    ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning });
+      await consumer.run(runConfig);
+    },
   });
+  await consumer.run(runConfig);
   if (opts.awaitJoin) {
     let t: NodeJS.Timeout | undefined;
     await Promise.race([joined, new Promise((r) => (t = setTimeout(r, JOIN_TIMEOUT_MS)))]);
@@ -160,6 +262,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
   return {
     consumer,
     async stop() {
+      await crashes.stop();
       await consumer
         .disconnect()
         .catch((err) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));

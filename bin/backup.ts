@@ -2,8 +2,7 @@
 // objects, the registry's schemas and the compacted config topic, with a manifest (backup/backup.ts).
 // Exit codes: 0 done, 1 failed (the folder then holds no manifest.json: not a usable backup), 2 bad flags.
 import { runBackup } from '../backup/backup.ts';
-import { ArgError, parseFlags } from '../lib/cli.ts';
-import { VoiceloopError } from '../lib/errors.ts';
+import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { postgresProgram } from '../stack/services/postgres.ts';
@@ -43,16 +42,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (err instanceof ArgError || (err instanceof VoiceloopError && err.code === 'VALIDATION')) {
-        console.error(err.message);
-        process.exit(2);
-      }
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main);

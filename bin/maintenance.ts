@@ -3,8 +3,7 @@
 // nothing; --now sweeps as of another time (to see what a date would take away). Needs PostgreSQL and
 // the object store, not Kafka. Exit codes: 0 done, 1 a task failed, 2 bad flags, 3 another process
 // holds the maintenance lock.
-import { ArgError, parseFlags } from '../lib/cli.ts';
-import { VoiceloopError } from '../lib/errors.ts';
+import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { runSweep, type SweepReport } from '../maintenance/index.ts';
@@ -67,16 +66,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (err instanceof ArgError || (err instanceof VoiceloopError && !err.canRetry)) {
-        console.error(err.message);
-        process.exit(2);
-      }
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main, (err) => !err.canRetry);

@@ -2,8 +2,7 @@
 // topics) to a backup's state (backup/restore.ts). Refuses a damaged backup or a stack that is not
 // empty before writing anything. Exit codes: 0 done, 1 failed, 2 bad flags or a refused backup/stack.
 import { runRestore } from '../backup/restore.ts';
-import { ArgError, parseFlags } from '../lib/cli.ts';
-import { VoiceloopError } from '../lib/errors.ts';
+import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { ensureBucket } from '../runtime/bootstrap.ts';
@@ -45,19 +44,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (
-        err instanceof ArgError ||
-        (err instanceof VoiceloopError && ['VALIDATION', 'CONFLICT'].includes(err.code))
-      ) {
-        console.error(err.message);
-        process.exit(2);
-      }
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main, (err) => err.code === 'VALIDATION' || err.code === 'CONFLICT');

@@ -5,8 +5,7 @@
 // Bad flags get a message naming the flag and exit code 2.
 import { TokenStore } from '../api/tokens.ts';
 import { ROLES, type Role } from '../lib/auth.ts';
-import { ArgError, parseFlags } from '../lib/cli.ts';
-import { VoiceloopError } from '../lib/errors.ts';
+import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { createPool } from '../storage/db.ts';
@@ -114,20 +113,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (err instanceof ArgError) {
-        console.error(err.message);
-        process.exit(2);
-      }
-      if (err instanceof VoiceloopError && !err.canRetry) {
-        console.error(err.message);
-        process.exit(2);
-      }
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main, (err) => !err.canRetry);

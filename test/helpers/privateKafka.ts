@@ -1,9 +1,9 @@
 // A private single-node Kafka (KRaft) for fault tests: the stack's jars (stack/services/kafka.ts fetches
 // them, cached), its own data directory and ports, so a test can stop the broker for a minute while
 // everyone else keeps using the shared one. Stopped with SIGKILL: a crash, not a controlled shutdown.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateDir } from '../../stack/layout.ts';
@@ -11,14 +11,10 @@ import { kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
 import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
-import { freePort } from './privatePostgres.ts';
-import { sigkill, waitAnswers } from './privateProcess.ts';
+import { freePort, type PrivateServer, startPrivateServer } from './privateProcess.ts';
 
-export interface PrivateKafka {
+export interface PrivateKafka extends PrivateServer {
   broker: string;
-  start(): Promise<void>;
-  kill(): Promise<void>;
-  destroy(): Promise<void>;
 }
 
 export async function startPrivateKafka(log: (s: string) => void = () => {}): Promise<PrivateKafka> {
@@ -40,22 +36,12 @@ export async function startPrivateKafka(log: (s: string) => void = () => {}): Pr
   const id = randomBytes(16).toString('base64url');
   await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', config], { cwd: dir });
   const broker = `127.0.0.1:${port}`;
-  let proc: ChildProcess | undefined;
-
-  const self: PrivateKafka = {
-    broker,
-    async start() {
-      proc = spawn(java, [...jvm, 'kafka.Kafka', config], { cwd: dir, stdio: 'ignore' });
-      await waitAnswers('private Kafka', proc, () => kafkaReady([broker]), 120_000);
-    },
-    async kill() {
-      await sigkill(proc);
-    },
-    async destroy() {
-      await self.kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await self.start();
-  return self;
+  const server = await startPrivateServer({
+    name: 'private Kafka',
+    dir,
+    spawn: () => spawn(java, [...jvm, 'kafka.Kafka', config], { cwd: dir, stdio: 'ignore' }),
+    ready: () => kafkaReady([broker]),
+    timeoutMs: 120_000,
+  });
+  return { ...server, broker };
 }

@@ -1,7 +1,22 @@
-// What the private servers of the fault tests share: start a process, wait until it answers, kill it
-// with SIGKILL (a crash, not a controlled shutdown).
+// What the private servers of the fault and backup tests share: a free port, a process started until it
+// answers, killed with SIGKILL (a crash, not a controlled shutdown) and started again on the same port
+// and folder, and the folder removed when the test is done with it.
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** Waits until `ready` says yes; throws when the process exits first or the deadline passes. */
 export async function waitAnswers(
@@ -24,4 +39,42 @@ export async function sigkill(proc: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGKILL');
   await exited;
+}
+
+export interface PrivateServer {
+  /** Starts the process (again, after kill: same port, same folder) and waits until it answers. */
+  start(): Promise<void>;
+  /** SIGKILL: a crash, not a controlled shutdown. */
+  kill(): Promise<void>;
+  /** Kills it and removes its folder. */
+  destroy(): Promise<void>;
+}
+
+/** A private server process living in `dir`, started once before this resolves. */
+export async function startPrivateServer(o: {
+  name: string;
+  dir: string;
+  spawn: () => ChildProcess;
+  ready: () => Promise<boolean>;
+  timeoutMs: number;
+}): Promise<PrivateServer> {
+  let proc: ChildProcess | undefined;
+  const self: PrivateServer = {
+    async start() {
+      proc = o.spawn();
+      await waitAnswers(o.name, proc, o.ready, o.timeoutMs);
+    },
+    kill: () => sigkill(proc),
+    async destroy() {
+      await sigkill(proc);
+      rmSync(o.dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await self.start();
+  } catch (err) {
+    await self.destroy();
+    throw err;
+  }
+  return self;
 }

@@ -1,24 +1,21 @@
-// A private S3Proxy for fault tests: the stack's jars (stack/services/s3proxy.ts fetches them, cached),
-// its own port and data directory, so a test can kill the object store and start it again while
-// everyone else keeps using the shared one. Killed with SIGKILL: a crash, not a controlled shutdown.
-// The data directory survives a restart, as the stack's does.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// A private S3Proxy for fault and backup tests: the stack's jars (stack/services/s3proxy.ts fetches them,
+// cached), its own port and data directory, so a test can kill the object store and start it again, or
+// destroy a whole stack's objects, while everyone else keeps using the shared one. Killed with SIGKILL:
+// a crash, not a controlled shutdown. The data directory survives a restart, as the stack's does.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultEndpoints, host, stateDir } from '../../stack/layout.ts';
 import { s3Answers } from '../../stack/probes.ts';
 import { javaFor } from '../../stack/services/java.ts';
 import { s3proxy, s3proxyProperties } from '../../stack/services/s3proxy.ts';
-import { freePort } from './privatePostgres.ts';
-import { sigkill, waitAnswers } from './privateProcess.ts';
+import { freePort, type PrivateServer, startPrivateServer } from './privateProcess.ts';
 
-export interface PrivateS3 {
+export interface PrivateS3 extends PrivateServer {
+  url: string;
   /** S3_* settings for testSettings: the stack's credentials and bucket name, this server's endpoint. */
   env: Record<string, string>;
-  start(): Promise<void>;
-  kill(): Promise<void>;
-  destroy(): Promise<void>;
 }
 
 export async function startPrivateS3(log: (s: string) => void = () => {}): Promise<PrivateS3> {
@@ -36,18 +33,11 @@ export async function startPrivateS3(log: (s: string) => void = () => {}): Promi
     '<configuration><appender name="o" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%msg%n</pattern></encoder></appender><root level="ERROR"><appender-ref ref="o"/></root></configuration>',
   );
   const s3 = { ...defaultEndpoints.s3, endpoint: `http://${host}:${port}` };
-  let proc: ChildProcess | undefined;
-
-  const self: PrivateS3 = {
-    env: {
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      S3_BUCKET: s3.bucket,
-      S3_REGION: s3.region,
-    },
-    async start() {
-      proc = spawn(
+  const server = await startPrivateServer({
+    name: 'private S3Proxy',
+    dir,
+    spawn: () =>
+      spawn(
         java,
         [
           '-Xmx256m',
@@ -59,17 +49,19 @@ export async function startPrivateS3(log: (s: string) => void = () => {}): Promi
           config,
         ],
         { cwd: dir, stdio: 'ignore' },
-      );
-      await waitAnswers('private S3Proxy', proc, () => s3Answers(s3), 90_000);
-    },
-    async kill() {
-      await sigkill(proc);
-    },
-    async destroy() {
-      await self.kill();
-      rmSync(dir, { recursive: true, force: true });
+      ),
+    ready: () => s3Answers(s3),
+    timeoutMs: 90_000,
+  });
+  return {
+    ...server,
+    url: s3.endpoint,
+    env: {
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      S3_BUCKET: s3.bucket,
+      S3_REGION: s3.region,
     },
   };
-  await self.start();
-  return self;
 }

@@ -1,100 +1,20 @@
-// A private S3 store (S3Proxy, filesystem backend) and a private schema registry (Apicurio) for tests
-// that must destroy a whole stack's data (the backup/restore test) or kill a service (the registry fault
-// test) without touching the shared one. The same jars the stack runs (stack/services/s3proxy.ts,
-// apicurio.ts fetch them, cached), their own ports and folders; destroyed with SIGKILL and the folder
-// removed.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// A private schema registry (Apicurio) for tests that must destroy a whole stack's data (the
+// backup/restore test) or kill the registry (its fault test) without touching the shared one: the jars
+// the stack runs (stack/services/apicurio.ts fetches them, cached), its own ports and folder; killed
+// with SIGKILL and the folder removed. (The private S3 store is test/helpers/privateS3.ts.)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { localS3 } from '../../stack/endpoints.ts';
 import { stateDir } from '../../stack/layout.ts';
-import { registryReady, s3Answers } from '../../stack/probes.ts';
+import { registryReady } from '../../stack/probes.ts';
 import { apicurio } from '../../stack/services/apicurio.ts';
 import { javaFor } from '../../stack/services/java.ts';
-import { s3proxy } from '../../stack/services/s3proxy.ts';
-import { freePort } from './privatePostgres.ts';
-import { sigkill } from './privateProcess.ts';
+import { freePort, type PrivateServer, startPrivateServer } from './privateProcess.ts';
 
-export interface PrivateService {
+export interface PrivateRegistry extends PrivateServer {
   url: string;
-  destroy(): Promise<void>;
 }
-
-async function waitUp(
-  proc: ChildProcess,
-  what: string,
-  ready: () => Promise<boolean>,
-  ms: number,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ready().catch(() => false))) {
-    if (proc.exitCode !== null) throw new Error(`private ${what} exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`private ${what} did not answer within ${ms / 1000} s`);
-    await sleep(250);
-  }
-}
-
-function destroyer(proc: ChildProcess, dir: string) {
-  return async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-}
-
-export async function startPrivateS3(): Promise<PrivateService> {
-  await s3proxy.fetch!(() => {});
-  const java = (await javaFor(17)).bin;
-  const dir = mkdtempSync(join(tmpdir(), 'voiceloop-s3-'));
-  mkdirSync(join(dir, 'data'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const props = {
-    's3proxy.endpoint': url,
-    's3proxy.authorization': 'aws-v2-or-v4',
-    's3proxy.identity': localS3.accessKeyId,
-    's3proxy.credential': localS3.secretAccessKey,
-    'jclouds.provider': 'filesystem',
-    'jclouds.filesystem.basedir': join(dir, 'data'),
-    'jclouds.identity': localS3.accessKeyId,
-    'jclouds.credential': localS3.secretAccessKey,
-  };
-  writeFileSync(
-    join(dir, 's3proxy.properties'),
-    Object.entries(props)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(''),
-  );
-  writeFileSync(join(dir, 'logback.xml'), '<configuration><root level="WARN"/></configuration>\n');
-  const proc = spawn(
-    java,
-    [
-      '-Xmx256m',
-      `-Dlogback.configurationFile=${join(dir, 'logback.xml')}`,
-      '-cp',
-      `${join(stateDir, 's3proxy', 'libs')}/*`,
-      'org.gaul.s3proxy.Main',
-      '--properties',
-      join(dir, 's3proxy.properties'),
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  await waitUp(proc, 'S3Proxy', () => s3Answers({ ...localS3, endpoint: url }), 90_000);
-  return { url, destroy: destroyer(proc, dir) };
-}
-
-export interface PrivateRegistry extends PrivateService {
-  /** Starts the registry again after kill() (same port, same storage). */
-  start(): Promise<void>;
-  /** SIGKILL: a crash, not a controlled shutdown. */
-  kill(): Promise<void>;
-}
-
 /**
  * A private Apicurio. Without `database` it keeps its schemas in memory (gone with the process); with
  * a PostgreSQL database (3.x) it stores them there, as the stack does, so they survive a kill and a
@@ -139,22 +59,16 @@ export async function startPrivateRegistry(
     ...storage,
   };
   const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
-  let proc: ChildProcess | undefined;
-  const self: PrivateRegistry = {
-    url,
-    async start() {
-      proc = spawn(java, ['-Xmx384m', ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`), '-jar', jar], {
+  const server = await startPrivateServer({
+    name: 'private schema registry',
+    dir,
+    spawn: () =>
+      spawn(java, ['-Xmx384m', ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`), '-jar', jar], {
         cwd: dir,
         stdio: 'ignore',
-      });
-      await waitUp(proc, 'schema registry', () => registryReady(url), 180_000);
-    },
-    kill: () => sigkill(proc),
-    async destroy() {
-      await sigkill(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await self.start();
-  return self;
+      }),
+    ready: () => registryReady(url),
+    timeoutMs: 180_000,
+  });
+  return { ...server, url };
 }

@@ -22,7 +22,8 @@ import { createKafka } from '../../streams/kafka.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { startPrivateKafka } from '../helpers/privateKafka.ts';
 import { startPrivatePostgres } from '../helpers/privatePostgres.ts';
-import { startPrivateRegistry, startPrivateS3 } from '../helpers/privateServices.ts';
+import { startPrivateS3 } from '../helpers/privateS3.ts';
+import { startPrivateRegistry } from '../helpers/privateServices.ts';
 import { defer, token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 2;

@@ -16,6 +16,7 @@ import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { type PrivateKafka, startPrivateKafka } from '../helpers/privateKafka.ts';
 import { defer, readTopic, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { snapshotTraffic, storedExactlyOnce } from '../helpers/snapshotTraffic.ts';
 
 let broker: PrivateKafka;
 before(async () => {
@@ -32,24 +33,9 @@ test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothin
   const app = await startApp(cfg, ['api', 'persister', 'relay', 'online'], { listen: false });
   defer(t, () => app.stop());
   const tenant = uniqueId('tn');
-  const auth = token(cfg, 'station', tenant);
-  const acked = new Set<string>();
-  let n = 0;
-  const post = async () => {
-    const id = `${tenant}-s${n}`;
-    const payload = snapshotInput({ tenant, call: `${tenant}-c${n % 3}`, index: n, snapshotId: id });
-    n++;
-    const started = performance.now();
-    const res = await app.api!.inject({
-      method: 'POST',
-      url: '/v1/stations/snapshot',
-      headers: { authorization: auth },
-      payload,
-    });
-    if (res.statusCode === 202) acked.add(id);
-    return { res, ms: performance.now() - started, id };
-  };
-
+  const traffic = snapshotTraffic(app, token(cfg, 'station', tenant), tenant, { calls: 3 });
+  const { acked } = traffic;
+  const post = traffic.post;
   for (let i = 0; i < 5; i++) assert.equal((await post()).res.statusCode, 202);
   await broker.kill();
 
@@ -79,23 +65,7 @@ test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothin
   console.log(`accepting again ${Date.now() - back} ms after the broker was ready`);
   for (let i = 0; i < 5; i++) assert.equal((await post()).res.statusCode, 202);
 
-  const rows = await waitFor(
-    'every acknowledged snapshot stored',
-    async () => {
-      const { rows } = await app.rt.pool.query<{ snapshot_id: string; n: number }>(
-        'SELECT snapshot_id, count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1 GROUP BY snapshot_id',
-        [tenant],
-      );
-      const have = new Set(rows.map((r) => r.snapshot_id));
-      return [...acked].every((id) => have.has(id)) ? rows : undefined;
-    },
-    60_000,
-    250,
-  );
-  assert.deepEqual(
-    rows.filter((r) => r.n !== 1),
-    [],
-  );
+  await storedExactlyOnce(app.rt.pool, tenant, acked.keys(), 60_000);
   assert.ok(acked.size >= 11);
 });
 

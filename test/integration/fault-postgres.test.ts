@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_POLICY } from '../../config/safety.ts';
 import { startApp } from '../../runtime/app.ts';
-import { snapshotInput } from '../helpers/fixtures.ts';
 import { startPrivatePostgres } from '../helpers/privatePostgres.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { snapshotTraffic, storedExactlyOnce } from '../helpers/snapshotTraffic.ts';
 
 test('issue 9: PostgreSQL killed and restarted under load: process lives, nothing acknowledged lost, recovery within 10 s', async (t) => {
   const db = await startPrivatePostgres();
@@ -26,27 +26,10 @@ test('issue 9: PostgreSQL killed and restarted under load: process lives, nothin
   });
   defer(t, () => app.stop());
   const tenant = uniqueId('tn');
-  const station = token(cfg, 'station', tenant);
   const op = token(cfg, 'operator', tenant);
-  const acked = new Set<string>();
-  const statuses = new Map<number, number>();
-  let n = 0;
-  let loading = true;
-  const load = (async () => {
-    while (loading) {
-      const id = `${tenant}-s${n}`;
-      const res = await app.api!.inject({
-        method: 'POST',
-        url: '/v1/stations/snapshot',
-        headers: { authorization: station },
-        payload: snapshotInput({ tenant, call: `${tenant}-c${n % 5}`, index: n, snapshotId: id }),
-      });
-      n++;
-      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-      if (res.statusCode === 202) acked.add(id);
-      await sleep(20);
-    }
-  })();
+  const traffic = snapshotTraffic(app, token(cfg, 'station', tenant), tenant);
+  const { acked, statuses } = traffic;
+  traffic.start();
   const configChange = (v: number) =>
     app.api!.inject({
       method: 'POST',
@@ -81,15 +64,9 @@ test('issue 9: PostgreSQL killed and restarted under load: process lives, nothin
   );
   await app.relay!.drain(Math.max(1000, 10_000 - (Date.now() - back)));
   // Persister: a snapshot sent after the restart is stored.
-  const probe = `${tenant}-after`;
-  const res = await app.api!.inject({
-    method: 'POST',
-    url: '/v1/stations/snapshot',
-    headers: { authorization: station },
-    payload: snapshotInput({ tenant, call: `${tenant}-c0`, index: 100_000, snapshotId: probe }),
-  });
-  assert.equal(res.statusCode, 202, res.body);
-  acked.add(probe);
+  const after = await traffic.post();
+  assert.equal(after.res.statusCode, 202, after.res.body);
+  const probe = after.id;
   await waitFor(
     'the persister to store a snapshot sent after the restart',
     async () =>
@@ -98,28 +75,11 @@ test('issue 9: PostgreSQL killed and restarted under load: process lives, nothin
     Math.max(1000, 10_000 - (Date.now() - back)),
     100,
   );
-  loading = false;
-  await load;
+  await traffic.stop();
 
   // Every acknowledged snapshot exactly once (the unacknowledged may or may not be there).
-  const rows = await waitFor(
-    'every acknowledged snapshot stored',
-    async () => {
-      const { rows } = await app.rt.pool.query<{ snapshot_id: string; n: number }>(
-        'SELECT snapshot_id, count(*)::int AS n FROM station_snapshots WHERE tenant_id = $1 GROUP BY snapshot_id',
-        [tenant],
-      );
-      const have = new Set(rows.map((r) => r.snapshot_id));
-      return [...acked].every((id) => have.has(id)) ? rows : undefined;
-    },
-    30_000,
-    250,
-  );
+  await storedExactlyOnce(app.rt.pool, tenant, acked.keys());
   assert.ok(acked.size > 50, `load too small: ${acked.size} acknowledged`);
-  assert.deepEqual(
-    rows.filter((r) => r.n !== 1),
-    [],
-  );
   assert.equal(statuses.get(500) ?? 0, 0, JSON.stringify([...statuses]));
   console.log(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}, acknowledged ${acked.size}`);
 });

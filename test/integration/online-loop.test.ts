@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { parameterByName, parametersForStation } from '../../catalog/index.ts';
-import type { DecisionOutcome } from '../../consumers/online/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import { startApp } from '../../runtime/app.ts';
-import { startStationAgent } from '../../stations/agent/index.ts';
 import type { StationInput } from '../../stations/pipeline.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { startLoop } from '../helpers/loop.ts';
+import { token, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 const SEGMENT_MS = 2000;
@@ -37,24 +35,11 @@ function station4Call(levelDb: number, segments: number, seed: number): StationI
 
 /** The roles as the demo runs them, one station agent, and one iteration of the loop. */
 async function setUp(t: TestContext) {
-  const cfg = testSettings('online');
-  cleanupTopics(t, cfg);
-  const decisions = new Map<string, DecisionOutcome>();
-  let skew = 0; // how far the test has moved the loop's clock ahead of the wall clock
-  const app = await startApp(cfg, ['api', 'relay', 'online'], {
-    listen: false,
-    clock: () => Date.now() + skew,
-    online: { onDecision: (snap, out) => decisions.set(snap.snapshot_id, out) },
+  const { cfg, app, agent, tenant, advance, segment } = await startLoop(t, {
+    label: 'online',
+    roles: ['api', 'relay', 'online'],
+    station: STATION,
   });
-  defer(t, () => app.stop());
-  const agents = await startStationAgent(app.rt, {
-    topics: cfg.topics,
-    agentId: uniqueId('agent'),
-    stations: [STATION],
-  });
-  defer(t, () => agents.stop());
-  const agent = agents.station(STATION);
-  const tenant = uniqueId('tn');
   const op = token(cfg, 'operator', tenant);
   const api = (url: string, payload: object) =>
     app.api!.inject({ method: 'POST', url, headers: { authorization: op }, payload });
@@ -66,19 +51,9 @@ async function setUp(t: TestContext) {
 
   /** One iteration: the agent processes a segment, the online optimizer decides, the agent applies. */
   const iterate = async (callId: string, index: number, input: StationInput) => {
-    const res = await agent.processSegment(
-      { tenantId: tenant, callId, channel: 'A' },
-      { index, startMs: index * SEGMENT_MS, endMs: (index + 1) * SEGMENT_MS },
-      input,
-    );
-    const out = await waitFor(
-      `the online decision on segment ${index} of ${callId}`,
-      async () => decisions.get(res.snapshot.snapshot_id),
-      15_000,
-      5,
-    );
+    const { res, out } = await segment(callId, index, SEGMENT_MS, input);
     if (out.change?.status === 'applied') await applied(callId, out.change.record!.version);
-    skew += PACE_MS;
+    advance(PACE_MS);
     return { snapshot: res.snapshot as StationSnapshot, params: res.params, out };
   };
   return { app, agent, tenant, api, applied, iterate, gain: parameterByName('input_gain_db')! };

@@ -10,12 +10,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { DecisionOutcome } from '../../consumers/online/index.ts';
 import { startTracing } from '../../lib/tracing.ts';
-import { startApp } from '../../runtime/app.ts';
-import { startStationAgent } from '../../stations/agent/index.ts';
 import { parseImpairments, simulateCall } from '../../stations/sim/index.ts';
-import { cleanupTopics, defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { startLoop } from '../helpers/loop.ts';
+import { defer, uniqueId, waitFor } from '../helpers/runtime.ts';
 
 const STATION = 4;
 
@@ -69,40 +67,17 @@ test('one trace shows a snapshot causing a change and the agent applying it', as
   const stopTracing = startTracing(receiver.url, 'voiceloop-test', [new SimpleSpanProcessor(exporter)]);
   defer(t, stopTracing);
 
-  const cfg = testSettings('traces');
-  cleanupTopics(t, cfg);
-  const decisions = new Map<string, DecisionOutcome>();
-  let skew = 0; // the change path's cool-down runs on this clock, not on the test's sleep
-  const app = await startApp(cfg, ['persister', 'relay', 'online'], {
-    listen: false,
-    clock: () => Date.now() + skew,
-    online: { onDecision: (snap, out) => decisions.set(snap.snapshot_id, out) },
+  const { agent, tenant, advance, segment } = await startLoop(t, {
+    label: 'traces',
+    roles: ['persister', 'relay', 'online'],
+    station: STATION,
   });
-  defer(t, () => app.stop());
-  const agents = await startStationAgent(app.rt, {
-    topics: cfg.topics,
-    agentId: uniqueId('agent'),
-    stations: [STATION],
-  });
-  defer(t, () => agents.stop());
-  const agent = agents.station(STATION);
-  const tenant = uniqueId('tn');
   const callId = uniqueId('call');
 
   let changed: { snapshotId: string; version: number } | undefined;
   for (const [i, input] of quietCall(6).entries()) {
-    const res = await agent.processSegment(
-      { tenantId: tenant, callId, channel: 'A' },
-      { index: i, startMs: i * 2000, endMs: (i + 1) * 2000 },
-      input,
-    );
-    const out = await waitFor(
-      `the decision on segment ${i}`,
-      async () => decisions.get(res.snapshot.snapshot_id),
-      15_000,
-      5,
-    );
-    skew += 300;
+    const { res, out } = await segment(callId, i, 2000, input);
+    advance(300);
     if (out.change?.status === 'applied') {
       changed = { snapshotId: res.snapshot.snapshot_id, version: out.change.record!.version };
       break;

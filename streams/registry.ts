@@ -177,7 +177,9 @@ export async function setCompatibility(
       'SCHEMA_REGISTRY',
       `setting ${level} on ${subject}: HTTP ${res.status} ${await res.text()}`,
       {
-        canRetry: res.status >= 500,
+        // 409: Apicurio's answer when the rule is being created by an earlier attempt that timed out
+        // on our side; the next attempt finds it and updates it.
+        canRetry: res.status >= 500 || res.status === 409,
       },
     );
   }

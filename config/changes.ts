@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { ConfigRecord, ParameterChange, Scope } from '../contracts/generated.ts';
 import { VoiceloopError } from '../lib/errors.ts';
 import { actorKind, type Metrics } from '../lib/metrics.ts';
-import { withSpan } from '../lib/tracing.ts';
+import { type Context, contextOfSpan, endSpan, startSpan, traceparentOf, withSpan } from '../lib/tracing.ts';
 import * as repo from '../storage/configState.ts';
 import { afterCommit, inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
 import type { Registry } from '../streams/registry.ts';
-import { recordChangeEvents } from '../webhooks/record.ts';
+import { recordChangeEvents, recordChangeEventsMany } from '../webhooks/record.ts';
 import { type ChangeRequest, planChange } from './changePlan.ts';
 import { checkScope, configKey } from './keys.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue, type OutboxEntry } from './outbox.ts';
 import { DEFAULT_POLICY, type SafetyPolicy } from './safety.ts';
 import { ConfigView, type Effective } from './view.ts';
 
@@ -26,6 +26,19 @@ export interface ChangeOutcome {
   reasons: string[];
   /** Parameters that take effect only at the agent's next call (not hot). */
   coldParams: string[];
+}
+
+/** One change of a batch (applyManyTx), with what the caller read under the key's lock. */
+export interface BatchChange {
+  req: ChangeRequest;
+  /** Set when the change restores what that change replaced (exempt from max step and cool-down). */
+  rollbackOf: string | null;
+  /** The values in effect at the scope before the change. */
+  before: Record<string, number>;
+  /** The key's last change (config_state.last_change_at), for the cool-down; null: never changed. */
+  lastChangeAt: number | null;
+  /** The decision's span: the change's span is its child. */
+  parent?: Context;
 }
 
 export interface RollbackRequest {
@@ -207,6 +220,118 @@ export class ChangeService {
       });
     }
     return { status, change, record, reasons, coldParams };
+  }
+
+  /**
+   * Locks `lock` (sorted, one statement) and reads the state rows of `read` (tombstoned or not) in the
+   * caller's transaction: what a batch of changes must base its values and cool-downs on.
+   */
+  async lockAndRead(c: PoolClient, lock: string[], read: string[]): Promise<repo.StateRow[]> {
+    await repo.lockKeys(c, this.stream, lock);
+    return repo.statesOf(c, this.stream, read);
+  }
+
+  /**
+   * Several changes in the caller's transaction (the online optimizer's decision batch), each planned
+   * exactly as apply() plans one (the same safety rules), written with one multi-row statement per
+   * table. The caller holds the keys' locks (lockAndRead) and passes the values in effect and the last
+   * change time it read under them; one change per key. `leading` outbox rows (the runs' results) are
+   * queued ahead of the changes' in the same statement. Call `kick()` after the caller commits.
+   */
+  async applyManyTx(
+    c: PoolClient,
+    items: BatchChange[],
+    leading: OutboxEntry[] = [],
+  ): Promise<ChangeOutcome[]> {
+    const now = this.clock();
+    const keys = items.map((it) => configKey(it.req.stationId, it.req.scope));
+    if (new Set(keys).size !== keys.length)
+      throw new VoiceloopError('CONFLICT', 'a change batch names one config key twice');
+    const plans = items.map((it) => {
+      const problems = checkScope(it.req.scope);
+      if (problems.length) throw new VoiceloopError('VALIDATION', problems.join('; '));
+      return planChange({
+        req: it.req,
+        rollbackOf: it.rollbackOf,
+        before: it.before,
+        lastChangeAt: it.lastChangeAt,
+        now,
+        policy: this.policy,
+        changeId: randomUUID(),
+      });
+    });
+    const versions = await repo.nextVersions(c, plans.filter((p) => p.record).length);
+    let v = 0;
+    const changeCodec = this.registry.codec('ParameterChange');
+    const recordCodec = this.registry.codec('ConfigRecord');
+    const outbox: OutboxEntry[] = [...leading];
+    const outcomes = plans.map((p, i): ChangeOutcome => {
+      const it = items[i]!;
+      const span = startSpan('change', {
+        ...(it.parent ? { parent: it.parent } : {}),
+        attributes: {
+          'voiceloop.station': it.req.stationId,
+          'voiceloop.actor_kind': actorKind(it.req.actor),
+        },
+      });
+      if (p.record) {
+        p.record.version = versions[v++]!;
+        p.change.config_version = p.record.version;
+        recordCodec.encode(p.record);
+      }
+      changeCodec.encode(p.change);
+      const status = p.record ? 'applied' : 'rejected';
+      span.setAttributes({
+        'voiceloop.change_id': p.change.change_id,
+        'voiceloop.status': status,
+        ...(p.record ? { 'voiceloop.config_version': p.record.version } : {}),
+      });
+      const traceparent = traceparentOf(contextOfSpan(span, it.parent));
+      if (p.record)
+        outbox.push({
+          role: 'config',
+          contract: 'ConfigRecord',
+          key: keys[i]!,
+          payload: p.record,
+          traceparent,
+        });
+      outbox.push({
+        role: 'changes',
+        contract: 'ParameterChange',
+        key: keys[i]!,
+        payload: p.change,
+        traceparent,
+      });
+      endSpan(span);
+      return { status, change: p.change, record: p.record, reasons: p.reasons, coldParams: p.coldParams };
+    });
+    await repo.insertChanges(
+      c,
+      this.stream,
+      outcomes.map((o) => ({ change: o.change, expiresAt: o.record?.expires_at ?? null })),
+    );
+    await repo.putStates(
+      c,
+      this.stream,
+      outcomes.flatMap((o, i) => (o.record ? [{ key: keys[i]!, record: o.record }] : [])),
+    );
+    await repo.markRolledBackMany(
+      c,
+      outcomes.flatMap((o, i) => (o.record && items[i]!.rollbackOf ? [items[i]!.rollbackOf!] : [])),
+    );
+    await enqueue(c, this.stream, outbox);
+    await recordChangeEventsMany(c, this.stream, outcomes);
+    const m = this.metrics;
+    if (m)
+      afterCommit(c, () => {
+        for (const [i, o] of outcomes.entries()) {
+          const it = items[i]!;
+          const labels = { actor_kind: actorKind(it.req.actor), station: String(it.req.stationId) };
+          m.changes.inc({ ...labels, outcome: o.status });
+          if (o.record && it.rollbackOf) m.changes.inc({ ...labels, outcome: 'rolled_back' });
+        }
+      });
+    return outcomes;
   }
 
   /** Tombstones expired records (call-scoped ones above all) so the compacted topic forgets them. */

@@ -69,7 +69,14 @@ export class ConfigView {
     return [...this.records.values()].filter((r) => r.expires_at !== null && r.expires_at <= now);
   }
 
-  effective(stationId: number, tenantId: string | null, callId: string | null, now: number): Effective {
+  /** `overlay`: records that take precedence over this view's at their keys (not yet committed ones). */
+  effective(
+    stationId: number,
+    tenantId: string | null,
+    callId: string | null,
+    now: number,
+    overlay?: ReadonlyMap<string, ConfigRecord>,
+  ): Effective {
     const params = defaultsForStation(stationId);
     const sources: Record<string, ValueSource> = {};
     for (const k of Object.keys(params)) sources[k] = { level: 'default', change_id: null, version: 0 };
@@ -81,7 +88,7 @@ export class ConfigView {
     ];
     for (const key of chain) {
       if (!key) continue;
-      const r = this.records.get(key);
+      const r = overlay?.get(key) ?? this.records.get(key);
       if (!r || (r.expires_at !== null && r.expires_at <= now)) continue;
       // A call record belongs to one tenant; never apply it to another tenant's call of the same id.
       if (r.scope.level === 'call' && r.scope.tenant_id !== tenantId) continue;

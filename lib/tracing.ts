@@ -23,6 +23,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
+export type { Context, Span };
 export { SpanKind };
 
 /**
@@ -106,6 +107,11 @@ export function startSpan(name: string, o: SpanOptions = {}): Span {
     },
     o.parent ?? context.active(),
   );
+}
+
+/** The context in which `span` is the active span (a child's parent, for spans not made by withSpan). */
+export function contextOfSpan(span: Span, parent: Context = context.active()): Context {
+  return trace.setSpan(parent, span);
 }
 
 /** Ends a span, marking it failed when `err` is given. */

@@ -180,6 +180,7 @@ export async function startApp(
             kafka: rt.kafka,
             pool: rt.pool,
             codec: rt.registry.codec('StationSnapshot'),
+            configCodec: rt.registry.codec('ConfigRecord'),
             changes,
             log: rt.log.child({ role: 'online' }),
             metrics: rt.metrics,

@@ -14,6 +14,8 @@ export interface OutboxEntry {
   key: string;
   /** The Avro-ready value; null writes a tombstone. */
   payload: object | null;
+  /** The trace this row continues (default: the active context's); a decision batch names each row's. */
+  traceparent?: string | null;
 }
 
 export interface OutboxRow {
@@ -51,16 +53,17 @@ export async function enqueue(
   entries: OutboxEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
+  const active = traceparentOf();
   await client.query(
     `INSERT INTO outbox (stream, topic_role, contract, message_key, payload, traceparent)
-     SELECT $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[]) AS t`,
+     SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[]) AS t`,
     [
       stream,
       entries.map((e) => e.role),
       entries.map((e) => e.contract),
       entries.map((e) => e.key),
       entries.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
-      traceparentOf(),
+      entries.map((e) => (e.traceparent === undefined ? active : e.traceparent)),
     ],
   );
   await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);

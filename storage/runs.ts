@@ -37,6 +37,46 @@ export async function insertOnlineRun(
   );
 }
 
+/** Several online decisions' runs in one statement (a decision batch), each with the snapshot it answered. */
+export async function insertOnlineRuns(
+  c: Queryable,
+  stream: string,
+  runs: {
+    run: OptimizerResult;
+    stationId: number | null;
+    requestedBy: string;
+    verdict?: unknown;
+    snapshotId: string;
+  }[],
+): Promise<void> {
+  if (runs.length === 0) return;
+  const rows = runs.map(({ run, stationId, requestedBy, verdict, snapshotId }) => ({
+    run_id: run.run_id,
+    mode: run.mode,
+    scope_level: run.scope.level,
+    tenant_id: run.scope.tenant_id,
+    call_id: run.scope.call_id,
+    station_id: stationId,
+    requested_by: requestedBy,
+    scorecard: run.scorecard,
+    new_parameters: run.new_parameters,
+    analysis: run.analysis,
+    next_iteration: run.next_iteration,
+    verdict: verdict ?? null,
+    snapshot_id: snapshotId,
+  }));
+  await c.query(
+    `INSERT INTO optimizer_runs (run_id, stream, mode, status, scope_level, tenant_id, call_id, station_id, requested_by,
+       scorecard, new_parameters, analysis, next_iteration, verdict, snapshot_id, finished_at)
+     SELECT r.run_id, $1, r.mode, 'completed', r.scope_level, r.tenant_id, r.call_id, r.station_id, r.requested_by,
+            r.scorecard, r.new_parameters, r.analysis, r.next_iteration, r.verdict, r.snapshot_id, now()
+       FROM jsonb_to_recordset($2::jsonb) AS r(run_id text, mode text, scope_level text, tenant_id text, call_id text,
+            station_id integer, requested_by text, scorecard jsonb, new_parameters jsonb, analysis text,
+            next_iteration jsonb, verdict jsonb, snapshot_id text)`,
+    [stream, JSON.stringify(rows)],
+  );
+}
+
 /** A run that goes on in the background (batch, experiment): 'running' with its request and progress. */
 export async function insertRunningRun(
   c: Queryable,

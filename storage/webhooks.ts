@@ -147,6 +147,33 @@ export async function enqueueEvent(
   return n;
 }
 
+/** Several events in one statement (a decision batch's changes); NOTIFY once when any row was written. */
+export async function enqueueEvents(
+  c: PoolClient | pg.PoolClient,
+  stream: string,
+  events: WebhookEvent[],
+): Promise<number> {
+  if (events.length === 0) return 0;
+  const r = await c.query(
+    `INSERT INTO webhook_deliveries (event_id, subscription_id, stream, event_type, payload)
+     SELECT e.id, s.id, s.stream, e.type, e.payload
+       FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[]) AS e(id, type, payload, tenant_id)
+       JOIN webhook_subscriptions s
+         ON s.stream = $1 AND s.tenant_id = e.tenant_id AND s.state = 'active' AND e.type = ANY (s.event_types)
+     ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+    [
+      stream,
+      events.map((e) => e.id),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e)),
+      events.map((e) => e.tenant_id),
+    ],
+  );
+  const n = r.rowCount ?? 0;
+  if (n > 0) await c.query(`NOTIFY ${WEBHOOK_CHANNEL}`);
+  return n;
+}
+
 /**
  * Claims up to `limit` due deliveries of active subscriptions: their next attempt moves `leaseS` ahead,
  * so a worker that dies holding them leaves them due again then (at least once), and concurrent

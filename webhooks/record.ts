@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ParameterChange } from '../contracts/generated.ts';
 import type { PoolClient } from '../storage/db.ts';
-import { enqueueEvent } from '../storage/webhooks.ts';
+import { enqueueEvent, enqueueEvents } from '../storage/webhooks.ts';
 import { ALL_TENANTS, type EventType, type WebhookEvent } from './events.ts';
 
 export function webhookEvent(
@@ -32,12 +32,7 @@ export function recordEvent(
 }
 
 /** The events one committed change announces: applied or rejected, and an automatic rollback. */
-export async function recordChangeEvents(
-  c: PoolClient,
-  stream: string,
-  change: ParameterChange,
-  reasons: string[],
-): Promise<void> {
+export function changeEvents(change: ParameterChange, reasons: string[]): WebhookEvent[] {
   const data = {
     change_id: change.change_id,
     station_id: change.station_id,
@@ -52,13 +47,33 @@ export async function recordChangeEvents(
     ...(reasons.length ? { reasons } : {}),
   };
   const tenant = change.scope.tenant_id;
-  await recordEvent(
+  const out = [
+    webhookEvent(change.status === 'rejected' ? 'change.rejected' : 'change.applied', tenant, data),
+  ];
+  if (change.status === 'applied' && change.rollback_of && change.actor.endsWith(':auto-rollback'))
+    out.push(webhookEvent('rollback.automatic', tenant, data));
+  return out;
+}
+
+/** Records the events of one change in the caller's transaction. */
+export async function recordChangeEvents(
+  c: PoolClient,
+  stream: string,
+  change: ParameterChange,
+  reasons: string[],
+): Promise<void> {
+  for (const e of changeEvents(change, reasons)) await enqueueEvent(c, stream, e);
+}
+
+/** The events of several changes, one statement (a decision batch). */
+export async function recordChangeEventsMany(
+  c: PoolClient,
+  stream: string,
+  changes: { change: ParameterChange; reasons: string[] }[],
+): Promise<void> {
+  await enqueueEvents(
     c,
     stream,
-    change.status === 'rejected' ? 'change.rejected' : 'change.applied',
-    tenant,
-    data,
+    changes.flatMap((x) => changeEvents(x.change, x.reasons)),
   );
-  if (change.status === 'applied' && change.rollback_of && change.actor.endsWith(':auto-rollback'))
-    await recordEvent(c, stream, 'rollback.automatic', tenant, data);
 }

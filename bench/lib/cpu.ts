@@ -3,6 +3,7 @@
 // postmaster and every backend (its child processes). Elsewhere (no /proc) every figure is null.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stateDir } from '../../stack/layout.ts';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -27,12 +28,10 @@ function allPids(): number[] {
   }
 }
 
-/** The local stack's pid for a service (stack/: .stack/run/NAME.pid), or null. */
+/** The local stack's pid for a service (stack/: <state dir>/run/NAME.pid, VOICELOOP_STACK_DIR honoured), or null. */
 export function stackPid(name: string): number | null {
   try {
-    const pid = Number(
-      readFileSync(join(import.meta.dirname, '..', '..', '.stack', 'run', `${name}.pid`), 'utf8').trim(),
-    );
+    const pid = Number(readFileSync(join(stateDir, 'run', `${name}.pid`), 'utf8').trim());
     return statOf(pid) ? pid : null;
   } catch {
     return null;

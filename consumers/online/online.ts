@@ -1,34 +1,42 @@
 // The online optimizer role (DESIGN §8): a consumer group on the snapshot topic that decides per call
 // and station within milliseconds. Snapshots of one call share a partition (keyed by call_id), so
-// decisions for a call are made in order; the controller state of each (call, station) lives here
-// and is forgotten when the call goes quiet.
-import type { Kafka, KafkaMessage } from 'kafkajs';
+// decisions for a call are made in order. A partition's batch is decided at once (batch.ts) against
+// the effective configuration held in memory (configView.ts); the controller state of each (call,
+// station) lives here, follows the partition assignment (a rebalance drops the calls of partitions
+// this instance lost; a new owner starts them afresh from the view), and is forgotten when the call
+// goes quiet.
+import type { Kafka } from 'kafkajs';
 import type { ChangeService } from '../../config/changes.ts';
-import type { StationSnapshot } from '../../contracts/generated.ts';
-import { canRetry } from '../../lib/errors.ts';
+import type { ConfigRecord, StationSnapshot } from '../../contracts/generated.ts';
+import { canRetry, VoiceloopError } from '../../lib/errors.ts';
 import { createLifecycle, type Role } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
-import { extractTrace, SpanKind, withSpan } from '../../lib/tracing.ts';
+import { endSpan } from '../../lib/tracing.ts';
 import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import type { Pool } from '../../storage/db.ts';
 import { latestLearnedRegion } from '../../storage/learnedRegions.ts';
+import { decidedOffset } from '../../storage/onlineOffsets.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, type DecodedRecord, runRoleConsumer } from '../../streams/roleConsumer.ts';
-import { type CallMemory, type DecisionOutcome, decideAndApply } from './decisions.ts';
+import { type BatchDeps, type BatchResult, decideBatch, memoryKey } from './batch.ts';
+import { OnlineConfigView } from './configView.ts';
+import type { CallMemory, DecisionOutcome } from './plan.ts';
 
 export interface OnlineOptimizerDeps {
   kafka: Kafka;
   pool: Pool;
   codec: Codec<StationSnapshot>;
+  /** Decodes the config topic's records (the in-memory view). */
+  configCodec: Codec<ConfigRecord>;
   changes: ChangeService;
   log: Logger;
   metrics?: Metrics;
 }
 
 export interface OnlineOptimizerOptions {
-  topics: Pick<Settings['topics'], 'snapshots'>;
+  topics: Pick<Settings['topics'], 'snapshots' | 'config'>;
   groupId: string;
   callTtlMs?: number;
   explore?: boolean;
@@ -39,8 +47,6 @@ export interface OnlineOptimizerOptions {
   fromBeginning?: boolean;
   /** Partitions consumed at once (default DEFAULT_PARTITIONS). */
   partitions?: number;
-  /** Calls of one partition's batch decided in parallel (default DEFAULT_CONCURRENCY). */
-  concurrency?: number;
   /** The decisions' clock (default: the wall clock). */
   clock?: () => number;
   /** Observer for the demo and benchmarks. */
@@ -56,8 +62,8 @@ const DEFAULT_IDLE_CALL_MS = 120_000;
 const DEFAULT_MAX_CALLS = 50_000;
 /** As many as the snapshot topic has by default (SNAPSHOT_PARTITIONS). */
 const DEFAULT_PARTITIONS = 6;
-/** Per partition; with 6 partitions this keeps within a pool of a few dozen connections' worth of work. */
-const DEFAULT_CONCURRENCY = 4;
+/** A batch fenced by another owner this often in a row fails (and comes back from Kafka). */
+const MAX_FENCED = 3;
 
 /** A learned region is read once per tenant and station this often at most (calls start every second). */
 const REGION_CACHE_MS = 30_000;
@@ -82,116 +88,188 @@ export interface OnlineOptimizer extends Role {
   memory(tenantId: string, callId: string, stationId: number): CallMemory | undefined;
 }
 
+type Kept = CallMemory & { seenAt: number; partition: number };
+
+/** The controller memories, least recently seen first, with the partition each call came from. */
+function memoryStore(maxCalls: number) {
+  const memories = new Map<string, Kept>();
+  return {
+    get: (k: string): Kept | undefined => memories.get(k),
+    /** Keeps a call's memory after its batch (re-inserted: the map stays in least-recently-seen order). */
+    keep(k: string, mem: CallMemory, partition: number) {
+      memories.delete(k);
+      memories.set(k, { ...mem, seenAt: Date.now(), partition });
+      while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
+    },
+    /** Forgets the calls of partitions this instance no longer owns. */
+    keepOnly(partitions: ReadonlySet<number>) {
+      for (const [k, m] of memories) if (!partitions.has(m.partition)) memories.delete(k);
+    },
+    sweep(cutoff: number) {
+      for (const [k, m] of memories) {
+        if (m.seenAt >= cutoff) break; // in least-recently-seen order: the rest are newer
+        memories.delete(k);
+      }
+    },
+  };
+}
+
+/** The role's work on one partition's batch: decide it (batch.ts), keep what it decided, report it. */
+function batchHandler(
+  deps: OnlineOptimizerDeps,
+  opts: OnlineOptimizerOptions,
+  st: {
+    batchDeps: BatchDeps;
+    memories: ReturnType<typeof memoryStore>;
+    decided: Map<number, bigint | null>;
+    view: OnlineConfigView;
+  },
+) {
+  const { batchDeps, memories, decided, view } = st;
+  const report = (res: Extract<BatchResult, { status: 'done' }>) => {
+    for (const d of res.decided) {
+      d.span.setAttribute('voiceloop.change', d.out.change?.status ?? 'none');
+      endSpan(d.span);
+      const station = String(d.snap.station_id);
+      deps.metrics?.decisionSeconds.observe({ station }, (performance.now() - d.startedAt) / 1000);
+      deps.metrics?.stationScore.observe({ station }, d.out.decision.score.score);
+      opts.onDecision?.(d.snap, d.out);
+    }
+  };
+  /** Decides `records` (of one partition, in order) and keeps what they decided. */
+  const decideRecords = async (
+    batch: ConsumedBatch<StationSnapshot>,
+    all: DecodedRecord<StationSnapshot>[],
+  ) => {
+    const key = {
+      stream: deps.changes.stream,
+      groupId: opts.groupId,
+      topic: batch.topic,
+      partition: batch.partition,
+    };
+    for (let fenced = 0; batch.isActive(); fenced++) {
+      if (!decided.has(batch.partition)) decided.set(batch.partition, await decidedOffset(deps.pool, key));
+      const from = decided.get(batch.partition) ?? null;
+      // Records below the decided offset were decided in a batch that committed (before a crash, or by
+      // the partition's previous owner): deciding them again would change twice.
+      const records = all.filter((r) => from === null || BigInt(r.message.offset) >= from);
+      if (records.length === 0) return;
+      const next = BigInt(records.at(-1)!.message.offset) + 1n;
+      const res = await decideBatch(batchDeps, {
+        records,
+        memory: (k) => memories.get(k),
+        fence: { key, expected: from, next },
+      });
+      if (res.status === 'fenced') {
+        for (const span of res.spans) endSpan(span);
+        decided.delete(batch.partition);
+        if (fenced + 1 >= MAX_FENCED)
+          throw new VoiceloopError('CONFLICT', `partition ${batch.partition}: decided by another owner`, {
+            canRetry: true,
+          });
+        continue;
+      }
+      if (res.committed) {
+        decided.set(batch.partition, next);
+        view.applyRecords(res.records);
+      }
+      for (const [k, mem] of res.memories) memories.keep(k, mem, batch.partition);
+      report(res);
+      return;
+    }
+  };
+  const handle = async (batch: ConsumedBatch<StationSnapshot>) => {
+    try {
+      await decideRecords(batch, batch.records);
+    } catch (err) {
+      if (canRetry(err)) throw err;
+      // A record the decision path refuses for good must not hold the partition: each record alone,
+      // and those that still fail are logged and left undecided.
+      for (const r of batch.records) {
+        await decideRecords(batch, [r]).catch((e: unknown) => {
+          if (canRetry(e)) throw e;
+          deps.log.warn(
+            { err: (e as Error).message, call: r.value.call_id, station: r.value.station_id },
+            'online decision failed',
+          );
+        });
+      }
+    }
+  };
+  return handle;
+}
+
 export async function startOnlineOptimizer(
   deps: OnlineOptimizerDeps,
   opts: OnlineOptimizerOptions,
 ): Promise<OnlineOptimizer> {
-  const memories = new Map<string, CallMemory & { seenAt: number }>();
-  const key = (t: string, c: string, s: number) => `${t}/${c}/${s}`;
-  const decisionDeps = {
+  const clock = opts.clock ?? Date.now;
+  const stream = deps.changes.stream;
+  const view = new OnlineConfigView({
+    kafka: deps.kafka,
+    pool: deps.pool,
+    codec: deps.configCodec,
+    log: deps.log,
+    stream,
+    topic: opts.topics.config,
+    clock,
+  });
+  await view.start();
+  const memories = memoryStore(opts.maxCalls ?? DEFAULT_MAX_CALLS);
+  const batchDeps: BatchDeps = {
     pool: deps.pool,
     changes: deps.changes,
+    view,
     callTtlMs: opts.callTtlMs ?? 15 * 60_000,
     explore: opts.explore ?? false,
-    clock: opts.clock ?? Date.now,
-    priors: learnedRegionCache(deps.pool, deps.changes.stream),
+    clock,
+    priors: learnedRegionCache(deps.pool, stream),
   };
-  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  const maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
-  const decideOne = async (snap: StationSnapshot, headers: KafkaMessage['headers']) => {
-    const k = key(snap.tenant_id, snap.call_id, snap.station_id);
-    const mem = memories.get(k) ?? { state: null, lastChangeId: null, seenAt: 0 };
-    mem.seenAt = Date.now();
-    // Least recently seen first: re-inserting keeps the map in that order, so the cap evicts the
-    // calls that went quiet longest.
-    memories.delete(k);
-    memories.set(k, mem);
-    while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
-    try {
-      const started = performance.now();
-      // Child of the snapshot's publish: the change it makes (config/changes.ts) is this span's child.
-      const out = await withSpan(
-        'decide',
-        {
-          kind: SpanKind.CONSUMER,
-          parent: extractTrace(headers),
-          attributes: { 'voiceloop.station': snap.station_id, 'voiceloop.snapshot_id': snap.snapshot_id },
-        },
-        async (span) => {
-          const o = await decideAndApply(decisionDeps, snap, mem);
-          span.setAttribute('voiceloop.change', o.change?.status ?? 'none');
-          return o;
-        },
-      );
-      const station = String(snap.station_id);
-      deps.metrics?.decisionSeconds.observe({ station }, (performance.now() - started) / 1000);
-      deps.metrics?.stationScore.observe({ station }, out.decision.score.score);
-      opts.onDecision?.(snap, out);
-    } catch (err) {
-      if (canRetry(err)) throw err;
-      deps.log.warn(
-        { err: (err as Error).message, call: snap.call_id, station: snap.station_id },
-        'online decision failed',
-      );
-    }
-  };
-  // Every partition at once; inside a batch, the calls of a partition in parallel (each call's
-  // snapshots stay in order: they share the record key, call_id). A decision spends its time
-  // waiting on PostgreSQL round trips, so running calls side by side is what gives throughput.
-  // Offsets are committed only when every call of the batch is done: a crash redelivers the batch,
-  // and a redelivered snapshot only repeats a decision the change path already made idempotent
-  // per config key (cool-down, same values).
-  const handle = async (batch: ConsumedBatch<StationSnapshot>) => {
-    const byCall = new Map<string, DecodedRecord<StationSnapshot>[]>();
-    for (const r of batch.records) {
-      const list = byCall.get(r.value.call_id);
-      if (list) list.push(r);
-      else byCall.set(r.value.call_id, [r]);
-    }
-    const queues = [...byCall.values()];
-    let next = 0;
-    const worker = async () => {
-      while (next < queues.length && batch.isActive()) {
-        const q = queues[next++]!;
-        for (const r of q) await decideOne(r.value, r.message.headers);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
-  };
+  // Per partition, the decided offset as this instance last knew it (read again after a rebalance).
+  const decided = new Map<number, bigint | null>();
+  const handle = batchHandler(deps, opts, { batchDeps, memories, decided, view });
   const idle = opts.idleCallMs ?? DEFAULT_IDLE_CALL_MS;
   let sweeper: NodeJS.Timeout | undefined;
   let stopConsumer: () => Promise<void> = async () => {};
   const lc = createLifecycle(async () => {
     clearInterval(sweeper);
     await stopConsumer();
+    await view.stop();
   });
-  const consumer = await runRoleConsumer<StationSnapshot>({
-    kafka: deps.kafka,
-    log: deps.log,
-    groupId: opts.groupId,
-    topic: opts.topics.snapshots,
-    fromBeginning: opts.fromBeginning ?? false,
-    codec: deps.codec,
-    // No dead-letter topic: the persister dead-letters undecodable records; this role just cannot
-    // learn from them.
-    consumer: { maxWaitTimeInMs: 20 },
-    partitionsConsumedConcurrently: opts.partitions ?? DEFAULT_PARTITIONS,
-    awaitJoin: true,
-    handle,
-    onFatal: (err) => void lc.fail(err),
-  });
+  let consumer: Awaited<ReturnType<typeof runRoleConsumer>>;
+  try {
+    consumer = await runRoleConsumer<StationSnapshot>({
+      kafka: deps.kafka,
+      log: deps.log,
+      groupId: opts.groupId,
+      topic: opts.topics.snapshots,
+      fromBeginning: opts.fromBeginning ?? false,
+      codec: deps.codec,
+      // No dead-letter topic: the persister dead-letters undecodable records; this role just cannot
+      // learn from them.
+      consumer: { maxWaitTimeInMs: 20 },
+      partitionsConsumedConcurrently: opts.partitions ?? DEFAULT_PARTITIONS,
+      awaitJoin: true,
+      handle,
+      onFatal: (err) => void lc.fail(err),
+    });
+  } catch (err) {
+    await view.stop();
+    throw err;
+  }
   stopConsumer = consumer.stop;
-  sweeper = setInterval(
-    () => {
-      const cutoff = Date.now() - idle;
-      for (const [k, m] of memories) {
-        if (m.seenAt >= cutoff) break; // in least-recently-seen order: the rest are newer
-        memories.delete(k);
-      }
-    },
-    Math.min(idle, 10_000),
-  );
+  // A rebalance: the calls of partitions now owned elsewhere are dropped, and every decided offset is
+  // read again before the next batch (another owner may have moved it).
+  consumer.consumer.on(consumer.consumer.events.GROUP_JOIN, (e) => {
+    const mine = new Set(e.payload.memberAssignment[opts.topics.snapshots] ?? []);
+    memories.keepOnly(mine);
+    decided.clear();
+  });
+  sweeper = setInterval(() => memories.sweep(Date.now() - idle), Math.min(idle, 10_000));
   sweeper.unref();
   lc.running();
-  return lc.role({ memory: (t: string, c: string, s: number) => memories.get(key(t, c, s)) });
+  return lc.role({
+    memory: (t: string, c: string, s: number) =>
+      memories.get(memoryKey({ tenant_id: t, call_id: c, station_id: s })),
+  });
 }

@@ -1,0 +1,114 @@
+// The online optimizer's view of the effective configuration, held in memory (issue 11): the live
+// records of config_state at start, then every record of the compacted config topic (read from the
+// beginning by a group of its own each start, never committed, like a station agent's feed), and the
+// records of the role's own committed changes at once. Decisions read it instead of the database.
+// It may lag: a snapshot that ran a newer version than the view knows refreshes its call's keys from
+// the database, and a decision batch checks the versions it decided on under the keys' locks.
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { callScope, configKey, globalScope, tenantScope } from '../../config/keys.ts';
+import { ConfigView, type Effective } from '../../config/view.ts';
+import type { ConfigRecord } from '../../contracts/generated.ts';
+import type { Logger } from '../../lib/log.ts';
+import * as repo from '../../storage/configState.ts';
+import type { Pool } from '../../storage/db.ts';
+import type { Codec } from '../../streams/registry.ts';
+import type { Current } from './plan.ts';
+
+export interface OnlineConfigViewDeps {
+  kafka: Kafka;
+  pool: Pool;
+  codec: Codec<ConfigRecord>;
+  log: Logger;
+  stream: string;
+  topic: string;
+  clock: () => number;
+}
+
+/** The keys whose records make up a call's effective values at a station, global first. */
+export function chainKeys(stationId: number, tenantId: string, callId: string): string[] {
+  return [
+    configKey(stationId, globalScope()),
+    configKey(stationId, tenantScope(tenantId)),
+    configKey(stationId, callScope(tenantId, callId)),
+  ];
+}
+
+/** A view's effective values as a decision needs them. */
+export function currentOf(
+  view: ConfigView,
+  stationId: number,
+  tenantId: string,
+  callId: string,
+  now: number,
+  overlay?: ReadonlyMap<string, ConfigRecord>,
+): Current & Effective {
+  const eff = view.effective(stationId, tenantId, callId, now, overlay);
+  const key = configKey(stationId, callScope(tenantId, callId));
+  const rec = overlay?.get(key) ?? view.get(key);
+  const live = rec && (rec.expires_at === null || rec.expires_at > now) && rec.scope.tenant_id === tenantId;
+  return {
+    ...eff,
+    callChangeId: live ? rec.change_id : null,
+    callVersion: live ? rec.version : 0,
+  };
+}
+
+export class OnlineConfigView {
+  readonly view = new ConfigView();
+  private consumer: Consumer | null = null;
+
+  constructor(private readonly deps: OnlineConfigViewDeps) {}
+
+  /** Loads config_state's live records, then follows the topic. */
+  async start(): Promise<void> {
+    this.applyRecords(await repo.allLiveRecords(this.deps.pool, this.deps.stream));
+    const consumer = this.deps.kafka.consumer({
+      groupId: `${this.deps.stream}.online-view.${randomUUID()}`,
+      maxWaitTimeInMs: 50,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.deps.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString();
+        if (!key) return;
+        if (message.value === null) return this.tombstone(key);
+        try {
+          this.view.apply(key, await this.deps.codec.decode(message.value));
+        } catch (err) {
+          this.deps.log.warn({ key, err: (err as Error).message }, 'config record not readable; skipped');
+        }
+      },
+    });
+  }
+
+  /**
+   * A tombstone removes an expired record only: one that arrives after the role has already put a newer
+   * record at the key (its own change, committed before the relay published the older tombstone) is
+   * for the record before, and leaves the newer one.
+   */
+  private tombstone(key: string): void {
+    const cur = this.view.get(key);
+    if (cur && (cur.expires_at === null || cur.expires_at > this.deps.clock())) return;
+    this.view.apply(key, null);
+  }
+
+  /** Records known to be committed (the database's, the role's own); older versions change nothing. */
+  applyRecords(records: readonly ConfigRecord[]): void {
+    for (const r of records) this.view.apply(configKey(r.station_id, r.scope), r);
+  }
+
+  /** Re-reads a call's keys from the database (a snapshot ran a version the view has not seen). */
+  async refresh(stationId: number, tenantId: string, callId: string): Promise<void> {
+    this.applyRecords(
+      await repo.liveRecords(this.deps.pool, this.deps.stream, chainKeys(stationId, tenantId, callId)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => {});
+  }
+}

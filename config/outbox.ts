@@ -7,19 +7,17 @@
 // for good, after its attempts — is set aside with the reason (metric, GET /v1/config/outbox/set-aside)
 // and the relay goes on with the rows after it.
 
-import { type Span, trace } from '@opentelemetry/api';
-import type { Kafka, Message, Producer } from 'kafkajs';
-import { canRetry, isProgrammingError, wrapIo } from '../lib/errors.ts';
+import type { Kafka } from 'kafkajs';
+import { isProgrammingError } from '../lib/errors.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { backoffDelay } from '../lib/retry.ts';
 import type { Settings } from '../lib/settings.ts';
-import { contextOf, endSpan, injectTrace, SpanKind, startSpan } from '../lib/tracing.ts';
 import type { Pool, PoolClient } from '../storage/db.ts';
 import * as outbox from '../storage/outbox.ts';
-import { createProducer } from '../streams/kafka.ts';
 import type { Registry } from '../streams/registry.ts';
+import { createPublisher } from './outboxPublisher.ts';
 
 export { enqueue, OUTBOX_CHANNEL, type OutboxEntry, type TopicRole } from '../storage/outbox.ts';
 
@@ -29,8 +27,6 @@ export interface OutboxRelayDeps {
   registry: Registry;
   log: Logger;
   metrics?: Metrics;
-  /** Only for tests: a producer that fails, to show that nothing is lost. */
-  producer?: Producer;
 }
 
 export interface OutboxRelayOptions {
@@ -48,127 +44,6 @@ export interface OutboxRelay extends Role {
   drain(timeoutMs?: number): Promise<void>;
   readonly published: number;
   readonly setAside: number;
-}
-
-const DEFAULT_MAX_ATTEMPTS = 5;
-
-/** A Kafka error is transient unless kafkajs says it is not (a record too large, a bad config...). */
-function kafkaError(context: string, err: unknown) {
-  return wrapIo('KAFKA', context, err, (err as { retriable?: boolean }).retriable !== false);
-}
-
-interface Publisher {
-  /** Publishes the next pending rows; how many rows it handled (0: none pending) and the last id. */
-  publishBatch(): Promise<{ rows: number; published: number; lastId: number }>;
-}
-
-/** One batch: lock the pending rows, encode them, send them, mark them — or set aside what never can. */
-function createPublisher(
-  deps: OutboxRelayDeps,
-  producer: Producer,
-  opts: OutboxRelayOptions,
-  onSetAside: (row: outbox.OutboxRow, reason: string) => void,
-): Publisher {
-  const { pool } = deps;
-  const stream = opts.topics.prefix;
-  const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const topicOf: Record<outbox.TopicRole, string> = {
-    config: opts.topics.config,
-    changes: opts.topics.changes,
-    results: opts.topics.results,
-  };
-  // After a batch Kafka refused for good, rows go one at a time until the culprit is found.
-  let isolate = false;
-
-  async function putAside(c: Pick<Pool, 'query'>, row: outbox.OutboxRow, reason: string) {
-    await outbox.setAside(c, row.id, reason);
-    onSetAside(row, reason);
-  }
-
-  /** Encodes every row; a row that does not encode is set aside (encoding is deterministic). */
-  async function encodeAll(c: Pick<Pool, 'query'>, rows: outbox.OutboxRow[]) {
-    const byTopic = new Map<string, Message[]>();
-    const sendable: outbox.OutboxRow[] = [];
-    const spans: Span[] = [];
-    for (const r of rows) {
-      let value: Buffer | null;
-      try {
-        value = r.payload === null ? null : deps.registry.codec(r.contract).encode(r.payload as never);
-      } catch (err) {
-        if (canRetry(err)) throw err;
-        await putAside(c, r, `does not encode as ${r.contract}: ${(err as Error).message}`);
-        continue;
-      }
-      const topic = topicOf[r.topic_role];
-      const list = byTopic.get(topic) ?? [];
-      // The trace of the change that wrote the row goes on with this publish, and on to the consumers.
-      const parent = contextOf(r.traceparent);
-      const span = startSpan('outbox publish', {
-        kind: SpanKind.PRODUCER,
-        parent,
-        attributes: { 'messaging.destination.name': topic, 'voiceloop.contract': r.contract },
-      });
-      spans.push(span);
-      list.push({ key: r.message_key, value, headers: injectTrace({}, trace.setSpan(parent, span)) });
-      byTopic.set(topic, list);
-      sendable.push(r);
-    }
-    return { byTopic, sendable, spans };
-  }
-
-  async function publishBatch() {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const rows = await outbox.lockPending(client, stream, isolate ? 1 : (opts.batchSize ?? 500));
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        isolate = false;
-        return { rows: 0, published: 0, lastId: 0 };
-      }
-      const { byTopic, sendable, spans } = await encodeAll(client, rows);
-      try {
-        if (sendable.length > 0) {
-          await producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
-        }
-        for (const span of spans) endSpan(span);
-      } catch (err) {
-        for (const span of spans) endSpan(span, err);
-        const failure = kafkaError(`publishing ${sendable.length} outbox row(s)`, err);
-        const lone = sendable.length === 1 ? sendable[0]! : null;
-        if (!failure.canRetry && lone && lone.attempts + 1 >= maxAttempts) {
-          await outbox.recordFailure(client, [lone.id], failure.message);
-          await putAside(
-            client,
-            lone,
-            `refused by Kafka after ${lone.attempts + 1} attempts: ${failure.message}`,
-          );
-          await client.query('COMMIT');
-          return { rows: 1, published: 0, lastId: Number(lone.id) };
-        }
-        await client.query('ROLLBACK');
-        if (!failure.canRetry && sendable.length > 1) isolate = true;
-        const ids = sendable.map((r) => r.id);
-        await outbox.recordFailure(pool, ids, failure.message).catch(() => {});
-        throw failure;
-      }
-      await outbox.markPublished(
-        client,
-        sendable.map((r) => r.id),
-      );
-      await client.query('COMMIT');
-      return { rows: rows.length, published: sendable.length, lastId: Number(rows[rows.length - 1]!.id) };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-  return { publishBatch };
 }
 
 /**
@@ -217,9 +92,6 @@ export async function startOutboxRelay(
   opts: OutboxRelayOptions,
 ): Promise<OutboxRelay> {
   const { pool, log } = deps;
-  const producer = deps.producer ?? createProducer(deps.kafka, { retries: 3 });
-  const ownsProducer = !deps.producer;
-  await producer.connect();
   const stream = opts.topics.prefix;
   let running = true;
   let published = 0;
@@ -242,7 +114,7 @@ export async function startOutboxRelay(
   const openListener = () => listenFor(pool, log, { isCurrent: (c) => listener === c, lost, notified: kick });
   listener = await openListener();
 
-  const publisher = createPublisher(deps, producer, opts, (row, reason) => {
+  const publisher = createPublisher(deps, opts, (row, reason) => {
     setAsideCount++;
     reportSetAside(deps, row, reason);
   });
@@ -299,7 +171,7 @@ export async function startOutboxRelay(
     const l = listener as PoolClient | null;
     listener = null;
     if (l) await closeListener(l, leader, stream);
-    if (ownsProducer) await producer.disconnect().catch(() => {});
+    await publisher.close();
     for (const w of waiters.splice(0)) w.reject(new Error('outbox relay stopped'));
   });
   const relay: OutboxRelay = lc.role<Omit<OutboxRelay, keyof Role>>({

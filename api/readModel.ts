@@ -1,7 +1,7 @@
 // The read API's arithmetic (issue 12), without I/O: scores of persisted snapshots, the parameters in
 // effect at a segment, which verdict judged which change, score distributions and where along the
 // path quality is lost. The routes load rows through storage/*Reads.ts and hand them here.
-import { defaultsForStation, stationById, stationCatalog } from '../catalog/index.ts';
+import { defaultsForStation, loadCatalog, stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { validationError } from '../lib/errors.ts';
 import { scoreSnapshot } from '../optimizer/core/scorecard.ts';
@@ -88,7 +88,12 @@ export function stationParam(raw: string | undefined, field = 'station_id'): num
   const id = intParam(raw, field, 0, 2_147_483_647, 0);
   if (!stationById(id))
     throw validationError(`${field}: unknown station ${id}`, [
-      { field, reason: `unknown station; known: ${stationCatalog.map((s) => s.id).join(', ')}` },
+      {
+        field,
+        reason: `unknown station; known: ${loadCatalog()
+          .stations.map((s) => s.id)
+          .join(', ')}`,
+      },
     ]);
   return id;
 }

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stationById, stationCatalog } from '../catalog/index.ts';
+import { loadCatalog, stationById } from '../catalog/index.ts';
 import { ID_RE } from '../domain/snapshot.ts';
 import { type AriBridge, startAriBridge } from '../engines/asterisk/ari.ts';
 import { ensureSpeechAndEngines } from '../engines/debian.ts';
@@ -36,7 +36,9 @@ import {
 
 const USAGE = `usage: npm run agent -- --station ID [--tenant T] [--calls N] [--segments N] [--impairments FILE] [--seed S] [--speed X] [--agent-id ID]
        npm run agent -- --station ID --rtp-listen H:P [--rtp-send H:P] [--codec C] [--tenant T] [--calls N]
-  --station ID         the station this process is (${stationCatalog.map((s) => s.id).join(', ')})
+  --station ID         the station this process is (${loadCatalog()
+    .stations.map((s) => s.id)
+    .join(', ')})
   --tenant T           tenant of every simulated call (default: the profile's tenants, call i -> tenants[i % n])
   --calls N            simulated calls, then exit; 1..100000 (default: until stopped)
   --segments N         segments per call, 1..3600 (default 8)
@@ -90,7 +92,9 @@ function parseAgentArgs(argv: string[]): AgentArgs {
   const station = intFlag('station', str('station'), 1, 9999)!;
   if (!stationById(station)) {
     throw new ArgError(
-      `--station ${station} is not in the station catalog (known: ${stationCatalog.map((s) => s.id).join(', ')})`,
+      `--station ${station} is not in the station catalog (known: ${loadCatalog()
+        .stations.map((s) => s.id)
+        .join(', ')})`,
     );
   }
   const tenant = str('tenant') ?? null;

@@ -1,6 +1,7 @@
 // The parameter and station catalogs (DESIGN §2, §7): the JSON beside this file, imported as data
-// (a JSON module, so no file is read by this code and the pure core that uses it stays free of I/O)
-// and parsed once. One source for the database seed, the station agents and the optimizers.
+// (a JSON module, so no file is read by this code and the pure core that uses it stays free of I/O),
+// parsed and checked by an explicit call, loadCatalog(), once per process; importing this module runs
+// nothing. One source for the database seed, the station agents and the optimizers.
 import parametersJson from './parameters.json' with { type: 'json' };
 import { parseParameterCatalog, parseStationCatalog } from './parse.ts';
 import stationsJson from './stations.json' with { type: 'json' };
@@ -18,39 +19,73 @@ export type {
 } from './types.ts';
 export { DSP_BLOCKS, PARAMETER_UNITS, STAGE_METRICS } from './types.ts';
 
-export const parameterCatalog: readonly ParameterSpec[] = parseParameterCatalog(parametersJson);
-export const stationCatalog: readonly StationSpec[] = parseStationCatalog(stationsJson, parameterCatalog);
-
-const byName = new Map(parameterCatalog.map((p) => [p.name, p]));
-const byStation = new Map(stationCatalog.map((s) => [s.id, s]));
-const paramsByStation = new Map(
-  stationCatalog.map((s) => [s.id, Object.freeze(parameterCatalog.filter((p) => p.stations.includes(s.id)))]),
-);
-
-export function parameterByName(name: string): ParameterSpec | undefined {
-  return byName.get(name);
+/** The parsed catalogs and their look-ups. */
+export interface Catalog {
+  readonly parameters: readonly ParameterSpec[];
+  readonly stations: readonly StationSpec[];
+  parameterByName(name: string): ParameterSpec | undefined;
+  stationById(id: number): StationSpec | undefined;
+  /** Parameters that apply to a station, in catalog order. Throws RangeError for an unknown station. */
+  parametersForStation(id: number): readonly ParameterSpec[];
+  /** The out-of-the-box parameter set of a station (a fresh object each call). */
+  defaultsForStation(id: number): Record<string, number>;
 }
 
-export function stationById(id: number): StationSpec | undefined {
-  return byStation.get(id);
+function buildCatalog(): Catalog {
+  const parameters = parseParameterCatalog(parametersJson);
+  const stations = parseStationCatalog(stationsJson, parameters);
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  const byStation = new Map(stations.map((s) => [s.id, s]));
+  const paramsByStation = new Map(
+    stations.map((s) => [s.id, Object.freeze(parameters.filter((p) => p.stations.includes(s.id)))]),
+  );
+  const catalog: Catalog = {
+    parameters,
+    stations,
+    parameterByName: (name) => byName.get(name),
+    stationById: (id) => byStation.get(id),
+    parametersForStation(id) {
+      const list = paramsByStation.get(id);
+      if (list === undefined)
+        throw new RangeError(`unknown station ${id} (known: ${knownStations(stations)})`);
+      return list;
+    },
+    defaultsForStation(id) {
+      const out: Record<string, number> = {};
+      for (const p of catalog.parametersForStation(id)) out[p.name] = p.default;
+      return out;
+    },
+  };
+  return Object.freeze(catalog);
 }
 
-function knownStations(): string {
-  return stationCatalog.map((s) => s.id).join(', ');
+let loaded: Catalog | undefined;
+
+/**
+ * Parses and checks the catalogs the first time it is called (a CatalogError names what is wrong) and
+ * hands out the same frozen object afterwards. Importing this module parses nothing.
+ */
+export function loadCatalog(): Catalog {
+  loaded ??= buildCatalog();
+  return loaded;
 }
 
-/** Parameters that apply to a station, in catalog order. Throws RangeError for an unknown station. */
-export function parametersForStation(id: number): readonly ParameterSpec[] {
-  const list = paramsByStation.get(id);
-  if (list === undefined) throw new RangeError(`unknown station ${id} (known: ${knownStations()})`);
-  return list;
+/** Whether loadCatalog() has run in this process (the import test checks that importing does not). */
+export function catalogLoaded(): boolean {
+  return loaded !== undefined;
 }
 
-/** The out-of-the-box parameter set of a station (a fresh object each call). */
-export function defaultsForStation(id: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of parametersForStation(id)) out[p.name] = p.default;
-  return out;
+// Shorthands for a single look-up: each loads the catalog on its first call.
+export const parameterByName = (name: string): ParameterSpec | undefined =>
+  loadCatalog().parameterByName(name);
+export const stationById = (id: number): StationSpec | undefined => loadCatalog().stationById(id);
+export const parametersForStation = (id: number): readonly ParameterSpec[] =>
+  loadCatalog().parametersForStation(id);
+export const defaultsForStation = (id: number): Record<string, number> =>
+  loadCatalog().defaultsForStation(id);
+
+function knownStations(stations: readonly StationSpec[]): string {
+  return stations.map((s) => s.id).join(', ');
 }
 
 /**
@@ -63,12 +98,16 @@ export function validateParameterSet(
   params: Readonly<Record<string, number>>,
   opts: { requireAll?: boolean } = {},
 ): ValidationResult {
-  const own = paramsByStation.get(stationId);
+  const catalog = loadCatalog();
+  const own = catalog.stationById(stationId) ? catalog.parametersForStation(stationId) : undefined;
   if (own === undefined) {
     return {
       ok: false,
       errors: [
-        { parameter: 'station_id', reason: `unknown station ${stationId} (known: ${knownStations()})` },
+        {
+          parameter: 'station_id',
+          reason: `unknown station ${stationId} (known: ${knownStations(catalog.stations)})`,
+        },
       ],
     };
   }
@@ -76,7 +115,7 @@ export function validateParameterSet(
   for (const [name, value] of Object.entries(params)) {
     const spec = own.find((p) => p.name === name);
     if (spec === undefined) {
-      const elsewhere = byName.get(name);
+      const elsewhere = catalog.parameterByName(name);
       errors.push({
         parameter: name,
         reason: elsewhere

@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import pg from 'pg';
-import { parameterCatalog } from '../catalog/index.ts';
+import { loadCatalog } from '../catalog/index.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 
@@ -134,7 +134,7 @@ async function renameApplied(client: pg.Client, log: Logger): Promise<void> {
 
 /** The parameters table mirrors catalog/parameters.json, the one source of the catalog. */
 export async function seedParameters(pool: pg.Pool): Promise<number> {
-  const c = parameterCatalog;
+  const c = loadCatalog().parameters;
   await pool.query(
     `INSERT INTO parameters (name, description, unit, min_value, max_value, default_value, max_step, hot, stations)
      SELECT n, d, u, mn, mx, df, st, h, string_to_array(s, ',')::int[]

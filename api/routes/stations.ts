@@ -2,7 +2,7 @@
 // live score and trend over a window, where along the path quality is lost, and one station's score
 // distribution, worst calls and share of the pipeline's quality loss.
 import type { FastifyPluginAsync } from 'fastify';
-import { stationById, stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog, stationById } from '../../catalog/index.ts';
 import * as callReads from '../../storage/callReads.ts';
 import type { Pool } from '../../storage/db.ts';
 import { snapshotFromRow } from '../../storage/snapshots.ts';
@@ -85,11 +85,11 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
       const tenant = readTenant(req, req.query.tenant_id);
       const w = windowOf(req.query);
       const scored = await Promise.all(
-        stationCatalog.map((s) => scoredWindow(deps, tenant, s.id, new Date(w.from))),
+        loadCatalog().stations.map((s) => scoredWindow(deps, tenant, s.id, new Date(w.from))),
       );
       // The trend spans the window's activity (its first snapshot to now), so a short run is a line, not a dot.
       const first = Math.min(w.to - 60_000, ...scored.flat().map((x) => x.at));
-      const means = stationCatalog.map((s, i) => ({
+      const means = loadCatalog().stations.map((s, i) => ({
         station_id: s.id,
         mean: mean(scored[i]!.map((x) => x.score)),
       }));
@@ -101,7 +101,7 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
           to: new Date(w.to).toISOString(),
         },
         largest_drop_station_id: path.largest_drop_station_id,
-        stations: stationCatalog.map((s, i) => {
+        stations: loadCatalog().stations.map((s, i) => {
           const list = scored[i]!;
           const newest = list[0];
           const { station_id: _id, ...loss } = path.stations[i]!;
@@ -143,12 +143,15 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
       const id = stationParam(req.params.id, 'id')!;
       const w = windowOf(req.query);
       const scored = await Promise.all(
-        stationCatalog.map((s) => scoredWindow(deps, tenant, s.id, new Date(w.from))),
+        loadCatalog().stations.map((s) => scoredWindow(deps, tenant, s.id, new Date(w.from))),
       );
-      const idx = stationCatalog.findIndex((s) => s.id === id);
+      const idx = loadCatalog().stations.findIndex((s) => s.id === id);
       const mine = scored[idx]!;
       const path = pathLoss(
-        stationCatalog.map((s, i) => ({ station_id: s.id, mean: mean(scored[i]!.map((x) => x.score)) })),
+        loadCatalog().stations.map((s, i) => ({
+          station_id: s.id,
+          mean: mean(scored[i]!.map((x) => x.score)),
+        })),
       );
       const spec = stationById(id)!;
       const { station_id: _id, ...loss } = path.stations[idx]!;

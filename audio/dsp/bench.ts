@@ -2,7 +2,7 @@
 // processed per second of one core, fed in 20 ms frames as a station agent would. Each figure is the
 // best of several runs, so other processes on the machine inflate it as little as possible.
 // A script, not part of the engine: it prints and exits.
-import { stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog } from '../../catalog/index.ts';
 import { gaussianSource, mulberry32 } from '../metrics/random.ts';
 import { createChain } from './chain.ts';
 
@@ -24,7 +24,7 @@ const runs = 10;
 const frame = (sampleRate * 20) / 1000;
 const near = signal(sampleRate, seconds, 1);
 const far = signal(sampleRate, seconds, 2);
-const cases = stationCatalog.flatMap((s) =>
+const cases = loadCatalog().stations.flatMap((s) =>
   s.dsp_blocks.includes('echo_canceller')
     ? [[s.id, false] as const, [s.id, true] as const]
     : [[s.id, false] as const],

@@ -10,7 +10,7 @@
 //     objects, same concurrency.
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Kafka, Message } from 'kafkajs';
-import { defaultsForStation, stationCatalog } from '../../catalog/index.ts';
+import { defaultsForStation, loadCatalog } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { scoreSnapshot } from '../../optimizer/core/index.ts';
@@ -152,7 +152,7 @@ export const replayBench: Bench = {
       await pool(stored, conc, fetchOnly);
       cfBase.push((stored.length * 1000) / (performance.now() - t0));
     }
-    const stations = stationCatalog.length;
+    const stations = loadCatalog().stations.length;
     return {
       figures: [
         {

@@ -1,6 +1,6 @@
 // Audio the CPU benchmarks run on: each station's impaired input from the simulator (real recorded
 // speech where Debian's prompts are installed, speech-like synthesis otherwise), at 16 kHz mono.
-import { stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog } from '../../catalog/index.ts';
 import { bundledImpairmentsPath, loadImpairments, resample, simulateCall } from '../../stations/sim/index.ts';
 
 export const SAMPLE_RATE = 16000;
@@ -35,7 +35,7 @@ export function stationAudio(seconds: number): StationAudio[] {
   const set = loadImpairments(bundledImpairmentsPath('default'));
   const call = simulateCall({ impairments: set, callIndex: 0, seed: 1, segments: seconds });
   const out: StationAudio[] = [];
-  for (const st of stationCatalog) {
+  for (const st of loadCatalog().stations) {
     const segs = call.segments.map((s) => s.inputs.get(st.id)).filter((x) => x !== undefined);
     if (segs.length === 0) continue;
     const rate = segs[0]!.sampleRate;

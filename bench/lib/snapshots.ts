@@ -1,18 +1,18 @@
 // Realistic StationSnapshots for the Kafka, PostgreSQL and HTTP benchmarks: the test fixture's metrics
 // (test/helpers/fixtures.ts) varied per index, an audio reference, the simulator's labels and one
 // constraint, so the Avro body is the size a live station sends (~700 bytes).
-import { stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { audioKey, sha256Hex } from '../../domain/audioKeys.ts';
 import { buildSnapshot, type SnapshotInput } from '../../domain/snapshot.ts';
 import { snapshotInput } from '../../test/helpers/fixtures.ts';
 
-const STATIONS = stationCatalog.map((s) => s.id);
+const STATIONS = loadCatalog().stations.map((s) => s.id);
 
 /** The input a station hands to the producer library (no audio: the library adds the reference). */
 export function realisticInput(runId: string, tenant: string, i: number, station?: number): SnapshotInput {
   const st = station ?? STATIONS[i % STATIONS.length]!;
-  const spec = stationCatalog.find((s) => s.id === st)!;
+  const spec = loadCatalog().stations.find((s) => s.id === st)!;
   const input = snapshotInput({
     tenant,
     call: `${runId}-call-${Math.floor(i / 20)}`,

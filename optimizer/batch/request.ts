@@ -1,7 +1,7 @@
 // What a batch run is asked to do, checked once for the HTTP API and the CLI alike: a time range of the
 // snapshot topic, a scope (tenant or global, optionally some stations), and the learning budget. Pure.
 // Every problem is reported at once, each naming its field, so a client fixes a request in one go.
-import { stationById, stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog, stationById } from '../../catalog/index.ts';
 import { ID_RE } from '../../domain/snapshot.ts';
 import { type ErrorDetail, validationError } from '../../lib/errors.ts';
 
@@ -127,7 +127,9 @@ function parseScope(out: ErrorDetail[], raw: unknown): BatchScope {
         if (typeof id !== 'number' || !Number.isInteger(id) || !stationById(id)) {
           out.push({
             field: `scope.station_ids[${i}]`,
-            reason: `unknown station ${JSON.stringify(id)} (known: ${stationCatalog.map((s) => s.id).join(', ')})`,
+            reason: `unknown station ${JSON.stringify(id)} (known: ${loadCatalog()
+              .stations.map((s) => s.id)
+              .join(', ')})`,
           });
         } else if (!stations.includes(id)) stations.push(id);
       }

@@ -7,7 +7,7 @@
 // PESQ finds no utterance and there is nothing a parameter could fix. The output is a plain profile
 // object that goes through parseImpairments like a file would, so a generator bug cannot slip an
 // invalid profile past the simulator's own validation.
-import { stationCatalog } from '../../catalog/index.ts';
+import { loadCatalog } from '../../catalog/index.ts';
 import { type ImpairmentSet, NOISE_TYPES, parseImpairments } from './impairments.ts';
 import { type Rng, randomInt, rngFor, uniform } from './random.ts';
 
@@ -84,7 +84,7 @@ function drawStation(rng: Rng, hasEcho: boolean, network: boolean): StationDraft
 export function generateProfile(seed: number, index: number, tenant?: string): ImpairmentSet {
   const stations: Record<string, StationDraft> = {};
   const rates: Record<string, number> = {};
-  for (const spec of stationCatalog) {
+  for (const spec of loadCatalog().stations) {
     const rng = rngFor('generated-profile', seed, index, spec.id);
     rates[String(spec.id)] = GENERATED_RATES[randomInt(rng, GENERATED_RATES.length)] as number;
     stations[String(spec.id)] = drawStation(rng, spec.dsp_blocks.includes('echo_canceller'), spec.network);

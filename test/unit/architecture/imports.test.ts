@@ -1,7 +1,8 @@
 // The layers and the one direction of imports (README "Architecture"), checked on the source itself:
 // no import circle anywhere, and the pure core — DSP and metrics, the optimizers' maths, the safety
 // rules, the effective-config view, the domain rules — can reach no I/O library and not the
-// environment, directly or through any module it loads.
+// environment, directly or through any module it loads; the catalog is parsed by an explicit call, not
+// on import.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { circles, moduleGraph, reach } from '../../helpers/imports.ts';
@@ -81,4 +82,14 @@ test('the import reader sees what it must (so the checks above can fail)', () =>
     !g.edges.get('consumers/persister/persister.ts')!.includes('lib/settings.ts'),
     'type-only import skipped',
   );
+});
+
+test('importing the catalog parses nothing; loadCatalog() parses it once', async () => {
+  // This file imports no module that loads the catalog, and each test file runs in its own process.
+  const catalog = await import('../../../catalog/index.ts');
+  assert.equal(catalog.catalogLoaded(), false, 'the catalog was parsed on import');
+  const loaded = catalog.loadCatalog();
+  assert.equal(catalog.catalogLoaded(), true);
+  assert.ok(loaded.stations.length > 0 && loaded.parameters.length > 0);
+  assert.equal(catalog.loadCatalog(), loaded, 'a second call hands out the same catalog');
 });

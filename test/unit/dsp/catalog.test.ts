@@ -4,15 +4,16 @@ import {
   CatalogError,
   DSP_BLOCKS,
   defaultsForStation,
+  loadCatalog,
   parameterByName,
-  parameterCatalog,
   parametersForStation,
   parseParameterCatalog,
   parseStationCatalog,
   stationById,
-  stationCatalog,
   validateParameterSet,
 } from '../../../catalog/index.ts';
+
+const { parameters: parameterCatalog, stations: stationCatalog } = loadCatalog();
 
 test('catalog: every default lies within [min, max] and every max_step within the range', () => {
   assert.ok(parameterCatalog.length >= 12);
@@ -211,4 +212,5 @@ test('catalog objects are frozen: a consumer cannot change the bounds for everyo
   assert.ok(Object.isFrozen(p));
   assert.ok(Object.isFrozen(p.stations));
   assert.ok(Object.isFrozen(parameterCatalog));
+  assert.equal(loadCatalog(), loadCatalog(), 'loaded once: the same object every call');
 });

@@ -6,7 +6,7 @@ import {
   DspParameterError,
   processBuffer,
 } from '../../../audio/dsp/chain.ts';
-import { defaultsForStation, stationCatalog } from '../../../catalog/index.ts';
+import { defaultsForStation, loadCatalog } from '../../../catalog/index.ts';
 import { add, dbfs, dbToLin, maskedDbfs, speechLike, tone, whiteNoise } from './signals.ts';
 
 const SR = 16000;
@@ -18,7 +18,7 @@ function stream(chain: ReturnType<typeof createChain>, x: Float32Array, frame = 
 }
 
 test('chain: each station runs exactly its catalog blocks, in the fixed order', () => {
-  for (const s of stationCatalog) {
+  for (const s of loadCatalog().stations) {
     const chain = createChain(s.id, {}, { sampleRate: SR });
     const expected = AUDIO_BLOCK_ORDER.filter((b) => s.dsp_blocks.includes(b));
     assert.deepEqual(chain.blocks, expected, `station ${s.id}`);

@@ -2,7 +2,7 @@
 // reaches every kind of impairment the format has at the stations where it applies.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stationCatalog } from '../../../catalog/index.ts';
+import { loadCatalog } from '../../../catalog/index.ts';
 import { GENERATED_RATES, generateProfile } from '../../../stations/sim/generate.ts';
 import { parseImpairments } from '../../../stations/sim/index.ts';
 
@@ -17,7 +17,9 @@ test('generated profiles: every station of the catalog, valid by the loader, at 
     const set = generateProfile(11, i);
     assert.deepEqual(
       set.stations.map((s) => s.stationId),
-      stationCatalog.map((s) => s.id).sort((a, b) => a - b),
+      loadCatalog()
+        .stations.map((s) => s.id)
+        .sort((a, b) => a - b),
     );
     // Round trip through the loader's own validation, as a profile file would go.
     const raw = {

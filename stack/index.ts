@@ -15,7 +15,16 @@ import {
 import { withLock } from './lock.ts';
 import { kafkaReady, postgresReady, registryReady, s3Ready } from './probes.ts';
 import { portOpen, stop } from './proc.ts';
-import { elapsed, ensureService, type Log, pidFileOf, probe, runningPid, type Service } from './service.ts';
+import {
+  elapsed,
+  ensureService,
+  type Log,
+  pidFileOf,
+  planService,
+  probe,
+  runningPid,
+  type Service,
+} from './service.ts';
 import { apicurio } from './services/apicurio.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
@@ -76,12 +85,14 @@ async function bringUp(log: Log): Promise<StackInfo> {
     );
   }
   await withLock(lockFile, log, lockTimeoutMs, async () => {
-    // Downloads (queued one Maven run at a time, in this order) overlap PostgreSQL's start;
-    // a failure resurfaces from the service's own prepare step, with its name on it.
-    // A running server's files are left alone even when its marker is missing.
-    for (const svc of allServices) {
-      if (runningPid(svc) === undefined) svc.fetch?.((s) => log(`${svc.name}: ${s}`)).catch(() => {});
-    }
+    // Only a service that must be started here has its jars fetched: one whose port already answers
+    // (this checkout's or another's stack) is used as it is. Downloads (queued one Maven run at a
+    // time, in this order) overlap PostgreSQL's start; a failure resurfaces from the service's own
+    // prepare step, with its name on it. A running server's files are left alone.
+    const plans = await Promise.all(allServices.map((svc) => planService(svc)));
+    allServices.forEach((svc, i) => {
+      if (plans[i] === 'start') svc.fetch?.((s) => log(`${svc.name}: ${s}`)).catch(() => {});
+    });
     for (const wave of startWaves) {
       const results = await Promise.allSettled(wave.map((svc) => ensureService(svc, log)));
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));

@@ -150,6 +150,24 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
+/**
+ * True as soon as one of `attempts` connections to host:port succeeds, `pauseMs` apart. What decides
+ * whether a server must be started: on a loaded machine one connect can miss a server that is there,
+ * and starting a second one on its port only fails later with "Address already in use".
+ */
+export async function portAnswers(
+  host: string,
+  port: number,
+  opts: { attempts?: number; timeoutMs?: number; pauseMs?: number } = {},
+): Promise<boolean> {
+  const attempts = opts.attempts ?? 3;
+  for (let i = 0; i < attempts; i++) {
+    if (i > 0) await sleep(opts.pauseMs ?? 500);
+    if (await portOpen(host, port, opts.timeoutMs ?? 2_000)) return true;
+  }
+  return false;
+}
+
 /** The last `lines` lines of a log file, for error messages. */
 export function logTail(logFile: string, lines = 40): string {
   if (!existsSync(logFile)) return `(no log at ${logFile})`;

@@ -12,7 +12,7 @@ import {
   launch,
   logTail,
   ownedPid,
-  portOpen,
+  portAnswers,
 } from './proc.ts';
 
 export type Log = (line: string) => void;
@@ -133,6 +133,15 @@ async function waitFor(
 }
 
 /**
+ * What bringing a service up will do: reuse our running copy, use a server another checkout (or
+ * anyone) runs on its port, or start one here — only then are its jars fetched.
+ */
+export async function planService(svc: Service): Promise<'ours' | 'foreign' | 'start'> {
+  if (runningPid(svc) !== undefined) return 'ours';
+  return (await portAnswers(host, svc.port)) ? 'foreign' : 'start';
+}
+
+/**
  * Brings one service to ready. A running copy of ours is reused; a foreign server already on our
  * port is used if it answers (with a warning: `down` will not stop it) rather than fought over.
  */
@@ -148,7 +157,7 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
     say(`already running, pid ${pid}, ready (${elapsed(t0)})`);
     return;
   }
-  if (await portOpen(host, svc.port)) {
+  if (await portAnswers(host, svc.port)) {
     // Another checkout's stack (or any server) already serving what clients need: use it as it is.
     // Its admin access (e.g. PostgreSQL's unix socket in that checkout's state folder) is not ours.
     if ((await probe(() => svc.ready())).ok) {

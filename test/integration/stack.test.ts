@@ -2,12 +2,20 @@
 // (produce, consumer group, committed offsets), Confluent-compatible schema evolution with
 // BACKWARD compatibility on Apicurio, PostgreSQL over TCP, and an S3 round trip with SDK v3 defaults.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { envWith } from '../../lib/settings.ts';
 import { ensureStack, type StackInfo, stackStatus } from '../../stack/index.ts';
+import { portAnswers } from '../../stack/proc.ts';
+import { freePort } from '../helpers/privateProcess.ts';
 
 const unique = randomUUID().slice(0, 8);
 let stack: StackInfo;
@@ -149,4 +157,36 @@ test('local stack: S3 round trip with path-style addressing and SDK v3 default c
       name: 'PreconditionFailed',
     },
   );
+});
+
+test('a checkout without pid files uses the servers that answer on the ports and fetches no jars', () => {
+  // A fresh worktree: its own (empty) state folder, the shared stack's servers on the ports.
+  const state = mkdtempSync(join(tmpdir(), 'voiceloop-fresh-stack-'));
+  try {
+    const up = spawnSync(process.execPath, ['--import', 'tsx', 'stack/cli.ts', 'up'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: envWith({ VOICELOOP_STACK_DIR: state }),
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    assert.equal(up.status, 0, up.stderr);
+    for (const name of ['postgres', 'kafka', 'apicurio', 's3proxy']) {
+      assert.match(up.stderr + up.stdout, new RegExp(`${name}: port \\d+ is served`), `${name} reused`);
+      assert.ok(!existsSync(join(state, name)), `nothing fetched or prepared for ${name}`);
+    }
+    assert.doesNotMatch(up.stderr + up.stdout, /fetched|Maven|started pid/);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('the probe that decides whether to start a server retries: a server that answers late is seen', async (t) => {
+  const port = await freePort();
+  const server = createServer((c) => c.destroy());
+  t.after(() => server.close());
+  // Not listening for the first probe; listening before one of the later ones.
+  setTimeout(() => server.listen(port, '127.0.0.1'), 300);
+  assert.equal(await portAnswers('127.0.0.1', port, { attempts: 5, pauseMs: 400, timeoutMs: 1_000 }), true);
+  const closed = await freePort();
+  assert.equal(await portAnswers('127.0.0.1', closed, { attempts: 2, pauseMs: 50, timeoutMs: 500 }), false);
 });

@@ -129,11 +129,43 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
   });
   for (const p of plugins) await p(app);
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.header('content-type', rt.metrics.registry.contentType);
-    return rt.metrics.registry.metrics();
-  });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Both documented like every route; public (no token), as Prometheus scrapes without one.
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics of this process (text exposition format)',
+        security: [],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_req, reply) => {
+      reply.header('content-type', rt.metrics.registry.contentType);
+      return rt.metrics.registry.metrics();
+    },
+  );
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        summary: 'This OpenAPI 3.1 document',
+        security: [],
+        response: {
+          200: {
+            description: 'The OpenAPI document',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    async (_req, reply) =>
+      reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
+  );
   await app.ready();
   return app;
 }

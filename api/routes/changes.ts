@@ -18,6 +18,9 @@ import {
   timeParam,
 } from '../readModel.ts';
 
+/** The live feed's operation id in /openapi.json (the contract fuzzer excludes it by this id). */
+export const EVENTS_OPERATION_ID = 'streamChangeEvents';
+
 export interface ChangeRouteDeps {
   pool: Pool;
   stream: string;
@@ -128,12 +131,48 @@ export const changeRoutes: FastifyPluginAsync<ChangeRouteDeps> = async (app, dep
   // Before the server closes: an open event stream would otherwise hold close() until its client left.
   app.addHook('preClose', async () => feed.stop());
 
-  // Server-sent events: not in the OpenAPI document (a never-ending body is no schema's response and
-  // would stall a contract fuzzer); documented in the README. Authorization as for every route, so a
+  // Server-sent events. Documented like every route, but a body that never ends is no response a
+  // contract fuzzer can wait for: the schemathesis run excludes this operation by its id
+  // (EVENTS_OPERATION_ID; test/integration/api-fuzz.test.ts). Authorization as for every route, so a
   // browser reads it with fetch(), not EventSource (which cannot send the header).
   app.get(
     '/v1/events',
-    { preHandler: requireRole(deps.tokenSecret, ...READ_ROLES), schema: { hide: true } },
+    {
+      preHandler: requireRole(deps.tokenSecret, ...READ_ROLES),
+      schema: {
+        operationId: EVENTS_OPERATION_ID,
+        summary: 'The changes as they are recorded, live: a server-sent event stream that does not end',
+        description: [
+          'A `text/event-stream` (WHATWG HTML, server-sent events) that stays open until the client leaves or the server',
+          'closes. Events:',
+          '',
+          '- `hello` once at the start, `data` `{"tenant_id": <the token\'s tenant, or null for an admin>}`; the',
+          '  stream also says `retry: 2000` (reconnect after 2 s).',
+          '- `change` for every parameter change recorded from the moment the stream opened, `id` the change id and',
+          '  `data` the same JSON object as an item of `GET /v1/changes` (applied, rejected, rolled back; rollbacks are',
+          "  changes too). A tenant's token receives its own tenant's changes, an admin's every tenant's.",
+          '- a comment line `: keep-alive` every 15 s, so proxies keep the connection open.',
+          '',
+          "Changes are read from the outbox rows the change path writes in the change's own transaction (polled every",
+          '300 ms while someone listens): nothing is announced that was not recorded. Missed events are not replayed;',
+          'read `GET /v1/changes` for what happened while disconnected.',
+        ].join('\n'),
+        response: {
+          200: {
+            description: 'The event stream (never ends on its own)',
+            content: {
+              'text/event-stream': {
+                schema: {
+                  type: 'string',
+                  description:
+                    'Server-sent events: `event: hello` once, then `event: change` with `id: <change_id>` and `data: <change JSON>`, and `: keep-alive` comments',
+                },
+              },
+            },
+          },
+        },
+      },
+    },
     async (req, reply) => {
       const tenant = readTenant(req, undefined);
       reply.hijack();

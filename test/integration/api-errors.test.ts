@@ -140,5 +140,18 @@ test('issue 9: permanent errors are 4xx naming the field, tokens are strict, the
       `invalid OpenAPI document: ${JSON.stringify(result.errors ?? null).slice(0, 2000)}`,
     );
     assert.ok(doc.paths['/v1/experiments'], 'the experiments route is in the document');
+    // The event stream and the console are routes like the others (issue 12: every route).
+    const events = doc.paths['/v1/events']?.get;
+    assert.ok(events, '/v1/events is in the document');
+    assert.equal(events.operationId, 'streamChangeEvents');
+    assert.ok(events.responses['200'].content['text/event-stream'], 'documented as text/event-stream');
+    assert.match(events.description, /`hello`[\s\S]*`change`/, 'its event types are described');
+    assert.ok(doc.paths['/console/']?.get.responses['200'].content['text/html'], 'the console page');
+    assert.ok(doc.paths['/console/app.js']?.get, "the console's script");
+    assert.deepEqual(doc.paths['/console/']?.get.security, [], 'the page itself is public');
+    assert.ok(doc.paths['/metrics']?.get.responses['200'].content['text/plain'], '/metrics');
+    assert.ok(doc.paths['/openapi.json']?.get, 'the document names itself');
+    // Served as itself, not cut down by its response schema (an object schema without properties).
+    assert.ok(Object.keys(doc.paths).length > 20, 'the whole document');
   });
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EVENTS_OPERATION_ID } from '../../api/routes/changes.ts';
 import { envWith, readTestEnv } from '../../lib/settings.ts';
 import { startApp } from '../../runtime/app.ts';
 import { ensurePython } from '../../stack/python.ts';
@@ -44,6 +45,11 @@ test('schemathesis finds no server error and no schema violation in a bounded ru
     `${app.url}/openapi.json`,
     '--checks',
     'not_a_server_error,response_schema_conformance,content_type_conformance',
+    // GET /v1/events is a server-sent event stream that never ends: a request to it could only time out,
+    // which schemathesis reports as a failure. It is in the document (text/event-stream, its events
+    // described); the console's browser test checks that a change arrives on it live.
+    '--exclude-operation-id',
+    EVENTS_OPERATION_ID,
     '--phases',
     'examples,coverage,fuzzing',
     '--max-examples',

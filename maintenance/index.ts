@@ -1,11 +1,12 @@
 // The maintenance role (issue 13): on a timer, one sweep of everything that ages out (maintenance/sweep.ts).
 // One leader at a time per database, by a PostgreSQL session advisory lock held on a connection of its
-// own, as the outbox relay does: partitions and the bucket are the whole deployment's, so two sweepers
-// would only race. A process that is not the leader tries again at the next tick.
+// own (storage/leaderLock.ts, as the outbox relay and the webhook monitor do): partitions and the bucket
+// are the whole deployment's, so two sweepers would only race. A process that is not the leader tries
+// again at the next tick.
 import type { RetentionSettings } from '../domain/retention.ts';
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
-import type { PoolClient } from '../storage/db.ts';
-import { stepDownMaintenance, tryLeadMaintenance } from '../storage/retention.ts';
+import { leaderLock } from '../storage/leaderLock.ts';
+import { MAINTENANCE_LOCK } from '../storage/retention.ts';
 import { runSweep, type SweepDeps, type SweepHooks, type SweepReport } from './sweep.ts';
 
 export { runSweep, type SweepReport, TASKS } from './sweep.ts';
@@ -37,34 +38,14 @@ export async function startMaintenance(
   const { pool, log } = deps;
   const clock = deps.clock ?? Date.now;
   let stopping = false;
-  let lockConn: PoolClient | null = null;
-  let leader = false;
+  // The lock lives on a connection of its own: when it dies, leadership goes with it.
+  const lock = leaderLock(pool, MAINTENANCE_LOCK);
   let last: SweepReport | undefined;
   let chain: Promise<unknown> = Promise.resolve();
 
-  async function lead(): Promise<boolean> {
-    if (leader && lockConn) return true;
-    const c = await pool.connect();
-    // The lock lives with this connection: when it dies, the lock is gone and leadership with it.
-    c.on('error', () => {
-      if (lockConn === c) [lockConn, leader] = [null, false];
-    });
-    try {
-      if (await tryLeadMaintenance(c)) {
-        [lockConn, leader] = [c, true];
-        return true;
-      }
-      c.release();
-      return false;
-    } catch (err) {
-      c.release(err as Error);
-      throw err;
-    }
-  }
-
   async function sweepOnce(dryRun = opts.dryRun ?? false): Promise<SweepReport | null> {
     if (stopping) return null;
-    if (!(await lead())) return null;
+    if (!(await lock.lead())) return null;
     last = await runSweep(deps, {
       ...opts,
       now: clock(),
@@ -96,20 +77,14 @@ export async function startMaintenance(
     stopping = true;
     clearInterval(timer);
     await chain;
-    const c = lockConn;
-    lockConn = null;
-    if (c) {
-      if (leader) await stepDownMaintenance(c).catch(() => {});
-      c.release();
-    }
-    leader = false;
+    await lock.release();
   });
   if (opts.sweepAtStart !== false) tick();
   lc.running();
   return lc.role<Omit<Maintenance, keyof Role>>({
     sweep,
     get leader() {
-      return leader;
+      return lock.leader;
     },
     get last() {
       return last;

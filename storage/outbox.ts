@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { ContractName } from '../contracts/schemas.ts';
 import { traceparentOf } from '../lib/tracing.ts';
 import type { PoolClient } from './db.ts';
+import { advisoryUnlock, tryAdvisoryLock } from './leaderLock.ts';
 
 export type TopicRole = 'config' | 'changes' | 'results';
 
@@ -139,14 +140,11 @@ export async function listSetAside(c: Queryable, stream: string, limit = 100): P
   return rows;
 }
 
-/** Session advisory lock that makes one relay per stream the leader. */
-export async function tryLead(c: Queryable, stream: string): Promise<boolean> {
-  const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('outbox:' || $1)) AS ok", [
-    stream,
-  ]);
-  return r.rows[0]!.ok;
+/** Session advisory lock that makes one relay per stream the leader (storage/leaderLock.ts). */
+export function tryLead(c: Queryable, stream: string): Promise<boolean> {
+  return tryAdvisoryLock(c, `outbox:${stream}`);
 }
 
-export async function stepDown(c: Queryable, stream: string): Promise<void> {
-  await c.query("SELECT pg_advisory_unlock(hashtext('outbox:' || $1))", [stream]);
+export function stepDown(c: Queryable, stream: string): Promise<void> {
+  return advisoryUnlock(c, `outbox:${stream}`);
 }

@@ -3,6 +3,7 @@
 // the admin audit. Every delete here is one statement or one transaction: a killed sweep leaves each
 // unit either done or untouched.
 import type pg from 'pg';
+import { advisoryUnlock, tryAdvisoryLock } from './leaderLock.ts';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -76,15 +77,14 @@ export async function recentSweeps(c: Queryable, limit = 20): Promise<SweepRow[]
 }
 
 /** Session advisory lock: one maintenance leader per database (partitions and the bucket are shared). */
-export async function tryLeadMaintenance(c: Queryable): Promise<boolean> {
-  const r = await c.query<{ ok: boolean }>(
-    "SELECT pg_try_advisory_lock(hashtext('voiceloop:maintenance')) AS ok",
-  );
-  return r.rows[0]!.ok;
+export const MAINTENANCE_LOCK = 'voiceloop:maintenance';
+
+export function tryLeadMaintenance(c: Queryable): Promise<boolean> {
+  return tryAdvisoryLock(c, MAINTENANCE_LOCK);
 }
 
-export async function stepDownMaintenance(c: Queryable): Promise<void> {
-  await c.query("SELECT pg_advisory_unlock(hashtext('voiceloop:maintenance'))");
+export function stepDownMaintenance(c: Queryable): Promise<void> {
+  return advisoryUnlock(c, MAINTENANCE_LOCK);
 }
 
 // ---- snapshot partitions ------------------------------------------------------------------------

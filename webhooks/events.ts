@@ -6,11 +6,16 @@ export const EVENT_TYPES = [
   'experiment.verdict',
   'dead_letters.threshold',
   'readiness.lost',
+  'readiness.restored',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Events of the deployment itself (no tenant): only a '*' subscription (an admin's) receives them. */
-export const DEPLOYMENT_EVENTS: readonly EventType[] = ['dead_letters.threshold', 'readiness.lost'];
+export const DEPLOYMENT_EVENTS: readonly EventType[] = [
+  'dead_letters.threshold',
+  'readiness.lost',
+  'readiness.restored',
+];
 
 export const ALL_TENANTS = '*';
 

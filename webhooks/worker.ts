@@ -5,7 +5,7 @@
 // delivery is abandoned after its attempts; a subscription is paused after failures in a row. A worker
 // that dies holding claims leaves them due again after their lease: at least once, with the event id
 // for receivers to de-duplicate. The monitor raises the deployment's own events (dead letters above a
-// threshold, readiness lost).
+// threshold, readiness lost and restored), one leader per stream however many workers run.
 import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -31,6 +31,8 @@ export type WebhookWorkerOptions = Settings['webhooks'] & {
 
 export interface WebhookWorker extends Role {
   kick(): void;
+  /** True while this worker's monitor leads its stream (one monitor per stream raises events). */
+  readonly monitorLeader: boolean;
   readonly delivered: number;
   readonly failed: number;
 }
@@ -121,15 +123,36 @@ export async function startWebhookWorker(
 
   // A LISTEN connection wakes the worker when a transaction owes a delivery; polling covers retries.
   let listener: PoolClient | null = null;
+  let forgetListener = () => {};
   const listen = async () => {
     const c = await pool.connect();
-    c.on('notification', kick);
-    c.on('error', () => {
+    // Both listeners leave with the connection (forget): the pool hands the client out again, and a
+    // stale one would then release another checkout of it or wake this worker for nothing.
+    let gone = false;
+    const forget = () => {
+      gone = true;
+      c.off('notification', kick);
+      c.off('error', onError);
+    };
+    const onError = () => {
+      if (gone) return;
+      forget();
       if (listener === c) listener = null;
       c.release(true);
-    });
-    await c.query(`LISTEN ${repo.WEBHOOK_CHANNEL}`);
+    };
+    c.on('notification', kick);
+    c.on('error', onError);
+    try {
+      await c.query(`LISTEN ${repo.WEBHOOK_CHANNEL}`);
+    } catch (err) {
+      if (!gone) {
+        forget();
+        c.release(err as Error);
+      }
+      throw err;
+    }
     listener = c;
+    forgetListener = forget;
   };
 
   async function loop() {
@@ -164,12 +187,13 @@ export async function startWebhookWorker(
   const lc = createLifecycle(async () => {
     running = false;
     wake?.();
-    monitor?.stop();
+    await monitor?.stop();
     await looping;
     await Promise.allSettled([...inFlight]);
     const l = listener as PoolClient | null;
     listener = null;
     if (l) {
+      forgetListener();
       await l.query(`UNLISTEN ${repo.WEBHOOK_CHANNEL}`).catch(() => {});
       l.release();
     }
@@ -178,6 +202,9 @@ export async function startWebhookWorker(
   lc.running();
   return lc.role<Omit<WebhookWorker, keyof Role>>({
     kick,
+    get monitorLeader() {
+      return monitor?.leader ?? false;
+    },
     get delivered() {
       return delivered;
     },

@@ -3,56 +3,17 @@
 // answers 500 gets the same event again, a subscription that keeps failing is paused and hears nothing
 // more (until resumed), another tenant's events never arrive, a slow receiver holds up neither the
 // change path nor other receivers, a restarted worker loses nothing, and the deployment's own event
-// (dead letters above the threshold) reaches an admin's subscription.
+// (dead letters above the threshold) reaches an admin's subscription. The monitor's leader lock and
+// readiness lost/restored: webhooks-monitor.test.ts.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from '../../runtime/app.ts';
 import { startWebhookRole } from '../../runtime/webhooks.ts';
 import { createProducer } from '../../streams/kafka.ts';
-import type { WebhookEvent } from '../../webhooks/events.ts';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../webhooks/sign.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId, waitFor } from '../helpers/runtime.ts';
-
-interface Received {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  event: WebhookEvent;
-}
-
-/** A loopback receiver; each path answers as its handler says (200 by default). */
-async function receiver() {
-  const got: Received[] = [];
-  const handlers = new Map<string, (n: number, res: ServerResponse) => void>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      got.push({ path, headers: req.headers, body, event: JSON.parse(body) as WebhookEvent });
-      const n = got.filter((g) => g.path === path).length;
-      const h = handlers.get(path);
-      if (h) h(n, res);
-      else res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    got,
-    on: (path: string, h: (n: number, res: ServerResponse) => void) => handlers.set(path, h),
-    at: (path: string) => got.filter((g) => g.path === path),
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
+import { receiver } from '../helpers/webhookReceiver.ts';
 
 async function setup(t: TestContext) {
   const cfg = testSettings('hooks', {

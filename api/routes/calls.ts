@@ -76,8 +76,7 @@ export const callRoutes: FastifyPluginAsync<CallRouteDeps> = async (app, deps) =
       preHandler: requireRole(deps.tokenSecret, ...READ_ROLES),
       schema: {
         summary: "Calls of the token's tenant, newest first, with their mean score (cursor pagination)",
-        description:
-          "Filters: from/to (ISO 8601; calls overlapping the window), station_id (calls seen at it; the score is then that station's), score_below (0-100), tenant_id (admin tokens only). Scores are the blind scorecard of each persisted snapshot.",
+        description: `Filters: from/to (ISO 8601; calls overlapping the window), station_id (calls seen at it; the score is then that station's), score_below (0-100), tenant_id (admin tokens only). Scores are the blind scorecard of each persisted snapshot, computed when read. With score_below at most ${MAX_SCANNED} calls are scored per request: a page may hold fewer than limit items (even none) with a next_cursor that goes on from there; follow the cursor until it is null.`,
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -31,6 +31,8 @@ export interface StationRouteDeps {
 const MAX_SNAPSHOTS_PER_STATION = 2000;
 const TREND_BUCKETS = 24;
 
+const CAP_NOTE = `Scores are the blind scorecard of each stored snapshot, computed when read (no rollup table): each station's figures come from at most its newest ${MAX_SNAPSHOTS_PER_STATION} snapshots in the window (GET /v1/stations says how many it read, in \`snapshots\`), so a busy station's mean and distribution cover the most recent part of a long window. No PESQ or STOI: a StationSnapshot carries no such field (its one reference-based measure is \`reference_seg_snr_db\`, in simulation); PESQ and STOI are computed by the demo and the evaluation against the clean speech, outside the stored snapshots.`;
+
 interface WindowQuery {
   tenant_id?: string;
   window_minutes?: string;
@@ -78,6 +80,7 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
       schema: {
         summary:
           'Every station with its score over the window (default 60 minutes), its trend, and where along the path quality is lost',
+        description: CAP_NOTE,
         querystring: windowQuery,
       },
     },
@@ -129,6 +132,7 @@ export const stationRoutes: FastifyPluginAsync<StationRouteDeps> = async (app, d
       schema: {
         summary:
           "One station over the window: score distribution, the worst calls, what its score loses on, and its share of the pipeline's quality loss",
+        description: CAP_NOTE,
         params: {
           type: 'object',
           additionalProperties: false,

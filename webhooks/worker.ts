@@ -10,7 +10,7 @@ import { createLifecycle, type Role } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import type { Settings } from '../lib/settings.ts';
-import { inTransaction, type Pool, type PoolClient } from '../storage/db.ts';
+import { inTransaction, type Pool } from '../storage/db.ts';
 import * as repo from '../storage/webhooks.ts';
 import { deliver } from './deliver.ts';
 import { type Monitor, startMonitor } from './monitor.ts';
@@ -86,6 +86,50 @@ function attempter(
   };
 }
 
+interface Listening {
+  close(): Promise<void>;
+}
+
+/**
+ * A pooled connection LISTENing on the webhook channel; `lost` when it fails (released, destroyed).
+ * Its listeners leave with it: the pool hands the client out again, and a stale listener would then
+ * release another checkout of it or wake this worker for nothing.
+ */
+async function openListener(pool: Pool, kick: () => void, lost: () => void): Promise<Listening> {
+  const c = await pool.connect();
+  let gone = false;
+  const forget = () => {
+    gone = true;
+    c.off('notification', kick);
+    c.off('error', onError);
+  };
+  const onError = () => {
+    if (gone) return;
+    forget();
+    lost();
+    c.release(true);
+  };
+  c.on('notification', kick);
+  c.on('error', onError);
+  try {
+    await c.query(`LISTEN ${repo.WEBHOOK_CHANNEL}`);
+  } catch (err) {
+    if (!gone) {
+      forget();
+      c.release(err as Error);
+    }
+    throw err;
+  }
+  return {
+    async close() {
+      if (gone) return;
+      forget();
+      await c.query(`UNLISTEN ${repo.WEBHOOK_CHANNEL}`).catch(() => {});
+      c.release();
+    },
+  };
+}
+
 export async function startWebhookWorker(
   deps: WebhookWorkerDeps,
   opts: WebhookWorkerOptions,
@@ -122,37 +166,13 @@ export async function startWebhookWorker(
   }
 
   // A LISTEN connection wakes the worker when a transaction owes a delivery; polling covers retries.
-  let listener: PoolClient | null = null;
-  let forgetListener = () => {};
+  let listener: Listening | null = null;
   const listen = async () => {
-    const c = await pool.connect();
-    // Both listeners leave with the connection (forget): the pool hands the client out again, and a
-    // stale one would then release another checkout of it or wake this worker for nothing.
-    let gone = false;
-    const forget = () => {
-      gone = true;
-      c.off('notification', kick);
-      c.off('error', onError);
-    };
-    const onError = () => {
-      if (gone) return;
-      forget();
-      if (listener === c) listener = null;
-      c.release(true);
-    };
-    c.on('notification', kick);
-    c.on('error', onError);
-    try {
-      await c.query(`LISTEN ${repo.WEBHOOK_CHANNEL}`);
-    } catch (err) {
-      if (!gone) {
-        forget();
-        c.release(err as Error);
-      }
-      throw err;
-    }
-    listener = c;
-    forgetListener = forget;
+    let mine: Listening | null = null;
+    mine = await openListener(pool, kick, () => {
+      if (mine && listener === mine) listener = null;
+    });
+    listener = mine;
   };
 
   async function loop() {
@@ -190,13 +210,9 @@ export async function startWebhookWorker(
     await monitor?.stop();
     await looping;
     await Promise.allSettled([...inFlight]);
-    const l = listener as PoolClient | null;
+    const l = listener as Listening | null;
     listener = null;
-    if (l) {
-      forgetListener();
-      await l.query(`UNLISTEN ${repo.WEBHOOK_CHANNEL}`).catch(() => {});
-      l.release();
-    }
+    if (l) await l.close();
   });
   const looping = loop();
   lc.running();

@@ -23,6 +23,21 @@
 //   (worst-condition STOI change at 30 dB: -0.048 with the full noise, -0.009 with half);
 // - decision-directed smoothing 0.9 instead of the textbook 0.98: the a-priori SNR follows onsets
 //   within a frame, so a syllable's start is not attenuated as if it were still noise.
+// Two more, added 2026-12-02 because the block still cost intelligibility on babble at 0 dB SNR (STOI
+// -0.004 at 12 dB, -0.013 at 30 dB, 4 items) and on white noise at 0 dB (-0.007 at 30 dB):
+// - gain release: a bin's gain falls by at most RELEASE per hop (-1.4 dB per 16 ms). Speech offsets,
+//   the weak consonant after a vowel and the frames between two harmonics' bursts keep most of their
+//   level, and isolated noise peaks no longer open and shut the gain (musical noise). STOI rose on every
+//   condition and PESQ-WB by ~0.01-0.03.
+// - a depth limit on speech-like noise. Babble is other talkers: no single-channel tracker tells them from
+//   the talker (the SPP tracker follows their syllables; the gain then removes the target's low-SNR
+//   parts with them), and measured here, any depth costs STOI on babble at 0 dB: -0.000/-0.001/-0.004/
+//   -0.013 at 3/6/12/30 dB (see also Loizou & Kim, "Reasons why current speech-enhancement algorithms
+//   do not improve speech intelligibility", IEEE TASLP 2011). The block measures how the tracked noise
+//   moves: the RMS of its frame-to-frame change in the speech band, in dB, smoothed over ~0.8 s, is
+//   0.08-0.18 dB on white and pink noise at 0-15 dB SNR and 0.26-1.3 dB on 6-talker babble. From
+//   NONSTATIONARY_LO to NONSTATIONARY_HI the floor rises (geometrically) from the setting to
+//   SPEECH_LIKE_FLOOR_DB: on babble the block keeps to ~3 dB of attenuation, where it costs nothing.
 import { RealFft } from './realFft.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToGain, dbToPower } from './units.ts';
@@ -48,6 +63,17 @@ const GAIN_NOISE_SCALE = 0.5;
 // Bounds of the a-priori speech-absence probability in OM-LSA's presence probability (see applyGains).
 const Q_MIN = 0.05;
 const Q_MAX = 0.95;
+// Largest per-hop fall of a bin's gain (-1.4 dB per 16 ms hop; see above).
+const RELEASE = 0.85;
+// Depth limit on speech-like noise (see above): the noise's frame-to-frame change (RMS, dB) where the
+// limit starts and where it is whole, its smoothing per hop (~0.8 s), the band it is measured over, and
+// the attenuation kept at most on such noise.
+const NONSTATIONARY_LO = 0.15;
+const NONSTATIONARY_HI = 0.28;
+const NONSTATIONARY_SMOOTHING = 0.98;
+const BAND_LO_HZ = 100;
+const BAND_HI_HZ = 4000;
+const SPEECH_LIKE_FLOOR_DB = 3;
 // Longest wait for a seed frame free of digital zeros (see sinceZero): 1 s of 16 ms hops.
 const SEED_WAIT_FRAMES = 62;
 
@@ -91,6 +117,14 @@ export class NoiseSuppressor implements AudioBlock {
   private sinceZero = 0;
   private seedWait = 0;
   private floorGain = 1;
+  // Last frame's gain per bin (for the release), and the speech-band bins the noise's movement is measured over.
+  private readonly lastGain: Float64Array;
+  private readonly bandLo: number;
+  private readonly bandHi: number;
+  // Band noise power of the last frame (dB) and the smoothed square of its frame-to-frame change.
+  private lastBandDb = Number.NaN;
+  private movement = 0;
+  private movementSeeded = false;
 
   /** `fftSize` overrides the ~32 ms frame (a power of two); for experiments, the chain never sets it. */
   constructor(sampleRate: number, settings: NoiseSuppressorSettings, fftSize?: number) {
@@ -120,6 +154,10 @@ export class NoiseSuppressor implements AudioBlock {
     this.noise = new Float64Array(this.bins);
     this.presence = new Float64Array(this.bins);
     this.prevClean = new Float64Array(this.bins);
+    this.lastGain = new Float64Array(this.bins);
+    const binHz = sampleRate / n;
+    this.bandLo = Math.max(1, Math.round(BAND_LO_HZ / binHz));
+    this.bandHi = Math.min(this.bins - 1, Math.round(BAND_HI_HZ / binHz));
     this.priming = Math.ceil(n / this.hop) - 1;
     this.update(settings);
   }
@@ -184,9 +222,13 @@ export class NoiseSuppressor implements AudioBlock {
     const N = this.noise;
     const pres = this.presence;
     const prev = this.prevClean;
-    const floor = this.floorGain;
     if (!this.seeded) this.seed();
     const h1 = XI_H1 / (1 + XI_H1);
+    const floor = this.effectiveFloor();
+    const last = this.lastGain;
+    const bandLo = this.bandLo;
+    const bandHi = this.bandHi;
+    let band = 0;
     for (let k = 0; k < bins; k++) {
       const re = spec[2 * k] as number;
       const im = spec[2 * k + 1] as number;
@@ -199,6 +241,7 @@ export class NoiseSuppressor implements AudioBlock {
       if (smoothed > PRESENCE_CAP && ph1 > PRESENCE_CAP) ph1 = PRESENCE_CAP;
       const noise = NOISE_SMOOTHING * nPrev + (1 - NOISE_SMOOTHING) * ((1 - ph1) * pk + ph1 * nPrev);
       N[k] = noise;
+      if (k >= bandLo && k <= bandHi) band += noise;
       // Presence probability for the gain, on the full noise estimate.
       const gammaFull = pk / noise;
       let xiFull =
@@ -221,9 +264,37 @@ export class NoiseSuppressor implements AudioBlock {
       prev[k] = g * g * pk;
       g = g ** p * floor ** (1 - p);
       if (g < floor) g = floor;
+      const held = RELEASE * (last[k] as number);
+      if (g < held) g = held;
+      last[k] = g;
       spec[2 * k] = re * g;
       spec[2 * k + 1] = im * g;
     }
+    this.trackMovement(band);
+  }
+
+  /** The gain floor for this frame: the setting, raised toward SPEECH_LIKE_FLOOR_DB on speech-like noise. */
+  private effectiveFloor(): number {
+    const floor = this.floorGain;
+    const limit = dbToGain(-SPEECH_LIKE_FLOOR_DB);
+    if (floor >= limit) return floor;
+    const w = (Math.sqrt(this.movement) - NONSTATIONARY_LO) / (NONSTATIONARY_HI - NONSTATIONARY_LO);
+    if (w <= 0) return floor;
+    if (w >= 1) return limit;
+    return floor ** (1 - w) * limit ** w;
+  }
+
+  /** Updates the smoothed frame-to-frame change of the speech band's noise power (dB, squared). */
+  private trackMovement(band: number): void {
+    const db = 10 * Math.log10(band + 1e-20);
+    const last = this.lastBandDb;
+    this.lastBandDb = db;
+    if (Number.isNaN(last)) return;
+    const d2 = (db - last) ** 2;
+    this.movement = this.movementSeeded
+      ? NONSTATIONARY_SMOOTHING * this.movement + (1 - NONSTATIONARY_SMOOTHING) * d2
+      : d2;
+    this.movementSeeded = true;
   }
 
   /** Whether the estimator is seeded, or may be seeded from this frame (see sinceZero). */
@@ -242,6 +313,7 @@ export class NoiseSuppressor implements AudioBlock {
       this.noise[k] = pk;
       this.prevClean[k] = pk;
       this.presence[k] = 0;
+      this.lastGain[k] = 0;
     }
     this.seeded = true;
   }
@@ -256,5 +328,9 @@ export class NoiseSuppressor implements AudioBlock {
     this.seedWait = 0;
     this.priming = Math.ceil(this.fftSize / this.hop) - 1;
     this.presence.fill(0);
+    this.lastGain.fill(0);
+    this.lastBandDb = Number.NaN;
+    this.movement = 0;
+    this.movementSeeded = false;
   }
 }

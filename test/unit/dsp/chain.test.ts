@@ -6,7 +6,8 @@ import {
   DspParameterError,
   processBuffer,
 } from '../../../audio/dsp/chain.ts';
-import { defaultsForStation, loadCatalog } from '../../../catalog/index.ts';
+import { defaultsForStation, loadCatalog, validateParameterSet } from '../../../catalog/index.ts';
+import { tunableSpace } from '../../../optimizer/batch/learn.ts';
 import { add, dbfs, dbToLin, maskedDbfs, speechLike, tone, whiteNoise } from './signals.ts';
 
 const SR = 16000;
@@ -270,4 +271,47 @@ test('chain: stats expose what each running block is doing', () => {
   assert.equal(typeof s.noiseGateOpen, 'boolean');
   assert.equal(s.echoErleDb, undefined);
   assert.ok(s.vad && s.vad.frames === 300);
+});
+
+test('chain: stations 1, 3 and 11 each let the loop choose RNNoise, the spectral suppressor, both or neither, hot and at a fixed latency', (t) => {
+  // Issue 15: the suppressor choice and its strength are parameters like any other, per station. Each
+  // choice is a valid parameter set, applies hot mid-call without changing the chain's delay, and the
+  // batch optimizer's search space holds all three parameters (tunableSpace, optimizer/batch/learn.ts).
+  const choices: Record<string, Record<string, number>> = {
+    neither: { rnnoise_enabled: 0, noise_suppression_db: 0 },
+    spectral: { rnnoise_enabled: 0, noise_suppression_db: 24 },
+    rnnoise: { rnnoise_enabled: 1, rnnoise_attenuation_limit_db: 48, noise_suppression_db: 0 },
+    both: { rnnoise_enabled: 1, rnnoise_attenuation_limit_db: 48, noise_suppression_db: 24 },
+  };
+  const x = whiteNoise(SR, 3, dbToLin(-30), 61);
+  for (const station of [1, 3, 11]) {
+    const space = tunableSpace(station, [], {}, { hasFarEnd: false });
+    for (const name of ['rnnoise_enabled', 'rnnoise_attenuation_limit_db', 'noise_suppression_db'])
+      assert.ok(
+        space.specs.some((s) => s.name === name),
+        `station ${station}: ${name} not in the batch search space`,
+      );
+    const removed: Record<string, number> = {};
+    for (const [label, params] of Object.entries(choices)) {
+      assert.deepEqual(validateParameterSet(station, params), { ok: true }, `station ${station} ${label}`);
+      // Start at the defaults and switch mid-stream, as the online loop does.
+      const chain = createChain(station, {}, { sampleRate: SR });
+      const latency = chain.latencySamples;
+      const first = stream(chain, x.subarray(0, SR));
+      assert.ok(first.length === SR);
+      const r = chain.setParams(params);
+      assert.deepEqual(r.queued, [], `station ${station} ${label}: every suppressor parameter is hot`);
+      assert.equal(chain.latencySamples, latency);
+      const y = stream(chain, x.subarray(SR));
+      removed[label] = dbfs(x, 2 * SR) - dbfs(y, SR);
+    }
+    t.diagnostic(`station ${station}: noise removed (dB) ${JSON.stringify(removed)}`);
+    // Noise only: neither removes little (the AGC may even raise it), each suppressor and both far more.
+    assert.ok((removed['neither'] as number) < 3, `station ${station}: ${JSON.stringify(removed)}`);
+    for (const label of ['spectral', 'rnnoise', 'both'])
+      assert.ok(
+        (removed[label] as number) > (removed['neither'] as number) + 10,
+        `station ${station} ${label}`,
+      );
+  }
 });

@@ -141,8 +141,11 @@ export interface ConfigLine {
   value: string;
 }
 
-/** The current record of every live key on the compacted config topic, read up to its end offsets. */
-export async function currentConfig(kafka: Kafka, topic: string): Promise<ConfigLine[]> {
+/**
+ * The current record of every live key on the compacted config topic, read up to its end offsets, in a
+ * throw-away group under `<prefix>.backup.` (where the maintenance principal may read; see stack/kafkaAuth.ts).
+ */
+export async function currentConfig(kafka: Kafka, topic: string, prefix: string): Promise<ConfigLine[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: { partition: number; high: string }[];
@@ -154,7 +157,7 @@ export async function currentConfig(kafka: Kafka, topic: string): Promise<Config
   const latest = new Map<string, ConfigLine | null>();
   const pending = new Map(ends.filter((e) => e.high !== '0').map((e) => [e.partition, BigInt(e.high)]));
   if (pending.size === 0) return [];
-  const groupId = `voiceloop-backup-${process.pid}-${Date.now()}`;
+  const groupId = `${prefix}.backup.${process.pid}-${Date.now()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
@@ -220,7 +223,7 @@ export async function runBackup(deps: BackupDeps, out: string): Promise<BackupMa
   say(`${objects.length} audio objects copied`);
   const schemas = await copySchemas(deps);
   writeFileSync(join(out, 'registry.json'), `${JSON.stringify(schemas, null, 2)}\n`);
-  const config = await currentConfig(deps.kafka, deps.cfg.topics.config);
+  const config = await currentConfig(deps.kafka, deps.cfg.topics.config, deps.cfg.topics.prefix);
   writeFileSync(
     join(out, 'config.jsonl'),
     config.map((l) => JSON.stringify(l)).join('\n') + (config.length ? '\n' : ''),

@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
         cfg,
         pool,
         audio: new AudioStore(s3, cfg.s3.bucket),
-        kafka: createKafka(cfg, log),
+        kafka: createKafka(cfg, log, 'maintenance'),
         pgDump: await postgresProgram('pg_dump', (s) => console.error(s)),
         log: (s) => console.error(`• ${s}`),
       },

@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
         pool,
         s3,
         audio: new AudioStore(s3, cfg.s3.bucket),
-        kafka: createKafka(cfg, log),
+        kafka: createKafka(cfg, log, 'admin'),
         pgRestore: await postgresProgram('pg_restore', (s) => console.error(s)),
         log: (s) => console.error(`• ${s}`),
       },

@@ -46,13 +46,17 @@ export async function runDemo(
   try {
     progress.step(`starting station agents ${stations.join(', ')}`);
     const engines = createStageEngines(cfg.engines);
-    const agentRole = await startStationAgent(app.rt, {
-      topics: cfg.topics,
-      agentId: `demo-${hostname()}`,
-      stations,
-      keepReplayAudio: true,
-      stageFor: engines.forStation,
-    });
+    // The agents act as stations on the broker (stack/kafkaAuth.ts), not as the API's process.
+    const agentRole = await startStationAgent(
+      { ...app.rt, kafka: app.rt.kafkaAs('station') },
+      {
+        topics: cfg.topics,
+        agentId: `demo-${hostname()}`,
+        stations,
+        keepReplayAudio: true,
+        stageFor: engines.forStation,
+      },
+    );
     const agents = new Map(stations.map((s) => [s, agentRole.station(s)]));
     const record = await runLiveCalls({
       tenant,

@@ -23,6 +23,7 @@ export const SECRET_VARS = [
   'DEEPGRAM_API_KEY',
   'HUME_API_KEY',
   'ARI_PASSWORD',
+  'KAFKA_SASL_PASSWORD',
 ] as const;
 
 export function withFileSecrets(

@@ -5,7 +5,10 @@
 import { localEndpoints, localS3, type StackEndpoints } from '../stack/endpoints.ts';
 import { secretProblem } from './auth.ts';
 import { VoiceloopError } from './errors.ts';
+import { type KafkaAuth, kafkaAuth } from './kafkaSettings.ts';
 import { withFileSecrets } from './secretFiles.ts';
+
+export { type KafkaAuth, type KafkaSasl, kafkaSaslFor } from './kafkaSettings.ts';
 
 export { SECRET_VARS, withFileSecrets } from './secretFiles.ts';
 
@@ -19,7 +22,7 @@ export interface TopicNames {
 }
 
 export interface Settings {
-  kafka: { brokers: string[]; clientId: string };
+  kafka: { brokers: string[]; clientId: string; auth: KafkaAuth };
   schemaRegistry: { url: string };
   database: { url: string; poolMax: number };
   s3: {
@@ -279,7 +282,7 @@ export function loadSettings(
   const prefix = topicPrefix(env.TOPIC_PREFIX ?? 'voiceloop');
 
   const cfg: Settings = {
-    kafka: { brokers, clientId: env.KAFKA_CLIENT_ID ?? 'voiceloop' },
+    kafka: { brokers, clientId: env.KAFKA_CLIENT_ID ?? 'voiceloop', auth: kafkaAuth(env) },
     schemaRegistry: { url: url(env, 'SCHEMA_REGISTRY_URL', stack.schemaRegistryUrl, ['http:', 'https:']) },
     database: {
       url: url(env, 'DATABASE_URL', stack.databaseUrl, ['postgres:', 'postgresql:']),
@@ -378,6 +381,8 @@ export interface StackEnv {
   apicurioLine: 2 | 3 | undefined;
   /** VOICELOOP_STACK_DIR: where the stack writes data, logs and pid files (default: .stack). */
   stateDir: string | undefined;
+  /** TOPIC_PREFIX: the deployment whose ACLs the stack's broker grants (default voiceloop). */
+  topicPrefix: string;
   /** JAVA_HOME: a JDK to consider when `java` on PATH is too old for a server. */
   javaHome: string | undefined;
   /** The four service endpoints, when all are given: the stack then starts nothing. */
@@ -425,6 +430,7 @@ export function readStackEnv(rawEnv: Env = process.env): StackEnv {
     apicurioManagementPort: port(env, 'VOICELOOP_APICURIO_MANAGEMENT_PORT', 38082),
     apicurioLine: line === undefined ? undefined : (Number(line) as 2 | 3),
     stateDir: given(env, 'VOICELOOP_STACK_DIR'),
+    topicPrefix: topicPrefix(given(env, 'TOPIC_PREFIX') ?? 'voiceloop'),
     javaHome: given(env, 'JAVA_HOME'),
     external,
     partialExternalVars: set.length > 0 && set.length < EXTERNAL_VARS.length ? set : [],
@@ -461,5 +467,7 @@ export function readTestEnv(env: Env = process.env) {
     spoolOutageMs: int(env, 'SPOOL_OUTAGE_MS', 60_000, 1_000, 3_600_000),
     /** CONSOLE_SCREENSHOTS: where the console's browser test saves its screenshots (default: a temp dir; docs/ for the README's). */
     consoleScreenshots: given(env, 'CONSOLE_SCREENSHOTS') ?? null,
+    /** KAFKA_PRINCIPAL for the tests (default test): the broker principal of every client a test makes. */
+    kafkaPrincipal: given(env, 'KAFKA_PRINCIPAL') ?? 'test',
   });
 }

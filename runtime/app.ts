@@ -25,6 +25,7 @@ import {
 } from '../optimizer/ab/index.ts';
 import { type BatchRunner, startBatchRunner } from '../optimizer/batch/index.ts';
 import { createStationProducer, type StationProducer } from '../producers/stationProducer.ts';
+import type { Principal } from '../stack/kafkaAuth.ts';
 import type { WebhookWorker } from '../webhooks/worker.ts';
 import { type ApiRole, startApi } from './api.ts';
 import { bootstrap, type Runtime } from './bootstrap.ts';
@@ -42,6 +43,26 @@ export const ALL_ROLES = [
   'webhooks',
 ] as const;
 export type RoleName = (typeof ALL_ROLES)[number];
+
+/**
+ * The broker principal each role acts as (stack/kafkaAuth.ts has their ACLs): the API side (API,
+ * persister, experiments, batch runs, webhooks), the online optimizer, the relay, maintenance.
+ */
+export const ROLE_PRINCIPAL: Readonly<Record<RoleName, Principal>> = {
+  api: 'api',
+  persister: 'api',
+  relay: 'relay',
+  online: 'online',
+  experiments: 'api',
+  maintenance: 'maintenance',
+  webhooks: 'api',
+};
+
+/** The principal of the process's own client (topics, metrics): its first role's, in ALL_ROLES order. */
+export function processPrincipal(roles: readonly RoleName[]): Principal {
+  const first = ALL_ROLES.find((r) => roles.includes(r));
+  return first ? ROLE_PRINCIPAL[first] : 'api';
+}
 
 export function parseRoles(raw: string | undefined): RoleName[] {
   if (!raw || raw === 'all') return [...ALL_ROLES];
@@ -90,7 +111,10 @@ export async function startApp(
   roles: RoleName[] = [...ALL_ROLES],
   opts: StartOptions = {},
 ): Promise<App> {
-  const rt = await bootstrap(cfg, opts.log ? { log: opts.log } : {});
+  const rt = await bootstrap(cfg, {
+    ...(opts.log ? { log: opts.log } : {}),
+    principal: processPrincipal(roles),
+  });
   const started: Role[] = [];
   let producer: StationProducer | undefined;
   // The consumer groups this process runs, whose lag /metrics reports.
@@ -115,7 +139,7 @@ export async function startApp(
   };
   try {
     producer = await createStationProducer({
-      kafka: rt.kafka,
+      kafka: rt.kafkaAs(ROLE_PRINCIPAL.api),
       codec: rt.registry.codec('StationSnapshot'),
       audio: rt.audio,
       topic: cfg.topics.snapshots,
@@ -141,7 +165,7 @@ export async function startApp(
       app.persister = await start(
         startPersister(
           {
-            kafka: rt.kafka,
+            kafka: rt.kafkaAs(ROLE_PRINCIPAL.persister),
             pool: rt.pool,
             codec: rt.registry.codec('StationSnapshot'),
             log: rt.log.child({ role: 'persister' }),
@@ -160,7 +184,7 @@ export async function startApp(
       relay = app.relay = await start(
         startOutboxRelay(
           {
-            kafka: rt.kafka,
+            kafka: rt.kafkaAs(ROLE_PRINCIPAL.relay),
             pool: rt.pool,
             registry: rt.registry,
             log: rt.log.child({ role: 'relay' }),
@@ -177,7 +201,7 @@ export async function startApp(
       app.online = await start(
         startOnlineOptimizer(
           {
-            kafka: rt.kafka,
+            kafka: rt.kafkaAs(ROLE_PRINCIPAL.online),
             pool: rt.pool,
             codec: rt.registry.codec('StationSnapshot'),
             configCodec: rt.registry.codec('ConfigRecord'),
@@ -206,7 +230,7 @@ export async function startApp(
       app.experiments = await start(
         startExperimentRunner(
           {
-            kafka: rt.kafka,
+            kafka: rt.kafkaAs(ROLE_PRINCIPAL.experiments),
             service: experiments,
             codec: rt.registry.codec('StationSnapshot'),
             log: rt.log.child({ role: 'experiments' }),

@@ -6,6 +6,7 @@ import { wrapIo } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createMetrics, type Metrics } from '../lib/metrics.ts';
 import type { Settings } from '../lib/settings.ts';
+import type { Principal } from '../stack/kafkaAuth.ts';
 import { AudioStore, createS3 } from '../storage/audioStore.ts';
 import { createPool, type Pool } from '../storage/db.ts';
 import { migrate, seedParameters } from '../storage/migrate.ts';
@@ -16,7 +17,10 @@ import { ensureTopics } from '../streams/topics.ts';
 export interface Runtime {
   cfg: Readonly<Settings>;
   log: Logger;
+  /** The process's client (topics, metrics), acting as the process's principal. */
   kafka: Kafka;
+  /** A client acting as `principal` (one per principal, made on first use): each role its own. */
+  kafkaAs(principal: Principal): Kafka;
   registry: Registry;
   pool: Pool;
   s3: S3Client;
@@ -41,11 +45,20 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
 
 export async function bootstrap(
   cfg: Readonly<Settings>,
-  opts: { log?: Logger; metrics?: Metrics } = {},
+  opts: { log?: Logger; metrics?: Metrics; principal?: Principal } = {},
 ): Promise<Runtime> {
   const log = opts.log ?? createLogger(cfg.logLevel);
   const metrics = opts.metrics ?? createMetrics();
-  const kafka = createKafka(cfg, log);
+  const principal = opts.principal ?? 'api';
+  const kafka = createKafka(cfg, log, principal);
+  const clients = new Map<Principal, Kafka>([[principal, kafka]]);
+  const kafkaAs = (p: Principal): Kafka => {
+    const known = clients.get(p);
+    if (known) return known;
+    const made = createKafka(cfg, log, p);
+    clients.set(p, made);
+    return made;
+  };
   const pool = createPool(cfg, log);
   const s3 = createS3(cfg);
   try {
@@ -61,6 +74,7 @@ export async function bootstrap(
       cfg,
       log,
       kafka,
+      kafkaAs,
       registry,
       pool,
       s3,
@@ -95,7 +109,7 @@ export async function bootstrapStation(
   opts: { log?: Logger; metrics?: Metrics } = {},
 ): Promise<StationRuntime> {
   const log = opts.log ?? createLogger(cfg.logLevel);
-  const kafka = createKafka(cfg, log);
+  const kafka = createKafka(cfg, log, 'station');
   const s3 = createS3(cfg);
   try {
     await Promise.all([ensureTopics(kafka, cfg), ensureBucket(s3, cfg.s3.bucket)]);

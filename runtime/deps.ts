@@ -12,7 +12,7 @@ export function batchDepsFor(
   cfg: Readonly<Settings> = rt.cfg,
 ): BatchDeps {
   return {
-    kafka: rt.kafka,
+    kafka: rt.kafkaAs('api'),
     snapshotCodec: rt.registry.codec('StationSnapshot'),
     resultCodec: rt.registry.codec('OptimizerResult'),
     audio: rt.audio,

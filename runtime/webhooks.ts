@@ -12,13 +12,13 @@ export async function startWebhookRole(
   opts: { stream: string; pollMs?: number } = { stream: rt.cfg.topics.prefix },
 ): Promise<WebhookWorker> {
   const readiness = createReadiness({
-    kafka: rt.kafka,
+    kafka: rt.kafkaAs('api'),
     pool: rt.pool,
     s3: rt.s3,
     bucket: rt.cfg.s3.bucket,
     registryUrl: rt.cfg.schemaRegistry.url,
   });
-  const admin = rt.kafka.admin();
+  const admin = rt.kafkaAs('api').admin();
   let connected: Promise<void> | null = null;
   rt.metrics.setSources({ webhooks: async () => ({ pending: await pendingCount(rt.pool, opts.stream) }) });
   const worker = await startWebhookWorker(

@@ -1,5 +1,11 @@
-// `npm run stack:up | stack:down | stack:status`.
+// `npm run stack:up | stack:down | stack:status | stack:credentials | stack:acls -- PREFIX`.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { topicNames } from '../lib/settings.ts';
 import { ensureStack, stackStatus, stopStack } from './index.ts';
+import { credentialsFile, ensureCredentials, readCredentials, roleAcls } from './kafkaAuth.ts';
+import { defaultEndpoints, stateDir } from './layout.ts';
+import { grantAcls } from './probes.ts';
 import { elapsed } from './service.ts';
 
 const t0 = Date.now();
@@ -51,8 +57,34 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     case 'status':
       return (await printStatus()) ? 0 : 1;
+    case 'credentials': {
+      // The Kafka principals' passwords, generated once (the secured stack and docker-compose.yml use them).
+      const file = credentialsFile(stateDir);
+      mkdirSync(dirname(file), { recursive: true });
+      ensureCredentials(file);
+      console.log(file);
+      return 0;
+    }
+    case 'acls': {
+      // The ACLs of another deployment's topic prefix (the stack grants its own TOPIC_PREFIX's at `up`).
+      const prefix = process.argv[3];
+      const creds = readCredentials(credentialsFile(stateDir));
+      if (!prefix || !creds) {
+        console.error(
+          `usage: tsx stack/cli.ts acls PREFIX (needs a secured stack: ${credentialsFile(stateDir)})`,
+        );
+        return 2;
+      }
+      const n = await grantAcls(
+        defaultEndpoints.kafkaBrokers,
+        { mechanism: 'plain', username: 'admin', password: creds.admin },
+        roleAcls(prefix, topicNames(prefix)),
+      );
+      console.log(`granted ${n} ACLs for topic prefix ${prefix}`);
+      return 0;
+    }
     default:
-      console.error('usage: tsx stack/cli.ts up | down | status');
+      console.error('usage: tsx stack/cli.ts up | down | status | credentials | acls PREFIX');
       return 2;
   }
 }

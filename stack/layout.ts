@@ -45,6 +45,9 @@ export const pomFile = join(import.meta.dirname, 'pom.xml');
 /** A JDK to consider when `java` on PATH is too old for a server (Apicurio needs 21). */
 export const javaHome: string | undefined = stackEnv.javaHome;
 
+/** The topic prefix whose ACLs the stack's broker grants (TOPIC_PREFIX, as the program reads it). */
+export const stackTopicPrefix: string = stackEnv.topicPrefix;
+
 /** External services, used only when all four endpoints are given (a partial set is a mistake). */
 export const externalEndpoints: StackEndpoints | undefined = stackEnv.external;
 

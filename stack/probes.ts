@@ -1,28 +1,32 @@
 // Readiness checks written against endpoints, not processes, so the same checks serve the local
 // stack and external services (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, S3_ENDPOINT).
+
+import { randomBytes } from 'node:crypto';
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import pg from 'pg';
+import type { AclRule } from './kafkaAuth.ts';
 import type { S3Endpoint } from './layout.ts';
 
 /** The group whose coordinator `kafkaReady` looks up; nothing ever joins it. */
 const probeGroup = 'voiceloop-stack-probe';
 
-function kafkaClient(brokers: string[]) {
+function kafkaClient(brokers: string[], sasl?: SASLOptions) {
   return new Kafka({
     clientId: 'voiceloop-stack-probe',
     brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2000,
     retry: { retries: 0 },
+    ...(sasl ? { sasl } : {}),
   });
 }
 
-const kafkaAdmin = (brokers: string[]) => kafkaClient(brokers).admin();
+const kafkaAdmin = (brokers: string[], sasl?: SASLOptions) => kafkaClient(brokers, sasl).admin();
 
 /** The broker answers metadata requests. */
-export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
-  const admin = kafkaAdmin(brokers);
+export async function kafkaAnswers(brokers: string[], sasl?: SASLOptions): Promise<boolean> {
+  const admin = kafkaAdmin(brokers, sasl);
   await admin.connect();
   try {
     await admin.listTopics();
@@ -38,8 +42,8 @@ export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
  * idempotent producer gets its id (InitProducerId answers "coordinator is loading" for a few
  * seconds after a restart, which kafkajs logs as an error before retrying).
  */
-export async function kafkaReady(brokers: string[]): Promise<boolean> {
-  const kafka = kafkaClient(brokers);
+export async function kafkaReady(brokers: string[], sasl?: SASLOptions): Promise<boolean> {
+  const kafka = kafkaClient(brokers, sasl);
   const admin = kafka.admin();
   // kafkajs refuses an idempotent producer without retries.
   const producer = kafka.producer({ idempotent: true, retry: { retries: 1 } });
@@ -51,6 +55,62 @@ export async function kafkaReady(brokers: string[]): Promise<boolean> {
     return groups.length === 1;
   } finally {
     await producer.disconnect();
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The broker's listener asks for SASL: a made-up user is refused by the authenticator (a plaintext
+ * listener answers the SASL handshake with a protocol error instead).
+ */
+export async function kafkaWantsSasl(brokers: string[]): Promise<boolean> {
+  const sasl: SASLOptions = {
+    mechanism: 'plain',
+    username: 'voiceloop-probe',
+    password: randomBytes(12).toString('hex'),
+  };
+  const admin = kafkaAdmin(brokers, sasl);
+  try {
+    await admin.connect();
+    return false;
+  } catch (err) {
+    return (err as Error).name === 'KafkaJSSASLAuthenticationError';
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+// kafkajs's ACL enums are not among the names Node finds in its CommonJS exports.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+
+const ACL_OPERATION: Record<AclRule['operation'], kafkajs.AclOperationTypes> = {
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  create: AclOperationTypes.CREATE,
+  delete: AclOperationTypes.DELETE,
+  describe: AclOperationTypes.DESCRIBE,
+  all: AclOperationTypes.ALL,
+};
+
+/** Grants `rules` as the given (super-)user; returns how many. An ACL that exists already is left as it is. */
+export async function grantAcls(brokers: string[], sasl: SASLOptions, rules: AclRule[]): Promise<number> {
+  const admin = kafkaAdmin(brokers, sasl);
+  await admin.connect();
+  try {
+    await admin.createAcls({
+      acl: rules.map((r) => ({
+        resourceType: r.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+        resourceName: r.name,
+        resourcePatternType:
+          r.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+        principal: `User:${r.principal}`,
+        host: '*',
+        operation: ACL_OPERATION[r.operation],
+        permissionType: r.permission === 'allow' ? AclPermissionTypes.ALLOW : AclPermissionTypes.DENY,
+      })),
+    });
+    return rules.length;
+  } finally {
     await admin.disconnect();
   }
 }

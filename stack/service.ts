@@ -166,7 +166,8 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
       );
       return;
     }
-    if ((await probe(() => svc.answers())).ok) {
+    const answered = await probe(() => svc.answers());
+    if (answered.ok) {
       if (svc.bootstrap) await svc.bootstrap(say);
       await waitFor(svc, () => svc.ready(), 'ready', undefined, t0);
       say(
@@ -174,7 +175,11 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
       );
       return;
     }
-    throw new StartError(svc, `cannot start: port ${host}:${svc.port} is taken by another process`, false);
+    throw new StartError(
+      svc,
+      `cannot start: port ${host}:${svc.port} is taken by another process (${answered.error})`,
+      false,
+    );
   }
   await svc.prepare(say);
   const started = Date.now();

@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry, Partitioners, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type LogEntry,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
-import type { Settings } from '../lib/settings.ts';
+import { kafkaSaslFor, type Settings } from '../lib/settings.ts';
+import type { Principal } from '../stack/kafkaAuth.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -41,11 +49,21 @@ export function kafkaLogLevel(
   return LEVELS[level] ?? 'info';
 }
 
-/** One kafkajs client per process role; its logs go to our logger instead of the console. */
-export function createKafka(cfg: Readonly<Settings>, log: Logger, clientSuffix = ''): Kafka {
+/**
+ * A kafkajs client acting as `principal` (its SASL settings from lib/settings.ts: the role's own
+ * credentials, or none against a broker without authentication); its logs go to our logger.
+ */
+export function createKafka(
+  cfg: Readonly<Settings>,
+  log: Logger,
+  principal: Principal = 'api',
+  clientSuffix = '',
+): Kafka {
+  const sasl = kafkaSaslFor(cfg, principal);
   return new Kafka({
     clientId: clientSuffix ? `${cfg.kafka.clientId}-${clientSuffix}` : cfg.kafka.clientId,
     brokers: [...cfg.kafka.brokers],
+    ...(sasl ? { sasl: { ...sasl } as SASLOptions } : {}),
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },

@@ -41,6 +41,7 @@ export async function startChild(
         TOPIC_PREFIX: cfg.topics.prefix,
         SNAPSHOT_PARTITIONS: String(cfg.topics.snapshotPartitions),
         LOG_LEVEL: cfg.logLevel,
+        KAFKA_PRINCIPAL: cfg.kafka.auth.principal ?? '',
         ...opts.env,
       }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -3,7 +3,7 @@
 // row and audio object the run created, whatever happened.
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createLogger } from '../../lib/log.ts';
-import { loadSettings, type Settings, withPrefix } from '../../lib/settings.ts';
+import { envWith, loadSettings, readTestEnv, type Settings, withPrefix } from '../../lib/settings.ts';
 import { bootstrap, type Runtime } from '../../runtime/bootstrap.ts';
 import { createKafka } from '../../streams/kafka.ts';
 
@@ -21,7 +21,11 @@ export function createRunScope(): RunScope {
   const runId = `bench${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3)
     .toString(36)
     .padStart(3, '0')}`;
-  const base = loadSettings(undefined, { logLevel: 'error' });
+  // Scratch topics under the run's prefix: the tests' principal (the roles' own have ACLs only for the
+  // deployment's prefix; stack/kafkaAuth.ts).
+  const base = loadSettings(envWith({ KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal }), {
+    logLevel: 'error',
+  });
   const cfg = withPrefix(base, runId);
   let rt: Promise<Runtime> | undefined;
   const tenants = new Set<string>();

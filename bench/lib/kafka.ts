@@ -1,7 +1,7 @@
 // Kafka plumbing for the benchmarks: scratch topics under the run's prefix (deleted with it), a plain
 // kafkajs client for the raw baselines (library defaults, no project wrapper), and bulk loading.
-import { Kafka, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
-import type { Settings } from '../../lib/settings.ts';
+import { Kafka, logLevel, type Message, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import { kafkaSaslFor, type Settings } from '../../lib/settings.ts';
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
@@ -19,9 +19,15 @@ export async function createTopic(kafka: Kafka, topic: string, partitions: numbe
   }
 }
 
-/** A bare kafkajs client: what an application without this project's wrappers would use. */
+/** A bare kafkajs client: what an application without this project's wrappers would use (authenticated alike). */
 export function rawKafka(cfg: Readonly<Settings>, clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: [...cfg.kafka.brokers], logLevel: logLevel.NOTHING });
+  const sasl = kafkaSaslFor(cfg, 'test');
+  return new Kafka({
+    clientId,
+    brokers: [...cfg.kafka.brokers],
+    logLevel: logLevel.NOTHING,
+    ...(sasl ? { sasl: sasl as SASLOptions } : {}),
+  });
 }
 
 /** The bare producer (not idempotent, default in-flight requests), Java-compatible partitioner. */

@@ -1,11 +1,22 @@
 // Apache Kafka in KRaft mode: one process that is both broker and controller, from the Maven
 // Central jars (no distribution tarball there). Data persists under the state folder.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, ports, stateDir, versions } from '../layout.ts';
+import type { SASLOptions } from 'kafkajs';
+import { topicNames } from '../../lib/settings.ts';
+import {
+  type Credentials,
+  credentialsFile,
+  ensureCredentials,
+  readCredentials,
+  roleAcls,
+  scramFormatArgs,
+  securityProperties,
+} from '../kafkaAuth.ts';
+import { host, ports, stackTopicPrefix, stateDir, versions } from '../layout.ts';
 import { copyProfileDependencies, hasMarker } from '../maven.ts';
-import { kafkaAnswers, kafkaReady } from '../probes.ts';
+import { grantAcls, kafkaAnswers, kafkaReady, kafkaWantsSasl } from '../probes.ts';
 import { run } from '../proc.ts';
 import { logsDir, once, type Service, timed } from '../service.ts';
 import { javaFor } from './java.ts';
@@ -19,29 +30,42 @@ const clusterIdFile = join(baseDir, 'cluster-id');
 const serverLog = join(logsDir, 'kafka-server.log');
 const classpath = `${libsDir}/*`;
 const nodeId = 1;
+const credsFile = credentialsFile(stateDir);
+
+/**
+ * Whether the local stack's broker starts with SASL/SCRAM and ACLs (issue 13). A data folder formatted
+ * before (no credentials file beside it) is moved aside and formatted anew with the users; see README.
+ */
+export const SECURED = false;
 /** The java binary chosen in prepare(); see java.ts. */
 let java = 'java';
 
 // A single node can hold only one replica, so every internal topic needs RF 1 (the defaults of 3
 // would leave them uncreatable and groups, transactions and share groups unusable).
 // Exported for the fault tests' private brokers, which differ only in ports and data dir.
+// With `adminPassword`, both listeners are SASL_PLAINTEXT and the authorizer is on (kafkaAuth.ts).
 export function serverProperties(
-  at: { host: string; port: number; controller: number; dataDir: string } = {
+  at: { host: string; port: number; controller: number; dataDir: string; adminPassword?: string } = {
     host,
     port: ports.kafka,
     controller: ports.kafkaController,
     dataDir,
   },
 ): string {
+  const secured = at.adminPassword !== undefined;
+  const client = secured ? 'BROKER' : 'PLAINTEXT';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': nodeId,
     'controller.quorum.voters': `${nodeId}@${at.host}:${at.controller}`,
-    listeners: `PLAINTEXT://${at.host}:${at.port},CONTROLLER://${at.host}:${at.controller}`,
-    'advertised.listeners': `PLAINTEXT://${at.host}:${at.port}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    listeners: `${client}://${at.host}:${at.port},CONTROLLER://${at.host}:${at.controller}`,
+    'advertised.listeners': `${client}://${at.host}:${at.port}`,
+    'listener.security.protocol.map': secured
+      ? 'BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT'
+      : 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
+    'inter.broker.listener.name': client,
+    ...(secured ? securityProperties(at.adminPassword!) : {}),
     'log.dirs': at.dataDir,
     'num.partitions': 1,
     'default.replication.factor': 1,
@@ -96,6 +120,36 @@ function clusterId(): string {
 
 const brokers = [`${host}:${ports.kafka}`];
 
+/** The super-user's SASL settings when this state folder's stack runs secured. */
+function adminSasl(creds: Credentials | undefined = readCredentials(credsFile)): SASLOptions | undefined {
+  return creds && { mechanism: 'plain', username: 'admin', password: creds.admin };
+}
+
+/**
+ * A probe with the state folder's credentials. Without them, a broker that asks for SASL is another
+ * checkout's secured stack: say so at once instead of failing the probe until the start times out.
+ */
+async function probeKafka(check: (b: string[], sasl?: SASLOptions) => Promise<boolean>): Promise<boolean> {
+  const sasl = adminSasl();
+  if (sasl) return check(brokers, sasl);
+  try {
+    return await check(brokers);
+  } catch (err) {
+    if (await kafkaWantsSasl(brokers)) {
+      throw new Error(
+        `Kafka on ${brokers.join(',')} asks for SASL authentication and ${credsFile} does not exist: it was started by another checkout's stack. Set VOICELOOP_STACK_DIR to that stack's state folder (the one holding kafka/credentials, e.g. VOICELOOP_STACK_DIR=/work/main/.stack)`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Redacts the passwords of `--add-scram` arguments from a failed command's message. */
+function redactScram(err: unknown): Error {
+  const msg = (err as Error).message.replace(/password=[^\]\s]*/g, 'password=***');
+  return new Error(msg);
+}
+
 export const kafka: Service = {
   name: 'kafka',
   port: ports.kafka,
@@ -117,13 +171,37 @@ export const kafka: Service = {
   async prepare(log) {
     await kafka.fetch!(log);
     java = (await javaFor(17)).bin;
+    const formatted = existsSync(join(dataDir, 'meta.properties'));
+    let creds: Credentials | undefined;
+    if (SECURED) {
+      if (formatted && !existsSync(credsFile)) {
+        // Formatted without SCRAM users (before issue 13): KRaft adds users at format time or through
+        // a running broker, which would have to be started unauthenticated first. Its records are
+        // kept aside, not deleted.
+        const aside = join(baseDir, `data-unauthenticated-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        renameSync(dataDir, aside);
+        log(`data folder was formatted without SASL users: moved to ${aside}, formatting anew`);
+      }
+      creds = ensureCredentials(credsFile);
+    }
     mkdirSync(dataDir, { recursive: true });
-    // Rewritten every start so a settings change applies to an existing data directory.
-    writeFileSync(configFile, serverProperties());
+    // Rewritten every start so a settings change applies to an existing data directory. It holds the
+    // super-user's password when secured: owner-only, like the credentials file.
+    writeFileSync(
+      configFile,
+      serverProperties({
+        host,
+        port: ports.kafka,
+        controller: ports.kafkaController,
+        dataDir,
+        ...(creds ? { adminPassword: creds.admin } : {}),
+      }),
+      { mode: 0o600 },
+    );
     writeFileSync(log4jFile, log4jConfig());
     if (existsSync(join(dataDir, 'meta.properties'))) return;
     const id = clusterId();
-    await timed(log, `formatted KRaft storage (cluster ${id})`, () =>
+    await timed(log, `formatted KRaft storage (cluster ${id}${creds ? ', SCRAM users added' : ''})`, () =>
       run(
         java,
         [
@@ -136,10 +214,22 @@ export const kafka: Service = {
           id,
           '-c',
           configFile,
+          ...(creds ? scramFormatArgs(creds) : []),
         ],
         { cwd: baseDir },
-      ),
+      ).catch((err: unknown) => {
+        throw redactScram(err);
+      }),
     );
+  },
+
+  // Secured: the deployment's ACLs (kafkaAuth.ts), granted by the super-user; granting an existing
+  // ACL again changes nothing, so this runs on every `up`.
+  async bootstrap(log) {
+    const sasl = adminSasl();
+    if (!sasl) return;
+    const n = await grantAcls(brokers, sasl, roleAcls(stackTopicPrefix, topicNames(stackTopicPrefix)));
+    log(`ACLs of topic prefix ${stackTopicPrefix}: ${n} granted`);
   },
 
   command() {
@@ -165,6 +255,6 @@ export const kafka: Service = {
 
   // Metadata answers as soon as the broker has registered; the group coordinator needs
   // __consumer_offsets, which a fresh cluster creates on the first FindCoordinator.
-  answers: () => kafkaAnswers(brokers),
-  ready: () => kafkaReady(brokers),
+  answers: () => probeKafka(kafkaAnswers),
+  ready: () => probeKafka(kafkaReady),
 };

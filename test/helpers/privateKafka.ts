@@ -6,8 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SASLOptions } from 'kafkajs';
+import { topicNames } from '../../lib/settings.ts';
+import { ensureCredentials, roleAcls, scramFormatArgs } from '../../stack/kafkaAuth.ts';
 import { stateDir } from '../../stack/layout.ts';
-import { kafkaReady } from '../../stack/probes.ts';
+import { grantAcls, kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
 import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
@@ -15,9 +18,20 @@ import { freePort, type PrivateServer, startPrivateServer } from './privateProce
 
 export interface PrivateKafka extends PrivateServer {
   broker: string;
+  /** Secured brokers: the credentials file (`KAFKA_CREDENTIALS_FILE` for the program's settings). */
+  credentialsFile?: string;
+  /** Secured brokers: the super-user's SASL settings. */
+  adminSasl?: SASLOptions;
 }
 
-export async function startPrivateKafka(log: (s: string) => void = () => {}): Promise<PrivateKafka> {
+/**
+ * `secured`: as the local stack runs it since issue 13 (SASL/SCRAM users, the standard authorizer,
+ * the ACLs of topic prefix `prefix`, default voiceloop), credentials in the broker's own folder.
+ */
+export async function startPrivateKafka(
+  log: (s: string) => void = () => {},
+  opts: { secured?: boolean; prefix?: string } = {},
+): Promise<PrivateKafka> {
   await kafkaService.fetch!(log);
   const java = (await javaFor(17)).bin;
   const classpath = `${join(stateDir, 'kafka', 'libs')}/*`;
@@ -26,7 +40,18 @@ export async function startPrivateKafka(log: (s: string) => void = () => {}): Pr
   mkdirSync(data);
   const [port, controller] = [await freePort(), await freePort()];
   const config = join(dir, 'server.properties');
-  writeFileSync(config, serverProperties({ host: '127.0.0.1', port, controller, dataDir: data }));
+  const credentialsFile = join(dir, 'credentials');
+  const creds = opts.secured ? ensureCredentials(credentialsFile) : undefined;
+  writeFileSync(
+    config,
+    serverProperties({
+      host: '127.0.0.1',
+      port,
+      controller,
+      dataDir: data,
+      ...(creds ? { adminPassword: creds.admin } : {}),
+    }),
+  );
   const log4j = join(dir, 'log4j2.xml');
   writeFileSync(
     log4j,
@@ -34,14 +59,30 @@ export async function startPrivateKafka(log: (s: string) => void = () => {}): Pr
   );
   const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-Xms128m', '-Xmx512m', '-cp', classpath];
   const id = randomBytes(16).toString('base64url');
-  await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', config], { cwd: dir });
+  const scram = creds ? scramFormatArgs(creds) : [];
+  await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', config, ...scram], {
+    cwd: dir,
+  });
   const broker = `127.0.0.1:${port}`;
+  const adminSasl: SASLOptions | undefined = creds && {
+    mechanism: 'plain',
+    username: 'admin',
+    password: creds.admin,
+  };
   const server = await startPrivateServer({
     name: 'private Kafka',
     dir,
     spawn: () => spawn(java, [...jvm, 'kafka.Kafka', config], { cwd: dir, stdio: 'ignore' }),
-    ready: () => kafkaReady([broker]),
+    ready: () => kafkaReady([broker], adminSasl),
     timeoutMs: 120_000,
   });
-  return { ...server, broker };
+  if (!adminSasl) return { ...server, broker };
+  try {
+    const prefix = opts.prefix ?? 'voiceloop';
+    await grantAcls([broker], adminSasl, roleAcls(prefix, topicNames(prefix)));
+  } catch (err) {
+    await server.destroy();
+    throw err;
+  }
+  return { ...server, broker, credentialsFile, adminSasl };
 }

@@ -21,6 +21,7 @@ export function testSettings(label = 'test', env: Record<string, string> = {}): 
       // overload tests set their own bound.
       PRODUCE_TIMEOUT_MS: '15000',
       MAX_EVENT_LOOP_DELAY_MS: '0',
+      KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal,
       ...env,
     }),
   );

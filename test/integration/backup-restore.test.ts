@@ -76,7 +76,7 @@ async function reads(app: App, cfg: Readonly<Settings>, tenant: string, calls: s
   };
   const codec = app.rt.registry.codec('ConfigRecord');
   const config: Record<string, unknown> = {};
-  for (const l of await currentConfig(app.rt.kafka, cfg.topics.config))
+  for (const l of await currentConfig(app.rt.kafka, cfg.topics.config, cfg.topics.prefix))
     config[l.key] = JSON.parse(JSON.stringify(await codec.decode(Buffer.from(l.value, 'base64'))));
   return {
     calls: await get(`/v1/calls?limit=50`),

@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import pg from 'pg';
-import { envWith } from '../../lib/settings.ts';
+import { envWith, kafkaSaslFor } from '../../lib/settings.ts';
 import { ensureStack, type StackInfo, stackStatus } from '../../stack/index.ts';
+import { credentialsFile } from '../../stack/kafkaAuth.ts';
 import { portAnswers } from '../../stack/proc.ts';
 import { freePort } from '../helpers/privateProcess.ts';
+import { testSettings } from '../helpers/runtime.ts';
 
 const unique = randomUUID().slice(0, 8);
 let stack: StackInfo;
@@ -33,10 +35,12 @@ test('local stack: every service reports ready', async () => {
 });
 
 test('local stack: kafkajs produces, consumes in a group and commits offsets on Kafka 4', async (t) => {
+  const sasl = kafkaSaslFor(testSettings(), 'test');
   const kafka = new Kafka({
     clientId: `stack-test-${unique}`,
     brokers: stack.kafkaBrokers,
     logLevel: logLevel.ERROR,
+    ...(sasl ? { sasl: sasl as SASLOptions } : {}),
   });
   const topic = `stack-test-${unique}`;
   const groupId = `stack-test-${unique}`;
@@ -169,12 +173,20 @@ test('a checkout without pid files uses the servers that answer on the ports and
       encoding: 'utf8',
       timeout: 300_000,
     });
-    assert.equal(up.status, 0, up.stderr);
+    // A secured broker (issue 13) is not used without its credentials: the checkout is told at once
+    // where they are instead (VOICELOOP_STACK_DIR); the other servers are still reused.
+    const secured = existsSync(credentialsFile(stack.stateDir));
+    const out = up.stderr + up.stdout;
+    if (secured) {
+      assert.notEqual(up.status, 0, out);
+      assert.match(out, /kafka cannot start: .*asks for SASL authentication.*Set VOICELOOP_STACK_DIR/);
+    } else assert.equal(up.status, 0, up.stderr);
     for (const name of ['postgres', 'kafka', 'apicurio', 's3proxy']) {
-      assert.match(up.stderr + up.stdout, new RegExp(`${name}: port \\d+ is served`), `${name} reused`);
+      if (!(secured && name === 'kafka'))
+        assert.match(out, new RegExp(`${name}: port \\d+ is served`), `${name} reused`);
       assert.ok(!existsSync(join(state, name)), `nothing fetched or prepared for ${name}`);
     }
-    assert.doesNotMatch(up.stderr + up.stdout, /fetched|Maven|started pid/);
+    assert.doesNotMatch(out, /fetched|Maven|started pid/);
   } finally {
     rmSync(state, { recursive: true, force: true });
   }

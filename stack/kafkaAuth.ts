@@ -1,0 +1,199 @@
+// Who may do what on the broker (issue 13): the principals, their credentials file and their ACLs.
+// Pure values and small file helpers, shared by the local stack (which creates the users and grants the
+// ACLs), lib/settings.ts (which reads the credentials for the program's clients), the Docker path's
+// script (test/unit checks it grants the same) and the tests' private brokers.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopicNames } from '../lib/settings.ts';
+
+/**
+ * The broker's principals. `admin` is the stack's super-user (it creates users, ACLs, topics for the
+ * probes); the others are the program's roles. Station agents share one principal: they all do the
+ * same (write snapshots and acks, read config), and a per-station principal would need a user and ACLs
+ * per station id created on the fly.
+ */
+export const PRINCIPALS = ['admin', 'api', 'online', 'relay', 'station', 'maintenance', 'test'] as const;
+export type Principal = (typeof PRINCIPALS)[number];
+
+/** The program's principals (every one but the super-user), each a SCRAM-SHA-512 user. */
+export const ROLE_PRINCIPALS = PRINCIPALS.filter((p): p is Exclude<Principal, 'admin'> => p !== 'admin');
+
+/**
+ * The super-user authenticates with PLAIN against users listed in the broker's own JAAS config, so it
+ * works before any SCRAM user exists (SCRAM users live in the cluster metadata) and on the controller
+ * listener, where KRaft cannot use SCRAM. Everyone else uses SCRAM-SHA-512.
+ */
+export const ADMIN_MECHANISM = 'plain';
+export const ROLE_MECHANISM = 'scram-sha-512';
+
+export type Credentials = Readonly<Record<Principal, string>>;
+
+/** Where the local stack keeps the generated passwords: `<state>/kafka/credentials`, one `name=password` a line. */
+export function credentialsFile(stateDir: string): string {
+  return join(stateDir, 'kafka', 'credentials');
+}
+
+/** Parses a credentials file's text; names it in the error when a line or a principal is wrong. */
+export function parseCredentials(text: string, where: string): Credentials {
+  const out: Partial<Record<Principal, string>> = {};
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const name = line.slice(0, eq);
+    if (eq < 1 || !(PRINCIPALS as readonly string[]).includes(name) || line.length === eq + 1) {
+      throw new Error(
+        `${where}:${i + 1}: expected <principal>=<password> with one of ${PRINCIPALS.join(', ')}`,
+      );
+    }
+    out[name as Principal] = line.slice(eq + 1);
+  }
+  const missing = PRINCIPALS.filter((p) => out[p] === undefined);
+  if (missing.length > 0) throw new Error(`${where} has no password for ${missing.join(', ')}`);
+  return Object.freeze(out as Record<Principal, string>);
+}
+
+export function formatCredentials(c: Credentials): string {
+  return `# Kafka principals of the local stack (generated; SCRAM-SHA-512 users, admin is PLAIN)\n${PRINCIPALS.map((p) => `${p}=${c[p]}`).join('\n')}\n`;
+}
+
+/** Reads the file when it exists; undefined when it does not. */
+export function readCredentials(file: string): Credentials | undefined {
+  if (!existsSync(file)) return undefined;
+  return parseCredentials(readFileSync(file, 'utf8'), file);
+}
+
+/** The stack's credentials: read, or generated (random, URL-safe) and written readable by the owner only. */
+export function ensureCredentials(file: string): Credentials {
+  const found = readCredentials(file);
+  if (found) return found;
+  const made = Object.fromEntries(PRINCIPALS.map((p) => [p, randomBytes(18).toString('base64url')]));
+  writeFileSync(file, formatCredentials(made as Credentials), { mode: 0o600 });
+  return made as Credentials;
+}
+
+/** `kafka-storage format --add-scram` arguments: one SCRAM-SHA-512 user per program principal. */
+export function scramFormatArgs(c: Credentials): string[] {
+  return ROLE_PRINCIPALS.flatMap((p) => ['--add-scram', `SCRAM-SHA-512=[name=${p},password=${c[p]}]`]);
+}
+
+const jaasString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/**
+ * The broker's security settings: both listeners SASL_PLAINTEXT (loopback only), SCRAM-SHA-512 and
+ * PLAIN (the super-user's) on the client listener, PLAIN on the controller listener, KRaft's standard
+ * authorizer with `admin` as the only super-user and no access where no ACL allows it.
+ */
+export function securityProperties(adminPassword: string): Record<string, string> {
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password=${jaasString(adminPassword)} user_admin=${jaasString(adminPassword)};`;
+  return {
+    'listener.name.broker.sasl.enabled.mechanisms': 'SCRAM-SHA-512,PLAIN',
+    'listener.name.broker.plain.sasl.jaas.config': plain,
+    'listener.name.broker.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config': plain,
+    'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:admin',
+    'allow.everyone.if.no.acl.found': 'false',
+  };
+}
+
+export type AclResource = 'topic' | 'group';
+export type AclOperation = 'read' | 'write' | 'create' | 'delete' | 'describe' | 'all';
+
+export interface AclRule {
+  principal: Exclude<Principal, 'admin'>;
+  permission: 'allow' | 'deny';
+  operation: AclOperation;
+  resource: AclResource;
+  /** `*` with pattern literal is every resource of the type. */
+  name: string;
+  pattern: 'literal' | 'prefixed';
+}
+
+/**
+ * The ACLs of one deployment (one topic prefix). Everyone of the program may create and describe the
+ * deployment's topics (each role ensures the topics it uses exist, with the program's own settings; a
+ * topic's existence is no access to its records). Then:
+ * - api (API, persister, experiments, batch runs, webhooks): writes snapshots and dead letters, reads
+ *   snapshots and dead letters, any of the deployment's groups (read, describe, delete).
+ * - online: reads snapshots in its groups (`<prefix>.online-optimizer…`), writes dead letters.
+ * - relay: writes config, changes and optimizer results; the only one that may write config and changes.
+ * - station: writes snapshots and acks, reads config in its own `<prefix>.agent.` groups.
+ * - maintenance: reads config (the backup) in `<prefix>.backup.` groups.
+ * - test: everything on every topic and group (the tests' own prefixes), except writing this
+ *   deployment's config and changes (a deny wins over any allow).
+ */
+export function roleAcls(prefix: string, t: TopicNames): AclRule[] {
+  const rule = (
+    principal: AclRule['principal'],
+    operation: AclOperation,
+    resource: AclResource,
+    name: string,
+    pattern: AclRule['pattern'] = 'literal',
+    permission: AclRule['permission'] = 'allow',
+  ): AclRule => ({ principal, permission, operation, resource, name, pattern });
+  const program = ROLE_PRINCIPALS.filter((p) => p !== 'test');
+  return [
+    ...program.flatMap((p) => [
+      rule(p, 'create', 'topic', `${prefix}.`, 'prefixed'),
+      rule(p, 'describe', 'topic', `${prefix}.`, 'prefixed'),
+    ]),
+    rule('api', 'write', 'topic', t.snapshots),
+    rule('api', 'read', 'topic', t.snapshots),
+    rule('api', 'write', 'topic', t.deadLetters),
+    rule('api', 'read', 'topic', t.deadLetters),
+    ...(['read', 'describe', 'delete'] as const).map((op) =>
+      rule('api', op, 'group', `${prefix}.`, 'prefixed'),
+    ),
+    rule('online', 'read', 'topic', t.snapshots),
+    rule('online', 'write', 'topic', t.deadLetters),
+    // Prefixed: the demo decides in a per-run group `<prefix>.online-optimizer.<run>`.
+    rule('online', 'read', 'group', `${prefix}.online-optimizer`, 'prefixed'),
+    rule('online', 'describe', 'group', `${prefix}.online-optimizer`, 'prefixed'),
+    rule('relay', 'write', 'topic', t.config),
+    rule('relay', 'write', 'topic', t.changes),
+    rule('relay', 'write', 'topic', t.results),
+    rule('station', 'write', 'topic', t.snapshots),
+    rule('station', 'write', 'topic', t.acks),
+    rule('station', 'read', 'topic', t.config),
+    ...(['read', 'describe', 'delete'] as const).map((op) =>
+      rule('station', op, 'group', `${prefix}.agent.`, 'prefixed'),
+    ),
+    rule('maintenance', 'read', 'topic', t.config),
+    ...(['read', 'describe', 'delete'] as const).map((op) =>
+      rule('maintenance', op, 'group', `${prefix}.backup.`, 'prefixed'),
+    ),
+    rule('test', 'all', 'topic', '*'),
+    rule('test', 'all', 'group', '*'),
+    rule('test', 'write', 'topic', t.config, 'literal', 'deny'),
+    rule('test', 'write', 'topic', t.changes, 'literal', 'deny'),
+  ];
+}
+
+const OPERATION_NAME: Record<AclOperation, string> = {
+  read: 'Read',
+  write: 'Write',
+  create: 'Create',
+  delete: 'Delete',
+  describe: 'Describe',
+  all: 'All',
+};
+
+/**
+ * The rules as `kafka-acls.sh --add` arguments, one line per principal and resource (its operations
+ * together): what the Docker path's start script grants (stack/docker/kafka-acls.txt; a unit test keeps
+ * that file equal to this).
+ */
+export function aclCliLines(rules: AclRule[]): string[] {
+  const lines = new Map<string, string[]>();
+  for (const r of rules) {
+    const head = `--${r.permission}-principal User:${r.principal} --${r.resource} ${r.name} --resource-pattern-type ${r.pattern}`;
+    lines.set(head, [...(lines.get(head) ?? []), `--operation ${OPERATION_NAME[r.operation]}`]);
+  }
+  return [...lines].map(([head, ops]) => `${head} ${ops.join(' ')}`);
+}

@@ -2,6 +2,7 @@
 // failure a 503 the client may retry, and only a bug a 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
+import { type OutageLog, unavailableDependency } from '../lib/outages.ts';
 
 const STATUS: Partial<Record<VoiceloopError['code'], number>> = {
   VALIDATION: 400,
@@ -43,47 +44,62 @@ export function statusOf(err: VoiceloopError): number {
   return err.canRetry ? 503 : 500;
 }
 
-export function errorHandler(
-  err: FastifyError | VoiceloopError | Error,
-  req: FastifyRequest,
-  reply: FastifyReply,
-) {
-  if (err instanceof VoiceloopError) {
+/**
+ * The API's error handler. With an outage log, a 503 because a dependency is down is counted there (the
+ * outage logged once when it starts and once when it ends) instead of logged per request with a stack;
+ * every other 5xx is logged at error with its stack.
+ */
+export function createErrorHandler(outages?: OutageLog) {
+  return function errorHandler(
+    err: FastifyError | VoiceloopError | Error,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): FastifyReply {
+    if (err instanceof VoiceloopError) return known(err, req, reply);
+    return unknown(err, req, reply);
+  };
+
+  function known(err: VoiceloopError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     const status = statusOf(err);
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    const dependency = status === 503 ? unavailableDependency(err) : undefined;
+    if (dependency && outages) outages.refused(dependency, err);
+    else if (status >= 500) req.log.error({ err }, 'request failed');
     if (status === 503) reply.header('retry-after', '1');
     const code = status === 422 && err.code === 'DATABASE' ? 'UNPROCESSABLE' : err.code;
     return reply.status(status).send({ error: code, message: err.message, details: err.details });
   }
-  const fe = err as FastifyError;
-  if (fe.validation) {
-    const details = fe.validation.map((v) => {
-      const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-      const extra = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
-      const field = [path, extra.missingProperty ?? extra.additionalProperty].filter(Boolean).join('.');
-      return { field: field || fe.validationContext || 'body', reason: v.message ?? 'is invalid' };
-    });
-    const msg = details.map((d) => `${d.field} ${d.reason}`).join('; ');
-    return reply.status(400).send({
-      error: 'VALIDATION',
-      message: `invalid ${fe.validationContext ?? 'request'}: ${msg}`,
-      details,
-    });
+
+  function unknown(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const details = fe.validation.map((v) => {
+        const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+        const extra = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
+        const field = [path, extra.missingProperty ?? extra.additionalProperty].filter(Boolean).join('.');
+        return { field: field || fe.validationContext || 'body', reason: v.message ?? 'is invalid' };
+      });
+      const msg = details.map((d) => `${d.field} ${d.reason}`).join('; ');
+      return reply.status(400).send({
+        error: 'VALIDATION',
+        message: `invalid ${fe.validationContext ?? 'request'}: ${msg}`,
+        details,
+      });
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply
+        .status(fe.statusCode)
+        .send({ error: fe.code ?? 'BAD_REQUEST', message: fe.message, details: [] });
+    }
+    // A client library's error that reached here unwrapped (a route querying the pool directly).
+    const io = (err as { code?: unknown }).code;
+    if (
+      sqlState(err) ||
+      (typeof io === 'string' && NETWORK_CODES.has(io)) ||
+      /Connection terminated/.test(err.message)
+    ) {
+      return known(wrapIo('DATABASE', 'PostgreSQL', err), req, reply);
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', details: [] });
   }
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return reply
-      .status(fe.statusCode)
-      .send({ error: fe.code ?? 'BAD_REQUEST', message: fe.message, details: [] });
-  }
-  // A client library's error that reached here unwrapped (a route querying the pool directly).
-  const io = (err as { code?: unknown }).code;
-  if (
-    sqlState(err) ||
-    (typeof io === 'string' && NETWORK_CODES.has(io)) ||
-    /Connection terminated/.test(err.message)
-  ) {
-    return errorHandler(wrapIo('DATABASE', 'PostgreSQL', err), req, reply);
-  }
-  req.log.error({ err }, 'unexpected error');
-  return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', details: [] });
 }

@@ -8,11 +8,13 @@ import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { MAX_CLOCK_SKEW_MS } from '../domain/snapshot.ts';
+import { OutageLog } from '../lib/outages.ts';
 import { SendQueue } from '../producers/sendQueue.ts';
 import type { StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
+import { createReadiness } from '../runtime/readiness.ts';
 import { createCappedServer } from './connections.ts';
-import { errorHandler } from './errors.ts';
+import { createErrorHandler } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { TokenStore, watchRevocations } from './tokens.ts';
@@ -47,7 +49,19 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true },
     },
   });
-  app.setErrorHandler(errorHandler);
+  // A dependency that is down is logged once when the outage starts and once when it ends (probed
+  // every second), the refused requests counted; not one error with a stack per refused request.
+  const probes = createReadiness(readinessDeps(rt));
+  const outages = new OutageLog({
+    log: rt.log.child({ role: 'api' }),
+    refusals: rt.metrics.dependencyRefusals,
+    probe: (dependency) => probes.checkOne(dependency),
+  });
+  app.addHook('onClose', async () => {
+    outages.stop();
+    await probes.close();
+  });
+  app.setErrorHandler(createErrorHandler(outages));
   // Admission control: when the event loop lags, a request accepted now would only wait in line; it is
   // refused at once with 503 + Retry-After so the accepted ones stay fast. Health and metrics still answer.
   if (rt.cfg.api.maxEventLoopDelayMs > 0) {
@@ -108,13 +122,7 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     });
   });
 
-  await app.register(healthRoutes, {
-    kafka: rt.kafka,
-    pool: rt.pool,
-    s3: rt.s3,
-    bucket: rt.cfg.s3.bucket,
-    registryUrl: rt.cfg.schemaRegistry.url,
-  });
+  await app.register(healthRoutes, readinessDeps(rt));
   await app.register(snapshotRoutes, {
     producer,
     audio: rt.audio,
@@ -168,4 +176,14 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
   );
   await app.ready();
   return app;
+}
+
+function readinessDeps(rt: Runtime) {
+  return {
+    kafka: rt.kafka,
+    pool: rt.pool,
+    s3: rt.s3,
+    bucket: rt.cfg.s3.bucket,
+    registryUrl: rt.cfg.schemaRegistry.url,
+  };
 }

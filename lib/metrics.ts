@@ -207,6 +207,12 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     }),
     ...loopMetrics(registry, sources, readOutbox),
     ...maintenanceMetrics(registry),
+    dependencyRefusals: new Counter({
+      name: 'voiceloop_dependency_refusals_total',
+      help: 'Requests answered 503 because a dependency (postgres, kafka, schema_registry, object_store) was down',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'voiceloop_http_requests_total',
       help: 'HTTP requests by route and status code',

@@ -38,29 +38,37 @@ async function check(name: string, timeoutMs: number, fn: () => Promise<unknown>
   }
 }
 
+type Name = 'kafka' | 'schema_registry' | 'postgres' | 'object_store';
+
 /** A readiness checker holding one Kafka admin connection (opened on first use); close() releases it. */
 export function createReadiness(deps: ReadinessDeps) {
   const timeoutMs = deps.timeoutMs ?? 2_000;
   const admin = deps.kafka.admin();
   let adminConnected: Promise<void> | null = null;
+  const probes: Record<Name, () => Promise<unknown>> = {
+    kafka: async () => {
+      adminConnected ??= admin.connect().catch((err) => {
+        adminConnected = null;
+        throw err;
+      });
+      await adminConnected;
+      await admin.describeCluster();
+    },
+    schema_registry: async () => {
+      const res = await fetch(`${deps.registryUrl}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    },
+    postgres: () => deps.pool.query('SELECT 1'),
+    object_store: () => deps.s3.send(new HeadBucketCommand({ Bucket: deps.bucket })),
+  };
+  const names = Object.keys(probes) as Name[];
   return {
-    async check(): Promise<Check[]> {
-      return Promise.all([
-        check('kafka', timeoutMs, async () => {
-          adminConnected ??= admin.connect().catch((err) => {
-            adminConnected = null;
-            throw err;
-          });
-          await adminConnected;
-          await admin.describeCluster();
-        }),
-        check('schema_registry', timeoutMs, async () => {
-          const res = await fetch(`${deps.registryUrl}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
-          if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        }),
-        check('postgres', timeoutMs, () => deps.pool.query('SELECT 1')),
-        check('object_store', timeoutMs, () => deps.s3.send(new HeadBucketCommand({ Bucket: deps.bucket }))),
-      ]);
+    check(): Promise<Check[]> {
+      return Promise.all(names.map((name) => check(name, timeoutMs, probes[name])));
+    },
+    /** One downstream's check (for the outage log's probe). */
+    async checkOne(name: Name): Promise<boolean> {
+      return (await check(name, timeoutMs, probes[name])).ok;
     },
     async close(): Promise<void> {
       if (adminConnected) await admin.disconnect().catch(() => {});

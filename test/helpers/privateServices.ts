@@ -68,7 +68,9 @@ export async function startPrivateRegistry(
         stdio: 'ignore',
       }),
     ready: () => registryReady(url),
-    timeoutMs: 180_000,
+    // 5 minutes: a restart on the loaded 2-core machine once took longer than 180 s (about a minute's
+    // start on a quiet one).
+    timeoutMs: 300_000,
   });
   return { ...server, url };
 }

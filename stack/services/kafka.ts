@@ -1,7 +1,7 @@
 // Apache Kafka in KRaft mode: one process that is both broker and controller, from the Maven
 // Central jars (no distribution tarball there). Data persists under the state folder.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
 import { topicNames } from '../../lib/settings.ts';
@@ -36,7 +36,7 @@ const credsFile = credentialsFile(stateDir);
  * Whether the local stack's broker starts with SASL/SCRAM and ACLs (issue 13). A data folder formatted
  * before (no credentials file beside it) is moved aside and formatted anew with the users; see README.
  */
-export const SECURED = false;
+export const SECURED = true;
 /** The java binary chosen in prepare(); see java.ts. */
 let java = 'java';
 
@@ -198,6 +198,7 @@ export const kafka: Service = {
       }),
       { mode: 0o600 },
     );
+    chmodSync(configFile, 0o600); // a file written before issue 13 keeps its old mode otherwise
     writeFileSync(log4jFile, log4jConfig());
     if (existsSync(join(dataDir, 'meta.properties'))) return;
     const id = clusterId();

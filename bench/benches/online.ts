@@ -231,6 +231,15 @@ async function restartPastBacklog(run: OnlineRun): Promise<void> {
   const admin = run.rt.kafka.admin();
   await admin.connect();
   try {
+    // A process killed after its stop timed out stays a member until its session ends (30 s).
+    await waitUntil(
+      async () => {
+        const [g] = (await admin.describeGroups([cfg.groups.online])).groups;
+        return !g || g.members.length === 0;
+      },
+      45_000,
+      500,
+    );
     await admin.resetOffsets({ groupId: cfg.groups.online, topic: cfg.topics.snapshots, earliest: false });
   } finally {
     await admin.disconnect();

@@ -61,6 +61,8 @@ export interface BatchJob {
   memory(key: string): CallMemory | undefined;
   /** The partition's decided offset as this batch found it, and where the batch moves it. */
   fence: { key: OffsetKey; expected: bigint | null; next: bigint };
+  /** False once the role stops or the partition moved: the batch is given up, nothing written. */
+  isActive(): boolean;
 }
 
 export interface Decided {
@@ -83,7 +85,12 @@ export type BatchResult =
       records: ConfigRecord[];
     }
   /** Another owner moved the partition's offset first: nothing was written; re-read it and go again. */
-  | { status: 'fenced'; spans: Span[] };
+  | { status: 'fenced'; spans: Span[] }
+  /** The role is stopping or lost the partition: nothing was written (Kafka delivers the batch again). */
+  | { status: 'given up'; spans: Span[] };
+
+/** Thrown inside the batch's transaction to roll it back when the batch is given up. */
+class GivenUp extends Error {}
 
 export const memoryKey = (s: Pick<StationSnapshot, 'tenant_id' | 'call_id' | 'station_id'>): string =>
   `${s.tenant_id}/${s.call_id}/${s.station_id}`;
@@ -157,6 +164,7 @@ async function planRound(
   for (const q of queues) {
     const rec = q[r];
     if (!rec) continue;
+    if (!st.job.isActive()) throw new GivenUp('the batch was given up');
     const snap = rec.value;
     const key = memoryKey(snap);
     let mem = st.work.get(key);
@@ -290,8 +298,14 @@ export async function decideBatch(deps: BatchDeps, job: BatchJob): Promise<Batch
   const st: BatchState = { deps, job, work: new Map(), overlay: new Map(), decided: [] };
   let r = 0;
   let acting: Item[] = [];
-  // Without a transaction while no decision acts.
-  for (; r < rounds && acting.length === 0; r++) acting = await planRound(st, queues, r, null);
+  const open = () => [...st.decided.map((d) => d.span), ...acting.map((i) => i.span)];
+  try {
+    // Without a transaction while no decision acts.
+    for (; r < rounds && acting.length === 0; r++) acting = await planRound(st, queues, r, null);
+  } catch (err) {
+    if (err instanceof GivenUp) return { status: 'given up', spans: open() };
+    throw err;
+  }
   const done = (committed: boolean): BatchResult => ({
     status: 'done',
     committed,
@@ -301,7 +315,6 @@ export async function decideBatch(deps: BatchDeps, job: BatchJob): Promise<Batch
   });
   if (acting.length === 0) return done(false);
   let fenced = false;
-  const open = () => [...st.decided.map((d) => d.span), ...acting.map((i) => i.span)];
   try {
     await inTransaction(deps.pool, async (c) => {
       if (!(await advanceOffset(c, job.fence.key, job.fence.expected, job.fence.next))) {
@@ -315,6 +328,9 @@ export async function decideBatch(deps: BatchDeps, job: BatchJob): Promise<Batch
       }
     });
   } catch (err) {
+    // inTransaction wraps what it rethrows: the cause says whether the batch was given up.
+    if (err instanceof GivenUp || (err as Error).cause instanceof GivenUp)
+      return { status: 'given up', spans: open() };
     for (const span of open()) endSpan(span, err);
     throw err;
   }

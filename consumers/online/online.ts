@@ -159,7 +159,12 @@ function batchHandler(
         records,
         memory: (k) => memories.get(k),
         fence: { key, expected: from, next },
+        isActive: batch.isActive,
       });
+      if (res.status === 'given up') {
+        for (const span of res.spans) endSpan(span);
+        return;
+      }
       if (res.status === 'fenced') {
         for (const span of res.spans) endSpan(span);
         decided.delete(batch.partition);

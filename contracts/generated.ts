@@ -42,8 +42,6 @@ export interface Metrics {
   stt_confidence: null | number;
   /** Station 4: the recognizer's word error rate on the utterances that ended in this segment, against their transcripts; only a simulator, which knows what was said, sets it. */
   stt_word_error_rate: null | number;
-  /** Blind speech distortion: mean dB by which the speech-dominated time-frequency cells of the station's input (200-3400 Hz) lost more than the typical level change on the way to its output; 0 = speech untouched. Stations whose chain input is audio (not the network stations). */
-  speech_cut_db: null | number;
   /** Station 9 (TTS) only. */
   tts_latency_ms: null | number;
   /** Station 11 (Hume) only. */

@@ -102,7 +102,7 @@ export function evaluateCall(
 }
 
 /** Output and clean over the scored segments, the output advanced by the chain's latency. */
-export function alignScored(
+function alignScored(
   audio: CallAudio,
   outputs: Float32Array[],
   latency: number,

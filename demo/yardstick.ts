@@ -3,7 +3,7 @@
 // catalog defaults and the best set an offline search finds, by score and reference SNR; and, given a
 // PESQ/STOI judge, the defaults', final and best sets' output judged against the clean speech.
 import { defaultsForStation } from '../catalog/index.ts';
-import type { QualityJudge, QualityPair, QualityScores } from '../quality/index.ts';
+import type { QualityJudge, QualityScores } from '../quality/index.ts';
 import { UnscorablePairError } from '../quality/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import {
@@ -103,16 +103,6 @@ export interface SetQuality {
 
 const PESQ_RATES = new Set([8000, 16000]);
 
-/** The judge's scores of every pair, null for a pair it could not judge (the others still count). */
-export async function scoreAll(judge: QualityJudge, pairs: QualityPair[]): Promise<(QualityScores | null)[]> {
-  try {
-    return await judge.scoreMany(pairs);
-  } catch (err) {
-    if (!(err instanceof UnscorablePairError)) throw err;
-    return err.partial;
-  }
-}
-
 /**
  * PESQ and STOI of each named set's output on every call's yardstick audio, in one batch to the
  * judge. A call PESQ cannot judge (no utterance in the scored segments) is left out of the mean.
@@ -135,7 +125,13 @@ export async function judgeSets(
       slots.push({ name, call: c });
     }
   }
-  const scores = await scoreAll(judge, pairs);
+  let scores: (QualityScores | null)[];
+  try {
+    scores = await judge.scoreMany(pairs);
+  } catch (err) {
+    if (!(err instanceof UnscorablePairError)) throw err;
+    scores = err.partial;
+  }
   const out: Record<string, SetQuality> = {};
   for (const name of names) out[name] = { pesq: null, stoi: null, perCall: audio.map(() => null) };
   for (const [k, slot] of slots.entries()) out[slot.name]!.perCall[slot.call] = scores[k] ?? null;

@@ -46,7 +46,6 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       network: input.metrics.network ?? null,
       stt_confidence: input.metrics.stt_confidence ?? null,
       stt_word_error_rate: input.metrics.stt_word_error_rate ?? null,
-      speech_cut_db: input.metrics.speech_cut_db ?? null,
       tts_latency_ms: input.metrics.tts_latency_ms ?? null,
       emotion_confidence: input.metrics.emotion_confidence ?? null,
       reference_seg_snr_db: input.metrics.reference_seg_snr_db ?? null,

@@ -22,7 +22,6 @@ import {
   type SetParamsResult,
 } from '../audio/dsp/index.ts';
 import { lossStats, measureAudio, networkMetrics, Rfc3550Jitter } from '../audio/metrics/index.ts';
-import { speechBandChange } from '../audio/metrics/speechband.ts';
 import { type StationSpec, stationById } from '../catalog/index.ts';
 import type { Metrics, NetworkMetrics } from '../contracts/generated.ts';
 import { modelledEmotionConfidence } from '../engines/emotion/model.ts';
@@ -115,21 +114,12 @@ const FRAME_MS = 20;
 const MAX_ANCHOR_SHIFT_FRAMES = 4;
 type Params = Readonly<Record<string, number>>;
 
-/** `x` behind the previous segment's last `tail.length` samples, and the new tail to keep. */
-function behind(tail: Float32Array, x: Float32Array): [Float32Array, Float32Array] {
-  const ext = new Float32Array(tail.length + x.length);
-  ext.set(tail);
-  ext.set(x, tail.length);
-  return [ext, ext.slice(ext.length - tail.length)];
-}
-
 class State implements StationState {
   readonly spec: StationSpec;
   private jb: JitterBuffer | undefined;
   private readonly jitter = new Rfc3550Jitter();
   /** The last `latencySamples` clean samples of the previous segment (the chain's delay line). */
   private cleanTail: Float32Array;
-  private inputTail: Float32Array;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
   /** Slots pulled from the jitter buffer since the call started. */
@@ -141,7 +131,6 @@ class State implements StationState {
   ) {
     this.spec = spec;
     this.cleanTail = new Float32Array(chain.latencySamples);
-    this.inputTail = new Float32Array(chain.latencySamples);
   }
 
   get stationId(): number {
@@ -180,22 +169,17 @@ class State implements StationState {
     this.jb = undefined;
     this.jitter.reset();
     this.cleanTail.fill(0);
-    this.inputTail.fill(0);
     this.anchorTs = undefined;
     this.slotsPulled = 0;
   }
 
   /** Clean reference aligned with the chain's output: the input's clean delayed by the chain latency. */
-  /** The chain's input as its output lags it: ext[j] is the input sample output[j] came from. */
-  delayedInput(input: Float32Array): Float32Array {
-    const [ext, tail] = behind(this.inputTail, input);
-    this.inputTail = tail;
-    return ext;
-  }
-
   delayedClean(clean: Float32Array): Float32Array {
-    const [ext, tail] = behind(this.cleanTail, clean);
-    this.cleanTail = tail;
+    const lat = this.cleanTail.length;
+    const ext = new Float32Array(lat + clean.length);
+    ext.set(this.cleanTail);
+    ext.set(clean, lat);
+    this.cleanTail = ext.slice(ext.length - lat);
     return ext;
   }
 
@@ -384,7 +368,6 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
   }
 
   const audio = measureAudio(output, sr);
-  const inputAligned = opts.flush || packets !== undefined ? chainIn : state.delayedInput(chainIn);
   let reference: number | null = null;
   if (input.clean !== undefined) {
     // ext[j] is the clean sample that output[j + shift] should match, for the known chain delay.
@@ -407,9 +390,6 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     network,
     stt_confidence: null,
     stt_word_error_rate: null,
-    // What the chain took of the speech, input against output (blind). A network station's input is
-    // packets: what the jitter buffer lost is the E-model's to judge.
-    speech_cut_db: packets === undefined ? speechBandChange(inputAligned, output, sr).cutDb : null,
     tts_latency_ms: stages.includes('tts_latency_ms') && tts !== undefined ? tts + (1000 * lat) / sr : null,
     emotion_confidence: stages.includes('emotion_confidence')
       ? modelledEmotionConfidence({ audio, referenceSegSnrDb: reference })

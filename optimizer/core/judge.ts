@@ -47,7 +47,6 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   tts_latency: 'tts_latency_ms',
   stt_confidence: 'stt_confidence',
   stt_wer: 'stt_word_error_rate',
-  speech_cut: 'speech_cut_db',
   emotion_confidence: 'emotion_confidence',
 };
 
@@ -56,12 +55,7 @@ export function componentMetricPath(component: string): string | undefined {
   const key = COMPONENT_METRIC[component as keyof typeof WEIGHTS];
   if (key === undefined) return undefined;
   if (['mos', 'latency_ms'].includes(key)) return `network.${key}`;
-  if (
-    key.endsWith('_confidence') ||
-    ['tts_latency_ms', 'stt_word_error_rate', 'speech_cut_db'].includes(key)
-  ) {
-    return key;
-  }
+  if (key.endsWith('_confidence') || key === 'tts_latency_ms' || key === 'stt_word_error_rate') return key;
   return `audio.${key}`;
 }
 
@@ -125,7 +119,7 @@ export function classify(
  * Components that guard against a crushed or broken signal, and the recognizer's word error rate
  * (the outcome the station exists for): any change can move them.
  */
-const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence', 'stt_wer', 'speech_cut']);
+const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence', 'stt_wer']);
 /** The guards proper: one that collapses on one snapshot is rolled back without a second look. */
 const GUARD_COMPONENT_NAMES: ReadonlySet<string> = new Set(['clipping', 'dynamics', 'speech_presence']);
 

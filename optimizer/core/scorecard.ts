@@ -15,27 +15,14 @@ import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 /**
  * Component weights. They need not sum to 1: a station's score is normalised over the components
  * that apply to it, so a network station is not penalised for lacking an STT confidence.
- *
- * Fitted on 2026-12-02 (issue 10, "a scorecard that agrees with the listener") so the score ranks
- * outputs as PESQ does: generated profiles of one seed x the catalog defaults, random and gaming
- * parameter sets, each output judged by PESQ against the clean speech (`bench/scorecard-data.ts`);
- * the weights below maximised the mean over station families of Spearman's rho (pooled over
- * profiles, plus the median within a profile) on that seed, within limits set beforehand so the loop
- * still does its job (level and the settings guards keep at least half their weight), and were then
- * checked on profiles of another seed (README, "Evaluation"). What moved: the blind SNR is what
- * PESQ follows most (0.15 -> 0.45, with credit up to 20 dB above the minimum instead of 6); the
- * E-model's MOS doubled; squashed dynamics cost more (crest factor full credit from 18 dB); the level,
- * which PESQ does not hear, halved; the mouth-to-ear latency counts only through the E-model's MOS
- * (a deeper jitter buffer adds delay and removes the late losses PESQ does hear).
  */
 export const WEIGHTS = Object.freeze({
-  // Level is what every downstream stage (STT, Hume) is tuned for; a listener's ear (and PESQ)
-  // forgives it more than noise, so it weighs less than the noise.
-  level: 0.1,
-  // Noise masks speech and costs STT accuracy: the measure PESQ follows most closely.
-  noise: 0.45,
+  // Level is what a listener notices first and what every downstream stage (STT, Hume) is tuned for.
+  level: 0.2,
+  // Noise masks speech and costs STT accuracy; second only to level among the audio metrics.
+  noise: 0.15,
   // The floor in the pauses is heard as hiss between words; the SNR already carries most of it.
-  noise_floor: 0.025,
+  noise_floor: 0.05,
   // Clipping is audible from ~0.1% of samples and cannot be undone downstream.
   clipping: 0.15,
   // Mains hum is annoying but narrow-band; a high-pass removes most of it.
@@ -43,25 +30,21 @@ export const WEIGHTS = Object.freeze({
   // DC only wastes headroom and clicks at gate/AGC transitions; rarely audible on its own.
   dc_offset: 0.02,
   // Guards (also scale the whole score, see GUARD_*): they count in the mean like the rest.
-  dynamics: 0.2,
+  dynamics: 0.05,
   speech_presence: 0.05,
   // On a network station the E-model MOS is the transmission quality itself: the heaviest component.
-  network: 0.5,
-  // Mouth-to-ear delay beyond the budget breaks turn-taking, but the E-model's MOS already charges it
-  // (its delay impairment): reported, weighted 0, so a buffer that trades delay for loss is judged once.
-  latency: 0,
+  network: 0.25,
+  // Mouth-to-ear delay beyond the budget breaks turn-taking; the MOS already includes some of it.
+  latency: 0.1,
   // TTS latency adds to the caller's wait for an answer.
   tts_latency: 0.05,
   // STT confidence is the outcome the caller-side chain exists for (station 4).
-  stt_confidence: 0.1,
+  stt_confidence: 0.2,
   // The recognizer's word error rate, where the words said are known (simulation, or a test line):
   // the outcome itself, as heavy as the level, so a level fix that costs words does not pay.
   stt_wer: 0.2,
   // Emotion confidence is a softer outcome: Hume's confidence also depends on the talker.
   emotion_confidence: 0.1,
-  // The speech the station's own processing took away (input against output, blind): like the
-  // settings guards, the share it can take off the whole score at its worst, not a term of the mean.
-  speech_cut: 0.5,
 });
 export type ComponentName = keyof typeof WEIGHTS;
 
@@ -98,8 +81,6 @@ export function speechLevel(s: StationSnapshot): SpeechLevel {
 interface ComponentDef {
   readonly name: ComponentName;
   readonly guard: boolean;
-  /** Scales the whole score by 1 - weight x (1 - score) instead of joining the weighted mean. */
-  readonly multiplier?: boolean;
   /** The measured input, or null when the component does not apply to this snapshot. */
   measure(s: StationSnapshot): number | null;
   score(v: number, s: StationSnapshot): number;
@@ -109,11 +90,11 @@ interface ComponentDef {
 // Level: flat within ±1 LU (inaudible), smooth to 0 at 12 LU off (the range AGC and gain can fix).
 const LEVEL_TOLERANCE_LU = 1;
 const LEVEL_ZERO_LU = 12;
-// Noise: 0.8 exactly at the station's minimum SNR, 1 at 20 dB above it, 0 at 20 dB below it. PESQ
-// keeps rising with the SNR well past the minimum; suppression that raises the blind SNR by eating
-// speech is charged by the speech_cut component and the suppression guard instead.
+// Noise: 0.8 exactly at the station's minimum SNR, 1 at 6 dB above it, 0 at 20 dB below it. Full
+// credit comes early on purpose: past it, a blind SNR keeps rising with suppression that already
+// distorts speech (measured against the clean reference in the simulator), so more must not pay.
 const SNR_AT_MIN = 0.8;
-const SNR_FULL_ABOVE_DB = 20;
+const SNR_FULL_ABOVE_DB = 6;
 const SNR_ZERO_BELOW_DB = 20;
 // Noise floor under the speech level: 10 dB is a noisy line, 30 dB is quiet enough (same reason).
 const FLOOR_MARGIN_ZERO_DB = 10;
@@ -127,9 +108,8 @@ const HUM_SCALE = 0.06;
 const DC_TOLERANCE = 0.002;
 const DC_SCALE = 0.02;
 // Crest factor of speech (peak/RMS over a segment) is 12-20 dB; 5 dB is a square wave's neighbourhood.
-// Full credit from 18 dB: PESQ already falls as a compressor or limiter takes the peaks below that.
 const CREST_ZERO_DB = 5;
-const CREST_FULL_DB = 18;
+const CREST_FULL_DB = 12;
 // Speech activity: a talker fills 20%+ of frames; 2% is a gate or suppressor eating speech.
 const ACTIVITY_ZERO = 0.02;
 const ACTIVITY_FULL = 0.2;
@@ -145,10 +125,6 @@ const STT_ZERO = 0.5;
 const STT_FULL = 0.95;
 const EMOTION_ZERO = 0.3;
 const EMOTION_FULL = 0.8;
-// Speech cut (dB the speech-dominated cells lost beyond the level change): a suppressor that only
-// takes noise leaves ~0-1 dB; from SPEECH_CUT_ZERO_DB on, the speech itself is being eaten.
-const SPEECH_CUT_FREE_DB = 2;
-const SPEECH_CUT_ZERO_DB = 4;
 
 function levelDetail(v: number, s: StationSnapshot): string {
   const lv = speechLevel(s);
@@ -312,19 +288,6 @@ const DEFS: readonly ComponentDef[] = [
       `the recognizer got ${pct(Math.min(1, Math.max(0, v)), 0)} of the words wrong (WER ${fmt(v, 2)})`,
   },
   {
-    name: 'speech_cut',
-    guard: false,
-    multiplier: true,
-    measure: (s) => s.metrics.speech_cut_db ?? null,
-    score: (v) => 1 - ramp(v, SPEECH_CUT_FREE_DB, SPEECH_CUT_ZERO_DB),
-    describe: (v) => {
-      const sc = 1 - ramp(v, SPEECH_CUT_FREE_DB, SPEECH_CUT_ZERO_DB);
-      return v <= SPEECH_CUT_FREE_DB
-        ? `the processing leaves the speech whole (its speech cells lose ${fmt(v)} dB beyond the level change)`
-        : `the processing takes ${fmt(v)} dB off the speech beyond the level change${sc < 1 ? `: scales the station score by ${fmt(1 - WEIGHTS.speech_cut * (1 - sc), 2)}` : ''}`;
-    },
-  },
-  {
     name: 'emotion_confidence',
     guard: false,
     measure: (s) => s.metrics.emotion_confidence,
@@ -342,7 +305,7 @@ function combine(stationId: number, components: ScoreComponent[]): StationScore 
   for (const c of components) {
     // A settings guard takes its weight's share off the whole score (at most), rather than joining
     // the mean, where it would dilute every audio component's say.
-    if (c.name in SETTINGS_WEIGHTS || DEF_BY_NAME.get(c.name as ComponentName)?.multiplier) {
+    if (c.name in SETTINGS_WEIGHTS) {
       settings *= 1 - c.weight * (1 - c.score);
       continue;
     }

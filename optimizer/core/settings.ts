@@ -23,20 +23,17 @@ const GATE_FREE_MARGIN_DB = 35;
 // Suppression the measured SNR did not need: up to 6 dB is harmless, 24 dB is pure artefact.
 const EXCESS_FREE_DB = 6;
 const EXCESS_ZERO_DB = 24;
-/** Suppression that lifts the SNR past this far above the station's minimum is more than the noise needs. */
+/** The scorecard's noise component gives full credit this far above the station's minimum SNR. */
 const SNR_FULL_ABOVE_DB = 6;
 
 /** A guard scoring under this makes the controller ease its setting off one step (rules.ts). */
 export const SETTINGS_ACT = 0.8;
 
 /** The most each guard can take off the station score (a share of it), at its worst. */
-// Halved on 2026-12-02 by the scorecard's fit against PESQ (scorecard.ts, WEIGHTS): on generated
-// profiles a high-pass above 150 Hz (hum, rumble) and suppression past the SNR's need raised PESQ as
-// often as they lowered it; what they cost the speech is measured now (speech_cut).
 export const SETTINGS_WEIGHTS = Object.freeze({
-  voice_band: 0.125,
-  gate_margin: 0.125,
-  suppression_need: 0.075,
+  voice_band: 0.25,
+  gate_margin: 0.25,
+  suppression_need: 0.15,
 });
 export type SettingsComponent = keyof typeof SETTINGS_WEIGHTS;
 

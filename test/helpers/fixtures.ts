@@ -56,7 +56,6 @@ export function snapshotInput(o: {
       },
       stt_confidence: null,
       stt_word_error_rate: null,
-      speech_cut_db: null,
       tts_latency_ms: null,
       emotion_confidence: null,
       reference_seg_snr_db: null,

@@ -90,10 +90,7 @@ test('scorecard: more noise, clipping, hum, DC, loss or latency never scores bet
   assertFalling('hum', [0, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6], (v) => score(11, { audio: { hum_ratio: v } }));
   assertFalling('dc', [0, 0.002, 0.01, 0.03, 0.1], (v) => score(2, { audio: { dc_offset: -v } }));
   assertFalling('mos (loss)', [4.4, 4.0, 3.6, 3.0, 2.0, 1.0], (v) => score(2, { network: { mos: v } }));
-  // Latency counts through the E-model's MOS (its delay impairment), not a second time on its own.
-  const late = [100, 300, 600].map((v) => score(10, { network: { latency_ms: v } }));
-  assert.deepEqual(late, [late[0], late[0], late[0]]);
-  assert.equal(component(snap(10), 'latency')!.weight, 0);
+  assertFalling('latency', [100, 210, 250, 300, 400, 600], (v) => score(10, { network: { latency_ms: v } }));
   assertFalling('tts latency', [100, 250, 400, 800], (v) => score(9, { tts_latency_ms: v }));
   assertFalling('stt confidence', [0.98, 0.9, 0.8, 0.6, 0.4], (v) => score(4, { stt_confidence: v }));
   assertFalling('emotion confidence', [0.9, 0.7, 0.5, 0.2], (v) => score(11, { emotion_confidence: v }));
@@ -123,9 +120,8 @@ test('scorecard: a crushed signal (tiny crest factor, speech gated away) does no
   // Squashing alone or gating alone is bad too.
   assert.ok(score(3, { audio: { crest_factor_db: 4 } }) < 40);
   assert.ok(score(3, { audio: { speech_activity: 0.02 } }) < 40);
-  // Ordinary compression (crest 12 dB) is not punished as crushing; it costs a little (PESQ falls too).
-  const compressed = score(9, { audio: { crest_factor_db: 12 } });
-  assert.ok(compressed > 80 && compressed < score(9, { audio: { crest_factor_db: 18 } }), `${compressed}`);
+  // Ordinary compression (crest 10 dB) is not punished as crushing.
+  assert.ok(score(9, { audio: { crest_factor_db: 10 } }) > 90);
 });
 
 test('scorecard: the simulator-only reference SNR never affects the score', () => {
@@ -155,19 +151,4 @@ test('buildScorecard: per-station mean of snapshot scores, overall mean across s
   assert.equal(level.value, -26.5);
   assert.match(level.detail, /3\.5 LU below the -23 target \(mean of 2 snapshots\)/);
   assert.deepEqual(buildScorecard([]), { overall: 0, stations: [] });
-});
-
-test('scorecard: speech the processing cut (speech_cut_db) scales the whole score, free up to 2 dB', () => {
-  assert.equal(component(snap(3), 'speech_cut'), undefined, 'not measured: omitted');
-  const at = (v: number) => scoreSnapshot(snap(3, { speech_cut_db: v }));
-  const whole = at(0).score;
-  assert.equal(at(2).score, whole, 'a suppressor that takes only noise costs nothing');
-  assertFalling('speech cut', [0, 2, 2.5, 3, 3.5, 4, 8], (v) => at(v).score);
-  // At its worst it halves the score (weight 0.5), like a multiplier, not a term of the mean.
-  assert.ok(Math.abs(at(8).score - whole * (1 - WEIGHTS.speech_cut)) < 1e-9);
-  assert.match(
-    component(snap(3, { speech_cut_db: 5 }), 'speech_cut')!.detail,
-    /takes 5\.0 dB off the speech.*by 0\.50/,
-  );
-  assert.match(component(snap(3, { speech_cut_db: 0.4 }), 'speech_cut')!.detail, /leaves the speech whole/);
 });

@@ -9,7 +9,6 @@ export interface SnapOverrides {
   readonly network?: Partial<NetworkMetrics> | null;
   readonly stt_confidence?: number | null;
   readonly stt_word_error_rate?: number | null;
-  readonly speech_cut_db?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -46,7 +45,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       audio: {
         rms_dbfs: -27,
         peak_dbfs: -8,
-        crest_factor_db: 18,
+        crest_factor_db: 16,
         loudness_lufs: -23,
         active_speech_level_dbov: -26,
         dc_offset: 0,
@@ -62,7 +61,6 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       network: o.network === null ? null : network,
       stt_confidence: o.stt_confidence !== undefined ? o.stt_confidence : station === 4 ? 0.96 : null,
       stt_word_error_rate: o.stt_word_error_rate ?? null,
-      speech_cut_db: o.speech_cut_db ?? null,
       tts_latency_ms: o.tts_latency_ms !== undefined ? o.tts_latency_ms : station === 9 ? 150 : null,
       emotion_confidence:
         o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,

@@ -31,6 +31,23 @@ export function testSettings(label = 'test', env: Record<string, string> = {}): 
 const stacks = new WeakMap<TestContext, (() => unknown)[]>();
 
 /** Registers cleanup that runs when the test ends, last registered first (like `defer`). */
+/**
+ * The environment a child process (a CLI, `bin/start.ts`) needs to reach the services `cfg` names,
+ * including the Kafka credentials file when the broker is secured: naming KAFKA_BROKERS turns off
+ * the default of the local stack's credentials, so it is passed on explicitly.
+ */
+export function serviceEnv(cfg: Readonly<Settings>): Record<string, string> {
+  const credentials = cfg.kafka.auth.principals?.file;
+  return {
+    TOPIC_PREFIX: cfg.topics.prefix,
+    KAFKA_BROKERS: cfg.kafka.brokers.join(','),
+    ...(credentials ? { KAFKA_CREDENTIALS_FILE: credentials } : {}),
+    SCHEMA_REGISTRY_URL: cfg.schemaRegistry.url,
+    DATABASE_URL: cfg.database.url,
+    S3_ENDPOINT: cfg.s3.endpoint,
+  };
+}
+
 export function defer(t: TestContext, fn: () => unknown): void {
   let stack = stacks.get(t);
   if (!stack) {

@@ -31,6 +31,7 @@ import {
   cleanupTopics,
   defer,
   groupOffsets,
+  serviceEnv,
   testSettings,
   token,
   uniqueId,
@@ -387,14 +388,7 @@ async function liveConsumersUndisturbed(
 /** A second run from the CLI, warm-started from the first. */
 async function cliRunWarmStarts({ cfg, app, tenant }: Scenario, { from, to }: History, runId: string) {
   const out = join(tmpdir(), `${uniqueId('batch')}.json`);
-  const env = {
-    TOPIC_PREFIX: cfg.topics.prefix,
-    KAFKA_BROKERS: cfg.kafka.brokers.join(','),
-    SCHEMA_REGISTRY_URL: cfg.schemaRegistry.url,
-    DATABASE_URL: cfg.database.url,
-    S3_ENDPOINT: cfg.s3.endpoint,
-    LOG_LEVEL: 'error',
-  };
+  const env = { ...serviceEnv(cfg), LOG_LEVEL: 'error' };
   const cli = await runCli(
     [
       '--from',

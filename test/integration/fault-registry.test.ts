@@ -25,6 +25,7 @@ import {
   cleanupTopics,
   defer,
   readToEnd,
+  serviceEnv,
   testSettings,
   token,
   uniqueId,
@@ -41,13 +42,9 @@ async function startChild(t: TestContext, cfg: Readonly<Settings>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
     cwd: root,
     env: envWith({
+      ...serviceEnv(cfg),
       ROLES: 'api,persister,relay,online',
-      TOPIC_PREFIX: cfg.topics.prefix,
       PORT: String(port),
-      KAFKA_BROKERS: cfg.kafka.brokers.join(','),
-      SCHEMA_REGISTRY_URL: cfg.schemaRegistry.url,
-      DATABASE_URL: cfg.database.url,
-      S3_ENDPOINT: cfg.s3.endpoint,
       LOG_LEVEL: 'warn',
       SNAPSHOT_PARTITIONS: '3',
       PRODUCE_TIMEOUT_MS: '15000',

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '../../lib/auth.ts';
 import { createLogger } from '../../lib/log.ts';
 import { envWith, loadSettings, readTestEnv, type Settings, withPrefix } from '../../lib/settings.ts';
-import { createKafka } from '../../streams/kafka.ts';
+import { bootstrap } from '../../runtime/bootstrap.ts';
+import { createKafka, createProducer } from '../../streams/kafka.ts';
 
 export function uniqueId(label = 't'): string {
   return `${label}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -209,4 +210,19 @@ export async function groupOffsets(
       });
     },
   };
+}
+
+/**
+ * The runtime of a test that feeds snapshots to processes of its own (crash and scale-out tests): the
+ * topics cleaned up after, a fresh tenant, the snapshot codec and a connected producer, all closed
+ * when the test ends.
+ */
+export async function producingRuntime(t: TestContext, cfg: Readonly<Settings>) {
+  cleanupTopics(t, cfg);
+  const rt = await bootstrap(cfg);
+  defer(t, () => rt.close());
+  const producer = createProducer(rt.kafka);
+  await producer.connect();
+  defer(t, () => producer.disconnect());
+  return { rt, tenant: uniqueId('tn'), codec: rt.registry.codec('StationSnapshot'), producer };
 }

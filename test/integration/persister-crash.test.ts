@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { envWith } from '../../lib/settings.ts';
-import { bootstrap } from '../../runtime/bootstrap.ts';
-import { createProducer } from '../../streams/kafka.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
+import { defer, producingRuntime, testSettings, waitFor } from '../helpers/runtime.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -26,14 +24,7 @@ function startPersisterProcess(prefix: string): ChildProcess {
 
 test('SIGKILL of the persister mid-stream, then restart: exactly N rows, no loss, no duplicate', async (t) => {
   const cfg = testSettings('crash');
-  cleanupTopics(t, cfg);
-  const rt = await bootstrap(cfg);
-  defer(t, () => rt.close());
-  const tenant = uniqueId('tn');
-  const codec = rt.registry.codec('StationSnapshot');
-  const producer = createProducer(rt.kafka);
-  await producer.connect();
-  defer(t, () => producer.disconnect());
+  const { rt, tenant, codec, producer } = await producingRuntime(t, cfg);
   const count = async () =>
     (
       await rt.pool.query(

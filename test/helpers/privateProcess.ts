@@ -35,7 +35,8 @@ export async function waitAnswers(
 
 /** SIGKILLs the process (when it runs) and waits for it to exit. */
 export async function sigkill(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null) return;
+  // A process that ended by a signal has exitCode null and signalCode set: it has exited all the same.
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGKILL');
   await exited;

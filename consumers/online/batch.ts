@@ -10,7 +10,7 @@
 // (storage/onlineOffsets.ts) from the one the batch started from: a batch that committed is never
 // decided again, and of two owners of a partition (a rebalance) only one commits the same records.
 import { randomUUID } from 'node:crypto';
-import type { ChangeOutcome, ChangeService } from '../../config/changes.ts';
+import type { ChangeOutcome } from '../../config/changes.ts';
 import { callScope, configKey } from '../../config/keys.ts';
 import type { OutboxEntry } from '../../config/outbox.ts';
 import { ConfigView } from '../../config/view.ts';
@@ -24,13 +24,13 @@ import {
   startSpan,
   traceparentOf,
 } from '../../lib/tracing.ts';
-import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import * as configRepo from '../../storage/configState.ts';
-import { inTransaction, type Pool, type PoolClient } from '../../storage/db.ts';
+import { inTransaction, type PoolClient } from '../../storage/db.ts';
 import { advanceOffset, type OffsetKey } from '../../storage/onlineOffsets.ts';
 import * as runs from '../../storage/runs.ts';
 import type { DecodedRecord } from '../../streams/roleConsumer.ts';
 import { chainKeys, currentOf, type OnlineConfigView } from './configView.ts';
+import type { DecisionDeps } from './decisions.ts';
 import {
   type CallMemory,
   type Current,
@@ -44,14 +44,9 @@ import {
   unknownCallChange,
 } from './plan.ts';
 
-export interface BatchDeps {
-  pool: Pool;
-  changes: ChangeService;
+/** The one-snapshot path's dependencies, plus the configuration held in memory. */
+export interface BatchDeps extends DecisionDeps {
   view: OnlineConfigView;
-  callTtlMs: number;
-  explore: boolean;
-  clock: () => number;
-  priors?: (tenantId: string, stationId: number) => Promise<LearnedRegion | null>;
 }
 
 export interface BatchJob {

@@ -10,6 +10,7 @@ import { ensureStack } from '../stack/index.ts';
 import { avroBench } from './benches/avro.ts';
 import { dspBench } from './benches/dsp.ts';
 import { httpBench } from './benches/http.ts';
+import { kafkaAuthBench } from './benches/kafkaAuth.ts';
 import { memoryBench } from './benches/memory.ts';
 import { metricsBench } from './benches/metrics.ts';
 import { onlineBench } from './benches/online.ts';
@@ -35,6 +36,7 @@ const BENCHES: Bench[] = [
   replayBench,
   scalingBench,
   memoryBench,
+  kafkaAuthBench,
 ];
 
 interface Args {

@@ -19,8 +19,13 @@ export function inWords(line: string): string {
   const e = JSON.parse(line) as Record<string, unknown>;
   const where = [e.role, e.part].filter((x) => typeof x === 'string').join('/');
   const err = e.err as { message?: string } | string | undefined;
-  const why = typeof err === 'string' ? err : err?.message;
-  return `${LEVEL_NAMES[e.level as number] ?? 'log'}${where ? ` (${where})` : ''}: ${String(e.msg ?? '')}${why ? `: ${why}` : ''}\n`;
+  // kafkajs's own entries (streams/kafka.ts) carry their reason and group under `kafka`.
+  const kafka = (e.kafka ?? {}) as { error?: unknown; groupId?: unknown };
+  const why =
+    (typeof err === 'string' ? err : err?.message) ??
+    (typeof kafka.error === 'string' ? kafka.error : undefined);
+  const group = typeof kafka.groupId === 'string' ? ` [group ${kafka.groupId}]` : '';
+  return `${LEVEL_NAMES[e.level as number] ?? 'log'}${where ? ` (${where})` : ''}: ${String(e.msg ?? '')}${why ? `: ${why}` : ''}${group}\n`;
 }
 
 export function createLogger(level: string, name = 'voiceloop', format: LogFormat = 'json'): Logger {

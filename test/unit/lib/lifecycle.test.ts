@@ -58,3 +58,15 @@ test('a log line in words names the level, the role and the reason', () => {
   const line = JSON.stringify({ level: 50, role: 'relay', msg: 'outbox relay failed', err: 'broker down' });
   assert.equal(inWords(line), 'error (relay): outbox relay failed: broker down\n');
 });
+
+test("a kafkajs entry in words keeps the broker's reason and the group", () => {
+  const line = JSON.stringify({
+    level: 50,
+    msg: 'Response GroupCoordinator(key: 10, version: 2)',
+    kafka: { error: 'The coordinator is not available', groupId: 'voiceloop.persister' },
+  });
+  assert.equal(
+    inWords(line),
+    'error: Response GroupCoordinator(key: 10, version: 2): The coordinator is not available [group voiceloop.persister]\n',
+  );
+});

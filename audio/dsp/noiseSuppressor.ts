@@ -88,6 +88,20 @@ function expint(x: number): number {
   return (x * x + 2.334733 * x + 0.250621) / (x * x + 3.330657 * x + 1.681534) / (x * Math.exp(x));
 }
 
+/**
+ * ln of the MMSE log-spectral amplitude gain, (xi / (1 + xi)) exp(E1(v) / 2), with expint's two branches
+ * folded in: below 1 its -ln(v) joins the ratio's log (one log instead of a log and an exp).
+ */
+function lnLsaGain(xi: number, v: number): number {
+  if (v < 1) {
+    const poly =
+      -0.57721566 +
+      v * (0.99999193 + v * (-0.24991055 + v * (0.05519968 + v * (-0.00976004 + v * 0.00107857))));
+    return 0.5 * poly + Math.log(xi / ((1 + xi) * Math.sqrt(v)));
+  }
+  return Math.log(xi / (1 + xi)) + 0.5 * expint(v);
+}
+
 export class NoiseSuppressor implements AudioBlock {
   readonly latency: number;
   readonly fftSize: number;
@@ -173,25 +187,29 @@ export class NoiseSuppressor implements AudioBlock {
 
   process(buf: Float32Array): void {
     const hop = this.hop;
-    const base = this.fftSize - hop;
+    const n = this.fftSize;
     const inBuf = this.inBuf;
     const ready = this.ready;
-    let pos = this.pos;
-    const n = this.fftSize;
-    let live = this.sinceZero;
-    for (let i = 0; i < buf.length; i++) {
-      const x = buf[i] as number;
-      inBuf[base + pos] = x;
-      live = x === 0 ? 0 : live < n ? live + 1 : n;
-      buf[i] = ready[pos] as number;
-      if (++pos === hop) {
-        this.sinceZero = live;
+    // A run up to the next frame boundary at a time, in three plain loops (samples in, the count of
+    // samples since the last exact zero, the finished hop out): no per-sample branching, no allocation.
+    for (let i = 0; i < buf.length; ) {
+      const pos = this.pos;
+      const len = Math.min(hop - pos, buf.length - i);
+      const at = n - hop + pos - i;
+      for (let j = i; j < i + len; j++) inBuf[at + j] = buf[j] as number;
+      let zero = i + len - 1;
+      while (zero >= i && buf[zero] !== 0) zero--;
+      const live = zero < i ? this.sinceZero + len : i + len - 1 - zero;
+      this.sinceZero = Math.min(live, n);
+      const from = pos - i;
+      for (let j = i; j < i + len; j++) buf[j] = ready[from + j] as number;
+      i += len;
+      this.pos = pos + len;
+      if (this.pos === hop) {
         this.processFrame();
-        pos = 0;
+        this.pos = 0;
       }
     }
-    this.pos = pos;
-    this.sinceZero = live;
   }
 
   private processFrame(): void {
@@ -225,6 +243,7 @@ export class NoiseSuppressor implements AudioBlock {
     if (!this.seeded) this.seed();
     const h1 = XI_H1 / (1 + XI_H1);
     const floor = this.effectiveFloor();
+    const lnFloor = Math.log(floor);
     const last = this.lastGain;
     const bandLo = this.bandLo;
     const bandHi = this.bandHi;
@@ -242,28 +261,32 @@ export class NoiseSuppressor implements AudioBlock {
       const noise = NOISE_SMOOTHING * nPrev + (1 - NOISE_SMOOTHING) * ((1 - ph1) * pk + ph1 * nPrev);
       N[k] = noise;
       if (k >= bandLo && k <= bandHi) band += noise;
-      // Presence probability for the gain, on the full noise estimate.
+      // LSA gain on the under-subtracted noise (the SNRs scale by 1 / scale), in the log domain: the
+      // OM-LSA weighting G_lsa^p x G_min^(1-p) is then one exp instead of two pows.
+      const prevClean = prev[k] as number;
       const gammaFull = pk / noise;
-      let xiFull =
-        (ALPHA_DD * (prev[k] as number)) / noise + (1 - ALPHA_DD) * (gammaFull > 1 ? gammaFull - 1 : 0);
-      if (xiFull < XI_MIN) xiFull = XI_MIN;
-      const vFull = (xiFull * gammaFull) / (1 + xiFull);
-      // A-priori absence from the tracker's smoothed presence: ~0.95 in pauses, so the gain reaches the
-      // floor there; low in speech, so the LSA gain is used as is.
-      const q = Math.min(Q_MAX, Math.max(Q_MIN, 1 - smoothed));
-      const p = 1 / (1 + (q / (1 - q)) * (1 + xiFull) * Math.exp(-vFull));
-      // LSA gain on the under-subtracted noise (the SNRs scale by 1 / scale).
       const gamma = gammaFull / GAIN_NOISE_SCALE;
       let xi =
-        (ALPHA_DD * (prev[k] as number)) / (noise * GAIN_NOISE_SCALE) +
-        (1 - ALPHA_DD) * (gamma > 1 ? gamma - 1 : 0);
+        (ALPHA_DD * prevClean) / (noise * GAIN_NOISE_SCALE) + (1 - ALPHA_DD) * (gamma > 1 ? gamma - 1 : 0);
       if (xi < XI_MIN) xi = XI_MIN;
-      const v = (xi * gamma) / (1 + xi);
-      let g = (xi / (1 + xi)) * Math.exp(0.5 * expint(v));
-      if (g > 1) g = 1;
-      prev[k] = g * g * pk;
-      g = g ** p * floor ** (1 - p);
-      if (g < floor) g = floor;
+      let lnG = lnLsaGain(xi, (xi * gamma) / (1 + xi));
+      if (lnG > 0) lnG = 0;
+      prev[k] = Math.exp(2 * lnG) * pk;
+      // With the LSA gain at or under the floor, the weighted gain is too (p is in [0, 1]) and the floor
+      // clamps it: the presence probability is not needed. Most noise-only bins end here.
+      let g = floor;
+      if (lnG > lnFloor) {
+        // Presence probability for the gain, on the full noise estimate.
+        let xiFull = (ALPHA_DD * prevClean) / noise + (1 - ALPHA_DD) * (gammaFull > 1 ? gammaFull - 1 : 0);
+        if (xiFull < XI_MIN) xiFull = XI_MIN;
+        const vFull = (xiFull * gammaFull) / (1 + xiFull);
+        // A-priori absence from the tracker's smoothed presence: ~0.95 in pauses, so the gain reaches the
+        // floor there; low in speech, so the LSA gain is used as is.
+        const q = Math.min(Q_MAX, Math.max(Q_MIN, 1 - smoothed));
+        const p = 1 / (1 + (q / (1 - q)) * (1 + xiFull) * Math.exp(-vFull));
+        g = Math.exp(p * lnG + (1 - p) * lnFloor);
+        if (g < floor) g = floor;
+      }
       const held = RELEASE * (last[k] as number);
       if (g < held) g = held;
       last[k] = g;

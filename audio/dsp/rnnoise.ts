@@ -107,6 +107,11 @@ export class RnnoiseSuppressor implements AudioBlock {
   }
 
   process(buf: Float32Array): void {
+    // Off and fully dry: the output is the dry delay line, in a loop with no mix arithmetic.
+    if (!this.enabled && this.mix === 1 && this.mixTarget === 1) {
+      this.delayOnly(buf);
+      return;
+    }
     const hop = this.hop;
     const dry = this.dry;
     const lat = this.latency;
@@ -133,6 +138,27 @@ export class RnnoiseSuppressor implements AudioBlock {
       }
     }
     this.pos = pos;
+  }
+
+  /** The pure delay of a block that is off (the frame buffer is still filled, for a switch-on mid-frame). */
+  private delayOnly(buf: Float32Array): void {
+    const lat = this.latency;
+    const dry = this.dry;
+    const inFrame = this.inFrame;
+    for (let i = 0; i < buf.length; ) {
+      const len = Math.min(buf.length - i, this.hop - this.pos, lat - this.dryAt);
+      const toFrame = this.pos - i;
+      const toDry = this.dryAt - i;
+      for (let j = i; j < i + len; j++) {
+        const x = buf[j] as number;
+        inFrame[toFrame + j] = x;
+        buf[j] = dry[toDry + j] as number;
+        dry[toDry + j] = x;
+      }
+      this.dryAt = this.dryAt + len === lat ? 0 : this.dryAt + len;
+      this.pos = this.pos + len === this.hop ? 0 : this.pos + len;
+      i += len;
+    }
   }
 
   private processFrame(): void {

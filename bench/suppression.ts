@@ -226,46 +226,50 @@ async function main(): Promise<void> {
   const judge = await openQualityJudge({ log: (l) => process.stderr.write(`${l}\n`) });
   const rows: Row[] = [];
   let input: QualityScores[] = [];
+  const started = Date.now();
   try {
     for (const [name, f] of variants) {
       // CPU time of this process (the judge is another process): on a shared machine wall time would
       // count the other processes' turns on the core too.
       let ms = 0;
       loopSearchMs = 0;
-      const pairs = conds.map((c) => {
+      const pairs: { ref: Float32Array; deg: Float32Array; sampleRate: 16000 }[] = [];
+      for (const c of conds) {
         const t0 = process.cpuUsage();
         const deg = f(c.noisy);
         const d = process.cpuUsage(t0);
         ms += (d.user + d.system) / 1000;
-        return { ref: c.clean, deg, sampleRate: SR as 16000 };
-      });
+        pairs.push({ ref: c.clean, deg, sampleRate: SR as 16000 });
+        // One event-loop turn per condition: the RNNoise blocks' wasm memory is freed by finalizers,
+        // which never run inside one long synchronous loop (the loop's row builds thousands of chains).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       // The loop's row: the cost of running the chosen set, not of the search that chose it.
       if (f === loopChoice) {
-        process.stderr.write(
-          `loop search: ${(loopSearchMs / 1000).toFixed(0)} s CPU for ${conds.length} conditions\n`,
-        );
+        progress(`loop search: ${(loopSearchMs / 1000).toFixed(0)} s CPU for ${conds.length} conditions`);
         ms = Math.max(1, ms - loopSearchMs);
       }
       const scores = await judge.scoreMany(pairs);
       if (rows.length === 0) input = scores;
-      rows.push(summarize(name, conds, scores, input, name === 'noisy input' ? 0 : ms));
-      process.stderr.write(`${name}: done\n`);
+      const row = summarize(name, conds, scores, input, name === 'noisy input' ? 0 : ms);
+      rows.push(row);
+      // Each row as soon as it is done (a run that dies later keeps what it measured), with the
+      // process's memory, so a run that grows toward the machine's limit shows it.
+      const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+      progress(`${tableRow(row)} (${((Date.now() - started) / 60000).toFixed(1)} min, rss ${rss} MB)`);
+      if (values.json) writeResults(values.json, items, rows);
     }
   } finally {
     await judge.close();
   }
+  finished = true;
   const when = new Date().toISOString().slice(0, 10);
   console.log(
     `${when}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, ${items} items x 12 conditions`,
   );
   console.log('| output | PESQ-WB | STOI | worst STOI change (condition) | x real time |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) {
-    const rt = Number.isFinite(r.realTime) ? r.realTime.toFixed(0) : '-';
-    console.log(
-      `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(3)} (${r.worstCondition}) | ${rt} |`,
-    );
-  }
+  for (const r of rows) console.log(tableRow(r));
   if (loopChoices.length === conds.length) {
     console.log(
       "\nThe loop's choices per condition (mean over items): RNNoise on share, its limit when on, spectral dB",
@@ -281,8 +285,41 @@ async function main(): Promise<void> {
       console.log(`${kind}: ${cells.join(' | ')}`);
     }
   }
-  if (values.json)
-    writeFileSync(values.json, JSON.stringify({ date: when, items, rows, loopChoices }, null, 2));
+  if (values.json) writeResults(values.json, items, rows);
 }
+
+function tableRow(r: Row): string {
+  const rt = Number.isFinite(r.realTime) ? r.realTime.toFixed(0) : '-';
+  const worst = `${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(3)} (${r.worstCondition})`;
+  return `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${worst} | ${rt} |`;
+}
+
+function writeResults(file: string, items: number, rows: readonly Row[]): void {
+  const date = new Date().toISOString();
+  writeFileSync(file, JSON.stringify({ date, items, complete: finished, rows, loopChoices }, null, 2));
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+// A run of an hour that ends early must say how: a signal (the terminal or a session closing), an error
+// nobody awaited, or the event loop running dry while the table is still owed.
+let finished = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    progress(`stopped by ${signal} before the table was complete`);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+process.on('unhandledRejection', (reason) => {
+  progress(
+    `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+  );
+  process.exitCode = 1;
+});
+process.on('exit', (code) => {
+  if (!finished) progress(`exited with code ${code} before the table was complete`);
+});
 
 await main();

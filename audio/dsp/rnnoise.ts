@@ -47,9 +47,12 @@ interface WasmHandles {
 
 // A chain is rebuilt for every call and blocks are simply dropped: the network state and frame buffer
 // live in wasm memory, which the JS collector does not see, so they are freed when the block is collected.
+// Finalizers run only between event-loop turns, so a synchronous loop that builds thousands of chains
+// (a counterfactual search) would pile up ~23 kB of wasm memory per block: the state is therefore made
+// when the block is first switched on, and a block that stays off (the catalog default) holds none.
 const wasmFreer = new FinalizationRegistry<WasmHandles>((h) => {
-  wasm._rnnoise_destroy(h.state);
-  wasm._free(h.ptr);
+  if (h.state !== 0) wasm._rnnoise_destroy(h.state);
+  if (h.ptr !== 0) wasm._free(h.ptr);
 });
 
 export class RnnoiseSuppressor implements AudioBlock {
@@ -82,7 +85,7 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.up = new Upsampler(factor);
     this.down = new Downsampler(factor);
     this.latency = 2 * this.hop + this.up.delay + this.down.delay;
-    this.handles = { state: wasm._rnnoise_create(0), ptr: wasm._malloc(RNNOISE_FRAME * 4) };
+    this.handles = { state: 0, ptr: 0 };
     wasmFreer.register(this, this.handles);
     this.inFrame = new Float64Array(this.hop);
     this.hi = new Float64Array(RNNOISE_FRAME);
@@ -165,7 +168,12 @@ export class RnnoiseSuppressor implements AudioBlock {
     // Off and fully dry: nothing of the wet path is heard, so none of it is computed.
     if (!this.enabled && this.mix >= 1) return;
     this.up.process(this.inFrame, this.hop, this.hi);
-    const { state, ptr } = this.handles;
+    const h = this.handles;
+    if (h.state === 0) {
+      h.state = wasm._rnnoise_create(0);
+      h.ptr = wasm._malloc(RNNOISE_FRAME * 4);
+    }
+    const { state, ptr } = h;
     const heap = wasm.HEAPF32;
     const base = ptr >> 2;
     for (let i = 0; i < RNNOISE_FRAME; i++) heap[base + i] = (this.hi[i] as number) * PCM_SCALE;
@@ -185,8 +193,10 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.dryAt = 0;
     this.pos = 0;
     this.mix = this.mixTarget;
-    // A fresh network state: RNNoise has no reset of its own.
-    wasm._rnnoise_destroy(this.handles.state);
-    this.handles.state = wasm._rnnoise_create(0);
+    // A fresh network state (RNNoise has no reset of its own), made at the next frame the block runs.
+    if (this.handles.state !== 0) {
+      wasm._rnnoise_destroy(this.handles.state);
+      this.handles.state = 0;
+    }
   }
 }

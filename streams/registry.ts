@@ -49,6 +49,8 @@ export function topicOf(cfg: Readonly<Settings>, name: ContractName): string {
 export class Codec<T> {
   readonly type: avro.Type;
   private readonly resolvers = new Map<number, Promise<avro.Type | Resolver>>();
+  /** The readers whose fetch has finished: decodeAll uses them without awaiting. */
+  private readonly ready = new Map<number, avro.Type | Resolver>();
 
   constructor(
     readonly name: string,
@@ -80,6 +82,48 @@ export class Codec<T> {
   }
 
   async decode(buf: Buffer | null): Promise<T> {
+    const id = this.headerOf(buf);
+    return this.body(id, await this.readerFor(id), buf!);
+  }
+
+  /**
+   * Decodes a batch of records: each writer schema id is fetched at most once (awaited only while one
+   * is not known yet), then every body synchronously, with no promise per record. Each entry is the
+   * value, or the DECODE error `decode` would have thrown for that record; trouble reaching the
+   * registry (retriable) rejects the whole call, as it would each `decode`.
+   */
+  async decodeAll(bufs: readonly (Buffer | null)[]): Promise<(T | VoiceloopError)[]> {
+    const out: (T | VoiceloopError)[] = new Array(bufs.length);
+    for (let i = 0; i < bufs.length; i++) {
+      const buf = bufs[i]!;
+      let id: number;
+      try {
+        id = this.headerOf(buf);
+      } catch (err) {
+        out[i] = err as VoiceloopError;
+        continue;
+      }
+      let reader = this.ready.get(id);
+      if (reader === undefined) {
+        try {
+          reader = await this.readerFor(id);
+        } catch (err) {
+          if (!(err instanceof VoiceloopError) || err.code !== 'DECODE') throw err;
+          out[i] = err;
+          continue;
+        }
+      }
+      try {
+        out[i] = this.body(id, reader, buf!);
+      } catch (err) {
+        out[i] = err as VoiceloopError;
+      }
+    }
+    return out;
+  }
+
+  /** The writer schema id of a record in the wire format; a DECODE error when it is not one. */
+  private headerOf(buf: Buffer | null): number {
     if (!buf || buf.length < HEADER_BYTES) {
       throw new VoiceloopError(
         'DECODE',
@@ -92,8 +136,10 @@ export class Codec<T> {
         `${this.name}: first byte is ${buf[0]}, expected the Confluent magic byte 0`,
       );
     }
-    const id = buf.readUInt32BE(1);
-    const reader = await this.readerFor(id);
+    return buf.readUInt32BE(1);
+  }
+
+  private body(id: number, reader: avro.Type | Resolver, buf: Buffer): T {
     try {
       const body = buf.subarray(HEADER_BYTES);
       return (
@@ -116,7 +162,10 @@ export class Codec<T> {
       // One in-flight fetch per schema id; a failed fetch is forgotten so the next record retries it.
       p = this.fetchWriter(id);
       this.resolvers.set(id, p);
-      p.catch(() => this.resolvers.delete(id));
+      p.then(
+        (r) => this.ready.set(id, r),
+        () => this.resolvers.delete(id),
+      );
     }
     return p;
   }

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Message, Producer } from 'kafkajs';
 import { from as copyFrom } from 'pg-copy-streams';
+import { copyLine, SNAPSHOT_COLUMNS } from '../../consumers/persister/copyText.ts';
 import { startPersister } from '../../consumers/persister/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -19,69 +20,6 @@ import { createTopic, groupLag, load, rawKafka, rawProducer } from '../lib/kafka
 import { realisticSnapshot } from '../lib/snapshots.ts';
 import { sleep, waitUntil } from '../lib/stats.ts';
 import type { Bench, BenchContext } from '../lib/types.ts';
-
-export const COLUMNS = [
-  'snapshot_id',
-  'captured_at',
-  'tenant_id',
-  'call_id',
-  'channel',
-  'segment_index',
-  'station_id',
-  'schema_version',
-  'applied_config_version',
-  'rms_dbfs',
-  'loudness_lufs',
-  'snr_db',
-  'clipping_ratio',
-  'mos',
-  'metrics',
-  'audio',
-  'audio_key',
-  'constraints',
-  'targets',
-  'codec',
-  'labels',
-  'kafka_partition',
-  'kafka_offset',
-];
-
-/** COPY text format: tab-separated, \N for null, backslash escapes. */
-function field(v: unknown): string {
-  if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : String(v);
-  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-
-export function copyLine(s: StationSnapshot, partition: number, offset: string): string {
-  return `${[
-    s.snapshot_id,
-    new Date(s.captured_at).toISOString(),
-    s.tenant_id,
-    s.call_id,
-    s.channel,
-    s.segment.index,
-    s.station_id,
-    s.schema_version,
-    s.applied_config_version,
-    s.metrics.audio.rms_dbfs,
-    s.metrics.audio.loudness_lufs,
-    s.metrics.audio.snr_db,
-    s.metrics.audio.clipping_ratio,
-    s.metrics.network?.mos ?? null,
-    JSON.stringify(s.metrics),
-    s.audio ? JSON.stringify(s.audio) : null,
-    s.audio?.storage_key ?? null,
-    JSON.stringify(s.constraints),
-    JSON.stringify(s.targets),
-    s.codec,
-    JSON.stringify(s.labels),
-    partition,
-    offset,
-  ]
-    .map(field)
-    .join('\t')}\n`;
-}
 
 type Kafka = ReturnType<typeof rawKafka>;
 type Counter = () => Promise<number> | number;
@@ -141,7 +79,7 @@ export async function startCopyConsumer(
         try {
           await pipeline(
             Readable.from([lines.join('')]),
-            client.query(copyFrom(`COPY "${table}" (${COLUMNS.join(', ')}) FROM STDIN`)),
+            client.query(copyFrom(`COPY "${table}" (${SNAPSHOT_COLUMNS.join(', ')}) FROM STDIN`)),
           );
         } finally {
           client.release();

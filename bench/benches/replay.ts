@@ -1,7 +1,7 @@
 // 8. Replay (issue 6).
-// (a) Replay rate: a fresh consumer group reads the snapshot topic from offset 0, decodes every record
-//     through the registry codec and scores it with the scorecard (optimizer/core/scorecard.ts), as the
-//     batch optimizer's replay does; snapshots/s from partition assignment to the last record. Baseline in the same
+// (a) Replay rate: a fresh consumer group reads the snapshot topic from offset 0, decodes every fetched
+//     batch through the registry codec (Codec.decodeAll) and scores each record (scoreValue,
+//     optimizer/core/scorecard.ts), as the batch optimizer's replay does; snapshots/s from partition assignment to the last record. Baseline in the same
 //     run: a bare kafkajs consumer group reading the same topic from offset 0, counting records.
 // (b) Counterfactual replay speed: stored 1 s PCM segments fetched from S3 through the audio store
 //     (storage/audioStore.ts: GET + sha256 check), re-run through the station's DSP chain with
@@ -11,9 +11,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Kafka, Message } from 'kafkajs';
 import { defaultsForStation, loadCatalog } from '../../catalog/index.ts';
-import type { StationSnapshot } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
-import { scoreSnapshot } from '../../optimizer/core/index.ts';
+import { scoreSnapshot, scoreValue } from '../../optimizer/core/index.ts';
 import { processBufferOnce } from '../../stations/pipeline.ts';
 import { fromPcm16, SAMPLE_RATE, stationAudio, toPcm16 } from '../lib/audio.ts';
 import { createTopic, load, rawKafka, rawProducer } from '../lib/kafka.ts';
@@ -33,7 +32,7 @@ async function readAll(
   groupId: string,
   total: number,
   partitions: number,
-  handle: ((value: Buffer) => Promise<void>) | null,
+  handle: ((values: (Buffer | null)[]) => Promise<void>) | null,
 ): Promise<ReadResult> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 * 1024 * 1024 });
   let seen = 0;
@@ -50,7 +49,7 @@ async function readAll(
       autoCommit: false,
       partitionsConsumedConcurrently: partitions,
       eachBatch: async ({ batch }) => {
-        if (handle) for (const m of batch.messages) await handle(m.value!);
+        if (handle) await handle(batch.messages.map((m) => m.value));
         seen += batch.messages.length;
         last = performance.now();
       },
@@ -89,9 +88,13 @@ export const replayBench: Bench = {
     await load(producer, topic, msgs);
 
     let scoreSum = 0;
-    const decodeAndScore = async (value: Buffer) => {
-      const s: StationSnapshot = await codec.decode(value);
-      scoreSum += scoreSnapshot(s).score;
+    // What the batch replay does per record (optimizer/batch/replay.ts, history.ts): one decodeAll
+    // per fetched batch, then each snapshot scored.
+    const decodeAndScore = async (values: (Buffer | null)[]) => {
+      for (const s of await codec.decodeAll(values)) {
+        if (s instanceof Error) throw s;
+        scoreSum += scoreValue(s);
+      }
     };
     // Warm-up read of both paths (JIT, connections) on a slice is not possible per group; one full
     // read each is the warm-up.

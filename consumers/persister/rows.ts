@@ -1,8 +1,15 @@
-// Snapshot batch -> PostgreSQL in one transaction: calls, channels, segments, then the snapshot rows
-// guarded by snapshot_keys (per tenant) so a redelivered snapshot never becomes a second row. Arrays go through
-// UNNEST, one statement per table, well below the 65,535-parameter limit whatever the batch size.
+// Snapshot batch -> PostgreSQL in one transaction: the batch is streamed with COPY into a per-session
+// temporary staging table, then one round trip of INSERT ... SELECT statements fills calls, channels,
+// segments, and the snapshot rows guarded by snapshot_keys (per tenant) so a redelivered snapshot never
+// becomes a second row. COPY text instead of one array parameter per column: the arrays' escaping in
+// the client and their parsing in the server cost about as much as the inserts themselves (measured:
+// bench/README.md, "Persister").
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import type { PoolClient } from '../../storage/db.ts';
+import { afterCommit, type PoolClient } from '../../storage/db.ts';
+import { copyField, SNAPSHOT_COLUMNS, snapshotFields } from './copyText.ts';
 
 export interface SnapshotRow {
   snapshot: StationSnapshot;
@@ -10,8 +17,59 @@ export interface SnapshotRow {
   offset: string;
 }
 
-/** Returns how many snapshot rows were new (the rest were already persisted). Partitions are made
- * ahead by storage/partitions.ts, never here: a record does not decide which tables exist. */
+const STAGE = 'persist_stage';
+const COLS = SNAPSHOT_COLUMNS.join(', ');
+// `ord` is the row's place in the batch: where the rows below keep "the first one seen", it decides.
+// ON COMMIT DELETE ROWS: every transaction starts with it empty, committed or rolled back.
+const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
+  ord int NOT NULL, snapshot_id text, captured_at timestamptz, tenant_id text, call_id text, channel text,
+  segment_index int, station_id int, schema_version int, applied_config_version bigint, rms_dbfs float8,
+  loudness_lufs float8, snr_db float8, clipping_ratio float8, mos float8, metrics jsonb, audio jsonb,
+  audio_key text, constraints jsonb, targets jsonb, codec text, labels jsonb, kafka_partition int,
+  kafka_offset bigint, start_ms bigint, end_ms bigint, utterance_id text
+) ON COMMIT DELETE ROWS`;
+
+// Calls: first_seen_at the earliest sighting, and the latest sighting (the first of equals) gives
+// last_seen_at, codec and labels. Channels and segments: the first sighting in the batch. Rows are
+// written in key order, so two batches touching the same calls lock them in the same order.
+const WRITE = `
+INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at, codec, labels)
+SELECT DISTINCT ON (tenant_id, call_id) tenant_id, call_id, min(captured_at) OVER w, captured_at, codec, labels
+  FROM ${STAGE} WINDOW w AS (PARTITION BY tenant_id, call_id)
+  ORDER BY tenant_id, call_id, captured_at DESC, ord
+ON CONFLICT (tenant_id, call_id) DO UPDATE SET
+  first_seen_at = LEAST(calls.first_seen_at, EXCLUDED.first_seen_at),
+  last_seen_at = GREATEST(calls.last_seen_at, EXCLUDED.last_seen_at),
+  codec = COALESCE(EXCLUDED.codec, calls.codec);
+INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
+SELECT DISTINCT ON (tenant_id, call_id, channel) tenant_id, call_id, channel, captured_at
+  FROM ${STAGE} ORDER BY tenant_id, call_id, channel, ord
+ON CONFLICT DO NOTHING;
+INSERT INTO segments (tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id)
+SELECT DISTINCT ON (tenant_id, call_id, channel, segment_index)
+    tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id
+  FROM ${STAGE} ORDER BY tenant_id, call_id, channel, segment_index, ord
+ON CONFLICT DO NOTHING;
+WITH fresh AS (
+  INSERT INTO snapshot_keys (tenant_id, snapshot_id, captured_at)
+  SELECT tenant_id, snapshot_id, captured_at FROM ${STAGE} ORDER BY ord
+  ON CONFLICT DO NOTHING RETURNING tenant_id, snapshot_id
+)
+INSERT INTO station_snapshots (${COLS})
+SELECT ${SNAPSHOT_COLUMNS.map((c) => `s.${c}`).join(', ')} FROM ${STAGE} s JOIN fresh f USING (tenant_id, snapshot_id)`;
+
+/** Sessions whose staging table exists (made in a transaction that committed). */
+const staged = new WeakSet<PoolClient>();
+
+function stageLine(ord: number, r: SnapshotRow): string {
+  const seg = r.snapshot.segment;
+  const f = snapshotFields(r.snapshot, r.partition, r.offset);
+  return `${ord}\t${f.join('\t')}\t${copyField(seg.start_ms)}\t${copyField(seg.end_ms)}\t${copyField(seg.utterance_id)}\n`;
+}
+
+/** Returns how many snapshot rows were new (the rest were already persisted). Runs inside the caller's
+ * transaction (inTransaction): the staging table empties at its end. Partitions are made ahead by
+ * storage/partitions.ts, never here: a record does not decide which tables exist. */
 export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): Promise<{ inserted: number }> {
   // Same snapshot twice in one batch (a producer retry before the broker deduplicated): keep the first.
   // Every key starts with the tenant: ids come from outside and two tenants may pick the same one.
@@ -21,116 +79,15 @@ export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): P
     return !seen.has(k) && seen.add(k);
   });
   if (uniq.length === 0) return { inserted: 0 };
-  const s = uniq.map((r) => r.snapshot);
-
-  const ts = (ms: number) => new Date(ms).toISOString();
-  const callOf = (x: StationSnapshot) => `${x.tenant_id}\u0000${x.call_id}`;
-  // Calls: latest sighting wins for last_seen_at.
-  const calls = new Map<string, StationSnapshot>();
-  const firstSeen = new Map<string, number>();
-  for (const x of s) {
-    const k = callOf(x);
-    const prev = calls.get(k);
-    if (!prev || x.captured_at > prev.captured_at) calls.set(k, x);
-    firstSeen.set(k, Math.min(firstSeen.get(k) ?? Infinity, x.captured_at));
+  if (!staged.has(client)) {
+    await client.query(CREATE_STAGE);
+    afterCommit(client, () => staged.add(client));
   }
-  const cs = [...calls.values()];
-  await client.query(
-    `INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at, codec, labels)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[])
-     ON CONFLICT (tenant_id, call_id) DO UPDATE SET
-       first_seen_at = LEAST(calls.first_seen_at, EXCLUDED.first_seen_at),
-       last_seen_at = GREATEST(calls.last_seen_at, EXCLUDED.last_seen_at),
-       codec = COALESCE(EXCLUDED.codec, calls.codec)`,
-    [
-      cs.map((x) => x.tenant_id),
-      cs.map((x) => x.call_id),
-      cs.map((x) => ts(firstSeen.get(callOf(x))!)),
-      cs.map((x) => ts(x.captured_at)),
-      cs.map((x) => x.codec),
-      cs.map((x) => JSON.stringify(x.labels)),
-    ],
+  const text = uniq.map((r, i) => stageLine(i, r)).join('');
+  await pipeline(
+    Readable.from([text]),
+    client.query(copyFrom(`COPY ${STAGE} (ord, ${COLS}, start_ms, end_ms, utterance_id) FROM STDIN`)),
   );
-
-  const chanKeys = new Map<string, StationSnapshot>();
-  for (const x of s) {
-    const k = `${callOf(x)}\u0000${x.channel}`;
-    if (!chanKeys.has(k)) chanKeys.set(k, x);
-  }
-  const ch = [...chanKeys.values()];
-  await client.query(
-    `INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [
-      ch.map((x) => x.tenant_id),
-      ch.map((x) => x.call_id),
-      ch.map((x) => x.channel),
-      ch.map((x) => ts(x.captured_at)),
-    ],
-  );
-
-  const segKeys = new Map<string, StationSnapshot>();
-  for (const x of s) {
-    const k = `${callOf(x)}\u0000${x.channel}\u0000${x.segment.index}`;
-    if (!segKeys.has(k)) segKeys.set(k, x);
-  }
-  const sg = [...segKeys.values()];
-  await client.query(
-    `INSERT INTO segments (tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::text[])
-     ON CONFLICT DO NOTHING`,
-    [
-      sg.map((x) => x.tenant_id),
-      sg.map((x) => x.call_id),
-      sg.map((x) => x.channel),
-      sg.map((x) => x.segment.index),
-      sg.map((x) => x.segment.start_ms),
-      sg.map((x) => x.segment.end_ms),
-      sg.map((x) => x.segment.utterance_id),
-    ],
-  );
-
-  const res = await client.query(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[],
-         $9::bigint[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::jsonb[], $16::jsonb[],
-         $17::text[], $18::jsonb[], $19::jsonb[], $20::text[], $21::jsonb[], $22::int[], $23::bigint[])
-       AS t(snapshot_id, captured_at, tenant_id, call_id, channel, segment_index, station_id, schema_version,
-            applied_config_version, rms_dbfs, loudness_lufs, snr_db, clipping_ratio, mos, metrics, audio,
-            audio_key, constraints, targets, codec, labels, kafka_partition, kafka_offset)
-     ), fresh AS (
-       INSERT INTO snapshot_keys (tenant_id, snapshot_id, captured_at)
-       SELECT tenant_id, snapshot_id, captured_at FROM input ON CONFLICT DO NOTHING RETURNING tenant_id, snapshot_id
-     )
-     INSERT INTO station_snapshots (snapshot_id, captured_at, tenant_id, call_id, channel, segment_index, station_id,
-       schema_version, applied_config_version, rms_dbfs, loudness_lufs, snr_db, clipping_ratio, mos, metrics, audio,
-       audio_key, constraints, targets, codec, labels, kafka_partition, kafka_offset)
-     SELECT i.* FROM input i JOIN fresh f USING (tenant_id, snapshot_id)`,
-    [
-      s.map((x) => x.snapshot_id),
-      s.map((x) => ts(x.captured_at)),
-      s.map((x) => x.tenant_id),
-      s.map((x) => x.call_id),
-      s.map((x) => x.channel),
-      s.map((x) => x.segment.index),
-      s.map((x) => x.station_id),
-      s.map((x) => x.schema_version),
-      s.map((x) => x.applied_config_version),
-      s.map((x) => x.metrics.audio.rms_dbfs),
-      s.map((x) => x.metrics.audio.loudness_lufs),
-      s.map((x) => x.metrics.audio.snr_db),
-      s.map((x) => x.metrics.audio.clipping_ratio),
-      s.map((x) => x.metrics.network?.mos ?? null),
-      s.map((x) => JSON.stringify(x.metrics)),
-      s.map((x) => (x.audio ? JSON.stringify(x.audio) : null)),
-      s.map((x) => x.audio?.storage_key ?? null),
-      s.map((x) => JSON.stringify(x.constraints)),
-      s.map((x) => JSON.stringify(x.targets)),
-      s.map((x) => x.codec),
-      s.map((x) => JSON.stringify(x.labels)),
-      uniq.map((r) => r.partition),
-      uniq.map((r) => r.offset),
-    ],
-  );
-  return { inserted: res.rowCount ?? 0 };
+  const results = (await client.query(WRITE)) as unknown as { rowCount: number | null }[];
+  return { inserted: results[results.length - 1]?.rowCount ?? 0 };
 }

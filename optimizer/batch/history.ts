@@ -10,7 +10,7 @@
 import type { ParameterConstraint, StationSnapshot } from '../../contracts/generated.ts';
 import { type ReplaySource, replaySource } from '../../domain/replay.ts';
 import { createRng, hashSeed, type ResumableRng } from '../core/random.ts';
-import { scoreSnapshot } from '../core/scorecard.ts';
+import { scoreValue } from '../core/scorecard.ts';
 
 export interface LearningContext {
   readonly stationId: number;
@@ -162,7 +162,7 @@ export class HistoryCollector {
       };
       this.groups.set(ctx.id, g);
     }
-    const score = scoreSnapshot(s).score;
+    const score = scoreValue(s);
     g.all.add(score);
     let v = g.versions.get(s.applied_config_version);
     if (!v) {

@@ -34,6 +34,7 @@ export {
   GUARD_FLOOR,
   GUARD_KNEE,
   scoreSnapshot,
+  scoreValue,
   speechLevel,
   WEIGHTS,
 } from './scorecard.ts';

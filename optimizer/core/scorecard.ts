@@ -381,3 +381,31 @@ export function buildScorecard(snaps: readonly StationSnapshot[]): Scorecard {
 export function componentLoss(c: ScoreComponent): number {
   return c.weight * (1 - c.score);
 }
+
+/**
+ * `scoreSnapshot(s, params).score` without building the components and their descriptions: the same
+ * arithmetic in the same order (so the same number to the last bit), for paths that score every
+ * replayed snapshot and keep only the score (optimizer/batch/history.ts).
+ */
+export function scoreValue(s: StationSnapshot, params?: Readonly<Record<string, number>>): number {
+  let sum = 0;
+  let wsum = 0;
+  let guard = 1;
+  let settings = 1;
+  for (const d of DEFS) {
+    const v = d.measure(s);
+    if (v === null || !Number.isFinite(v)) continue;
+    const score = clamp(d.score(v, s), 0, 1);
+    const weight = WEIGHTS[d.name];
+    sum += weight * score;
+    wsum += weight;
+    if (d.guard) guard = Math.min(guard, score);
+  }
+  if (params) {
+    const lv = speechLevel(s);
+    for (const c of settingsComponents(s, params, lv.present ? lv.value : null))
+      settings *= 1 - c.weight * (1 - c.score);
+  }
+  const base = wsum > 0 ? sum / wsum : 0;
+  return 100 * base * guardFactor(guard) * settings;
+}

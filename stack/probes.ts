@@ -27,8 +27,8 @@ const kafkaAdmin = (brokers: string[], sasl?: SASLOptions) => kafkaClient(broker
 /** The broker answers metadata requests. */
 export async function kafkaAnswers(brokers: string[], sasl?: SASLOptions): Promise<boolean> {
   const admin = kafkaAdmin(brokers, sasl);
-  await admin.connect();
   try {
+    await admin.connect();
     await admin.listTopics();
     return true;
   } finally {
@@ -47,8 +47,9 @@ export async function kafkaReady(brokers: string[], sasl?: SASLOptions): Promise
   const admin = kafka.admin();
   // kafkajs refuses an idempotent producer without retries.
   const producer = kafka.producer({ idempotent: true, retry: { retries: 1 } });
-  await admin.connect();
   try {
+    // Inside the try: a connect that fails half way is disconnected too.
+    await admin.connect();
     await admin.listTopics();
     const { groups } = await admin.describeGroups([probeGroup]);
     await producer.connect();

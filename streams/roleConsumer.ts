@@ -4,12 +4,24 @@
 // after that work has finished. Stopping disconnects after the batch in flight. A crash kafkajs will
 // not restart itself (a group-coordination answer it gives up on, a programming error in the handler)
 // restarts the consumer here, with backoff; only crashes in a row with no batch committed between them
-// (the same poison batch, a broker that refuses the group) end the role as failed.
+// (the same poison batch, a broker that refuses the group) end the role as failed. A batch that fails
+// because a dependency is down (the schema registry, for a record whose schema id is not cached yet) is
+// held and tried again in place, the outage logged once when it starts and once when it ends, rather
+// than thrown to kafkajs, which would log errors for every attempt and crash and restart the consumer.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerConfig, ConsumerRunConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type {
+  Batch,
+  Consumer,
+  ConsumerConfig,
+  ConsumerRunConfig,
+  Kafka,
+  KafkaMessage,
+  Producer,
+} from 'kafkajs';
 import { canRetry, isProgrammingError, VoiceloopError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import { OutageLog, unavailableDependency } from '../lib/outages.ts';
 import { backoffDelay, retry } from '../lib/retry.ts';
 import { sendToDeadLetter } from './deadLetter.ts';
 import { createProducer } from './kafka.ts';
@@ -154,23 +166,15 @@ function restartOnCrash(consumer: Consumer, o: CrashOptions): { progressed(): vo
   };
 }
 
-export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<RoleConsumer> {
+/**
+ * Sets records aside on the dead-letter topic (or skips them without one). A batch whose handler fails
+ * comes back whole: a record already set aside is not set aside again (per partition, until the
+ * batch's offsets are committed: `committed`).
+ */
+function deadLetterer<T>(opts: RoleConsumerOptions<T>, dlq: Producer | undefined) {
   const { log, metrics } = opts;
-  const consumer = opts.kafka.consumer({
-    groupId: opts.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxWaitTimeInMs: 200,
-    allowAutoTopicCreation: false,
-    ...opts.consumer,
-  });
-  const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
-
-  // A batch whose handler fails comes back whole: a record already set aside is not set aside again
-  // (per partition, until the batch's offsets are committed).
   const lettered = new Map<number, Set<string>>();
-
-  async function deadLetter(topic: string, partition: number, message: KafkaMessage, err: unknown) {
+  const send = async (topic: string, partition: number, message: KafkaMessage, err: unknown) => {
     const done = lettered.get(partition) ?? new Set<string>();
     lettered.set(partition, done);
     if (done.has(message.offset)) return;
@@ -193,7 +197,58 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
       source_topic: topic,
       code: err instanceof VoiceloopError ? err.code : 'UNKNOWN',
     });
+  };
+  return Object.assign(send, { committed: (partition: number) => lettered.delete(partition) });
+}
+
+const OUTAGE_RETRY_MS = { initial: 500, max: 5_000 };
+
+/**
+ * Runs `work` (one batch) and runs it again, after a pause that grows up to 5 s with a heartbeat
+ * between, for as long as it fails because a dependency is down; each failure goes to `outages` (logged
+ * once per outage) and the first success ends the outage. Any other error, and a consumer that is
+ * stopping or lost the partition, goes to kafkajs as before.
+ */
+async function holdThroughOutages(
+  work: () => Promise<void>,
+  o: { outages: OutageLog; isActive(): boolean; heartbeat(): Promise<void>; signal: AbortSignal },
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await work();
+      o.outages.recovered();
+      return;
+    } catch (err) {
+      const dependency = unavailableDependency(err);
+      if (!dependency || !o.isActive() || o.signal.aborted) throw err;
+      o.outages.refused(dependency, err);
+    }
+    const pause = backoffDelay(attempt, OUTAGE_RETRY_MS.initial, OUTAGE_RETRY_MS.max);
+    // Stopping: leave the batch uncommitted (the next owner reads it again), as a stop mid-batch does.
+    if (!(await sleep(pause, true, { signal: o.signal }).catch(() => false))) return;
+    if (!o.isActive()) return;
+    await o.heartbeat();
   }
+}
+
+export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<RoleConsumer> {
+  const { log, metrics } = opts;
+  const consumer = opts.kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: 200,
+    allowAutoTopicCreation: false,
+    ...opts.consumer,
+  });
+  const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
+  const deadLetter = deadLetterer(opts, dlq);
+  const outages = new OutageLog({
+    log: log.child({ group: opts.groupId }),
+    meanwhile: `the consumer of group ${opts.groupId} holds its batch and tries it again until it answers`,
+    counted: 'attempt(s) failed',
+  });
+  const stopping = new AbortController();
 
   const joined = new Promise<void>((resolve) => {
     const off = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -210,37 +265,52 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const isActive = () => isRunning() && !isStale();
-      const records: DecodedRecord<T>[] = [];
-      for (const message of batch.messages) {
-        if (!isActive()) return;
-        try {
-          const value = await opts.codec.decode(message.value);
-          opts.check?.(value);
-          records.push({ value, message });
-        } catch (err) {
-          // Transient trouble (registry unreachable) or a bug: fail the batch, it is redelivered.
-          if (canRetry(err) || isProgrammingError(err)) throw err;
-          await deadLetter(batch.topic, batch.partition, message, err);
-        }
-      }
-      await opts.handle({
-        topic: batch.topic,
-        partition: batch.partition,
-        records,
+      const signal = stopping.signal;
+      await holdThroughOutages(() => runBatch(batch, resolveOffset, heartbeat, isActive), {
+        outages,
         isActive,
         heartbeat,
-        deadLetter: (message, err) => deadLetter(batch.topic, batch.partition, message, err),
+        signal,
       });
-      if (!isActive()) return;
-      // The work is done: only now may the group move past these records.
-      const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-      lettered.delete(batch.partition);
-      resolveOffset(batch.lastOffset());
-      crashes.progressed();
-      await heartbeat();
     },
   };
+  async function runBatch(
+    batch: Batch,
+    resolveOffset: (offset: string) => void,
+    heartbeat: () => Promise<void>,
+    isActive: () => boolean,
+  ): Promise<void> {
+    const records: DecodedRecord<T>[] = [];
+    for (const message of batch.messages) {
+      if (!isActive()) return;
+      try {
+        const value = await opts.codec.decode(message.value);
+        opts.check?.(value);
+        records.push({ value, message });
+      } catch (err) {
+        // The registry unreachable: the batch is held and tried again (holdThroughOutages); other
+        // transient trouble or a bug: the batch fails to kafkajs and is redelivered.
+        if (canRetry(err) || isProgrammingError(err)) throw err;
+        await deadLetter(batch.topic, batch.partition, message, err);
+      }
+    }
+    await opts.handle({
+      topic: batch.topic,
+      partition: batch.partition,
+      records,
+      isActive,
+      heartbeat,
+      deadLetter: (message, err) => deadLetter(batch.topic, batch.partition, message, err),
+    });
+    if (!isActive()) return;
+    // The work is done: only now may the group move past these records.
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    deadLetter.committed(batch.partition);
+    resolveOffset(batch.lastOffset());
+    crashes.progressed();
+    await heartbeat();
+  }
   const crashes = restartOnCrash(consumer, {
     group: opts.groupId,
     log,
@@ -262,6 +332,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
   return {
     consumer,
     async stop() {
+      stopping.abort();
       await crashes.stop();
       await consumer
         .disconnect()

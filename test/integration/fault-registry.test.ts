@@ -168,6 +168,40 @@ async function checkWhileDown(base: string, operator: string, tenant: string) {
   assert.equal(change.status, 200, await change.text());
 }
 
+/**
+ * The consumers said the outage once when it started and once when it ended, per consumer group, and
+ * logged no error for each failed attempt (kafkajs's "Error when calling eachBatch", "Crash", "Restarting").
+ */
+async function checkOutageLogged(lines: string[]) {
+  const parsed = () =>
+    lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { level: number; msg: string; group?: string; dependency?: string }];
+      } catch {
+        return [];
+      }
+    });
+  const ofRegistry = (msg: RegExp) =>
+    parsed().filter((l) => l.dependency === 'schema_registry' && l.group && msg.test(l.msg));
+  const started = ofRegistry(/unavailable .*holds its batch/);
+  assert.ok(started.length > 0, 'no consumer logged the registry outage');
+  const groups = started.map((l) => l.group!);
+  assert.equal(new Set(groups).size, groups.length, `an outage logged twice: ${groups}`);
+  await waitFor(
+    'each consumer group that logged the outage to log its end',
+    async () => groups.every((g) => ofRegistry(/answers again/).some((l) => l.group === g)),
+    10_000,
+    100,
+  );
+  assert.equal(ofRegistry(/answers again/).length, groups.length, 'an outage end logged twice');
+  const perAttempt = parsed().filter((l) => /eachBatch|^Crash|^Restarting the consumer/.test(l.msg));
+  assert.deepEqual(
+    perAttempt.map((l) => l.msg),
+    [],
+  );
+  console.log(`registry outage logged by ${groups.join(', ')}: once at the start and once at the end`);
+}
+
 test('issue 9: schema registry killed and restarted under load: process lives, nothing acknowledged lost, held records stored within 10 s', async (t) => {
   const db = await startPrivatePostgres();
   defer(t, () => db.destroy());
@@ -219,6 +253,7 @@ test('issue 9: schema registry killed and restarted under load: process lives, n
   );
   console.log(`held records stored ${Date.now() - back} ms after the registry was back`);
   await load.stop();
+  await checkOutageLogged(child.lines);
 
   const rows = await waitFor(
     'every acknowledged snapshot stored',

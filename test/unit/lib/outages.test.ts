@@ -77,6 +77,36 @@ test('two dependencies down at once are two outages', () => {
   outages.stop();
 });
 
+test('without a probe an outage ends when its owner says it recovered (a consumer retrying a batch)', () => {
+  const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+  const log = {
+    warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }),
+  } as unknown as Logger;
+  let now = 5_000;
+  const outages = new OutageLog({
+    log,
+    now: () => now,
+    meanwhile: 'the batch is held and tried again',
+    counted: 'attempt(s) failed',
+  });
+  outages.recovered(); // nothing open: nothing said
+  assert.equal(lines.length, 0);
+  const err = new VoiceloopError('SCHEMA_REGISTRY', 'fetching schema id 7: ECONNREFUSED', { canRetry: true });
+  for (let i = 0; i < 30; i++) outages.refused('schema_registry', err);
+  now += 4_200;
+  assert.deepEqual(outages.down, ['schema_registry']);
+  outages.recovered();
+  outages.recovered();
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    [
+      'the schema registry is unavailable (fetching schema id 7: ECONNREFUSED): the batch is held and tried again',
+      'the schema registry answers again after 4.2 s; 30 attempt(s) failed meanwhile',
+    ],
+  );
+  assert.deepEqual(outages.down, []);
+});
+
 test('only a retriable error of a dependency names one', () => {
   assert.equal(unavailableDependency(new VoiceloopError('DATABASE', 'x', { canRetry: true })), 'postgres');
   assert.equal(unavailableDependency(new VoiceloopError('KAFKA', 'x', { canRetry: true })), 'kafka');

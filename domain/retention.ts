@@ -12,6 +12,7 @@ export interface RetentionSettings {
   configStateDays: number;
   runDays: number;
   observationDays: number;
+  webhookDays: number;
 }
 
 export interface TenantOverride {
@@ -27,6 +28,7 @@ export interface Cutoffs {
   configState: number;
   runs: number;
   observations: number;
+  webhooks: number;
   /** Tenants whose own snapshot cutoff is later than the deployment's. */
   tenantSnapshots: Map<string, number>;
   /** Tenants whose own audio cutoff is later than the deployment's. */
@@ -51,6 +53,7 @@ export function cutoffs(now: number, s: RetentionSettings, tenants: readonly Ten
     configState: now - s.configStateDays * DAY_MS,
     runs: now - s.runDays * DAY_MS,
     observations: now - s.observationDays * DAY_MS,
+    webhooks: now - s.webhookDays * DAY_MS,
     tenantSnapshots,
     tenantAudio,
   };

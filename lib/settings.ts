@@ -122,6 +122,11 @@ export interface RetentionSettings {
   runDays: number;
   /** OBSERVATION_RETENTION_DAYS: batch observations (the batch optimizer's learning history). */
   observationDays: number;
+  /**
+   * WEBHOOK_RETENTION_DAYS: webhook deliveries delivered or abandoned this long ago, with their attempts
+   * (the delivery log); pending ones always stay.
+   */
+  webhookDays: number;
   /** MAINTENANCE_INTERVAL_MINUTES: how often the maintenance role sweeps. */
   intervalMs: number;
 }
@@ -327,6 +332,7 @@ export function loadSettings(
       configStateDays: int(env, 'CONFIG_STATE_RETENTION_DAYS', 7, 1, 3650),
       runDays: int(env, 'RUN_RETENTION_DAYS', 90, 1, 3650),
       observationDays: int(env, 'OBSERVATION_RETENTION_DAYS', 365, 1, 3650),
+      webhookDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 1, 3650),
       intervalMs: int(env, 'MAINTENANCE_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60) * 60_000,
     },
     webhooks: {

@@ -180,6 +180,11 @@ const tasks: Record<string, Task> = {
   async observations(ctx) {
     return { count: await store.oldObservations(ctx.deps.pool, ctx.cut.observations, ctx.opts.dryRun) };
   },
+  // Finished webhook deliveries; their attempts (the delivery log) go with them, said in the sample.
+  async webhook_deliveries(ctx) {
+    const n = await store.finishedWebhookDeliveries(ctx.deps.pool, ctx.cut.webhooks, ctx.opts.dryRun);
+    return { count: n.deliveries, sample: [`${n.attempts} attempt(s) with them`] };
+  },
 };
 
 export const TASKS = Object.keys(tasks);

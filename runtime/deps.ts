@@ -36,5 +36,6 @@ export function maintenanceOptionsFor(cfg: Readonly<Settings>): MaintenanceOptio
     configStateDays: cfg.retention.configStateDays,
     runDays: cfg.retention.runDays,
     observationDays: cfg.retention.observationDays,
+    webhookDays: cfg.retention.webhookDays,
   };
 }

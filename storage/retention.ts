@@ -308,6 +308,31 @@ export function oldObservations(c: Queryable, cutoffMs: number, dryRun: boolean)
   );
 }
 
+/**
+ * Webhook deliveries that ended before the cutoff (delivered then, or abandoned after their last attempt
+ * then) with their attempts, in one statement; pending deliveries always stay, with their attempts.
+ */
+export async function finishedWebhookDeliveries(
+  c: Queryable,
+  cutoffMs: number,
+  dryRun: boolean,
+): Promise<{ deliveries: number; attempts: number }> {
+  const ended = `d.state <> 'pending' AND COALESCE(d.delivered_at,
+       (SELECT max(wa.at) FROM webhook_attempts wa WHERE wa.delivery_id = d.id), d.created_at)
+     < to_timestamp($1::float8 / 1000)`;
+  const sql = dryRun
+    ? `SELECT count(*)::int AS deliveries,
+              (SELECT count(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+                WHERE ${ended})::int AS attempts
+         FROM webhook_deliveries d WHERE ${ended}`
+    : `WITH doomed AS (SELECT d.id FROM webhook_deliveries d WHERE ${ended}),
+            attempts AS (DELETE FROM webhook_attempts a USING doomed WHERE a.delivery_id = doomed.id RETURNING 1),
+            gone AS (DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1)
+       SELECT (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts`;
+  const r = await c.query<{ deliveries: number; attempts: number }>(sql, [cutoffMs]);
+  return r.rows[0]!;
+}
+
 // ---- audio objects ------------------------------------------------------------------------------
 
 /**

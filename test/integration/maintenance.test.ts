@@ -62,6 +62,7 @@ test('maintenance: past retention goes, inside and referenced stay; recorded, co
   const stream = 'mt';
 
   const [kOld, kRef, kLoose] = (await seed(pool, bucket.audio, stream, t0)) as [string, string, string];
+  await seedWebhooks(pool, stream, t0);
 
   // Sweep 1 at t0 + 10 d: inside snapshot (14 d) and audio (30 d) retention, past outbox/config (7 d).
   now = t0 + 10 * DAY;
@@ -77,8 +78,9 @@ test('maintenance: past retention goes, inside and referenced stay; recorded, co
       runs: n1.runs,
       obs: n1.observations,
       calls: n1.calls,
+      webhooks: n1.webhook_deliveries,
     },
-    { drop: 0, audio: 0, outbox: 1, config: 1, runs: 1, obs: 1, calls: 0 },
+    { drop: 0, audio: 0, outbox: 1, config: 1, runs: 1, obs: 1, calls: 0, webhooks: 0 },
   );
   assert.ok(n1.partitions_ahead! >= 4, 'the coming days made ahead');
   for (let d = 0; d <= 3; d++)
@@ -102,6 +104,11 @@ test('maintenance: past retention goes, inside and referenced stay; recorded, co
   const dry = (await m.sweep({ dryRun: true }))!;
   const nd = Object.fromEntries(dry.tasks.map((x) => [x.task, x.count]));
   assert.equal(nd.audio, 2, JSON.stringify(dry.tasks));
+  assert.equal(nd.webhook_deliveries, 2, JSON.stringify(dry.tasks));
+  assert.deepEqual(dry.tasks.find((x) => x.task === 'webhook_deliveries')!.sample, [
+    '3 attempt(s) with them',
+  ]);
+  assert.equal(await count(pool, 'webhook_deliveries'), 4);
   assert.ok(dry.tasks.find((x) => x.task === 'audio')!.sample!.includes(kOld));
   assert.equal(nd.partitions_drop! >= 1, true);
   assert.equal(await count(pool, 'station_snapshots'), 2);
@@ -132,6 +139,21 @@ test('maintenance: past retention goes, inside and referenced stay; recorded, co
   assert.equal(await count(pool, "segments WHERE call_id = 'c-old'"), 0);
   assert.equal(n2.calls, 1);
   assert.equal(await count(pool, "outbox WHERE message_key = 'o-pending'"), 1, 'pending rows always stay');
+  // Webhooks: the delivered and the abandoned delivery of day t0 went with their attempts; the recent
+  // one and the pending one (however old) stay with theirs.
+  assert.equal(n2.webhook_deliveries, 2);
+  assert.deepEqual(
+    (
+      await pool.query(
+        'SELECT d.event_type, count(a.attempt)::int AS attempts FROM webhook_deliveries d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id GROUP BY 1 ORDER BY 1',
+      )
+    ).rows,
+    [
+      { event_type: 'delivered-young', attempts: 1 },
+      { event_type: 'pending-old', attempts: 1 },
+    ],
+  );
+  assert.equal(await count(pool, 'webhook_attempts'), 2, 'no attempt left without its delivery');
 
   await checkRecorded(pool, metrics, t0, n2.partitions_drop!);
 });
@@ -213,6 +235,43 @@ async function seed(pool: Pool, audio: AudioStore, stream: string, t0: number): 
   return [kOld, kRef, kLoose];
 }
 
+/**
+ * Webhook deliveries around t0 (their event type says which): delivered on day t0, abandoned after
+ * attempts on day t0, delivered 5 days later, and one still pending since day t0; each with attempts.
+ */
+async function seedWebhooks(pool: Pool, stream: string, t0: number): Promise<void> {
+  const sub = (
+    await pool.query<{ id: string }>(
+      `INSERT INTO webhook_subscriptions (id, stream, tenant_id, url, secret, event_types, created_by)
+       VALUES (gen_random_uuid(), $1, 'ta', 'https://example.invalid/hook', 's', '{change.applied}', 'test')
+       RETURNING id`,
+      [stream],
+    )
+  ).rows[0]!.id;
+  const at = (ms: number) => new Date(ms);
+  const deliveries: [string, string, number, number | null, number[]][] = [
+    ['delivered-old', 'delivered', t0, t0, [t0]],
+    ['abandoned-old', 'abandoned', t0, null, [t0, t0 + 3_600_000]],
+    ['delivered-young', 'delivered', t0 + 5 * DAY, t0 + 5 * DAY, [t0 + 5 * DAY]],
+    ['pending-old', 'pending', t0, null, [t0]],
+  ];
+  for (const [type, state, created, delivered, attempts] of deliveries) {
+    const id = (
+      await pool.query<{ id: string }>(
+        `INSERT INTO webhook_deliveries (event_id, subscription_id, stream, event_type, payload, created_at, state,
+           attempts, delivered_at)
+         VALUES (gen_random_uuid(), $1, $2, $3, '{}', $4, $5, $6, $7) RETURNING id::text`,
+        [sub, stream, type, at(created), state, attempts.length, delivered === null ? null : at(delivered)],
+      )
+    ).rows[0]!.id;
+    for (const [i, ms] of attempts.entries())
+      await pool.query(
+        'INSERT INTO webhook_attempts (delivery_id, attempt, at, status, duration_ms) VALUES ($1, $2, $3, 500, 10)',
+        [id, i + 1, at(ms)],
+      );
+  }
+}
+
 /** Every sweep recorded with its clock, status and per-task counts and times; deletions counted in metrics. */
 async function checkRecorded(pool: Pool, metrics: Metrics, t0: number, dropped: number): Promise<void> {
   // Recorded: each sweep with its clock, status and per-task counts and times.
@@ -234,6 +293,7 @@ async function checkRecorded(pool: Pool, metrics: Metrics, t0: number, dropped: 
   const by = (task: string) => items.values.find((v) => v.labels.task === task)?.value;
   assert.equal(by('audio'), 2);
   assert.equal(by('outbox'), 2);
+  assert.equal(by('webhook_deliveries'), 2);
   assert.equal(by('partitions_drop'), dropped);
   const sweeps = await metrics.maintenanceSweeps.get();
   assert.deepEqual(sweeps.values.map((v) => [v.labels.status, v.labels.dry_run, v.value]).sort(), [

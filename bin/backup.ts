@@ -5,6 +5,7 @@ import { runBackup } from '../backup/backup.ts';
 import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
+import { checkKafkaCredentials } from '../runtime/kafkaCredentials.ts';
 import { postgresProgram } from '../stack/services/postgres.ts';
 import { AudioStore, createS3 } from '../storage/audioStore.ts';
 import { createPool } from '../storage/db.ts';
@@ -16,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
   const v = parseFlags(argv, { out: { type: 'string' } }, USAGE);
   if (typeof v.out !== 'string' || v.out === '') throw new ArgError(`--out is required\n${USAGE}`);
   const cfg = loadSettings(undefined, { logLevel: 'error' });
+  await checkKafkaCredentials(cfg, 'maintenance');
   const log = createLogger(cfg.logLevel);
   const pool = createPool(cfg, log, 3);
   const s3 = createS3(cfg);

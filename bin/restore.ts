@@ -6,6 +6,7 @@ import { ArgError, parseFlags, runMain } from '../lib/cli.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { ensureBucket } from '../runtime/bootstrap.ts';
+import { checkKafkaCredentials } from '../runtime/kafkaCredentials.ts';
 import { postgresProgram } from '../stack/services/postgres.ts';
 import { AudioStore, createS3 } from '../storage/audioStore.ts';
 import { createPool } from '../storage/db.ts';
@@ -17,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
   const v = parseFlags(argv, { from: { type: 'string' } }, USAGE);
   if (typeof v.from !== 'string' || v.from === '') throw new ArgError(`--from is required\n${USAGE}`);
   const cfg = loadSettings(undefined, { logLevel: 'error' });
+  await checkKafkaCredentials(cfg, 'admin');
   const log = createLogger(cfg.logLevel);
   const pool = createPool(cfg, log, 3);
   const s3 = createS3(cfg);

@@ -2,8 +2,14 @@
 import { loadSettings } from '../lib/settings.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { parseRoles, startApp } from '../runtime/app.ts';
+import { checkKafkaCredentials } from '../runtime/kafkaCredentials.ts';
 
 const cfg = loadSettings();
+// A broker that wants credentials this process lacks (or refuses its own): said in words, not kafkajs's.
+await checkKafkaCredentials(cfg, 'api').catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});
 const stopTracing = startTracing(cfg.otlpEndpoint);
 const app = await startApp(cfg, parseRoles(cfg.roles ?? undefined));
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './privateProcess.ts';
+import { freePort, guardServer } from './privateProcess.ts';
 
 export { freePort };
 
@@ -36,6 +36,10 @@ function osUser(): { uid: number; gid: number } | undefined {
 export interface PrivatePostgres {
   url: string;
   port: number;
+  /** The server's folder (data and socket). */
+  dir: string;
+  /** The postmaster's pid, which leads the server's process group. */
+  pid(): number | undefined;
   start(): Promise<void>;
   /** Kills the server (SIGKILL: no shutdown, every connection reset) and waits for it to exit. */
   kill(): Promise<void>;
@@ -85,6 +89,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const self: PrivatePostgres = {
     url,
     port,
+    dir,
+    pid: () => proc?.pid,
     async start() {
       proc = spawn(
         join(bin, 'postgres'),
@@ -106,11 +112,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         // left behind would hold the shared memory and block the restart).
         { stdio: 'ignore', detached: true, ...(user ?? {}) },
       );
+      guardServer(proc, dir);
       await waitReady();
     },
     async kill() {
       const p = proc;
-      if (!p || p.exitCode !== null) return;
+      // Ended by a signal: exitCode null, signalCode set (killed before: nothing left to kill).
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
       const exited = new Promise((r) => p.once('exit', r));
       process.kill(-p.pid!, 'SIGKILL');
       await exited;

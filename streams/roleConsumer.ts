@@ -201,10 +201,10 @@ function deadLetterer<T>(opts: RoleConsumerOptions<T>, dlq: Producer | undefined
   return Object.assign(send, { committed: (partition: number) => lettered.delete(partition) });
 }
 
-const OUTAGE_RETRY_MS = { initial: 500, max: 5_000 };
+const OUTAGE_RETRY_MS = { initial: 500, max: 2_000 };
 
 /**
- * Runs `work` (one batch) and runs it again, after a pause that grows up to 5 s with a heartbeat
+ * Runs `work` (one batch) and runs it again, after a pause that grows up to 2 s with a heartbeat
  * between, for as long as it fails because a dependency is down; each failure goes to `outages` (logged
  * once per outage) and the first success ends the outage. Any other error, and a consumer that is
  * stopping or lost the partition, goes to kafkajs as before.

@@ -60,6 +60,58 @@ async function startRoles(ctx: BenchContext): Promise<RoleChild[]> {
   return roles;
 }
 
+interface GroupEvent {
+  role: string;
+  at_s: number;
+  state: string;
+  members: number;
+  output: string;
+}
+
+/**
+ * Watches each role's consumer group once a second while the run lasts: a group that leaves Stable
+ * while its process lives (a consumer evicted or crashed; a persister's group once went Empty for good
+ * in a full run, issue 11) is logged with the process's last output and kept in the details.
+ */
+function watchGroups(ctx: BenchContext, rt: Runtime, roles: RoleChild[]) {
+  const events: GroupEvent[] = [];
+  const last = new Map<string, string>();
+  const t0 = performance.now();
+  const admin = rt.kafka.admin();
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const { groups } = await admin.describeGroups(roles.map((r) => r.group));
+      for (const g of groups) {
+        const r = roles.find((x) => x.group === g.groupId)!;
+        const prev = last.get(r.role);
+        last.set(r.role, g.state);
+        if (prev === undefined || prev === g.state) continue;
+        const output = r.child.output().trim().split('\n').slice(-5).join('\n').slice(-1500);
+        const at = Math.round((performance.now() - t0) / 1000);
+        events.push({ role: r.role, at_s: at, state: g.state, members: g.members.length, output });
+        ctx.log(
+          `memory: ${r.role}'s group ${prev} -> ${g.state} at ${at} s; its last output: ${output || '(none)'}`,
+        );
+      }
+    } catch {
+      // the broker busy: the next tick asks again
+    } finally {
+      busy = false;
+    }
+  }, 1000);
+  return {
+    events,
+    ready: admin.connect(),
+    async stop() {
+      clearInterval(timer);
+      await admin.disconnect().catch(() => {});
+    },
+  };
+}
+
 /** Loads realistic snapshots onto the run's topic in chunks; `loaded` counts them. */
 async function snapshotLoader(ctx: BenchContext, rt: Runtime) {
   const codec = rt.registry.codec('StationSnapshot');
@@ -196,6 +248,9 @@ export const memoryBench: Bench = {
       points: Object.fromEntries(roles.map((r) => [r.role, []])),
       stalls: [],
     };
+    const watch = watchGroups(ctx, rt, roles);
+    await watch.ready;
+    ctx.defer(() => watch.stop());
     // Warm-up point: JIT, pools, group joins, the first calls' state.
     await loader.loadMore(500);
     await sample(sm, loader.loaded, 'warm-up (500)');
@@ -210,6 +265,16 @@ export const memoryBench: Bench = {
       figures.push(...f.figures);
       fits[r.role] = f.fit;
     }
-    return { figures, details: { checkpoints, points: sm.points, least_squares: fits, behind: sm.stalls } };
+    await watch.stop();
+    return {
+      figures,
+      details: {
+        checkpoints,
+        points: sm.points,
+        least_squares: fits,
+        behind: sm.stalls,
+        group_events: watch.events,
+      },
+    };
   },
 };

@@ -31,23 +31,37 @@ const SCREENED = 5;
 /** ...and the best this many that pass are verified on the held-out calls (also without the guard). */
 const VERIFIED = 3;
 
+/** A call's place in a run's split: calls are ordered by this seeded hash of their id. */
+export function callSplitKey(seed: number, callId: string): number {
+  return hashSeed(`${seed}|${callId}`);
+}
+
 /**
  * Training and verification segments from different calls: calls in a seeded hash order, every third
  * one held out. With too few held-out segments, verification falls back to all of them (and says so).
+ * The segments are taken call by call in that order (each call's in segment order), so the split does
+ * not depend on the order the history arrived in (Kafka partitions).
  */
 export function splitByCall<T extends { snapshot: StationSnapshot }>(
   segs: readonly T[],
   seed: number,
 ): { train: T[]; verify: T[]; heldOut: boolean } {
   const calls = [...new Set(segs.map((s) => s.snapshot.call_id))].sort(
-    (a, b) => hashSeed(`${seed}|${a}`) - hashSeed(`${seed}|${b}`) || a.localeCompare(b),
+    (a, b) => callSplitKey(seed, a) - callSplitKey(seed, b) || a.localeCompare(b),
+  );
+  const rank = new Map(calls.map((c, i) => [c, i]));
+  const ordered = [...segs].sort(
+    (a, b) =>
+      rank.get(a.snapshot.call_id)! - rank.get(b.snapshot.call_id)! ||
+      a.snapshot.segment.index - b.snapshot.segment.index ||
+      a.snapshot.captured_at - b.snapshot.captured_at,
   );
   const held = new Set(calls.filter((_, i) => i % 3 === 2));
   if (held.size === 0 && calls.length >= 2) held.add(calls[calls.length - 1]!);
-  const train = segs.filter((s) => !held.has(s.snapshot.call_id)).slice(0, TRAIN_MAX);
-  const verify = segs.filter((s) => held.has(s.snapshot.call_id)).slice(0, VERIFY_MAX);
+  const train = ordered.filter((s) => !held.has(s.snapshot.call_id)).slice(0, TRAIN_MAX);
+  const verify = ordered.filter((s) => held.has(s.snapshot.call_id)).slice(0, VERIFY_MAX);
   if (verify.length >= MIN_VERIFY) return { train, verify, heldOut: true };
-  return { train: segs.slice(0, TRAIN_MAX), verify: segs.slice(0, VERIFY_MAX), heldOut: false };
+  return { train: ordered.slice(0, TRAIN_MAX), verify: ordered.slice(0, VERIFY_MAX), heldOut: false };
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -181,7 +195,9 @@ export async function learnGroup(
     priors,
     warmStarts,
     budget: req.budget,
-    seed: (req.seed ^ hashSeed(ctx.id)) >>> 0,
+    // A seed per station and context, not per tenant: the same request on the same data searches
+    // the same way whichever tenant it is run for.
+    seed: (req.seed ^ hashSeed(`${ctx.stationId}|${ctx.key}`)) >>> 0,
     pooledVar: h.pooledVar,
     // No segmental-SNR constraint: it disagrees with PESQ (RNNoise: -0.5..-1.8 dB while PESQ rises),
     // so the search runs on the score and the reference guard screens its best afterwards.

@@ -21,7 +21,7 @@ export {
   type ReplaySegment,
   tQuantile975,
 } from './counterfactual.ts';
-export { learnGroup, MIN_SEGMENTS, splitByCall } from './group.ts';
+export { callSplitKey, learnGroup, MIN_SEGMENTS, splitByCall } from './group.ts';
 export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } from './history.ts';
 export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
 export type { BatchPhase, BatchProgress } from './progress.ts';

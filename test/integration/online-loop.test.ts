@@ -101,10 +101,15 @@ async function scoreRises({ app, iterate, gain }: Loop): Promise<string> {
 
 /** (b) A bad change forced through the API is rolled back within one evaluation window. */
 async function forcedChangeRolledBack({ app, agent, tenant, api, applied, iterate, gain }: Loop) {
-  // A steady talker already on the loudness target: the same 2 s of speech in every segment, so the
-  // only thing that moves the score is the forced change (segment-to-segment content is held fixed).
+  // A steady talker on the loudness target: the same 2 s of speech in every segment, so the only
+  // thing that moves the score is the forced change (segment-to-segment content is held fixed). Speech
+  // at -22.7 dB measures about -23 LUFS at the station, inside the level rule's 1.5 LU deadband. (It
+  // was -24.9 dB, which measures -25.2 LUFS: 2.2 LU under the target, outside the deadband. The
+  // controller left it alone only because every component scored >= 0.95 there and it stopped; under
+  // the scorecard fitted to PESQ, which credits the SNR further, it did not stop, and the level rule
+  // rightly raised the gain.)
   const call = uniqueId('bad');
-  const [steady] = station4Call(-24.9, 1, 7);
+  const [steady] = station4Call(-22.7, 1, 7);
   let index = 0;
   for (; index < 3; index++) {
     const r = await iterate(call, index, steady!);

@@ -124,7 +124,11 @@ test('context: impairment class and codec, tenant only in a tenant-scoped run', 
 });
 
 test('split: verification calls are never training calls; one call falls back to verifying on all', () => {
-  const segs = Array.from({ length: 36 }, (_, i) => ({ snapshot: snap({ call: `call-${i % 9}` }) }));
+  const segs = Array.from({ length: 36 }, (_, i) => {
+    const snapshot = snap({ call: `call-${i % 9}` });
+    snapshot.segment = { ...snapshot.segment, index: Math.floor(i / 9) };
+    return { snapshot };
+  });
   const s = splitByCall(segs, 4);
   assert.ok(s.heldOut);
   const trainCalls = new Set(s.train.map((x) => x.snapshot.call_id));
@@ -133,6 +137,8 @@ test('split: verification calls are never training calls; one call falls back to
   for (const c of verifyCalls) assert.ok(!trainCalls.has(c), `${c} is in both`);
   assert.ok(s.train.length <= 12 && s.verify.length === 12);
   assert.deepEqual(splitByCall(segs, 4), s, 'same seed, same split');
+  const arrived = [...segs].reverse();
+  assert.deepEqual(splitByCall(arrived, 4), s, 'the same split whatever order the segments arrived in');
   const one = splitByCall(
     Array.from({ length: 5 }, () => ({ snapshot: snap({ call: 'only' }) })),
     4,

@@ -20,6 +20,7 @@ import { loadSettings } from '../lib/settings.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { bootstrapStation } from '../runtime/bootstrap.ts';
 import { ensureStack } from '../stack/index.ts';
+import { stationPrincipal } from '../stack/kafkaAuth.ts';
 import { stateDir } from '../stack/layout.ts';
 import { startStationAgent } from '../stations/agent/index.ts';
 import { parseRtpArgs, RTP_FLAGS, RTP_USAGE, type RtpAgentArgs } from '../stations/agent/rtpArgs.ts';
@@ -182,7 +183,8 @@ await ensureSpeechAndEngines((line) => log.info(line)).catch((err: Error) =>
   log.warn(`running without them: ${err.message}`),
 );
 const engines = createStageEngines(cfg.engines);
-const rt = await bootstrapStation(cfg, { log });
+// The agent acts as its own station on the broker (stack/kafkaAuth.ts): `station-<id>`.
+const rt = await bootstrapStation(cfg, { log, principal: stationPrincipal(args.station) });
 // The agent's own metrics (applied version, apply latency, TTL expiries) on its own /metrics; a port
 // already taken is said once and the agent goes on without it (its calls matter more).
 const agentMetrics = createAgentMetrics(undefined, true);

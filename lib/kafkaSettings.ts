@@ -8,7 +8,7 @@ import {
   credentialsFile,
   PRINCIPALS,
   type Principal,
-  parseCredentials,
+  parseCredentialsFound,
   ROLE_MECHANISM,
 } from '../stack/kafkaAuth.ts';
 import { VoiceloopError } from './errors.ts';
@@ -37,7 +37,8 @@ export interface KafkaSasl {
  */
 export interface KafkaAuth {
   given: KafkaSasl | null;
-  principals: { file: string; credentials: Credentials } | null;
+  /** The file's passwords; a principal it lacks fails when a client acting as it is made. */
+  principals: { file: string; credentials: Partial<Credentials> } | null;
   principal: Principal | null;
 }
 
@@ -88,7 +89,7 @@ export function kafkaAuth(env: Env): KafkaAuth {
       );
     }
     try {
-      principals = { file, credentials: parseCredentials(text, file) };
+      principals = { file, credentials: parseCredentialsFound(text, file) };
     } catch (err) {
       throw new VoiceloopError('CONFIG_INVALID', (err as Error).message);
     }
@@ -109,9 +110,12 @@ export function kafkaSaslFor(cfg: { kafka: { auth: KafkaAuth } }, principal: Pri
   if (a.given) return a.given;
   if (!a.principals) return null;
   const name = a.principal ?? principal;
-  return {
-    mechanism: name === 'admin' ? ADMIN_MECHANISM : ROLE_MECHANISM,
-    username: name,
-    password: a.principals.credentials[name],
-  };
+  const password = a.principals.credentials[name];
+  if (password === undefined) {
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `${a.principals.file} has no password for principal ${name} (a file from before that principal existed: \`npm run stack:up\` adds the missing ones to the local stack's broker and file)`,
+    );
+  }
+  return { mechanism: name === 'admin' ? ADMIN_MECHANISM : ROLE_MECHANISM, username: name, password };
 }

@@ -46,11 +46,11 @@ export type RoleName = (typeof ALL_ROLES)[number];
 
 /**
  * The broker principal each role acts as (stack/kafkaAuth.ts has their ACLs): the API side (API,
- * persister, experiments, batch runs, webhooks), the online optimizer, the relay, maintenance.
+ * experiments, batch runs, webhooks), the persister, the online optimizer, the relay, maintenance.
  */
 export const ROLE_PRINCIPAL: Readonly<Record<RoleName, Principal>> = {
   api: 'api',
-  persister: 'api',
+  persister: 'persister',
   relay: 'relay',
   online: 'online',
   experiments: 'api',

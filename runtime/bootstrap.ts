@@ -106,10 +106,10 @@ export interface StationRuntime {
 
 export async function bootstrapStation(
   cfg: Readonly<Settings>,
-  opts: { log?: Logger; metrics?: Metrics } = {},
+  opts: { log?: Logger; metrics?: Metrics; principal?: Principal } = {},
 ): Promise<StationRuntime> {
   const log = opts.log ?? createLogger(cfg.logLevel);
-  const kafka = createKafka(cfg, log, 'station');
+  const kafka = createKafka(cfg, log, opts.principal ?? 'station');
   const s3 = createS3(cfg);
   try {
     await Promise.all([ensureTopics(kafka, cfg), ensureBucket(s3, cfg.s3.bucket)]);

@@ -1,9 +1,9 @@
 // `npm run stack:up | stack:down | stack:status | stack:credentials | stack:acls -- PREFIX`.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { topicNames } from '../lib/settings.ts';
 import { ensureStack, stackStatus, stopStack } from './index.ts';
-import { credentialsFile, ensureCredentials, readCredentials, roleAcls } from './kafkaAuth.ts';
+import { credentialsFile, ensureCredentials, readCredentialsFound, roleAcls } from './kafkaAuth.ts';
 import { defaultEndpoints, stateDir } from './layout.ts';
 import { grantAcls } from './probes.ts';
 import { elapsed } from './service.ts';
@@ -59,17 +59,19 @@ async function main(command: string | undefined): Promise<number> {
       return (await printStatus()) ? 0 : 1;
     case 'credentials': {
       // The Kafka principals' passwords, generated once (the secured stack and docker-compose.yml use them).
+      // A local broker formatted already gets missing principals at `up` (users first, then the file).
       const file = credentialsFile(stateDir);
       mkdirSync(dirname(file), { recursive: true });
-      ensureCredentials(file);
+      const formatted = existsSync(join(dirname(file), 'data', 'meta.properties'));
+      if (!(formatted && existsSync(file))) ensureCredentials(file);
       console.log(file);
       return 0;
     }
     case 'acls': {
       // The ACLs of another deployment's topic prefix (the stack grants its own TOPIC_PREFIX's at `up`).
       const prefix = process.argv[3];
-      const creds = readCredentials(credentialsFile(stateDir));
-      if (!prefix || !creds) {
+      const creds = readCredentialsFound(credentialsFile(stateDir));
+      if (!prefix || creds?.admin === undefined) {
         console.error(
           `usage: tsx stack/cli.ts acls PREFIX (needs a secured stack: ${credentialsFile(stateDir)})`,
         );

@@ -3,21 +3,65 @@
 // ACLs), lib/settings.ts (which reads the credentials for the program's clients), the Docker path's
 // script (test/unit checks it grants the same) and the tests' private brokers.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadCatalog } from '../catalog/index.ts';
 import type { TopicNames } from '../lib/settings.ts';
+
+/** One station agent's principal: `station-<id>`, one per station of the catalog. */
+export type StationPrincipal = `station-${number}`;
+export const stationPrincipal = (stationId: number): StationPrincipal => `station-${stationId}`;
 
 /**
  * The broker's principals. `admin` is the stack's super-user (it creates users, ACLs, topics for the
- * probes); the others are the program's roles. Station agents share one principal: they all do the
- * same (write snapshots and acks, read config), and a per-station principal would need a user and ACLs
- * per station id created on the fly.
+ * probes); the others are the program's roles. Each station of the catalog has its own principal
+ * (`station-<id>`); `station` is kept for an agent process that serves several stations at once (it
+ * may do what any station may) and for KAFKA_PRINCIPAL=station.
  */
-export const PRINCIPALS = ['admin', 'api', 'online', 'relay', 'station', 'maintenance', 'test'] as const;
-export type Principal = (typeof PRINCIPALS)[number];
+export const PRINCIPALS = [
+  'admin',
+  'api',
+  'persister',
+  'online',
+  'relay',
+  'station',
+  ...loadCatalog().stations.map((s) => stationPrincipal(s.id)),
+  'maintenance',
+  'test',
+] as const;
+export type Principal =
+  | 'admin'
+  | 'api'
+  | 'persister'
+  | 'online'
+  | 'relay'
+  | 'station'
+  | StationPrincipal
+  | 'maintenance'
+  | 'test';
 
 /** The program's principals (every one but the super-user), each a SCRAM-SHA-512 user. */
 export const ROLE_PRINCIPALS = PRINCIPALS.filter((p): p is Exclude<Principal, 'admin'> => p !== 'admin');
+
+/** The per-station principals, in catalog order. */
+export const stationPrincipals = (): StationPrincipal[] =>
+  PRINCIPALS.filter((p): p is StationPrincipal => p.startsWith('station-'));
+
+/**
+ * The prefix of the config-feed groups an agent acting as `principal` may use: its own station's
+ * (`<prefix>.agent.station-<id>.`), or any agent group for the shared `station` principal.
+ */
+export function agentGroupPrefix(prefix: string, principal: 'station' | StationPrincipal): string {
+  return principal === 'station' ? `${prefix}.agent.` : `${prefix}.agent.${principal}.`;
+}
+
+/** The principal an agent process serving `stations` acts as: its station's, or `station` for several. */
+export function agentPrincipal(stations: readonly number[]): 'station' | StationPrincipal {
+  return stations.length === 1 ? stationPrincipal(stations[0]!) : 'station';
+}
+
+export const isPrincipal = (name: string): name is Principal =>
+  (PRINCIPALS as readonly string[]).includes(name);
 
 /**
  * The super-user authenticates with PLAIN against users listed in the broker's own JAAS config, so it
@@ -34,51 +78,95 @@ export function credentialsFile(stateDir: string): string {
   return join(stateDir, 'kafka', 'credentials');
 }
 
-/** Parses a credentials file's text; names it in the error when a line or a principal is wrong. */
-export function parseCredentials(text: string, where: string): Credentials {
+/**
+ * Parses a credentials file's text into the passwords it holds, which may be fewer than PRINCIPALS (a
+ * file written before a principal existed); names the line in the error when a line is wrong.
+ */
+export function parseCredentialsFound(text: string, where: string): Partial<Record<Principal, string>> {
   const out: Partial<Record<Principal, string>> = {};
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const name = line.slice(0, eq);
-    if (eq < 1 || !(PRINCIPALS as readonly string[]).includes(name) || line.length === eq + 1) {
+    if (eq < 1 || !isPrincipal(name) || line.length === eq + 1) {
       throw new Error(
         `${where}:${i + 1}: expected <principal>=<password> with one of ${PRINCIPALS.join(', ')}`,
       );
     }
-    out[name as Principal] = line.slice(eq + 1);
+    out[name] = line.slice(eq + 1);
   }
-  const missing = PRINCIPALS.filter((p) => out[p] === undefined);
-  if (missing.length > 0) throw new Error(`${where} has no password for ${missing.join(', ')}`);
+  return out;
+}
+
+/** The principals `found` has no password for. */
+export function missingPrincipals(found: Partial<Record<Principal, string>>): Principal[] {
+  return PRINCIPALS.filter((p) => found[p] === undefined);
+}
+
+/** Parses a credentials file's text that must hold every principal; names what is missing. */
+export function parseCredentials(text: string, where: string): Credentials {
+  const out = parseCredentialsFound(text, where);
+  const missing = missingPrincipals(out);
+  if (missing.length > 0) {
+    throw new Error(
+      `${where} has no password for ${missing.join(', ')} (a file from before these principals existed: \`npm run stack:up\` adds them to the local stack's broker and file)`,
+    );
+  }
   return Object.freeze(out as Record<Principal, string>);
 }
 
-export function formatCredentials(c: Credentials): string {
-  return `# Kafka principals of the local stack (generated; SCRAM-SHA-512 users, admin is PLAIN)\n${PRINCIPALS.map((p) => `${p}=${c[p]}`).join('\n')}\n`;
+export function formatCredentials(c: Partial<Record<Principal, string>>): string {
+  const lines = PRINCIPALS.filter((p) => c[p] !== undefined).map((p) => `${p}=${c[p]}`);
+  return `# Kafka principals of the local stack (generated; SCRAM-SHA-512 users, admin is PLAIN)\n${lines.join('\n')}\n`;
 }
 
-/** Reads the file when it exists; undefined when it does not. */
+/** Reads the file when it exists (every principal required); undefined when it does not. */
 export function readCredentials(file: string): Credentials | undefined {
   if (!existsSync(file)) return undefined;
   return parseCredentials(readFileSync(file, 'utf8'), file);
 }
 
-/** The stack's credentials: read, or generated (random, URL-safe) and written readable by the owner only. */
+/** The passwords the file holds (possibly not every principal's); undefined when it does not exist. */
+export function readCredentialsFound(file: string): Partial<Record<Principal, string>> | undefined {
+  if (!existsSync(file)) return undefined;
+  return parseCredentialsFound(readFileSync(file, 'utf8'), file);
+}
+
+export const newPassword = (): string => randomBytes(18).toString('base64url');
+
+/** Writes the file readable by the owner only (a new file, then renamed over the old one). */
+export function writeCredentials(file: string, c: Partial<Record<Principal, string>>): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, formatCredentials(c), { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/**
+ * The stack's credentials: read, with a random (URL-safe) password generated for every principal the
+ * file lacks (all of them when there is no file), written readable by the owner only. Only for a
+ * broker that has not been formatted yet (or the Docker path, which adds missing users at start): on a
+ * running broker the users must exist before their passwords are in the file (services/kafka.ts).
+ */
 export function ensureCredentials(file: string): Credentials {
-  const found = readCredentials(file);
-  if (found) return found;
-  const made = Object.fromEntries(PRINCIPALS.map((p) => [p, randomBytes(18).toString('base64url')]));
-  writeFileSync(file, formatCredentials(made as Credentials), { mode: 0o600 });
-  return made as Credentials;
+  const found = readCredentialsFound(file) ?? {};
+  const missing = missingPrincipals(found);
+  if (missing.length === 0) return Object.freeze(found as Credentials);
+  const made = { ...found, ...Object.fromEntries(missing.map((p) => [p, newPassword()])) };
+  writeCredentials(file, made);
+  return Object.freeze(made as Credentials);
 }
 
-/** `kafka-storage format --add-scram` arguments: one SCRAM-SHA-512 user per program principal. */
-export function scramFormatArgs(c: Credentials): string[] {
-  return ROLE_PRINCIPALS.flatMap((p) => ['--add-scram', `SCRAM-SHA-512=[name=${p},password=${c[p]}]`]);
+/** `kafka-storage format --add-scram` arguments: one SCRAM-SHA-512 user per program principal in `c`. */
+export function scramFormatArgs(c: Partial<Record<Principal, string>>): string[] {
+  return ROLE_PRINCIPALS.filter((p) => c[p] !== undefined).flatMap((p) => [
+    '--add-scram',
+    `SCRAM-SHA-512=[name=${p},password=${c[p]}]`,
+  ]);
 }
 
-const jaasString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/** A JAAS config string value, quoted and escaped. */
+export const jaasString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /**
  * The broker's security settings: both listeners SASL_PLAINTEXT (loopback only), SCRAM-SHA-512 and
@@ -123,7 +211,10 @@ export interface AclRule {
  *   snapshots and dead letters, any of the deployment's groups (read, describe, delete).
  * - online: reads snapshots in its groups (`<prefix>.online-optimizer…`), writes dead letters.
  * - relay: writes config, changes and optimizer results; the only one that may write config and changes.
- * - station: writes snapshots and acks, reads config in its own `<prefix>.agent.` groups.
+ * - persister: reads snapshots in its groups (`<prefix>.persister…`), writes dead letters.
+ * - station-<id> (one per station): writes snapshots and acks, reads config in its own groups
+ *   (`<prefix>.agent.station-<id>.…`, agentGroupPrefix), so it cannot join another station's group.
+ * - station (an agent process serving several stations): the same in any `<prefix>.agent.` group.
  * - maintenance: reads config (the backup) in `<prefix>.backup.` groups.
  * - test: everything on every topic and group (the tests' own prefixes), except writing this
  *   deployment's config and changes (a deny wins over any allow).
@@ -158,12 +249,18 @@ export function roleAcls(prefix: string, t: TopicNames): AclRule[] {
     rule('relay', 'write', 'topic', t.config),
     rule('relay', 'write', 'topic', t.changes),
     rule('relay', 'write', 'topic', t.results),
-    rule('station', 'write', 'topic', t.snapshots),
-    rule('station', 'write', 'topic', t.acks),
-    rule('station', 'read', 'topic', t.config),
-    ...(['read', 'describe', 'delete'] as const).map((op) =>
-      rule('station', op, 'group', `${prefix}.agent.`, 'prefixed'),
-    ),
+    rule('persister', 'read', 'topic', t.snapshots),
+    rule('persister', 'write', 'topic', t.deadLetters),
+    rule('persister', 'read', 'group', `${prefix}.persister`, 'prefixed'),
+    rule('persister', 'describe', 'group', `${prefix}.persister`, 'prefixed'),
+    ...(['station', ...stationPrincipals()] as const).flatMap((p) => [
+      rule(p, 'write', 'topic', t.snapshots),
+      rule(p, 'write', 'topic', t.acks),
+      rule(p, 'read', 'topic', t.config),
+      ...(['read', 'describe', 'delete'] as const).map((op) =>
+        rule(p, op, 'group', agentGroupPrefix(prefix, p), 'prefixed'),
+      ),
+    ]),
     rule('maintenance', 'read', 'topic', t.config),
     ...(['read', 'describe', 'delete'] as const).map((op) =>
       rule('maintenance', op, 'group', `${prefix}.backup.`, 'prefixed'),

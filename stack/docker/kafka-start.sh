@@ -65,13 +65,18 @@ sasl.mechanism=PLAIN
 sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw";
 EOF
 
+# The program's principals: every name in the secret but admin (stack/kafkaAuth.ts writes one per
+# role and one per station, `station-<id>`).
+mapfile -t principals < <(sed -n 's/^\([a-z0-9-]*\)=.*/\1/p' "$creds" | grep -vx admin)
+formatted_now=
 if [ ! -f "$data/meta.properties" ]; then
   scram=()
-  for p in api online relay station maintenance test; do
+  for p in "${principals[@]}"; do
     scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(password "$p")]")
   done
   "$bin/kafka-storage.sh" format -t "$CLUSTER_ID" -c "$conf" "${scram[@]}" >/dev/null
   echo "kafka-start.sh: formatted $data with the SCRAM users"
+  formatted_now=1
 fi
 
 "$bin/kafka-server-start.sh" "$conf" &
@@ -81,6 +86,17 @@ trap 'kill -TERM "$server"; wait "$server"' TERM INT
 until "$bin/kafka-topics.sh" --bootstrap-server 127.0.0.1:39092 --command-config "$admin_conf" --list >/dev/null 2>&1; do
   sleep 2
 done
+# A data folder formatted before a principal existed: its SCRAM user is added through the broker.
+if [ -z "$formatted_now" ]; then
+  known=$("$bin/kafka-configs.sh" --bootstrap-server 127.0.0.1:39092 --command-config "$admin_conf" --describe --entity-type users)
+  for p in "${principals[@]}"; do
+    if ! grep -q "user-principal '$p'" <<<"$known"; then
+      "$bin/kafka-configs.sh" --bootstrap-server 127.0.0.1:39092 --command-config "$admin_conf" --alter \
+        --add-config "SCRAM-SHA-512=[password=$(password "$p")]" --entity-type users --entity-name "$p" >/dev/null
+      echo "kafka-start.sh: SCRAM user $p added"
+    fi
+  done
+fi
 # Granting an ACL that exists changes nothing, so this runs on every start.
 while read -r line; do
   [ -z "$line" ] && continue

@@ -6,14 +6,16 @@ import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
 import { topicNames } from '../../lib/settings.ts';
 import {
-  type Credentials,
   credentialsFile,
   ensureCredentials,
-  readCredentials,
+  missingPrincipals,
+  type Principal,
+  readCredentialsFound,
   roleAcls,
   scramFormatArgs,
   securityProperties,
 } from '../kafkaAuth.ts';
+import { addMissingPrincipals } from '../kafkaUsers.ts';
 import { host, ports, stackTopicPrefix, stateDir, versions } from '../layout.ts';
 import { copyProfileDependencies, hasMarker } from '../maven.ts';
 import { grantAcls, kafkaAnswers, kafkaReady, kafkaWantsSasl } from '../probes.ts';
@@ -121,8 +123,9 @@ function clusterId(): string {
 const brokers = [`${host}:${ports.kafka}`];
 
 /** The super-user's SASL settings when this state folder's stack runs secured. */
-function adminSasl(creds: Credentials | undefined = readCredentials(credsFile)): SASLOptions | undefined {
-  return creds && { mechanism: 'plain', username: 'admin', password: creds.admin };
+function adminSasl(): SASLOptions | undefined {
+  const password = readCredentialsFound(credsFile)?.admin;
+  return password === undefined ? undefined : { mechanism: 'plain', username: 'admin', password };
 }
 
 /**
@@ -172,7 +175,7 @@ export const kafka: Service = {
     await kafka.fetch!(log);
     java = (await javaFor(17)).bin;
     const formatted = existsSync(join(dataDir, 'meta.properties'));
-    let creds: Credentials | undefined;
+    let creds: Partial<Record<Principal, string>> | undefined;
     if (SECURED) {
       if (formatted && !existsSync(credsFile)) {
         // Formatted without SCRAM users (before issue 13): KRaft adds users at format time or through
@@ -182,7 +185,11 @@ export const kafka: Service = {
         renameSync(dataDir, aside);
         log(`data folder was formatted without SASL users: moved to ${aside}, formatting anew`);
       }
-      creds = ensureCredentials(credsFile);
+      // A formatted broker's users exist already: principals the file lacks are added through the
+      // running broker by bootstrap(), users first, then the file. A fresh format adds them all.
+      creds = existsSync(join(dataDir, 'meta.properties'))
+        ? readCredentialsFound(credsFile)
+        : ensureCredentials(credsFile);
     }
     mkdirSync(dataDir, { recursive: true });
     // Rewritten every start so a settings change applies to an existing data directory. It holds the
@@ -194,7 +201,7 @@ export const kafka: Service = {
         port: ports.kafka,
         controller: ports.kafkaController,
         dataDir,
-        ...(creds ? { adminPassword: creds.admin } : {}),
+        ...(creds?.admin !== undefined ? { adminPassword: creds.admin } : {}),
       }),
       { mode: 0o600 },
     );
@@ -215,7 +222,7 @@ export const kafka: Service = {
           id,
           '-c',
           configFile,
-          ...(creds ? scramFormatArgs(creds) : []),
+          ...(creds ? scramFormatArgs(ensureCredentials(credsFile)) : []),
         ],
         { cwd: baseDir },
       ).catch((err: unknown) => {
@@ -224,11 +231,18 @@ export const kafka: Service = {
     );
   },
 
-  // Secured: the deployment's ACLs (kafkaAuth.ts), granted by the super-user; granting an existing
-  // ACL again changes nothing, so this runs on every `up`.
+  // Secured: principals the credentials file lacks (a stack made before they existed) added as SCRAM
+  // users, then the deployment's ACLs (kafkaAuth.ts), granted by the super-user; granting an existing
+  // ACL again changes nothing, so this runs on every `up`, running broker or not.
   async bootstrap(log) {
     const sasl = adminSasl();
     if (!sasl) return;
+    const found = readCredentialsFound(credsFile);
+    if (found && missingPrincipals(found).length > 0) {
+      const tool = { java: (await javaFor(17)).bin, classpath, workDir: baseDir };
+      const added = await addMissingPrincipals(tool, brokers[0]!, credsFile);
+      log(`SCRAM users added for ${added.join(', ')} (passwords in ${credsFile})`);
+    }
     const n = await grantAcls(brokers, sasl, roleAcls(stackTopicPrefix, topicNames(stackTopicPrefix)));
     log(`ACLs of topic prefix ${stackTopicPrefix}: ${n} granted`);
   },

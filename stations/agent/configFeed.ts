@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { AgentMetrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { extractTrace, SpanKind, type SpanOptions, withSpan } from '../../lib/tracing.ts';
+import { agentGroupPrefix, agentPrincipal } from '../../stack/kafkaAuth.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import type { Registry } from '../../streams/registry.ts';
 
@@ -106,10 +107,12 @@ function createAckQueue(
 }
 
 // A fresh group each start: the agent always replays the compacted topic from the beginning and
-// never commits, so the group only exists to let kafkajs fetch.
-function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId'>): Consumer {
+// never commits, so the group only exists to let kafkajs fetch. Its name starts with the prefix the
+// agent's principal may use (stack/kafkaAuth.ts): `<prefix>.agent.station-<id>.` for one station.
+function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId' | 'stations'>): Consumer {
+  const groups = agentGroupPrefix(deps.topics.prefix, agentPrincipal(deps.stations));
   return deps.kafka.consumer({
-    groupId: `${deps.topics.prefix}.agent.${deps.agentId}.${randomUUID()}`,
+    groupId: `${groups}${deps.agentId}.${randomUUID()}`,
     maxWaitTimeInMs: 50,
   });
 }

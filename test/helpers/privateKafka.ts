@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
 import { topicNames } from '../../lib/settings.ts';
-import { ensureCredentials, roleAcls, scramFormatArgs } from '../../stack/kafkaAuth.ts';
+import {
+  type Credentials,
+  ensureCredentials,
+  type Principal,
+  roleAcls,
+  scramFormatArgs,
+  writeCredentials,
+} from '../../stack/kafkaAuth.ts';
+import type { KafkaTool } from '../../stack/kafkaUsers.ts';
 import { stateDir } from '../../stack/layout.ts';
 import { grantAcls, kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
@@ -22,15 +30,19 @@ export interface PrivateKafka extends PrivateServer {
   credentialsFile?: string;
   /** Secured brokers: the super-user's SASL settings. */
   adminSasl?: SASLOptions;
+  /** Kafka's own tools from the stack's jars (stack/kafkaUsers.ts). */
+  tool: KafkaTool;
 }
 
 /**
  * `secured`: as the local stack runs it since issue 13 (SASL/SCRAM users, the standard authorizer,
  * the ACLs of topic prefix `prefix`, default voiceloop), credentials in the broker's own folder.
+ * `principals`: only these have a SCRAM user and a line in the credentials file (a stack made before
+ * the others existed); default every principal.
  */
 export async function startPrivateKafka(
   log: (s: string) => void = () => {},
-  opts: { secured?: boolean; prefix?: string } = {},
+  opts: { secured?: boolean; prefix?: string; principals?: readonly Principal[] } = {},
 ): Promise<PrivateKafka> {
   await kafkaService.fetch!(log);
   const java = (await javaFor(17)).bin;
@@ -41,7 +53,14 @@ export async function startPrivateKafka(
   const [port, controller] = [await freePort(), await freePort()];
   const config = join(dir, 'server.properties');
   const credentialsFile = join(dir, 'credentials');
-  const creds = opts.secured ? ensureCredentials(credentialsFile) : undefined;
+  let creds: Credentials | undefined = opts.secured ? ensureCredentials(credentialsFile) : undefined;
+  if (creds && opts.principals) {
+    const only = opts.principals;
+    creds = Object.fromEntries(
+      Object.entries(creds).filter(([p]) => only.includes(p as Principal)),
+    ) as Credentials;
+    writeCredentials(credentialsFile, creds);
+  }
   writeFileSync(
     config,
     serverProperties({
@@ -76,7 +95,8 @@ export async function startPrivateKafka(
     ready: () => kafkaReady([broker], adminSasl),
     timeoutMs: 120_000,
   });
-  if (!adminSasl) return { ...server, broker };
+  const tool = { java, classpath, workDir: dir };
+  if (!adminSasl) return { ...server, broker, tool };
   try {
     const prefix = opts.prefix ?? 'voiceloop';
     await grantAcls([broker], adminSasl, roleAcls(prefix, topicNames(prefix)));
@@ -84,5 +104,5 @@ export async function startPrivateKafka(
     await server.destroy();
     throw err;
   }
-  return { ...server, broker, credentialsFile, adminSasl };
+  return { ...server, broker, credentialsFile, adminSasl, tool };
 }

@@ -3,13 +3,20 @@
 // reached through the program's own settings and clients. Refusals are asserted by the broker's error
 // code (kafkajs's `type`) or kafkajs's error class, never by message text.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../lib/log.ts';
 import { envWith, loadSettings, type Settings } from '../../lib/settings.ts';
 import { ensureStack } from '../../stack/index.ts';
-import { credentialsFile, type Principal } from '../../stack/kafkaAuth.ts';
+import {
+  agentGroupPrefix,
+  credentialsFile,
+  type Principal,
+  readCredentials,
+  stationPrincipal,
+} from '../../stack/kafkaAuth.ts';
+import { addMissingPrincipals } from '../../stack/kafkaUsers.ts';
 import { kafkaAnswers, kafkaWantsSasl } from '../../stack/probes.ts';
 import { createKafka, createProducer } from '../../streams/kafka.ts';
 import { ensureTopics } from '../../streams/topics.ts';
@@ -146,6 +153,91 @@ test('kafka ACLs: only the relay writes config; the station reads it in its own 
     assert.ok(codes(err).includes('KafkaJSGroupCoordinatorNotFound'), `got ${codes(err).join(', ')}`);
   } finally {
     await intruder.disconnect();
+  }
+});
+
+/** Whether `k` may join consumer group `groupId` and read `topic` (false: the broker refused the group). */
+async function joins(k: Kafka, groupId: string, topic: string): Promise<boolean> {
+  const consumer = k.consumer({ groupId, retry: { retries: 0 } });
+  const outcome = new Promise<boolean>((resolve) => {
+    consumer.on(consumer.events.CRASH, (e) => {
+      // See the persister-group case above: a refused group is "no coordinator found" in kafkajs.
+      assert.ok(
+        codes(e.payload.error).includes('KafkaJSGroupCoordinatorNotFound'),
+        codes(e.payload.error).join(),
+      );
+      resolve(false);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => resolve(true));
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async () => {} }).catch(() => {});
+    return await outcome;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+test('kafka ACLs: each station has its own principal, confined to its own agent groups', async () => {
+  const s3 = as(stationPrincipal(3));
+  await produce(s3, cfg.topics.snapshots, uniqueId('call-'));
+  await produce(s3, cfg.topics.acks, uniqueId('ack-'));
+  await refusedWith(produce(s3, cfg.topics.config, 'tenant/station/3'), 'TOPIC_AUTHORIZATION_FAILED');
+  await refusedWith(produce(s3, cfg.topics.changes, 'c3'), 'TOPIC_AUTHORIZATION_FAILED');
+  const own = `${agentGroupPrefix('voiceloop', stationPrincipal(3))}${uniqueId('a')}`;
+  const other = `${agentGroupPrefix('voiceloop', stationPrincipal(4))}${uniqueId('a')}`;
+  assert.equal(await joins(s3, own, cfg.topics.config), true, `station-3 joins ${own}`);
+  assert.equal(await joins(s3, other, cfg.topics.config), false, `station-3 is refused ${other}`);
+});
+
+test('kafka ACLs: the persister reads snapshots in its group and writes dead letters, nothing else', async () => {
+  const persister = as('persister');
+  await produce(persister, cfg.topics.deadLetters, uniqueId('dl-'));
+  await refusedWith(
+    produce(persister, cfg.topics.snapshots, uniqueId('call-')),
+    'TOPIC_AUTHORIZATION_FAILED',
+  );
+  await refusedWith(produce(persister, cfg.topics.config, 'tenant/station/1'), 'TOPIC_AUTHORIZATION_FAILED');
+  assert.equal(
+    await joins(persister, `${cfg.groups.persister}.${uniqueId('p')}`, cfg.topics.snapshots),
+    true,
+  );
+  assert.equal(
+    await joins(persister, `${cfg.topics.prefix}.agent.${uniqueId('p')}`, cfg.topics.config),
+    false,
+  );
+});
+
+test('kafka ACLs: a stack made before the per-station and persister principals gets them added at up', async () => {
+  const old = ['admin', 'api', 'online', 'relay', 'station', 'maintenance', 'test'] as const;
+  const legacy = await startPrivateKafka(() => {}, { secured: true, principals: old });
+  try {
+    const file = legacy.credentialsFile!;
+    const legacyCfg = () => settings({ KAFKA_BROKERS: legacy.broker, KAFKA_CREDENTIALS_FILE: file });
+    // The old principals keep working; a new one is named when a client acting as it is made.
+    await produce(as('station', legacyCfg()), 'voiceloop.unused', 'k').catch(() => {});
+    assert.throws(() => as(stationPrincipal(3), legacyCfg()), /has no password for principal station-3/);
+    assert.deepEqual(
+      (await addMissingPrincipals(legacy.tool, legacy.broker, file)).sort(),
+      ['persister', ...[1, 2, 3, 4, 9, 10, 11].map(stationPrincipal)].sort(),
+    );
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(readCredentials(file), 'the file now holds every principal');
+    const c = legacyCfg();
+    await ensureTopics(as('api', c), c);
+    await produce(as(stationPrincipal(3), c), c.topics.snapshots, uniqueId('call-'));
+    await refusedWith(
+      produce(as(stationPrincipal(3), c), c.topics.config, 'k'),
+      'TOPIC_AUTHORIZATION_FAILED',
+    );
+    // A second run has nothing to add and changes no password.
+    const before = readCredentials(file);
+    assert.deepEqual(await addMissingPrincipals(legacy.tool, legacy.broker, file), []);
+    assert.deepEqual(readCredentials(file), before);
+  } finally {
+    await legacy.destroy();
   }
 });
 

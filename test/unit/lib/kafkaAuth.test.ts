@@ -6,16 +6,23 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadCatalog } from '../../../catalog/index.ts';
 import { kafkaSaslFor, loadSettings, topicNames } from '../../../lib/settings.ts';
 import { processPrincipal, ROLE_PRINCIPAL } from '../../../runtime/app.ts';
 import {
   aclCliLines,
+  agentGroupPrefix,
+  agentPrincipal,
   ensureCredentials,
   formatCredentials,
+  missingPrincipals,
   PRINCIPALS,
   parseCredentials,
+  parseCredentialsFound,
   roleAcls,
   scramFormatArgs,
+  stationPrincipal,
+  stationPrincipals,
 } from '../../../stack/kafkaAuth.ts';
 import { serverProperties } from '../../../stack/services/kafka.ts';
 
@@ -57,6 +64,58 @@ test('kafka ACLs: only the relay writes config and changes; a station writes sna
   // The super-user needs no ACL; nobody is granted anything on every topic but the tests' principal.
   assert.ok(!acls.some((r) => (r.principal as string) === 'admin'));
   assert.deepEqual([...new Set(acls.filter((r) => r.name === '*').map((r) => r.principal))], ['test']);
+});
+
+test('kafka principals: one per station of the catalog, with the shared station principal rights in its own groups', () => {
+  const ids = loadCatalog().stations.map((x) => x.id);
+  assert.deepEqual(stationPrincipals(), ids.map(stationPrincipal));
+  assert.equal(agentPrincipal([3]), 'station-3');
+  assert.equal(agentPrincipal([3, 4]), 'station');
+  const topicRights = (p: string) =>
+    acls
+      .filter((r) => r.principal === p && r.resource === 'topic')
+      .map((r) => `${r.operation} ${r.name} ${r.pattern}`);
+  const groups = (p: string) => acls.filter((r) => r.principal === p && r.resource === 'group');
+  for (const p of stationPrincipals()) {
+    assert.deepEqual(topicRights(p), topicRights('station'), p);
+    // Its own agent groups only: `voiceloop.agent.station-1.` is no prefix of station-10's groups.
+    assert.deepEqual(
+      [...new Set(groups(p).map((r) => `${r.name} ${r.pattern}`))],
+      [`voiceloop.agent.${p}. prefixed`],
+    );
+  }
+  assert.ok(
+    !agentGroupPrefix('voiceloop', 'station-10').startsWith(agentGroupPrefix('voiceloop', 'station-1')),
+  );
+  // The persister: reads snapshots, writes dead letters, in its own groups; nothing else.
+  assert.deepEqual(
+    topicRights('persister').filter((r) => !/^(create|describe) /.test(r)),
+    [`read ${t.snapshots} literal`, `write ${t.deadLetters} literal`],
+  );
+  assert.deepEqual(
+    groups('persister').map((r) => `${r.operation} ${r.name}`),
+    ['read voiceloop.persister', 'describe voiceloop.persister'],
+  );
+});
+
+test('kafka credentials: a file from before a principal existed is read, and says which are missing', () => {
+  const old = parseCredentialsFound('admin=a\napi=b\nstation=c\n', 'f');
+  assert.deepEqual(old, { admin: 'a', api: 'b', station: 'c' });
+  assert.deepEqual(missingPrincipals(old).slice(0, 3), ['persister', 'online', 'relay']);
+  assert.ok(missingPrincipals(old).includes('station-11'));
+  assert.throws(() => parseCredentials('admin=a\n', 'f'), /f has no password for api, persister/);
+  // ensureCredentials fills in only what is missing and keeps the passwords the file had.
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-creds-'));
+  try {
+    const file = join(dir, 'credentials');
+    writeFileSync(file, formatCredentials(old));
+    const full = ensureCredentials(file);
+    assert.equal(full.api, 'b');
+    assert.deepEqual(missingPrincipals(full), []);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('kafka ACLs: the Docker path grants the same list (stack/docker/kafka-acls.txt)', () => {
@@ -140,6 +199,11 @@ test('kafka settings: each role its own principal from the credentials file, or 
     assert.throws(() => loadSettings({ KAFKA_SASL_USERNAME: 'x' }), /go together/);
     assert.throws(() => loadSettings({ KAFKA_PRINCIPAL: 'root' }), /KAFKA_PRINCIPAL=root must be one of/);
     assert.throws(() => loadSettings({ KAFKA_CREDENTIALS_FILE: join(dir, 'none') }), /cannot be read/);
+    // A file without a principal loads; a client acting as that principal is refused by name.
+    writeFileSync(join(dir, 'old'), 'admin=a\napi=b\n');
+    const old = loadSettings({ KAFKA_CREDENTIALS_FILE: join(dir, 'old') });
+    assert.equal(kafkaSaslFor(old, 'api')?.password, 'b');
+    assert.throws(() => kafkaSaslFor(old, 'station-3'), /has no password for principal station-3/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,8 +211,8 @@ test('kafka settings: each role its own principal from the credentials file, or 
 
 test('kafka principals of the roles: the process client acts as its first role', () => {
   assert.equal(ROLE_PRINCIPAL.relay, 'relay');
-  assert.equal(ROLE_PRINCIPAL.persister, 'api');
+  assert.equal(ROLE_PRINCIPAL.persister, 'persister');
   assert.equal(processPrincipal(['online', 'relay']), 'relay');
   assert.equal(processPrincipal(['maintenance']), 'maintenance');
-  assert.equal(processPrincipal(['online', 'persister']), 'api');
+  assert.equal(processPrincipal(['online', 'persister']), 'persister');
 });

@@ -6,11 +6,13 @@ import { hostname } from 'node:os';
 import { stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { createStageEngines } from '../engines/index.ts';
+import type { StageEngine } from '../engines/stage.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Settings } from '../lib/settings.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import { type App, type RoleName, type StartOptions, startApp } from '../runtime/app.ts';
-import { startStationAgent } from '../stations/agent/index.ts';
+import { stationPrincipal } from '../stack/kafkaAuth.ts';
+import { type StationAgentRole, startStationAgent } from '../stations/agent/index.ts';
 import { loadImpairments } from '../stations/sim/index.ts';
 import type { DemoArgs } from './args.ts';
 import { decisionWaiter, runLiveCalls } from './live.ts';
@@ -46,18 +48,8 @@ export async function runDemo(
   try {
     progress.step(`starting station agents ${stations.join(', ')}`);
     const engines = createStageEngines(cfg.engines);
-    // The agents act as stations on the broker (stack/kafkaAuth.ts), not as the API's process.
-    const agentRole = await startStationAgent(
-      { ...app.rt, kafka: app.rt.kafkaAs('station') },
-      {
-        topics: cfg.topics,
-        agentId: `demo-${hostname()}`,
-        stations,
-        keepReplayAudio: true,
-        stageFor: engines.forStation,
-      },
-    );
-    const agents = new Map(stations.map((s) => [s, agentRole.station(s)]));
+    const agentRoles = await startAgents(app, cfg, stations, engines.forStation);
+    const agents = new Map(stations.map((s, i) => [s, agentRoles[i]!.station(s)]));
     const record = await runLiveCalls({
       tenant,
       stations,
@@ -70,7 +62,7 @@ export async function runDemo(
     });
     const summary = await summarize({ stations, args, record, judge, engines, progress });
     await engines.close();
-    await agentRole.stop();
+    await Promise.all(agentRoles.map((r) => r.stop()));
     return {
       started_at: new Date().toISOString(),
       machine: { host: hostname(), node: process.version },
@@ -96,6 +88,40 @@ export async function runDemo(
     if (hold) hold(app);
     else await app.stop();
   }
+}
+
+/**
+ * One agent per station, each acting as its own station on the broker (stack/kafkaAuth.ts:
+ * `station-<id>`, confined to its station's agent groups), not as the API's process. A failed start
+ * stops the ones that started.
+ */
+async function startAgents(
+  app: App,
+  cfg: Readonly<Settings>,
+  stations: readonly number[],
+  stageFor: (stationId: number) => StageEngine | undefined,
+): Promise<StationAgentRole[]> {
+  const started = await Promise.allSettled(
+    stations.map((s) =>
+      startStationAgent(
+        { ...app.rt, kafka: app.rt.kafkaAs(stationPrincipal(s)) },
+        {
+          topics: cfg.topics,
+          agentId: `demo-${hostname()}-${s}`,
+          stations: [s],
+          keepReplayAudio: true,
+          stageFor,
+        },
+      ),
+    ),
+  );
+  const failed = started.find((r) => r.status === 'rejected');
+  const roles = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    await Promise.all(roles.map((r) => r.stop()));
+    throw failed.reason;
+  }
+  return roles;
 }
 
 /**

@@ -209,7 +209,8 @@ export interface AclRule {
  * topic's existence is no access to its records). Then:
  * - api (API, persister, experiments, batch runs, webhooks): writes snapshots and dead letters, reads
  *   snapshots and dead letters, any of the deployment's groups (read, describe, delete).
- * - online: reads snapshots in its groups (`<prefix>.online-optimizer…`), writes dead letters.
+ * - online: reads snapshots in its groups (`<prefix>.online-optimizer…`), writes dead letters, reads
+ *   config in its config view's groups (`<prefix>.online-view.…`).
  * - relay: writes config, changes and optimizer results; the only one that may write config and changes.
  * - persister: reads snapshots in its groups (`<prefix>.persister…`), writes dead letters.
  * - station-<id> (one per station): writes snapshots and acks, reads config in its own groups
@@ -246,6 +247,10 @@ export function roleAcls(prefix: string, t: TopicNames): AclRule[] {
     // Prefixed: the demo decides in a per-run group `<prefix>.online-optimizer.<run>`.
     rule('online', 'read', 'group', `${prefix}.online-optimizer`, 'prefixed'),
     rule('online', 'describe', 'group', `${prefix}.online-optimizer`, 'prefixed'),
+    // Its view of the effective configuration follows the config topic in a fresh group per start.
+    rule('online', 'read', 'topic', t.config),
+    rule('online', 'read', 'group', `${prefix}.online-view.`, 'prefixed'),
+    rule('online', 'describe', 'group', `${prefix}.online-view.`, 'prefixed'),
     rule('relay', 'write', 'topic', t.config),
     rule('relay', 'write', 'topic', t.changes),
     rule('relay', 'write', 'topic', t.results),

@@ -192,6 +192,13 @@ test('kafka ACLs: each station has its own principal, confined to its own agent 
   assert.equal(await joins(s3, other, cfg.topics.config), false, `station-3 is refused ${other}`);
 });
 
+test('kafka ACLs: the online optimizer reads config in its config view’s groups only', async () => {
+  const online = as('online');
+  const view = `${cfg.topics.prefix}.online-view.${uniqueId('v')}`;
+  assert.equal(await joins(online, view, cfg.topics.config), true, `online joins ${view}`);
+  assert.equal(await joins(online, `${cfg.topics.prefix}.agent.${uniqueId('v')}`, cfg.topics.config), false);
+});
+
 test('kafka ACLs: the persister reads snapshots in its group and writes dead letters, nothing else', async () => {
   const persister = as('persister');
   await produce(persister, cfg.topics.deadLetters, uniqueId('dl-'));

@@ -15,7 +15,7 @@
 // the score and screens the candidates with PESQ and STOI afterwards (group.ts, reference.ts).
 import { type ParameterSpec, parametersForStation } from '../../catalog/index.ts';
 import type { ParameterConstraint } from '../../contracts/generated.ts';
-import { effectiveBounds, nearestChoice, resolution } from '../core/bounds.ts';
+import { effectiveBounds, resolution } from '../core/bounds.ts';
 import { BayesianOptimizer } from '../gp/bayesopt.ts';
 import { evaluate, meanOf, type Outcome, type ReplaySegment } from './counterfactual.ts';
 
@@ -57,18 +57,12 @@ export function tunableSpace(
   return { specs, bounds, fixed };
 }
 
-/** A point of the unit-scaled space as a full parameter set, on each parameter's grid (a choice on one of its values). */
+/** A point of the unit-scaled space as a full parameter set, on each parameter's grid. */
 export function toParams(space: TunableSpace, x: readonly number[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, f] of Object.entries(space.fixed)) out[k] = f.value;
   space.specs.forEach((spec, i) => {
     const { lo, hi } = space.bounds[i]!;
-    if (spec.values) {
-      // A choice (a switch such as rnnoise_enabled) is never proposed between its values.
-      const inBounds = spec.values.filter((c) => c >= lo && c <= hi);
-      out[spec.name] = nearestChoice(inBounds.length > 0 ? inBounds : spec.values, x[i]!);
-      return;
-    }
     const res = resolution(spec);
     let v = Math.round(Math.min(hi, Math.max(lo, x[i]!)) / res) * res;
     if (v > hi) v -= res;

@@ -174,20 +174,6 @@ test('search space: what PCM replay cannot judge or constraints freeze is held; 
   assert.equal(p['compressor_ratio'], 8);
 });
 
-test('a switch in the batch space is proposed at one of its values, never between them', () => {
-  const s3 = tunableSpace(3, [], {}, { hasFarEnd: false });
-  const ri = s3.specs.findIndex((x) => x.name === 'rnnoise_enabled');
-  assert.ok(ri >= 0, 'rnnoise_enabled is tunable at station 3');
-  const at = (v: number) =>
-    toParams(
-      s3,
-      s3.specs.map((spec, i) => (i === ri ? v : spec.default)),
-    );
-  assert.equal(at(0.42)['rnnoise_enabled'], 0);
-  assert.equal(at(0.52)['rnnoise_enabled'], 1);
-  assert.equal(at(0.97)['rnnoise_enabled'], 1);
-});
-
 test('batch request: times as ISO or epoch ms, scope inferred, stations deduplicated', () => {
   const now = Date.parse('2025-06-01T00:00:00Z');
   const r = parseBatchRequest(

@@ -173,10 +173,8 @@ export const kafkaAuthBench: Bench = {
       sides.push({ label, kafka, producer });
       await singles(sides.at(-1)!, 300); // warm-up: connections, metadata, JIT
     }
-    const out: Record<Side['label'], Samples> = {
-      secured: { connectMs: [], single: [], batch: [], rttP50: [], rttP99: [] },
-      plaintext: { connectMs: [], single: [], batch: [], rttP50: [], rttP99: [] },
-    };
+    const empty = (): Samples => ({ connectMs: [], single: [], batch: [], rttP50: [], rttP99: [] });
+    const out: Record<Side['label'], Samples> = { secured: empty(), plaintext: empty() };
     const brokerOf = { secured, plaintext };
     for (let k = 0; k < runs; k++) {
       // Alternate which side goes first, so a drift in the machine's load does not favour one.

@@ -297,24 +297,38 @@ const DEFS: readonly ComponentDef[] = [
 ];
 const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));
 
-function combine(stationId: number, components: ScoreComponent[]): StationScore {
-  let sum = 0;
-  let wsum = 0;
-  let guard = 1;
-  let settings = 1;
-  for (const c of components) {
-    // A settings guard takes its weight's share off the whole score (at most), rather than joining
-    // the mean, where it would dilute every audio component's say.
-    if (c.name in SETTINGS_WEIGHTS) {
-      settings *= 1 - c.weight * (1 - c.score);
-      continue;
-    }
-    sum += c.weight * c.score;
-    wsum += c.weight;
-    if (DEF_BY_NAME.get(c.name as ComponentName)?.guard) guard = Math.min(guard, c.score);
+/**
+ * The combination rule, in one place for `combine` and `scoreValue`: the audio components' weighted
+ * mean, times the guards' factor, times each settings guard's share. A settings guard takes its
+ * weight's share off the whole score (at most), rather than joining the mean, where it would dilute
+ * every audio component's say.
+ */
+class ScoreSum {
+  private sum = 0;
+  private wsum = 0;
+  private guard = 1;
+  private settings = 1;
+  audio(weight: number, score: number, isGuard: boolean): void {
+    this.sum += weight * score;
+    this.wsum += weight;
+    if (isGuard) this.guard = Math.min(this.guard, score);
   }
-  const base = wsum > 0 ? sum / wsum : 0;
-  return { station_id: stationId, score: 100 * base * guardFactor(guard) * settings, components };
+  setting(c: { weight: number; score: number }): void {
+    this.settings *= 1 - c.weight * (1 - c.score);
+  }
+  total(): number {
+    const base = this.wsum > 0 ? this.sum / this.wsum : 0;
+    return 100 * base * guardFactor(this.guard) * this.settings;
+  }
+}
+
+function combine(stationId: number, components: ScoreComponent[]): StationScore {
+  const total = new ScoreSum();
+  for (const c of components) {
+    if (c.name in SETTINGS_WEIGHTS) total.setting(c);
+    else total.audio(c.weight, c.score, DEF_BY_NAME.get(c.name as ComponentName)?.guard === true);
+  }
+  return { station_id: stationId, score: total.total(), components };
 }
 
 /**
@@ -388,24 +402,15 @@ export function componentLoss(c: ScoreComponent): number {
  * replayed snapshot and keep only the score (optimizer/batch/history.ts).
  */
 export function scoreValue(s: StationSnapshot, params?: Readonly<Record<string, number>>): number {
-  let sum = 0;
-  let wsum = 0;
-  let guard = 1;
-  let settings = 1;
+  const total = new ScoreSum();
   for (const d of DEFS) {
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
-    const score = clamp(d.score(v, s), 0, 1);
-    const weight = WEIGHTS[d.name];
-    sum += weight * score;
-    wsum += weight;
-    if (d.guard) guard = Math.min(guard, score);
+    total.audio(WEIGHTS[d.name], clamp(d.score(v, s), 0, 1), d.guard);
   }
   if (params) {
     const lv = speechLevel(s);
-    for (const c of settingsComponents(s, params, lv.present ? lv.value : null))
-      settings *= 1 - c.weight * (1 - c.score);
+    for (const c of settingsComponents(s, params, lv.present ? lv.value : null)) total.setting(c);
   }
-  const base = wsum > 0 ? sum / wsum : 0;
-  return 100 * base * guardFactor(guard) * settings;
+  return total.total();
 }

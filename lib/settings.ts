@@ -458,6 +458,17 @@ export function executableDirs(env: Env = process.env): string[] {
   return (given(env, 'PATH') ?? '/usr/bin:/bin').split(':').filter(Boolean);
 }
 
+/**
+ * The AWS SDK warns at its first client, on Node < 22, that its releases after January 2027 will need
+ * Node 22. The lockfile pins a release that runs on this Node (README, "Configuration"), so a person
+ * starting the demo or a role is not shown that warning unless they set
+ * AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED themselves (the SDK's own switch; `false` shows it).
+ */
+export function quietSdkNodeWarning(env: Env = process.env): void {
+  if (given(env, 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') === undefined)
+    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+}
+
 /** This process's environment with `extra` on top: for a child process, or settings with overrides. */
 export function envWith(extra: Env = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...extra };

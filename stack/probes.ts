@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import kafkajs, { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import pg from 'pg';
+import { quietSdkNodeWarning } from '../lib/settings.ts';
 import type { AclRule } from './kafkaAuth.ts';
 import type { S3Endpoint } from './layout.ts';
 
@@ -146,6 +147,7 @@ export async function postgresReady(databaseUrl: string): Promise<boolean> {
  * so no checksum settings are needed; see README.md.
  */
 export function s3Client(s3: S3Endpoint): S3Client {
+  quietSdkNodeWarning();
   return new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,

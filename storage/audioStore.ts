@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { audioKey, sha256Hex } from '../domain/audioKeys.ts';
 import { VoiceloopError, wrapIo } from '../lib/errors.ts';
-import type { Settings } from '../lib/settings.ts';
+import { quietSdkNodeWarning, type Settings } from '../lib/settings.ts';
 
 export interface StoredAudio {
   storage_key: string;
@@ -22,6 +22,7 @@ export interface StoredAudio {
 }
 
 export function createS3(cfg: Readonly<Settings>): S3Client {
+  quietSdkNodeWarning();
   return new S3Client({
     endpoint: cfg.s3.endpoint,
     region: cfg.s3.region,

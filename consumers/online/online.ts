@@ -55,8 +55,9 @@ export interface OnlineOptimizerOptions {
 
 /**
  * A live call sends a snapshot per segment (about a second): two quiet minutes mean it has ended. The
- * controller state of a call is ~20 KB, so this bounds the role's memory by the calls of the last
- * two minutes, not by the volume seen (bench: memory).
+ * memory of a (call, station) early in its call is ~2.3 KB of heap (heap snapshots of the memory
+ * bench, 2026-12-03), so this bounds the role's memory by the calls of the last two minutes, not by the
+ * volume seen (bench: memory).
  */
 const DEFAULT_IDLE_CALL_MS = 120_000;
 const DEFAULT_MAX_CALLS = 50_000;
@@ -88,17 +89,22 @@ export interface OnlineOptimizer extends Role {
   memory(tenantId: string, callId: string, stationId: number): CallMemory | undefined;
 }
 
-type Kept = CallMemory & { seenAt: number; partition: number };
+/** A call's memory with when it was last seen and the partition it came from (the memory is not copied). */
+interface Kept {
+  mem: CallMemory;
+  seenAt: number;
+  partition: number;
+}
 
 /** The controller memories, least recently seen first, with the partition each call came from. */
 function memoryStore(maxCalls: number) {
   const memories = new Map<string, Kept>();
   return {
-    get: (k: string): Kept | undefined => memories.get(k),
+    get: (k: string): CallMemory | undefined => memories.get(k)?.mem,
     /** Keeps a call's memory after its batch (re-inserted: the map stays in least-recently-seen order). */
     keep(k: string, mem: CallMemory, partition: number) {
       memories.delete(k);
-      memories.set(k, { ...mem, seenAt: Date.now(), partition });
+      memories.set(k, { mem, seenAt: Date.now(), partition });
       while (memories.size > maxCalls) memories.delete(memories.keys().next().value!);
     },
     /** Forgets the calls of partitions this instance no longer owns. */

@@ -37,7 +37,7 @@ import { type LearnedRegion, priorMoves } from './prior.ts';
 import { diagnose, type Finding, SAFETY_PRIORITY } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
-import { type ControllerState, digest, initialState, type ParamChange } from './state.ts';
+import { type ControllerState, digest, initialState, type MetricDigest, type ParamChange } from './state.ts';
 import { learnFrom, modelMove } from './trust.ts';
 import { WATCH } from './watch.ts';
 
@@ -198,7 +198,23 @@ interface Step {
   readonly notes: string[];
   st: ControllerState;
   verdict: Verdict | null;
+  /**
+   * This snapshot's metric digest and a copy of the running parameters, made once per step: the
+   * state's origin, known-good set and pending change share them instead of holding equal copies
+   * (states are never mutated, so sharing is safe; the online role keeps one per call and station).
+   */
+  digest: MetricDigest | null;
+  paramsCopy: Record<string, number> | null;
 }
+
+const digestOf = (x: Step): MetricDigest => {
+  x.digest ??= digest(x.snapshot);
+  return x.digest;
+};
+const paramsCopyOf = (x: Step): Record<string, number> => {
+  x.paramsCopy ??= { ...x.params };
+  return x.paramsCopy;
+};
 
 /** One controller step for one (call, station). Pure and deterministic given its inputs. */
 export function decide(input: DecideInput): Decision {
@@ -207,12 +223,13 @@ export function decide(input: DecideInput): Decision {
   const score = scoreSnapshot(snapshot, fullParams(paramsOf(snapshot.station_id), input.current));
   const prev = input.state ?? initialState(snapshot, input.seed);
   const iteration = prev.iteration + 1;
+  const metrics = prev.origin === null ? digest(snapshot) : null;
   const st: ControllerState = {
     ...prev,
     iteration,
     last_version: snapshot.applied_config_version,
     tabu: prev.tabu.filter((t) => t.until_iteration >= iteration),
-    origin: prev.origin ?? digest(snapshot),
+    origin: prev.origin ?? metrics,
   };
   const notes: string[] = [];
   let specList: readonly ParameterSpec[];
@@ -233,6 +250,8 @@ export function decide(input: DecideInput): Decision {
     notes,
     st,
     verdict: null,
+    digest: metrics,
+    paramsCopy: null,
   };
   return settlePending(step) ?? holdOrConverge(step) ?? propose(step);
 }
@@ -290,7 +309,7 @@ function settlePending(x: Step): Decision | null {
     );
     return reply(x, { changes: p.changes });
   } else {
-    const j = judgeChange(x.st, p, x.score, snapshot, x.params, x.input.now);
+    const j = judgeChange(x.st, p, x.score, snapshot, x.params, x.input.now, digestOf(x));
     if (j.waiting) {
       x.st = j.state;
       notes.push(`${j.verdict.detail}.`);
@@ -331,7 +350,7 @@ function holdOrConverge(x: Step): Decision | null {
     ...st,
     window,
     best_score: Math.max(st.best_score ?? Number.NEGATIVE_INFINITY, baseline),
-    known_good: st.known_good ?? { params: { ...x.params }, score: baseline, metrics: digest(x.snapshot) },
+    known_good: st.known_good ?? { params: paramsCopyOf(x), score: baseline, metrics: digestOf(x) },
   };
   x.st = st;
   if (st.converged) {
@@ -439,11 +458,11 @@ function propose(x: Step): Decision {
     ...x.st,
     pending: {
       kind: 'change',
-      before: { ...params },
+      before: paramsCopyOf(x),
       after,
       changes,
       score_before: baseline,
-      metrics_before: digest(snapshot),
+      metrics_before: digestOf(x),
       components_before: componentScores(score),
       proposed_at: x.input.now,
       version: null,

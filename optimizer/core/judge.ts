@@ -196,8 +196,17 @@ export interface Rollback {
   readonly reason: string;
 }
 
+/** componentScores' answer per score: a pending change and the online role's memory share one object. */
+const componentsOf = new WeakMap<StationScore, Readonly<Record<string, number>>>();
+
+/** The components' scores by name; one (read-only) object per score, shared by whoever keeps it. */
 export function componentScores(score: StationScore): Record<string, number> {
-  return Object.fromEntries(score.components.map((c) => [c.name, c.score]));
+  let out = componentsOf.get(score);
+  if (!out) {
+    out = Object.fromEntries(score.components.map((c) => [c.name, c.score]));
+    componentsOf.set(score, out);
+  }
+  return out as Record<string, number>;
 }
 
 /** A guard component falling this far (of 1) on one snapshot is rolled back without a second look. */
@@ -226,6 +235,8 @@ export function judgeChange(
   snapshot: StationSnapshot,
   params: Readonly<Record<string, number>>,
   now: number,
+  /** `digest(snapshot)`, when the caller has it already (shared, not copied, by the states it goes into). */
+  metricsNow: MetricDigest = digest(snapshot),
 ): Judgement {
   const before = p.score_before;
   const attributableNow = attributableDrop(
@@ -255,7 +266,6 @@ export function judgeChange(
   const attributable = p.suspect ? Math.min(p.suspect.attributable, attributableNow) : attributableNow;
   let kind = classify(before, after, attributable);
   const what = describeChanges(p.changes);
-  const metricsNow = digest(snapshot);
   const why = evidence(p.components_before, p.metrics_before, score, metricsNow);
   // An exploratory step is kept only when it clearly gains, on the components it can move: a score
   // that rose on the others is the next second of speech, not the step. A neutral one goes back to

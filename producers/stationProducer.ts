@@ -3,7 +3,7 @@
 // checked before anything is written, so bad input leaves no object and no record behind.
 
 import { context, trace } from '@opentelemetry/api';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import {
   audioRefFor,
@@ -14,7 +14,7 @@ import {
 } from '../domain/snapshot.ts';
 import { type VoiceloopError, validationError, wrapIo } from '../lib/errors.ts';
 import type { Metrics } from '../lib/metrics.ts';
-import { endSpan, injectTrace, SpanKind, startSpan } from '../lib/tracing.ts';
+import { endSpan, injectTrace, type Span, SpanKind, startSpan } from '../lib/tracing.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import { createProducer } from '../streams/kafka.ts';
 import type { Codec } from '../streams/registry.ts';
@@ -45,6 +45,17 @@ export interface StationProducer {
   sendAll(snapshots: StationSnapshot[]): Promise<void>;
   stop(): Promise<void>;
 }
+
+// One outgoing record: encoded, with its span started, when its caller hands it over, so encoding
+// overlaps the request on the wire and the span covers the wait for the next send.
+interface Outgoing {
+  message: Message;
+  span: Span;
+}
+
+// Coalesced sends stay well under the broker's default message.max.bytes (1 MiB per record batch), so
+// joining groups never makes a request the broker refuses; a single larger sendAll still goes alone.
+const COALESCED_BYTES_MAX = 512 * 1024;
 
 export function checkPcm(pcm: Pcm, maxBytes: number): void {
   const problems = [];
@@ -103,46 +114,66 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
     return snap;
   }
 
-  async function sendAll(snapshots: StationSnapshot[]): Promise<void> {
-    if (snapshots.length === 0) return;
+  function outgoing(s: StationSnapshot): Outgoing {
+    const value = deps.codec.encode(s);
     // One span per snapshot: each starts the trace of what the snapshot causes downstream.
-    const spans = snapshots.map((s) =>
-      startSpan('snapshot publish', {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.destination.name': deps.topic,
-          'voiceloop.station': s.station_id,
-          'voiceloop.snapshot_id': s.snapshot_id,
-        },
-      }),
-    );
-    const messages = snapshots.map((s, i) => ({
+    const span = startSpan('snapshot publish', {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.destination.name': deps.topic,
+        'voiceloop.station': s.station_id,
+        'voiceloop.snapshot_id': s.snapshot_id,
+      },
+    });
+    const message = {
       key: s.call_id,
-      value: deps.codec.encode(s),
-      headers: injectTrace({ 'snapshot-id': s.snapshot_id }, trace.setSpan(context.active(), spans[i]!)),
-    }));
-    try {
-      await producer.send({ topic: deps.topic, acks: -1, messages });
-    } catch (err) {
-      for (const span of spans) endSpan(span, err);
-      throw wrapIo('KAFKA', `publishing ${snapshots.length} snapshot(s) to ${deps.topic}`, err);
-    }
-    for (const span of spans) endSpan(span);
-    deps.metrics?.snapshotsPublished.inc({ source }, snapshots.length);
+      value,
+      headers: injectTrace({ 'snapshot-id': s.snapshot_id }, trace.setSpan(context.active(), span)),
+    };
+    return { message, span };
   }
 
-  // Coalescing (issue 11): the idempotent producer keeps one request in flight, so snapshots
-  // published while a send is on the wire go out together in the next one, in publish order (a
-  // call's snapshots share a key and so a partition: their order is kept). No bound and no timeout
-  // here: the agent's spool (producers/spool.ts) bounds how long a caller waits.
-  const queue = new SendQueue<StationSnapshot>({ send: sendAll });
+  async function send(batch: Outgoing[]): Promise<void> {
+    try {
+      await producer.send({ topic: deps.topic, acks: -1, messages: batch.map((o) => o.message) });
+    } catch (err) {
+      for (const o of batch) endSpan(o.span, err);
+      throw wrapIo('KAFKA', `publishing ${batch.length} snapshot(s) to ${deps.topic}`, err);
+    }
+    for (const o of batch) endSpan(o.span);
+    deps.metrics?.snapshotsPublished.inc({ source }, batch.length);
+  }
+
+  // Coalescing (issue 11): the idempotent producer keeps one request in flight, so what is published
+  // or handed to sendAll while a send is on the wire goes out together in the next one, in the order
+  // handed over (a call's snapshots share a key and so a partition: their order is kept). A sendAll
+  // batch is one group: never split, sent in one request, acknowledged or failed as one. No bound and
+  // no timeout here: the agent's spool (producers/spool.ts) and the API's own queue bound the wait.
+  const queue = new SendQueue<Outgoing>({
+    send,
+    bytesOf: (o) => (o.message.value as Buffer).length,
+    batchMaxBytes: COALESCED_BYTES_MAX,
+  });
+
+  async function sendAll(snapshots: StationSnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    const batch: Outgoing[] = [];
+    try {
+      for (const s of snapshots) batch.push(outgoing(s));
+    } catch (err) {
+      // A snapshot that does not encode fails the whole batch before any of it is queued.
+      for (const o of batch) endSpan(o.span, err);
+      throw err;
+    }
+    await queue.pushAll(batch);
+  }
 
   return {
     prepare,
     sendAll,
     async publish(input, pcm) {
       const snap = await prepare(input, pcm);
-      await queue.push(snap);
+      await queue.push(outgoing(snap));
       return snap;
     },
     async stop() {

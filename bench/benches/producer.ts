@@ -180,7 +180,7 @@ export const producerBench: Bench = {
     const runs = ctx.quick ? 3 : 5;
     const n = ctx.quick ? 800 : 4000;
     const nPcm = ctx.quick ? 60 : 300;
-    const nBatch = ctx.quick ? 3000 : 20000;
+    const nBatch = ctx.quick ? 12000 : 40000;
 
     // Warm-up: connections, metadata, JIT.
     await pool(pr.inputs(200), CONC, async (x) => void (await pr.lib.publish(x)));

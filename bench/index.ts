@@ -14,6 +14,7 @@ import { kafkaAuthBench } from './benches/kafkaAuth.ts';
 import { memoryBench } from './benches/memory.ts';
 import { metricsBench } from './benches/metrics.ts';
 import { onlineBench } from './benches/online.ts';
+import { onlineScalingBench } from './benches/onlineScaling.ts';
 import { persisterBench } from './benches/persister.ts';
 import { producerBench } from './benches/producer.ts';
 import { replayBench } from './benches/replay.ts';
@@ -33,6 +34,7 @@ const BENCHES: Bench[] = [
   httpBench,
   shedBench,
   onlineBench,
+  onlineScalingBench,
   replayBench,
   scalingBench,
   memoryBench,

@@ -2,7 +2,7 @@
 // encoded, sent partition by partition and marked in one transaction; what can never be published is
 // set aside with the reason.
 import { type Span, trace } from '@opentelemetry/api';
-import { type Admin, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import { canRetry, wrapIo } from '../lib/errors.ts';
 import { contextOf, endSpan, injectTrace, SpanKind, startSpan } from '../lib/tracing.ts';
 import type { Pool, PoolClient } from '../storage/db.ts';
@@ -43,6 +43,7 @@ interface PartitionSend {
 function createPartitionMap(admin: Admin) {
   const partitioner = Partitioners.DefaultPartitioner();
   const counts = new Map<string, Promise<number>>();
+  const metadata = new Map<number, PartitionMetadata[]>();
   let connected: Promise<void> | undefined;
   const countOf = (topic: string) => {
     let n = counts.get(topic);
@@ -61,13 +62,18 @@ function createPartitionMap(admin: Admin) {
   return {
     async partitionOf(topic: string, key: string): Promise<number> {
       const n = await countOf(topic);
-      const partitionMetadata = Array.from({ length: n }, (_, i) => ({
-        partitionId: i,
-        leader: 0,
-        partitionErrorCode: 0,
-        replicas: [0],
-        isr: [0],
-      }));
+      // The partitioner reads only the partition ids: one metadata list per partition count, not per row.
+      let partitionMetadata = metadata.get(n);
+      if (!partitionMetadata) {
+        partitionMetadata = Array.from({ length: n }, (_, i) => ({
+          partitionId: i,
+          leader: 0,
+          partitionErrorCode: 0,
+          replicas: [0],
+          isr: [0],
+        }));
+        metadata.set(n, partitionMetadata);
+      }
       return partitioner({ topic, partitionMetadata, message: { key, value: null } });
     },
     forget(topic: string) {

@@ -46,7 +46,9 @@ export const OUTBOX_CHANNEL = 'voiceloop_outbox';
 
 /**
  * Adds entries inside the caller's transaction; NOTIFY wakes relays once it commits. Each row keeps
- * the active trace context (the change's span), which the relay continues when it publishes.
+ * the active trace context (the change's span), which the relay continues when it publishes. One round
+ * trip: the rows travel as one JSON array (no per-element array escaping of the payloads' JSON), in
+ * order, and the notification is queued by the same statement.
  */
 export async function enqueue(
   client: PoolClient | pg.PoolClient,
@@ -55,19 +57,25 @@ export async function enqueue(
 ): Promise<void> {
   if (entries.length === 0) return;
   const active = traceparentOf();
+  const rows = entries.map((e) => ({
+    topic_role: e.role,
+    contract: e.contract,
+    message_key: e.key,
+    payload: e.payload,
+    traceparent: e.traceparent === undefined ? active : e.traceparent,
+  }));
   await client.query(
-    `INSERT INTO outbox (stream, topic_role, contract, message_key, payload, traceparent)
-     SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[]) AS t`,
-    [
-      stream,
-      entries.map((e) => e.role),
-      entries.map((e) => e.contract),
-      entries.map((e) => e.key),
-      entries.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
-      entries.map((e) => (e.traceparent === undefined ? active : e.traceparent)),
-    ],
+    `WITH added AS (
+       INSERT INTO outbox (stream, topic_role, contract, message_key, payload, traceparent)
+       SELECT $1, t.topic_role, t.contract, t.message_key, t.payload, t.traceparent
+         FROM ROWS FROM (jsonb_to_recordset($2::jsonb)
+                AS (topic_role text, contract text, message_key text, payload jsonb, traceparent text))
+              WITH ORDINALITY AS t(topic_role, contract, message_key, payload, traceparent, ord)
+        ORDER BY t.ord
+       RETURNING 1)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) FROM added) AS n`,
+    [stream, JSON.stringify(rows)],
   );
-  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
 }
 
 /** The next pending rows in id order, locked until the caller's transaction ends. */

@@ -126,7 +126,7 @@ interface OnlineRun {
 }
 
 /** A snapshot that is the first of a new call at the station with speech 22 LU too quiet. */
-function quietSnapshots(ctx: BenchContext, tenant: string): (callId: string) => StationSnapshot {
+export function quietSnapshots(ctx: BenchContext, tenant: string): (callId: string) => StationSnapshot {
   let seq = 0;
   return (callId) => {
     const input = realisticInput(ctx.runId, tenant, seq++, STATION);

@@ -72,14 +72,29 @@ export class OnlineConfigView {
     await consumer.subscribe({ topic: this.deps.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString();
-        if (!key) return;
-        if (message.value === null) return this.tombstone(key);
-        try {
-          this.view.apply(key, await this.deps.codec.decode(message.value));
-        } catch (err) {
-          this.deps.log.warn({ key, err: (err as Error).message }, 'config record not readable; skipped');
+      // A batch decoded at once (no promise per record); most records are the role's own changes,
+      // already in the view, and are skipped without checking them again (apply would call them stale).
+      eachBatch: async ({ batch }) => {
+        const live = batch.messages.filter((m) => m.key && m.value !== null);
+        const values = await this.deps.codec
+          .decodeAll(live.map((m) => m.value))
+          .catch(() => Promise.all(live.map((m) => this.deps.codec.decode(m.value).catch((e: Error) => e))));
+        let i = 0;
+        for (const message of batch.messages) {
+          const key = message.key?.toString();
+          if (!key) continue;
+          if (message.value === null) {
+            this.tombstone(key);
+            continue;
+          }
+          const rec = values[i++]!;
+          if (rec instanceof Error) {
+            this.deps.log.warn({ key, err: rec.message }, 'config record not readable; skipped');
+            continue;
+          }
+          const cur = this.view.get(key);
+          if (cur && cur.version >= rec.version) continue;
+          this.view.apply(key, rec);
         }
       },
     });

@@ -16,6 +16,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
 import type { Runtime } from '../../runtime/bootstrap.ts';
+import { type Cpu, cpuMedian, cpuText, stackPid, watchCpu } from '../lib/cpu.ts';
 import { createTopic, groupLag, load, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticSnapshot } from '../lib/snapshots.ts';
 import { sleep, waitUntil } from '../lib/stats.ts';
@@ -29,7 +30,7 @@ async function startPipeline(
   ctx: BenchContext,
   rt: Runtime,
   topic: string,
-): Promise<{ group: string; persisted: Counter }> {
+): Promise<{ group: string; persisted: Counter; txSeconds: () => Promise<{ sum: number; count: number }> }> {
   const metrics = createMetrics();
   const group = `${ctx.cfg.topics.prefix}.bench-persister`;
   const persister = await startPersister(
@@ -51,7 +52,25 @@ async function startPipeline(
     const v = await metrics.snapshotsPersisted.get();
     return v.values.reduce((s, x) => s + x.value, 0);
   };
-  return { group, persisted };
+  // Time inside the persister's transactions (COPY to staging + the INSERTs + commit), summed.
+  const txSeconds = async () => {
+    const v = (await metrics.persistBatchSeconds.get()).values;
+    const of = (name: string) => v.find((x) => x.metricName === name)?.value ?? 0;
+    return {
+      sum: of('voiceloop_persist_batch_seconds_sum'),
+      count: of('voiceloop_persist_batch_seconds_count'),
+    };
+  };
+  return { group, persisted, txSeconds };
+}
+
+/** CPU cores used during a measurement: PostgreSQL (postmaster + backends), the broker, this process. */
+function watchStack() {
+  return watchCpu({
+    postgres: { pid: stackPid('postgres'), children: true },
+    kafka: { pid: stackPid('kafka') },
+    'persister + loader (this process)': { pid: process.pid },
+  });
 }
 
 /** The baseline: bare consumer, decode, COPY into a plain table, autocommit. */
@@ -142,7 +161,7 @@ export const persisterBench: Bench = {
     const producer = rawProducer(kafka);
     await producer.connect();
     ctx.defer(() => producer.disconnect());
-    const { group, persisted } = await startPipeline(ctx, rt, topic);
+    const { group, persisted, txSeconds } = await startPipeline(ctx, rt, topic);
     const baseline = await startCopyConsumer(rt, kafka, rawTopic, table, `${prefix}.bench-copy`);
     ctx.defer(() => baseline.stop());
     const copied = baseline.copied;
@@ -156,13 +175,26 @@ export const persisterBench: Bench = {
     const base: number[] = [];
     const lags: number[] = [];
     const loads: number[] = [];
+    const cpuPipe: Cpu[] = [];
+    const cpuBase: Cpu[] = [];
+    const txShare: number[] = [];
+    const batchSize: number[] = [];
     for (let k = 0; k < runs; k++) {
       ctx.log(`persister: run ${k + 1}/${runs}, ${n} snapshots each`);
+      const tx0 = await txSeconds();
+      let watch = watchStack();
       const p = await measure(topic, ctx.tenant(`persist-${k}`), n, persisted);
+      cpuPipe.push(watch.stop());
+      const tx1 = await txSeconds();
       pipe.push(p.rate);
       lags.push(p.lagAtLoadEnd);
       loads.push((n * 1000) / p.loadMs);
+      // Seconds inside transactions per second of the run (up to 3 partitions write at once).
+      txShare.push(Math.round(((tx1.sum - tx0.sum) / (n / p.rate)) * 100) / 100);
+      batchSize.push(Math.round(n / Math.max(1, tx1.count - tx0.count)));
+      watch = watchStack();
       const b = await measure(rawTopic, ctx.tenant(`copy-${k}`), n, copied);
+      cpuBase.push(watch.stop());
       base.push(b.rate);
     }
     await sleep(300); // let the last offset commits land
@@ -177,7 +209,7 @@ export const persisterBench: Bench = {
           samples: pipe,
           baseline: { name: 'raw consume + COPY', samples: base },
           goal: { kind: 'min', value: 0.8, on: 'ratio', text: '>= 80% of raw' },
-          note: `${parts} partitions, 1 instance; lag when loading ended: median ${Math.round(lags.sort((a, b) => a - b)[lags.length >> 1]!)} of ${n}; committed lag at the end ${committedLag}`,
+          note: `${parts} partitions, 1 instance; lag when loading ended: median ${Math.round(lags.sort((a, b) => a - b)[lags.length >> 1]!)} of ${n}; committed lag at the end ${committedLag}; CPU cores used (median of runs): persister run ${cpuText(cpuMedian(cpuPipe))}; baseline run ${cpuText(cpuMedian(cpuBase))}; transaction seconds per second ${txShare.join('/')}, rows per transaction ${batchSize.join('/')}`,
         },
       ],
       details: {
@@ -186,6 +218,10 @@ export const persisterBench: Bench = {
         lag_when_load_ended: lags,
         load_rate_snapshots_per_s: loads,
         committed_lag_at_end: committedLag,
+        cpu_cores_persister_runs: cpuPipe,
+        cpu_cores_baseline_runs: cpuBase,
+        transaction_seconds_per_second: txShare,
+        rows_per_transaction: batchSize,
       },
     };
   },

@@ -11,16 +11,12 @@ import { availableParallelism } from 'node:os';
 import type { Message } from 'kafkajs';
 import type { Runtime } from '../../runtime/bootstrap.ts';
 import { type Child, startChild } from '../lib/child.ts';
-import { stackPid, watchCpu } from '../lib/cpu.ts';
+import { type Cpu, cpuMedian, cpuText, stackPid, watchCpu } from '../lib/cpu.ts';
 import { createTopic, load, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticSnapshot } from '../lib/snapshots.ts';
-import { median, waitUntil } from '../lib/stats.ts';
+import { waitUntil } from '../lib/stats.ts';
 import type { Bench, BenchContext, Figure } from '../lib/types.ts';
 import { startCopyConsumer } from './persister.ts';
-
-const r2 = (x: number) => Math.round(x * 100) / 100;
-
-type Cpu = Record<string, number | null>;
 
 interface Cell {
   instances: number;
@@ -95,21 +91,6 @@ async function startCells(sr: ScalingRun, parts: number, started: Child[]): Prom
 }
 
 const total = (cs: Child[]) => () => cs.reduce((s, c) => s + c.count(), 0);
-
-function cpuMedian(xs: Cpu[]): Cpu {
-  const keys = Object.keys(xs[0] ?? {});
-  return Object.fromEntries(
-    keys.map((key) => {
-      const v = xs.map((x) => x[key]).filter((y): y is number => typeof y === 'number');
-      return [key, v.length ? r2(median(v)) : null];
-    }),
-  );
-}
-
-const cpuText = (c: Cpu) =>
-  Object.entries(c)
-    .map(([k, v]) => `${k === 'bench' ? 'loader (this process)' : k} ${v ?? '-'}`)
-    .join(', ');
 
 interface CellResults {
   rates: Record<number, number[]>;

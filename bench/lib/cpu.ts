@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../../stack/layout.ts';
+import { median } from './stats.ts';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -90,3 +91,22 @@ export function watchCpu(procs: Record<string, { pid: number | null; children?: 
     },
   };
 }
+
+/** Cores used per process over several runs: the median of each, to 2 decimals (null where unknown). */
+export type Cpu = Record<string, number | null>;
+
+export function cpuMedian(xs: Cpu[]): Cpu {
+  const keys = Object.keys(xs[0] ?? {});
+  return Object.fromEntries(
+    keys.map((key) => {
+      const v = xs.map((x) => x[key]).filter((y): y is number => typeof y === 'number');
+      return [key, v.length ? Math.round(median(v) * 100) / 100 : null];
+    }),
+  );
+}
+
+/** `postgres 0.4, kafka 0.1, loader (this process) 0.3, machine 2`, for a figure's note. */
+export const cpuText = (c: Cpu) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k === 'bench' ? 'loader (this process)' : k} ${v ?? '-'}`)
+    .join(', ');

@@ -193,9 +193,9 @@ export class ChangeService {
       record.version = await repo.nextVersion(c);
       change.config_version = record.version;
       // Type-check both payloads against their schemas before anything is committed.
-      this.registry.codec('ConfigRecord').encode(record);
+      this.registry.codec('ConfigRecord').check(record);
     }
-    this.registry.codec('ParameterChange').encode(change);
+    this.registry.codec('ParameterChange').check(change);
     await repo.insertChange(c, this.stream, change, record?.expires_at ?? null);
     if (record) {
       await repo.putState(c, this.stream, key, record);
@@ -277,9 +277,9 @@ export class ChangeService {
       if (p.record) {
         p.record.version = versions[v++]!;
         p.change.config_version = p.record.version;
-        recordCodec.encode(p.record);
+        recordCodec.check(p.record);
       }
-      changeCodec.encode(p.change);
+      changeCodec.check(p.change);
       const status = p.record ? 'applied' : 'rejected';
       span.setAttributes({
         'voiceloop.change_id': p.change.change_id,

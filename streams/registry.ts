@@ -62,7 +62,8 @@ export class Codec<T> {
     this.type = avro.Type.forSchema(schema as avro.Schema);
   }
 
-  encode(value: T): Buffer {
+  /** Throws the VALIDATION error `encode` would throw for `value`, without encoding it. */
+  check(value: T): void {
     const paths: string[] = [];
     if (!this.type.isValid(value, { errorHook: (p) => paths.push(p.join('.')) })) {
       throw new VoiceloopError(
@@ -73,6 +74,10 @@ export class Codec<T> {
         },
       );
     }
+  }
+
+  encode(value: T): Buffer {
+    this.check(value);
     const body = this.type.toBuffer(value);
     const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
     out.writeUInt8(MAGIC_BYTE, 0);

@@ -88,7 +88,12 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
     throw wrapIo('KAFKA', 'connecting the station producer', err);
   }
 
-  async function prepare(input: SnapshotInput, pcm?: Pcm): Promise<StationSnapshot> {
+  // The snapshot and, when no PCM was uploaded (so nothing changed after encoding), its encoded bytes:
+  // publish() sends those instead of encoding the same snapshot a second time.
+  async function prepareEncoded(
+    input: SnapshotInput,
+    pcm?: Pcm,
+  ): Promise<{ snap: StationSnapshot; bytes?: Buffer }> {
     const snap = buildSnapshot(input);
     const problems = checkSnapshot(snap);
     if (pcm) {
@@ -105,17 +110,16 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
       );
     }
     // Type-check against the Avro schema before touching the object store.
-    deps.codec.encode(snap);
-    if (pcm) {
-      const stored = await deps.audio.put(snap.tenant_id, pcm.bytes);
-      if (stored.created) deps.metrics?.audioUploaded.inc(stored.size_bytes);
-      snap.audio = audioRefFor(stored, pcm.sampleRate);
-    }
-    return snap;
+    const bytes = deps.codec.encode(snap);
+    if (!pcm) return { snap, bytes };
+    const stored = await deps.audio.put(snap.tenant_id, pcm.bytes);
+    if (stored.created) deps.metrics?.audioUploaded.inc(stored.size_bytes);
+    snap.audio = audioRefFor(stored, pcm.sampleRate);
+    return { snap };
   }
 
-  function outgoing(s: StationSnapshot): Outgoing {
-    const value = deps.codec.encode(s);
+  function outgoing(s: StationSnapshot, encoded?: Buffer): Outgoing {
+    const value = encoded ?? deps.codec.encode(s);
     // One span per snapshot: each starts the trace of what the snapshot causes downstream.
     const span = startSpan('snapshot publish', {
       kind: SpanKind.PRODUCER,
@@ -169,11 +173,11 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
   }
 
   return {
-    prepare,
+    prepare: async (input, pcm) => (await prepareEncoded(input, pcm)).snap,
     sendAll,
     async publish(input, pcm) {
-      const snap = await prepare(input, pcm);
-      await queue.push(outgoing(snap));
+      const { snap, bytes } = await prepareEncoded(input, pcm);
+      await queue.push(outgoing(snap, bytes));
       return snap;
     },
     async stop() {

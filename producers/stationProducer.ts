@@ -110,8 +110,8 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
       );
     }
     // Type-check against the Avro schema before touching the object store.
-    const bytes = deps.codec.encode(snap);
-    if (!pcm) return { snap, bytes };
+    if (!pcm) return { snap, bytes: deps.codec.encode(snap) };
+    deps.codec.check(snap);
     const stored = await deps.audio.put(snap.tenant_id, pcm.bytes);
     if (stored.created) deps.metrics?.audioUploaded.inc(stored.size_bytes);
     snap.audio = audioRefFor(stored, pcm.sampleRate);

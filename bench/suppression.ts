@@ -1,4 +1,4 @@
-// Noise-suppression anchor (`npm run bench:suppression [-- --items N] [--json OUT]`): the table of
+// Noise-suppression anchor (`npm run bench:suppression [-- --items N] [--rows NAME] [--spectral DB] [--json OUT]`): the table of
 // issue 15 on the project's own material, scored by the reference PESQ-WB (P.862.2) and STOI through the
 // quality sidecar. Items: N x 6 s of Asterisk prompts at 16 kHz (the simulator's caller voice, natural
 // pauses), each mixed with white, pink and babble noise at 0, 5, 10 and 15 dB SNR (P.56 active speech
@@ -212,13 +212,26 @@ async function main(): Promise<void> {
       items: { type: 'string', default: '12' },
       json: { type: 'string' },
       rows: { type: 'string', multiple: true },
+      spectral: { type: 'string', multiple: true },
     },
+  });
+  // --spectral DB (repeatable): a row for the spectral suppressor alone at that strength (0-30 dB, the
+  // catalog's range), run after the input whatever --rows selects.
+  const extra: [string, Process][] = (values.spectral ?? []).map((v) => {
+    const db = Number(v);
+    if (!Number.isFinite(db) || db < 0 || db > 30)
+      throw new Error(`--spectral must be a strength in dB within 0-30 (the catalog's range), got ${v}`);
+    return [`spectral suppressor alone, ${db} dB`, block(spectral(db))];
   });
   // --rows SUBSTRING (repeatable): only the rows whose name contains one of them (the input always runs).
   const wanted = values.rows;
   const variants = Object.entries(VARIANTS).filter(
-    ([name]) => name === 'noisy input' || wanted === undefined || wanted.some((w) => name.includes(w)),
+    ([name]) =>
+      name === 'noisy input' ||
+      (wanted === undefined && extra.length === 0) ||
+      (wanted ?? []).some((w) => name.includes(w)),
   );
+  variants.splice(1, 0, ...extra);
   const items = Number(values.items);
   if (!Number.isInteger(items) || items < 2)
     throw new Error(`--items must be an integer >= 2, got ${values.items}`);
@@ -290,7 +303,8 @@ async function main(): Promise<void> {
 
 function tableRow(r: Row): string {
   const rt = Number.isFinite(r.realTime) ? r.realTime.toFixed(0) : '-';
-  const worst = `${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(3)} (${r.worstCondition})`;
+  // Four decimals: the goal is a sign (STOI >= the input's), and the changes on babble are ~1e-4.
+  const worst = `${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(4)} (${r.worstCondition})`;
   return `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${worst} | ${rt} |`;
 }
 

@@ -63,24 +63,28 @@ export class RealFft {
     const z = this.packed;
     const c = this.cos;
     const s = this.sin;
+    // Packed as conj(Z) / m, whose forward transform is conj(x): no inverse pass, whose 1 / m is a
+    // division per sample in fft.js; the conjugate is undone on the odd samples below.
+    const h = 0.5 / m;
     for (let k = 0; k < m; k++) {
       const ar = spectrum[2 * k] as number;
       const ai = spectrum[2 * k + 1] as number;
       const br = spectrum[2 * (m - k)] as number;
       const bi = -(spectrum[2 * (m - k) + 1] as number);
       // E = (X[k] + conj X[m-k]) / 2,  O = (X[k] - conj X[m-k]) e^{+j 2 pi k / N} / 2,  Z = E + j O.
-      const er = 0.5 * (ar + br);
-      const ei = 0.5 * (ai + bi);
-      const dr = 0.5 * (ar - br);
-      const di = 0.5 * (ai - bi);
+      const er = h * (ar + br);
+      const ei = h * (ai + bi);
+      const dr = h * (ar - br);
+      const di = h * (ai - bi);
       const cr = c[k] as number;
       const ci = s[k] as number;
       const or = dr * cr - di * ci;
       const oi = dr * ci + di * cr;
       z[2 * k] = er - oi;
-      z[2 * k + 1] = ei + or;
+      z[2 * k + 1] = -(ei + or);
     }
     // The half-size complex result, interleaved re/im, is the real signal in order: x[2n], x[2n+1].
-    this.half.inverseTransform(output, z);
+    this.half.transform(output, z);
+    for (let i = 1; i < this.size; i += 2) output[i] = -(output[i] as number);
   }
 }

@@ -35,7 +35,7 @@ interface Shot {
   max: number;
   /** Applied per second, from the first scheduled send to the last application. */
   achieved: number;
-  /** Cores used while the load ran and drained: the online process, PostgreSQL, Kafka, the machine. */
+  /** Cores used while the load ran and drained: the online process, PostgreSQL, Kafka, this bench process, the machine. */
   cpu?: Record<string, number | null>;
 }
 
@@ -290,6 +290,7 @@ async function measureRate(run: OnlineRun, rate: number, seconds: number, tag: s
     online: { pid: run.roles.pid },
     postgres: { pid: stackPid('postgres'), children: true },
     kafka: { pid: stackPid('kafka') },
+    bench: { pid: process.pid },
   });
   const p = await openLoop(
     rate,
@@ -387,7 +388,7 @@ function rateFigures(rate: number, p: Shot[], b: Shot[], drainMs: number): Figur
       ...(rate >= 1000
         ? { goal: { kind: 'max' as const, value: 50, on: 'value' as const, text: 'p99 < 50 ms' } }
         : {}),
-      note: `applied ${p.map((s) => `${s.applied}/${s.sent}`).join(', ')} per run (inf = more than 1% never applied within ${drainMs / 1000} s); achieved ${p.map((s) => s.achieved.toFixed(0)).join(', ')} changes/s; max ${p.map((s) => s.max.toFixed(0)).join(', ')} ms; cores used per run (the online process, PostgreSQL with its backends, Kafka, the whole machine of 2): ${p.map((s) => cpuText(s.cpu)).join(' | ')}`,
+      note: `applied ${p.map((s) => `${s.applied}/${s.sent}`).join(', ')} per run (inf = more than 1% never applied within ${drainMs / 1000} s); achieved ${p.map((s) => s.achieved.toFixed(0)).join(', ')} changes/s; max ${p.map((s) => s.max.toFixed(0)).join(', ')} ms; cores used per run (the online process with the relay, PostgreSQL with its backends, Kafka, the bench process with the load and the agent's feed, the whole machine of 2): ${p.map((s) => cpuText(s.cpu)).join(' | ')}`,
     },
   ];
 }

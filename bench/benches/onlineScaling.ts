@@ -82,6 +82,7 @@ export const onlineScalingBench: Bench = {
         ...Object.fromEntries(children.map((c, i) => [`online${i + 1}`, { pid: c.pid }])),
         postgres: { pid: stackPid('postgres'), children: true },
         kafka: { pid: stackPid('kafka') },
+        bench: { pid: process.pid },
       });
       const t0 = performance.now();
       await load(producer, ctx.cfg.topics.snapshots, msgs);
@@ -135,7 +136,9 @@ export const onlineScalingBench: Bench = {
             goal: { kind: 'min' as const, value: 1.6, on: 'ratio' as const, text: '>= 1.6x one' },
           }
         : {}),
-      note: `cores per run (online processes, PostgreSQL with its backends, Kafka, the machine of 2): ${of(k)
+      note: `cores per run (online processes, PostgreSQL with its backends, Kafka, the bench process loading the burst, the machine of 2): ${of(
+        k,
+      )
         .map(
           (c) =>
             `${cpuText(c.cpu)}, ${c.cpuMsPerDecision?.toFixed(2) ?? '?'} ms CPU per decision (load ${c.load.toFixed(1)})`,

@@ -139,6 +139,10 @@ export class NoiseSuppressor implements AudioBlock {
   private readonly invNoise: Float64Array;
   private readonly presence: Float64Array;
   private readonly prevClean: Float64Array;
+  // Per-frame scratch between the passes: periodogram, LSA gain, last clean power over the new noise.
+  private readonly periodogram: Float64Array;
+  private readonly lsa: Float64Array;
+  private readonly xiPrev: Float64Array;
   private seeded = false;
   // Frames still holding the zeros the input buffer starts with; they would seed the noise near zero.
   private priming: number;
@@ -189,6 +193,9 @@ export class NoiseSuppressor implements AudioBlock {
     this.presence = new Float64Array(this.bins);
     this.prevClean = new Float64Array(this.bins);
     this.lastGain = new Float64Array(this.bins);
+    this.periodogram = new Float64Array(this.bins);
+    this.lsa = new Float64Array(this.bins);
+    this.xiPrev = new Float64Array(this.bins);
     const binHz = sampleRate / n;
     this.bandLo = Math.max(1, Math.round(BAND_LO_HZ / binHz));
     this.bandHi = Math.min(this.bins - 1, Math.round(BAND_HI_HZ / binHz));
@@ -257,25 +264,30 @@ export class NoiseSuppressor implements AudioBlock {
   }
 
   private applyGains(): void {
+    if (!this.seeded) this.seed();
+    // This frame's floor comes from the noise's movement up to the last frame.
+    const floor = this.effectiveFloor();
+    const band = this.trackNoise();
+    this.lsaGains();
+    this.weightAndApply(floor);
+    this.trackMovement(band);
+  }
+
+  /** Pass 1: the periodogram, the presence-driven noise update, and the speech band's noise power. */
+  private trackNoise(): number {
     const bins = this.bins;
     const spec = this.spec;
     const N = this.noise;
     const pres = this.presence;
-    const prev = this.prevClean;
-    if (!this.seeded) this.seed();
-    const h1 = XI_H1 / (1 + XI_H1);
-    const floor = this.effectiveFloor();
-    const invFloor = 1 / floor;
-    const last = this.lastGain;
-    const bandLo = this.bandLo;
-    const bandHi = this.bandHi;
-    const presenceH1 = PRESENCE_H1;
+    const per = this.periodogram;
     const invN = this.invNoise;
-    let band = 0;
+    const h1 = XI_H1 / (1 + XI_H1);
+    const presenceH1 = PRESENCE_H1;
     for (let k = 0; k < bins; k++) {
       const re = spec[2 * k] as number;
       const im = spec[2 * k + 1] as number;
       const pk = re * re + im * im + 1e-20;
+      per[k] = pk;
       // Noise update from the posterior speech presence (fixed priors: equal odds, xi = 15 dB).
       const nPrev = N[k] as number;
       let ph1 = presenceH1.at(pk * (invN[k] as number) * h1);
@@ -284,31 +296,69 @@ export class NoiseSuppressor implements AudioBlock {
       if (smoothed > PRESENCE_CAP && ph1 > PRESENCE_CAP) ph1 = PRESENCE_CAP;
       const noise = NOISE_SMOOTHING * nPrev + (1 - NOISE_SMOOTHING) * ((1 - ph1) * pk + ph1 * nPrev);
       N[k] = noise;
-      if (k >= bandLo && k <= bandHi) band += noise;
-      // LSA gain on the under-subtracted noise (the SNRs scale by 1 / scale).
+      invN[k] = 1 / noise;
+    }
+    let band = 0;
+    for (let k = this.bandLo; k <= this.bandHi; k++) band += N[k] as number;
+    return band;
+  }
+
+  /** Pass 2: the LSA gain on the under-subtracted noise (the SNRs scale by 1 / scale), and the clean-power update. */
+  private lsaGains(): void {
+    const bins = this.bins;
+    const per = this.periodogram;
+    const invN = this.invNoise;
+    const prev = this.prevClean;
+    const lsaOut = this.lsa;
+    const xiPrevOut = this.xiPrev;
+    for (let k = 0; k < bins; k++) {
+      const pk = per[k] as number;
       const prevClean = prev[k] as number;
-      const invNoise = 1 / noise;
-      invN[k] = invNoise;
-      const gammaFull = pk * invNoise;
-      const gamma = gammaFull * (1 / GAIN_NOISE_SCALE);
+      const invNoise = invN[k] as number;
+      const gamma = pk * invNoise * (1 / GAIN_NOISE_SCALE);
       let xi =
         (ALPHA_DD / GAIN_NOISE_SCALE) * prevClean * invNoise + (1 - ALPHA_DD) * (gamma > 1 ? gamma - 1 : 0);
       if (xi < XI_MIN) xi = XI_MIN;
       const ratio = xi / (1 + xi);
-      let lsa = lsaGain(ratio, ratio * gamma);
-      if (lsa > 1) lsa = 1;
-      prev[k] = lsa * lsa * pk;
+      let g = lsaGain(ratio, ratio * gamma);
+      if (g > 1) g = 1;
+      prev[k] = g * g * pk;
+      lsaOut[k] = g;
+      xiPrevOut[k] = prevClean * invNoise;
+    }
+  }
+
+  /** Pass 3: OM-LSA's presence weighting above the floor, the release, and the gains onto the spectrum. */
+  private weightAndApply(floor: number): void {
+    const bins = this.bins;
+    const spec = this.spec;
+    const per = this.periodogram;
+    const invN = this.invNoise;
+    const pres = this.presence;
+    const lsa = this.lsa;
+    const xiPrev = this.xiPrev;
+    const last = this.lastGain;
+    const invFloor = 1 / floor;
+    for (let k = 0; k < bins; k++) {
+      const l = lsa[k] as number;
       // With the LSA gain at or under the floor, the weighted gain is too (p is in [0, 1]) and the floor
       // clamps it: the presence probability is not needed. Most noise-only bins end here.
       let g = floor;
-      if (lsa > floor) g = floor * omLsaLift(lsa * invFloor, prevClean * invNoise, gammaFull, smoothed);
+      if (l > floor)
+        g =
+          floor *
+          omLsaLift(
+            l * invFloor,
+            xiPrev[k] as number,
+            (per[k] as number) * (invN[k] as number),
+            pres[k] as number,
+          );
       const held = RELEASE * (last[k] as number);
       if (g < held) g = held;
       last[k] = g;
-      spec[2 * k] = re * g;
-      spec[2 * k + 1] = im * g;
+      spec[2 * k] = (spec[2 * k] as number) * g;
+      spec[2 * k + 1] = (spec[2 * k + 1] as number) * g;
     }
-    this.trackMovement(band);
   }
 
   /** The gain floor for this frame: the setting, raised toward SPEECH_LIKE_FLOOR_DB on speech-like noise. */

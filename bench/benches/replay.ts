@@ -1,7 +1,8 @@
 // 8. Replay (issue 6).
 // (a) Replay rate: a fresh consumer group reads the snapshot topic from offset 0, decodes every fetched
-//     batch through the registry codec (Codec.decodeAll) and scores each record (scoreValue,
-//     optimizer/core/scorecard.ts), as the batch optimizer's replay does; snapshots/s from partition assignment to the last record. Baseline in the same
+//     batch as the batch optimizer's replay does (ReplayDecoder, optimizer/batch/replayDecode.ts: the
+//     registry codec's decodeAll, of the labels only those the history reads) and scores each record
+//     (scoreValue, optimizer/core/scorecard.ts); snapshots/s from partition assignment to the last record. Baseline in the same
 //     run: a bare kafkajs consumer group reading the same topic from offset 0, counting records.
 // (b) Counterfactual replay speed: stored 1 s PCM segments fetched from S3 through the audio store
 //     (storage/audioStore.ts: GET + sha256 check), re-run through the station's DSP chain with
@@ -12,6 +13,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Kafka, Message } from 'kafkajs';
 import { defaultsForStation, loadCatalog } from '../../catalog/index.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
+import { ReplayDecoder } from '../../optimizer/batch/replayDecode.ts';
 import { scoreSnapshot, scoreValue } from '../../optimizer/core/index.ts';
 import { processBufferOnce } from '../../stations/pipeline.ts';
 import { fromPcm16, SAMPLE_RATE, stationAudio, toPcm16 } from '../lib/audio.ts';
@@ -88,12 +90,13 @@ export const replayBench: Bench = {
     await load(producer, topic, msgs);
 
     let scoreSum = 0;
-    // What the batch replay does per record (optimizer/batch/replay.ts, history.ts): one decodeAll
-    // per fetched batch, then each snapshot scored.
+    // What the batch replay does per record (optimizer/batch/replay.ts, history.ts): one decode call
+    // per fetched batch, then each snapshot scored (the history's other per-record work is not here).
+    const decoder = new ReplayDecoder(codec);
     const decodeAndScore = async (values: (Buffer | null)[]) => {
-      for (const s of await codec.decodeAll(values)) {
-        if (s instanceof Error) throw s;
-        scoreSum += scoreValue(s);
+      for (const r of await decoder.decodeAll(values)) {
+        if (r instanceof Error) throw r;
+        scoreSum += scoreValue(r.snapshot);
       }
     };
     // Warm-up read of both paths (JIT, connections) on a slice is not possible per group; one full

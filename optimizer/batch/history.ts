@@ -8,7 +8,15 @@
 // the codec, and — in a tenant-scoped run — the tenant. A station in a hum-heavy context and one in a
 // quiet-talker context want different defaults; pooling them would average two optima into neither.
 import type { ParameterConstraint, StationSnapshot } from '../../contracts/generated.ts';
-import { type ReplaySource, replaySource } from '../../domain/replay.ts';
+import {
+  AUDIO_TAP_LABEL,
+  FAR_END_KEY_LABEL,
+  INPUT_KEY_LABEL,
+  REFERENCE_KEY_LABEL,
+  type ReplaySource,
+  replaySource,
+  SAMPLE_RATE_LABEL,
+} from '../../domain/replay.ts';
 import { createRng, hashSeed, type ResumableRng } from '../core/random.ts';
 import { scoreValue } from '../core/scorecard.ts';
 
@@ -23,6 +31,20 @@ export interface LearningContext {
   /** Unique id of the group in a run. */
   readonly id: string;
 }
+
+/**
+ * Every label `HistoryCollector.add` reads of a snapshot (contextOf and replaySource): the replay
+ * hands it snapshots whose labels hold only these (optimizer/batch/replayDecode.ts).
+ */
+export const LABELS_READ: readonly string[] = [
+  'impairment_class',
+  'impairments',
+  AUDIO_TAP_LABEL,
+  INPUT_KEY_LABEL,
+  REFERENCE_KEY_LABEL,
+  FAR_END_KEY_LABEL,
+  SAMPLE_RATE_LABEL,
+];
 
 const LABEL_MAX = 64;
 const clean = (v: string | undefined, def: string) =>
@@ -66,12 +88,13 @@ class Reservoir<T> {
     private readonly size: number,
     private readonly rng: ResumableRng,
   ) {}
-  add(x: T): void {
+  /** Offers the next item of the stream; `make` is called only when the sample keeps it. */
+  offer(make: () => T): void {
     this.seen++;
-    if (this.items.length < this.size) this.items.push(x);
+    if (this.items.length < this.size) this.items.push(make());
     else {
       const j = Math.floor(this.rng.next() * this.seen);
-      if (j < this.size) this.items[j] = x;
+      if (j < this.size) this.items[j] = make();
     }
   }
 }
@@ -139,8 +162,11 @@ export class HistoryCollector {
 
   constructor(private readonly o: CollectorOptions) {}
 
-  /** Takes one replayed snapshot; false when it is outside the run's scope. */
-  add(s: StationSnapshot): boolean {
+  /**
+   * Takes one replayed snapshot; false when it is outside the run's scope. Of `s.labels` only the
+   * LABELS_READ keys are read; `whole` gives the snapshot with all of them, for the samples kept.
+   */
+  add(s: StationSnapshot, whole: () => StationSnapshot = () => s): boolean {
     this.seen++;
     if (this.o.tenantId !== null && s.tenant_id !== this.o.tenantId) return false;
     if (this.o.stationIds !== null && !this.o.stationIds.includes(s.station_id)) return false;
@@ -176,8 +202,10 @@ export class HistoryCollector {
       g.constraints.set(JSON.stringify(c), c);
     }
     const src = replaySource(s);
-    if (src.ok) g.segments.add({ snapshot: s, source: src.source });
-    else g.notReplayable[src.reason] = (g.notReplayable[src.reason] ?? 0) + 1;
+    if (src.ok) {
+      const source = src.source;
+      g.segments.offer(() => ({ snapshot: whole(), source }));
+    } else g.notReplayable[src.reason] = (g.notReplayable[src.reason] ?? 0) + 1;
 
     let card = this.cards.get(s.station_id);
     if (!card) {
@@ -187,7 +215,7 @@ export class HistoryCollector {
       );
       this.cards.set(s.station_id, card);
     }
-    card.add(s);
+    card.offer(whole);
     return true;
   }
 

@@ -22,7 +22,13 @@ export {
   tQuantile975,
 } from './counterfactual.ts';
 export { callSplitKey, learnGroup, MIN_SEGMENTS, splitByCall } from './group.ts';
-export { contextOf, type GroupHistory, HistoryCollector, type LearningContext } from './history.ts';
+export {
+  contextOf,
+  type GroupHistory,
+  HistoryCollector,
+  LABELS_READ,
+  type LearningContext,
+} from './history.ts';
 export { type Candidate, learn, type TunableSpace, toParams, tunableSpace } from './learn.ts';
 export type { BatchPhase, BatchProgress } from './progress.ts';
 export {
@@ -33,7 +39,8 @@ export {
   referenceFault,
   STOI_TOLERANCE,
 } from './reference.ts';
-export { type ReplayStats, replayRange } from './replay.ts';
+export { type ReplayMeta, type ReplayStats, replayRange } from './replay.ts';
+export { pickLabels, ReplayDecoder, type ReplayRecord } from './replayDecode.ts';
 export {
   type BatchResult,
   type CandidateReport,

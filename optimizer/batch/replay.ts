@@ -12,6 +12,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { canRetry, wrapIo } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Codec } from '../../streams/registry.ts';
+import { ReplayDecoder, type ReplayRecord } from './replayDecode.ts';
 
 export interface ReplayDeps {
   kafka: Kafka;
@@ -25,11 +26,22 @@ export interface ReplayOptions {
   /** Exclusive end, epoch ms. */
   to: number;
   groupId: string;
-  onSnapshot(snap: StationSnapshot, meta: { partition: number; offset: string; timestamp: number }): void;
+  /**
+   * Each snapshot in the range, in order per partition. Its `labels` may hold only the keys in
+   * LABELS_READ (history.ts); `meta.whole()` gives it with all of them (replayDecode.ts).
+   */
+  onSnapshot(snap: StationSnapshot, meta: ReplayMeta): void;
   onProgress?(p: ReplayProgress): void;
   signal?: AbortSignal;
   /** Give up on partitions that deliver nothing for this long after the group joined (default 15 s). */
   idleMs?: number;
+}
+
+export interface ReplayMeta {
+  partition: number;
+  offset: string;
+  timestamp: number;
+  whole(): StationSnapshot;
 }
 
 export interface ReplayProgress {
@@ -135,20 +147,25 @@ function recordsToRead(
 /** Hands each decoded record to onSnapshot, in order; the undecodable are counted. */
 function deliver(
   todo: KafkaMessage[],
-  values: (StationSnapshot | Error)[],
+  values: (ReplayRecord | Error)[],
   partition: number,
   o: ReplayOptions,
   stats: ReplayStats,
 ): void {
   for (let i = 0; i < todo.length; i++) {
-    const snap = values[i]!;
-    if (snap instanceof Error) {
+    const rec = values[i]!;
+    if (rec instanceof Error) {
       stats.undecodable++;
       continue;
     }
     const m = todo[i]!;
     stats.decoded++;
-    o.onSnapshot(snap, { partition, offset: m.offset, timestamp: Number(m.timestamp) });
+    o.onSnapshot(rec.snapshot, {
+      partition,
+      offset: m.offset,
+      timestamp: Number(m.timestamp),
+      whole: () => rec.whole(),
+    });
   }
   stats.read = stats.decoded + stats.undecodable + stats.outOfRange;
 }
@@ -157,6 +174,7 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
   const started = Date.now();
   const admin = deps.kafka.admin();
   const stats = emptyStats(o.groupId);
+  const decoder = new ReplayDecoder(deps.codec);
   let firstRecordAt = 0;
   let consumer: Consumer | undefined;
   let groupCreated = false;
@@ -199,10 +217,11 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
           if (firstRecordAt === 0) firstRecordAt = lastRecordAt;
           stats.streamingMs = lastRecordAt - firstRecordAt;
         }
-        // One decode call per batch (no promise per record); a registry that cannot be reached fails the run.
-        let values: (StationSnapshot | Error)[];
+        // One decode call per batch (no promise per record, the labels the history does not read
+        // skipped); a registry that cannot be reached fails the run.
+        let values: (ReplayRecord | Error)[];
         try {
-          values = await deps.codec.decodeAll(todo.map((m) => m.value));
+          values = await decoder.decodeAll(todo.map((m) => m.value));
         } catch (err) {
           if (canRetry(err)) {
             fail(err);

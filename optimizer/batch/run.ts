@@ -92,8 +92,8 @@ export async function executeBatch(
       to: toEffective,
       groupId: `${deps.groupPrefix}.${runId}`,
       ...(signal ? { signal } : {}),
-      onSnapshot: (s) => {
-        collector.add(s);
+      onSnapshot: (s, m) => {
+        collector.add(s, m.whole);
       },
       onProgress: (r) =>
         progress.update((p) => {

@@ -6,7 +6,10 @@
 // sample, ~30x real time at best in JS; the partitioned form does the same adaptation with FFTs at a few
 // percent of that. Overlap-save with blocks of ~8 ms (B) and FFTs of 2B; the tail is split into
 // P = ceil(tail / B) partitions, each bin normalized by the far-end energy over the tail (that per-bin
-// normalization is what makes it an NLMS). The gradient constraint (time-domain windowing that keeps
+// normalization is what makes it an NLMS), and each partition's step weighted by its share of the
+// filter's magnitude (proportionate adaptation, as in Speex's MDF: a line echo fills 2-3 partitions of a
+// 256 ms tail, which then take most of the step; since 2026-12-03, ERLE 12-13 -> 21-25 dB at 256 ms on
+// the echo bench). The gradient constraint (time-domain windowing that keeps
 // each partition a linear, not circular, convolution) is applied to one partition per block in turn.
 //
 // Double talk: two filters, as in Speex's two-path MDF. The background filter adapts on every block with

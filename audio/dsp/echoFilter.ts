@@ -10,6 +10,8 @@ import { dbToPower } from './units.ts';
 const REGULARIZATION = 0.1;
 // Far-end power smoothing per bin, per block (~8 ms): ~40 ms memory.
 const POWER_SMOOTHING = 0.8;
+// Proportionate step: the floor of each partition's weight, as a fraction of the largest (see proportions()).
+const PROP_FLOOR = 0.1;
 
 export class PartitionedFilters {
   readonly block: number;
@@ -35,6 +37,10 @@ export class PartitionedFilters {
   private readonly specFg: Float64Array;
   private readonly tailEnergy: Float64Array;
   private readonly ringAt: Int32Array;
+  private readonly prop: Float64Array;
+  // Each background partition's energy (sum over bins of |W|^2), kept by adapt(); stale after a copy into it.
+  private readonly partEnergy: Float64Array;
+  private partEnergyStale = true;
   // The foreground is all zeros (no echo model yet, or cleared): its estimate is zero without computing it.
   private fgZero = true;
   private xHead = 0;
@@ -62,6 +68,8 @@ export class PartitionedFilters {
     this.specFg = new Float64Array(4 * b);
     this.tailEnergy = new Float64Array(this.bins);
     this.ringAt = new Int32Array(partitions);
+    this.prop = new Float64Array(partitions);
+    this.partEnergy = new Float64Array(partitions);
     // Absolute per-bin regularization: the periodogram of -70 dBFS white noise in a 2B-point frame.
     this.absRegularization = 2 * b * dbToPower(-70);
   }
@@ -105,6 +113,7 @@ export class PartitionedFilters {
   restartBackground(): void {
     this.bgr.set(this.fgr);
     this.bgi.set(this.fgi);
+    this.partEnergyStale = true;
   }
 
   clearForeground(): void {
@@ -192,18 +201,25 @@ export class PartitionedFilters {
       spec[2 * k] = (spec[2 * k] as number) * scale;
       spec[2 * k + 1] = (spec[2 * k + 1] as number) * scale;
     }
+    const prop = this.proportions();
     for (let p = 0; p < P; p++) {
       const xs = at[p] as number;
       const ws = p * bins;
+      const g = prop[p] as number;
+      let e = 0;
       for (let k = 0; k < bins; k++) {
-        const er = spec[2 * k] as number;
-        const ei = spec[2 * k + 1] as number;
+        const er = g * (spec[2 * k] as number);
+        const ei = g * (spec[2 * k + 1] as number);
         const ar = xr[xs + k] as number;
         const ai = xi[xs + k] as number;
         // W += mu conj(X) E / energy
-        wr[ws + k] = (wr[ws + k] as number) + ar * er + ai * ei;
-        wi[ws + k] = (wi[ws + k] as number) + ar * ei - ai * er;
+        const nr = (wr[ws + k] as number) + ar * er + ai * ei;
+        const ni = (wi[ws + k] as number) + ar * ei - ai * er;
+        wr[ws + k] = nr;
+        wi[ws + k] = ni;
+        e += nr * nr + ni * ni;
       }
+      this.partEnergy[p] = e;
     }
     // Gradient constraint on one partition: keep only the first B taps of its impulse response.
     const p = this.constrainNext;
@@ -221,10 +237,57 @@ export class PartitionedFilters {
       real[b + i] = 0;
     }
     fft.forward(real, spec);
+    let e = 0;
     for (let k = 0; k < bins; k++) {
-      wr[ws + k] = spec[2 * k] as number;
-      wi[ws + k] = spec[2 * k + 1] as number;
+      const nr = spec[2 * k] as number;
+      const ni = spec[2 * k + 1] as number;
+      wr[ws + k] = nr;
+      wi[ws + k] = ni;
+      e += nr * nr + ni * ni;
     }
+    this.partEnergy[p] = e;
+  }
+
+  /**
+   * Per-partition step weights (mean 1): proportionate adaptation (Duttweiler's PNLMS, in the
+   * partitioned form of Speex's MDF): each partition's share follows its filter's magnitude, with a floor
+   * of PROP_FLOOR x the largest so an empty partition still learns.
+   */
+  private proportions(): Float64Array {
+    const P = this.partitions;
+    const bins = this.bins;
+    const wr = this.bgr;
+    const wi = this.bgi;
+    const prop = this.prop;
+    const energy = this.partEnergy;
+    if (this.partEnergyStale) {
+      for (let p = 0; p < P; p++) {
+        let e = 0;
+        const ws = p * bins;
+        for (let k = 0; k < bins; k++) {
+          const a = wr[ws + k] as number;
+          const b = wi[ws + k] as number;
+          e += a * a + b * b;
+        }
+        energy[p] = e;
+      }
+      this.partEnergyStale = false;
+    }
+    let max = 0;
+    for (let p = 0; p < P; p++) {
+      const m = Math.sqrt(energy[p] as number);
+      prop[p] = m;
+      if (m > max) max = m;
+    }
+    if (max === 0) return prop.fill(1);
+    let sum = 0;
+    for (let p = 0; p < P; p++) {
+      const v = (prop[p] as number) + PROP_FLOOR * max;
+      prop[p] = v;
+      sum += v;
+    }
+    for (let p = 0; p < P; p++) prop[p] = (P * (prop[p] as number)) / sum;
+    return prop;
   }
 
   reset(): void {
@@ -232,5 +295,6 @@ export class PartitionedFilters {
     this.xHead = 0;
     this.constrainNext = 0;
     this.fgZero = true;
+    this.partEnergyStale = true;
   }
 }

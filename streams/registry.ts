@@ -58,6 +58,7 @@ export class Codec<T> {
   private readonly resolvers = new Map<number, Promise<avro.Type | Resolver>>();
   /** The readers whose fetch has finished: decodeAll uses them without awaiting. */
   private readonly ready = new Map<number, avro.Type | Resolver>();
+  private scratch = Buffer.allocUnsafeSlow(16 * 1024);
 
   constructor(
     readonly name: string,
@@ -71,6 +72,8 @@ export class Codec<T> {
 
   /** Throws the VALIDATION error `encode` would throw for `value`, without encoding it. */
   check(value: T): void {
+    // avsc's check short-circuits without a hook; the paths are collected only for a value that fails.
+    if (this.type.isValid(value)) return;
     const paths: string[] = [];
     if (!this.type.isValid(value, { errorHook: (p) => paths.push(p.join('.')) })) {
       throw new VoiceloopError(
@@ -85,11 +88,17 @@ export class Codec<T> {
 
   encode(value: T): Buffer {
     this.check(value);
-    const body = this.type.toBuffer(value);
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    // The body is written once, behind the header, into a scratch buffer (grown when a value needs
+    // more), and copied out once: no intermediate body Buffer.
+    let end = this.type.encode(value, this.scratch, HEADER_BYTES);
+    if (end < 0) {
+      this.scratch = Buffer.allocUnsafeSlow(2 * (this.scratch.length - end));
+      end = this.type.encode(value, this.scratch, HEADER_BYTES);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 0, 0, end);
     out.writeUInt8(MAGIC_BYTE, 0);
     out.writeUInt32BE(this.schemaId, 1);
-    body.copy(out, HEADER_BYTES);
     return out;
   }
 

@@ -55,3 +55,43 @@ test('decodeAll decodes a batch record by record as decode does, bad records as 
   assert.match((out[4] as Error).message, /does not decode with writer schema id 7/);
   assert.deepEqual(await codec.decodeAll([]), []);
 });
+
+test('encode: the 5-byte header and the Avro body, also past its scratch buffer; bad values named', () => {
+  const codec = new Codec<StationSnapshot>(
+    'StationSnapshot',
+    'x-value',
+    7,
+    loadSchema('StationSnapshot'),
+    noRegistry,
+  );
+  const small = buildSnapshot(snapshotInput({ tenant: 't', call: 'c', index: 1 }));
+  // Labels of ~100 KB: larger than the codec's 16 KB scratch buffer, so it grows.
+  const big = { ...small, labels: { note: 'x'.repeat(100_000), 'é ✓': 'ü'.repeat(5) } };
+  for (const s of [small, big, small]) {
+    const out = codec.encode(s);
+    const header = Buffer.from([0, 0, 0, 0, 7]);
+    assert.deepEqual(out, Buffer.concat([header, codec.type.toBuffer(s)]));
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(codec.type.fromBuffer(out.subarray(5)))),
+      JSON.parse(JSON.stringify(s)),
+    );
+  }
+  const a = codec.encode(small);
+  const b = codec.encode(big);
+  assert.equal(a.length < 1000 && b.length > 100_000, true, 'each its own buffer');
+  assert.deepEqual(a, codec.encode(small), 'an earlier result is not overwritten');
+  const bad = {
+    ...small,
+    station_id: 'two',
+    metrics: { ...small.metrics, audio: { ...small.metrics.audio, snr_db: 'x' } },
+  };
+  assert.throws(
+    () => codec.encode(bad as unknown as StationSnapshot),
+    (e: Error) =>
+      e instanceof VoiceloopError &&
+      e.code === 'VALIDATION' &&
+      e.message ===
+        'StationSnapshot is not valid for its schema: bad field(s) station_id, metrics.audio.snr_db',
+  );
+  assert.doesNotThrow(() => codec.check(small));
+});

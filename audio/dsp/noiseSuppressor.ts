@@ -47,7 +47,7 @@
 //   0 dB gains STOI at every setting (+0.0004 at 6 dB, +0.0001 at 30 dB). The price is the first second
 //   of white and pink noise, shallower than before: PESQ-WB -0.008 to -0.010 on the 12 conditions.
 import { Lut, lsaGain } from './lsaGain.ts';
-import { RealFft } from './realFft.ts';
+import { WasmRealFft } from './pffft.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToGain, dbToPower } from './units.ts';
 
@@ -124,12 +124,11 @@ export class NoiseSuppressor implements AudioBlock {
   readonly fftSize: number;
   private readonly hop: number;
   private readonly bins: number;
-  private readonly fft: RealFft;
+  private readonly fft: WasmRealFft;
   private readonly window: Float64Array;
+  // The window over the frame size: the inverse transform is unnormalized.
+  private readonly synthesis: Float64Array;
   private readonly inBuf: Float64Array;
-  private readonly frame: Float64Array;
-  private readonly spec: Float64Array;
-  private readonly timeOut: Float64Array;
   private readonly overlap: Float64Array;
   private readonly ready: Float64Array;
   private pos = 0;
@@ -172,7 +171,7 @@ export class NoiseSuppressor implements AudioBlock {
     this.bins = n / 2 + 1;
     // A sample's output is complete once the last frame covering it is done: a fixed delay of one frame.
     this.latency = n;
-    this.fft = new RealFft(n);
+    this.fft = new WasmRealFft(n);
     this.window = new Float64Array(n);
     // Sine tapers over the overlap (rising, then falling mirror) and flat between: analysis x synthesis
     // is sin^2 + cos^2 = 1 wherever two frames overlap, so overlap-add reconstructs exactly.
@@ -182,10 +181,8 @@ export class NoiseSuppressor implements AudioBlock {
       else if (i >= this.hop) this.window[i] = Math.cos((Math.PI / 2) * ((i - this.hop + 0.5) / overlap));
       else this.window[i] = 1;
     }
+    this.synthesis = this.window.map((w) => w / n);
     this.inBuf = new Float64Array(n);
-    this.frame = new Float64Array(n);
-    this.spec = new Float64Array(n + 2);
-    this.timeOut = new Float64Array(n);
     this.overlap = new Float64Array(n);
     this.ready = new Float64Array(this.hop);
     this.noise = new Float64Array(this.bins);
@@ -243,40 +240,73 @@ export class NoiseSuppressor implements AudioBlock {
     const n = this.fftSize;
     const hop = this.hop;
     const win = this.window;
-    const frame = this.frame;
-    const spec = this.spec;
     const inBuf = this.inBuf;
-    for (let i = 0; i < n; i++) frame[i] = (inBuf[i] as number) * (win[i] as number);
+    const fft = this.fft;
+    // The frame, the spectrum and the result live in wasm memory (pffft.ts), read through this view.
+    const h = fft.heap();
+    const at = fft.time;
+    for (let i = 0; i < n; i++) h[at + i] = (inBuf[i] as number) * (win[i] as number);
     inBuf.copyWithin(0, hop);
-    this.fft.forward(frame, spec);
+    fft.forward();
     if (this.priming > 0) this.priming--;
-    else if (this.floorGain < 1 && this.canEstimate()) this.applyGains();
-    this.fft.inverse(spec, this.timeOut);
+    else if (this.floorGain < 1 && this.canEstimate()) this.applyGains(h);
+    fft.inverse();
     // Overlap-add: the first hop samples are done (the last frame's tail plus this frame's head); the
     // rest, n - hop <= hop samples, waits for the next frame.
     const ov = this.overlap;
-    const t = this.timeOut;
+    const syn = this.synthesis;
     const ready = this.ready;
     const tail = n - hop;
-    for (let i = 0; i < tail; i++) ready[i] = (ov[i] as number) + (t[i] as number) * (win[i] as number);
-    for (let i = tail; i < hop; i++) ready[i] = (t[i] as number) * (win[i] as number);
-    for (let i = 0; i < tail; i++) ov[i] = (t[i + hop] as number) * (win[i + hop] as number);
+    for (let i = 0; i < tail; i++) ready[i] = (ov[i] as number) + (h[at + i] as number) * (syn[i] as number);
+    for (let i = tail; i < hop; i++) ready[i] = (h[at + i] as number) * (syn[i] as number);
+    for (let i = 0; i < tail; i++) ov[i] = (h[at + i + hop] as number) * (syn[i + hop] as number);
   }
 
-  private applyGains(): void {
+  private applyGains(h: Float32Array): void {
+    this.readPeriodogram(h);
     if (!this.seeded) this.seed();
     // This frame's floor comes from the noise's movement up to the last frame.
     const floor = this.effectiveFloor();
     const band = this.trackNoise();
     this.lsaGains();
-    this.weightAndApply(floor);
+    this.weightGains(floor);
+    this.applyToSpectrum(h);
     this.trackMovement(band);
+  }
+
+  /** The periodogram of the spectrum in wasm memory (PFFFT's order: bin 0, bin n/2, then re, im pairs). */
+  private readPeriodogram(h: Float32Array): void {
+    const per = this.periodogram;
+    const s = this.fft.spectrum;
+    const m = this.bins - 1;
+    const dc = h[s] as number;
+    const nyquist = h[s + 1] as number;
+    per[0] = dc * dc + 1e-20;
+    per[m] = nyquist * nyquist + 1e-20;
+    for (let k = 1; k < m; k++) {
+      const re = h[s + 2 * k] as number;
+      const im = h[s + 2 * k + 1] as number;
+      per[k] = re * re + im * im + 1e-20;
+    }
+  }
+
+  /** This frame's gains (lastGain) onto the spectrum in wasm memory. */
+  private applyToSpectrum(h: Float32Array): void {
+    const g = this.lastGain;
+    const s = this.fft.spectrum;
+    const m = this.bins - 1;
+    h[s] = (h[s] as number) * (g[0] as number);
+    h[s + 1] = (h[s + 1] as number) * (g[m] as number);
+    for (let k = 1; k < m; k++) {
+      const gk = g[k] as number;
+      h[s + 2 * k] = (h[s + 2 * k] as number) * gk;
+      h[s + 2 * k + 1] = (h[s + 2 * k + 1] as number) * gk;
+    }
   }
 
   /** Pass 1: the periodogram, the presence-driven noise update, and the speech band's noise power. */
   private trackNoise(): number {
     const bins = this.bins;
-    const spec = this.spec;
     const N = this.noise;
     const pres = this.presence;
     const per = this.periodogram;
@@ -284,10 +314,7 @@ export class NoiseSuppressor implements AudioBlock {
     const h1 = XI_H1 / (1 + XI_H1);
     const presenceH1 = PRESENCE_H1;
     for (let k = 0; k < bins; k++) {
-      const re = spec[2 * k] as number;
-      const im = spec[2 * k + 1] as number;
-      const pk = re * re + im * im + 1e-20;
-      per[k] = pk;
+      const pk = per[k] as number;
       // Noise update from the posterior speech presence (fixed priors: equal odds, xi = 15 dB).
       const nPrev = N[k] as number;
       let ph1 = presenceH1.at(pk * (invN[k] as number) * h1);
@@ -328,10 +355,9 @@ export class NoiseSuppressor implements AudioBlock {
     }
   }
 
-  /** Pass 3: OM-LSA's presence weighting above the floor, the release, and the gains onto the spectrum. */
-  private weightAndApply(floor: number): void {
+  /** Pass 3: OM-LSA's presence weighting above the floor and the release, into lastGain. */
+  private weightGains(floor: number): void {
     const bins = this.bins;
-    const spec = this.spec;
     const per = this.periodogram;
     const invN = this.invNoise;
     const pres = this.presence;
@@ -356,8 +382,6 @@ export class NoiseSuppressor implements AudioBlock {
       const held = RELEASE * (last[k] as number);
       if (g < held) g = held;
       last[k] = g;
-      spec[2 * k] = (spec[2 * k] as number) * g;
-      spec[2 * k + 1] = (spec[2 * k + 1] as number) * g;
     }
   }
 
@@ -395,11 +419,9 @@ export class NoiseSuppressor implements AudioBlock {
 
   /** First frame after priming: it seeds the noise and clean-power estimates (the recursions track from there). */
   private seed(): void {
-    const spec = this.spec;
+    const per = this.periodogram;
     for (let k = 0; k < this.bins; k++) {
-      const re = spec[2 * k] as number;
-      const im = spec[2 * k + 1] as number;
-      const pk = re * re + im * im + 1e-20;
+      const pk = per[k] as number;
       this.noise[k] = pk;
       this.invNoise[k] = 1 / pk;
       this.prevClean[k] = pk;

@@ -8,32 +8,22 @@ function expSmall(y: number): number {
 }
 
 /**
- * A function of x >= 0 sampled on a uniform grid over [0, max) and read with linear interpolation; `beyond`
- * from max on. Read error <= step^2 / 8 x the largest |f''|.
+ * A function of x >= 0 sampled on a uniform grid, `stepsPerUnit` points per unit over [0, max] (plus one),
+ * for lerp(). Read error <= step^2 / 8 x the largest |f''|. The caller handles x >= max itself: a loop
+ * that holds the table in a local and tests the range inline runs ~10% faster than through an object.
  */
-export class Lut {
-  private readonly table: Float64Array;
-  private readonly steps: number;
-  private readonly max: number;
-  private readonly beyond: number;
+export function sampled(f: (x: number) => number, max: number, stepsPerUnit: number): Float64Array {
+  const n = max * stepsPerUnit + 2;
+  const table = new Float64Array(n);
+  for (let i = 0; i < n; i++) table[i] = f(i / stepsPerUnit);
+  return table;
+}
 
-  constructor(f: (x: number) => number, max: number, stepsPerUnit: number, beyond: number) {
-    const n = max * stepsPerUnit + 2;
-    this.table = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.table[i] = f(i / stepsPerUnit);
-    this.steps = stepsPerUnit;
-    this.max = max;
-    this.beyond = beyond;
-  }
-
-  at(x: number): number {
-    if (x >= this.max) return this.beyond;
-    const u = x * this.steps;
-    const i = u | 0;
-    const t = this.table;
-    const a = t[i] as number;
-    return a + (u - i) * ((t[i + 1] as number) - a);
-  }
+/** Linear interpolation in a sampled() table at u = x x stepsPerUnit, for 0 <= x < max. */
+export function lerp(table: Float64Array, u: number): number {
+  const i = u | 0;
+  const a = table[i] as number;
+  return a + (u - i) * ((table[i + 1] as number) - a);
 }
 
 /** E1(v) for v >= 1, Abramowitz & Stegun 5.1.56 (error < 5e-5). */
@@ -43,20 +33,29 @@ function expintAbove1(v: number): number {
 
 // exp(E1(v) / 2) for v in [1, 40) (1.116 down to 1 + 1e-19): 64 points per unit, read error < 2e-5
 // (|f''| <= 0.6 there). Beyond 40 it is 1 to double precision.
-const LSA_ABOVE1 = new Lut((v) => Math.exp(0.5 * expintAbove1(Math.max(1, v))), 40, 64, 1);
+const LSA_ABOVE1_MAX = 40;
+const LSA_ABOVE1_STEPS = 64;
+/** The table of exp(E1(v) / 2) lsaGain() reads from v = 1 on (pass it in from a loop: see lsaGain). */
+export const LSA_ABOVE1 = sampled(
+  (v) => Math.exp(0.5 * expintAbove1(Math.max(1, v))),
+  LSA_ABOVE1_MAX,
+  LSA_ABOVE1_STEPS,
+);
 
 /**
  * The MMSE log-spectral amplitude gain (Ephraim & Malah 1985), (xi / (1 + xi)) exp(E1(v) / 2), not capped;
  * `ratio` is xi / (1 + xi), and v = ratio x gamma. Below v = 1, E1(v) = poly(v) - ln v (Abramowitz & Stegun
  * 5.1.53, error < 2e-7), so exp(E1 / 2) = exp(poly / 2) / sqrt(v) with poly / 2 in [-0.29, 0.11]: a short
- * series; from 1 on, a table. No general exp or log either way.
+ * series; from 1 on, a table. No general exp or log either way. `above1` is LSA_ABOVE1: a loop that
+ * passes it holds it in a register instead of loading it per call.
  */
-export function lsaGain(ratio: number, v: number): number {
+export function lsaGain(ratio: number, v: number, above1: Float64Array = LSA_ABOVE1): number {
   if (v < 1) {
     const poly =
       -0.57721566 +
       v * (0.99999193 + v * (-0.24991055 + v * (0.05519968 + v * (-0.00976004 + v * 0.00107857))));
     return (ratio * expSmall(0.5 * poly)) / Math.sqrt(v);
   }
-  return ratio * LSA_ABOVE1.at(v);
+  if (v >= LSA_ABOVE1_MAX) return ratio;
+  return ratio * lerp(above1, v * LSA_ABOVE1_STEPS);
 }

@@ -46,7 +46,7 @@
 //   has shown otherwise) and falls to a steady noise's level within ~1 s; with the 2 dB limit, babble at
 //   0 dB gains STOI at every setting (+0.0004 at 6 dB, +0.0001 at 30 dB). The price is the first second
 //   of white and pink noise, shallower than before: PESQ-WB -0.008 to -0.010 on the 12 conditions.
-import { Lut, lsaGain } from './lsaGain.ts';
+import { LSA_ABOVE1, lerp, lsaGain, sampled } from './lsaGain.ts';
 import { WasmRealFft } from './pffft.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToGain, dbToPower } from './units.ts';
@@ -88,22 +88,33 @@ const SEED_WAIT_FRAMES = 62;
 // Gerkmann & Hendriks' posterior presence 1 / (1 + (1 + xi_H1) e^-x), x = h1 x periodogram / noise, and
 // e^-v for OM-LSA's presence, as tables over [0, 40) (64 points per unit: read error < 2e-6 and < 3e-5
 // relative; beyond 40 they are 1 and 0 to 1e-16). Math.exp was most of the block's time.
-const PRESENCE_H1 = new Lut((x) => 1 / (1 + (1 + XI_H1) * Math.exp(-x)), 40, 64, 1);
-const EXP_NEG = new Lut((v) => Math.exp(-v), 40, 64, 0);
+const LUT_MAX = 40;
+const LUT_STEPS = 64;
+const PRESENCE_H1 = sampled((x) => 1 / (1 + (1 + XI_H1) * Math.exp(-x)), LUT_MAX, LUT_STEPS);
+const EXP_NEG = sampled((v) => Math.exp(-v), LUT_MAX, LUT_STEPS);
 // ln(1 + x) and e^y for OM-LSA's weighting G_min x (G_lsa / G_min)^p (ratio up to 31.6 at the catalog's
 // 30 dB, exponent p ln(ratio) up to 3.5): read errors < 4e-6 and < 3e-5 relative; Math.log and Math.exp
 // past their ends (a setting deeper than 36 dB).
 const LN_1P_MAX = 36;
-const LN_1P = new Lut((x) => Math.log1p(x), LN_1P_MAX, 64, Number.NaN);
+const LN_1P = sampled((x) => Math.log1p(x), LN_1P_MAX, LUT_STEPS);
 const EXP_POS_MAX = 8;
-const EXP_POS = new Lut((y) => Math.exp(y), EXP_POS_MAX, 64, Number.NaN);
+const EXP_POS = sampled((y) => Math.exp(y), EXP_POS_MAX, LUT_STEPS);
 
 /**
  * OM-LSA's weighting above the floor: G_lsa^p x G_min^(1-p) = G_min x (G_lsa / G_min)^p, returned as the
  * factor on G_min (>= 1), with p the presence probability on the full noise estimate (`xiPrev` = last
  * clean power over noise, `gamma` = periodogram over noise, `smoothed` the tracker's smoothed presence).
+ * The tables come in as arguments (EXP_NEG, LN_1P, EXP_POS), so a loop reads them from registers.
  */
-function omLsaLift(ratio: number, xiPrev: number, gamma: number, smoothed: number): number {
+function omLsaLift(
+  ratio: number,
+  xiPrev: number,
+  gamma: number,
+  smoothed: number,
+  expNeg: Float64Array,
+  ln1p: Float64Array,
+  expPos: Float64Array,
+): number {
   let xi = ALPHA_DD * xiPrev + (1 - ALPHA_DD) * (gamma > 1 ? gamma - 1 : 0);
   if (xi < XI_MIN) xi = XI_MIN;
   const v = (xi * gamma) / (1 + xi);
@@ -112,11 +123,12 @@ function omLsaLift(ratio: number, xiPrev: number, gamma: number, smoothed: numbe
   let q = 1 - smoothed;
   if (q < Q_MIN) q = Q_MIN;
   else if (q > Q_MAX) q = Q_MAX;
-  // p = 1 / (1 + q / (1 - q) x (1 + xi) e^-v), with one division.
-  const p = (1 - q) / (1 - q + q * (1 + xi) * EXP_NEG.at(v));
+  // p = 1 / (1 + q / (1 - q) x (1 + xi) e^-v), with one division; e^-v is 0 past the table.
+  if (v >= LUT_MAX) return ratio;
+  const p = (1 - q) / (1 - q + q * (1 + xi) * lerp(expNeg, v * LUT_STEPS));
   if (p >= 1) return ratio;
-  const y = p * (ratio - 1 < LN_1P_MAX ? LN_1P.at(ratio - 1) : Math.log(ratio));
-  return y < EXP_POS_MAX ? EXP_POS.at(y) : Math.exp(y);
+  const y = p * (ratio - 1 < LN_1P_MAX ? lerp(ln1p, (ratio - 1) * LUT_STEPS) : Math.log(ratio));
+  return y < EXP_POS_MAX ? lerp(expPos, y * LUT_STEPS) : Math.exp(y);
 }
 
 export class NoiseSuppressor implements AudioBlock {
@@ -317,7 +329,8 @@ export class NoiseSuppressor implements AudioBlock {
       const pk = per[k] as number;
       // Noise update from the posterior speech presence (fixed priors: equal odds, xi = 15 dB).
       const nPrev = N[k] as number;
-      let ph1 = presenceH1.at(pk * (invN[k] as number) * h1);
+      const x = pk * (invN[k] as number) * h1;
+      let ph1 = x >= LUT_MAX ? 1 : lerp(presenceH1, x * LUT_STEPS);
       const smoothed = PRESENCE_SMOOTHING * (pres[k] as number) + (1 - PRESENCE_SMOOTHING) * ph1;
       pres[k] = smoothed;
       if (smoothed > PRESENCE_CAP && ph1 > PRESENCE_CAP) ph1 = PRESENCE_CAP;
@@ -338,6 +351,7 @@ export class NoiseSuppressor implements AudioBlock {
     const prev = this.prevClean;
     const lsaOut = this.lsa;
     const xiPrevOut = this.xiPrev;
+    const above1 = LSA_ABOVE1;
     for (let k = 0; k < bins; k++) {
       const pk = per[k] as number;
       const prevClean = prev[k] as number;
@@ -347,7 +361,7 @@ export class NoiseSuppressor implements AudioBlock {
         (ALPHA_DD / GAIN_NOISE_SCALE) * prevClean * invNoise + (1 - ALPHA_DD) * (gamma > 1 ? gamma - 1 : 0);
       if (xi < XI_MIN) xi = XI_MIN;
       const ratio = xi / (1 + xi);
-      let g = lsaGain(ratio, ratio * gamma);
+      let g = lsaGain(ratio, ratio * gamma, above1);
       if (g > 1) g = 1;
       prev[k] = g * g * pk;
       lsaOut[k] = g;
@@ -365,6 +379,9 @@ export class NoiseSuppressor implements AudioBlock {
     const xiPrev = this.xiPrev;
     const last = this.lastGain;
     const invFloor = 1 / floor;
+    const expNeg = EXP_NEG;
+    const ln1p = LN_1P;
+    const expPos = EXP_POS;
     for (let k = 0; k < bins; k++) {
       const l = lsa[k] as number;
       // With the LSA gain at or under the floor, the weighted gain is too (p is in [0, 1]) and the floor
@@ -378,6 +395,9 @@ export class NoiseSuppressor implements AudioBlock {
             xiPrev[k] as number,
             (per[k] as number) * (invN[k] as number),
             pres[k] as number,
+            expNeg,
+            ln1p,
+            expPos,
           );
       const held = RELEASE * (last[k] as number);
       if (g < held) g = held;

@@ -1,4 +1,4 @@
-// Spectral noise suppressor (streaming STFT, half-size real FFT: realFft.ts).
+// Spectral noise suppressor (streaming STFT; real FFT in single precision by PFFFT in wasm: pffft.ts).
 //
 // Analysis/synthesis: sine (square-root Hann) windows at 50% overlap, whose product overlap-adds to
 // exactly 1, so with suppression off the block is a pure delay. The frame is ~32 ms (512 points at
@@ -140,6 +140,8 @@ export class NoiseSuppressor implements AudioBlock {
   private readonly window: Float64Array;
   // The window over the frame size: the inverse transform is unnormalized.
   private readonly synthesis: Float64Array;
+  // Analysis x synthesis, for frames that skip the transforms.
+  private readonly windowSquared: Float64Array;
   private readonly inBuf: Float64Array;
   private readonly overlap: Float64Array;
   private readonly ready: Float64Array;
@@ -194,6 +196,7 @@ export class NoiseSuppressor implements AudioBlock {
       else this.window[i] = 1;
     }
     this.synthesis = this.window.map((w) => w / n);
+    this.windowSquared = this.window.map((w) => w * w);
     this.inBuf = new Float64Array(n);
     this.overlap = new Float64Array(n);
     this.ready = new Float64Array(this.hop);
@@ -249,6 +252,17 @@ export class NoiseSuppressor implements AudioBlock {
   }
 
   private processFrame(): void {
+    let filter = false;
+    if (this.priming > 0) this.priming--;
+    else filter = this.floorGain < 1 && this.canEstimate();
+    // A frame that gets no gains (start-up, the wait for a seed, strength 0) skips the transforms: its
+    // overlap-add of the windowed input is the input itself, exactly.
+    if (filter) this.filterFrame();
+    else this.delayFrame();
+    this.inBuf.copyWithin(0, this.hop);
+  }
+
+  private filterFrame(): void {
     const n = this.fftSize;
     const hop = this.hop;
     const win = this.window;
@@ -258,10 +272,8 @@ export class NoiseSuppressor implements AudioBlock {
     const h = fft.heap();
     const at = fft.time;
     for (let i = 0; i < n; i++) h[at + i] = (inBuf[i] as number) * (win[i] as number);
-    inBuf.copyWithin(0, hop);
     fft.forward();
-    if (this.priming > 0) this.priming--;
-    else if (this.floorGain < 1 && this.canEstimate()) this.applyGains(h);
+    this.applyGains(h);
     fft.inverse();
     // Overlap-add: the first hop samples are done (the last frame's tail plus this frame's head); the
     // rest, n - hop <= hop samples, waits for the next frame.
@@ -272,6 +284,20 @@ export class NoiseSuppressor implements AudioBlock {
     for (let i = 0; i < tail; i++) ready[i] = (ov[i] as number) + (h[at + i] as number) * (syn[i] as number);
     for (let i = tail; i < hop; i++) ready[i] = (h[at + i] as number) * (syn[i] as number);
     for (let i = 0; i < tail; i++) ov[i] = (h[at + i + hop] as number) * (syn[i + hop] as number);
+  }
+
+  /** filterFrame() without the transforms: the frame's overlap-add contribution is the input x window^2. */
+  private delayFrame(): void {
+    const n = this.fftSize;
+    const hop = this.hop;
+    const w2 = this.windowSquared;
+    const x = this.inBuf;
+    const ov = this.overlap;
+    const ready = this.ready;
+    const tail = n - hop;
+    for (let i = 0; i < tail; i++) ready[i] = (ov[i] as number) + (x[i] as number) * (w2[i] as number);
+    for (let i = tail; i < hop; i++) ready[i] = (x[i] as number) * (w2[i] as number);
+    for (let i = 0; i < tail; i++) ov[i] = (x[i + hop] as number) * (w2[i + hop] as number);
   }
 
   private applyGains(h: Float32Array): void {

@@ -236,10 +236,13 @@ export class NoiseSuppressor implements AudioBlock {
       const len = Math.min(hop - pos, buf.length - i);
       const at = n - hop + pos - i;
       for (let j = i; j < i + len; j++) inBuf[at + j] = buf[j] as number;
-      let zero = i + len - 1;
-      while (zero >= i && buf[zero] !== 0) zero--;
-      const live = zero < i ? this.sinceZero + len : i + len - 1 - zero;
-      this.sinceZero = Math.min(live, n);
+      // (Only until the estimate is seeded: nothing reads the count after that.)
+      if (!this.seeded) {
+        let zero = i + len - 1;
+        while (zero >= i && buf[zero] !== 0) zero--;
+        const live = zero < i ? this.sinceZero + len : i + len - 1 - zero;
+        this.sinceZero = Math.min(live, n);
+      }
       const from = pos - i;
       for (let j = i; j < i + len; j++) buf[j] = ready[from + j] as number;
       i += len;
@@ -286,7 +289,8 @@ export class NoiseSuppressor implements AudioBlock {
     for (let i = 0; i < tail; i++) ov[i] = (h[at + i + hop] as number) * (syn[i + hop] as number);
   }
 
-  /** filterFrame() without the transforms: the frame's overlap-add contribution is the input x window^2. */
+  // filterFrame() without the transforms: the overlap-add contribution is the input x window^2 (own loops,
+  // not a helper shared with filterFrame(): doubles here, wasm floats there, each loop monomorphic).
   private delayFrame(): void {
     const n = this.fftSize;
     const hop = this.hop;

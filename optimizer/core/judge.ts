@@ -3,6 +3,7 @@
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, num, signed } from './curves.ts';
 import type { WEIGHTS } from './scorecard.ts';
+import { SETTINGS_WEIGHTS } from './settings.ts';
 import {
   type ControllerState,
   digest,
@@ -150,6 +151,13 @@ export function attributableGain(
   return attributableMove(componentsBefore, now, changed, 1);
 }
 
+/**
+ * In points on the scorecard's own scale: the components' weighted mean is normalised over the audio
+ * components only (the settings guards multiply the score, they are not in the mean), so the weight
+ * sum here is theirs too. Counting the settings guards' weights in it (up to 0.75 beside about 1 of
+ * audio weight) shrank every attributable move by up to 40% against the score's move it is compared
+ * with (IMPROVE_MIN_POINTS, ROLLBACK_DROP_POINTS).
+ */
 function attributableMove(
   componentsBefore: Readonly<Record<string, number>>,
   now: StationScore,
@@ -160,6 +168,7 @@ function attributableMove(
   let wsum = 0;
   let moved = 0;
   for (const c of now.components) {
+    if (c.name in SETTINGS_WEIGHTS) continue;
     wsum += c.weight;
     const was = componentsBefore[c.name];
     if (was === undefined) continue;

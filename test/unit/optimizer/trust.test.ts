@@ -130,6 +130,16 @@ test('judging: an exploratory step is credited only with the gain on components 
   assert.ok(Math.abs(attributableGain(before, now, ['noise_suppression_db']) - (100 * 0.015) / 0.35) < 1e-9);
   assert.ok(Math.abs(attributableGain(before, now, ['input_gain_db']) - (100 * 0.1) / 0.35) < 1e-9);
   assert.equal(attributableDrop(before, now, ['input_gain_db']), 0);
+  // The settings guards multiply the score and are not in its weighted mean: their weights stay out
+  // of the sum the gain is taken over, or every attributable move would shrink (here 0.35 -> 0.85).
+  const guarded = scoreOf({
+    level: [1, 0.2],
+    noise: [0.9, 0.15],
+    voice_band: [0.7, 0.25],
+    gate_margin: [1, 0.25],
+  });
+  assert.ok(Math.abs(attributableGain(before, guarded, ['input_gain_db']) - (100 * 0.1) / 0.35) < 1e-9);
+  assert.ok(Math.abs(attributableDrop(before, guarded, ['input_gain_db'])) < 1e-9);
 
   // Through decide: explore, then a next second without the DC offset, which no parameter here moves.
   const dc: SnapOverrides = { audio: { ...flat.audio, dc_offset: 0.03 } };

@@ -2,7 +2,7 @@
 // segment of mono PCM. Pure: samples in, numbers out, no I/O beyond libfvad's .wasm on first use.
 // Cost is linear in the input; working buffers and FFT plans are kept between calls.
 
-import { amplitudeDb, DB_FLOOR, noiseFloorDbfs, powerDbfs, sampleLevels } from './levels.ts';
+import { amplitudeDb, crestFactorDb, DB_FLOOR, noiseFloorDbfs, powerDbfs, sampleLevels } from './levels.ts';
 import { integratedLoudness } from './loudness.ts';
 import { activeSpeechLevel } from './p56.ts';
 import { humRatio, spectralShape } from './spectrum.ts';
@@ -52,15 +52,15 @@ export function measureAudio(
   }
   const x = finiteSamples(samples);
   const n = x.length;
-  const { mean, meanSquare, peak, clipped } = sampleLevels(x);
+  const levels = sampleLevels(x);
+  const { mean, meanSquare, peak, clipped } = levels;
   const rmsDbfs = powerDbfs(meanSquare);
   const peakDbfs = amplitudeDb(peak);
   const shape = spectralShape(x, sampleRate, mean);
   return {
     rms_dbfs: rmsDbfs,
     peak_dbfs: peakDbfs,
-    crest_factor_db:
-      meanSquare > 0 ? Math.max(0, finite(20 * Math.log10(peak / Math.sqrt(meanSquare)), 0)) : 0,
+    crest_factor_db: crestFactorDb(levels),
     loudness_lufs: finite(integratedLoudness(x, sampleRate), DB_FLOOR),
     active_speech_level_dbov: finite(activeSpeechLevel(x, sampleRate).levelDbov, DB_FLOOR),
     dc_offset: finite(mean, 0),

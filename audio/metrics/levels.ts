@@ -1,4 +1,4 @@
-// Sample-domain level metrics: RMS, peak, crest factor, DC offset, clipping and noise floor.
+// Sample-domain level metrics: RMS, peak, crest factor (DC removed), DC offset, clipping and noise floor.
 // One pass over the samples for the sums, one over 20 ms frames for the noise floor.
 
 import { quantileSorted } from 'simple-statistics';
@@ -48,6 +48,9 @@ export interface Levels {
   readonly meanSquare: number;
   /** max |x|. */
   readonly peak: number;
+  /** Largest and smallest sample (0 and 0 for no samples): the peak around the mean, for the crest factor. */
+  readonly max: number;
+  readonly min: number;
   /** Samples with |x| >= CLIP_THRESHOLD. */
   readonly clipped: number;
 }
@@ -57,19 +60,34 @@ export function sampleLevels(x: Float32Array): Levels {
   const n = x.length;
   let sum = 0;
   let sumSq = 0;
-  let peak = 0;
+  let max = Number.NEGATIVE_INFINITY;
+  let min = Number.POSITIVE_INFINITY;
   let clipped = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i]!;
-    const a = Math.abs(v);
     sum += v;
     sumSq += v * v;
-    if (a > peak) peak = a;
-    if (a >= CLIP_THRESHOLD) clipped++;
+    if (v > max) max = v;
+    if (v < min) min = v;
+    if (v >= CLIP_THRESHOLD || v <= -CLIP_THRESHOLD) clipped++;
   }
   return n === 0
-    ? { mean: 0, meanSquare: 0, peak: 0, clipped: 0 }
-    : { mean: sum / n, meanSquare: sumSq / n, peak, clipped };
+    ? { mean: 0, meanSquare: 0, peak: 0, max: 0, min: 0, clipped: 0 }
+    : { mean: sum / n, meanSquare: sumSq / n, peak: Math.max(max, -min), max, min, clipped };
+}
+
+/**
+ * Crest factor in dB: the peak over the RMS of the signal with its DC removed (max |x - mean| over
+ * sqrt(mean square - mean²)), 0 for silence. DC is reported on its own; counted here it would read a
+ * quiet talker over an offset as squashed (the offset fills the RMS, not the peaks).
+ */
+export function crestFactorDb(l: Levels): number {
+  const variance = l.meanSquare - l.mean * l.mean;
+  const peak = Math.max(l.max - l.mean, l.mean - l.min);
+  // A constant signal's variance is rounding residue (about 1e-16 of its square): no dynamics at all.
+  if (!(variance > 1e-12 * l.meanSquare) || !(peak > 0)) return 0;
+  const db = 20 * Math.log10(peak / Math.sqrt(variance));
+  return Number.isFinite(db) ? Math.max(0, db) : 0;
 }
 
 let framePowers = new Float64Array(0);

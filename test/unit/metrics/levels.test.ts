@@ -31,6 +31,28 @@ test('DC offset reads the injected offset, and does not move the noise floor', (
   near(shifted.noise_floor_dbfs, plain.noise_floor_dbfs, 0.01, 'noise floor with DC');
 });
 
+test('crest factor is read around the mean: a DC offset under a quiet signal does not squash it', () => {
+  const fs = 16000;
+  const quiet = sine(fs, 1, 1000, 0.01);
+  const plain = measureAudio(quiet, fs);
+  // An offset 10x the sine's amplitude fills the RMS (DC counted, as rms_dbfs reports it): measured
+  // with the DC in, the crest factor would read about 0.04 dB, a square wave's.
+  const offset = measureAudio(
+    quiet.map((v) => v + 0.1),
+    fs,
+  );
+  near(plain.crest_factor_db, 20 * Math.log10(Math.SQRT2), 0.05, 'sine without DC');
+  near(offset.crest_factor_db, plain.crest_factor_db, 0.05, 'the same sine over a 0.1 offset');
+  // A negative offset and a lopsided signal: the larger excursion from the mean is the peak.
+  const pulse = new Float32Array(1000).fill(-0.05);
+  pulse[500] = 0.5;
+  const m = measureAudio(pulse, fs);
+  const mean = (0.5 - 0.05 * 999) / 1000;
+  const sd = Math.sqrt((999 * (-0.05 - mean) ** 2 + (0.5 - mean) ** 2) / 1000);
+  near(m.crest_factor_db, 20 * Math.log10((0.5 - mean) / sd), 0.01, 'a pulse over a negative offset');
+  assert.equal(measureAudio(new Float32Array(100).fill(0.3), fs).crest_factor_db, 0, 'a constant has none');
+});
+
 test('clipping ratio of a hard-clipped signal equals the clipped fraction', () => {
   const fs = 16000;
   const raw = sine(fs, 1, 440, 2);

@@ -12,11 +12,25 @@ const d3 = defaultsForStation(3);
 const scored = (params: Record<string, number>, audio = {}) =>
   scoreSnapshot(snap(3, { audio }), params).score;
 
-test('settings guards: a voice-band high-pass, a gate at the speech level and needless suppression each cost score', () => {
+test('settings guards: a voice-band high-pass, a gate at the speech level, a limiter ceiling near it and needless suppression each cost score', () => {
   const base = scored(d3);
   assert.ok(Math.abs(base - scoreSnapshot(snap(3)).score) < 5, 'defaults on a clean line cost little');
   assert.ok(scored({ ...d3, highpass_cutoff_hz: 280 }) < base - 10, 'a 280 Hz high-pass');
   assert.ok(scored({ ...d3, noise_gate_threshold_dbfs: -30 }) < base - 10, 'a gate at -30 dBFS');
+  // Speech at -12 dBov: a -6 dBFS ceiling is 6 dB over it and flattens every peak; -1 dBFS leaves 11.
+  const hot = { loudness_lufs: -12 };
+  const limited = scoreSnapshot(snap(3, { audio: hot }), { ...d3, limiter_ceiling_dbfs: -6 });
+  const guard = limited.components.find((c) => c.name === 'limiter_headroom')!;
+  assert.equal(guard.score, 0);
+  assert.match(guard.detail, /6\.0 dB over the speech level: it flattens speech peaks/);
+  assert.ok(limited.score < scored({ ...d3, limiter_ceiling_dbfs: -1 }, hot) - 10, 'a -6 dBFS ceiling');
+  // At the catalog's -1 dBFS over speech at the -23 LUFS target there is room: no penalty.
+  assert.equal(
+    scoreSnapshot(snap(3, { audio: { loudness_lufs: -23 } }), d3).components.find(
+      (c) => c.name === 'limiter_headroom',
+    )!.score,
+    1,
+  );
   // Blind SNR 50 dB, far above the station's minimum: 30 dB of suppression did nothing the noise needed.
   const clean = { snr_db: 50 };
   assert.ok(
@@ -29,6 +43,20 @@ test('settings guards: a voice-band high-pass, a gate at the speech level and ne
     Math.abs(
       scored({ ...d3, noise_suppression_db: 30 }, noisy) - scored({ ...d3, noise_suppression_db: 0 }, noisy),
     ) < 1e-9,
+  );
+});
+
+test('settings guards: the controller raises a limiter ceiling that flattens speech peaks, not past -1 dBFS', () => {
+  const hot = snap(3, { audio: { loudness_lufs: -12 } });
+  const ease = (ceiling: number) =>
+    decide({ snapshot: hot, current: { ...d3, limiter_ceiling_dbfs: ceiling }, state: null, now: 0 });
+  const d = ease(-6);
+  const p = d.proposals.find((x) => x.name === 'limiter_ceiling_dbfs');
+  assert.ok(p, d.analysis);
+  assert.equal(p.new, -6 + parameterByName('limiter_ceiling_dbfs')!.max_step);
+  assert.equal(
+    ease(-1).proposals.find((x) => x.name === 'limiter_ceiling_dbfs' && x.new > -1),
+    undefined,
   );
 });
 

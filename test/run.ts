@@ -41,14 +41,10 @@ if (files.some((f) => f.startsWith('test/integration'))) {
 // isolates itself with unique topics, groups and ids.
 const res = spawnSync(
   process.execPath,
-  // --test-force-exit: a file whose tests are done must not hold the run open. fault-kafka.test.ts
-  // left a kafkajs client retrying its destroyed private broker and the file never exited on a
-  // fresh clone (a leak still to find; the lifecycle test checks the roles' own handles itself).
   [
     '--import',
     'tsx',
     '--test',
-    '--test-force-exit',
     // A test that hangs fails after 15 minutes instead of holding the whole run until CI's limit
     // (traces.test.ts hung once on a fresh clone before its agent started, with one idle
     // connection to the registry open: cause not found; the longest test, backup-restore, ~5 min).

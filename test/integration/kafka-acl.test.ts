@@ -75,7 +75,10 @@ function codes(err: unknown): string[] {
 }
 
 async function produce(k: Kafka, topic: string, key: string): Promise<void> {
-  const producer = createProducer(k, { retries: 1 });
+  // Refusals (TOPIC_/CLUSTER_AUTHORIZATION_FAILED) are not retriable in kafkajs, so they fail at once
+  // whatever this number; the retries are for a leader the fresh broker has not settled yet
+  // (NOT_LEADER_FOR_PARTITION failed both tests once, at load 15, with a single retry).
+  const producer = createProducer(k, { retries: 6 });
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages: [{ key, value: Buffer.from('x') }] });

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { envWith, readTestEnv } from '../lib/settings.ts';
 
 const root = join(import.meta.dirname, '..');
+const RUN_LIMIT_MS = 70 * 60_000;
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
@@ -55,6 +56,22 @@ const res = spawnSync(
   ],
   // The tests' broker principal (stack/kafkaAuth.ts): their topics and groups have prefixes of their own,
   // which the roles' principals have no ACLs for. Children the tests start inherit it.
-  { cwd: root, stdio: 'inherit', env: envWith({ KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal }) },
+  // The whole run is bounded too: a file whose tests are done but whose process never exits (a leaked
+  // handle) would otherwise hold it open with nothing in the output to say why. The full suite takes
+  // ~20 minutes here.
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: envWith({ KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal }),
+    timeout: RUN_LIMIT_MS,
+    killSignal: 'SIGTERM',
+  },
 );
+if (res.signal || res.error) {
+  console.error(
+    `npm test: the test runner did not finish within ${RUN_LIMIT_MS / 60_000} minutes ` +
+      `(${res.error?.message ?? `stopped by ${res.signal}`}); the last file named above is the one that held it open`,
+  );
+  process.exit(1);
+}
 process.exit(res.status ?? 1);

@@ -14,7 +14,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EchoCanceller } from '../audio/dsp/echoCanceller.ts';
 import { openQualityJudge } from '../quality/index.ts';
 import { ensureDebianPackages, pathNeed } from '../stack/debian.ts';
@@ -22,6 +21,7 @@ import { impair } from '../stations/sim/impair.ts';
 import { bundledImpairmentsPath, loadImpairments, type StationProfile } from '../stations/sim/impairments.ts';
 import { rngFor } from '../stations/sim/random.ts';
 import { speechSource } from '../stations/sim/speech.ts';
+import { ArgError, parseFlags } from '../lib/cli.ts';
 
 const SR = 16000;
 const ITEM_MS = 8000;
@@ -126,12 +126,14 @@ function erleDb(mic: Float32Array, y: Float32Array): number {
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { items: { type: 'string', default: '4' }, json: { type: 'string' } },
-  });
+  const values = parseFlags(
+    process.argv.slice(2),
+    { items: { type: 'string', default: '4' }, json: { type: 'string' } },
+    'usage: npm run bench:echo [-- --items N (>= 1, default 4)] [--json OUT]',
+  ) as { items: string; json?: string };
   const n = Number(values.items);
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`--items must be a positive integer, got ${values.items}`);
+    throw new ArgError(`--items must be a positive integer, got ${values.items}`);
   const log = (l: string) => process.stderr.write(`${l}\n`);
   await ensureDebianPackages(
     [pathNeed('libspeexdsp1', SPEEX_LIB, "speexdsp's echo canceller, the reference")],
@@ -210,4 +212,10 @@ async function main(): Promise<void> {
   if (values.json) writeFileSync(values.json, JSON.stringify({ date: when, items: n, rows }, null, 2));
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof ArgError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}

@@ -6,7 +6,6 @@
 // Cost is seconds of audio per second of one core, timed around the processing only.
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { processBuffer } from '../audio/dsp/chain.ts';
 import { NoiseSuppressor } from '../audio/dsp/noiseSuppressor.ts';
 import { RnnoiseSuppressor } from '../audio/dsp/rnnoise.ts';
@@ -20,6 +19,7 @@ import type { StationInput } from '../stations/pipeline.ts';
 import { babbleNoise, pinkNoise, whiteNoise } from '../stations/sim/noise.ts';
 import { rngFor } from '../stations/sim/random.ts';
 import { speechSource } from '../stations/sim/speech.ts';
+import { ArgError, parseFlags } from '../lib/cli.ts';
 
 const SR = 16000;
 const ITEM_MS = 6000;
@@ -206,21 +206,26 @@ function summarize(
   };
 }
 
+const USAGE =
+  'usage: npm run bench:suppression [-- --items N (>= 2, default 12)] [--rows NAME ...] [--spectral DB (0-30) ...] [--json OUT]';
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const values = parseFlags(
+    process.argv.slice(2),
+    {
       items: { type: 'string', default: '12' },
       json: { type: 'string' },
       rows: { type: 'string', multiple: true },
       spectral: { type: 'string', multiple: true },
     },
-  });
+    USAGE,
+  ) as { items: string; json?: string; rows?: string[]; spectral?: string[] };
   // --spectral DB (repeatable): a row for the spectral suppressor alone at that strength (0-30 dB, the
   // catalog's range), run after the input whatever --rows selects.
   const extra: [string, Process][] = (values.spectral ?? []).map((v) => {
     const db = Number(v);
     if (!Number.isFinite(db) || db < 0 || db > 30)
-      throw new Error(`--spectral must be a strength in dB within 0-30 (the catalog's range), got ${v}`);
+      throw new ArgError(`--spectral must be a strength in dB within 0-30 (the catalog's range), got ${v}`);
     return [`spectral suppressor alone, ${db} dB`, block(spectral(db))];
   });
   // --rows SUBSTRING (repeatable): only the rows whose name contains one of them (the input always runs).
@@ -234,7 +239,7 @@ async function main(): Promise<void> {
   variants.splice(1, 0, ...extra);
   const items = Number(values.items);
   if (!Number.isInteger(items) || items < 2)
-    throw new Error(`--items must be an integer >= 2, got ${values.items}`);
+    throw new ArgError(`--items must be an integer >= 2, got ${values.items}`);
   const conds = conditions(items);
   const judge = await openQualityJudge({ log: (l) => process.stderr.write(`${l}\n`) });
   const rows: Row[] = [];
@@ -336,4 +341,11 @@ process.on('exit', (code) => {
   if (!finished) progress(`exited with code ${code} before the table was complete`);
 });
 
-await main();
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof ArgError)) throw err;
+  finished = true; // nothing was started: no "before the table was complete" line
+  console.error(err.message);
+  process.exit(2);
+}

@@ -15,13 +15,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EchoCanceller } from '../audio/dsp/echoCanceller.ts';
+import { ArgError, parseFlags } from '../lib/cli.ts';
 import { openQualityJudge } from '../quality/index.ts';
 import { ensureDebianPackages, pathNeed } from '../stack/debian.ts';
 import { impair } from '../stations/sim/impair.ts';
 import { bundledImpairmentsPath, loadImpairments, type StationProfile } from '../stations/sim/impairments.ts';
 import { rngFor } from '../stations/sim/random.ts';
 import { speechSource } from '../stations/sim/speech.ts';
-import { ArgError, parseFlags } from '../lib/cli.ts';
 
 const SR = 16000;
 const ITEM_MS = 8000;

@@ -13,13 +13,13 @@ import type { AudioBlock } from '../audio/dsp/types.ts';
 import { activeSpeechLevel } from '../audio/metrics/index.ts';
 import { type ParameterSpec, parameterByName } from '../catalog/index.ts';
 import { callAudio, evaluateCall } from '../demo/offline.ts';
+import { ArgError, parseFlags } from '../lib/cli.ts';
 import { searchBest } from '../optimizer/core/index.ts';
 import { openQualityJudge, type QualityScores } from '../quality/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import { babbleNoise, pinkNoise, whiteNoise } from '../stations/sim/noise.ts';
 import { rngFor } from '../stations/sim/random.ts';
 import { speechSource } from '../stations/sim/speech.ts';
-import { ArgError, parseFlags } from '../lib/cli.ts';
 
 const SR = 16000;
 const ITEM_MS = 6000;

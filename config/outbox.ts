@@ -3,6 +3,11 @@
 // (never lost) and they are retried; a crash after the send but before the mark re-sends them, which
 // the idempotent consumers tolerate (agents drop versions they already have). Only one relay publishes
 // at a time (a PostgreSQL advisory lock), so per-key order on the compacted topic follows version order.
+// It never has two Kafka sends in flight: one loop publishes batch after batch (kick() and NOTIFY only
+// wake it), a batch sends partition after partition, and a second relay's batch waits on the rows'
+// FOR UPDATE locks until the first's transaction, which spans its sends, ends (outbox-order.test.ts).
+// Not fenced: a leader whose PostgreSQL sessions die while a send of it is still retrying loses lock and
+// rows to the next leader, and that late send may land after the new leader's newer versions.
 // A row that can never be published — it does not encode for its contract, or Kafka refuses it alone,
 // for good, after its attempts — is set aside with the reason (metric, GET /v1/config/outbox/set-aside)
 // and the relay goes on with the rows after it.

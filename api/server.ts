@@ -6,11 +6,10 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { StationSnapshot } from '../contracts/generated.ts';
 import { MAX_CLOCK_SKEW_MS } from '../domain/snapshot.ts';
 import { OutageLog } from '../lib/outages.ts';
 import { SendQueue } from '../producers/sendQueue.ts';
-import type { StationProducer } from '../producers/stationProducer.ts';
+import type { PreparedRecord, StationProducer } from '../producers/stationProducer.ts';
 import type { Runtime } from '../runtime/bootstrap.ts';
 import { createReadiness } from '../runtime/readiness.ts';
 import { createCappedServer } from './connections.ts';
@@ -129,8 +128,8 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     maxPcmBytes: rt.cfg.api.maxPcmBytes,
     tokenSecret: rt.cfg.api.tokenSecret,
     capturedWindow: { maxAgeMs: rt.cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
-    queue: new SendQueue<StationSnapshot>({
-      send: (batch) => producer.sendAll(batch),
+    queue: new SendQueue<PreparedRecord>({
+      send: (batch) => producer.sendRecords(batch),
       max: rt.cfg.api.produceQueueMax,
       timeoutMs: rt.cfg.api.produceTimeoutMs,
     }),

@@ -43,7 +43,38 @@ export interface StationProducer {
   prepare(input: SnapshotInput, pcm?: Pcm): Promise<StationSnapshot>;
   /** Sends prepared snapshots in one request. */
   sendAll(snapshots: StationSnapshot[]): Promise<void>;
+  /** prepare(), keeping the Avro bytes it encoded: for a caller that sends them later (the API). */
+  prepareRecord(input: SnapshotInput, pcm?: Pcm): Promise<PreparedRecord>;
+  /** sendAll() of prepared records: their bytes as encoded by prepareRecord(), not encoded again. */
+  sendRecords(records: readonly PreparedRecord[]): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * A snapshot encoded and ready to send (issue 11: the API encoded each snapshot twice, once in prepare()
+ * as the check and again in sendAll()). Frozen, and it holds no snapshot object, only what was read from
+ * it when it was encoded: nothing can change the snapshot behind the bytes, so they cannot go stale.
+ * (A Buffer cannot be frozen: `value` is the record's, not to be written to.)
+ */
+export interface PreparedRecord {
+  readonly snapshot_id: string;
+  readonly call_id: string;
+  readonly station_id: number;
+  readonly storage_key: string | null;
+  /** The Avro value sent (registry header and body). */
+  readonly value: Buffer;
+}
+
+type Sendable = Pick<StationSnapshot, 'snapshot_id' | 'call_id' | 'station_id'>;
+
+function recordOf(s: StationSnapshot, value: Buffer): PreparedRecord {
+  return Object.freeze({
+    snapshot_id: s.snapshot_id,
+    call_id: s.call_id,
+    station_id: s.station_id,
+    storage_key: s.audio?.storage_key ?? null,
+    value,
+  });
 }
 
 // One outgoing record: encoded, with its span started, when its caller hands it over, so encoding
@@ -89,10 +120,13 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
   }
 
   // The snapshot and, when no PCM was uploaded (so nothing changed after encoding), its encoded bytes:
-  // publish() sends those instead of encoding the same snapshot a second time.
+  // publish() sends those instead of encoding the same snapshot a second time. `encodeAfterUpload`
+  // encodes the snapshot with its audio reference too (prepareRecord: the encoding then replaces the
+  // one sendAll would do, so a snapshot with PCM is still encoded once).
   async function prepareEncoded(
     input: SnapshotInput,
     pcm?: Pcm,
+    encodeAfterUpload = false,
   ): Promise<{ snap: StationSnapshot; bytes?: Buffer }> {
     const snap = buildSnapshot(input);
     const problems = checkSnapshot(snap);
@@ -115,11 +149,10 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
     const stored = await deps.audio.put(snap.tenant_id, pcm.bytes);
     if (stored.created) deps.metrics?.audioUploaded.inc(stored.size_bytes);
     snap.audio = audioRefFor(stored, pcm.sampleRate);
-    return { snap };
+    return encodeAfterUpload ? { snap, bytes: deps.codec.encode(snap) } : { snap };
   }
 
-  function outgoing(s: StationSnapshot, encoded?: Buffer): Outgoing {
-    const value = encoded ?? deps.codec.encode(s);
+  function outgoing(s: Sendable, value: Buffer): Outgoing {
     // One span per snapshot: each starts the trace of what the snapshot causes downstream.
     const span = startSpan('snapshot publish', {
       kind: SpanKind.PRODUCER,
@@ -159,11 +192,11 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
     batchMaxBytes: COALESCED_BYTES_MAX,
   });
 
-  async function sendAll(snapshots: StationSnapshot[]): Promise<void> {
+  async function sendAll(snapshots: readonly StationSnapshot[]): Promise<void> {
     if (snapshots.length === 0) return;
     const batch: Outgoing[] = [];
     try {
-      for (const s of snapshots) batch.push(outgoing(s));
+      for (const s of snapshots) batch.push(outgoing(s, deps.codec.encode(s)));
     } catch (err) {
       // A snapshot that does not encode fails the whole batch before any of it is queued.
       for (const o of batch) endSpan(o.span, err);
@@ -175,9 +208,17 @@ export async function createStationProducer(deps: StationProducerDeps): Promise<
   return {
     prepare: async (input, pcm) => (await prepareEncoded(input, pcm)).snap,
     sendAll,
+    async prepareRecord(input, pcm) {
+      const { snap, bytes } = await prepareEncoded(input, pcm, true);
+      return recordOf(snap, bytes!);
+    },
+    async sendRecords(records) {
+      // Nothing to encode, so nothing can fail before the group is queued.
+      await queue.pushAll(records.map((r) => outgoing(r, r.value)));
+    },
     async publish(input, pcm) {
       const { snap, bytes } = await prepareEncoded(input, pcm);
-      await queue.push(outgoing(snap, bytes));
+      await queue.push(outgoing(snap, bytes ?? deps.codec.encode(snap)));
       return snap;
     },
     async stop() {

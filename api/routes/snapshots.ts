@@ -14,7 +14,12 @@ import {
 } from '../../domain/snapshot.ts';
 import { type ErrorDetail, VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { SendQueue } from '../../producers/sendQueue.ts';
-import { checkPcm, type Pcm, type StationProducer } from '../../producers/stationProducer.ts';
+import {
+  checkPcm,
+  type Pcm,
+  type PreparedRecord,
+  type StationProducer,
+} from '../../producers/stationProducer.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import { assertTenant, requireRole } from '../auth.ts';
 
@@ -24,7 +29,7 @@ export interface SnapshotRouteDeps {
   maxPcmBytes: number;
   tokenSecret: string;
   /** Bounded, coalescing path to Kafka: 503 at once when full or when Kafka does not answer. */
-  queue: SendQueue<StationSnapshot>;
+  queue: SendQueue<PreparedRecord>;
   /** captured_at must fall within this window of now (400 otherwise). */
   capturedWindow: CapturedWindow;
 }
@@ -161,7 +166,8 @@ export const snapshotRoutes: FastifyPluginAsync<SnapshotRouteDeps> = async (app,
           problems,
         );
       }
-      const prepared = await deps.producer.prepare({ ...snap, audio: snap.audio }, pcm);
+      // Encoded once, here: the queue sends these bytes (issue 11).
+      const prepared = await deps.producer.prepareRecord({ ...snap, audio: snap.audio }, pcm);
       try {
         await deps.queue.push(prepared);
       } catch (err) {
@@ -173,9 +179,7 @@ export const snapshotRoutes: FastifyPluginAsync<SnapshotRouteDeps> = async (app,
           details: [{ field: 'snapshot_id', reason: prepared.snapshot_id }],
         });
       }
-      return reply
-        .status(202)
-        .send({ snapshot_id: prepared.snapshot_id, storage_key: prepared.audio?.storage_key ?? null });
+      return reply.status(202).send({ snapshot_id: prepared.snapshot_id, storage_key: prepared.storage_key });
     },
   );
 };

@@ -214,3 +214,60 @@ test('a request the broker refuses fails every batch in it, and none of their re
     [...a, ...z].map((s) => s.snapshot_id),
   );
 });
+
+test('prepareRecord() encodes once and sendRecords() sends those bytes; the record is frozen and holds no snapshot', async (t) => {
+  const cfg = testSettings('producer');
+  const { rt, tenant, codec } = await producingRuntime(t, cfg);
+  const topic = `${cfg.topics.prefix}.records`;
+  await createTopic(rt.kafka, topic, 1);
+  let encodes = 0;
+  const encode = codec.encode.bind(codec);
+  codec.encode = (v) => {
+    encodes++;
+    return encode(v);
+  };
+  const producer = await createStationProducer({ kafka: rt.kafka, codec, audio: rt.audio, topic });
+  t.after(() => producer.stop());
+
+  const input = snapshotInput({ tenant, call: `${tenant}-call`, index: 0, snapshotId: `${tenant}-plain` });
+  const plain = await producer.prepareRecord(input);
+  const withPcm = await producer.prepareRecord(
+    snapshotInput({ tenant, call: `${tenant}-call`, index: 1, snapshotId: `${tenant}-pcm` }),
+    { bytes: Buffer.alloc(3200, 7), sampleRate: 16000 },
+  );
+  assert.equal(encodes, 2, 'one encoding per snapshot, with or without PCM');
+  assert.equal(plain.storage_key, null);
+  assert.match(withPcm.storage_key ?? '', new RegExp(`^audio/v1/${tenant}/`));
+  assert.deepEqual(Object.keys(plain).sort(), [
+    'call_id',
+    'snapshot_id',
+    'station_id',
+    'storage_key',
+    'value',
+  ]);
+  assert.ok(Object.isFrozen(plain));
+  assert.throws(() => {
+    (plain as { value: Buffer }).value = Buffer.alloc(1);
+  }, TypeError);
+  // The input is the caller's: changing it now changes nothing that is sent.
+  input.metrics.audio.snr_db = 1;
+
+  await producer.sendRecords([plain, withPcm]);
+  assert.equal(encodes, 2, 'sendRecords() encoded nothing');
+  const got = await readToEnd(rt.kafka, topic, (v) => codec.decode(v));
+  assert.deepEqual(
+    got.map((r) => [r.key, r.value.snapshot_id, r.value.audio?.storage_key ?? null]),
+    [
+      [`${tenant}-call`, `${tenant}-plain`, null],
+      [`${tenant}-call`, `${tenant}-pcm`, withPcm.storage_key],
+    ],
+  );
+  assert.notEqual(got[0]!.value.metrics.audio.snr_db, 1);
+  const expected = buildSnapshot(
+    snapshotInput({ tenant, call: `${tenant}-call`, index: 0, snapshotId: `${tenant}-plain` }),
+  );
+  assert.deepEqual(
+    JSON.parse(JSON.stringify({ ...got[0]!.value, captured_at: 0 })),
+    JSON.parse(JSON.stringify({ ...expected, captured_at: 0 })),
+  );
+});

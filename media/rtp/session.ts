@@ -154,8 +154,14 @@ export class RtpSession {
 
   private arrive(handle: () => void): void {
     const d = this.o.pathDelayMs ?? 0;
-    if (d > 0) setTimeout(handle, d);
-    else handle();
+    if (d <= 0) {
+      handle();
+      return;
+    }
+    // As for reports in sendReport(): a packet still on the simulated path when the session closes is lost.
+    setTimeout(() => {
+      if (!this.closed) handle();
+    }, d);
   }
 
   private warn(message: string): void {
@@ -354,8 +360,15 @@ export class RtpSession {
     const buf = this.buildReport();
     const d = this.o.pathDelayMs ?? 0;
     const send = () => this.rtcp.send(buf, dest.port, dest.host);
-    if (d > 0) setTimeout(send, d);
-    else send();
+    if (d <= 0) {
+      send();
+      return;
+    }
+    // Delayed on a simulated path: the session may close meanwhile, and a send on a closed socket
+    // throws outside any caller (it crashed the demo once); a report still in flight then is dropped.
+    setTimeout(() => {
+      if (!this.closed) send();
+    }, d);
   }
 
   private schedule(first = false): void {

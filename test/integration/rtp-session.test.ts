@@ -159,3 +159,34 @@ test('rtcp over UDP: a sender learns the round trip from the LSR/DLSR of the rep
   await until(() => near.rttMs !== null, 'the round trip');
   assert.ok(near.rttMs! > 75 && near.rttMs! < 130, `rtt ${near.rttMs} ms`);
 });
+
+test('rtp over UDP: a report delayed on a simulated path and still due when the session closes is dropped, not sent on the closed socket', async () => {
+  // The demo's RTP legs simulate path delay (pathDelayMs): a report sent just before close() used to
+  // fire on the closed socket and crash the process with ERR_SOCKET_DGRAM_NOT_RUNNING (2026-12-03).
+  const format = payloadFormat('pcmu');
+  const rx = await RtpSession.open({
+    listen: { host: '127.0.0.1', port: 0 },
+    format,
+    rtcpIntervalMs: 60_000,
+  });
+  const tx = await RtpSession.open({
+    listen: { host: '127.0.0.1', port: 0 },
+    format,
+    remote: { host: '127.0.0.1', port: rx.rtpPort },
+    rtcpIntervalMs: 60_000,
+    pathDelayMs: 40,
+  });
+  sessions.push(rx);
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    tx.sendFrame(new Float32Array(160));
+    tx.sendReport(); // due in 40 ms
+    await tx.close();
+    await sleep(120);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(uncaught, [], `a send after close escaped: ${uncaught.map(String).join('; ')}`);
+});

@@ -15,18 +15,21 @@ after(async () => {
   await Promise.all(sessions.map((s) => s.close()));
 });
 
-async function pair(codec: 'pcmu' | 'l16/16000' = 'pcmu') {
+/** A receiver and a sender aimed at it; either may sit behind a simulated path delay (pathDelayMs). */
+async function pair(codec: 'pcmu' | 'l16/16000' = 'pcmu', delayMs: { rx?: number; tx?: number } = {}) {
   const format = payloadFormat(codec);
   const rx = await RtpSession.open({
     listen: { host: '127.0.0.1', port: 0 },
     format,
     rtcpIntervalMs: 60_000,
+    ...(delayMs.rx ? { pathDelayMs: delayMs.rx } : {}),
   });
   const tx = await RtpSession.open({
     listen: { host: '127.0.0.1', port: 0 },
     format,
     remote: { host: '127.0.0.1', port: rx.rtpPort },
     rtcpIntervalMs: 60_000,
+    ...(delayMs.tx ? { pathDelayMs: delayMs.tx } : {}),
   });
   sessions.push(rx, tx);
   return { rx, tx, format };
@@ -136,21 +139,8 @@ test('rtp over UDP: comfort noise and telephone events are not audio; a new SSRC
 });
 
 test('rtcp over UDP: a sender learns the round trip from the LSR/DLSR of the report on its SR', async () => {
-  const format = payloadFormat('l16/16000');
   // The far end sits behind a 40 ms path each way: the round trip is about 80 ms.
-  const far = await RtpSession.open({
-    listen: { host: '127.0.0.1', port: 0 },
-    format,
-    rtcpIntervalMs: 60_000,
-    pathDelayMs: 40,
-  });
-  const near = await RtpSession.open({
-    listen: { host: '127.0.0.1', port: 0 },
-    format,
-    remote: { host: '127.0.0.1', port: far.rtpPort },
-    rtcpIntervalMs: 60_000,
-  });
-  sessions.push(far, near);
+  const { rx: far, tx: near } = await pair('l16/16000', { rx: 40 });
   near.sendFrame(new Float32Array(320));
   await sleep(60);
   near.sendReport(); // an SR: near has sent
@@ -163,20 +153,7 @@ test('rtcp over UDP: a sender learns the round trip from the LSR/DLSR of the rep
 test('rtp over UDP: a report delayed on a simulated path and still due when the session closes is dropped, not sent on the closed socket', async () => {
   // The demo's RTP legs simulate path delay (pathDelayMs): a report sent just before close() used to
   // fire on the closed socket and crash the process with ERR_SOCKET_DGRAM_NOT_RUNNING (2026-12-03).
-  const format = payloadFormat('pcmu');
-  const rx = await RtpSession.open({
-    listen: { host: '127.0.0.1', port: 0 },
-    format,
-    rtcpIntervalMs: 60_000,
-  });
-  const tx = await RtpSession.open({
-    listen: { host: '127.0.0.1', port: 0 },
-    format,
-    remote: { host: '127.0.0.1', port: rx.rtpPort },
-    rtcpIntervalMs: 60_000,
-    pathDelayMs: 40,
-  });
-  sessions.push(rx);
+  const { tx } = await pair('pcmu', { tx: 40 });
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown) => uncaught.push(err);
   process.on('uncaughtException', onUncaught);

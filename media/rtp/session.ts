@@ -115,8 +115,8 @@ export class RtpSession {
     this.clock = o.clock ?? defaultClock;
     this.cname = o.cname ?? `voiceloop@${hostname()}`;
     if (o.remote) this.rtcpDest = { host: o.remote.host, port: o.remote.port + 1 };
-    rtp.on('message', (msg, rinfo) => this.arrive(() => this.onRtp(msg, rinfo)));
-    rtcp.on('message', (msg, rinfo) => this.arrive(() => this.onRtcp(msg, rinfo)));
+    rtp.on('message', (msg, rinfo) => this.afterPath(() => this.onRtp(msg, rinfo)));
+    rtcp.on('message', (msg, rinfo) => this.afterPath(() => this.onRtcp(msg, rinfo)));
     this.schedule(true);
   }
 
@@ -152,15 +152,19 @@ export class RtpSession {
     return () => this.byeL.delete(f);
   }
 
-  private arrive(handle: () => void): void {
+  /**
+   * Runs `f` after the simulated path delay (pathDelayMs), or now without one. Whatever is still on the
+   * path when the session closes is lost: a send on a closed socket throws outside any caller (a
+   * delayed RTCP report crashed the demo once).
+   */
+  private afterPath(f: () => void): void {
     const d = this.o.pathDelayMs ?? 0;
     if (d <= 0) {
-      handle();
+      f();
       return;
     }
-    // As for reports in sendReport(): a packet still on the simulated path when the session closes is lost.
     setTimeout(() => {
-      if (!this.closed) handle();
+      if (!this.closed) f();
     }, d);
   }
 
@@ -358,17 +362,7 @@ export class RtpSession {
     const dest = this.rtcpTarget();
     if (this.closed || !dest || (!this.stats && this.sent.packets === 0)) return;
     const buf = this.buildReport();
-    const d = this.o.pathDelayMs ?? 0;
-    const send = () => this.rtcp.send(buf, dest.port, dest.host);
-    if (d <= 0) {
-      send();
-      return;
-    }
-    // Delayed on a simulated path: the session may close meanwhile, and a send on a closed socket
-    // throws outside any caller (it crashed the demo once); a report still in flight then is dropped.
-    setTimeout(() => {
-      if (!this.closed) send();
-    }, d);
+    this.afterPath(() => this.rtcp.send(buf, dest.port, dest.host));
   }
 
   private schedule(first = false): void {

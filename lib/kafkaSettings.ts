@@ -4,9 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ADMIN_MECHANISM,
+  principals as allPrincipals,
   type Credentials,
   credentialsFile,
-  PRINCIPALS,
+  isPrincipal,
   type Principal,
   parseCredentialsFound,
   ROLE_MECHANISM,
@@ -66,10 +67,10 @@ export function kafkaAuth(env: Env): KafkaAuth {
     );
   }
   const principalRaw = given(env, 'KAFKA_PRINCIPAL');
-  if (principalRaw !== undefined && !(PRINCIPALS as readonly string[]).includes(principalRaw)) {
+  if (principalRaw !== undefined && !isPrincipal(principalRaw)) {
     throw new VoiceloopError(
       'CONFIG_INVALID',
-      `KAFKA_PRINCIPAL=${principalRaw} must be one of ${PRINCIPALS.join(', ')}`,
+      `KAFKA_PRINCIPAL=${principalRaw} must be one of ${allPrincipals().join(', ')}`,
     );
   }
   const explicitFile = given(env, 'KAFKA_CREDENTIALS_FILE');

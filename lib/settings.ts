@@ -486,5 +486,9 @@ export function readTestEnv(env: Env = process.env) {
     consoleScreenshots: given(env, 'CONSOLE_SCREENSHOTS') ?? null,
     /** KAFKA_PRINCIPAL for the tests (default test): the broker principal of every client a test makes. */
     kafkaPrincipal: given(env, 'KAFKA_PRINCIPAL') ?? 'test',
+    /** VOICELOOP_TEST_LEAK_LOG: where a test file still alive after its tests writes what holds it (set by npm test). */
+    leakLog: given(env, 'VOICELOOP_TEST_LEAK_LOG') ?? null,
+    /** NODE_TEST_CONTEXT: set by node's test runner in the process of each test file. */
+    inTestFile: given(env, 'NODE_TEST_CONTEXT') !== undefined,
   });
 }

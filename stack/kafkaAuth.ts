@@ -18,17 +18,23 @@ export const stationPrincipal = (stationId: number): StationPrincipal => `statio
  * (`station-<id>`); `station` is kept for an agent process that serves several stations at once (it
  * may do what any station may) and for KAFKA_PRINCIPAL=station.
  */
-export const PRINCIPALS = [
-  'admin',
-  'api',
-  'persister',
-  'online',
-  'relay',
-  'station',
-  ...loadCatalog().stations.map((s) => stationPrincipal(s.id)),
-  'maintenance',
-  'test',
-] as const;
+export function principals(): readonly Principal[] {
+  // Built on first use: the station principals come from the catalog, which is parsed by an explicit
+  // call, never on import (lib/settings.ts imports this module).
+  all ??= Object.freeze([
+    'admin',
+    'api',
+    'persister',
+    'online',
+    'relay',
+    'station',
+    ...loadCatalog().stations.map((s) => stationPrincipal(s.id)),
+    'maintenance',
+    'test',
+  ] as Principal[]);
+  return all;
+}
+let all: readonly Principal[] | undefined;
 export type Principal =
   | 'admin'
   | 'api'
@@ -41,11 +47,12 @@ export type Principal =
   | 'test';
 
 /** The program's principals (every one but the super-user), each a SCRAM-SHA-512 user. */
-export const ROLE_PRINCIPALS = PRINCIPALS.filter((p): p is Exclude<Principal, 'admin'> => p !== 'admin');
+export const rolePrincipals = (): Exclude<Principal, 'admin'>[] =>
+  principals().filter((p): p is Exclude<Principal, 'admin'> => p !== 'admin');
 
 /** The per-station principals, in catalog order. */
 export const stationPrincipals = (): StationPrincipal[] =>
-  PRINCIPALS.filter((p): p is StationPrincipal => p.startsWith('station-'));
+  principals().filter((p): p is StationPrincipal => p.startsWith('station-'));
 
 /**
  * The prefix of the config-feed groups an agent acting as `principal` may use: its own station's
@@ -61,7 +68,7 @@ export function agentPrincipal(stations: readonly number[]): 'station' | Station
 }
 
 export const isPrincipal = (name: string): name is Principal =>
-  (PRINCIPALS as readonly string[]).includes(name);
+  (principals() as readonly string[]).includes(name);
 
 /**
  * The super-user authenticates with PLAIN against users listed in the broker's own JAAS config, so it
@@ -79,7 +86,7 @@ export function credentialsFile(stateDir: string): string {
 }
 
 /**
- * Parses a credentials file's text into the passwords it holds, which may be fewer than PRINCIPALS (a
+ * Parses a credentials file's text into the passwords it holds, which may be fewer than principals() (a
  * file written before a principal existed); names the line in the error when a line is wrong.
  */
 export function parseCredentialsFound(text: string, where: string): Partial<Record<Principal, string>> {
@@ -91,7 +98,7 @@ export function parseCredentialsFound(text: string, where: string): Partial<Reco
     const name = line.slice(0, eq);
     if (eq < 1 || !isPrincipal(name) || line.length === eq + 1) {
       throw new Error(
-        `${where}:${i + 1}: expected <principal>=<password> with one of ${PRINCIPALS.join(', ')}`,
+        `${where}:${i + 1}: expected <principal>=<password> with one of ${principals().join(', ')}`,
       );
     }
     out[name] = line.slice(eq + 1);
@@ -101,7 +108,7 @@ export function parseCredentialsFound(text: string, where: string): Partial<Reco
 
 /** The principals `found` has no password for. */
 export function missingPrincipals(found: Partial<Record<Principal, string>>): Principal[] {
-  return PRINCIPALS.filter((p) => found[p] === undefined);
+  return principals().filter((p) => found[p] === undefined);
 }
 
 /** Parses a credentials file's text that must hold every principal; names what is missing. */
@@ -117,7 +124,9 @@ export function parseCredentials(text: string, where: string): Credentials {
 }
 
 export function formatCredentials(c: Partial<Record<Principal, string>>): string {
-  const lines = PRINCIPALS.filter((p) => c[p] !== undefined).map((p) => `${p}=${c[p]}`);
+  const lines = principals()
+    .filter((p) => c[p] !== undefined)
+    .map((p) => `${p}=${c[p]}`);
   return `# Kafka principals of the local stack (generated; SCRAM-SHA-512 users, admin is PLAIN)\n${lines.join('\n')}\n`;
 }
 
@@ -159,10 +168,9 @@ export function ensureCredentials(file: string): Credentials {
 
 /** `kafka-storage format --add-scram` arguments: one SCRAM-SHA-512 user per program principal in `c`. */
 export function scramFormatArgs(c: Partial<Record<Principal, string>>): string[] {
-  return ROLE_PRINCIPALS.filter((p) => c[p] !== undefined).flatMap((p) => [
-    '--add-scram',
-    `SCRAM-SHA-512=[name=${p},password=${c[p]}]`,
-  ]);
+  return rolePrincipals()
+    .filter((p) => c[p] !== undefined)
+    .flatMap((p) => ['--add-scram', `SCRAM-SHA-512=[name=${p},password=${c[p]}]`]);
 }
 
 /** A JAAS config string value, quoted and escaped. */
@@ -229,7 +237,7 @@ export function roleAcls(prefix: string, t: TopicNames): AclRule[] {
     pattern: AclRule['pattern'] = 'literal',
     permission: AclRule['permission'] = 'allow',
   ): AclRule => ({ principal, permission, operation, resource, name, pattern });
-  const program = ROLE_PRINCIPALS.filter((p) => p !== 'test');
+  const program = rolePrincipals().filter((p) => p !== 'test');
   return [
     ...program.flatMap((p) => [
       rule(p, 'create', 'topic', `${prefix}.`, 'prefixed'),

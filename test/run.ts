@@ -1,7 +1,8 @@
 // The one test entry point (`npm test`): unit tests need nothing; integration tests need the real
 // local stack, which is brought up here when it is not already running (DESIGN §10, rule 1).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { envWith, readTestEnv } from '../lib/settings.ts';
 
@@ -38,6 +39,11 @@ if (files.some((f) => f.startsWith('test/integration'))) {
   await ensureStack({ log: (s) => console.log(`[stack] ${s}`) });
 }
 
+// Every file's process loads test/helpers/watchdog.ts: a file still alive a minute after its tests names
+// what holds it here, and the run lists those files at the end.
+const leakDir = mkdtempSync(join(tmpdir(), 'voiceloop-test-'));
+const leakLog = join(leakDir, 'leaks.txt');
+
 // Integration files share one broker and database, so they run one file at a time; each test
 // isolates itself with unique topics, groups and ids.
 const res = spawnSync(
@@ -45,6 +51,8 @@ const res = spawnSync(
   [
     '--import',
     'tsx',
+    '--import',
+    './test/helpers/watchdog.ts',
     '--test',
     // A test that hangs fails after 15 minutes instead of holding the whole run until CI's limit
     // (traces.test.ts hung once on a fresh clone before its agent started, with one idle
@@ -62,11 +70,19 @@ const res = spawnSync(
   {
     cwd: root,
     stdio: 'inherit',
-    env: envWith({ KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal }),
+    env: envWith({ KAFKA_PRINCIPAL: readTestEnv().kafkaPrincipal, VOICELOOP_TEST_LEAK_LOG: leakLog }),
     timeout: RUN_LIMIT_MS,
     killSignal: 'SIGTERM',
   },
 );
+if (existsSync(leakLog)) {
+  const lines = readFileSync(leakLog, 'utf8').trim().split('\n');
+  console.error(
+    `\nnpm test: ${lines.length} file(s) stayed alive after their tests (a leaked handle; their outcome stands):`,
+  );
+  for (const line of lines) console.error(`  ${line}`);
+}
+rmSync(leakDir, { recursive: true, force: true });
 if (res.signal || res.error) {
   console.error(
     `npm test: the test runner did not finish within ${RUN_LIMIT_MS / 60_000} minutes ` +

@@ -67,10 +67,14 @@ export function defer(t: TestContext, fn: () => unknown): void {
 export function cleanupTopics(t: TestContext, cfg: Readonly<Settings>): void {
   defer(t, async () => {
     const admin = createKafka(cfg, createLogger('silent')).admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((n) => n.startsWith(`${cfg.topics.prefix}.`));
-    if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => {});
-    await admin.disconnect();
+    try {
+      await admin.connect();
+      const mine = (await admin.listTopics()).filter((n) => n.startsWith(`${cfg.topics.prefix}.`));
+      if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => {});
+    } finally {
+      // Also when listing failed: a connected admin left behind keeps the file's process alive.
+      await admin.disconnect();
+    }
   });
 }
 

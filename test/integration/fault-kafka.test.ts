@@ -24,16 +24,6 @@ before(async () => {
 });
 after(async () => {
   await broker?.destroy();
-  // This file once stayed alive after its tests passed (2026-12-03, 1 run of 2 on a branch; 6.5 min idle,
-  // no TCP connection open; cause not found). npm test no longer force-exits every file, so this one
-  // bounds itself: 60 s after its tests, if something still holds the process, it names what (for the
-  // next person to find the leak) and exits with the tests' own outcome.
-  setTimeout(() => {
-    console.error(
-      `fault-kafka.test.ts: still running 60 s after its tests; active resources: ${process.getActiveResourcesInfo().join(', ')}`,
-    );
-    process.exit(process.exitCode ?? 0);
-  }, 60_000).unref();
 });
 
 test('issue 9: Kafka down: 503 within ~1 s, bounded queue, process lives, nothing acknowledged lost', async (t) => {

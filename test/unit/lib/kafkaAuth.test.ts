@@ -16,9 +16,9 @@ import {
   ensureCredentials,
   formatCredentials,
   missingPrincipals,
-  PRINCIPALS,
   parseCredentials,
   parseCredentialsFound,
+  principals,
   roleAcls,
   scramFormatArgs,
   stationPrincipal,
@@ -47,7 +47,7 @@ const allowed = (principal: string, operation: string, topic: string) =>
   );
 
 test('kafka ACLs: only the relay writes config and changes; a station writes snapshots and acks and reads config', () => {
-  const writers = (topic: string) => PRINCIPALS.filter((p) => allowed(p, 'write', topic));
+  const writers = (topic: string) => principals().filter((p) => allowed(p, 'write', topic));
   assert.deepEqual(writers(t.config), ['relay']);
   assert.deepEqual(writers(t.changes), ['relay']);
   assert.deepEqual(writers(t.results), ['relay', 'test']);
@@ -134,13 +134,13 @@ test('kafka credentials: written once, owner-only, and read back; a wrong file n
     const made = ensureCredentials(file);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.deepEqual(ensureCredentials(file), made);
-    assert.equal(new Set(Object.values(made)).size, PRINCIPALS.length);
+    assert.equal(new Set(Object.values(made)).size, principals().length);
     assert.deepEqual(parseCredentials(formatCredentials(made), 'x'), made);
     assert.throws(() => parseCredentials('admin=a\n', 'f'), /f has no password for api/);
     assert.throws(() => parseCredentials('nobody=a\n', 'f'), /f:1: expected <principal>=<password>/);
     // The program's principals are SCRAM users; the super-user is not (PLAIN, from the broker's JAAS).
     const args = scramFormatArgs(made);
-    assert.equal(args.filter((a) => a === '--add-scram').length, PRINCIPALS.length - 1);
+    assert.equal(args.filter((a) => a === '--add-scram').length, principals().length - 1);
     assert.ok(!args.some((a) => a.includes('name=admin')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

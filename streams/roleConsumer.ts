@@ -8,6 +8,9 @@
 // because a dependency is down (the schema registry, for a record whose schema id is not cached yet) is
 // held and tried again in place, the outage logged once when it starts and once when it ends, rather
 // than thrown to kafkajs, which would log errors for every attempt and crash and restart the consumer.
+// While a batch is in work the consumer heartbeats (kafkajs itself only does between batches), so a
+// batch slower than the session timeout (a database statement waiting on a lock) does not cost the group
+// its member; and a membership that is lost all the same (the process stalled) is a rejoin, not a crash.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   Batch,
@@ -202,6 +205,47 @@ function deadLetterer<T>(opts: RoleConsumerOptions<T>, dlq: Producer | undefined
 }
 
 const OUTAGE_RETRY_MS = { initial: 500, max: 2_000 };
+const SESSION_TIMEOUT_MS = 30_000;
+const HEARTBEAT_INTERVAL_MS = 3_000;
+
+/** Group coordinator answers that mean this member is out of the group's current generation. */
+const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']);
+
+/**
+ * The coordinator's own error, when `err` says this member has left the group's current generation.
+ * `consumer.commitOffsets` retries through kafkajs's retrier, which wraps these non-retriable answers in
+ * a KafkaJSNonRetriableError without their `type`; thrown as is, kafkajs's runner no longer sees a
+ * rebalance but a failure, and crashes the consumer for good (`restart: false`). With the original
+ * error it rejoins the group instead (kafkajs/src/consumer/runner.js, scheduleFetchManager).
+ */
+export function membershipLost(err: unknown): Error | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && MEMBERSHIP_LOST.has(type)) return e;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Heartbeats every `intervalMs` while `work` runs: kafkajs heartbeats only between batches, so without
+ * this a batch that takes longer than the session timeout gets the member evicted mid-batch (the group
+ * goes Empty with one member) and its commit refused. A failed heartbeat (a rebalance began) is left to
+ * kafkajs, which meets it again on its own heartbeat after the batch and rejoins.
+ */
+async function withHeartbeats<R>(
+  heartbeat: () => Promise<void>,
+  intervalMs: number,
+  work: () => Promise<R>,
+): Promise<R> {
+  const timer = setInterval(() => void heartbeat().catch(() => {}), intervalMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /**
  * Runs `work` (one batch) and runs it again, after a pause that grows up to 2 s with a heartbeat
@@ -231,16 +275,41 @@ async function holdThroughOutages(
   }
 }
 
+/**
+ * Commits the offset after `batch`. A refusal because this member has left the group's generation (it
+ * was evicted, or a rebalance moved on without it) goes to kafkajs as the coordinator's own answer, so
+ * it rejoins (see membershipLost); the batch is not committed and comes again to whoever owns it.
+ */
+async function commitBatch(
+  consumer: Consumer,
+  batch: Batch,
+  o: { group: string; log: Logger; startedAt: number },
+): Promise<void> {
+  const next = (BigInt(batch.lastOffset()) + 1n).toString();
+  try {
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+  } catch (err) {
+    const lost = membershipLost(err);
+    if (!lost) throw err;
+    o.log.warn(
+      { group: o.group, partition: batch.partition, err: lost.message, batchMs: Date.now() - o.startedAt },
+      `the consumer of group ${o.group} is no longer in the group's generation (${lost.message}); it rejoins and the batch's records come again`,
+    );
+    throw lost;
+  }
+}
+
 export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<RoleConsumer> {
   const { log, metrics } = opts;
   const consumer = opts.kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: SESSION_TIMEOUT_MS,
+    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     maxWaitTimeInMs: 200,
     allowAutoTopicCreation: false,
     ...opts.consumer,
   });
+  const heartbeatMs = opts.consumer?.heartbeatInterval ?? HEARTBEAT_INTERVAL_MS;
   const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
   const deadLetter = deadLetterer(opts, dlq);
   const outages = new OutageLog({
@@ -266,12 +335,14 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const isActive = () => isRunning() && !isStale();
       const signal = stopping.signal;
-      await holdThroughOutages(() => runBatch(batch, resolveOffset, heartbeat, isActive), {
-        outages,
-        isActive,
-        heartbeat,
-        signal,
-      });
+      await withHeartbeats(heartbeat, heartbeatMs, () =>
+        holdThroughOutages(() => runBatch(batch, resolveOffset, heartbeat, isActive), {
+          outages,
+          isActive,
+          heartbeat,
+          signal,
+        }),
+      );
     },
   };
   async function runBatch(
@@ -280,6 +351,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     heartbeat: () => Promise<void>,
     isActive: () => boolean,
   ): Promise<void> {
+    const startedAt = Date.now();
     const records: DecodedRecord<T>[] = [];
     for (const message of batch.messages) {
       if (!isActive()) return;
@@ -304,8 +376,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     });
     if (!isActive()) return;
     // The work is done: only now may the group move past these records.
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    await commitBatch(consumer, batch, { group: opts.groupId, log, startedAt });
     deadLetter.committed(batch.partition);
     resolveOffset(batch.lastOffset());
     crashes.progressed();

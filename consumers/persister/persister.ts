@@ -3,7 +3,7 @@
 // sense goes to the dead-letter topic with the reason, and consumption goes on. Idempotent writes
 // (snapshot_keys) make redelivery after a crash harmless: no loss (offsets trail the data) and no
 // duplicate (the database refuses a second row).
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { type CapturedWindow, checkSnapshot } from '../../domain/snapshot.ts';
 import { isProgrammingError, VoiceloopError } from '../../lib/errors.ts';
@@ -38,6 +38,8 @@ export interface PersisterOptions {
   partitionRetentionMs?: number;
   /** Attempts of a batch failing for a reason that is neither bad data nor a database outage. */
   maxAttempts?: number;
+  /** kafkajs consumer settings over the role consumer's defaults (session timeout, heartbeat interval). */
+  consumer?: Partial<ConsumerConfig>;
 }
 
 export type Persister = Role;
@@ -160,6 +162,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
     deadLetterTopic: opts.topics.deadLetters,
     check: (s) => checkSound(s, opts.capturedWindow),
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    ...(opts.consumer ? { consumer: opts.consumer } : {}),
     handle,
     onFatal: (err) => void lc.fail(err),
   });

@@ -1,0 +1,195 @@
+// Issue 11 point 4: "a persister's group went Empty after 1,500 snapshots while the process lived".
+// Reproduced here: kafkajs heartbeats only between batches, so a batch slower than the session timeout
+// (here a PostgreSQL row lock held on the batch's call) got the only member evicted, the group Empty;
+// the batch's commit was then refused (UNKNOWN_MEMBER_ID), which `consumer.commitOffsets` hands back
+// wrapped as a non-retriable error, and kafkajs crashed the consumer with `restart: false`. The
+// persister of 2026-11-26 only logged that crash: group Empty for good, process alive. Since
+// 2026-12-02 the crash is restarted (streams/roleConsumer.ts); now the consumer heartbeats while a
+// batch is in work, and a membership lost all the same (the process itself stalled) is a rejoin.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startPersister } from '../../consumers/persister/index.ts';
+import type { ConfigAck } from '../../contracts/generated.ts';
+import { buildSnapshot } from '../../domain/snapshot.ts';
+import { createLogger } from '../../lib/log.ts';
+import { createMetrics } from '../../lib/metrics.ts';
+import { bootstrapStation } from '../../runtime/bootstrap.ts';
+import { createProducer } from '../../streams/kafka.ts';
+import { runRoleConsumer } from '../../streams/roleConsumer.ts';
+import { snapshotInput } from '../helpers/fixtures.ts';
+import {
+  cleanupTopics,
+  defer,
+  groupOffsets,
+  producingRuntime,
+  testSettings,
+  uniqueId,
+  waitFor,
+} from '../helpers/runtime.ts';
+
+// The broker's smallest allowed session timeout (group.min.session.timeout.ms): a short test.
+const SESSION_MS = 6_000;
+const consumerSettings = { sessionTimeout: SESSION_MS, heartbeatInterval: 1_000 };
+
+/** Samples a group's state (and member count) every 250 ms until stopped. */
+function watchGroup(admin: import('kafkajs').Admin, group: string) {
+  const samples: { at: number; state: string; members: number }[] = [];
+  let on = true;
+  const done = (async () => {
+    while (on) {
+      const g = (await admin.describeGroups([group])).groups[0];
+      if (g) samples.push({ at: Date.now(), state: g.state, members: g.members.length });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      on = false;
+      await done;
+    },
+  };
+}
+
+test('a persister batch held by PostgreSQL past the session timeout keeps its group Stable', async (t) => {
+  const cfg = testSettings('pstall');
+  const { rt, tenant, codec, producer } = await producingRuntime(t, cfg);
+  const call = `${tenant}-call`;
+  const N = 300;
+  const messages = Array.from({ length: N }, (_, i) => ({
+    key: call,
+    value: codec.encode(buildSnapshot(snapshotInput({ tenant, call, index: i }))),
+  }));
+  await producer.send({ topic: cfg.topics.snapshots, acks: -1, messages });
+  // The call is known already, and another session holds its row: the batch's upsert of calls waits.
+  await rt.pool.query(
+    'INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at) VALUES ($1, $2, now(), now())',
+    [tenant, call],
+  );
+  const locker = await rt.pool.connect();
+  let locked = true;
+  defer(t, async () => {
+    if (locked) await locker.query('ROLLBACK');
+    locker.release();
+  });
+  await locker.query('BEGIN');
+  await locker.query('SELECT 1 FROM calls WHERE tenant_id = $1 AND call_id = $2 FOR UPDATE', [tenant, call]);
+
+  const admin = rt.kafka.admin();
+  await admin.connect();
+  defer(t, () => admin.disconnect());
+  const watch = watchGroup(admin, cfg.groups.persister);
+  defer(t, () => watch.stop());
+  const metrics = createMetrics();
+  const persister = await startPersister(
+    { kafka: rt.kafka, pool: rt.pool, codec, log: createLogger('silent'), metrics },
+    { topics: cfg.topics, groupId: cfg.groups.persister, consumer: consumerSettings },
+  );
+  defer(t, () => persister.stop());
+  const count = async () =>
+    (
+      await rt.pool.query<{ n: number; d: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT snapshot_id)::int AS d FROM station_snapshots WHERE tenant_id = $1',
+        [tenant],
+      )
+    ).rows[0]!;
+
+  // Hold the lock for 2.5 session timeouts once the persister's member is in the group.
+  await waitFor(
+    'the persister in its group',
+    async () => watch.samples.at(-1)?.state === 'Stable' || undefined,
+  );
+  const heldFrom = Date.now();
+  await new Promise((r) => setTimeout(r, 2.5 * SESSION_MS));
+  const whileHeld = watch.samples.filter((s) => s.at >= heldFrom);
+  assert.equal((await count()).n, 0, 'the batch was still waiting on the lock when it was released');
+  await locker.query('ROLLBACK');
+  locked = false;
+
+  const final = await waitFor('every snapshot persisted', async () => {
+    const c = await count();
+    return c.n >= N ? c : undefined;
+  });
+  const offsets = await groupOffsets(t, rt.kafka, cfg.groups.persister, cfg.topics.snapshots);
+  await offsets.caughtUp();
+  await watch.stop();
+  assert.ok(whileHeld.length >= 20, `the group was sampled while the batch waited (${whileHeld.length})`);
+  assert.deepEqual(
+    [...new Set(whileHeld.map((s) => `${s.state}/${s.members}`))],
+    ['Stable/1'],
+    'the group kept its one member all the while the batch waited',
+  );
+  assert.deepEqual(final, { n: N, d: N }, 'every snapshot once');
+  assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'the consumer never crashed');
+  assert.equal(persister.state, 'running');
+});
+
+const ack = (agent: string, version: number): ConfigAck => ({
+  schema_version: 1,
+  agent_id: agent,
+  station_id: 4,
+  config_key: '4/global/global',
+  version,
+  change_id: null,
+  status: 'applied',
+  reason: null,
+  acked_at: Date.now(),
+});
+
+test('a consumer whose process stalled past the session timeout rejoins without a crash', async (t) => {
+  const cfg = testSettings('cstall');
+  cleanupTopics(t, cfg);
+  const rt = await bootstrapStation(cfg, { log: createLogger('silent') });
+  defer(t, () => rt.close());
+  const codec = rt.registry.codec('ConfigAck');
+  const producer = createProducer(rt.kafka);
+  await producer.connect();
+  defer(t, () => producer.disconnect());
+  const agent = uniqueId('agent');
+  const messages = Array.from({ length: 20 }, (_, i) => ({
+    key: agent,
+    value: codec.encode(ack(agent, i + 1)),
+  }));
+  await producer.send({ topic: cfg.topics.acks, acks: -1, messages });
+
+  const group = `${cfg.topics.prefix}.stall-role`;
+  const metrics = createMetrics();
+  const seen: number[] = [];
+  let stalled = false;
+  let fatal: Error | undefined;
+  const consumer = await runRoleConsumer({
+    kafka: rt.kafka,
+    log: createLogger('silent'),
+    metrics,
+    groupId: group,
+    topic: cfg.topics.acks,
+    fromBeginning: true,
+    codec,
+    awaitJoin: true,
+    consumer: consumerSettings,
+    async handle(batch) {
+      if (!stalled) {
+        stalled = true;
+        // The whole process stops (a long GC pause, a starved CPU): no heartbeat can go out.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SESSION_MS + 4_000);
+      }
+      for (const r of batch.records) seen.push(r.value.version);
+    },
+    onFatal: (err) => {
+      fatal = err;
+    },
+  });
+  defer(t, () => consumer.stop());
+
+  // The stalled batch's commit is refused (the member was evicted): its records come again.
+  await waitFor('the stalled batch delivered again', async () =>
+    seen.filter((v) => v === 1).length >= 2 ? true : undefined,
+  );
+  const offsets = await groupOffsets(t, rt.kafka, group, cfg.topics.acks);
+  await offsets.caughtUp();
+  for (let v = 1; v <= 20; v++) assert.ok(seen.includes(v), `version ${v} handled`);
+  assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'a rejoin, not a crash and restart');
+  assert.equal(fatal, undefined);
+  const g = (await offsets.admin.describeGroups([group])).groups[0]!;
+  assert.deepEqual([g.state, g.members.length], ['Stable', 1], 'back in the group');
+});

@@ -1,4 +1,5 @@
-// Noise-suppression anchor (`npm run bench:suppression [-- --items N] [--rows NAME] [--spectral DB] [--json OUT]`): the table of
+// Noise-suppression anchor (`npm run bench:suppression [-- --items N] [--rows NAME] [--spectral DB] [--sweep STEP]
+// [--json OUT]`): the table of
 // issue 15 on the project's own material, scored by the reference PESQ-WB (P.862.2) and STOI through the
 // quality sidecar. Items: N x 6 s of Asterisk prompts at 16 kHz (the simulator's caller voice, natural
 // pauses), each mixed with white, pink and babble noise at 0, 5, 10 and 15 dB SNR (P.56 active speech
@@ -158,6 +159,9 @@ interface Row {
   /** Worst per-condition mean STOI change against the noisy input. */
   worstStoiDelta: number;
   worstCondition: string;
+  /** Worst per-condition mean PESQ-WB change against the noisy input. */
+  worstPesqDelta: number;
+  worstPesqCondition: string;
   realTime: number;
 }
 
@@ -176,20 +180,25 @@ function summarize(
   ms: number,
 ): Row {
   const byItem = new Map<number, QualityScores[]>();
-  const byCond = new Map<string, { d: number[] }>();
+  const byCond = new Map<string, { d: number[]; p: number[] }>();
   conds.forEach((c, i) => {
     const s = scores[i] as QualityScores;
     byItem.set(c.item, [...(byItem.get(c.item) ?? []), s]);
     const key = `${c.kind} ${c.snr} dB`;
-    const e = byCond.get(key) ?? { d: [] };
+    const e = byCond.get(key) ?? { d: [], p: [] };
     e.d.push(s.stoi - (input[i] as QualityScores).stoi);
+    e.p.push(s.pesq - (input[i] as QualityScores).pesq);
     byCond.set(key, e);
   });
   let worst = Number.POSITIVE_INFINITY;
   let worstCondition = '';
+  let worstPesq = Number.POSITIVE_INFINITY;
+  let worstPesqCondition = '';
   for (const [k, v] of byCond) {
     const d = mean(v.d);
     if (d < worst) [worst, worstCondition] = [d, k];
+    const p = mean(v.p);
+    if (p < worstPesq) [worstPesq, worstPesqCondition] = [p, k];
   }
   const itemP = [...byItem.values()].map((s) => mean(s.map((x) => x.pesq)));
   const itemS = [...byItem.values()].map((s) => mean(s.map((x) => x.stoi)));
@@ -202,12 +211,38 @@ function summarize(
     stoiSpread: ci95(itemS),
     worstStoiDelta: worst,
     worstCondition,
+    worstPesqDelta: worstPesq,
+    worstPesqCondition,
     realTime: ms > 0 ? (audioS * 1000) / ms : Number.POSITIVE_INFINITY,
   };
 }
 
-const USAGE =
-  'usage: npm run bench:suppression [-- --items N (>= 2, default 12)] [--rows NAME ...] [--spectral DB (0-30) ...] [--json OUT]';
+const STRENGTH = parameterByName('noise_suppression_db') as ParameterSpec;
+const USAGE = `usage: npm run bench:suppression [-- --items N (>= 2, default 12)] [--rows NAME ...] [--spectral DB (${STRENGTH.min}-${STRENGTH.max}) ...] [--sweep STEP (dB, > 0)] [--json OUT]`;
+
+/** A flag's dB value: a plain decimal number (no hex, exponent or blank, which Number() would take). */
+function dbFlag(flag: string, raw: string, min: number, max: number): number {
+  const db = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || db < min || db > max)
+    throw new ArgError(`--${flag} must be a number of dB within ${min}-${max}, got "${raw}"`);
+  return db;
+}
+
+/**
+ * The spectral suppressor's strengths to run alone: each --spectral DB, and with --sweep STEP the
+ * catalog's whole range from its minimum to its maximum every STEP dB (the maximum always included).
+ */
+function spectralStrengths(spectral: readonly string[], sweep: string | undefined): number[] {
+  const { min, max } = STRENGTH;
+  const out = spectral.map((v) => dbFlag('spectral', v, min, max));
+  if (sweep !== undefined) {
+    const step = dbFlag('sweep', sweep, 0, max - min);
+    if (step === 0) throw new ArgError(`--sweep must be a step of dB above 0, got "${sweep}"`);
+    for (let i = 0; min + i * step < max; i++) out.push(Number((min + i * step).toFixed(6)));
+    out.push(max);
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
 
 async function main(): Promise<void> {
   const values = parseFlags(
@@ -217,17 +252,16 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       rows: { type: 'string', multiple: true },
       spectral: { type: 'string', multiple: true },
+      sweep: { type: 'string' },
     },
     USAGE,
-  ) as { items: string; json?: string; rows?: string[]; spectral?: string[] };
-  // --spectral DB (repeatable): a row for the spectral suppressor alone at that strength (0-30 dB, the
-  // catalog's range), run after the input whatever --rows selects.
-  const extra: [string, Process][] = (values.spectral ?? []).map((v) => {
-    const db = Number(v);
-    if (!Number.isFinite(db) || db < 0 || db > 30)
-      throw new ArgError(`--spectral must be a strength in dB within 0-30 (the catalog's range), got ${v}`);
-    return [`spectral suppressor alone, ${db} dB`, block(spectral(db))];
-  });
+  ) as { items: string; json?: string; rows?: string[]; spectral?: string[]; sweep?: string };
+  // --spectral DB (repeatable) and --sweep STEP: rows for the spectral suppressor alone at those strengths
+  // (within the catalog's range), run after the input whatever --rows selects.
+  const extra: [string, Process][] = spectralStrengths(values.spectral ?? [], values.sweep).map((db) => [
+    `spectral suppressor alone, ${db} dB${db === STRENGTH.default ? ' (default)' : ''}`,
+    block(spectral(db)),
+  ]);
   // --rows SUBSTRING (repeatable): only the rows whose name contains one of them (the input always runs).
   const wanted = values.rows;
   const variants = Object.entries(VARIANTS).filter(
@@ -285,8 +319,10 @@ async function main(): Promise<void> {
   console.log(
     `${when}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, ${items} items x 12 conditions`,
   );
-  console.log('| output | PESQ-WB | STOI | worst STOI change (condition) | x real time |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    '| output | PESQ-WB | STOI | worst STOI change (condition) | worst PESQ-WB change (condition) | x real time |',
+  );
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(tableRow(r));
   if (loopChoices.length === conds.length) {
     console.log(
@@ -310,7 +346,8 @@ function tableRow(r: Row): string {
   const rt = Number.isFinite(r.realTime) ? r.realTime.toFixed(0) : '-';
   // Four decimals: the goal is a sign (STOI >= the input's), and the changes on babble are ~1e-4.
   const worst = `${r.worstStoiDelta >= 0 ? '+' : ''}${r.worstStoiDelta.toFixed(4)} (${r.worstCondition})`;
-  return `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${worst} | ${rt} |`;
+  const worstP = `${r.worstPesqDelta >= 0 ? '+' : ''}${r.worstPesqDelta.toFixed(4)} (${r.worstPesqCondition})`;
+  return `| ${r.output} | ${r.pesq.toFixed(2)} ±${r.pesqSpread.toFixed(2)} | ${r.stoi.toFixed(3)} ±${r.stoiSpread.toFixed(3)} | ${worst} | ${worstP} | ${rt} |`;
 }
 
 function writeResults(file: string, items: number, rows: readonly Row[]): void {

@@ -14,8 +14,9 @@
 //
 // When started with an IPC channel (bench/lib/child.ts does), it sends `{"count":N}` every
 // BENCH_CHILD_COUNT_MS ms (default 20; snapshots persisted, or decisions made by the online role),
-// and answers `{"type":"memory"}` with `{"memory":{rss,heapUsed,heapTotal,external},"count":N}` after a
-// full GC when run with --expose-gc.
+// and answers `{"type":"memory"}` with `{"memory":{rss,heapUsed,heapTotal,heapPhysical,v8Malloced,external,
+// arrayBuffers},"spaces":{...},"count":N}` after a full GC when run with --expose-gc.
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import Fastify from 'fastify';
 import { startPersister } from '../consumers/persister/index.ts';
 import { createLogger } from '../lib/log.ts';
@@ -81,6 +82,21 @@ if (mode === 'app') {
   process.exit(2);
 }
 
+/** process.memoryUsage() with V8's share of the RSS: heap pages touched, and its own malloc (compiler zones). */
+const usage = () => {
+  const u = process.memoryUsage();
+  const h = getHeapStatistics();
+  return {
+    rss: u.rss,
+    heapUsed: u.heapUsed,
+    heapTotal: u.heapTotal,
+    heapPhysical: h.total_physical_size,
+    v8Malloced: h.malloced_memory,
+    external: u.external,
+    arrayBuffers: u.arrayBuffers,
+  };
+};
+
 if (process.send) {
   const send = (m: unknown) => {
     if (process.connected) process.send!(m);
@@ -99,15 +115,12 @@ if (process.send) {
     if (m?.type !== 'memory') return;
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
-    const u = process.memoryUsage();
+    const memory = usage();
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((x) => [x.space_name, [x.space_size, x.space_used_size]]),
+    );
     count()
-      .then((n) =>
-        send({
-          memory: { rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external },
-          gc: gc !== undefined,
-          count: n,
-        }),
-      )
+      .then((n) => send({ memory, spaces, gc: gc !== undefined, count: n }))
       .catch(() => {});
   });
   process.channel?.unref();

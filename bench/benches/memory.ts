@@ -1,11 +1,14 @@
 // 10. Memory per role with volume (issue 5): the persister role and the online optimizer role, each
 // started as runtime/app.ts starts it in its own process (bench/child.ts app persister | app online, with
 // --expose-gc), both consuming the run's snapshot topic in their own groups. Snapshots are loaded in
-// chunks; at each checkpoint (quick: 2k, 10k; full: 10k, 50k, 100k) once both groups have caught up (or
-// a time limit passed), each process runs a full GC and reports process.memoryUsage(): RSS and heap
-// used, against the snapshots it had consumed. The figure is the slope, MB per 10k snapshots, between
-// successive checkpoints (after a warm-up point); no growth with volume means a slope near 0. No
-// baseline: the warm-up point is the reference.
+// chunks; at each checkpoint (quick: 2k, 4k, 6k, 8k, 10k; full: 10k, 50k, 100k) once both groups have
+// caught up (or a time limit passed), each process runs a full GC and reports process.memoryUsage() and
+// V8's heap statistics, against the snapshots it had consumed. The figures are the slopes, MB per 10k
+// snapshots, between successive checkpoints (after a warm-up point; the row shows their median): RSS,
+// V8 heap committed (live objects and the free space V8 keeps for them; 2026-12-03 most of the online
+// role's RSS growth) and heap used; the notes add least-squares slopes of heap pages touched, V8's own
+// malloc and external memory. No growth with volume means slopes near 0. No baseline: the warm-up point
+// is the reference.
 import type { Message } from 'kafkajs';
 import type { Runtime } from '../../runtime/bootstrap.ts';
 import { type Child, startChild } from '../lib/child.ts';
@@ -21,8 +24,19 @@ const CHUNK = 2000;
 interface Point {
   loaded: number;
   consumed: number;
+  /** After a full GC (bench/child.ts), MB. */
   rss_mb: number;
   heap_used_mb: number;
+  /** Committed by V8 for its heap (live objects and the free space it keeps), and of that the pages touched. */
+  heap_total_mb: number;
+  heap_physical_mb: number;
+  /** V8's own malloc outside the heap (compiler zones). */
+  v8_malloced_mb: number;
+  /** Memory outside the heap held by JS objects (Buffers, wasm memories), and of it Node's ArrayBuffers. */
+  external_mb: number;
+  array_buffers_mb: number;
+  /** V8 heap spaces: [committed MB, live MB]. */
+  spaces: Record<string, [number, number]>;
   gc: boolean;
 }
 
@@ -167,11 +181,20 @@ async function sample(sm: Sampling, loaded: number, label: string): Promise<void
       sm.stalls.push({ role: r.role, at: label, lag: lags[r.role]!, output: tail });
     }
     const m = await r.child.memory();
+    const mb = (bytes: number) => r1(bytes / MB);
     points[r.role]!.push({
       loaded,
       consumed: loaded - lags[r.role]!,
-      rss_mb: r1(m.memory.rss / MB),
-      heap_used_mb: r1(m.memory.heapUsed / MB),
+      rss_mb: mb(m.memory.rss),
+      heap_used_mb: mb(m.memory.heapUsed),
+      heap_total_mb: mb(m.memory.heapTotal),
+      heap_physical_mb: mb(m.memory.heapPhysical),
+      v8_malloced_mb: mb(m.memory.v8Malloced),
+      external_mb: mb(m.memory.external),
+      array_buffers_mb: mb(m.memory.arrayBuffers),
+      spaces: Object.fromEntries(
+        Object.entries(m.spaces).map(([k, [size, used]]) => [k, [mb(size), mb(used)]]),
+      ),
       gc: m.gc,
     });
   }
@@ -179,51 +202,57 @@ async function sample(sm: Sampling, loaded: number, label: string): Promise<void
     `memory: ${label}: ${roles
       .map((r) => {
         const p = points[r.role]!.at(-1)!;
-        return `${r.role} consumed ${p.consumed} rss ${p.rss_mb} MB heap ${p.heap_used_mb} MB`;
+        return `${r.role} consumed ${p.consumed} rss ${p.rss_mb} MB heap used ${p.heap_used_mb} committed ${p.heap_total_mb} touched ${p.heap_physical_mb} MB external ${p.external_mb} MB`;
       })
       .join('; ')}`,
   );
 }
 
-/** A role's two figures (RSS and heap growth per 10k snapshots) and its least-squares fit. */
+const KEYS = [
+  'rss_mb',
+  'heap_used_mb',
+  'heap_total_mb',
+  'heap_physical_mb',
+  'v8_malloced_mb',
+  'external_mb',
+  'array_buffers_mb',
+] as const;
+type Key = (typeof KEYS)[number];
+
+/** A role's figures (RSS, V8 heap committed, heap used: growth per 10k snapshots) and least-squares fits. */
 function roleFigures(role: string, ps: Point[]): { figures: Figure[]; fit: Record<string, number> } {
-  const per10k = (key: 'rss_mb' | 'heap_used_mb') =>
+  const per10k = (key: Key) =>
     ps.slice(1).map((p, i) => {
       const q = ps[i]!;
       const dx = p.consumed - q.consumed;
       return dx > 0 ? ((p[key] - q[key]) / dx) * 10000 : Number.NaN;
     });
-  const fit = (key: 'rss_mb' | 'heap_used_mb') =>
+  const fit = (key: Key) =>
     r1(
       slope(
         ps.map((p) => p.consumed),
         ps.map((p) => p[key]),
       ) * 10000,
     );
-  const at = (key: 'rss_mb' | 'heap_used_mb') =>
-    ps.map((p) => `${p[key]} MB @${(p.consumed / 1000).toFixed(1)}k`).join(', ');
+  const at = (key: Key) => ps.map((p) => `${p[key]} MB @${(p.consumed / 1000).toFixed(1)}k`).join(', ');
   const lagging = ps.some((p) => p.consumed < p.loaded)
     ? `; consumed < loaded at some checkpoints (${ps.map((p) => `${p.consumed}/${p.loaded}`).join(', ')})`
     : '';
+  const figure = (name: string, key: Key, note: string): Figure => ({
+    bench: 'memory',
+    name: `memory ${role} ${name}`,
+    metric: 'MB/10k snapshots',
+    higherIsBetter: false,
+    samples: per10k(key),
+    note: `${note} ${at(key)}; least-squares slope ${fit(key)} MB/10k`,
+  });
+  const others = `least-squares MB/10k: heap pages touched ${fit('heap_physical_mb')}, V8 malloc ${fit('v8_malloced_mb')}, external ${fit('external_mb')} (array buffers ${fit('array_buffers_mb')})`;
   return {
-    fit: { rss_mb_per_10k: fit('rss_mb'), heap_used_mb_per_10k: fit('heap_used_mb') },
+    fit: Object.fromEntries(KEYS.map((k) => [`${k}_per_10k`, fit(k)])),
     figures: [
-      {
-        bench: 'memory',
-        name: `memory ${role} RSS growth`,
-        metric: 'MB/10k snapshots',
-        higherIsBetter: false,
-        samples: per10k('rss_mb'),
-        note: `RSS ${at('rss_mb')}; least-squares slope ${fit('rss_mb')} MB/10k${lagging}`,
-      },
-      {
-        bench: 'memory',
-        name: `memory ${role} heap used growth`,
-        metric: 'MB/10k snapshots',
-        higherIsBetter: false,
-        samples: per10k('heap_used_mb'),
-        note: `heap used after GC ${at('heap_used_mb')}; least-squares slope ${fit('heap_used_mb')} MB/10k`,
-      },
+      figure('RSS growth', 'rss_mb', `${others}${lagging}; RSS after GC`),
+      figure('heap committed growth', 'heap_total_mb', 'V8 heap committed after GC'),
+      figure('heap used growth', 'heap_used_mb', 'heap used after GC'),
     ],
   };
 }
@@ -234,7 +263,7 @@ export const memoryBench: Bench = {
   stack: true,
   async run(ctx) {
     const rt = await ctx.runtime();
-    const checkpoints = ctx.quick ? [2000, 10000] : [10000, 50000, 100000];
+    const checkpoints = ctx.quick ? [2000, 4000, 6000, 8000, 10000] : [10000, 50000, 100000];
     const loader = await snapshotLoader(ctx, rt);
     const roles = await startRoles(ctx);
     const sm: Sampling = {

@@ -8,7 +8,22 @@ export interface ChildMemory {
   rss: number;
   heapUsed: number;
   heapTotal: number;
+  /** V8 heap pages actually touched (heapTotal is what V8 has committed). */
+  heapPhysical: number;
+  /** V8's own malloc (compiler zones and such), outside the heap. */
+  v8Malloced: number;
   external: number;
+  arrayBuffers: number;
+}
+
+/** The child's answer to a memory request (bench/child.ts memorySample). */
+export interface ChildMemoryReply {
+  /** After a full GC. */
+  memory: ChildMemory;
+  /** Per V8 heap space, after that GC: [committed bytes, live bytes]. */
+  spaces: Record<string, [number, number]>;
+  gc: boolean;
+  count: number;
 }
 
 export interface Child {
@@ -17,7 +32,7 @@ export interface Child {
   /** The child's latest count (snapshots persisted, or online decisions), pushed over IPC. */
   count(): number;
   /** process.memoryUsage() in the child, after a full GC when it runs with --expose-gc. */
-  memory(timeoutMs?: number): Promise<{ memory: ChildMemory; gc: boolean; count: number }>;
+  memory(timeoutMs?: number): Promise<ChildMemoryReply>;
   /** The last few thousand characters the child wrote (its logs at LOG_LEVEL, errors). */
   output(): string;
   stop(): Promise<void>;
@@ -53,11 +68,10 @@ export async function startChild(
     stdout = (stdout + d.toString()).slice(-4000);
   });
   let latest = 0;
-  type MemoryReply = { memory: ChildMemory; gc: boolean; count: number };
-  const waiting: ((m: MemoryReply) => void)[] = [];
+  const waiting: ((m: ChildMemoryReply) => void)[] = [];
   proc.on('message', (m: { count?: number; memory?: ChildMemory; gc?: boolean }) => {
     if (typeof m?.count === 'number') latest = Math.max(latest, m.count);
-    if (m?.memory) waiting.shift()?.(m as MemoryReply);
+    if (m?.memory) waiting.shift()?.(m as ChildMemoryReply);
   });
   proc.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -87,7 +101,7 @@ export async function startChild(
     count: () => latest,
     output: () => `${stdout.replace(/^\{"ready".*\n/m, '')}${stderr}`.slice(-4000),
     memory(timeoutMs = 30_000) {
-      return new Promise<MemoryReply>((resolve, reject) => {
+      return new Promise<ChildMemoryReply>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('bench child: no memory reply')), timeoutMs);
         waiting.push((m) => {
           clearTimeout(t);

@@ -232,18 +232,39 @@ export function membershipLost(err: unknown): Error | undefined {
  * Heartbeats every `intervalMs` while `work` runs: kafkajs heartbeats only between batches, so without
  * this a batch that takes longer than the session timeout gets the member evicted mid-batch (the group
  * goes Empty with one member) and its commit refused. A failed heartbeat (a rebalance began) is left to
- * kafkajs, which meets it again on its own heartbeat after the batch and rejoins.
+ * kafkajs, which meets it again on its own heartbeat after the batch and rejoins. A batch still in work
+ * after `slow.afterMs` (the session timeout) is said once, and again when it ends: a batch that never
+ * ends (a statement stuck on a lock) keeps its member, so this line is what shows it.
  */
 async function withHeartbeats<R>(
   heartbeat: () => Promise<void>,
   intervalMs: number,
+  slow: { afterMs: number; log: Logger; group: string; batch: Batch },
   work: () => Promise<R>,
 ): Promise<R> {
   const timer = setInterval(() => void heartbeat().catch(() => {}), intervalMs);
+  const started = Date.now();
+  const { log, group, batch } = slow;
+  const where = { group, partition: batch.partition, firstOffset: batch.firstOffset() };
+  let said = false;
+  const watch = setTimeout(() => {
+    said = true;
+    log.warn(
+      { ...where, inWorkMs: Date.now() - started },
+      `a batch of group ${group} (partition ${batch.partition}, from offset ${batch.firstOffset()}) has been in work for over ${slow.afterMs} ms, the session timeout; the consumer keeps heartbeating`,
+    );
+  }, slow.afterMs);
   try {
     return await work();
   } finally {
     clearInterval(timer);
+    clearTimeout(watch);
+    if (said) {
+      log.warn(
+        { ...where, inWorkMs: Date.now() - started },
+        `the slow batch of group ${group} (partition ${batch.partition}) ended after ${Date.now() - started} ms`,
+      );
+    }
   }
 }
 
@@ -310,6 +331,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     ...opts.consumer,
   });
   const heartbeatMs = opts.consumer?.heartbeatInterval ?? HEARTBEAT_INTERVAL_MS;
+  const sessionMs = opts.consumer?.sessionTimeout ?? SESSION_TIMEOUT_MS;
   const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
   const deadLetter = deadLetterer(opts, dlq);
   const outages = new OutageLog({
@@ -335,7 +357,8 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const isActive = () => isRunning() && !isStale();
       const signal = stopping.signal;
-      await withHeartbeats(heartbeat, heartbeatMs, () =>
+      const slow = { afterMs: sessionMs, log, group: opts.groupId, batch };
+      await withHeartbeats(heartbeat, heartbeatMs, slow, () =>
         holdThroughOutages(() => runBatch(batch, resolveOffset, heartbeat, isActive), {
           outages,
           isActive,

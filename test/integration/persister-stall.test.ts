@@ -8,6 +8,7 @@
 // batch is in work, and a membership lost all the same (the process itself stalled) is a rejoin.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import pino from 'pino';
 import { startPersister } from '../../consumers/persister/index.ts';
 import type { ConfigAck } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
@@ -81,8 +82,11 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   const watch = watchGroup(admin, cfg.groups.persister);
   defer(t, () => watch.stop());
   const metrics = createMetrics();
+  // What the role logs at warning and above, kept to check that the slow batch was said.
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
   const persister = await startPersister(
-    { kafka: rt.kafka, pool: rt.pool, codec, log: createLogger('silent'), metrics },
+    { kafka: rt.kafka, pool: rt.pool, codec, log, metrics },
     { topics: cfg.topics, groupId: cfg.groups.persister, consumer: consumerSettings },
   );
   defer(t, () => persister.stop());
@@ -122,6 +126,17 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   assert.deepEqual(final, { n: N, d: N }, 'every snapshot once');
   assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'the consumer never crashed');
   assert.equal(persister.state, 'running');
+  // The batch stuck behind the lock was visible while it lasted, named by group and partition.
+  const said = lines.map((l) => JSON.parse(l) as { msg: string; group?: string; level: number });
+  const slow = said.filter((l) => l.group === cfg.groups.persister && l.level === 40);
+  assert.ok(
+    slow.some((l) => /has been in work for over 6000 ms, the session timeout/.test(l.msg)),
+    `the slow batch was logged while in work: ${lines.join('')}`,
+  );
+  assert.ok(
+    slow.some((l) => /slow batch .* ended after \d+ ms/.test(l.msg)),
+    'and when it ended',
+  );
 });
 
 const ack = (agent: string, version: number): ConfigAck => ({

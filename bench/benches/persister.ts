@@ -12,14 +12,16 @@ import type { Message, Producer } from 'kafkajs';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, SNAPSHOT_COLUMNS } from '../../consumers/persister/copyText.ts';
 import { startPersister } from '../../consumers/persister/index.ts';
+import { stageSnapshots, WRITE_STEPS } from '../../consumers/persister/rows.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
 import type { Runtime } from '../../runtime/bootstrap.ts';
+import { inTransaction } from '../../storage/db.ts';
 import { type Cpu, cpuMedian, cpuText, stackPid, watchCpu } from '../lib/cpu.ts';
 import { createTopic, groupLag, load, rawKafka, rawProducer } from '../lib/kafka.ts';
 import { realisticSnapshot } from '../lib/snapshots.ts';
-import { sleep, waitUntil } from '../lib/stats.ts';
+import { median, sleep, waitUntil } from '../lib/stats.ts';
 import type { Bench, BenchContext } from '../lib/types.ts';
 
 type Kafka = ReturnType<typeof rawKafka>;
@@ -113,6 +115,63 @@ export async function startCopyConsumer(
   return { copied: () => copied, stop };
 }
 
+const ROLL_BACK = new Error('statement timing done: roll back');
+
+/**
+ * Where the persister's database time goes, beside the baseline's: `reps` batches of `n` fresh
+ * snapshots, each written as the persister writes it (stage COPY, then each statement of the write,
+ * timed one by one) and COPYed as the baseline does into its plain table, each in a transaction that
+ * is rolled back (nothing stays). Milliseconds per batch, medians of the reps, with the client's own
+ * share (encoding the COPY text) in each.
+ */
+async function statementCosts(
+  ctx: BenchContext,
+  rt: Runtime,
+  table: string,
+  o: { reps: number; n: number },
+): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = {};
+  const add = (k: string, ms: number) => {
+    times[k] ??= [];
+    times[k].push(ms);
+  };
+  const tenant = ctx.tenant('persist-sql');
+  for (let rep = 0; rep < o.reps; rep++) {
+    const rows = Array.from({ length: o.n }, (_, i) => ({
+      snapshot: realisticSnapshot(ctx.runId, tenant, rep * o.n + i),
+      partition: 0,
+      offset: String(i),
+    }));
+    const timed = (fn: (c: import('../../storage/db.ts').PoolClient) => Promise<void>) =>
+      inTransaction(rt.pool, async (c) => {
+        await fn(c);
+        throw ROLL_BACK;
+      }).catch((err) => {
+        if ((err as Error).cause !== ROLL_BACK) throw err;
+      });
+    await timed(async (c) => {
+      let t = performance.now();
+      await stageSnapshots(c, rows);
+      add('stage COPY (temp table)', performance.now() - t);
+      for (const step of WRITE_STEPS) {
+        t = performance.now();
+        await c.query(step.sql);
+        add(step.fills, performance.now() - t);
+      }
+    });
+    await timed(async (c) => {
+      const t = performance.now();
+      const text = rows.map((r) => copyLine(r.snapshot, r.partition, r.offset)).join('');
+      await pipeline(
+        Readable.from([text]),
+        c.query(copyFrom(`COPY "${table}" (${SNAPSHOT_COLUMNS.join(', ')}) FROM STDIN`)),
+      );
+      add('baseline COPY (plain table)', performance.now() - t);
+    });
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
+}
+
 /** Loads `count` fresh snapshots into a topic and times until `done` has counted them all. */
 function measurer(ctx: BenchContext, rt: Runtime, producer: Producer) {
   const codec = rt.registry.codec('StationSnapshot');
@@ -199,6 +258,11 @@ export const persisterBench: Bench = {
     }
     await sleep(300); // let the last offset commits land
     const committedLag = await groupLag(rt.kafka, group, topic);
+    const perBatch = 1000;
+    const sql = await statementCosts(ctx, rt, table, { reps: ctx.quick ? 5 : 9, n: perBatch });
+    const sqlText = Object.entries(sql)
+      .map(([k, ms]) => `${k} ${ms}`)
+      .join(', ');
     return {
       figures: [
         {
@@ -209,7 +273,7 @@ export const persisterBench: Bench = {
           samples: pipe,
           baseline: { name: 'raw consume + COPY', samples: base },
           goal: { kind: 'min', value: 0.8, on: 'ratio', text: '>= 80% of raw' },
-          note: `${parts} partitions, 1 instance; lag when loading ended: median ${Math.round(lags.sort((a, b) => a - b)[lags.length >> 1]!)} of ${n}; committed lag at the end ${committedLag}; CPU cores used (median of runs): persister run ${cpuText(cpuMedian(cpuPipe))}; baseline run ${cpuText(cpuMedian(cpuBase))}; transaction seconds per second ${txShare.join('/')}, rows per transaction ${batchSize.join('/')}`,
+          note: `${parts} partitions, 1 instance; lag when loading ended: median ${Math.round(lags.sort((a, b) => a - b)[lags.length >> 1]!)} of ${n}; committed lag at the end ${committedLag}; CPU cores used (median of runs): persister run ${cpuText(cpuMedian(cpuPipe))}; baseline run ${cpuText(cpuMedian(cpuBase))}; transaction seconds per second ${txShare.join('/')}, rows per transaction ${batchSize.join('/')}; database ms per batch of ${perBatch} (medians, rolled back): ${sqlText}`,
         },
       ],
       details: {
@@ -222,6 +286,7 @@ export const persisterBench: Bench = {
         cpu_cores_baseline_runs: cpuBase,
         transaction_seconds_per_second: txShare,
         rows_per_transaction: batchSize,
+        statement_ms_per_batch: { rows: perBatch, ...sql },
       },
     };
   },

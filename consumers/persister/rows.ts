@@ -32,31 +32,47 @@ const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
 // Calls: first_seen_at the earliest sighting, and the latest sighting (the first of equals) gives
 // last_seen_at, codec and labels. Channels and segments: the first sighting in the batch. Rows are
 // written in key order, so two batches touching the same calls lock them in the same order.
-const WRITE = `
-INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at, codec, labels)
+/** The statements that fill the tables from the staged batch, in order (the bench times each). */
+export const WRITE_STEPS: readonly { fills: string; sql: string }[] = [
+  {
+    fills: 'calls',
+    sql: `INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at, codec, labels)
 SELECT DISTINCT ON (tenant_id, call_id) tenant_id, call_id, min(captured_at) OVER w, captured_at, codec, labels
   FROM ${STAGE} WINDOW w AS (PARTITION BY tenant_id, call_id)
   ORDER BY tenant_id, call_id, captured_at DESC, ord
 ON CONFLICT (tenant_id, call_id) DO UPDATE SET
   first_seen_at = LEAST(calls.first_seen_at, EXCLUDED.first_seen_at),
   last_seen_at = GREATEST(calls.last_seen_at, EXCLUDED.last_seen_at),
-  codec = COALESCE(EXCLUDED.codec, calls.codec);
-INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
+  codec = COALESCE(EXCLUDED.codec, calls.codec)`,
+  },
+  {
+    fills: 'channels',
+    sql: `INSERT INTO channels (tenant_id, call_id, channel, first_seen_at)
 SELECT DISTINCT ON (tenant_id, call_id, channel) tenant_id, call_id, channel, captured_at
   FROM ${STAGE} ORDER BY tenant_id, call_id, channel, ord
-ON CONFLICT DO NOTHING;
-INSERT INTO segments (tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id)
+ON CONFLICT DO NOTHING`,
+  },
+  {
+    fills: 'segments',
+    sql: `INSERT INTO segments (tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id)
 SELECT DISTINCT ON (tenant_id, call_id, channel, segment_index)
     tenant_id, call_id, channel, segment_index, start_ms, end_ms, utterance_id
   FROM ${STAGE} ORDER BY tenant_id, call_id, channel, segment_index, ord
-ON CONFLICT DO NOTHING;
-WITH fresh AS (
+ON CONFLICT DO NOTHING`,
+  },
+  {
+    fills: 'snapshot_keys + station_snapshots',
+    sql: `WITH fresh AS (
   INSERT INTO snapshot_keys (tenant_id, snapshot_id, captured_at)
   SELECT tenant_id, snapshot_id, captured_at FROM ${STAGE} ORDER BY ord
   ON CONFLICT DO NOTHING RETURNING tenant_id, snapshot_id
 )
 INSERT INTO station_snapshots (${COLS})
-SELECT ${SNAPSHOT_COLUMNS.map((c) => `s.${c}`).join(', ')} FROM ${STAGE} s JOIN fresh f USING (tenant_id, snapshot_id)`;
+SELECT ${SNAPSHOT_COLUMNS.map((c) => `s.${c}`).join(', ')} FROM ${STAGE} s JOIN fresh f USING (tenant_id, snapshot_id)`,
+  },
+];
+/** One round trip: the statements as one simple query (the last one's row count is the new rows). */
+const WRITE = WRITE_STEPS.map((w) => w.sql).join(';\n');
 
 /** Sessions whose staging table exists (made in a transaction that committed). */
 const staged = new WeakSet<PoolClient>();
@@ -67,10 +83,11 @@ function stageLine(ord: number, r: SnapshotRow): string {
   return `${ord}\t${f.join('\t')}\t${copyField(seg.start_ms)}\t${copyField(seg.end_ms)}\t${copyField(seg.utterance_id)}\n`;
 }
 
-/** Returns how many snapshot rows were new (the rest were already persisted). Runs inside the caller's
- * transaction (inTransaction): the staging table empties at its end. Partitions are made ahead by
- * storage/partitions.ts, never here: a record does not decide which tables exist. */
-export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): Promise<{ inserted: number }> {
+/**
+ * Streams the batch (each snapshot once) into the session's staging table; returns how many rows it
+ * staged. Inside the caller's transaction (inTransaction): the staging table empties at its end.
+ */
+export async function stageSnapshots(client: PoolClient, rows: SnapshotRow[]): Promise<number> {
   // Same snapshot twice in one batch (a producer retry before the broker deduplicated): keep the first.
   // Every key starts with the tenant: ids come from outside and two tenants may pick the same one.
   const seen = new Set<string>();
@@ -78,7 +95,7 @@ export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): P
     const k = `${r.snapshot.tenant_id}\u0000${r.snapshot.snapshot_id}`;
     return !seen.has(k) && seen.add(k);
   });
-  if (uniq.length === 0) return { inserted: 0 };
+  if (uniq.length === 0) return 0;
   if (!staged.has(client)) {
     await client.query(CREATE_STAGE);
     afterCommit(client, () => staged.add(client));
@@ -88,6 +105,14 @@ export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): P
     Readable.from([text]),
     client.query(copyFrom(`COPY ${STAGE} (ord, ${COLS}, start_ms, end_ms, utterance_id) FROM STDIN`)),
   );
+  return uniq.length;
+}
+
+/** Returns how many snapshot rows were new (the rest were already persisted). Runs inside the caller's
+ * transaction (inTransaction): the staging table empties at its end. Partitions are made ahead by
+ * storage/partitions.ts, never here: a record does not decide which tables exist. */
+export async function writeSnapshots(client: PoolClient, rows: SnapshotRow[]): Promise<{ inserted: number }> {
+  if ((await stageSnapshots(client, rows)) === 0) return { inserted: 0 };
   const results = (await client.query(WRITE)) as unknown as { rowCount: number | null }[];
   return { inserted: results[results.length - 1]?.rowCount ?? 0 };
 }

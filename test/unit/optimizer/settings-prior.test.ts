@@ -46,6 +46,32 @@ test('settings guards: a voice-band high-pass, a gate at the speech level, a lim
   );
 });
 
+test('settings guards: a jitter buffer short of the measured jitter on a lossy line costs score, not on a clean line', () => {
+  const d2 = defaultsForStation(2);
+  // 40 ms of jitter, 17% of packets lost (late discards included): 20 ms of buffer is half the jitter.
+  const lossy = { packet_loss_ratio: 0.17, jitter_ms: 40 };
+  const at = (jb: number, network: object) =>
+    scoreSnapshot(snap(2, { network }), { ...d2, jitter_buffer_ms: jb });
+  const guard = (jb: number, network: object) =>
+    at(jb, network).components.find((c) => c.name === 'jitter_margin');
+  assert.equal(guard(20, lossy)!.score, 0);
+  assert.match(
+    guard(20, lossy)!.detail,
+    /0\.5x the 40\.0 ms jitter on a line losing 17\.0%: late packets are discarded/,
+  );
+  // The same measured metrics, so only the guard differs: 20 ms loses up to its weight, 60 ms (1.5x) nothing.
+  assert.equal(guard(60, lossy)!.score, 1);
+  assert.ok(
+    at(20, lossy).score < at(60, lossy).score * 0.86,
+    `${at(20, lossy).score} vs ${at(60, lossy).score}`,
+  );
+  assert.ok(guard(40, lossy)!.score > 0 && guard(40, lossy)!.score < 1, 'at 1x the jitter: partly');
+  // A line losing under 1%: a small buffer costs nothing it can hear, the guard stays out.
+  const clean = { packet_loss_ratio: 0.005, jitter_ms: 40 };
+  assert.equal(guard(20, clean), undefined);
+  assert.equal(at(20, clean).score, scoreSnapshot(snap(2, { network: clean })).score);
+});
+
 test('settings guards: the controller raises a limiter ceiling that flattens speech peaks, not past -1 dBFS', () => {
   const hot = snap(3, { audio: { loudness_lufs: -12 } });
   const ease = (ceiling: number) =>

@@ -40,6 +40,13 @@ export interface PersisterOptions {
   maxAttempts?: number;
   /** kafkajs consumer settings over the role consumer's defaults (session timeout, heartbeat interval). */
   consumer?: Partial<ConsumerConfig>;
+  /**
+   * PostgreSQL's statement_timeout inside a batch's transaction (default 60 s; a 1,000-row batch takes
+   * ~0.1-0.2 s). The consumer heartbeats while a batch is in work, so without a limit a statement
+   * waiting on a lock nobody releases would hold the partition for ever; with it the batch is cancelled
+   * (SQLSTATE 57014), logged as the database refusing, and tried again in place after a pause.
+   */
+  statementTimeoutMs?: number;
 }
 
 export type Persister = Role;
@@ -77,6 +84,12 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
   const { pool, log, metrics } = deps;
   const attempts = new Map<string, number>();
   const maxAttempts = opts.maxAttempts ?? 3;
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 60_000;
+  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1)
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `persister statementTimeoutMs must be a positive integer of milliseconds, got ${statementTimeoutMs}`,
+    );
   const maintenance =
     opts.partitionRetentionMs === undefined
       ? undefined
@@ -85,7 +98,10 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
 
   async function persist(rows: SnapshotRow[]): Promise<number> {
     const end = metrics?.persistBatchSeconds.startTimer();
-    const { inserted } = await inTransaction(pool, (c) => writeSnapshots(c, rows));
+    const { inserted } = await inTransaction(pool, async (c) => {
+      await c.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
+      return writeSnapshots(c, rows);
+    });
     end?.();
     return inserted;
   }

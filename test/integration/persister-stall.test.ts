@@ -7,7 +7,7 @@
 // 2026-12-02 the crash is restarted (streams/roleConsumer.ts); now the consumer heartbeats while a
 // batch is in work, and a membership lost all the same (the process itself stalled) is a rejoin.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import pino from 'pino';
 import { startPersister } from '../../consumers/persister/index.ts';
 import type { ConfigAck } from '../../contracts/generated.ts';
@@ -52,29 +52,56 @@ function watchGroup(admin: import('kafkajs').Admin, group: string) {
   };
 }
 
-test('a persister batch held by PostgreSQL past the session timeout keeps its group Stable', async (t) => {
-  const cfg = testSettings('pstall');
+/**
+ * N snapshots of one call on the snapshot topic, the call already known, and another session holding
+ * its row (FOR UPDATE): a persister's batch of them waits on the lock until `release()`.
+ */
+async function heldCall(t: TestContext, prefix: string, N: number) {
+  const cfg = testSettings(prefix);
   const { rt, tenant, codec, producer } = await producingRuntime(t, cfg);
   const call = `${tenant}-call`;
-  const N = 300;
   const messages = Array.from({ length: N }, (_, i) => ({
     key: call,
     value: codec.encode(buildSnapshot(snapshotInput({ tenant, call, index: i }))),
   }));
   await producer.send({ topic: cfg.topics.snapshots, acks: -1, messages });
-  // The call is known already, and another session holds its row: the batch's upsert of calls waits.
   await rt.pool.query(
     'INSERT INTO calls (tenant_id, call_id, first_seen_at, last_seen_at) VALUES ($1, $2, now(), now())',
     [tenant, call],
   );
   const locker = await rt.pool.connect();
   let locked = true;
-  defer(t, async () => {
+  const release = async () => {
     if (locked) await locker.query('ROLLBACK');
+    locked = false;
+  };
+  defer(t, async () => {
+    await release();
     locker.release();
   });
   await locker.query('BEGIN');
   await locker.query('SELECT 1 FROM calls WHERE tenant_id = $1 AND call_id = $2 FOR UPDATE', [tenant, call]);
+  const count = async () =>
+    (
+      await rt.pool.query<{ n: number; d: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT snapshot_id)::int AS d FROM station_snapshots WHERE tenant_id = $1',
+        [tenant],
+      )
+    ).rows[0]!;
+  return { cfg, rt, codec, count, release };
+}
+
+/** What a role logs at warning and above, kept as parsed lines. */
+function warnings() {
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const said = () => lines.map((l) => JSON.parse(l) as { msg: string; group?: string; level: number });
+  return { log, lines, said };
+}
+
+test('a persister batch held by PostgreSQL past the session timeout keeps its group Stable', async (t) => {
+  const N = 300;
+  const { cfg, rt, codec, count, release } = await heldCall(t, 'pstall', N);
 
   const admin = rt.kafka.admin();
   await admin.connect();
@@ -83,20 +110,15 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   defer(t, () => watch.stop());
   const metrics = createMetrics();
   // What the role logs at warning and above, kept to check that the slow batch was said.
-  const lines: string[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const { log, lines, said } = warnings();
   const persister = await startPersister(
     { kafka: rt.kafka, pool: rt.pool, codec, log, metrics },
     { topics: cfg.topics, groupId: cfg.groups.persister, consumer: consumerSettings },
   );
   defer(t, () => persister.stop());
-  const count = async () =>
-    (
-      await rt.pool.query<{ n: number; d: number }>(
-        'SELECT count(*)::int AS n, count(DISTINCT snapshot_id)::int AS d FROM station_snapshots WHERE tenant_id = $1',
-        [tenant],
-      )
-    ).rows[0]!;
+  // Cleanup runs last-registered first: the lock goes before the persister is stopped, or a failed
+  // test's stop would wait on the batch that waits on the lock.
+  defer(t, release);
 
   // Hold the lock for 2.5 session timeouts once the persister's member is in the group.
   await waitFor(
@@ -107,8 +129,7 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   await new Promise((r) => setTimeout(r, 2.5 * SESSION_MS));
   const whileHeld = watch.samples.filter((s) => s.at >= heldFrom);
   assert.equal((await count()).n, 0, 'the batch was still waiting on the lock when it was released');
-  await locker.query('ROLLBACK');
-  locked = false;
+  await release();
 
   const final = await waitFor('every snapshot persisted', async () => {
     const c = await count();
@@ -127,8 +148,7 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'the consumer never crashed');
   assert.equal(persister.state, 'running');
   // The batch stuck behind the lock was visible while it lasted, named by group and partition.
-  const said = lines.map((l) => JSON.parse(l) as { msg: string; group?: string; level: number });
-  const slow = said.filter((l) => l.group === cfg.groups.persister && l.level === 40);
+  const slow = said().filter((l) => l.group === cfg.groups.persister && l.level === 40);
   assert.ok(
     slow.some((l) => /has been in work for over 6000 ms, the session timeout/.test(l.msg)),
     `the slow batch was logged while in work: ${lines.join('')}`,
@@ -137,6 +157,56 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
     slow.some((l) => /slow batch .* ended after \d+ ms/.test(l.msg)),
     'and when it ended',
   );
+});
+
+test('a persister statement waiting on a lock past its statement timeout is cancelled, said, and tried again', async (t) => {
+  const N = 50;
+  const { cfg, rt, codec, count, release } = await heldCall(t, 'pstmt', N);
+  const metrics = createMetrics();
+  const { log, lines, said } = warnings();
+  const persister = await startPersister(
+    { kafka: rt.kafka, pool: rt.pool, codec, log, metrics },
+    { topics: cfg.topics, groupId: cfg.groups.persister, statementTimeoutMs: 1_000 },
+  );
+  defer(t, () => persister.stop());
+  // Cleanup runs last-registered first: the lock goes before the persister is stopped, or a failed
+  // test's stop would wait on the batch that waits on the lock.
+  defer(t, release);
+  // Without the timeout the batch would wait on the lock as long as it is held (the test above).
+  const cancelled = await waitFor(
+    'the batch cancelled by its statement timeout and said',
+    async () => said().find((l) => l.level === 40 && /statement timeout/.test(l.msg)) ?? undefined,
+    30_000,
+  );
+  assert.match(cancelled.msg, /PostgreSQL/, cancelled.msg);
+  assert.equal((await count()).n, 0, 'nothing written while the lock is held');
+  await release();
+  const final = await waitFor('every snapshot persisted', async () => {
+    const c = await count();
+    return c.n >= N ? c : undefined;
+  });
+  const offsets = await groupOffsets(t, rt.kafka, cfg.groups.persister, cfg.topics.snapshots);
+  await offsets.caughtUp();
+  assert.deepEqual(final, { n: N, d: N }, 'every snapshot once');
+  assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'tried again in place, no crash');
+  assert.equal(persister.state, 'running');
+  assert.ok(
+    said().some((l) => /answers again/.test(l.msg)),
+    `the end of the refusals was said too: ${lines.join('')}`,
+  );
+});
+
+test('a persister statement timeout that is not a positive integer is refused naming it', async () => {
+  for (const bad of [0, -5, 1.5, Number.NaN]) {
+    await assert.rejects(
+      startPersister(
+        // Refused before anything is used.
+        {} as Parameters<typeof startPersister>[0],
+        { topics: { snapshots: 'x', deadLetters: 'y' }, groupId: 'g', statementTimeoutMs: bad },
+      ),
+      (err: Error) => /statementTimeoutMs must be a positive integer/.test(err.message),
+    );
+  }
 });
 
 const ack = (agent: string, version: number): ConfigAck => ({

@@ -1,4 +1,5 @@
 // Snapshot and PCM fixtures for tests: plausible values, deterministic from a seed.
+import type { ConfigAck } from '../../contracts/generated.ts';
 import type { SnapshotInput } from '../../domain/snapshot.ts';
 
 export function pcmTone(seconds: number, sampleRate = 16000, freq = 440, amplitude = 0.1, seed = 1): Buffer {
@@ -62,3 +63,16 @@ export function snapshotInput(o: {
     },
   };
 }
+
+/** An agent's ack that it applied `version` of station 4's global config (a small record for consumer tests). */
+export const configAck = (agent: string, version: number): ConfigAck => ({
+  schema_version: 1,
+  agent_id: agent,
+  station_id: 4,
+  config_key: '4/global/global',
+  version,
+  change_id: null,
+  status: 'applied',
+  reason: null,
+  acked_at: Date.now(),
+});

@@ -10,14 +10,13 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import pino from 'pino';
 import { startPersister } from '../../consumers/persister/index.ts';
-import type { ConfigAck } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
 import { bootstrapStation } from '../../runtime/bootstrap.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { runRoleConsumer } from '../../streams/roleConsumer.ts';
-import { snapshotInput } from '../helpers/fixtures.ts';
+import { configAck, snapshotInput } from '../helpers/fixtures.ts';
 import {
   cleanupTopics,
   defer,
@@ -88,7 +87,18 @@ async function heldCall(t: TestContext, prefix: string, N: number) {
         [tenant],
       )
     ).rows[0]!;
-  return { cfg, rt, codec, count, release };
+  /** Releases the lock, waits until every snapshot is stored and the group has committed them all. */
+  const releaseAndDrain = async () => {
+    await release();
+    const final = await waitFor('every snapshot persisted', async () => {
+      const c = await count();
+      return c.n >= N ? c : undefined;
+    });
+    const offsets = await groupOffsets(t, rt.kafka, cfg.groups.persister, cfg.topics.snapshots);
+    await offsets.caughtUp();
+    return final;
+  };
+  return { cfg, rt, codec, count, release, releaseAndDrain };
 }
 
 /** What a role logs at warning and above, kept as parsed lines. */
@@ -101,7 +111,7 @@ function warnings() {
 
 test('a persister batch held by PostgreSQL past the session timeout keeps its group Stable', async (t) => {
   const N = 300;
-  const { cfg, rt, codec, count, release } = await heldCall(t, 'pstall', N);
+  const { cfg, rt, codec, count, release, releaseAndDrain } = await heldCall(t, 'pstall', N);
 
   const admin = rt.kafka.admin();
   await admin.connect();
@@ -129,14 +139,7 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
   await new Promise((r) => setTimeout(r, 2.5 * SESSION_MS));
   const whileHeld = watch.samples.filter((s) => s.at >= heldFrom);
   assert.equal((await count()).n, 0, 'the batch was still waiting on the lock when it was released');
-  await release();
-
-  const final = await waitFor('every snapshot persisted', async () => {
-    const c = await count();
-    return c.n >= N ? c : undefined;
-  });
-  const offsets = await groupOffsets(t, rt.kafka, cfg.groups.persister, cfg.topics.snapshots);
-  await offsets.caughtUp();
+  const final = await releaseAndDrain();
   await watch.stop();
   assert.ok(whileHeld.length >= 20, `the group was sampled while the batch waited (${whileHeld.length})`);
   assert.deepEqual(
@@ -161,7 +164,7 @@ test('a persister batch held by PostgreSQL past the session timeout keeps its gr
 
 test('a persister statement waiting on a lock past its statement timeout is cancelled, said, and tried again', async (t) => {
   const N = 50;
-  const { cfg, rt, codec, count, release } = await heldCall(t, 'pstmt', N);
+  const { cfg, rt, codec, count, release, releaseAndDrain } = await heldCall(t, 'pstmt', N);
   const metrics = createMetrics();
   const { log, lines, said } = warnings();
   const persister = await startPersister(
@@ -180,13 +183,7 @@ test('a persister statement waiting on a lock past its statement timeout is canc
   );
   assert.match(cancelled.msg, /PostgreSQL/, cancelled.msg);
   assert.equal((await count()).n, 0, 'nothing written while the lock is held');
-  await release();
-  const final = await waitFor('every snapshot persisted', async () => {
-    const c = await count();
-    return c.n >= N ? c : undefined;
-  });
-  const offsets = await groupOffsets(t, rt.kafka, cfg.groups.persister, cfg.topics.snapshots);
-  await offsets.caughtUp();
+  const final = await releaseAndDrain();
   assert.deepEqual(final, { n: N, d: N }, 'every snapshot once');
   assert.deepEqual((await metrics.consumerRestarts.get()).values, [], 'tried again in place, no crash');
   assert.equal(persister.state, 'running');
@@ -209,18 +206,6 @@ test('a persister statement timeout that is not a positive integer is refused na
   }
 });
 
-const ack = (agent: string, version: number): ConfigAck => ({
-  schema_version: 1,
-  agent_id: agent,
-  station_id: 4,
-  config_key: '4/global/global',
-  version,
-  change_id: null,
-  status: 'applied',
-  reason: null,
-  acked_at: Date.now(),
-});
-
 test('a consumer whose process stalled past the session timeout rejoins without a crash', async (t) => {
   const cfg = testSettings('cstall');
   cleanupTopics(t, cfg);
@@ -233,7 +218,7 @@ test('a consumer whose process stalled past the session timeout rejoins without 
   const agent = uniqueId('agent');
   const messages = Array.from({ length: 20 }, (_, i) => ({
     key: agent,
-    value: codec.encode(ack(agent, i + 1)),
+    value: codec.encode(configAck(agent, i + 1)),
   }));
   await producer.send({ topic: cfg.topics.acks, acks: -1, messages });
 

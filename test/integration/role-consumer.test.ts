@@ -5,25 +5,13 @@
 // time ends the role as failed after the allowed restarts, instead of sitting alive but deaf.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConfigAck } from '../../contracts/generated.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
 import { bootstrapStation } from '../../runtime/bootstrap.ts';
 import { createProducer } from '../../streams/kafka.ts';
 import { runRoleConsumer } from '../../streams/roleConsumer.ts';
+import { configAck } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
-
-const ack = (agent: string, version: number): ConfigAck => ({
-  schema_version: 1,
-  agent_id: agent,
-  station_id: 4,
-  config_key: '4/global/global',
-  version,
-  change_id: null,
-  status: 'applied',
-  reason: null,
-  acked_at: Date.now(),
-});
 
 async function setup(t: import('node:test').TestContext, label: string) {
   const cfg = testSettings(label);
@@ -37,7 +25,7 @@ async function setup(t: import('node:test').TestContext, label: string) {
   const agent = uniqueId('agent');
   const publish = async (from: number, to: number) => {
     const messages = [];
-    for (let v = from; v <= to; v++) messages.push({ key: agent, value: codec.encode(ack(agent, v)) });
+    for (let v = from; v <= to; v++) messages.push({ key: agent, value: codec.encode(configAck(agent, v)) });
     await producer.send({ topic: cfg.topics.acks, acks: -1, messages });
   };
   return { cfg, rt, codec, publish };

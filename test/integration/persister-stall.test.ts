@@ -13,19 +13,10 @@ import { startPersister } from '../../consumers/persister/index.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
-import { bootstrapStation } from '../../runtime/bootstrap.ts';
-import { createProducer } from '../../streams/kafka.ts';
 import { runRoleConsumer } from '../../streams/roleConsumer.ts';
-import { configAck, snapshotInput } from '../helpers/fixtures.ts';
-import {
-  cleanupTopics,
-  defer,
-  groupOffsets,
-  producingRuntime,
-  testSettings,
-  uniqueId,
-  waitFor,
-} from '../helpers/runtime.ts';
+import { ackStream } from '../helpers/ackStream.ts';
+import { snapshotInput } from '../helpers/fixtures.ts';
+import { defer, groupOffsets, producingRuntime, testSettings, waitFor } from '../helpers/runtime.ts';
 
 // The broker's smallest allowed session timeout (group.min.session.timeout.ms): a short test.
 const SESSION_MS = 6_000;
@@ -207,20 +198,8 @@ test('a persister statement timeout that is not a positive integer is refused na
 });
 
 test('a consumer whose process stalled past the session timeout rejoins without a crash', async (t) => {
-  const cfg = testSettings('cstall');
-  cleanupTopics(t, cfg);
-  const rt = await bootstrapStation(cfg, { log: createLogger('silent') });
-  defer(t, () => rt.close());
-  const codec = rt.registry.codec('ConfigAck');
-  const producer = createProducer(rt.kafka);
-  await producer.connect();
-  defer(t, () => producer.disconnect());
-  const agent = uniqueId('agent');
-  const messages = Array.from({ length: 20 }, (_, i) => ({
-    key: agent,
-    value: codec.encode(configAck(agent, i + 1)),
-  }));
-  await producer.send({ topic: cfg.topics.acks, acks: -1, messages });
+  const { cfg, rt, codec, publish } = await ackStream(t, 'cstall');
+  await publish(1, 20);
 
   const group = `${cfg.topics.prefix}.stall-role`;
   const metrics = createMetrics();

@@ -7,32 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '../../lib/log.ts';
 import { createMetrics } from '../../lib/metrics.ts';
-import { bootstrapStation } from '../../runtime/bootstrap.ts';
-import { createProducer } from '../../streams/kafka.ts';
 import { runRoleConsumer } from '../../streams/roleConsumer.ts';
-import { configAck } from '../helpers/fixtures.ts';
-import { cleanupTopics, defer, testSettings, uniqueId, waitFor } from '../helpers/runtime.ts';
-
-async function setup(t: import('node:test').TestContext, label: string) {
-  const cfg = testSettings(label);
-  cleanupTopics(t, cfg);
-  const rt = await bootstrapStation(cfg, { log: createLogger('silent') });
-  defer(t, () => rt.close());
-  const codec = rt.registry.codec('ConfigAck');
-  const producer = createProducer(rt.kafka);
-  await producer.connect();
-  defer(t, () => producer.disconnect());
-  const agent = uniqueId('agent');
-  const publish = async (from: number, to: number) => {
-    const messages = [];
-    for (let v = from; v <= to; v++) messages.push({ key: agent, value: codec.encode(configAck(agent, v)) });
-    await producer.send({ topic: cfg.topics.acks, acks: -1, messages });
-  };
-  return { cfg, rt, codec, publish };
-}
+import { ackStream } from '../helpers/ackStream.ts';
+import { defer, waitFor } from '../helpers/runtime.ts';
 
 test('a consumer crash kafkajs does not restart is restarted, counted, and consuming goes on', async (t) => {
-  const { cfg, rt, codec, publish } = await setup(t, 'rcrash');
+  const { cfg, rt, codec, publish } = await ackStream(t, 'rcrash');
   const metrics = createMetrics();
   const seen: number[] = [];
   let crashed = false;
@@ -82,7 +62,7 @@ test('a consumer crash kafkajs does not restart is restarted, counted, and consu
 });
 
 test('a consumer that crashes on every attempt ends the role as failed after its restarts', async (t) => {
-  const { cfg, rt, codec, publish } = await setup(t, 'rfatal');
+  const { cfg, rt, codec, publish } = await ackStream(t, 'rfatal');
   const metrics = createMetrics();
   let attempts = 0;
   let fatal: Error | undefined;

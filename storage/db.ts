@@ -55,8 +55,32 @@ export function afterCommit(c: pg.PoolClient, fn: () => void): void {
   else fn();
 }
 
+/**
+ * PostgreSQL's statement_timeout for the transactions a role's consumer runs per batch (the persister,
+ * the online optimizer, the A/B runner). The consumer heartbeats while a batch is in work, so a statement
+ * waiting on a lock nobody releases would otherwise hold its partitions for ever; cancelled (SQLSTATE
+ * 57014, DATABASE, retriable), the batch is tried again in place after a pause. A busy batch takes well
+ * under a second here.
+ */
+export const ROLE_STATEMENT_TIMEOUT_MS = 60_000;
+
+export interface TransactionOptions {
+  /** statement_timeout for this transaction's statements (SET LOCAL), whole milliseconds >= 1. */
+  statementTimeoutMs?: number;
+}
+
 /** Runs fn in one transaction; rolls back on any error and rethrows it wrapped as DATABASE. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  opts: TransactionOptions = {},
+): Promise<T> {
+  const timeout = opts.statementTimeoutMs;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1))
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `statementTimeoutMs must be a positive integer of milliseconds, got ${timeout}`,
+    );
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -68,6 +92,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
   let out: T;
   try {
     await client.query('BEGIN');
+    if (timeout !== undefined) await client.query(`SET LOCAL statement_timeout = ${timeout}`);
     out = await fn(client);
     await client.query('COMMIT');
   } catch (err) {

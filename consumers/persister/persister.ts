@@ -12,7 +12,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { endSpan, extractTrace, SpanKind, startSpan } from '../../lib/tracing.ts';
-import { inTransaction, type Pool } from '../../storage/db.ts';
+import { inTransaction, type Pool, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
 import { startPartitionMaintenance } from '../../storage/partitions.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
@@ -41,10 +41,9 @@ export interface PersisterOptions {
   /** kafkajs consumer settings over the role consumer's defaults (session timeout, heartbeat interval). */
   consumer?: Partial<ConsumerConfig>;
   /**
-   * PostgreSQL's statement_timeout inside a batch's transaction (default 60 s; a 1,000-row batch takes
-   * ~0.1-0.2 s). The consumer heartbeats while a batch is in work, so without a limit a statement
-   * waiting on a lock nobody releases would hold the partition for ever; with it the batch is cancelled
-   * (SQLSTATE 57014), logged as the database refusing, and tried again in place after a pause.
+   * PostgreSQL's statement_timeout inside a batch's transaction (default ROLE_STATEMENT_TIMEOUT_MS, 60 s;
+   * a 1,000-row batch takes ~0.1-0.2 s): a statement stuck on a lock is cancelled, logged as the database
+   * refusing, and the batch tried again in place after a pause (storage/db.ts).
    */
   statementTimeoutMs?: number;
 }
@@ -84,7 +83,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
   const { pool, log, metrics } = deps;
   const attempts = new Map<string, number>();
   const maxAttempts = opts.maxAttempts ?? 3;
-  const statementTimeoutMs = opts.statementTimeoutMs ?? 60_000;
+  const statementTimeoutMs = opts.statementTimeoutMs ?? ROLE_STATEMENT_TIMEOUT_MS;
   if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1)
     throw new VoiceloopError(
       'CONFIG_INVALID',
@@ -98,10 +97,7 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
 
   async function persist(rows: SnapshotRow[]): Promise<number> {
     const end = metrics?.persistBatchSeconds.startTimer();
-    const { inserted } = await inTransaction(pool, async (c) => {
-      await c.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
-      return writeSnapshots(c, rows);
-    });
+    const { inserted } = await inTransaction(pool, (c) => writeSnapshots(c, rows), { statementTimeoutMs });
     end?.();
     return inserted;
   }

@@ -12,7 +12,7 @@ import { checkChange, DEFAULT_POLICY } from '../../config/safety.ts';
 import type { Scope, StationSnapshot } from '../../contracts/generated.ts';
 import { type ErrorDetail, VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { inTransaction, type Pool } from '../../storage/db.ts';
+import { inTransaction, type Pool, type PoolClient, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
 import type { Registry } from '../../streams/registry.ts';
 import { type Arm, bucketOf } from './assign.ts';
 import { decideExperiment, type ExperimentDecision } from './decide.ts';
@@ -251,7 +251,7 @@ export class ExperimentService {
       return { status: 'not_in_scope' };
     const k = `${exp.id}/${snap.tenant_id}/${snap.call_id}`;
     if (this.known.has(k)) return { status: 'known' };
-    const out = await inTransaction(this.deps.pool, async (c): Promise<EnrollOutcome> => {
+    const enrollIn = async (c: PoolClient): Promise<EnrollOutcome> => {
       const cur = await store.loadExperiment(c, this.stream, exp.id, 'FOR SHARE');
       if (cur?.status !== 'running') return { status: 'closed' };
       await store.lockEnrollment(c, exp.id, snap);
@@ -289,6 +289,10 @@ export class ExperimentService {
       const reason = `treatment change refused: ${ch.reasons.join('; ')}`;
       await store.excludeCall(c, exp.id, snap, reason, ch.change.change_id);
       return { status: 'excluded', arm, reason };
+    };
+    // Called from the runner's consumer batch, which heartbeats while it works: its statements are bounded.
+    const out = await inTransaction(this.deps.pool, enrollIn, {
+      statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS,
     });
     if (out.status === 'enrolled' || out.status === 'excluded' || out.status === 'known') {
       if (this.known.size > 200_000) this.known.clear();

@@ -114,11 +114,27 @@ function log4jConfig(): string {
 `;
 }
 
-/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as `random-uuid` prints). */
+/**
+ * A new KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as `random-uuid` prints),
+ * never starting with '-', as Kafka's own Uuid.randomUuid: the format tool's argument parser takes
+ * `-t -qc1H...` for a missing id and a new option (one id in 64 did, and a CI run failed on it,
+ * 2026-12-03). The id also goes as `--cluster-id=<id>`, which parses whatever it starts with.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** This stack's cluster id, made once and kept beside its data. */
 function clusterId(): string {
-  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, `${randomBytes(16).toString('base64url')}\n`);
+  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, `${newClusterId()}\n`);
   return readFileSync(clusterIdFile, 'utf8').trim();
 }
+
+/** The format tool's arguments for a cluster id (the `=` form: an id is never read as an option). */
+export const clusterIdArg = (id: string): string => `--cluster-id=${id}`;
 
 const brokers = [`${host}:${ports.kafka}`];
 
@@ -148,7 +164,7 @@ async function probeKafka(check: (b: string[], sasl?: SASLOptions) => Promise<bo
 }
 
 /** Redacts the passwords of `--add-scram` arguments from a failed command's message. */
-function redactScram(err: unknown): Error {
+export function redactScram(err: unknown): Error {
   const msg = (err as Error).message.replace(/password=[^\]\s]*/g, 'password=***');
   return new Error(msg);
 }
@@ -218,8 +234,7 @@ export const kafka: Service = {
           classpath,
           'kafka.tools.StorageTool',
           'format',
-          '-t',
-          id,
+          clusterIdArg(id),
           '-c',
           configFile,
           ...(creds ? scramFormatArgs(ensureCredentials(credsFile)) : []),

@@ -2,7 +2,6 @@
 // them, cached), its own data directory and ports, so a test can stop the broker for a minute while
 // everyone else keeps using the shared one. Stopped with SIGKILL: a crash, not a controlled shutdown.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,13 @@ import { stateDir } from '../../stack/layout.ts';
 import { grantAcls, kafkaReady } from '../../stack/probes.ts';
 import { run } from '../../stack/proc.ts';
 import { javaFor } from '../../stack/services/java.ts';
-import { kafka as kafkaService, serverProperties } from '../../stack/services/kafka.ts';
+import {
+  clusterIdArg,
+  kafka as kafkaService,
+  newClusterId,
+  redactScram,
+  serverProperties,
+} from '../../stack/services/kafka.ts';
 import { freePort, type PrivateServer, startPrivateServer } from './privateProcess.ts';
 
 export interface PrivateKafka extends PrivateServer {
@@ -77,10 +82,13 @@ export async function startPrivateKafka(
     '<?xml version="1.0" encoding="UTF-8"?><Configuration status="WARN"><Appenders><Console name="o" target="SYSTEM_OUT"><ThresholdFilter level="ERROR"/><PatternLayout pattern="%m%n"/></Console></Appenders><Loggers><Root level="WARN"><AppenderRef ref="o"/></Root></Loggers></Configuration>',
   );
   const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-Xms128m', '-Xmx512m', '-cp', classpath];
-  const id = randomBytes(16).toString('base64url');
+  const id = newClusterId();
   const scram = creds ? scramFormatArgs(creds) : [];
-  await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', config, ...scram], {
+  // A failure's message lists the command: the SCRAM passwords are redacted from it, as the stack does.
+  await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', clusterIdArg(id), '-c', config, ...scram], {
     cwd: dir,
+  }).catch((err: unknown) => {
+    throw redactScram(err);
   });
   const broker = `127.0.0.1:${port}`;
   const adminSasl: SASLOptions | undefined = creds && {

@@ -69,18 +69,24 @@ export interface TransactionOptions {
   statementTimeoutMs?: number;
 }
 
+/** Refuses a statement timeout that is not whole milliseconds >= 1 (`owner` names who was given it). */
+export function checkStatementTimeout(ms: number, owner?: string): number {
+  if (!Number.isInteger(ms) || ms < 1)
+    throw new VoiceloopError(
+      'CONFIG_INVALID',
+      `${owner ? `${owner} ` : ''}statementTimeoutMs must be a positive integer of milliseconds, got ${ms}`,
+    );
+  return ms;
+}
+
 /** Runs fn in one transaction; rolls back on any error and rethrows it wrapped as DATABASE. */
 export async function inTransaction<T>(
   pool: pg.Pool,
   fn: (c: pg.PoolClient) => Promise<T>,
   opts: TransactionOptions = {},
 ): Promise<T> {
-  const timeout = opts.statementTimeoutMs;
-  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1))
-    throw new VoiceloopError(
-      'CONFIG_INVALID',
-      `statementTimeoutMs must be a positive integer of milliseconds, got ${timeout}`,
-    );
+  const timeout =
+    opts.statementTimeoutMs === undefined ? undefined : checkStatementTimeout(opts.statementTimeoutMs);
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

@@ -12,7 +12,12 @@ import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { endSpan, extractTrace, SpanKind, startSpan } from '../../lib/tracing.ts';
-import { inTransaction, type Pool, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
+import {
+  checkStatementTimeout,
+  inTransaction,
+  type Pool,
+  ROLE_STATEMENT_TIMEOUT_MS,
+} from '../../storage/db.ts';
 import { startPartitionMaintenance } from '../../storage/partitions.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { type ConsumedBatch, runRoleConsumer } from '../../streams/roleConsumer.ts';
@@ -83,12 +88,11 @@ export async function startPersister(deps: PersisterDeps, opts: PersisterOptions
   const { pool, log, metrics } = deps;
   const attempts = new Map<string, number>();
   const maxAttempts = opts.maxAttempts ?? 3;
-  const statementTimeoutMs = opts.statementTimeoutMs ?? ROLE_STATEMENT_TIMEOUT_MS;
-  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1)
-    throw new VoiceloopError(
-      'CONFIG_INVALID',
-      `persister statementTimeoutMs must be a positive integer of milliseconds, got ${statementTimeoutMs}`,
-    );
+  // Refused at start, not at the first batch.
+  const statementTimeoutMs = checkStatementTimeout(
+    opts.statementTimeoutMs ?? ROLE_STATEMENT_TIMEOUT_MS,
+    'persister',
+  );
   const maintenance =
     opts.partitionRetentionMs === undefined
       ? undefined

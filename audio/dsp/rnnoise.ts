@@ -1,7 +1,7 @@
 // RNNoise (Valin, "A hybrid DSP/deep learning approach to real-time full-band speech enhancement", 2018)
-// as a DSP block: Xiph's recurrent-network suppressor compiled to WebAssembly (@echogarden/rnnoise-wasm,
-// BSD-3-Clause like RNNoise itself; chosen over @jitsi/rnnoise-wasm, measured 3.5x faster here:
-// 0.065 against 0.23 ms per 10 ms frame).
+// as a DSP block: Xiph's recurrent-network suppressor (RNNoise 0.1's model) compiled to WebAssembly with
+// SIMD (rnnoiseWasm.ts: the build `@sapphi-red/web-noise-suppressor` ships; until 2026-12-03
+// `@echogarden/rnnoise-wasm`, the same model without SIMD, itself chosen over `@jitsi/rnnoise-wasm`).
 //
 // RNNoise runs on 10 ms frames at 48 kHz. The station's audio is brought to 48 kHz and back by the
 // polyphase resampler (resampler.ts), so the block works at any rate that divides 48 kHz (8, 16, 24 kHz).
@@ -12,8 +12,8 @@
 // same length, so the chain's latency never changes mid-call), and the attenuation limit: the output is
 // wet + a (dry - wet) with a = -limit dB, so no noise is taken down by more than the limit (a wet/dry mix
 // in dB). The mix glides over 20 ms, so switching RNNoise on, off or changing the limit never clicks.
-import createRnnoiseModule from '@echogarden/rnnoise-wasm';
 import { Downsampler, Upsampler } from './resampler.ts';
+import { loadRnnoiseWasm } from './rnnoiseWasm.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToGain } from './units.ts';
 
@@ -28,17 +28,8 @@ const RNNOISE_FRAME = 480;
 const PCM_SCALE = 32768;
 const MIX_GLIDE_MS = 20;
 
-interface RnnoiseWasm {
-  _rnnoise_create(model: number): number;
-  _rnnoise_destroy(state: number): void;
-  _rnnoise_process_frame(state: number, out: number, input: number): number;
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-  HEAPF32: Float32Array;
-}
-
-// Loaded once per process at import (~125 kB of wasm); every block then runs synchronously.
-const wasm = (await createRnnoiseModule()) as RnnoiseWasm;
+// Loaded once per process at import (~157 kB of wasm); every block then runs synchronously.
+const wasm = loadRnnoiseWasm();
 
 interface WasmHandles {
   state: number;
@@ -51,8 +42,8 @@ interface WasmHandles {
 // (a counterfactual search) would pile up ~23 kB of wasm memory per block: the state is therefore made
 // when the block is first switched on, and a block that stays off (the catalog default) holds none.
 const wasmFreer = new FinalizationRegistry<WasmHandles>((h) => {
-  if (h.state !== 0) wasm._rnnoise_destroy(h.state);
-  if (h.ptr !== 0) wasm._free(h.ptr);
+  if (h.state !== 0) wasm.destroy(h.state);
+  if (h.ptr !== 0) wasm.free(h.ptr);
 });
 
 export class RnnoiseSuppressor implements AudioBlock {
@@ -170,16 +161,18 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.up.process(this.inFrame, this.hop, this.hi);
     const h = this.handles;
     if (h.state === 0) {
-      h.state = wasm._rnnoise_create(0);
-      h.ptr = wasm._malloc(RNNOISE_FRAME * 4);
+      h.state = wasm.create();
+      h.ptr = wasm.malloc(RNNOISE_FRAME * 4);
+      if (h.state === 0 || h.ptr === 0)
+        throw new RangeError('RNNoise: out of wasm memory for a network state');
     }
     const { state, ptr } = h;
-    const heap = wasm.HEAPF32;
+    const heap = wasm.heap();
     const base = ptr >> 2;
     for (let i = 0; i < RNNOISE_FRAME; i++) heap[base + i] = (this.hi[i] as number) * PCM_SCALE;
-    this.lastVad = wasm._rnnoise_process_frame(state, ptr, ptr);
+    this.lastVad = wasm.processFrame(state, ptr, ptr);
     // The heap view is re-read: a wasm memory growth would have detached the old one.
-    const out = wasm.HEAPF32;
+    const out = wasm.heap();
     for (let i = 0; i < RNNOISE_FRAME; i++) this.hi[i] = (out[base + i] as number) / PCM_SCALE;
     this.down.process(this.hi, RNNOISE_FRAME, this.ready);
   }
@@ -195,7 +188,7 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.mix = this.mixTarget;
     // A fresh network state (RNNoise has no reset of its own), made at the next frame the block runs.
     if (this.handles.state !== 0) {
-      wasm._rnnoise_destroy(this.handles.state);
+      wasm.destroy(this.handles.state);
       this.handles.state = 0;
     }
   }

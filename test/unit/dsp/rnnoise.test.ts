@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Downsampler, Upsampler } from '../../../audio/dsp/resampler.ts';
 import { RnnoiseSuppressor } from '../../../audio/dsp/rnnoise.ts';
+import { loadRnnoiseWasm } from '../../../audio/dsp/rnnoiseWasm.ts';
 import { add, dbToLin, delay, delayMask, maskedDbfs, speechLike, tone, whiteNoise } from './signals.ts';
 
 function run(block: RnnoiseSuppressor, x: Float32Array, frame = 160): Float32Array {
@@ -155,4 +156,55 @@ test('RNNoise block: output does not depend on how the stream is cut into frames
 
 test('RNNoise block: a station rate that does not divide 48 kHz is refused with the reason', () => {
   assert.throws(() => new RnnoiseSuppressor(44100, { enabled: true, attenuationLimitDb: 30 }), /48 kHz/);
+});
+
+test('RNNoise wasm: the heap grows when states outgrow it, and frames give the same output and VAD before and after', () => {
+  const w = loadRnnoiseWasm();
+  const { signal } = speechLike(48000, 0.5, -26, 5);
+  const x = add(signal, whiteNoise(48000, 0.5, dbToLin(-50), 5));
+  const buf = w.malloc(480 * 4);
+  const frames = (state: number): { out: Float32Array; vad: number[] } => {
+    const out = new Float32Array(x.length);
+    const vad: number[] = [];
+    for (let f = 0; f + 480 <= x.length; f += 480) {
+      w.heap().set(
+        x.subarray(f, f + 480).map((v) => v * 32768),
+        buf >> 2,
+      );
+      vad.push(w.processFrame(state, buf, buf));
+      out.set(w.heap().subarray(buf >> 2, (buf >> 2) + 480), f);
+    }
+    return { out, vad };
+  };
+  const before = frames(w.create());
+  const bytes = w.heap().byteLength;
+  const states: number[] = [];
+  while (w.heap().byteLength === bytes && states.length < 5000) states.push(w.create());
+  assert.ok(w.heap().byteLength > bytes, `heap still ${bytes} bytes after ${states.length} states`);
+  assert.ok(states.every((s) => s !== 0) && states.length > 100, `${states.length} states before growth`);
+  assert.deepEqual(frames(w.create()), before);
+  assert.ok(before.vad.every((v) => v >= 0 && v <= 1) && Math.max(...before.vad) > 0.5, `VAD ${before.vad}`);
+  let energy = 0;
+  for (const v of before.out) energy += v * v;
+  assert.ok(energy > 0, 'the network passed the speech through');
+  for (const s of states) w.destroy(s);
+});
+
+test('RNNoise block: its output is unchanged when the wasm heap grows mid-stream (hundreds of other blocks)', () => {
+  const sr = 16000;
+  const { signal } = speechLike(sr, 2, -26, 6);
+  const x = add(signal, whiteNoise(sr, 2, dbToLin(-45), 6));
+  const whole = run(new RnnoiseSuppressor(sr, { enabled: true, attenuationLimitDb: 30 }), x);
+  const block = new RnnoiseSuppressor(sr, { enabled: true, attenuationLimitDb: 30 });
+  const y = x.slice();
+  const half = sr;
+  for (let i = 0; i < half; i += 160) block.process(y.subarray(i, i + 160));
+  // ~19 kB of wasm memory each: 1000 of them outgrow the 16 MB the module starts with.
+  const others = Array.from(
+    { length: 1000 },
+    () => new RnnoiseSuppressor(sr, { enabled: true, attenuationLimitDb: 30 }),
+  );
+  for (const o of others) o.process(new Float32Array(160));
+  for (let i = half; i < y.length; i += 160) block.process(y.subarray(i, i + 160));
+  assert.deepEqual(y, whole);
 });

@@ -18,6 +18,7 @@ import { VoiceloopError, wrapIo } from '../lib/errors.ts';
 import type { Settings } from '../lib/settings.ts';
 import type { AudioStore } from '../storage/audioStore.ts';
 import type { Pool } from '../storage/db.ts';
+import { createConsumer } from '../streams/kafka.ts';
 import { type BackupManifest, fileSha256, MANIFEST_FORMAT } from './manifest.ts';
 
 const run = promisify(execFile);
@@ -158,7 +159,8 @@ export async function currentConfig(kafka: Kafka, topic: string, prefix: string)
   const pending = new Map(ends.filter((e) => e.high !== '0').map((e) => [e.partition, BigInt(e.high)]));
   if (pending.size === 0) return [];
   const groupId = `${prefix}.backup.${process.pid}-${Date.now()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const owned = createConsumer(kafka, { groupId, maxWaitTimeInMs: 100 });
+  const { consumer } = owned;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -188,7 +190,7 @@ export async function currentConfig(kafka: Kafka, topic: string, prefix: string)
     });
     await finished;
   } finally {
-    await consumer.disconnect();
+    await owned.stop();
     const admin2 = kafka.admin();
     await admin2.connect();
     await admin2.deleteGroups([groupId]).catch(() => {});

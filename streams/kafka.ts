@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import {
+  type Consumer,
+  type ConsumerConfig,
   Kafka,
   logLevel as KafkaLogLevel,
   type LogEntry,
@@ -92,4 +94,54 @@ export function createProducer(kafka: Kafka, opts: { retries?: number } = {}): P
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: opts.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
+}
+
+/** A consumer and the one way to stop it for good (see `createConsumer`). */
+export interface OwnedConsumer {
+  readonly consumer: Consumer;
+  /** Disconnects it; no restart that kafkajs had pending or in flight brings it back afterwards. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A kafkajs consumer that stays stopped. kafkajs restarts a consumer that crashed with a retriable
+ * error (the broker away) on a timer of its own, and `disconnect()` does not reach every restart:
+ * one whose decision was pending while the consumer was stopped is scheduled afterwards, and one
+ * already joining (a runner that is not yet running) ignores the stop and runs on. A role stopped
+ * during a broker outage then had its consumer come back after the stop and retry the broker for
+ * ever, holding the process open. Here the restart decision answers no once `stop()` is called, and a
+ * crash or group join that still comes after the stop disconnects the consumer again. Retriable
+ * crashes while the owner runs are restarted by kafkajs as before.
+ */
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): OwnedConsumer {
+  let stopped = false;
+  const own = config.retry?.restartOnFailure;
+  const consumer = kafka.consumer({
+    ...config,
+    // kafkajs's own default for a consumer's retries, kept when the caller sets none.
+    retry: {
+      retries: 5,
+      ...config.retry,
+      restartOnFailure: async (err) => !stopped && (own ? await own(err) : true),
+    },
+  });
+  let late: Promise<void> = Promise.resolve();
+  const disconnectAgain = () => {
+    late = late.then(() => consumer.disconnect()).catch(() => {});
+  };
+  // kafkajs sets its restart timer right after it emits the crash: the disconnect (which clears that
+  // timer) runs after it, in a microtask.
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (stopped && e.payload.restart) queueMicrotask(disconnectAgain);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (stopped) disconnectAgain();
+  });
+  return {
+    consumer,
+    async stop() {
+      stopped = true;
+      await consumer.disconnect().finally(() => late);
+    },
+  };
 }

@@ -27,7 +27,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import { OutageLog, unavailableDependency } from '../lib/outages.ts';
 import { backoffDelay, retry } from '../lib/retry.ts';
 import { sendToDeadLetter } from './deadLetter.ts';
-import { createProducer } from './kafka.ts';
+import { createConsumer, createProducer } from './kafka.ts';
 import type { Codec } from './registry.ts';
 
 export interface DecodedRecord<T> {
@@ -322,7 +322,7 @@ async function commitBatch(
 
 export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<RoleConsumer> {
   const { log, metrics } = opts;
-  const consumer = opts.kafka.consumer({
+  const owned = createConsumer(opts.kafka, {
     groupId: opts.groupId,
     sessionTimeout: SESSION_TIMEOUT_MS,
     heartbeatInterval: HEARTBEAT_INTERVAL_MS,
@@ -330,6 +330,7 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     allowAutoTopicCreation: false,
     ...opts.consumer,
   });
+  const consumer = owned.consumer;
   const heartbeatMs = opts.consumer?.heartbeatInterval ?? HEARTBEAT_INTERVAL_MS;
   const sessionMs = opts.consumer?.sessionTimeout ?? SESSION_TIMEOUT_MS;
   const dlq: Producer | undefined = opts.deadLetterTopic ? createProducer(opts.kafka) : undefined;
@@ -428,8 +429,8 @@ export async function runRoleConsumer<T>(opts: RoleConsumerOptions<T>): Promise<
     async stop() {
       stopping.abort();
       await crashes.stop();
-      await consumer
-        .disconnect()
+      await owned
+        .stop()
         .catch((err) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
       await dlq?.disconnect().catch(() => {});
     },

@@ -5,13 +5,14 @@
 // It may lag: a snapshot that ran a newer version than the view knows refreshes its call's keys from
 // the database, and a decision batch checks the versions it decided on under the keys' locks.
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { callScope, configKey, globalScope, tenantScope } from '../../config/keys.ts';
 import { ConfigView, type Effective } from '../../config/view.ts';
 import type { ConfigRecord } from '../../contracts/generated.ts';
 import type { Logger } from '../../lib/log.ts';
 import * as repo from '../../storage/configState.ts';
 import type { Pool } from '../../storage/db.ts';
+import { createConsumer, type OwnedConsumer } from '../../streams/kafka.ts';
 import type { Codec } from '../../streams/registry.ts';
 import type { Current } from './plan.ts';
 
@@ -56,18 +57,18 @@ export function currentOf(
 
 export class OnlineConfigView {
   readonly view = new ConfigView();
-  private consumer: Consumer | null = null;
+  private owned: OwnedConsumer | null = null;
 
   constructor(private readonly deps: OnlineConfigViewDeps) {}
 
   /** Loads config_state's live records, then follows the topic. */
   async start(): Promise<void> {
     this.applyRecords(await repo.allLiveRecords(this.deps.pool, this.deps.stream));
-    const consumer = this.deps.kafka.consumer({
+    this.owned = createConsumer(this.deps.kafka, {
       groupId: `${this.deps.stream}.online-view.${randomUUID()}`,
       maxWaitTimeInMs: 50,
     });
-    this.consumer = consumer;
+    const { consumer } = this.owned;
     await consumer.connect();
     await consumer.subscribe({ topic: this.deps.topic, fromBeginning: true });
     await consumer.run({
@@ -124,6 +125,6 @@ export class OnlineConfigView {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => {});
+    await this.owned?.stop().catch(() => {});
   }
 }

@@ -11,6 +11,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { canRetry, wrapIo } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import { createConsumer, type OwnedConsumer } from '../../streams/kafka.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { ReplayDecoder, type ReplayRecord } from './replayDecode.ts';
 
@@ -176,6 +177,7 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
   const stats = emptyStats(o.groupId);
   const decoder = new ReplayDecoder(deps.codec);
   let firstRecordAt = 0;
+  let owned: OwnedConsumer | undefined;
   let consumer: Consumer | undefined;
   let groupCreated = false;
   try {
@@ -200,7 +202,8 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
       if (stats.partitionsDone === stats.partitions) finish();
     };
 
-    consumer = deps.kafka.consumer({ groupId: o.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
+    owned = createConsumer(deps.kafka, { groupId: o.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
+    consumer = owned.consumer;
     await consumer.connect();
     groupCreated = true;
     // Without committed offsets a new group would start at the end; the seeks below move every
@@ -265,7 +268,7 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
     return stats;
   } finally {
     stats.elapsedMs = Date.now() - started;
-    await consumer?.disconnect().catch(() => {});
+    await owned?.stop().catch(() => {});
     if (groupCreated) {
       await admin.deleteGroups([o.groupId]).catch((err) => {
         deps.log.warn({ err: (err as Error).message, group: o.groupId }, 'replay group not deleted');

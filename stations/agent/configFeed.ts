@@ -3,7 +3,7 @@
 // against the catalog, keeps the last known-good record per key when one is invalid, and answers every
 // record with a ConfigAck (applied, rejected with the reason, or expired on the agent's own clock).
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { configKey } from '../../config/keys.ts';
 import { ConfigView } from '../../config/view.ts';
 import type { ConfigAck, ConfigRecord } from '../../contracts/generated.ts';
@@ -12,7 +12,7 @@ import type { AgentMetrics } from '../../lib/metrics.ts';
 import type { Settings } from '../../lib/settings.ts';
 import { extractTrace, SpanKind, type SpanOptions, withSpan } from '../../lib/tracing.ts';
 import { agentGroupPrefix, agentPrincipal } from '../../stack/kafkaAuth.ts';
-import { createProducer } from '../../streams/kafka.ts';
+import { createConsumer, createProducer, type OwnedConsumer } from '../../streams/kafka.ts';
 import type { Registry } from '../../streams/registry.ts';
 
 export interface ConfigFeedDeps {
@@ -109,9 +109,11 @@ function createAckQueue(
 // A fresh group each start: the agent always replays the compacted topic from the beginning and
 // never commits, so the group only exists to let kafkajs fetch. Its name starts with the prefix the
 // agent's principal may use (stack/kafkaAuth.ts): `<prefix>.agent.station-<id>.` for one station.
-function feedConsumer(deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId' | 'stations'>): Consumer {
+function feedConsumer(
+  deps: Pick<ConfigFeedDeps, 'kafka' | 'topics' | 'agentId' | 'stations'>,
+): OwnedConsumer {
   const groups = agentGroupPrefix(deps.topics.prefix, agentPrincipal(deps.stations));
-  return deps.kafka.consumer({
+  return createConsumer(deps.kafka, {
     groupId: `${groups}${deps.agentId}.${randomUUID()}`,
     maxWaitTimeInMs: 50,
   });
@@ -193,7 +195,8 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
 
   const producer: Producer = createProducer(deps.kafka);
   await producer.connect();
-  const consumer = feedConsumer(deps);
+  const owned = feedConsumer(deps);
+  const { consumer } = owned;
 
   const catchUp = await trackCatchUp(deps.kafka, deps.topics.config);
 
@@ -289,7 +292,7 @@ export async function startConfigFeed(deps: ConfigFeedDeps): Promise<ConfigFeed>
     },
     async stop() {
       clearInterval(timer);
-      await consumer.disconnect().catch(() => {});
+      await owned.stop().catch(() => {});
       await acks.flushed();
       await producer.disconnect().catch(() => {});
     },

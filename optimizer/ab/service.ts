@@ -305,52 +305,58 @@ export class ExperimentService {
 
   /** One evaluation: score calls that have enough segments, take the looks now due, act on a verdict. */
   async evaluate(id: string): Promise<EvaluateOutcome> {
-    const out = await inTransaction(this.deps.pool, async (c): Promise<EvaluateOutcome> => {
-      if (!(await store.tryLockEvaluation(c, id))) return { status: 'busy' };
-      const exp = await store.loadExperiment(c, this.stream, id, 'FOR UPDATE');
-      if (exp?.status !== 'running') return { status: 'closed' };
-      const k = exp.design.segments_per_call;
-      const pending = await store.pendingCalls(c, id);
-      const snaps = await store.armSnapshots(
-        c,
-        exp.stationId,
-        new Date(exp.startedAt.getTime() - CLOCK_SKEW_MS),
-        pending,
-      );
-      let scored = 0;
-      for (const call of pending) {
-        const obs = callObservation(snaps.get(store.callKey(call.tenant_id, call.call_id)) ?? [], k);
-        if (!obs) continue;
-        await store.markScored(c, id, call, obs.score, obs.snapshot_ids);
-        scored++;
-      }
-      await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);
-      const obs = await store.observations(c, id);
-      const decision = decideExperiment(
-        exp.design,
-        obs.control.map((o) => o.score),
-        obs.treatment.map((o) => o.score),
-      );
-      const progress = {
-        phase: decision.verdict ? 'concluded' : 'enrolling',
-        arms: await store.armCounts(c, id),
-        looks: decision.looks.map(summarizeLook),
-        next_look: decision.next,
-      };
-      if (!decision.verdict) {
-        await store.updateProgress(c, id, progress);
-        return { status: 'running', decision, scored };
-      }
-      const verdict = await conclude(
-        this,
-        c,
-        exp,
-        decision as ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
-        obs,
-        progress,
-      );
-      return { status: 'concluded', decision, verdict };
-    });
+    // Bounded as the other role transactions are: a stalled statement fails this evaluation (the runner
+    // logs it and tries again at its next tick) instead of holding the experiment's lock for ever.
+    const out = await inTransaction(
+      this.deps.pool,
+      async (c): Promise<EvaluateOutcome> => {
+        if (!(await store.tryLockEvaluation(c, id))) return { status: 'busy' };
+        const exp = await store.loadExperiment(c, this.stream, id, 'FOR UPDATE');
+        if (exp?.status !== 'running') return { status: 'closed' };
+        const k = exp.design.segments_per_call;
+        const pending = await store.pendingCalls(c, id);
+        const snaps = await store.armSnapshots(
+          c,
+          exp.stationId,
+          new Date(exp.startedAt.getTime() - CLOCK_SKEW_MS),
+          pending,
+        );
+        let scored = 0;
+        for (const call of pending) {
+          const obs = callObservation(snaps.get(store.callKey(call.tenant_id, call.call_id)) ?? [], k);
+          if (!obs) continue;
+          await store.markScored(c, id, call, obs.score, obs.snapshot_ids);
+          scored++;
+        }
+        await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);
+        const obs = await store.observations(c, id);
+        const decision = decideExperiment(
+          exp.design,
+          obs.control.map((o) => o.score),
+          obs.treatment.map((o) => o.score),
+        );
+        const progress = {
+          phase: decision.verdict ? 'concluded' : 'enrolling',
+          arms: await store.armCounts(c, id),
+          looks: decision.looks.map(summarizeLook),
+          next_look: decision.next,
+        };
+        if (!decision.verdict) {
+          await store.updateProgress(c, id, progress);
+          return { status: 'running', decision, scored };
+        }
+        const verdict = await conclude(
+          this,
+          c,
+          exp,
+          decision as ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
+          obs,
+          progress,
+        );
+        return { status: 'concluded', decision, verdict };
+      },
+      { statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS },
+    );
     if (out.status === 'concluded') {
       this.deps.changes.kick();
       this.deps.log.info(

@@ -12,6 +12,14 @@ const REGULARIZATION = 0.1;
 const POWER_SMOOTHING = 0.8;
 // Proportionate step: the floor of each partition's weight, as a fraction of the largest (see proportions()).
 const PROP_FLOOR = 0.1;
+// Noise-aware step (see adapt(), observeNoise()): power per bin smoothed per block; the noise floor
+// follows the echo-free near end's down at once and up by NOISE_RISE per block it sees (~2.7 dB/s at 8 ms
+// blocks); the floor counts as noise times NOISE_BIAS (the minimum of a smoothed periodogram reads below
+// the noise's mean); and the least fraction of the step a bin keeps.
+const ERR_SMOOTHING = 0.6;
+const NOISE_RISE = 1.005;
+const NOISE_BIAS = 5;
+const STEP_FLOOR = 0.05;
 
 export class PartitionedFilters {
   readonly block: number;
@@ -40,6 +48,11 @@ export class PartitionedFilters {
   private readonly prop: Float64Array;
   // Each background partition's energy (sum over bins of |W|^2), kept by adapt(); stale after a copy into it.
   private readonly partEnergy: Float64Array;
+  // The background error's smoothed power per bin (adapt()); the near end's with no echo in it, and its
+  // floor, the line noise (observeNoise()).
+  private readonly errPow: Float64Array;
+  private readonly noisePow: Float64Array;
+  private readonly noiseFloor: Float64Array;
   private partEnergyStale = true;
   // The foreground is all zeros (no echo model yet, or cleared): its estimate is zero without computing it.
   private fgZero = true;
@@ -70,6 +83,9 @@ export class PartitionedFilters {
     this.ringAt = new Int32Array(partitions);
     this.prop = new Float64Array(partitions);
     this.partEnergy = new Float64Array(partitions);
+    this.errPow = new Float64Array(this.bins);
+    this.noisePow = new Float64Array(this.bins);
+    this.noiseFloor = new Float64Array(this.bins);
     // Absolute per-bin regularization: the periodogram of -70 dBFS white noise in a 2B-point frame.
     this.absRegularization = 2 * b * dbToPower(-70);
   }
@@ -164,8 +180,37 @@ export class PartitionedFilters {
     else this.fgTime.fill(0);
   }
 
-  /** One NLMS step (step size `mu`) of the background filter on the error frame in `errorFrame` ([0 x B, e]). */
-  adapt(mu: number): void {
+  /**
+   * Takes a near-end block recorded while the far end was quiet over the whole tail (so it holds no echo:
+   * line noise, perhaps a near-end talker) into the noise floor per bin: the block's power, smoothed as
+   * the error's is in adapt(), followed down at once and up by NOISE_RISE per call, so a talker's pauses
+   * set it. The block goes in as the error does ([0 x B, block]).
+   */
+  observeNoise(block: Float64Array): void {
+    const b = this.block;
+    const frame = this.errorFrame;
+    frame.fill(0, 0, b);
+    frame.set(block.subarray(0, b), b);
+    const spec = this.spec;
+    this.fft.forward(frame, spec);
+    const np = this.noisePow;
+    const nf = this.noiseFloor;
+    for (let k = 0; k < this.bins; k++) {
+      const re = spec[2 * k] as number;
+      const im = spec[2 * k + 1] as number;
+      const p = ERR_SMOOTHING * (np[k] as number) + (1 - ERR_SMOOTHING) * (re * re + im * im);
+      np[k] = p;
+      const was = nf[k] as number;
+      // A floor of 0 (the start, or a silent bin) has nothing to rise from: it takes the power.
+      nf[k] = was === 0 || p < was ? p : was * NOISE_RISE;
+    }
+  }
+
+  /**
+   * One NLMS step (step size `mu`) of the background filter on the error frame in `errorFrame` ([0 x B, e]);
+   * with `noiseAware`, each bin's step is scaled down by the share of line noise in its error.
+   */
+  adapt(mu: number, noiseAware: boolean): void {
     const b = this.block;
     const bins = this.bins;
     const P = this.partitions;
@@ -196,8 +241,25 @@ export class PartitionedFilters {
         energy[k] = (energy[k] as number) + (ar * ar + ai * ai);
       }
     }
+    // Noise-aware step per bin: the error is residual echo plus whatever the far end does not explain
+    // (line noise); only the residual echo's share of it is worth a step. observeNoise() keeps the line
+    // noise's level per bin, so each bin's step is scaled by 1 - NOISE_BIAS x noise / error power (the
+    // estimated echo-to-error ratio, as the optimal NLMS step of Valin 2007, with the residual echo taken
+    // as what is above the noise), at least STEP_FLOOR. While the echo is unlearned, or after the path
+    // changes, the error is far above the noise and the step is whole; once the residual sinks into the
+    // noise the step shrinks, so the noise no longer holds the filter's misadjustment at its own level.
+    const ep = this.errPow;
+    const nf = this.noiseFloor;
     for (let k = 0; k < bins; k++) {
-      const scale = mu / (Math.max(energy[k] as number, pw[k] as number) + reg);
+      const re = spec[2 * k] as number;
+      const im = spec[2 * k + 1] as number;
+      const e2 = ERR_SMOOTHING * (ep[k] as number) + (1 - ERR_SMOOTHING) * (re * re + im * im);
+      ep[k] = e2;
+      // The noise is part of this error: a floor above the error's own power was read with a near-end
+      // talker in it, and comes down to it.
+      if (e2 < (nf[k] as number)) nf[k] = e2;
+      const r = noiseAware && e2 > 0 ? Math.max(STEP_FLOOR, 1 - (NOISE_BIAS * (nf[k] as number)) / e2) : 1;
+      const scale = (mu * r) / (Math.max(energy[k] as number, pw[k] as number) + reg);
       spec[2 * k] = (spec[2 * k] as number) * scale;
       spec[2 * k + 1] = (spec[2 * k + 1] as number) * scale;
     }
@@ -296,5 +358,8 @@ export class PartitionedFilters {
     this.constrainNext = 0;
     this.fgZero = true;
     this.partEnergyStale = true;
+    this.errPow.fill(0);
+    this.noisePow.fill(0);
+    this.noiseFloor.fill(0);
   }
 }

@@ -44,7 +44,7 @@
 // floor per bin is the line noise (PartitionedFilters.observeNoise), and once the foreground is trusted
 // in full (g = 1) each bin's step is scaled by its estimated echo-to-error ratio, 1 - noise / error
 // (at least 1/20 of it). On the echo bench's pink-noise profiles the residual echo with noise fell by
-// 3-5 dB; with no noise (or no quiet far end to measure it in) the step is as before.
+// 1.5-5.7 dB; with no noise (or no quiet far end to measure it in) the step is as before.
 //
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.

@@ -1,12 +1,22 @@
 // Batch knowledge served online (issue 10, item 5): the region the batch optimizer found best for a
 // tenant and station — a centre and, per parameter, a radius — given to the controller of each new
-// call. The controller heads for the centre first (full safe steps on the hot parameters furthest
-// outside the region, judged like any change, so a centre that does not suit this call is rolled
+// call. The controller heads for the centre first (a full safe step on every hot parameter outside
+// the region at once, judged like any change, so a centre that does not suit this call is rolled
 // back and not tried again), and explores within the radius instead of half a max step.
+//
+// Every hot parameter outside the region moves in the same step, not at most MAX_CHANGES_PER_STEP
+// (moves.ts) of them: that limit is the controller's, so that a rule's verdict can be pinned on the
+// one or two parameters it moved. The safety layer has no count limit; what it enforces per parameter
+// (max step, bounds, cool-down) holds for each of these moves as for any other. Here the hypothesis
+// judged is the region itself ("this tenant's calls do better over there"), so the verdict is pinned
+// on all of its parameters together: a regression rolls every one of them back to the known-good set
+// and makes each direction tabu (TABU_ITERATIONS, judge.ts), i.e. the region is given up as a whole.
+// Two at a time, a region a few parameters away took one judged step per pair (the eval's gen-5
+// profiles: up to 6 hot parameters outside it), each a segment of the call spent short of it.
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
-import { type Chosen, isTabu, MAX_CHANGES_PER_STEP } from './moves.ts';
+import { type Chosen, isTabu } from './moves.ts';
 import type { ControllerState } from './state.ts';
 
 export interface LearnedRegion {
@@ -17,7 +27,7 @@ export interface LearnedRegion {
   readonly radius: Readonly<Record<string, number>>;
 }
 
-/** Moves toward the region's centre for the hot parameters outside it, furthest (in radii) first. */
+/** A full safe step toward the region's centre on every hot parameter outside it, furthest (in radii) first. */
 export function priorMoves(
   prior: LearnedRegion,
   st: ControllerState,
@@ -39,8 +49,5 @@ export function priorMoves(
     const reason = `the batch optimizer's learned region (v${prior.version}) for this tenant puts ${spec.name} at ${centre}: heading there`;
     out.push({ chosen: { change: { name: spec.name, old, new: nv }, reason, hot: true }, far });
   }
-  return out
-    .sort((a, b) => b.far - a.far)
-    .slice(0, MAX_CHANGES_PER_STEP)
-    .map((x) => x.chosen);
+  return out.sort((a, b) => b.far - a.far).map((x) => x.chosen);
 }

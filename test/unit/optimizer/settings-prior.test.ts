@@ -1,10 +1,11 @@
 // The scorecard's settings guards (settings.ts) and the learned region served to the controller
 // (prior.ts): the ways of gaming the blind metrics cost score, the controller eases them off, and a
-// learned region is headed for first, one safe step at a time.
+// learned region is headed for first, one safe step at a time on every parameter outside it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parameterByName } from '../../../catalog/index.ts';
-import { decide, scoreSnapshot } from '../../../optimizer/core/index.ts';
+import { checkChange } from '../../../config/safety.ts';
+import { decide, MAX_CHANGES_PER_STEP, markApplied, scoreSnapshot } from '../../../optimizer/core/index.ts';
 import type { LearnedRegion } from '../../../optimizer/core/prior.ts';
 import { snap } from './snapshots.ts';
 
@@ -114,4 +115,42 @@ test('learned region: a new call heads for its centre first, a full safe step on
   // Already inside the region: nothing to head for, and without exploration nothing else to do.
   const inside = decide({ snapshot: quiet, current: prior.params, state: null, now: 0, prior });
   assert.equal(inside.proposals.filter((x) => x.reason.includes('learned region')).length, 0);
+});
+
+test('learned region: every hot parameter outside it takes its full safe step at once, each refused nothing by the safety layer', () => {
+  // Four hot parameters two or more max steps from the centre: more than a rule step may move.
+  const far = { input_gain_db: 14, noise_suppression_db: 24, highpass_cutoff_hz: 140, compressor_ratio: 4 };
+  const prior: LearnedRegion = {
+    version: 4,
+    params: { ...d3, ...far },
+    radius: { input_gain_db: 3, noise_suppression_db: 3, highpass_cutoff_hz: 20, compressor_ratio: 0.5 },
+  };
+  const quiet = snap(3, { audio: { loudness_lufs: -40, active_speech_level_dbov: -40 } });
+  const d = decide({ snapshot: quiet, current: d3, state: null, now: 0, prior });
+  const names = Object.keys(far) as (keyof typeof far)[];
+  assert.ok(names.length > MAX_CHANGES_PER_STEP);
+  assert.deepEqual(d.proposals.map((p) => p.name).sort(), [...names].sort(), d.analysis);
+  for (const p of d.proposals) {
+    const spec = parameterByName(p.name)!;
+    // A full max step toward the centre, never more.
+    assert.equal(p.new, d3[p.name]! + spec.max_step, p.name);
+    assert.match(p.reason, /learned region \(v4\)/);
+  }
+  // The safety layer judges the whole set as it would any change: per parameter max step and bounds.
+  const set = Object.fromEntries(d.proposals.map((p) => [p.name, p.new]));
+  const scope = { level: 'call', tenant_id: 't', call_id: 'c' } as const;
+  const rest = { ttlMs: 60_000, isRollback: false, lastChangeAt: null, now: 0 };
+  const verdict = checkChange({ stationId: 3, scope, before: d3, set, ...rest });
+  assert.ok(verdict.ok, verdict.ok ? '' : verdict.reasons.join('; '));
+  // A step past max_step on one of them is still refused, whoever proposes it.
+  const tooFar = {
+    ...set,
+    input_gain_db: d3['input_gain_db']! + 2 * parameterByName('input_gain_db')!.max_step,
+  };
+  const refused = checkChange({ stationId: 3, scope, before: d3, set: tooFar, ...rest });
+  assert.equal(refused.ok, false);
+  // Judged as one change: in effect on the next snapshot, it is the pending change of all four.
+  const st = markApplied(d.state, 1);
+  assert.deepEqual(st.pending?.changes.map((c) => c.name).sort(), [...names].sort());
+  assert.equal(st.pending?.rule, 'prior');
 });

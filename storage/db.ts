@@ -69,6 +69,11 @@ export interface TransactionOptions {
   statementTimeoutMs?: number;
 }
 
+/** inTransaction under ROLE_STATEMENT_TIMEOUT_MS: for the work a role's consumer does per batch. */
+export function inRoleTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, fn, { statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS });
+}
+
 /** Refuses a statement timeout that is not whole milliseconds >= 1 (`owner` names who was given it). */
 export function checkStatementTimeout(ms: number, owner?: string): number {
   if (!Number.isInteger(ms) || ms < 1)

@@ -25,7 +25,7 @@ import {
   traceparentOf,
 } from '../../lib/tracing.ts';
 import * as configRepo from '../../storage/configState.ts';
-import { inTransaction, type PoolClient, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
+import { inRoleTransaction, type PoolClient } from '../../storage/db.ts';
 import { advanceOffset, type OffsetKey } from '../../storage/onlineOffsets.ts';
 import * as runs from '../../storage/runs.ts';
 import type { DecodedRecord } from '../../streams/roleConsumer.ts';
@@ -311,23 +311,19 @@ export async function decideBatch(deps: BatchDeps, job: BatchJob): Promise<Batch
   if (acting.length === 0) return done(false);
   let fenced = false;
   try {
-    await inTransaction(
-      deps.pool,
-      async (c) => {
-        if (!(await advanceOffset(c, job.fence.key, job.fence.expected, job.fence.next))) {
-          fenced = true;
-          return;
-        }
-        await writeRound(st, c, acting);
-        for (; r < rounds; r++) {
-          const more = await planRound(st, queues, r, c);
-          if (more.length) await writeRound(st, c, more);
-        }
-      },
-      { statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS },
-    );
+    await inRoleTransaction(deps.pool, async (c) => {
+      if (!(await advanceOffset(c, job.fence.key, job.fence.expected, job.fence.next))) {
+        fenced = true;
+        return;
+      }
+      await writeRound(st, c, acting);
+      for (; r < rounds; r++) {
+        const more = await planRound(st, queues, r, c);
+        if (more.length) await writeRound(st, c, more);
+      }
+    });
   } catch (err) {
-    // inTransaction wraps what it rethrows: the cause says whether the batch was given up.
+    // inRoleTransaction (inTransaction) wraps what it rethrows: the cause says whether the batch was given up.
     if (err instanceof GivenUp || (err as Error).cause instanceof GivenUp)
       return { status: 'given up', spans: open() };
     for (const span of open()) endSpan(span, err);

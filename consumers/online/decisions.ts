@@ -9,7 +9,7 @@ import { enqueue } from '../../config/outbox.ts';
 import type { OptimizerResult, StationSnapshot } from '../../contracts/generated.ts';
 import type { LearnedRegion } from '../../optimizer/core/prior.ts';
 import * as configRepo from '../../storage/configState.ts';
-import { inTransaction, type Pool, type PoolClient, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
+import { inRoleTransaction, type Pool, type PoolClient } from '../../storage/db.ts';
 import * as runs from '../../storage/runs.ts';
 import {
   type CallMemory,
@@ -79,18 +79,14 @@ export async function decideAndApply(
   const runId = randomUUID();
   const plan = planExternal(snap, mem, cur, ctx, runId) ?? planController(snap, mem, cur, ctx, runId);
   if (plan.kind === 'none') return settle(snap, mem, plan, null, ctx.now);
-  const change = await inTransaction(
-    deps.pool,
-    async (c) => {
-      await recordRun(c, deps.changes.stream, plan.run, {
-        stationId: snap.station_id,
-        requestedBy: actor,
-        verdict: plan.verdict,
-      });
-      return plan.req ? deps.changes.applyTx(c, plan.req, plan.rollbackOf) : null;
-    },
-    { statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS },
-  );
+  const change = await inRoleTransaction(deps.pool, async (c) => {
+    await recordRun(c, deps.changes.stream, plan.run, {
+      stationId: snap.station_id,
+      requestedBy: actor,
+      verdict: plan.verdict,
+    });
+    return plan.req ? deps.changes.applyTx(c, plan.req, plan.rollbackOf) : null;
+  });
   deps.changes.kick();
   return settle(snap, mem, plan, change, deps.clock());
 }

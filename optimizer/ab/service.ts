@@ -12,7 +12,7 @@ import { checkChange, DEFAULT_POLICY } from '../../config/safety.ts';
 import type { Scope, StationSnapshot } from '../../contracts/generated.ts';
 import { type ErrorDetail, VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { inTransaction, type Pool, type PoolClient, ROLE_STATEMENT_TIMEOUT_MS } from '../../storage/db.ts';
+import { inRoleTransaction, inTransaction, type Pool, type PoolClient } from '../../storage/db.ts';
 import type { Registry } from '../../streams/registry.ts';
 import { type Arm, bucketOf } from './assign.ts';
 import { decideExperiment, type ExperimentDecision } from './decide.ts';
@@ -291,9 +291,7 @@ export class ExperimentService {
       return { status: 'excluded', arm, reason };
     };
     // Called from the runner's consumer batch, which heartbeats while it works: its statements are bounded.
-    const out = await inTransaction(this.deps.pool, enrollIn, {
-      statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS,
-    });
+    const out = await inRoleTransaction(this.deps.pool, enrollIn);
     if (out.status === 'enrolled' || out.status === 'excluded' || out.status === 'known') {
       if (this.known.size > 200_000) this.known.clear();
       this.known.add(k);
@@ -307,56 +305,52 @@ export class ExperimentService {
   async evaluate(id: string): Promise<EvaluateOutcome> {
     // Bounded as the other role transactions are: a stalled statement fails this evaluation (the runner
     // logs it and tries again at its next tick) instead of holding the experiment's lock for ever.
-    const out = await inTransaction(
-      this.deps.pool,
-      async (c): Promise<EvaluateOutcome> => {
-        if (!(await store.tryLockEvaluation(c, id))) return { status: 'busy' };
-        const exp = await store.loadExperiment(c, this.stream, id, 'FOR UPDATE');
-        if (exp?.status !== 'running') return { status: 'closed' };
-        const k = exp.design.segments_per_call;
-        const pending = await store.pendingCalls(c, id);
-        const snaps = await store.armSnapshots(
-          c,
-          exp.stationId,
-          new Date(exp.startedAt.getTime() - CLOCK_SKEW_MS),
-          pending,
-        );
-        let scored = 0;
-        for (const call of pending) {
-          const obs = callObservation(snaps.get(store.callKey(call.tenant_id, call.call_id)) ?? [], k);
-          if (!obs) continue;
-          await store.markScored(c, id, call, obs.score, obs.snapshot_ids);
-          scored++;
-        }
-        await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);
-        const obs = await store.observations(c, id);
-        const decision = decideExperiment(
-          exp.design,
-          obs.control.map((o) => o.score),
-          obs.treatment.map((o) => o.score),
-        );
-        const progress = {
-          phase: decision.verdict ? 'concluded' : 'enrolling',
-          arms: await store.armCounts(c, id),
-          looks: decision.looks.map(summarizeLook),
-          next_look: decision.next,
-        };
-        if (!decision.verdict) {
-          await store.updateProgress(c, id, progress);
-          return { status: 'running', decision, scored };
-        }
-        const verdict = await conclude(
-          this,
-          c,
-          exp,
-          decision as ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
-          obs,
-          progress,
-        );
-        return { status: 'concluded', decision, verdict };
-      },
-      { statementTimeoutMs: ROLE_STATEMENT_TIMEOUT_MS },
-    );
+    const out = await inRoleTransaction(this.deps.pool, async (c): Promise<EvaluateOutcome> => {
+      if (!(await store.tryLockEvaluation(c, id))) return { status: 'busy' };
+      const exp = await store.loadExperiment(c, this.stream, id, 'FOR UPDATE');
+      if (exp?.status !== 'running') return { status: 'closed' };
+      const k = exp.design.segments_per_call;
+      const pending = await store.pendingCalls(c, id);
+      const snaps = await store.armSnapshots(
+        c,
+        exp.stationId,
+        new Date(exp.startedAt.getTime() - CLOCK_SKEW_MS),
+        pending,
+      );
+      let scored = 0;
+      for (const call of pending) {
+        const obs = callObservation(snaps.get(store.callKey(call.tenant_id, call.call_id)) ?? [], k);
+        if (!obs) continue;
+        await store.markScored(c, id, call, obs.score, obs.snapshot_ids);
+        scored++;
+      }
+      await store.excludeStale(c, id, exp.callTtlMs ?? DEFAULT_POLICY.defaultTtlMs.call ?? 3_600_000, k);
+      const obs = await store.observations(c, id);
+      const decision = decideExperiment(
+        exp.design,
+        obs.control.map((o) => o.score),
+        obs.treatment.map((o) => o.score),
+      );
+      const progress = {
+        phase: decision.verdict ? 'concluded' : 'enrolling',
+        arms: await store.armCounts(c, id),
+        looks: decision.looks.map(summarizeLook),
+        next_look: decision.next,
+      };
+      if (!decision.verdict) {
+        await store.updateProgress(c, id, progress);
+        return { status: 'running', decision, scored };
+      }
+      const verdict = await conclude(
+        this,
+        c,
+        exp,
+        decision as ExperimentDecision & { verdict: NonNullable<ExperimentDecision['verdict']> },
+        obs,
+        progress,
+      );
+      return { status: 'concluded', decision, verdict };
+    });
     if (out.status === 'concluded') {
       this.deps.changes.kick();
       this.deps.log.info(

@@ -7,7 +7,7 @@
 // Record timestamps are the producer's send time (CreateTime). The offsets by timestamp bound the read;
 // a record inside the offsets whose own timestamp is outside [from, to) (a late producer clock) is
 // counted and skipped, so the range means the same thing for every record.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { canRetry, wrapIo } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -178,7 +178,6 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
   const decoder = new ReplayDecoder(deps.codec);
   let firstRecordAt = 0;
   let owned: OwnedConsumer | undefined;
-  let consumer: Consumer | undefined;
   let groupCreated = false;
   try {
     await admin.connect();
@@ -198,12 +197,12 @@ export async function replayRange(deps: ReplayDeps, o: ReplayOptions): Promise<R
       if (r.done) return;
       r.done = true;
       stats.partitionsDone++;
-      consumer?.pause([{ topic: o.topic, partitions: [r.partition] }]);
+      owned?.consumer.pause([{ topic: o.topic, partitions: [r.partition] }]);
       if (stats.partitionsDone === stats.partitions) finish();
     };
 
     owned = createConsumer(deps.kafka, { groupId: o.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
-    consumer = owned.consumer;
+    const { consumer } = owned;
     await consumer.connect();
     groupCreated = true;
     // Without committed offsets a new group would start at the end; the seeks below move every

@@ -107,7 +107,7 @@ if (result) {
     }
     const screen = g.learning!.reference_screen;
     console.log(
-      `${head}: ${g.learning!.evaluations.length} evaluations, warm start from ${g.warm_start!.observations} earlier observation(s)${screen ? `; PESQ/STOI screening dropped ${screen.dropped.length} of ${screen.judged}` : ''}`,
+      `${head}: ${g.learning!.evaluations.length} evaluations, warm start from ${g.warm_start!.observations} earlier observation(s) and ${g.warm_start!.proposals.length} earlier proposal(s)${screen ? `; PESQ/STOI screening dropped ${screen.dropped.length} of ${screen.judged}` : ''}`,
     );
     for (const [i, c] of g.candidates.entries()) {
       const v = c.verification;
@@ -117,7 +117,7 @@ if (result) {
           ? ''
           : `, PESQ ${sign(c.reference.pesq_gain, 2)}, STOI ${sign(c.reference.stoi_gain, 3)}`;
       console.log(
-        `    ${i === g.winner ? '*' : ' '} candidate ${i + 1}: ${v.baseline_score.toFixed(1)} -> ${v.candidate_score.toFixed(1)} (${v.gain >= 0 ? '+' : ''}${v.gain.toFixed(1)}${ref}) ${c.kept ? 'kept' : 'dropped'}: ${c.why}`,
+        `    ${i === g.winner ? '*' : ' '} candidate ${i + 1}${c.earlier ? ' (earlier proposal)' : ''}: ${v.baseline_score.toFixed(1)} -> ${v.candidate_score.toFixed(1)} (${v.gain >= 0 ? '+' : ''}${v.gain.toFixed(1)}${ref}) ${c.kept ? 'kept' : 'dropped'}: ${c.why}`,
       );
     }
   }

@@ -3,21 +3,24 @@
 // same scorecard and — where the clean signal was stored — the reference guard (reference.ts: PESQ
 // and STOI against the clean speech, first screening the search's best on the training calls, then
 // on the held-out ones), and the verdict. Returns the group's report and the observations the next
-// run starts from.
+// run starts from. Warm start: the earlier runs' proposals for the group are re-evaluated first and
+// verified again beside the search's own best, so a run says whether the standing proposal still
+// holds on its history; the best observed scores only fill the warm start up, as they include sets
+// the reference guard refused as gamed (the model still learns from every earlier observation).
 import { defaultsForStation } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
-import type { LazyJudge } from '../../quality/index.ts';
+import type { LazyJudge, QualityJudge } from '../../quality/index.ts';
 import type { AudioStore } from '../../storage/audioStore.ts';
 import type { Pool } from '../../storage/db.ts';
 import { loadReplayAudio } from '../../storage/replayAudio.ts';
 import { hashSeed } from '../core/random.ts';
 import { compare, evaluate, type ReplaySegment } from './counterfactual.ts';
 import type { GroupHistory, LearningContext } from './history.ts';
-import { learn, type PriorObservation, toParams, toVector, tunableSpace } from './learn.ts';
+import { type Candidate, learn, type PriorObservation, toParams, toVector, tunableSpace } from './learn.ts';
 import { compareReference, judgeReference, referenceFault } from './reference.ts';
 import { type CandidateReport, type GroupReport, judge, pickWinner } from './report.ts';
 import type { BatchRequest } from './request.ts';
-import { earlierObservations, type ObservationRow } from './store.ts';
+import { earlierObservations, earlierProposals, type ObservationRow } from './store.ts';
 
 /** Groups with fewer replayable segments are reported, not learned from: too little to verify on. */
 export const MIN_SEGMENTS = 4;
@@ -143,6 +146,90 @@ export interface GroupOutcome {
   elapsedMs: number;
 }
 
+/** The run's training and held-out segments (splitByCall), each with its stored audio. */
+async function splitWithAudio(store: AudioStore, h: GroupHistory, seed: number) {
+  const split = splitByCall(h.segments, seed);
+  const needed = [...new Set([...split.train, ...split.verify])];
+  const audio = await mapLimit(needed, AUDIO_FETCH_CONCURRENCY, (s) => loadReplayAudio(store, s.source));
+  const withAudio = new Map(
+    needed.map((s, i): [(typeof needed)[number], ReplaySegment] => [
+      s,
+      { snapshot: s.snapshot, audio: audio[i]! },
+    ]),
+  );
+  return {
+    split,
+    train: split.train.map((s) => withAudio.get(s)!),
+    verify: split.verify.map((s) => withAudio.get(s)!),
+  };
+}
+
+/**
+ * What the search starts from. Priors: the history's own parameter sets, then what earlier runs saw
+ * here. Warm starts: the earlier runs' proposals, filled up with the best earlier observations.
+ */
+async function startingPoints(
+  deps: GroupDeps,
+  h: GroupHistory,
+  known: ReadonlyMap<number, { params: Record<string, number> }>,
+) {
+  const ctx = h.context;
+  const priors: PriorObservation[] = [];
+  for (const v of h.versions) {
+    const params = versionParams(ctx.stationId, v.version, known);
+    if (params) priors.push({ params, score: v.mean, samples: v.n, source: 'history' });
+  }
+  const earlier = await earlierObservations(deps.pool, deps.stream, ctx.stationId, ctx.key, ctx.tenantId);
+  for (const e of earlier)
+    priors.push({ params: e.params, score: e.score, samples: e.samples, source: 'warm' });
+  const proposed = await earlierProposals(
+    deps.pool,
+    deps.stream,
+    ctx.stationId,
+    ctx.key,
+    ctx.tenantId,
+    WARM_STARTS,
+  );
+  const warmStarts = [
+    ...proposed.map((p) => p.params),
+    ...earlier
+      .filter((e) => e.source === 'counterfactual')
+      .sort((a, b) => b.score - a.score)
+      .map((e) => e.params),
+  ]
+    .filter((p, i, all) => all.findIndex((q) => JSON.stringify(q) === JSON.stringify(p)) === i)
+    .slice(0, WARM_STARTS);
+  return { priors, earlier, proposed, warmStarts };
+}
+
+/**
+ * The reference guard's screening on the training calls: the search's best by score, judged with
+ * PESQ and STOI beside the defaults in one batch; the ones that sound worse are not verified.
+ */
+async function screenOnTraining(
+  quality: QualityJudge,
+  stationId: number,
+  baselineParams: Record<string, number>,
+  candidates: readonly Candidate[],
+  train: readonly ReplaySegment[],
+  signal: AbortSignal | undefined,
+): Promise<{ shortlist: Candidate[]; screen: ReferenceScreen }> {
+  const sets = [baselineParams, ...candidates.map((c) => c.params)];
+  const { scores, seconds } = await judgeReference(quality, stationId, sets, train, signal);
+  const faults = candidates.map((_, i) =>
+    referenceFault(compareReference(scores[i + 1], scores[0], seconds)),
+  );
+  return {
+    shortlist: candidates.filter((_, i) => faults[i] === null),
+    screen: {
+      judged: candidates.length,
+      dropped: faults.filter((f) => f !== null),
+      baseline_pesq: scores[0]?.pesq ?? null,
+      baseline_stoi: scores[0]?.stoi ?? null,
+    },
+  };
+}
+
 export async function learnGroup(
   deps: GroupDeps,
   h: GroupHistory,
@@ -153,36 +240,11 @@ export async function learnGroup(
 ): Promise<GroupOutcome> {
   const ctx = h.context;
   const { signal } = hooks;
-  const split = splitByCall(h.segments, req.seed);
-  const needed = [...new Set([...split.train, ...split.verify])];
-  const audio = await mapLimit(needed, AUDIO_FETCH_CONCURRENCY, (s) => loadReplayAudio(deps.audio, s.source));
-  const withAudio = new Map(
-    needed.map((s, i): [(typeof needed)[number], ReplaySegment] => [
-      s,
-      { snapshot: s.snapshot, audio: audio[i]! },
-    ]),
-  );
-  const train = split.train.map((s) => withAudio.get(s)!);
-  const verify = split.verify.map((s) => withAudio.get(s)!);
+  const { split, train, verify } = await splitWithAudio(deps.audio, h, req.seed);
   const space = tunableSpace(ctx.stationId, h.constraints, base.params, {
     hasFarEnd: train.every((s) => s.audio.farEnd !== null),
   });
-
-  // Priors: the history's own parameter sets, then what earlier runs saw here.
-  const priors: PriorObservation[] = [];
-  for (const v of h.versions) {
-    const params = versionParams(ctx.stationId, v.version, known);
-    if (params) priors.push({ params, score: v.mean, samples: v.n, source: 'history' });
-  }
-  const earlier = await earlierObservations(deps.pool, deps.stream, ctx.stationId, ctx.key, ctx.tenantId);
-  for (const e of earlier)
-    priors.push({ params: e.params, score: e.score, samples: e.samples, source: 'warm' });
-  const warmStarts = earlier
-    .filter((e) => e.source === 'counterfactual')
-    .sort((a, b) => b.score - a.score)
-    .map((e) => e.params)
-    .filter((p, i, all) => all.findIndex((q) => JSON.stringify(q) === JSON.stringify(p)) === i)
-    .slice(0, WARM_STARTS);
+  const { priors, earlier, proposed, warmStarts } = await startingPoints(deps, h, known);
 
   hooks.onLearn?.(train.length);
   const withClean = train.length > 0 && train.every((s) => s.audio.clean !== null);
@@ -194,6 +256,7 @@ export async function learnGroup(
     train,
     priors,
     warmStarts,
+    keep: proposed.map((p) => p.params),
     budget: req.budget,
     // A seed per station and context, not per tenant: the same request on the same data searches
     // the same way whichever tenant it is run for.
@@ -211,40 +274,20 @@ export async function learnGroup(
   );
   const baselineParams = toParams(space, toVector(space, base.params, base.params));
 
-  // The reference guard's screening on the training calls: the search's best by score, judged with
-  // PESQ and STOI beside the defaults in one batch; the ones that sound worse are not verified.
-  let shortlist = learned.candidates;
-  let screen: ReferenceScreen | null = null;
-  if (quality) {
-    const sets = [baselineParams, ...shortlist.map((c) => c.params)];
-    const { scores, seconds } = await judgeReference(quality, ctx.stationId, sets, train, signal);
-    const faults = shortlist.map((_, i) =>
-      referenceFault(compareReference(scores[i + 1], scores[0], seconds)),
-    );
-    screen = {
-      judged: shortlist.length,
-      dropped: faults.filter((f) => f !== null),
-      baseline_pesq: scores[0]?.pesq ?? null,
-      baseline_stoi: scores[0]?.stoi ?? null,
-    };
-    shortlist = shortlist.filter((_, i) => faults[i] === null);
-  }
-  shortlist = shortlist.slice(0, VERIFIED);
+  const screened = quality
+    ? await screenOnTraining(quality, ctx.stationId, baselineParams, learned.candidates, train, signal)
+    : { shortlist: learned.candidates, screen: null };
+  // The search's best few, and the earlier proposals that passed the screen whatever their rank.
+  const shortlist = screened.shortlist.filter((c, i) => i < VERIFIED || c.earlier);
+  const screen = screened.screen;
 
   // Verification on held-out calls: the defaults and each candidate, paired segment by segment, and
   // where the clean speech is there, PESQ and STOI of each beside the defaults' in one batch.
   hooks.onVerify?.(shortlist.length, verify.length);
   const verifyStarted = Date.now();
   const baseOut = await evaluate(ctx.stationId, baselineParams, verify, signal);
-  const refV = quality
-    ? await judgeReference(
-        quality,
-        ctx.stationId,
-        [baselineParams, ...shortlist.map((c) => c.params)],
-        verify,
-        signal,
-      )
-    : null;
+  const verifiedSets = [baselineParams, ...shortlist.map((c) => c.params)];
+  const refV = quality ? await judgeReference(quality, ctx.stationId, verifiedSets, verify, signal) : null;
   const candidates: CandidateReport[] = [];
   for (const [i, c] of shortlist.entries()) {
     const cmp = compare(await evaluate(ctx.stationId, c.params, verify, signal), baseOut);
@@ -262,8 +305,9 @@ export async function learnGroup(
       space: { tunable: space.specs.map((s) => s.name), fixed: space.fixed },
       warm_start: {
         observations: earlier.length,
-        runs: [...new Set(earlier.map((e) => e.runId))],
+        runs: [...new Set([...earlier, ...proposed].map((e) => e.runId))],
         re_evaluated: learned.evaluations.filter((e) => e.by === 'warm').length,
+        proposals: proposed.map((p) => p.runId),
       },
       learning: {
         train_segments: train.length,

@@ -6,7 +6,8 @@
 // stations really ran with earned — and what earlier runs observed enter the model as prior
 // observations with extra noise (other audio, other days), and the best earlier proposals are
 // re-evaluated first (warm start). Proposals are the evaluated points with the best posterior mean,
-// each with its expected score and uncertainty.
+// each with its expected score and uncertainty, plus the earlier proposals (`keep`), so that the run
+// verifies again what the last one proposed beside what it found itself.
 //
 // Optionally (`refToleranceDb`), where the training segments carry the clean signal, the search is
 // constrained: the segmental SNR against it may not fall more than that under the baseline's
@@ -116,6 +117,8 @@ export interface Candidate {
   readonly changed: number;
   /** Produced by putting back the parameters the score does not need (see parsimony in learn). */
   readonly pruned: boolean;
+  /** An earlier run's proposal (LearnOptions.keep), returned whatever its rank. */
+  readonly earlier: boolean;
 }
 
 export interface LearnOptions {
@@ -126,6 +129,11 @@ export interface LearnOptions {
   readonly priors: readonly PriorObservation[];
   /** Parameter sets to evaluate right after the baseline (earlier runs' best). */
   readonly warmStarts: readonly Readonly<Record<string, number>>[];
+  /**
+   * Earlier runs' proposals: each is returned among the candidates (after the `candidates` best,
+   * unless among them), evaluated if the search did not; one equal to the baseline is not.
+   */
+  readonly keep?: readonly Readonly<Record<string, number>>[];
   readonly budget: number;
   readonly seed: number;
   /** Within-set variance of one segment's score (for the priors' noise). */
@@ -244,6 +252,25 @@ async function prune(
   return cur !== head ? cur : null;
 }
 
+/** The evaluations of the earlier proposals (o.keep) on this space's grid, evaluating any missing. */
+async function keptEvaluations(
+  o: LearnOptions,
+  baselineParams: Record<string, number>,
+  evaluations: Evaluation[],
+  evaluateMissing: (params: Record<string, number>) => Promise<Evaluation>,
+): Promise<Evaluation[]> {
+  const out: Evaluation[] = [];
+  for (const p of o.keep ?? []) {
+    const params = toParams(o.space, toVector(o.space, p, o.baseline));
+    if (sameParams(params, baselineParams)) continue;
+    const e =
+      evaluations.find((x) => x.by !== 'baseline' && sameParams(x.params, params)) ??
+      (await evaluateMissing(params));
+    if (!out.includes(e)) out.push(e);
+  }
+  return out;
+}
+
 export async function learn(o: LearnOptions): Promise<LearnResult> {
   const started = Date.now();
   const d = o.space.specs.length;
@@ -298,6 +325,12 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
     bo.observe(toVector(o.space, p.params, o.baseline), p.score, extra);
   }
   bo.observe(toVector(o.space, base.params, o.baseline), base.score, 0, slack(base));
+  /** An evaluation the model learns from. */
+  const observed = async (params: Record<string, number>, by: Evaluation['by']) => {
+    const e = await run(params, by);
+    bo.observe(toVector(o.space, e.params, o.baseline), e.score, 0, slack(e));
+    return e;
+  };
   o.onEvaluation?.(1, o.budget, base.score);
 
   const queue = o.warmStarts.map((p) => toParams(o.space, toVector(o.space, p, o.baseline)));
@@ -310,35 +343,25 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
     const params = warm ?? toParams(o.space, s!.x);
     // Rounding to the parameters' grids can land on a point already evaluated: nothing new to learn.
     if (evaluations.some((e) => sameParams(e.params, params))) continue;
-    const e = await run(params, warm ? 'warm' : s!.by);
-    bo.observe(toVector(o.space, e.params, o.baseline), e.score, 0, slack(e));
+    const e = await observed(params, warm ? 'warm' : s!.by);
     if (e.feasible) best = Math.max(best, e.score);
     o.onEvaluation?.(evaluations.length, o.budget, best);
   }
 
   const gp0 = bo.model()!;
   const predict0 = (p: Record<string, number>) => gp0.predict(bo.toUnit(toVector(o.space, p, o.baseline)));
-  // Feasible points first (all of them when there is no constraint), each group by posterior mean;
-  // on a plateau (within TIE_POINTS of the best mean) the better reference quality goes first, where
-  // it is known: the scorecard cannot tell them apart, the ground truth can.
   const ranked = rankEvaluations(evaluations, baselineParams, predict0, floor !== null);
 
   // Parsimony: a default change should move only what earns its place (see prune).
   const head = ranked[0]?.e;
   const pruned = head?.feasible
-    ? await prune(head, baselineParams, gp0.hyper.lengthScales, o, evaluations, async (params) => {
-        const t = await run(params, 'prune');
-        bo.observe(toVector(o.space, t.params, o.baseline), t.score, 0, slack(t));
-        return t;
-      })
+    ? await prune(head, baselineParams, gp0.hyper.lengthScales, o, evaluations, (p) => observed(p, 'prune'))
     : null;
-
+  const kept = await keptEvaluations(o, baselineParams, evaluations, (p) => observed(p, 'warm'));
   const gp = bo.model()!;
   const predictAt = (p: Record<string, number>) => gp.predict(bo.toUnit(toVector(o.space, p, o.baseline)));
-  const chosen = [...(pruned ? [pruned] : []), ...ranked.map((r) => r.e)].slice(
-    0,
-    o.candidates ?? CANDIDATES,
-  );
+  const top = [...(pruned ? [pruned] : []), ...ranked.map((r) => r.e)].slice(0, o.candidates ?? CANDIDATES);
+  const chosen = [...top, ...kept.filter((e) => !top.includes(e))];
   const candidates: Candidate[] = chosen.map((e) => {
     const p = predictAt(e.params);
     return {
@@ -348,6 +371,7 @@ export async function learn(o: LearnOptions): Promise<LearnResult> {
       observed_score: e.score,
       changed: Object.keys(e.params).filter((k) => e.params[k] !== baselineParams[k]).length,
       pruned: e === pruned,
+      earlier: kept.includes(e),
     };
   });
   const bp = predictAt(baselineParams);

@@ -34,7 +34,13 @@ export interface GroupReport {
   reason: string | null;
   baseline: { params: Record<string, number>; version: number; is_catalog_default: boolean } | null;
   space: { tunable: string[]; fixed: Record<string, { value: number; why: string }> } | null;
-  warm_start: { observations: number; runs: string[]; re_evaluated: number } | null;
+  /** proposals: the earlier runs whose proposal was re-evaluated and verified again (newest first). */
+  warm_start: {
+    observations: number;
+    runs: string[];
+    re_evaluated: number;
+    proposals: string[];
+  } | null;
   learning: {
     train_segments: number;
     evaluations: {

@@ -184,3 +184,29 @@ export async function earlierObservations(
     source: r.source,
   }));
 }
+
+/**
+ * The parameter sets earlier completed runs proposed (their verified winner) for the same station,
+ * context and tenant, newest first: the warm start re-evaluates these and verifies them again, where
+ * the best observed scores alone would include sets the reference guard refused as gamed.
+ */
+export async function earlierProposals(
+  pool: Pool,
+  stream: string,
+  stationId: number,
+  contextKey: string,
+  tenantId: string | null,
+  limit = 2,
+): Promise<{ runId: string; params: Record<string, number> }[]> {
+  const { rows } = await pool.query<{ run_id: string; params: Record<string, number> }>(
+    `SELECT r.run_id, g->'candidates'->((g->>'winner')::int)->'params' AS params
+       FROM optimizer_runs r CROSS JOIN LATERAL jsonb_array_elements(r.result->'groups') g
+      WHERE r.stream = $1 AND r.mode = 'batch' AND r.status = 'completed'
+        AND r.tenant_id IS NOT DISTINCT FROM $4 AND jsonb_typeof(g->'winner') = 'number'
+        AND (g->'context'->>'station_id')::int = $2 AND g->'context'->>'key' = $3
+        AND (g->'context'->>'tenant_id') IS NOT DISTINCT FROM $4
+      ORDER BY r.finished_at DESC NULLS LAST, r.run_id LIMIT $5`,
+    [stream, stationId, contextKey, tenantId, limit],
+  );
+  return rows.filter((r) => r.params !== null).map((r) => ({ runId: r.run_id, params: r.params }));
+}

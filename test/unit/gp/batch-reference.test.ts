@@ -66,6 +66,7 @@ test('reference guard: among kept candidates within the margin, the one PESQ cle
     observed_score: 0,
     changed,
     pruned: false,
+    earlier: false,
     verification: winning,
     reference: compareReference({ pesq, stoi: 0.9 }, base, 10),
     kept: true,

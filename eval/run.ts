@@ -10,12 +10,12 @@ import type { ImpairmentSet } from '../stations/sim/index.ts';
 import type { EvalArgs } from './args.ts';
 import type { LoopStart } from './loop.ts';
 import { type EvalOptions, evaluateProfile, type StationRecord } from './profile.ts';
-import { type EvalSummary, summarize } from './summary.ts';
+import { type EvalSummary, type PriorsArm, priorsArm, summarize } from './summary.ts';
 
 export interface PriorsComparison {
   /** New calls of the same tenants, from the catalog defaults with and without the learned region. */
-  without: EvalSummary['iterations_to_within_5pct'] & { final_over_best: EvalSummary['final_over_best'] };
-  with: EvalSummary['iterations_to_within_5pct'] & { final_over_best: EvalSummary['final_over_best'] };
+  without: PriorsArm;
+  with: PriorsArm;
 }
 
 export interface EvalReport {
@@ -127,9 +127,5 @@ async function priorsPass(
     };
     primed.push(...(await evaluateProfile(set, judge, { ...later, start }, tick)));
   }
-  const pick = (rs: StationRecord[]) => {
-    const s = summarize(rs);
-    return { ...s.iterations_to_within_5pct, final_over_best: s.final_over_best };
-  };
-  return { without: pick(without), with: pick(primed) };
+  return { without: priorsArm(summarize(without)), with: priorsArm(summarize(primed)) };
 }

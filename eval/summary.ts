@@ -22,8 +22,17 @@ export interface EvalSummary {
   profiles: number;
   stations: number;
   final_over_best: Dist;
-  /** Per (station, call): iteration at which the running set came within 5% of that call's best. */
-  iterations_to_within_5pct: { median: number | null; share_by_5: number; never: number; n: number };
+  /**
+   * Per (station, call): iteration at which the running set came within 5% of that call's best; median
+   * and mean over the calls that got there (`never` did not).
+   */
+  iterations_to_within_5pct: {
+    median: number | null;
+    mean: number | null;
+    share_by_5: number;
+    never: number;
+    n: number;
+  };
   pesq: {
     mean_default: number;
     mean_final: number;
@@ -105,6 +114,7 @@ export function summarize(records: StationRecord[]): EvalSummary {
     final_over_best: dist(records.map((r) => r.ratio_to_best)),
     iterations_to_within_5pct: {
       median: got.length ? median(got) : null,
+      mean: got.length ? mean(got) : null,
       share_by_5: reached.length ? got.filter((x) => x <= 5).length / reached.length : Number.NaN,
       never: reached.length - got.length,
       n: reached.length,
@@ -148,7 +158,7 @@ export function renderSummary(s: EvalSummary): string {
   const lines = [
     `${s.profiles} generated profiles, ${s.stations} stations`,
     `final/best:            median ${pct(s.final_over_best.median)}, p10 ${pct(s.final_over_best.p10)}, worst ${pct(s.final_over_best.worst)}`,
-    `iters to within 5%:    median ${f(it.median, 1)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
+    `iters to within 5%:    median ${f(it.median, 1)}, mean ${f(it.mean)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
     `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
     `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed}; gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,
     `  offline best by score worse than defaults by PESQ: ${s.pesq.best_worse_than_default} (by > 0.1 MOS: ${s.pesq.best_worse_than_default_over_0_1})`,
@@ -164,13 +174,22 @@ export function renderSummary(s: EvalSummary): string {
   return lines.join('\n');
 }
 
+/** One arm of the batch-priors comparison (eval/run.ts priorsPass). */
+export type PriorsArm = EvalSummary['iterations_to_within_5pct'] & {
+  final_over_best: Dist;
+  /** The online loop's rollbacks over the arm's calls. */
+  rollbacks: number;
+};
+
+/** One arm's figures from its records' summary. */
+export function priorsArm(s: EvalSummary): PriorsArm {
+  return { ...s.iterations_to_within_5pct, final_over_best: s.final_over_best, rollbacks: s.rollbacks };
+}
+
 /** The batch-priors comparison: iterations to within 5% on new calls of seen tenants. */
-export function renderPriors(p: {
-  without: EvalSummary['iterations_to_within_5pct'] & { final_over_best: Dist };
-  with: EvalSummary['iterations_to_within_5pct'] & { final_over_best: Dist };
-}): string {
-  const line = (name: string, x: typeof p.with) =>
-    `  ${name.padEnd(26)} median ${f(x.median, 1)} iterations, by iteration 5 in ${pct(x.share_by_5)} of ${x.n} calls (never ${x.never}); final/best median ${pct(x.final_over_best.median)}, p10 ${pct(x.final_over_best.p10)}`;
+export function renderPriors(p: { without: PriorsArm; with: PriorsArm }): string {
+  const line = (name: string, x: PriorsArm) =>
+    `  ${name.padEnd(26)} median ${f(x.median, 1)}, mean ${f(x.mean)} iterations, by iteration 5 in ${pct(x.share_by_5)} of ${x.n} calls (never ${x.never}); final/best median ${pct(x.final_over_best.median)}, p10 ${pct(x.final_over_best.p10)}; ${x.rollbacks} rollbacks`;
   return [
     'new calls of seen tenants, iterations to within 5% of the best:',
     line('from the defaults', p.without),

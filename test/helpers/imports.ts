@@ -128,28 +128,67 @@ export function circles(g: ModuleGraph): string[][] {
   return out;
 }
 
-/** Code with strings, template literals and comments blanked out (newlines kept), for brace counting. */
+// A `/` after one of these (or after `return`, `typeof`...) starts a regular expression, not a division.
+const BEFORE_REGEX = /(?:^|[(,=:[!&|?{};+\-*%<>~^]|\b(?:return|typeof|case|in|of|void|yield|await))\s*$/;
+
+/** The index after the regular expression literal opening at `i` (classes `[...]` may hold a `/`). */
+function regexEnd(src: string, i: number): number {
+  let inClass = false;
+  for (i++; i < src.length && src[i] !== '\n'; i++) {
+    if (src[i] === '\\') i++;
+    else if (src[i] === '[') inClass = true;
+    else if (src[i] === ']') inClass = false;
+    else if (src[i] === '/' && !inClass) return i + 1;
+  }
+  return i;
+}
+
+/** The index after the string or template literal opening at `i` (with `${...}` holding any code). */
+function literalEnd(src: string, i: number): number {
+  const quote = src[i];
+  for (i++; i < src.length && src[i] !== quote; i++) {
+    if (src[i] === '\\') i++;
+    else if (quote === '`' && src[i] === '$' && src[i + 1] === '{') i = substitutionEnd(src, i + 2) - 1;
+  }
+  return i + 1;
+}
+
+/** The index after the `}` closing a template's `${` substitution whose code starts at `i`. */
+function substitutionEnd(src: string, i: number): number {
+  let depth = 1;
+  for (; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === "'" || c === '"' || c === '`') i = literalEnd(src, i) - 1;
+    else if (c === '/' && BEFORE_REGEX.test(src.slice(Math.max(0, i - 200), i))) i = regexEnd(src, i) - 1;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i + 1;
+  }
+  return i;
+}
+
+/**
+ * Code with strings, template literals, regular expressions and comments blanked out (newlines kept), for
+ * brace and bracket counting.
+ */
 export function stripNonCode(src: string): string {
   let out = '';
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
     const next = src[i + 1];
-    if (c === '/' && next === '/') {
+    if (c === '/' && next !== '/' && next !== '*' && BEFORE_REGEX.test(out.slice(-200))) {
+      i = regexEnd(src, i);
+      out += '""';
+    } else if (c === '/' && next === '/') {
       while (i < src.length && src[i] !== '\n') i++;
     } else if (c === '/' && next === '*') {
       i += 2;
       while (i < src.length && !(src[i] === '*' && src[i + 1] === '/')) out += src[i++] === '\n' ? '\n' : '';
       i += 2;
     } else if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < src.length && src[i] !== c) {
-        if (src[i] === '\\') i++;
-        else if (src[i] === '\n') out += '\n';
-        i++;
-      }
-      i++;
-      out += '""';
+      const end = literalEnd(src, i);
+      out += `${src.slice(i, end).replace(/[^\n]/g, '')}""`;
+      i = end;
     } else {
       out += c;
       i++;

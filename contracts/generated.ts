@@ -48,6 +48,8 @@ export interface Metrics {
   emotion_confidence: null | number;
   /** Segmental SNR against the clean signal; only a simulator, which knows the clean signal, sets it. */
   reference_seg_snr_db: null | number;
+  /** Speech the station's DSP chain removed from its own input, dB (0 = none, 3 = half the speech energy): where the input was clearly speech, the energy its output lacks beyond 3 dB under the chain's overall gain. Blind (the chain's input is the reference); null when the segment held too little clear speech to judge. */
+  speech_loss_db: null | number;
 }
 
 export interface AudioMetrics {

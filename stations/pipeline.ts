@@ -21,7 +21,13 @@ import {
   type RtpPacket,
   type SetParamsResult,
 } from '../audio/dsp/index.ts';
-import { lossStats, measureAudio, networkMetrics, Rfc3550Jitter } from '../audio/metrics/index.ts';
+import {
+  lossStats,
+  measureAudio,
+  networkMetrics,
+  Rfc3550Jitter,
+  speechLossDb,
+} from '../audio/metrics/index.ts';
 import { type StationSpec, stationById } from '../catalog/index.ts';
 import type { Metrics, NetworkMetrics } from '../contracts/generated.ts';
 import { modelledEmotionConfidence } from '../engines/emotion/model.ts';
@@ -120,6 +126,11 @@ class State implements StationState {
   private readonly jitter = new Rfc3550Jitter();
   /** The last `latencySamples` clean samples of the previous segment (the chain's delay line). */
   private cleanTail: Float32Array;
+  /**
+   * The chain's tap (its near end after the echo canceller) delayed to line up with its output: the
+   * reference the speech loss is measured against. Its delay line holds what the tap is ahead by.
+   */
+  private tapTail: Float32Array;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
   /** Slots pulled from the jitter buffer since the call started. */
@@ -131,6 +142,7 @@ class State implements StationState {
   ) {
     this.spec = spec;
     this.cleanTail = new Float32Array(chain.latencySamples);
+    this.tapTail = new Float32Array(chain.latencySamples - chain.tapLatencySamples);
   }
 
   get stationId(): number {
@@ -169,17 +181,22 @@ class State implements StationState {
     this.jb = undefined;
     this.jitter.reset();
     this.cleanTail.fill(0);
+    this.tapTail.fill(0);
     this.anchorTs = undefined;
     this.slotsPulled = 0;
   }
 
   /** Clean reference aligned with the chain's output: the input's clean delayed by the chain latency. */
   delayedClean(clean: Float32Array): Float32Array {
-    const lat = this.cleanTail.length;
-    const ext = new Float32Array(lat + clean.length);
-    ext.set(this.cleanTail);
-    ext.set(clean, lat);
-    this.cleanTail = ext.slice(ext.length - lat);
+    const { ext, tail } = delayed(this.cleanTail, clean);
+    this.cleanTail = tail;
+    return ext;
+  }
+
+  /** The chain's tap aligned with its output (the first `tap.length` samples of the result). */
+  delayedTap(tap: Float32Array): Float32Array {
+    const { ext, tail } = delayed(this.tapTail, tap);
+    this.tapTail = tail;
     return ext;
   }
 
@@ -282,6 +299,15 @@ class State implements StationState {
   }
 }
 
+/** `x` behind the previous segment's `tail` (a delay line of tail.length samples), and the new tail. */
+function delayed(tail: Float32Array, x: Float32Array): { ext: Float32Array; tail: Float32Array } {
+  const lat = tail.length;
+  const ext = new Float32Array(lat + x.length);
+  ext.set(tail);
+  ext.set(x, lat);
+  return { ext, tail: ext.slice(ext.length - lat) };
+}
+
 const attached = new WeakMap<DspChain, State>();
 
 function requireStation(stationId: number): StationSpec {
@@ -353,6 +379,9 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
   }
 
   let output: Float32Array;
+  // The near end after the echo canceller, lined up with the output: what the speech loss is judged from.
+  let tapAligned: Float32Array;
+  const tapLat = state.chain.tapLatencySamples;
   if (opts.flush && lat > 0) {
     const near = new Float32Array(n + lat);
     near.set(chainIn);
@@ -361,13 +390,18 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
       far = new Float32Array(n + lat);
       far.set(input.farEnd);
     }
-    output = state.chain.process(near, far, near).subarray(lat);
+    const tap = new Float32Array(n + lat);
+    output = state.chain.process(near, far, near, tap).subarray(lat);
+    tapAligned = tap.subarray(tapLat, tapLat + n);
   } else {
     // The segment's output is kept by the caller: its own buffer, not the chain's reused one.
-    output = state.chain.process(chainIn, input.farEnd, new Float32Array(n));
+    const tap = new Float32Array(n);
+    output = state.chain.process(chainIn, input.farEnd, new Float32Array(n), tap);
+    tapAligned = state.delayedTap(tap).subarray(0, n);
   }
 
   const audio = measureAudio(output, sr);
+  const speechLoss = speechLossDb(tapAligned, output, sr);
   let reference: number | null = null;
   if (input.clean !== undefined) {
     // ext[j] is the clean sample that output[j + shift] should match, for the known chain delay.
@@ -395,6 +429,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
       ? modelledEmotionConfidence({ audio, referenceSegSnrDb: reference })
       : null,
     reference_seg_snr_db: reference,
+    speech_loss_db: speechLoss,
   };
   return { output, metrics };
 }

@@ -85,7 +85,14 @@ export interface DspChain {
    * the next call (copy it to keep it). No allocation per call once that buffer is as long as the frames.
    * `farEnd`, when given, is the echo reference aligned with `frame` (same length).
    */
-  process(frame: Float32Array, farEnd?: Float32Array, out?: Float32Array): Float32Array;
+  process(frame: Float32Array, farEnd?: Float32Array, out?: Float32Array, tap?: Float32Array): Float32Array;
+  /**
+   * Delay, in samples, of the signal `process` writes to its `tap` (same length as `frame`): the near
+   * end right after the echo canceller, or the input itself where the chain has none (0). What the
+   * chain does to the speech is judged from there (stations/pipeline.ts, speech loss): before the
+   * echo canceller the near end holds echo, which the canceller rightly removes.
+   */
+  readonly tapLatencySamples: number;
   setParams(next: Readonly<Record<string, number>>): SetParamsResult;
   /** Parameters in effect now. */
   params(): Record<string, number>;
@@ -193,6 +200,12 @@ function requireStation(stationId: number): StationSpec {
   return station;
 }
 
+/** Delay of the tap (after the echo canceller; 0 without one): the latency of the blocks up to it. */
+function tapLatency(stages: readonly Stage[]): number {
+  const ecAt = stages.findIndex((s) => s.name === 'echo_canceller');
+  return stages.slice(0, ecAt + 1).reduce((sum, s) => sum + s.block.latency, 0);
+}
+
 const PASS_THROUGH: AudioBlock = { latency: 0, process: () => {}, reset: () => {} };
 
 function checked(stationId: number, params: Params, sampleRate: number): void {
@@ -244,20 +257,25 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
   const find = <T extends AudioBlock>(name: AudioBlockName): T | undefined =>
     stages.find((s) => s.name === name)?.block as T | undefined;
   const latencySamples = stages.reduce((sum, s) => sum + s.block.latency, 0);
+  const tapLatencySamples = tapLatency(stages);
 
   return {
     stationId,
     sampleRate: sr,
     blocks: names,
     latencySamples,
+    tapLatencySamples,
 
-    process(frame, farEnd, out) {
+    process(frame, farEnd, out, tap) {
       if (farEnd !== undefined && farEnd.length !== frame.length) {
         throw new RangeError(`far-end frame has ${farEnd.length} samples, near-end frame ${frame.length}`);
       }
       if (out !== undefined && out.length !== frame.length) {
         throw new RangeError(`output frame has ${out.length} samples, input frame ${frame.length}`);
       }
+      if (tap !== undefined && tap.length !== frame.length)
+        throw new RangeError(`tap frame has ${tap.length} samples, input frame ${frame.length}`);
+      if (tap !== undefined && echo === undefined) tap.set(frame);
       let buf = out;
       if (buf === undefined) {
         if (scratch.length < frame.length) scratch = new Float32Array(frame.length);
@@ -266,8 +284,10 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       if (buf !== frame) buf.set(frame);
       for (let i = 0; i < stages.length; i++) {
         const s = stages[i] as Stage;
-        if (s.block === echo) echo.process(buf, farEnd);
-        else s.block.process(buf);
+        if (s.block === echo) {
+          echo.process(buf, farEnd);
+          tap?.set(buf);
+        } else s.block.process(buf);
       }
       return buf;
     },

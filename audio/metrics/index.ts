@@ -22,6 +22,7 @@ export {
 export { type ActiveSpeechLevel, activeSpeechLevel } from './p56.ts';
 export { gaussian, mulberry32, type Rng, whiteNoise } from './random.ts';
 export { humRatio, type SpectralShape, spectralShape } from './spectrum.ts';
+export { speechLossDb } from './speechLoss.ts';
 export type { AudioMetrics, NetworkMetrics } from './types.ts';
 export { DEFAULT_VAD_MODE, speechActivity, type VadMode, vadDecisions } from './vad.ts';
 export { wadaSnr } from './wada.ts';

@@ -1,11 +1,14 @@
 // 2. Metric computation cost per second of audio: the full station metric set (measureAudio: levels,
 // BS.1770 loudness, P.56, WADA-SNR, WebRTC VAD, spectral shape, hum) on 1 s segments at 16 kHz, plus
-// the network metrics (RFC 3550 jitter, loss, E-model). Baseline in the same run: a plain RMS loop.
+// the network metrics (RFC 3550 jitter, loss, E-model), and the speech loss (the chain's output against
+// its near end: two more short-time spectra per segment, stations/pipeline.ts runs it beside
+// measureAudio). Baseline in the same run: a plain RMS loop.
 import { lossStats, measureAudio, networkMetrics } from '../../audio/metrics/index.ts';
 import { noiseFloorDbfs, sampleLevels } from '../../audio/metrics/levels.ts';
 import { integratedLoudness } from '../../audio/metrics/loudness.ts';
 import { activeSpeechLevel } from '../../audio/metrics/p56.ts';
 import { humRatio, spectralShape } from '../../audio/metrics/spectrum.ts';
+import { speechLossDb } from '../../audio/metrics/speechLoss.ts';
 import { speechActivity } from '../../audio/metrics/vad.ts';
 import { wadaSnr } from '../../audio/metrics/wada.ts';
 import { SAMPLE_RATE, stationAudio } from '../lib/audio.ts';
@@ -28,6 +31,8 @@ export const metricsBench: Bench = {
       for (let i = 0; i + SAMPLE_RATE <= a.samples.length; i += SAMPLE_RATE)
         segs.push(a.samples.subarray(i, i + SAMPLE_RATE));
     const received = Array.from({ length: 50 }, (_, i) => i % 17 !== 0);
+    // The speech loss compares a chain's output with its input: here the input at half the level.
+    const halved = segs.map((s) => s.map((v) => v / 2));
     const all = () => {
       for (const s of segs) measureAudio(s, SAMPLE_RATE);
     };
@@ -72,6 +77,9 @@ export const metricsBench: Bench = {
         for (const s of segs) humRatio(s, SAMPLE_RATE, 0);
       },
       network_emodel: network,
+      speech_loss: () => {
+        for (let i = 0; i < segs.length; i++) speechLossDb(segs[i]!, halved[i]!, SAMPLE_RATE);
+      },
     };
     all();
     rms();

@@ -2,7 +2,7 @@
 // the evidence (which measured metric moved) that an operator reads in the verdict or rollback reason.
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, num, signed } from './curves.ts';
-import type { WEIGHTS } from './scorecard.ts';
+import { FACTOR_COMPONENTS, type WEIGHTS } from './scorecard.ts';
 import { SETTINGS_WEIGHTS } from './settings.ts';
 import {
   type ControllerState,
@@ -43,6 +43,7 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   dc_offset: 'dc_offset',
   dynamics: 'crest_factor_db',
   speech_presence: 'speech_activity',
+  speech_loss: 'speech_loss_db',
   network: 'mos',
   latency: 'latency_ms',
   tts_latency: 'tts_latency_ms',
@@ -56,7 +57,11 @@ export function componentMetricPath(component: string): string | undefined {
   const key = COMPONENT_METRIC[component as keyof typeof WEIGHTS];
   if (key === undefined) return undefined;
   if (['mos', 'latency_ms'].includes(key)) return `network.${key}`;
-  if (key.endsWith('_confidence') || key === 'tts_latency_ms' || key === 'stt_word_error_rate') return key;
+  if (
+    key.endsWith('_confidence') ||
+    ['tts_latency_ms', 'stt_word_error_rate', 'speech_loss_db'].includes(key)
+  )
+    return key;
   return `audio.${key}`;
 }
 
@@ -120,9 +125,14 @@ export function classify(
  * Components that guard against a crushed or broken signal, and the recognizer's word error rate
  * (the outcome the station exists for): any change can move them.
  */
-const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence', 'stt_wer']);
+const GUARD_COMPONENTS = new Set(['clipping', 'dynamics', 'speech_presence', 'speech_loss', 'stt_wer']);
 /** The guards proper: one that collapses on one snapshot is rolled back without a second look. */
-const GUARD_COMPONENT_NAMES: ReadonlySet<string> = new Set(['clipping', 'dynamics', 'speech_presence']);
+const GUARD_COMPONENT_NAMES: ReadonlySet<string> = new Set([
+  'clipping',
+  'dynamics',
+  'speech_presence',
+  'speech_loss',
+]);
 
 /**
  * The score points lost on the components a change can move (those whose metric the changed
@@ -167,8 +177,17 @@ function attributableMove(
   const watched = new Set(changed.flatMap((n) => WATCH[n] ?? []));
   let wsum = 0;
   let moved = 0;
+  // A factor component (speech loss) takes its share off the whole score, and any change can move it:
+  // its move counts as that share of a full score, beside the mean's.
+  let factorMoved = 0;
   for (const c of now.components) {
     if (c.name in SETTINGS_WEIGHTS) continue;
+    if (FACTOR_COMPONENTS.has(c.name)) {
+      const was = componentsBefore[c.name];
+      const d = was === undefined ? 0 : sign * (c.score - was);
+      if (d > 0) factorMoved += c.weight * d;
+      continue;
+    }
     wsum += c.weight;
     const was = componentsBefore[c.name];
     if (was === undefined) continue;
@@ -177,7 +196,7 @@ function attributableMove(
     const d = sign * (c.score - was);
     if (related && d > 0) moved += c.weight * d;
   }
-  return wsum > 0 ? (100 * moved) / wsum : 0;
+  return (wsum > 0 ? (100 * moved) / wsum : 0) + 100 * factorMoved;
 }
 
 export function verdictDetail(

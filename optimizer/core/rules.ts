@@ -11,15 +11,9 @@ import { componentLoss, speechLevel } from './scorecard.ts';
 import { settingsFinding } from './settings.ts';
 import type { MetricDigest } from './state.ts';
 
-export type RuleName =
-  | 'speech_collapse'
-  | 'clipping'
-  | 'level'
-  | 'noise'
-  | 'hum'
-  | 'network'
-  | 'dynamics'
-  | 'settings';
+/** The rules, safety first: speech_collapse, clipping; then level, noise, hum, network, dynamics, settings. */
+export type RuleName = SafetyRule | 'level' | 'noise' | 'hum' | 'network' | 'dynamics' | 'settings';
+type SafetyRule = 'speech_collapse' | 'clipping';
 
 export interface Move {
   readonly name: string;
@@ -78,6 +72,7 @@ const FLOOR_NOISY_MARGIN_DB = 30;
 // Speech activity this low (or below half the known-good value) means the gate/suppressor eats speech.
 const COLLAPSE_ABS = 0.05;
 const COLLAPSE_REL = 0.5;
+const SPEECH_LOSS_ACT_DB = 6; // metrics.speech_loss_db over this: the same rule backs them off
 const COLLAPSE_MIN_BASELINE = 0.2;
 // Hum: treat from 3% of the energy, a full step from 10%. A 4th-order high-pass needs ~110 Hz to take
 // 20 dB off 60 Hz; above ~200 Hz it eats the fundamental of most male voices, so it stops there.
@@ -136,9 +131,13 @@ function speechCollapse(c: Situation): Finding | null {
   const act = c.audio.speech_activity;
   const base = c.context.baseline?.['speech_activity'];
   const rel = base !== undefined && base >= COLLAPSE_MIN_BASELINE && act < COLLAPSE_REL * base;
-  if (!speechLevel(c.context.snapshot).present || !(act < COLLAPSE_ABS || rel)) return null;
+  const lost = c.context.snapshot.metrics.speech_loss_db ?? 0;
+  const gone = act < COLLAPSE_ABS || rel;
+  if (!speechLevel(c.context.snapshot).present || !(gone || lost > SPEECH_LOSS_ACT_DB)) return null;
   const was = base !== undefined ? ` (was ${fmt(base, 2)} at the known-good setting)` : '';
-  const seen = `speech activity ${fmt(act, 2)}${was}: the gate or suppressor is eating speech`;
+  const seen = gone
+    ? `speech activity ${fmt(act, 2)}${was}: the gate or suppressor is eating speech`
+    : `the chain removes ${fmt(lost)} dB of the speech it is given: the gate or suppressor is cutting into words`;
   const moves: Move[] = [];
   if (c.room('noise_suppression_db', -1)) {
     const v = c.value('noise_suppression_db');

@@ -32,6 +32,10 @@ export const WEIGHTS = Object.freeze({
   // Guards (also scale the whole score, see GUARD_*): they count in the mean like the rest.
   dynamics: 0.05,
   speech_presence: 0.05,
+  // Speech the chain cut away: not in the mean but a factor on the whole score, like the settings
+  // guards, taking at most this share off (down to GUARD_FLOOR at its worst). Outside the mean, a
+  // station whose chain loses no speech scores exactly as it did before the metric existed.
+  speech_loss: 0.7,
   // On a network station the E-model MOS is the transmission quality itself: the heaviest component.
   network: 0.25,
   // Mouth-to-ear delay beyond the budget breaks turn-taking; the MOS already includes some of it.
@@ -47,6 +51,8 @@ export const WEIGHTS = Object.freeze({
   emotion_confidence: 0.1,
 });
 export type ComponentName = keyof typeof WEIGHTS;
+/** Components that scale the whole score (their weight is the most they take off) instead of joining the mean. */
+export const FACTOR_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['speech_loss']);
 
 /** The guard factor never goes below this: a crushed signal keeps at most 30% of its score. */
 export const GUARD_FLOOR = 0.3;
@@ -113,6 +119,13 @@ const CREST_FULL_DB = 12;
 // Speech activity: a talker fills 20%+ of frames; 2% is a gate or suppressor eating speech.
 const ACTIVITY_ZERO = 0.02;
 const ACTIVITY_FULL = 0.2;
+// Speech loss (the chain's output against its own near end, audio/metrics/speechLoss.ts): up to 3 dB
+// is what a suppressor's Wiener gain or a compressor leaves (the suppressors that raise PESQ most in
+// the generated profiles lose 1-3 dB), 12 dB is most of the syllables gone. From 3 dB to
+// 12 dB, it scales the whole station score down to GUARD_FLOOR, so a chain that chops speech cannot
+// score well.
+const SPEECH_LOSS_FREE_DB = 3;
+const SPEECH_LOSS_ZERO_DB = 12;
 // E-model MOS-CQE range (G.107 Annex B): 1 (R <= 0) .. 4.5 (R >= 100).
 const MOS_MIN = 1;
 const MOS_MAX = 4.5;
@@ -245,6 +258,20 @@ const DEFS: readonly ComponentDef[] = [
     },
   },
   {
+    name: 'speech_loss',
+    guard: false,
+    measure: (s) => s.metrics.speech_loss_db ?? null,
+    score: (v) => 1 - ramp(v, SPEECH_LOSS_FREE_DB, SPEECH_LOSS_ZERO_DB),
+    describe: (v) => {
+      const sc = 1 - ramp(v, SPEECH_LOSS_FREE_DB, SPEECH_LOSS_ZERO_DB);
+      const base = `the DSP chain removes ${fmt(v)} dB of the speech it is given`;
+      const f = 1 - WEIGHTS.speech_loss * (1 - sc);
+      return sc >= 1
+        ? base
+        : `${base}: it is cutting into the words; scales the station score by ${fmt(f, 2)}`;
+    },
+  },
+  {
     name: 'network',
     guard: false,
     measure: (s) => s.metrics.network?.mos ?? null,
@@ -325,7 +352,7 @@ class ScoreSum {
 function combine(stationId: number, components: ScoreComponent[]): StationScore {
   const total = new ScoreSum();
   for (const c of components) {
-    if (c.name in SETTINGS_WEIGHTS) total.setting(c);
+    if (c.name in SETTINGS_WEIGHTS || FACTOR_COMPONENTS.has(c.name)) total.setting(c);
     else total.audio(c.weight, c.score, DEF_BY_NAME.get(c.name as ComponentName)?.guard === true);
   }
   return { station_id: stationId, score: total.total(), components };
@@ -406,7 +433,9 @@ export function scoreValue(s: StationSnapshot, params?: Readonly<Record<string, 
   for (const d of DEFS) {
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
-    total.audio(WEIGHTS[d.name], clamp(d.score(v, s), 0, 1), d.guard);
+    const sc = clamp(d.score(v, s), 0, 1);
+    if (FACTOR_COMPONENTS.has(d.name)) total.setting({ weight: WEIGHTS[d.name], score: sc });
+    else total.audio(WEIGHTS[d.name], sc, d.guard);
   }
   if (params) {
     const lv = speechLevel(s);

@@ -162,6 +162,8 @@ export function digest(s: StationSnapshot): MetricDigest {
   if (s.metrics.stt_confidence !== null) d['stt_confidence'] = s.metrics.stt_confidence;
   const wer = s.metrics.stt_word_error_rate;
   if (wer !== null && wer !== undefined) d['stt_word_error_rate'] = wer;
+  const loss = s.metrics.speech_loss_db;
+  if (loss !== null && loss !== undefined) d['speech_loss_db'] = loss;
   if (s.metrics.tts_latency_ms !== null) d['tts_latency_ms'] = s.metrics.tts_latency_ms;
   if (s.metrics.emotion_confidence !== null) d['emotion_confidence'] = s.metrics.emotion_confidence;
   return d;

@@ -60,6 +60,7 @@ export function snapshotInput(o: {
       tts_latency_ms: null,
       emotion_confidence: null,
       reference_seg_snr_db: null,
+      speech_loss_db: null,
     },
   };
 }

@@ -197,6 +197,33 @@ test('chain: far-end reference cancels echo at station 1; without one the chain 
   assert.throws(() => chain.process(new Float32Array(320), new Float32Array(160)), /far-end frame/);
 });
 
+test('chain: the tap is the near end right after the echo canceller, or the input where there is none', () => {
+  // Station 3 has no canceller: the tap is the input itself, with no delay.
+  const x = speechLike(SR, 1, -26, 3).signal;
+  const c3 = createChain(3, {}, { sampleRate: SR });
+  assert.equal(c3.tapLatencySamples, 0);
+  const tap3 = new Float32Array(x.length);
+  c3.process(x.slice(), undefined, undefined, tap3);
+  assert.deepEqual(tap3, x);
+  // Station 1: the high-pass and the canceller (8 ms) come before it; the echo is gone there already.
+  const c1 = createChain(1, { noise_suppression_db: 0 }, { sampleRate: SR });
+  assert.equal(c1.tapLatencySamples, 128);
+  const far = whiteNoise(SR, 4, dbToLin(-20), 5);
+  const echo = new Float32Array(far.length);
+  const d = Math.round(0.012 * SR);
+  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  const tap1 = new Float32Array(echo.length);
+  for (let i = 0; i < echo.length; i += 320) {
+    c1.process(echo.slice(i, i + 320), far.subarray(i, i + 320), undefined, tap1.subarray(i, i + 320));
+  }
+  const erle = dbfs(echo, 2 * SR) - dbfs(tap1, 2 * SR);
+  assert.ok(erle > 25, `echo at the tap ${erle.toFixed(1)} dB under the near end`);
+  assert.throws(
+    () => c1.process(new Float32Array(320), undefined, undefined, new Float32Array(10)),
+    /tap frame/,
+  );
+});
+
 test("chain: process writes into the caller's buffer, in place, or into one it reuses; all give the same audio", () => {
   const x = add(tone(SR, 1, 440, dbToLin(-20)), whiteNoise(SR, 1, dbToLin(-45), 5));
   const frame = 320;

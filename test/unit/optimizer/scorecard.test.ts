@@ -124,6 +124,24 @@ test('scorecard: a crushed signal (tiny crest factor, speech gated away) does no
   assert.ok(score(9, { audio: { crest_factor_db: 10 } }) > 90);
 });
 
+test('scorecard: speech the chain cut away costs the station score; what a suppressor ordinarily loses does not', () => {
+  const at = (db: number | null) => score(11, { speech_loss_db: db });
+  // Up to 3 dB (a Wiener gain, a compressor) is free; absent (too little clear speech) is not counted.
+  assert.equal(at(3), at(0));
+  assert.equal(component(snap(11), 'speech_loss'), undefined);
+  assertFalling('speech loss', [3, 5, 7.5, 9, 12, 20], at);
+  // From 7.5 dB it guards: most syllables gone scales the whole score toward the floor.
+  const chopped = snap(11, { speech_loss_db: 12 });
+  assert.ok(
+    scoreSnapshot(chopped).score <= 100 * GUARD_FLOOR + 1e-9,
+    `12 dB lost scored ${scoreSnapshot(chopped).score}`,
+  );
+  assert.match(
+    component(chopped, 'speech_loss')!.detail,
+    /removes 12\.0 dB of the speech.*scales the station score by 0\.30/,
+  );
+});
+
 test('scorecard: the simulator-only reference SNR never affects the score', () => {
   const a = snap(3, { audio: { snr_db: 12 } });
   const b = structuredClone(a);

@@ -9,6 +9,7 @@ export interface SnapOverrides {
   readonly network?: Partial<NetworkMetrics> | null;
   readonly stt_confidence?: number | null;
   readonly stt_word_error_rate?: number | null;
+  readonly speech_loss_db?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -65,6 +66,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       emotion_confidence:
         o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,
       reference_seg_snr_db: null,
+      speech_loss_db: o.speech_loss_db ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,

@@ -185,6 +185,33 @@ test('pipeline: station 10 with a far end that is not in its input (no echo) rea
   assert.ok(worst <= 0.5, `the echo canceller moved the reference quality by ${worst} dB`);
 });
 
+test('pipeline: speech loss reads what the chain cut from the speech, not the echo it cancelled', () => {
+  // Station 3: a gate closing at -30 dBFS on speech at -36 dBov chops most syllables.
+  const set = setOf({ '3': { level_db: -36, noise: { type: 'white', snr_db: 25 } } }, RATES);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 3, segments: 4 });
+  const loss = (params: Record<string, number>) =>
+    mean(runCall(call, 3, params).map((m) => m.speech_loss_db ?? Number.NaN));
+  const d = defaultsForStation(3);
+  const open = loss(d);
+  const chopping = loss({ ...d, noise_gate_threshold_dbfs: -30 });
+  assert.ok(open < 1, `defaults lose ${open} dB`);
+  assert.ok(chopping > open + 3, `a gate at -30 dBFS loses ${chopping} dB against the defaults' ${open}`);
+  const once = processBufferOnce(
+    3,
+    { ...d, noise_gate_threshold_dbfs: -30 },
+    call.segments[2]!.inputs.get(3)!,
+  );
+  assert.ok(once.metrics.speech_loss_db! > open + 3, `replayed: ${once.metrics.speech_loss_db}`);
+  // Station 1 with echo: the canceller removes it before the point speech loss is judged from.
+  const echo = selectStations(loadImpairments(bundledImpairmentsPath('default')), [1]);
+  const echoCall = simulateCall({ impairments: echo, callIndex: 0, seed: 1, segments: 6 });
+  const st1 = runCall(echoCall, 1, defaultsForStation(1)).map((m) => m.speech_loss_db);
+  assert.ok(
+    st1.every((v) => v === null || v < 1.5),
+    `station 1 defaults: ${st1.join(', ')}`,
+  );
+});
+
 test('pipeline: stage metrics only where the catalog lists them, network metrics only on network stations', () => {
   const call = simulateCall({ impairments: defaults, callIndex: 0, seed: 2, segments: 1 });
   const seg = call.segments[0]!;

@@ -41,13 +41,25 @@ const EXPECTED_GROUP_EVENTS = new Set([
   'COORDINATOR_LOAD_IN_PROGRESS',
 ]);
 
-/** The level a kafkajs log entry is logged at: expected group events go below warning. */
+/**
+ * kafkajs warns of this at every idempotent producer with bounded retries. The outbox relay and the
+ * restore bound them on purpose (see createProducer): a row whose send gave up stays pending and is
+ * sent again from the database, so the warning names a decision, not a fault.
+ */
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/**
+ * The level a kafkajs log entry is logged at: expected group events, and the bounded-retries notice
+ * of the producers that bound them on purpose, go below warning.
+ */
 export function kafkaLogLevel(
   level: number,
   entry: Record<string, unknown>,
+  message = '',
 ): 'error' | 'warn' | 'info' | 'debug' {
   const type = typeof entry.error === 'string' ? typeOfMessage.get(entry.error) : undefined;
   if (type && EXPECTED_GROUP_EVENTS.has(type)) return 'debug';
+  if (message === BOUNDED_RETRIES_WARNING) return 'debug';
   return LEVELS[level] ?? 'info';
 }
 
@@ -74,7 +86,7 @@ export function createKafka(
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[kafkaLogLevel(level, rest)]({ kafka: rest }, message);
+        log[kafkaLogLevel(level, rest, message)]({ kafka: rest }, message);
       },
   });
 }

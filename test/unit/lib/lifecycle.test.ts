@@ -52,6 +52,10 @@ test('expected Kafka group events go below warning, by their protocol code; othe
   assert.equal(kafkaLogLevel(1, { error: 'The group is rebalancing, so a rejoin is needed' }), 'debug');
   assert.equal(kafkaLogLevel(1, { error: 'Connection timeout' }), 'error');
   assert.equal(kafkaLogLevel(2, {}), 'warn');
+  // The relay's and the restore's producers bound their retries on purpose: kafkajs's notice of it is not a fault.
+  const bounded = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+  assert.equal(kafkaLogLevel(2, {}, bounded), 'debug');
+  assert.equal(kafkaLogLevel(2, {}, 'Some other producer warning'), 'warn');
 });
 
 test('a log line in words names the level, the role and the reason', () => {

@@ -18,8 +18,8 @@ import type { AudioStore } from '../../storage/audioStore.ts';
 import type { Pool } from '../../storage/db.ts';
 import type { Codec } from '../../streams/registry.ts';
 import { buildScorecard } from '../core/scorecard.ts';
-import { learnGroup, MIN_SEGMENTS, obsRow, versionParams } from './group.ts';
-import { HistoryCollector } from './history.ts';
+import { type GroupHooks, learnGroup, MIN_SEGMENTS, obsRow, versionParams } from './group.ts';
+import { type GroupHistory, HistoryCollector, type LearningContext } from './history.ts';
 import { type BatchProgress, LEARN_END, ProgressReporter, REPLAY_SHARE } from './progress.ts';
 import { PESQ_TOLERANCE, STOI_TOLERANCE } from './reference.ts';
 import { regionsOf } from './regions.ts';
@@ -61,6 +61,19 @@ export interface RunHooks {
 
 const SOURCE_IDS_MAX = 200;
 
+type Baselines = Map<number, { params: Record<string, number>; version: number }>;
+
+/** What the learn phase gathered over all groups, for the record phase. */
+interface Learned {
+  reports: GroupReport[];
+  baselines: Baselines;
+  observations: ObservationRow[];
+  sourceIds: string[];
+  /** Counterfactual audio replayed (seconds) and the time it took (ms). */
+  cfAudio: number;
+  cfMs: number;
+}
+
 export async function executeBatch(
   deps: BatchDeps,
   req: BatchRequest,
@@ -68,12 +81,23 @@ export async function executeBatch(
   hooks: RunHooks = {},
 ): Promise<BatchResult> {
   const started = Date.now();
-  const stream = deps.changes.stream;
   const progress = new ProgressReporter((p) => saveProgress(deps.pool, runId, p), deps.log, hooks.onProgress);
-  const signal = hooks.signal;
   const toEffective = Math.min(req.to, started);
+  const { collector, stats } = await replay(deps, req, runId, toEffective, progress, hooks.signal);
+  const scope: Scope = { level: req.scope.level, tenant_id: req.scope.tenant_id, call_id: null };
+  const learned = await learnAll(deps, req, scope, collector, progress, hooks.signal);
+  return record(deps, req, runId, { started, toEffective, scope, stats, collector, learned }, progress);
+}
 
-  // ---- replay ----
+// ---- replay ----
+async function replay(
+  deps: BatchDeps,
+  req: BatchRequest,
+  runId: string,
+  toEffective: number,
+  progress: ProgressReporter,
+  signal: AbortSignal | undefined,
+): Promise<{ collector: HistoryCollector; stats: ReplayStats }> {
   progress.update((p) => {
     p.phase = 'replay';
     p.message = `replaying ${new Date(req.from).toISOString()} .. ${new Date(toEffective).toISOString()}`;
@@ -111,14 +135,23 @@ export async function executeBatch(
     },
   );
   signal?.throwIfAborted();
-  const replaySecs = stats.elapsedMs / 1000;
+  return { collector, stats };
+}
 
-  // ---- learn and verify, group by group ----
+// ---- learn and verify, group by group ----
+async function learnAll(
+  deps: BatchDeps,
+  req: BatchRequest,
+  scope: Scope,
+  collector: HistoryCollector,
+  progress: ProgressReporter,
+  signal: AbortSignal | undefined,
+): Promise<Learned> {
+  const stream = deps.changes.stream;
   const histories = collector.history();
   const versions = [...new Set(histories.flatMap((h) => h.versions.map((v) => v.version)))];
   const known = await paramsByVersion(deps.pool, stream, versions);
-  const scope: Scope = { level: req.scope.level, tenant_id: req.scope.tenant_id, call_id: null };
-  const baselines = new Map<number, { params: Record<string, number>; version: number }>();
+  const baselines: Baselines = new Map();
   for (const st of new Set(histories.map((h) => h.context.stationId))) {
     const eff = await deps.changes.effective(st, scope);
     baselines.set(st, { params: eff.params, version: eff.version });
@@ -132,28 +165,19 @@ export async function executeBatch(
     p.message = `${collector.matched} snapshots in scope, ${histories.length} group(s), ${learnable.length} with replayable audio`;
   });
 
-  const reports: GroupReport[] = [];
-  const observations: ObservationRow[] = [];
-  const sourceIds: string[] = [];
-  let cfAudio = 0;
-  let cfMs = 0;
+  const learned: Learned = { reports: [], baselines, observations: [], sourceIds: [], cfAudio: 0, cfMs: 0 };
   let groupsDone = 0;
   for (const h of histories) {
     const ctx = h.context;
     const base = baselines.get(ctx.stationId)!;
     const report = groupSkeleton(h, known, base);
-    reports.push(report);
+    learned.reports.push(report);
     for (const v of h.versions) {
       const params = versionParams(ctx.stationId, v.version, known);
-      if (params) observations.push(obsRow(ctx, params, v.mean, v.n, 'history'));
+      if (params) learned.observations.push(obsRow(ctx, params, v.mean, v.n, 'history'));
     }
     if (h.segments.length < MIN_SEGMENTS) {
-      report.reason =
-        h.replayable === 0
-          ? `no replayable audio: ${Object.entries(h.notReplayable)
-              .map(([r, n]) => `${n} × ${r}`)
-              .join('; ')}`
-          : `only ${h.replayable} replayable segment(s); ${MIN_SEGMENTS} needed`;
+      report.reason = notLearnable(h);
       continue;
     }
     signal?.throwIfAborted();
@@ -163,46 +187,84 @@ export async function executeBatch(
       base,
       known,
       req,
-      {
-        ...(signal ? { signal } : {}),
-        onLearn: (n) =>
-          progress.update((p) => {
-            p.phase = 'learn';
-            p.learn.group = ctx.id;
-            p.learn.evaluations = 0;
-            p.learn.budget = req.budget;
-            p.learn.best_score = null;
-            p.message = `learning station ${ctx.stationId} (${ctx.key}) on ${n} segments`;
-          }),
-        onEvaluation: (done, budget, best) =>
-          progress.update((p) => {
-            p.learn.evaluations = done;
-            p.learn.best_score = best;
-            p.percent = Math.max(
-              p.percent,
-              REPLAY_SHARE + groupShare * (groupsDone + (0.85 * Math.min(done, budget)) / budget),
-            );
-          }),
-        onVerify: (n, segs) =>
-          progress.update((p) => {
-            p.phase = 'verify';
-            p.message = `verifying ${n} candidate(s) for station ${ctx.stationId} on ${segs} segments`;
-          }),
-      },
+      { ...(signal ? { signal } : {}), ...learnProgress(progress, req, ctx, groupsDone, groupShare) },
     );
     Object.assign(report, out.report);
-    observations.push(...out.observations);
-    sourceIds.push(...out.sourceIds);
-    cfAudio += out.audioSeconds;
-    cfMs += out.elapsedMs;
+    learned.observations.push(...out.observations);
+    learned.sourceIds.push(...out.sourceIds);
+    learned.cfAudio += out.audioSeconds;
+    learned.cfMs += out.elapsedMs;
     groupsDone++;
     progress.update((p) => {
       p.learn.groups_done = groupsDone;
       p.percent = REPLAY_SHARE + groupShare * groupsDone;
     });
   }
+  return learned;
+}
 
-  // ---- record ----
+/** Why a group with too few replayable segments is not learned. */
+function notLearnable(h: GroupHistory): string {
+  return h.replayable === 0
+    ? `no replayable audio: ${Object.entries(h.notReplayable)
+        .map(([r, n]) => `${n} × ${r}`)
+        .join('; ')}`
+    : `only ${h.replayable} replayable segment(s); ${MIN_SEGMENTS} needed`;
+}
+
+/** The progress hooks of one group's learning, after `groupsDone` groups of `groupShare` percent each. */
+function learnProgress(
+  progress: ProgressReporter,
+  req: BatchRequest,
+  ctx: LearningContext,
+  groupsDone: number,
+  groupShare: number,
+): Pick<GroupHooks, 'onLearn' | 'onEvaluation' | 'onVerify'> {
+  return {
+    onLearn: (n) =>
+      progress.update((p) => {
+        p.phase = 'learn';
+        p.learn.group = ctx.id;
+        p.learn.evaluations = 0;
+        p.learn.budget = req.budget;
+        p.learn.best_score = null;
+        p.message = `learning station ${ctx.stationId} (${ctx.key}) on ${n} segments`;
+      }),
+    onEvaluation: (done, budget, best) =>
+      progress.update((p) => {
+        p.learn.evaluations = done;
+        p.learn.best_score = best;
+        p.percent = Math.max(
+          p.percent,
+          REPLAY_SHARE + groupShare * (groupsDone + (0.85 * Math.min(done, budget)) / budget),
+        );
+      }),
+    onVerify: (n, segs) =>
+      progress.update((p) => {
+        p.phase = 'verify';
+        p.message = `verifying ${n} candidate(s) for station ${ctx.stationId} on ${segs} segments`;
+      }),
+  };
+}
+
+// ---- record ----
+async function record(
+  deps: BatchDeps,
+  req: BatchRequest,
+  runId: string,
+  run: {
+    started: number;
+    toEffective: number;
+    scope: Scope;
+    stats: ReplayStats;
+    collector: HistoryCollector;
+    learned: Learned;
+  },
+  progress: ProgressReporter,
+): Promise<BatchResult> {
+  const { started, toEffective, scope, stats, collector } = run;
+  const { reports, baselines, observations, sourceIds, cfAudio, cfMs } = run.learned;
+  const replaySecs = stats.elapsedMs / 1000;
   progress.update((p) => {
     p.phase = 'saving';
     p.percent = LEARN_END;
@@ -275,7 +337,7 @@ export async function executeBatch(
     p.message = `${proposals.length} proposal(s)`;
   });
   await progress.flush();
-  await completeRun(deps.pool, stream, runId, {
+  await completeRun(deps.pool, deps.changes.stream, runId, {
     result,
     scorecard,
     newParameters,

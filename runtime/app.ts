@@ -158,124 +158,25 @@ export async function startApp(
       rt.metrics,
     );
     const app = lc.role<Omit<App, keyof Role>>({ rt, producer, changes });
+    const s: Starting = { rt, cfg, opts, groups, start };
     // Batch runs are started through the API (or `npm run batch`); each has its own consumer group.
     if (roles.includes('api')) app.batch = await start(startBatchRunner(batchDepsFor(rt, changes)));
-    if (roles.includes('persister')) {
-      groups.push({ groupId: cfg.groups.persister, topic: cfg.topics.snapshots });
-      app.persister = await start(
-        startPersister(
-          {
-            kafka: rt.kafkaAs(ROLE_PRINCIPAL.persister),
-            pool: rt.pool,
-            codec: rt.registry.codec('StationSnapshot'),
-            log: rt.log.child({ role: 'persister' }),
-            metrics: rt.metrics,
-          },
-          {
-            topics: cfg.topics,
-            groupId: cfg.groups.persister,
-            capturedWindow: { maxAgeMs: cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
-            partitionRetentionMs: cfg.topics.snapshotRetentionMs,
-          },
-        ),
-      );
-    }
+    if (roles.includes('persister')) app.persister = await persisterRole(s);
     if (roles.includes('relay')) {
-      relay = app.relay = await start(
-        startOutboxRelay(
-          {
-            kafka: rt.kafkaAs(ROLE_PRINCIPAL.relay),
-            pool: rt.pool,
-            registry: rt.registry,
-            log: rt.log.child({ role: 'relay' }),
-            metrics: rt.metrics,
-          },
-          { topics: cfg.topics },
-        ),
-      );
+      relay = app.relay = await relayRole(s);
       app.expiry = await start(startExpirySweep({ changes, log: rt.log.child({ role: 'expiry' }) }));
     }
     if (roles.includes('webhooks')) app.webhooks = await start(startWebhookRole(rt));
-    if (roles.includes('online')) {
-      groups.push({ groupId: cfg.groups.online, topic: cfg.topics.snapshots });
-      app.online = await start(
-        startOnlineOptimizer(
-          {
-            kafka: rt.kafkaAs(ROLE_PRINCIPAL.online),
-            pool: rt.pool,
-            codec: rt.registry.codec('StationSnapshot'),
-            configCodec: rt.registry.codec('ConfigRecord'),
-            changes,
-            log: rt.log.child({ role: 'online' }),
-            metrics: rt.metrics,
-          },
-          {
-            topics: cfg.topics,
-            groupId: cfg.groups.online,
-            partitions: cfg.topics.snapshotPartitions,
-            ...(opts.clock ? { clock: opts.clock } : {}),
-            ...opts.online,
-          },
-        ),
-      );
-    }
+    if (roles.includes('online')) app.online = await onlineRole(s, changes);
     const experiments = new ExperimentService({
       pool: rt.pool,
       changes,
       registry: rt.registry,
       log: rt.log.child({ role: 'experiments' }),
     });
-    if (roles.includes('experiments')) {
-      groups.push({ groupId: experimentGroupId(cfg), topic: cfg.topics.snapshots });
-      app.experiments = await start(
-        startExperimentRunner(
-          {
-            kafka: rt.kafkaAs(ROLE_PRINCIPAL.experiments),
-            service: experiments,
-            codec: rt.registry.codec('StationSnapshot'),
-            log: rt.log.child({ role: 'experiments' }),
-          },
-          { topics: cfg.topics, groupId: experimentGroupId(cfg) },
-        ),
-      );
-    }
-    if (roles.includes('maintenance')) {
-      app.maintenance = await start(
-        startMaintenance(
-          {
-            pool: rt.pool,
-            audio: rt.audio,
-            log: rt.log.child({ role: 'maintenance' }),
-            metrics: rt.metrics,
-            ...(opts.clock ? { clock: opts.clock } : {}),
-          },
-          maintenanceOptionsFor(cfg),
-        ),
-      );
-    }
-    if (roles.includes('api')) {
-      app.apiRole = await start(
-        startApi(
-          {
-            rt,
-            producer,
-            changes,
-            experiments,
-            ...(app.experiments ? { experimentRunner: app.experiments } : {}),
-            ...(app.online ? { online: app.online } : {}),
-            ...(app.batch ? { batch: app.batch } : {}),
-          },
-          {
-            listen: opts.listen !== false,
-            host: cfg.api.host,
-            port: cfg.api.port,
-            tokenSecret: cfg.api.tokenSecret,
-          },
-        ),
-      );
-      app.api = app.apiRole.server;
-      if (app.apiRole.url) app.url = app.apiRole.url;
-    }
+    if (roles.includes('experiments')) app.experiments = await experimentsRole(s, experiments);
+    if (roles.includes('maintenance')) app.maintenance = await maintenanceRole(s);
+    if (roles.includes('api')) await apiRole(s, app, experiments);
     // A role that fails on its own takes the process's roles down with it, through the one path.
     for (const role of started) {
       void role.done.then(async () => {
@@ -288,4 +189,140 @@ export async function startApp(
     await lc.fail(err);
     throw err;
   }
+}
+
+/** What starting a role needs: the runtime, the settings and options, where the started roles go. */
+interface Starting {
+  rt: Runtime;
+  cfg: Readonly<Settings>;
+  opts: StartOptions;
+  /** The consumer groups this process runs, whose lag /metrics reports. */
+  groups: WatchedGroup[];
+  /** Awaits a role's start and records it for the shutdown (reverse order of start). */
+  start<R extends Role>(role: Promise<R>): Promise<R>;
+}
+
+function persisterRole({ rt, cfg, groups, start }: Starting): Promise<Persister> {
+  groups.push({ groupId: cfg.groups.persister, topic: cfg.topics.snapshots });
+  return start(
+    startPersister(
+      {
+        kafka: rt.kafkaAs(ROLE_PRINCIPAL.persister),
+        pool: rt.pool,
+        codec: rt.registry.codec('StationSnapshot'),
+        log: rt.log.child({ role: 'persister' }),
+        metrics: rt.metrics,
+      },
+      {
+        topics: cfg.topics,
+        groupId: cfg.groups.persister,
+        capturedWindow: { maxAgeMs: cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
+        partitionRetentionMs: cfg.topics.snapshotRetentionMs,
+      },
+    ),
+  );
+}
+
+function relayRole({ rt, cfg, start }: Starting): Promise<OutboxRelay> {
+  return start(
+    startOutboxRelay(
+      {
+        kafka: rt.kafkaAs(ROLE_PRINCIPAL.relay),
+        pool: rt.pool,
+        registry: rt.registry,
+        log: rt.log.child({ role: 'relay' }),
+        metrics: rt.metrics,
+      },
+      { topics: cfg.topics },
+    ),
+  );
+}
+
+function onlineRole(
+  { rt, cfg, opts, groups, start }: Starting,
+  changes: ChangeService,
+): Promise<OnlineOptimizer> {
+  groups.push({ groupId: cfg.groups.online, topic: cfg.topics.snapshots });
+  return start(
+    startOnlineOptimizer(
+      {
+        kafka: rt.kafkaAs(ROLE_PRINCIPAL.online),
+        pool: rt.pool,
+        codec: rt.registry.codec('StationSnapshot'),
+        configCodec: rt.registry.codec('ConfigRecord'),
+        changes,
+        log: rt.log.child({ role: 'online' }),
+        metrics: rt.metrics,
+      },
+      {
+        topics: cfg.topics,
+        groupId: cfg.groups.online,
+        partitions: cfg.topics.snapshotPartitions,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+        ...opts.online,
+      },
+    ),
+  );
+}
+
+function experimentsRole(
+  { rt, cfg, groups, start }: Starting,
+  experiments: ExperimentService,
+): Promise<ExperimentRunner> {
+  groups.push({ groupId: experimentGroupId(cfg), topic: cfg.topics.snapshots });
+  return start(
+    startExperimentRunner(
+      {
+        kafka: rt.kafkaAs(ROLE_PRINCIPAL.experiments),
+        service: experiments,
+        codec: rt.registry.codec('StationSnapshot'),
+        log: rt.log.child({ role: 'experiments' }),
+      },
+      { topics: cfg.topics, groupId: experimentGroupId(cfg) },
+    ),
+  );
+}
+
+function maintenanceRole({ rt, cfg, opts, start }: Starting): Promise<Maintenance> {
+  return start(
+    startMaintenance(
+      {
+        pool: rt.pool,
+        audio: rt.audio,
+        log: rt.log.child({ role: 'maintenance' }),
+        metrics: rt.metrics,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      },
+      maintenanceOptionsFor(cfg),
+    ),
+  );
+}
+
+/** The API, over the roles started before it (it reports on them); sets `app.api`, `apiRole`, `url`. */
+async function apiRole(
+  { rt, cfg, opts, start }: Starting,
+  app: Omit<App, keyof Role>,
+  experiments: ExperimentService,
+): Promise<void> {
+  app.apiRole = await start(
+    startApi(
+      {
+        rt,
+        producer: app.producer,
+        changes: app.changes,
+        experiments,
+        ...(app.experiments ? { experimentRunner: app.experiments } : {}),
+        ...(app.online ? { online: app.online } : {}),
+        ...(app.batch ? { batch: app.batch } : {}),
+      },
+      {
+        listen: opts.listen !== false,
+        host: cfg.api.host,
+        port: cfg.api.port,
+        tokenSecret: cfg.api.tokenSecret,
+      },
+    ),
+  );
+  app.api = app.apiRole.server;
+  if (app.apiRole.url) app.url = app.apiRole.url;
 }

@@ -20,7 +20,6 @@ const EXCEPTIONS = new Set(['demo/report.ts:renderSummary']);
 const NOT_YET_SPLIT = new Set<string>([
   'api/server.ts:buildApi',
   'engines/asterisk/ari.ts:startAriBridge',
-  'runtime/app.ts:startApp',
   'test/integration/api-bad-input.test.ts:test',
 ]);
 

@@ -26,7 +26,42 @@ export interface ApiDeps {
 }
 
 export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+  const app = createServer(rt);
+  handleErrors(app, rt);
+  await registerAdmission(app, rt);
+  const revocations = watchRevocations(new TokenStore(rt.pool, rt.cfg.api.tokenSecret), rt.log);
+  await revocations.ready;
+  app.decorate('tokenRevoked', revocations.isRevoked);
+  app.addHook('onClose', async () => revocations.stop());
+  await registerOpenApi(app);
+  app.addHook('onResponse', async (req, reply) => {
+    rt.metrics.httpRequests.inc({
+      route: req.routeOptions.url ?? 'unknown',
+      status: String(reply.statusCode),
+    });
+  });
+
+  await app.register(healthRoutes, readinessDeps(rt));
+  await app.register(snapshotRoutes, {
+    producer,
+    audio: rt.audio,
+    maxPcmBytes: rt.cfg.api.maxPcmBytes,
+    tokenSecret: rt.cfg.api.tokenSecret,
+    capturedWindow: { maxAgeMs: rt.cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
+    queue: new SendQueue<PreparedRecord>({
+      send: (batch) => producer.sendRecords(batch),
+      max: rt.cfg.api.produceQueueMax,
+      timeoutMs: rt.cfg.api.produceTimeoutMs,
+    }),
+  });
+  for (const p of plugins) await p(app);
+  metaRoutes(app, rt);
+  await app.ready();
+  return app;
+}
+
+function createServer(rt: Runtime): FastifyInstance {
+  return Fastify({
     // Slow or stalled clients may not hold memory and sockets: the whole request must arrive in time
     // (else 408), idle connections close, and bodies beyond the route's limit are refused (413).
     requestTimeout: rt.cfg.api.requestTimeoutMs,
@@ -48,6 +83,10 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true },
     },
   });
+}
+
+/** The error handler, with the dependency outages it reports (api/errors.ts). */
+function handleErrors(app: FastifyInstance, rt: Runtime): void {
   // A dependency that is down is logged once when the outage starts and once when it ends (probed
   // every second), the refused requests counted; not one error with a stack per refused request.
   const probes = createReadiness(readinessDeps(rt));
@@ -61,6 +100,10 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     await probes.close();
   });
   app.setErrorHandler(createErrorHandler(outages));
+}
+
+/** Refusals before any route runs: 503 under pressure, 429 beyond the rate limit. */
+async function registerAdmission(app: FastifyInstance, rt: Runtime): Promise<void> {
   // Admission control: when the event loop lags, a request accepted now would only wait in line; it is
   // refused at once with 503 + Retry-After so the accepted ones stay fast. Health and metrics still answer.
   if (rt.cfg.api.maxEventLoopDelayMs > 0) {
@@ -96,10 +139,9 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
       details: [],
     }),
   });
-  const revocations = watchRevocations(new TokenStore(rt.pool, rt.cfg.api.tokenSecret), rt.log);
-  await revocations.ready;
-  app.decorate('tokenRevoked', revocations.isRevoked);
-  app.addHook('onClose', async () => revocations.stop());
+}
+
+async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       // 3.1: its schemas are JSON Schema 2020-12, the dialect our route schemas are written in
@@ -114,28 +156,10 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
       security: [{ bearer: [] }],
     },
   });
-  app.addHook('onResponse', async (req, reply) => {
-    rt.metrics.httpRequests.inc({
-      route: req.routeOptions.url ?? 'unknown',
-      status: String(reply.statusCode),
-    });
-  });
+}
 
-  await app.register(healthRoutes, readinessDeps(rt));
-  await app.register(snapshotRoutes, {
-    producer,
-    audio: rt.audio,
-    maxPcmBytes: rt.cfg.api.maxPcmBytes,
-    tokenSecret: rt.cfg.api.tokenSecret,
-    capturedWindow: { maxAgeMs: rt.cfg.topics.snapshotRetentionMs, maxAheadMs: MAX_CLOCK_SKEW_MS },
-    queue: new SendQueue<PreparedRecord>({
-      send: (batch) => producer.sendRecords(batch),
-      max: rt.cfg.api.produceQueueMax,
-      timeoutMs: rt.cfg.api.produceTimeoutMs,
-    }),
-  });
-  for (const p of plugins) await p(app);
-
+/** GET /metrics and GET /openapi.json. */
+function metaRoutes(app: FastifyInstance, rt: Runtime): void {
   // Both documented like every route; public (no token), as Prometheus scrapes without one.
   app.get(
     '/metrics',
@@ -173,8 +197,6 @@ export async function buildApi({ rt, producer, plugins = [] }: ApiDeps): Promise
     async (_req, reply) =>
       reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
   );
-  await app.ready();
-  return app;
 }
 
 function readinessDeps(rt: Runtime) {

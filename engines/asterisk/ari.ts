@@ -58,16 +58,47 @@ export async function startAriBridge(deps: { log: Logger }, opts: AriOptions): P
   const base = `${opts.url.replace(/\/+$/, '')}/ari`;
   const auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
   const log = deps.log.child({ role: 'ari', app: opts.app });
-  const taps = new Map<string, Tap>();
-  /** Channels this adapter created (snoops, external media): never tapped themselves. */
-  const own = new Set<string>();
+  const { taps, untap, onEvent } = tapper(ariCaller(base, auth), opts, log);
+  const ws = await openEvents(base, auth, opts.app);
+  // Events are handled one at a time, in order: a hangup never overtakes its own setup.
+  let queue = Promise.resolve();
+  ws.on('message', (data) => {
+    let e: AriEvent;
+    try {
+      e = JSON.parse(String(data)) as AriEvent;
+    } catch {
+      log.warn('ARI event that is not JSON ignored');
+      return;
+    }
+    queue = queue.then(() => onEvent(e)).catch((err: Error) => log.warn({ err: err.message }, 'ARI event'));
+  });
 
-  const call = async (
-    method: 'POST' | 'DELETE',
-    path: string,
-    query: Record<string, string> = {},
-    missingOk = false,
-  ) => {
+  const lc = createLifecycle(async () => {
+    ws.removeAllListeners('close');
+    await queue;
+    await Promise.all([...taps.keys()].map((id) => untap(id)));
+    ws.close();
+  });
+  ws.on(
+    'close',
+    (code) =>
+      void lc.fail(new VoiceloopError('ENGINE', `ARI event stream closed (${code})`, { canRetry: true })),
+  );
+  lc.running();
+  log.info(`Stasis app ${opts.app} on ${opts.url}, media toward ${opts.externalHost}`);
+  return lc.role({ taps });
+}
+
+type AriCall = (
+  method: 'POST' | 'DELETE',
+  path: string,
+  query?: Record<string, string>,
+  missingOk?: boolean,
+) => Promise<unknown>;
+
+/** ARI's REST calls: the JSON answer (null for 204, or for 404 when `missingOk`), an ENGINE error else. */
+function ariCaller(base: string, auth: string): AriCall {
+  return async (method, path, query = {}, missingOk = false) => {
     const q = new URLSearchParams(query).toString();
     let res: Response;
     try {
@@ -87,6 +118,13 @@ export async function startAriBridge(deps: { log: Logger }, opts: AriOptions): P
     }
     return res.status === 204 ? null : ((await res.json()) as unknown);
   };
+}
+
+/** The calls in the app and their taps: made when a call enters, deleted when it ends. */
+function tapper(call: AriCall, opts: AriOptions, log: Logger) {
+  const taps = new Map<string, Tap>();
+  /** Channels this adapter created (snoops, external media): never tapped themselves. */
+  const own = new Set<string>();
 
   const tap = async (channel: AriChannel) => {
     const t: Tap = {
@@ -155,9 +193,13 @@ export async function startAriBridge(deps: { log: Logger }, opts: AriOptions): P
     // The snoop leaves the app when the call it spies on hangs up.
     for (const [caller, t] of taps) if (t.snoopId === id) await untap(caller);
   };
+  return { taps, untap, onEvent };
+}
 
+/** The app's WebSocket of events, once open. */
+async function openEvents(base: string, auth: string, app: string): Promise<WebSocket> {
   const wsUrl = new URL(`${base.replace(/^http/, 'ws')}/events`);
-  wsUrl.searchParams.set('app', opts.app);
+  wsUrl.searchParams.set('app', app);
   const ws = new WebSocket(wsUrl, { headers: { authorization: auth } });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -172,31 +214,5 @@ export async function startAriBridge(deps: { log: Logger }, opts: AriOptions): P
       ),
     );
   });
-  // Events are handled one at a time, in order: a hangup never overtakes its own setup.
-  let queue = Promise.resolve();
-  ws.on('message', (data) => {
-    let e: AriEvent;
-    try {
-      e = JSON.parse(String(data)) as AriEvent;
-    } catch {
-      log.warn('ARI event that is not JSON ignored');
-      return;
-    }
-    queue = queue.then(() => onEvent(e)).catch((err: Error) => log.warn({ err: err.message }, 'ARI event'));
-  });
-
-  const lc = createLifecycle(async () => {
-    ws.removeAllListeners('close');
-    await queue;
-    await Promise.all([...taps.keys()].map((id) => untap(id)));
-    ws.close();
-  });
-  ws.on(
-    'close',
-    (code) =>
-      void lc.fail(new VoiceloopError('ENGINE', `ARI event stream closed (${code})`, { canRetry: true })),
-  );
-  lc.running();
-  log.info(`Stasis app ${opts.app} on ${opts.url}, media toward ${opts.externalHost}`);
-  return lc.role({ taps });
+  return ws;
 }

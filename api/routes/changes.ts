@@ -1,6 +1,6 @@
 // GET /v1/changes (issue 12): the audit log — who or what changed which parameter at which scope,
 // when, why, and what rolled it back — and GET /v1/events, the same changes live as server-sent events.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { validationError } from '../../lib/errors.ts';
 import type { ChangeReadRow } from '../../storage/changeReads.ts';
 import * as changeReads from '../../storage/changeReads.ts';
@@ -66,60 +66,7 @@ interface ListQuery {
 }
 
 export const changeRoutes: FastifyPluginAsync<ChangeRouteDeps> = async (app, deps) => {
-  app.get<{ Querystring: ListQuery }>(
-    '/v1/changes',
-    {
-      preHandler: requireRole(deps.tokenSecret, ...READ_ROLES),
-      schema: {
-        summary:
-          'The audit log of parameter changes, newest first: actor, scope, before/after, reason, status, rollback links',
-        description:
-          "A tenant's token sees its tenant- and call-scoped changes; an admin's sees every tenant's and the global ones (or one tenant's with tenant_id).",
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            tenant_id: q.id,
-            station_id: q.int,
-            call_id: q.id,
-            status: { type: 'string', enum: ['applied', 'rejected', 'rolled_back'] },
-            actor_kind: { type: 'string', enum: ['user', 'optimizer', 'experiment'] },
-            level: { type: 'string', enum: ['global', 'tenant', 'call'] },
-            from: q.time,
-            to: q.time,
-            limit: q.int,
-            cursor: q.cursor,
-          },
-        },
-      },
-    },
-    async (req) => {
-      const qs = req.query;
-      const from = timeParam(qs.from, 'from');
-      const to = timeParam(qs.to, 'to');
-      if (from && to && from >= to)
-        throw validationError('from must be before to', [{ field: 'from', reason: 'must be before to' }]);
-      const limit = intParam(qs.limit, 'limit', 1, 500, 50);
-      const rows = await changeReads.pageOfChanges(deps.pool, {
-        stream: deps.stream,
-        tenant: readTenant(req, qs.tenant_id),
-        stationId: stationParam(qs.station_id),
-        callId: qs.call_id ?? null,
-        status: qs.status ?? null,
-        actorKind: qs.actor_kind ?? null,
-        level: qs.level ?? null,
-        from,
-        to,
-        after: decodeCursor(qs.cursor, 2),
-        limit,
-      });
-      const last = rows[rows.length - 1];
-      return {
-        items: rows.map(changeView),
-        next_cursor: rows.length === limit && last ? encodeCursor([last.created_key, last.change_id]) : null,
-      };
-    },
-  );
+  listRoute(app, deps);
 
   const feed = new ChangeFeed({
     pool: deps.pool,
@@ -188,3 +135,61 @@ export const changeRoutes: FastifyPluginAsync<ChangeRouteDeps> = async (app, dep
     },
   );
 };
+
+/** GET /v1/changes: a page of the audit log, newest first. */
+function listRoute(app: FastifyInstance, deps: ChangeRouteDeps): void {
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/changes',
+    {
+      preHandler: requireRole(deps.tokenSecret, ...READ_ROLES),
+      schema: {
+        summary:
+          'The audit log of parameter changes, newest first: actor, scope, before/after, reason, status, rollback links',
+        description:
+          "A tenant's token sees its tenant- and call-scoped changes; an admin's sees every tenant's and the global ones (or one tenant's with tenant_id).",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            tenant_id: q.id,
+            station_id: q.int,
+            call_id: q.id,
+            status: { type: 'string', enum: ['applied', 'rejected', 'rolled_back'] },
+            actor_kind: { type: 'string', enum: ['user', 'optimizer', 'experiment'] },
+            level: { type: 'string', enum: ['global', 'tenant', 'call'] },
+            from: q.time,
+            to: q.time,
+            limit: q.int,
+            cursor: q.cursor,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const qs = req.query;
+      const from = timeParam(qs.from, 'from');
+      const to = timeParam(qs.to, 'to');
+      if (from && to && from >= to)
+        throw validationError('from must be before to', [{ field: 'from', reason: 'must be before to' }]);
+      const limit = intParam(qs.limit, 'limit', 1, 500, 50);
+      const rows = await changeReads.pageOfChanges(deps.pool, {
+        stream: deps.stream,
+        tenant: readTenant(req, qs.tenant_id),
+        stationId: stationParam(qs.station_id),
+        callId: qs.call_id ?? null,
+        status: qs.status ?? null,
+        actorKind: qs.actor_kind ?? null,
+        level: qs.level ?? null,
+        from,
+        to,
+        after: decodeCursor(qs.cursor, 2),
+        limit,
+      });
+      const last = rows[rows.length - 1];
+      return {
+        items: rows.map(changeView),
+        next_cursor: rows.length === limit && last ? encodeCursor([last.created_key, last.change_id]) : null,
+      };
+    },
+  );
+}

@@ -1,7 +1,7 @@
 // Config API (DESIGN §9): every change goes through ChangeService — the same safe path the optimizers
 // use. Unsafe changes are refused with 422 and every reason (and recorded as rejected in the audit);
 // malformed requests get 400 and write nothing.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { parameterByName, stationById } from '../../catalog/index.ts';
 import type { ChangeOutcome, ChangeService } from '../../config/changes.ts';
 import { checkScope } from '../../config/keys.ts';
@@ -70,6 +70,15 @@ function answer(o: ChangeOutcome) {
 }
 
 export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, deps) => {
+  updateRoute(app, deps);
+
+  rollbackRoute(app, deps);
+
+  effectiveRoute(app, deps);
+};
+
+/** POST /v1/config/update: a parameter change through the one change path. */
+function updateRoute(app: FastifyInstance, deps: ConfigRouteDeps): void {
   app.post<{
     Body: {
       station_id: number;
@@ -120,7 +129,10 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
       return reply.status(out.status === 'applied' ? 200 : 422).send(answer(out));
     },
   );
+}
 
+/** POST /v1/config/rollback: roll back a change, or a key to a version (itself a new change). */
+function rollbackRoute(app: FastifyInstance, deps: ConfigRouteDeps): void {
   app.post<{
     Body: { change_id?: string; station_id?: number; scope?: ScopeBody; to_version?: number; reason: string };
   }>(
@@ -178,7 +190,10 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
       return reply.status(out.status === 'applied' ? 200 : 422).send(answer(out));
     },
   );
+}
 
+/** GET /v1/config: the effective parameters of a station at a scope. */
+function effectiveRoute(app: FastifyInstance, deps: ConfigRouteDeps): void {
   app.get<{
     Querystring: { station_id: string; level?: Scope['level']; tenant_id?: string; call_id?: string };
   }>(
@@ -231,4 +246,4 @@ export const configRoutes: FastifyPluginAsync<ConfigRouteDeps> = async (app, dep
       };
     },
   );
-};
+}

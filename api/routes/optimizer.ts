@@ -1,7 +1,7 @@
 // Optimizer API (DESIGN §9): run the online optimizer now for a call (or for a station's recent calls
 // of a tenant) from the latest persisted snapshots, start a batch run over a time range of history
 // (202 with the run id; it goes on in the background), and read any run back with its progress.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { stationById } from '../../catalog/index.ts';
 import type { ChangeService } from '../../config/changes.ts';
 import { type CallMemory, decideAndApply } from '../../consumers/online/index.ts';
@@ -32,6 +32,40 @@ const isBatchBody = (b: unknown): b is Record<string, unknown> =>
 
 export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (app, deps) => {
   const operatorOnly = requireRole(deps.tokenSecret, 'operator');
+  runRoute(app, deps, operatorOnly);
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/optimizer/runs/:id',
+    {
+      preHandler: requireRole(deps.tokenSecret, 'operator', 'viewer'),
+      schema: {
+        summary: 'One optimizer run with its scorecard, analysis, changes and progress',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+      },
+    },
+    async (req) => {
+      const { rows } = await deps.pool.query(
+        'SELECT * FROM optimizer_runs WHERE run_id = $1 AND stream = $2',
+        [req.params.id, deps.changes.stream],
+      );
+      const run = rows[0];
+      if (!run) throw new VoiceloopError('NOT_FOUND', `run ${req.params.id} does not exist`);
+      assertTenant(req, run.tenant_id);
+      const changes = await deps.pool.query(
+        'SELECT change_id, station_id, status, before, after, reason, config_version, rollback_of, created_at FROM parameter_changes WHERE run_id = $1 ORDER BY created_at',
+        [run.run_id],
+      );
+      return { ...run, changes: changes.rows };
+    },
+  );
+};
+
+/** POST /v1/optimizer/run: an online decision now, or a batch run submitted. */
+function runRoute(
+  app: FastifyInstance,
+  deps: OptimizerRouteDeps,
+  operatorOnly: ReturnType<typeof requireRole>,
+): void {
   app.post<{ Body: { mode: 'online' | 'batch'; station_id: number; tenant_id: string; call_id?: string } }>(
     '/v1/optimizer/run',
     {
@@ -141,29 +175,4 @@ export const optimizerRoutes: FastifyPluginAsync<OptimizerRouteDeps> = async (ap
       return reply.status(200).send({ mode: 'online', station_id: b.station_id, runs });
     },
   );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/optimizer/runs/:id',
-    {
-      preHandler: requireRole(deps.tokenSecret, 'operator', 'viewer'),
-      schema: {
-        summary: 'One optimizer run with its scorecard, analysis, changes and progress',
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
-      },
-    },
-    async (req) => {
-      const { rows } = await deps.pool.query(
-        'SELECT * FROM optimizer_runs WHERE run_id = $1 AND stream = $2',
-        [req.params.id, deps.changes.stream],
-      );
-      const run = rows[0];
-      if (!run) throw new VoiceloopError('NOT_FOUND', `run ${req.params.id} does not exist`);
-      assertTenant(req, run.tenant_id);
-      const changes = await deps.pool.query(
-        'SELECT change_id, station_id, status, before, after, reason, config_version, rollback_of, created_at FROM parameter_changes WHERE run_id = $1 ORDER BY created_at',
-        [run.run_id],
-      );
-      return { ...run, changes: changes.rows };
-    },
-  );
-};
+}

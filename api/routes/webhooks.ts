@@ -4,7 +4,7 @@
 // may also subscribe the deployment's own events (tenant '*'). URLs are checked here (webhooks/url.ts)
 // and every resolved address again at delivery.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { VoiceloopError, validationError } from '../../lib/errors.ts';
 import type { Pool } from '../../storage/db.ts';
 import * as repo from '../../storage/webhooks.ts';
@@ -69,6 +69,9 @@ interface CreateBody {
   tenant_id?: string;
 }
 
+/** The subscription if the caller's tenant may see it; 404 otherwise. */
+type Visible = (req: FastifyRequest, id: string) => Promise<repo.SubscriptionRow>;
+
 export const webhookRoutes: FastifyPluginAsync<WebhookRouteDeps> = async (app, deps) => {
   /** The subscription if the caller's tenant may see it; 404 otherwise (another tenant's is not shown to exist). */
   async function visible(req: FastifyRequest, id: string): Promise<repo.SubscriptionRow> {
@@ -79,64 +82,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteDeps> = async (app, d
     return s;
   }
 
-  app.post<{ Body: CreateBody }>(
-    '/v1/webhooks',
-    {
-      preHandler: requireRole(deps.tokenSecret, 'operator'),
-      schema: {
-        summary:
-          "Subscribe a URL to event types of the token's tenant; deliveries are signed with HMAC-SHA256 over `<timestamp>.<body>`",
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['url', 'event_types'],
-          properties: {
-            url: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
-            event_types: {
-              type: 'array',
-              minItems: 1,
-              maxItems: EVENT_TYPES.length,
-              uniqueItems: true,
-              items: { type: 'string', enum: [...EVENT_TYPES] },
-            },
-            secret: { type: 'string', minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' },
-            tenant_id: tenantSchema,
-          },
-        },
-        response: { 201: subscriptionSchema },
-      },
-    },
-    async (req, reply) => {
-      const p = req.principal!;
-      const tenant = req.body.tenant_id ?? p.tenant;
-      assertTenant(req, tenant);
-      const problems = urlProblems(req.body.url, deps.allowPrivateNetworks).map((reason) => ({
-        field: 'url',
-        reason,
-      }));
-      const deployment = req.body.event_types.filter((t) => DEPLOYMENT_EVENTS.includes(t));
-      if (tenant !== ALL_TENANTS && deployment.length > 0)
-        problems.push({
-          field: 'event_types',
-          reason: `${deployment.join(', ')} belong to the deployment, not a tenant: subscribe them with tenant_id "*" (admin)`,
-        });
-      if (problems.length > 0)
-        throw validationError(
-          `invalid subscription: ${problems.map((x) => `${x.field} ${x.reason}`).join('; ')}`,
-          problems,
-        );
-      const secret = req.body.secret ?? randomBytes(32).toString('base64url');
-      const row = await repo.insertSubscription(deps.pool, deps.stream, {
-        id: randomUUID(),
-        tenantId: tenant,
-        url: req.body.url,
-        secret,
-        eventTypes: req.body.event_types,
-        createdBy: `user:${p.sub}`,
-      });
-      return reply.status(201).send({ ...view(row), secret });
-    },
-  );
+  createRoute(app, deps);
 
   app.get(
     '/v1/webhooks',
@@ -217,6 +163,73 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteDeps> = async (app, d
     },
   );
 
+  deliveriesRoute(app, deps, visible);
+};
+
+/** POST /v1/webhooks: a new subscription, its URL checked and its secret made when none is given. */
+function createRoute(app: FastifyInstance, deps: WebhookRouteDeps): void {
+  app.post<{ Body: CreateBody }>(
+    '/v1/webhooks',
+    {
+      preHandler: requireRole(deps.tokenSecret, 'operator'),
+      schema: {
+        summary:
+          "Subscribe a URL to event types of the token's tenant; deliveries are signed with HMAC-SHA256 over `<timestamp>.<body>`",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'event_types'],
+          properties: {
+            url: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
+            event_types: {
+              type: 'array',
+              minItems: 1,
+              maxItems: EVENT_TYPES.length,
+              uniqueItems: true,
+              items: { type: 'string', enum: [...EVENT_TYPES] },
+            },
+            secret: { type: 'string', minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' },
+            tenant_id: tenantSchema,
+          },
+        },
+        response: { 201: subscriptionSchema },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal!;
+      const tenant = req.body.tenant_id ?? p.tenant;
+      assertTenant(req, tenant);
+      const problems = urlProblems(req.body.url, deps.allowPrivateNetworks).map((reason) => ({
+        field: 'url',
+        reason,
+      }));
+      const deployment = req.body.event_types.filter((t) => DEPLOYMENT_EVENTS.includes(t));
+      if (tenant !== ALL_TENANTS && deployment.length > 0)
+        problems.push({
+          field: 'event_types',
+          reason: `${deployment.join(', ')} belong to the deployment, not a tenant: subscribe them with tenant_id "*" (admin)`,
+        });
+      if (problems.length > 0)
+        throw validationError(
+          `invalid subscription: ${problems.map((x) => `${x.field} ${x.reason}`).join('; ')}`,
+          problems,
+        );
+      const secret = req.body.secret ?? randomBytes(32).toString('base64url');
+      const row = await repo.insertSubscription(deps.pool, deps.stream, {
+        id: randomUUID(),
+        tenantId: tenant,
+        url: req.body.url,
+        secret,
+        eventTypes: req.body.event_types,
+        createdBy: `user:${p.sub}`,
+      });
+      return reply.status(201).send({ ...view(row), secret });
+    },
+  );
+}
+
+/** GET /v1/webhooks/:id/deliveries: the delivery log. */
+function deliveriesRoute(app: FastifyInstance, deps: WebhookRouteDeps, visible: Visible): void {
   app.get<{ Params: { id: string }; Querystring: { limit?: string } }>(
     '/v1/webhooks/:id/deliveries',
     {
@@ -251,4 +264,4 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteDeps> = async (app, d
       };
     },
   );
-};
+}

@@ -7,7 +7,7 @@ import { stripNonCode } from './imports.ts';
 
 // A line that starts a function: `function f(` / `f<T>(` (a method, or a call such as `test('x', () => {`:
 // told apart below) / `const f: T = (...) =>` / a class field `f = (...) =>` / an object property
-// `f: (...) =>`. The `d` flag gives where the name is; what follows it is parsed, so a line that only
+// `f: (...) =>` / `const x = call(` (whose callbacks are functions). The `d` flag gives where the name is; what follows it is parsed, so a line that only
 // looks like one (`x = (a + b) * 2`) counts for nothing.
 const ARROW_START = String.raw`(?:async\s*)?(?:[(<]|[A-Za-z0-9_$]+\s*=>)`;
 const TYPE_THEN_EQUALS = String.raw`\s*[?!]?\s*(?::(?:[^=]|=>)+?)?=\s*`;
@@ -17,7 +17,8 @@ const HEADER = new RegExp(
     String.raw`(?:(?:private|public|protected|static|readonly|override|get|set|async)\s+)*([A-Za-z0-9_$]+)\s*(?:<[^>]*>)?\s*\([^;]*$`,
     String.raw`(?:const|let|var)\s+([A-Za-z0-9_$]+)${TYPE_THEN_EQUALS}${ARROW_START}`,
     String.raw`(?:(?:private|public|protected|static|readonly|override)\s+)*([A-Za-z0-9_$]+)${TYPE_THEN_EQUALS}${ARROW_START}`,
-    String.raw`([A-Za-z0-9_$]+)\s*\??\s*:\s*${ARROW_START})`,
+    String.raw`([A-Za-z0-9_$]+)\s*\??\s*:\s*${ARROW_START}`,
+    String.raw`(?:const|let|var)\s+([A-Za-z0-9_$]+)${TYPE_THEN_EQUALS}(?:await\s+)?(?:new\s+)?[A-Za-z0-9_$.]+\s*(?:<[^>]*>)?\()`,
   ].join('|'),
   'd',
 );
@@ -66,13 +67,20 @@ export function functionLengths(src: string): [string, number, number][] {
   for (let i = 0; i < lineStarts.length; i++) {
     const line = code.slice(lineStarts[i], lineStarts[i + 1] ?? code.length);
     const m = line.match(HEADER);
-    const group = m && [1, 2, 3, 4, 5].find((g) => m[g] !== undefined);
+    const group = m && [1, 2, 3, 4, 5, 6].find((g) => m[g] !== undefined);
     if (!m || !group || KEYWORDS.has(m[group]!)) continue;
     const afterName = lineStarts[i]! + m.indices![group]![1];
-    const found = group <= 2 ? declarationBody(code, afterName) : arrowBody(code, afterName, group === 5);
+    // `const server = createServer((req, res) => {`: the callbacks of the call that gives the value.
+    const callAt = group === 6 ? lineStarts[i]! + m.index! + m[0].length - 1 : -1;
+    const found =
+      group === 6
+        ? 'call'
+        : group <= 2
+          ? declarationBody(code, afterName)
+          : arrowBody(code, afterName, group === 5);
     if (found === 'call') {
       // `name(...)` called, not declared: the functions are the callbacks among its arguments.
-      for (const [at, end] of callbacks(code, afterName)) {
+      for (const [at, end] of callbacks(code, callAt >= 0 ? callAt : afterName)) {
         out.push([m[group]!, lineOf(at) + 1, lineOf(end) - lineOf(at) + 1]);
       }
     } else if (found) out.push([m[group]!, i + 1, lineOf(found) - i + 1]);

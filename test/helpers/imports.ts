@@ -128,8 +128,10 @@ export function circles(g: ModuleGraph): string[][] {
   return out;
 }
 
-// A `/` after one of these (or after `return`, `typeof`...) starts a regular expression, not a division.
-const BEFORE_REGEX = /(?:^|[(,=:[!&|?{};+\-*%<>~^]|\b(?:return|typeof|case|in|of|void|yield|await))\s*$/;
+// A `/` after one of these (or after `return`, `typeof`...) starts a regular expression, not a division;
+// not after a non-null assertion (`n! / 2`) nor after `x++` / `x--`.
+const BEFORE_REGEX =
+  /(?:^|[(,=:[&|?{};*%<>~^]|(?<![\w$)\]])!|(?<!\+)\+|(?<!-)-|\b(?:return|typeof|case|in|of|void|yield|await))\s*$/;
 
 /** The index after the regular expression literal opening at `i` (classes `[...]` may hold a `/`). */
 function regexEnd(src: string, i: number): number {

@@ -112,11 +112,20 @@ test('the measure finds functions and their ends', () => {
     ...body(3),
     '});',
     'const one = (x: number) => x + 1;',
+    'function d(xs: number[]) {',
+    '  const m = xs[0]! / xs.length;',
+    '  return { m };',
+    '}',
+    'const server = createServer((req, res) => {',
+    ...body(2),
+    '});',
   ].join('\n');
   assert.deepEqual(functionLengths(tricky), [
     ['r', 1, 5],
     ['test', 6, 5],
     ['one', 11, 1],
+    ['d', 12, 4], // a non-null assertion before a division, not a regular expression
+    ['server', 16, 4], // the callback of the call a variable is set to
   ]);
 
   // Arrow functions with a declared type, over several lines, as class fields and as object properties.

@@ -11,6 +11,7 @@ import {
   type ParamChange,
   type PendingChange,
 } from './state.ts';
+import { unlike } from './typical.ts';
 import { WATCH } from './watch.ts';
 
 /** A change must gain at least this many points (of 100) to count as an improvement, not noise. */
@@ -144,8 +145,9 @@ export function attributableDrop(
   componentsBefore: Readonly<Record<string, number>>,
   now: StationScore,
   changed: readonly string[],
+  skip: ReadonlySet<string> = NONE,
 ): number {
-  return attributableMove(componentsBefore, now, changed, -1);
+  return attributableMove(componentsBefore, now, changed, -1, skip);
 }
 
 /**
@@ -157,8 +159,38 @@ export function attributableGain(
   componentsBefore: Readonly<Record<string, number>>,
   now: StationScore,
   changed: readonly string[],
+  skip: ReadonlySet<string> = NONE,
 ): number {
-  return attributableMove(componentsBefore, now, changed, 1);
+  return attributableMove(componentsBefore, now, changed, 1, skip);
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The score points that `skip`'s components moved between the two snapshots (signed, on the score's
+ * own scale: the audio components' weighted mean times the guard and settings factors the score had).
+ * Taken off the judged score, the comparison is like with like (typical.ts unlike).
+ */
+export function movedOn(
+  componentsBefore: Readonly<Record<string, number>>,
+  now: StationScore,
+  skip: ReadonlySet<string>,
+): number {
+  if (skip.size === 0) return 0;
+  let wsum = 0;
+  let sum = 0;
+  let moved = 0;
+  for (const c of now.components) {
+    if (c.name in SETTINGS_WEIGHTS) continue;
+    wsum += c.weight;
+    sum += c.weight * c.score;
+    const was = componentsBefore[c.name];
+    if (skip.has(c.name) && was !== undefined) moved += c.weight * (c.score - was);
+  }
+  if (wsum <= 0 || sum <= 0) return 0;
+  // score = 100 * (sum / wsum) * factor, so one point of the mean is worth `factor` points of score.
+  const factor = now.score / ((100 * sum) / wsum);
+  return (100 * moved * factor) / wsum;
 }
 
 /**
@@ -173,6 +205,7 @@ function attributableMove(
   now: StationScore,
   changed: readonly string[],
   sign: 1 | -1,
+  skip: ReadonlySet<string>,
 ): number {
   const watched = new Set(changed.flatMap((n) => WATCH[n] ?? []));
   let wsum = 0;
@@ -190,7 +223,7 @@ function attributableMove(
     }
     wsum += c.weight;
     const was = componentsBefore[c.name];
-    if (was === undefined) continue;
+    if (was === undefined || skip.has(c.name)) continue;
     const path = componentMetricPath(c.name);
     const related = GUARD_COMPONENTS.has(c.name) || (path !== undefined && watched.has(path));
     const d = sign * (c.score - was);
@@ -267,11 +300,12 @@ export function judgeChange(
   metricsNow: MetricDigest = digest(snapshot),
 ): Judgement {
   const before = p.score_before;
-  const attributableNow = attributableDrop(
-    p.components_before,
-    score,
-    p.changes.map((c) => c.name),
-  );
+  const changed = p.changes.map((c) => c.name);
+  // Like with like: components the two snapshots cannot be compared on are left out of the move.
+  const apart = unlike(p.metrics_before, metricsNow);
+  const skip = apart?.components ?? NONE;
+  const scoreNow = score.score - movedOn(p.components_before, score, skip);
+  const attributableNow = attributableDrop(p.components_before, score, changed, skip);
   // A regression is confirmed on a second snapshot (the judged score is the mean of the two), unless
   // a guard collapsed: speech eaten or clipping does not wait.
   const severe = score.components.some(
@@ -279,30 +313,29 @@ export function judgeChange(
       GUARD_COMPONENT_NAMES.has(c.name) &&
       (p.components_before[c.name] ?? c.score) - c.score >= GUARD_SEVERE_DROP,
   );
-  const firstLook = classify(before, score.score, attributableNow);
+  const firstLook = classify(before, scoreNow, attributableNow);
   if (firstLook === 'regressed' && !p.suspect && !severe) {
-    const suspect = { score: score.score, attributable: attributableNow };
+    const suspect = { score: scoreNow, attributable: attributableNow };
     const verdict: Verdict = {
       kind: 'neutral',
       before,
-      after: score.score,
-      detail: `score ${fmt(before)} -> ${fmt(score.score)} after ${describeChanges(p.changes)}: looks worse, confirming on the next snapshot`,
+      after: scoreNow,
+      detail: `score ${fmt(before)} -> ${fmt(scoreNow)} after ${describeChanges(p.changes)}${apart ? ` (${apart.why})` : ''}: looks worse, confirming on the next snapshot`,
     };
     return { waiting: true, state: { ...st, pending: { ...p, suspect } }, verdict, rollback: null, back: [] };
   }
-  const after = p.suspect ? (p.suspect.score + score.score) / 2 : score.score;
+  const after = p.suspect ? (p.suspect.score + scoreNow) / 2 : scoreNow;
   const attributable = p.suspect ? Math.min(p.suspect.attributable, attributableNow) : attributableNow;
   let kind = classify(before, after, attributable);
-  const what = describeChanges(p.changes);
+  const what = `${describeChanges(p.changes)}${apart ? ` (${apart.why})` : ''}`;
   const why = evidence(p.components_before, p.metrics_before, score, metricsNow);
   // An exploratory step is kept only when it clearly gains, on the components it can move: a score
   // that rose on the others is the next second of speech, not the step. A neutral one goes back to
   // the known-good set, so exploration cannot drift the call on noise.
-  const changed = p.changes.map((c) => c.name);
   if (
     p.exploratory &&
     kind === 'improved' &&
-    attributableGain(p.components_before, score, changed) < IMPROVE_MIN_POINTS
+    attributableGain(p.components_before, score, changed, skip) < IMPROVE_MIN_POINTS
   )
     kind = 'neutral';
   const fruitless = p.exploratory && kind === 'neutral';

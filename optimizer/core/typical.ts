@@ -1,0 +1,33 @@
+// Which snapshots of a call can be compared when a change is judged (issue 10, point 4). One second
+// of speech differs from the next, and the blind SNR estimator (WADA, audio/metrics/wada.ts), clamped
+// to -20 .. 100 dB, lands on a clamp on seconds it cannot read (a stretch of almost only speech, or of
+// almost only noise). A change judged against such a second is judged against the second, not the
+// parameters: a baseline that read 100 dB before a good move reads 10 dB after it (gen-5-2, station 3)
+// and the move looks like a 10-point regression. Pure.
+import { fmt } from './curves.ts';
+
+/** The blind SNR estimator's clamps (audio/metrics/wada.ts), with a little room for rounding. */
+export const SNR_CLAMP_HIGH_DB = 99.5;
+export const SNR_CLAMP_LOW_DB = -19.5;
+
+/**
+ * The components a change's judging leaves out because the baseline snapshot and the one that ran the
+ * change cannot be compared on them: the noise component when the blind SNR sits on an estimator clamp
+ * on one side and not on the other (a clamp is the estimator giving up on the second, not a reading).
+ * Only a reading that flatters one side is distrusted: a fall onto the lower clamp after the change is
+ * believed, the change may have let the noise in. Null when the two compare on everything.
+ */
+export function unlike(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+): { readonly components: ReadonlySet<string>; readonly why: string } | null {
+  const a = before['snr_db'];
+  const b = now['snr_db'];
+  if (a === undefined || b === undefined) return null;
+  const side = (x: number) => (x >= SNR_CLAMP_HIGH_DB ? 1 : x <= SNR_CLAMP_LOW_DB ? -1 : 0);
+  if (side(a) === side(b) || side(b) === -1) return null;
+  return {
+    components: new Set(['noise']),
+    why: `noise left out: the blind SNR read ${fmt(a, 1)} dB before and ${fmt(b, 1)} dB after, one of them on the estimator's clamp`,
+  };
+}

@@ -1,0 +1,142 @@
+// Judging like with like (optimizer/core/typical.ts, judge.ts): a baseline second the blind SNR
+// estimator could not read is not held against a change, while what a change may have caused (noise
+// let in, speech eaten) still is. Pure: no I/O.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation } from '../../../catalog/index.ts';
+import { decide, markApplied, ROLLBACK_DROP_POINTS, scoreSnapshot } from '../../../optimizer/core/index.ts';
+import { componentScores, judgeChange, movedOn } from '../../../optimizer/core/judge.ts';
+import { digest, initialState, type PendingChange } from '../../../optimizer/core/state.ts';
+import { unlike } from '../../../optimizer/core/typical.ts';
+import { type SnapOverrides, snap } from './snapshots.ts';
+
+test('typical: a blind SNR on an estimator clamp is not compared with one off it, unless the change may have caused it', () => {
+  const at = (snr_db: number, speech_activity = 0.8) => ({ snr_db, speech_activity });
+  assert.equal(unlike(at(12), at(30)), null, 'two readings: like with like');
+  assert.equal(unlike(at(100), at(100)), null, 'a clean line reads 100 dB on every second');
+  assert.deepEqual([...unlike(at(100), at(9.9))!.components], ['noise'], 'the baseline sat on the clamp');
+  assert.match(unlike(at(100), at(9.9))!.why, /blind SNR read 100\.0 dB before and 9\.9 dB after/);
+  assert.deepEqual([...unlike(at(10), at(100))!.components], ['noise'], 'a clamp after flatters the change');
+  assert.deepEqual([...unlike(at(-20), at(8))!.components], ['noise']);
+  // Falling onto the lower clamp after a change is believed: the change may have let the noise in.
+  assert.equal(unlike(at(25), at(-20)), null);
+  assert.equal(unlike(at(100), at(-20)), null);
+  assert.equal(unlike({}, at(-20)), null, 'no reading, nothing to compare');
+});
+
+test('typical: movedOn is exactly the score a component moved, the guard factor included', () => {
+  // Without the parameters: the settings guards (suppression_need reads the SNR too) stay out.
+  const a = scoreSnapshot(snap(3, { audio: { snr_db: 100, crest_factor_db: 7 } }));
+  const b = scoreSnapshot(snap(3, { audio: { snr_db: 9.9, crest_factor_db: 7 } }));
+  assert.ok(
+    a.score <
+      100 *
+        (a.components.reduce((x, c) => x + c.weight * c.score, 0) /
+          a.components.reduce((x, c) => x + c.weight, 0)) -
+        1,
+    'a guard factor under 1',
+  );
+  const noise = (s: typeof a) => s.components.find((c) => c.name === 'noise')!.score;
+  assert.ok(noise(a) - noise(b) > 0.5, 'the clamp scores the noise as gone');
+  // Only the noise moved: taking its move off leaves the baseline's score.
+  const moved = movedOn(componentScores(a), b, new Set(['noise']));
+  assert.ok(Math.abs(b.score - moved - a.score) < 1e-9, `${b.score} - ${moved} vs ${a.score}`);
+  assert.equal(movedOn(componentScores(a), b, new Set()), 0);
+  assert.equal(movedOn(componentScores(a), b, new Set(['hum'])), 0, 'hum did not move');
+});
+
+/** A first snapshot that proposes, then the change judged on `after` (and on `again` if it waits). */
+function judgeAfter(first: SnapOverrides, after: SnapOverrides, again: SnapOverrides = after) {
+  const current = defaultsForStation(3);
+  const d1 = decide({ snapshot: snap(3, first), current, state: null, now: 0 });
+  assert.ok(d1.proposals.length > 0, d1.analysis);
+  const applied = { ...current };
+  for (const p of d1.proposals) applied[p.name] = p.new;
+  const d2 = decide({
+    snapshot: snap(3, { ...after, version: 1, index: 1 }),
+    current: applied,
+    state: markApplied(d1.state, 1),
+    now: 3000,
+  });
+  const d3 = d2.state.pending?.suspect
+    ? decide({
+        snapshot: snap(3, { ...again, version: 1, index: 2 }),
+        current: applied,
+        state: d2.state,
+        now: 6000,
+      })
+    : null;
+  return { d1, d2, d3, last: d3 ?? d2 };
+}
+
+test('typical: a change is not rolled back for a baseline second whose blind SNR sat on the clamp (gen-5-2 station 3)', () => {
+  // The call's first second reads 100 dB, every later one about 10 dB, at any suppression.
+  const { d1, d2, last } = judgeAfter({ audio: { snr_db: 100 } }, { audio: { snr_db: 9.9 } });
+  assert.ok(
+    d1.proposals.some((p) => p.name === 'noise_suppression_db'),
+    d1.analysis,
+  );
+  const live = scoreSnapshot(snap(3, { audio: { snr_db: 9.9 } }), d2.state.known_good?.params);
+  assert.ok(
+    live.score < d1.score.score - ROLLBACK_DROP_POINTS,
+    'the raw scores fell by more than a rollback',
+  );
+  assert.equal(last.rollback, null, last.analysis);
+  assert.notEqual(last.verdict?.kind, 'regressed');
+  assert.match(last.analysis, /noise left out: the blind SNR read 100\.0 dB before and 9\.9 dB after/);
+  // The same fall between two readings off the clamp is the change's doing: confirmed, rolled back.
+  const real = judgeAfter({ audio: { snr_db: 60 } }, { audio: { snr_db: 9.9 } });
+  assert.ok(
+    real.d1.proposals.some((p) => p.name === 'noise_suppression_db'),
+    real.d1.analysis,
+  );
+  assert.match(real.d2.analysis, /looks worse, confirming on the next snapshot/);
+  assert.equal(real.last.verdict?.kind, 'regressed', real.last.analysis);
+  assert.ok(real.last.rollback);
+});
+
+test('typical: what a change may have caused is still rolled back after an unreadable baseline', () => {
+  // Speech eaten: the guard collapses and the rollback does not wait, clamp or not.
+  const eaten = judgeAfter({ audio: { snr_db: 100 } }, { audio: { snr_db: 9.9, speech_activity: 0.03 } });
+  assert.equal(eaten.d3, null, 'no second look when a guard collapsed');
+  assert.equal(eaten.last.verdict?.kind, 'regressed', eaten.last.analysis);
+  assert.match(eaten.last.rollback?.reason ?? '', /speech_activity dropped/);
+  // Noise let in down to the lower clamp: compared, confirmed and rolled back.
+  const noisy = { snr_db: 12, noise_floor_dbfs: -45, speech_activity: 0.62 };
+  const drowned = judgeAfter({ audio: noisy }, { audio: { ...noisy, snr_db: -20 } });
+  assert.equal(drowned.last.verdict?.kind, 'regressed', drowned.last.analysis);
+  assert.doesNotMatch(drowned.last.analysis, /left out/);
+  assert.ok(drowned.last.rollback);
+});
+
+test('typical: an exploratory step is not credited with a blind SNR that jumped onto the clamp', () => {
+  const current = defaultsForStation(3);
+  const base = snap(3, { audio: { snr_db: 10 } });
+  const baseScore = scoreSnapshot(base, current);
+  const after = { ...current, noise_suppression_db: 15 };
+  const pending: PendingChange = {
+    kind: 'change',
+    before: current,
+    after,
+    changes: [{ name: 'noise_suppression_db', old: 12, new: 15 }],
+    score_before: baseScore.score,
+    metrics_before: digest(base),
+    components_before: componentScores(baseScore),
+    proposed_at: 0,
+    version: 1,
+    exploratory: true,
+    rule: 'explore',
+  };
+  const st = { ...initialState(base), pending };
+  const judge = (snr_db: number) => {
+    const s = snap(3, { audio: { snr_db }, version: 1, index: 1 });
+    return judgeChange(st, pending, scoreSnapshot(s, after), s, after, 1000);
+  };
+  // A real reading that rose: the step gained on what it moves, and is kept.
+  assert.equal(judge(25).verdict.kind, 'improved');
+  // The estimator gave up on the next second: nothing to credit, back to the known-good set.
+  const clamp = judge(100);
+  assert.equal(clamp.verdict.kind, 'regressed');
+  assert.match(clamp.rollback?.reason ?? '', /gained nothing/);
+  assert.match(clamp.verdict.detail, /noise left out/);
+});

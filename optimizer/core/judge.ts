@@ -315,7 +315,7 @@ export function judgeChange(
   );
   const firstLook = classify(before, scoreNow, attributableNow);
   if (firstLook === 'regressed' && !p.suspect && !severe) {
-    const suspect = { score: scoreNow, attributable: attributableNow };
+    const suspect = { score: scoreNow, attributable: attributableNow, raw: score.score };
     const verdict: Verdict = {
       kind: 'neutral',
       before,
@@ -325,6 +325,9 @@ export function judgeChange(
     return { waiting: true, state: { ...st, pending: { ...p, suspect } }, verdict, rollback: null, back: [] };
   }
   const after = p.suspect ? (p.suspect.score + scoreNow) / 2 : scoreNow;
+  // What the snapshots scored as they are: the best so far is a maximum of such scores, so the
+  // convergence count and the best compare with these, not with the like-with-like `after`.
+  const seen = p.suspect ? ((p.suspect.raw ?? p.suspect.score) + score.score) / 2 : score.score;
   const attributable = p.suspect ? Math.min(p.suspect.attributable, attributableNow) : attributableNow;
   let kind = classify(before, after, attributable);
   const what = `${describeChanges(p.changes)}${apart ? ` (${apart.why})` : ''}`;
@@ -348,14 +351,10 @@ export function judgeChange(
   // regression says nothing about being at the optimum, so it leaves the count alone.
   const best = st.best_score ?? Number.NEGATIVE_INFINITY;
   const stalled =
-    after > best + CONVERGE_EPS_POINTS
-      ? 0
-      : after >= best - CONVERGE_EPS_POINTS
-        ? st.stalled + 1
-        : st.stalled;
-  const next: ControllerState = { ...st, judged: st.judged + 1, stalled, best_score: Math.max(best, after) };
+    seen > best + CONVERGE_EPS_POINTS ? 0 : seen >= best - CONVERGE_EPS_POINTS ? st.stalled + 1 : st.stalled;
+  const next: ControllerState = { ...st, judged: st.judged + 1, stalled, best_score: Math.max(best, seen) };
   if (kind !== 'regressed') {
-    const known_good = { params: { ...p.after }, score: after, metrics: metricsNow };
+    const known_good = { params: { ...p.after }, score: seen, metrics: metricsNow };
     return { state: { ...next, pending: null, window: [], known_good }, verdict, rollback: null, back: [] };
   }
   const to = { ...(st.known_good?.params ?? p.before), ...st.cold_queued };

@@ -40,7 +40,12 @@ export interface PendingChange {
    * The first snapshot that ran the change looked like a regression: its score and attributable
    * drop, waiting for a second snapshot to confirm (one odd second of speech is not a verdict).
    */
-  readonly suspect?: { readonly score: number; readonly attributable: number } | null;
+  readonly suspect?: {
+    readonly score: number;
+    readonly attributable: number;
+    /** The snapshot's own score, when `score` is compared like with like (judge.ts movedOn). */
+    readonly raw?: number;
+  } | null;
 }
 
 /** What judged steps taught about one parameter in this call (trust.ts). */

@@ -140,3 +140,35 @@ test('typical: an exploratory step is not credited with a blind SNR that jumped 
   assert.match(clamp.rollback?.reason ?? '', /gained nothing/);
   assert.match(clamp.verdict.detail, /noise left out/);
 });
+
+test('typical: a like-with-like verdict does not count toward convergence; the snapshot’s own score does', () => {
+  const current = defaultsForStation(3);
+  // Scored without the parameters: only the noise differs between the two seconds.
+  const base = snap(3, { audio: { snr_db: 100 } });
+  const a = scoreSnapshot(base);
+  const pending: PendingChange = {
+    kind: 'change',
+    before: current,
+    after: { ...current, noise_suppression_db: 15 },
+    changes: [{ name: 'noise_suppression_db', old: 12, new: 15 }],
+    score_before: a.score,
+    metrics_before: digest(base),
+    components_before: componentScores(a),
+    proposed_at: 0,
+    version: 1,
+    exploratory: false,
+    rule: 'noise',
+  };
+  const st = { ...initialState(base), pending, best_score: a.score, stalled: 1 };
+  const now = snap(3, { audio: { snr_db: 9.9 }, version: 1, index: 1 });
+  const b = scoreSnapshot(now);
+  const j = judgeChange(st, pending, b, now, pending.after, 1000);
+  assert.ok(Math.abs(j.verdict.after - a.score) < 1e-9, 'like with like: the noise move taken off');
+  assert.equal(j.verdict.kind, 'neutral');
+  assert.equal(j.rollback, null);
+  // The second scored far under the best: not "judged at the best", so no step toward converging.
+  assert.ok(b.score < a.score - 5);
+  assert.equal(j.state.stalled, 1);
+  assert.equal(j.state.best_score, a.score);
+  assert.equal(j.state.known_good?.score, b.score);
+});

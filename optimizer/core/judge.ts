@@ -181,7 +181,8 @@ export function movedOn(
   let sum = 0;
   let moved = 0;
   for (const c of now.components) {
-    if (c.name in SETTINGS_WEIGHTS) continue;
+    // The mean is the audio components': settings guards and factor components multiply it.
+    if (c.name in SETTINGS_WEIGHTS || FACTOR_COMPONENTS.has(c.name)) continue;
     wsum += c.weight;
     sum += c.weight * c.score;
     const was = componentsBefore[c.name];

@@ -43,6 +43,16 @@ test('typical: movedOn is exactly the score a component moved, the guard factor 
   assert.ok(Math.abs(b.score - moved - a.score) < 1e-9, `${b.score} - ${moved} vs ${a.score}`);
   assert.equal(movedOn(componentScores(a), b, new Set()), 0);
   assert.equal(movedOn(componentScores(a), b, new Set(['hum'])), 0, 'hum did not move');
+  // With a speech loss read (a factor on the score, not in the mean) it is just as exact.
+  const lossy = (snr_db: number) =>
+    scoreSnapshot(snap(3, { audio: { snr_db, crest_factor_db: 7 }, speech_loss_db: 6 }));
+  const [la, lb] = [lossy(100), lossy(9.9)];
+  assert.ok(
+    la.components.some((c) => c.name === 'speech_loss' && c.score < 1),
+    'the speech loss factor applies',
+  );
+  const lmoved = movedOn(componentScores(la), lb, new Set(['noise']));
+  assert.ok(Math.abs(lb.score - lmoved - la.score) < 1e-9, `${lb.score} - ${lmoved} vs ${la.score}`);
 });
 
 /** A first snapshot that proposes, then the change judged on `after` (and on `again` if it waits). */

@@ -39,7 +39,8 @@ function kit(size: number): FftKit {
   return k;
 }
 
-function hann(length: number): Float64Array {
+/** A periodic Hann window of `length` (the analysis window of every short-time spectrum here). */
+export function hann(length: number): Float64Array {
   const w = new Float64Array(length);
   for (let i = 0; i < length; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / length);
   return w;

@@ -20,6 +20,7 @@
 // the near end holds echo, which the canceller rightly removes.
 import FFT from 'fft.js';
 import { quantileSorted } from 'simple-statistics';
+import { hann } from './spectrum.ts';
 
 /** A cell is speech-dominated when its input power is this far over the bin's noise estimate. */
 const SPEECH_CELL_DB = 12;
@@ -60,7 +61,8 @@ const MUTE_RATIO = 1e-6;
 /** The largest loss reported: beyond this the output has no speech left to speak of. */
 const MAX_LOSS_DB = 30;
 
-const ffts = new Map<number, FFT>();
+/** FFT plans and Hann windows per frame size, made once. */
+const kits = new Map<number, { fft: FFT; window: Float64Array }>();
 
 /**
  * simple-statistics' quantile of `x`, sorted in place first: a typed array sorts numerically without
@@ -75,12 +77,13 @@ function frameSize(sampleRate: number): number {
 }
 
 /** Per-frame power spectra, frames of `size` hopping by size/2, bins lo..size/2. */
-function spectra(x: Float32Array, size: number, window: Float64Array, lo: number): Float64Array[] {
-  let fft = ffts.get(size);
-  if (!fft) {
-    fft = new FFT(size);
-    ffts.set(size, fft);
+function spectra(x: Float32Array, size: number, lo: number): Float64Array[] {
+  let kit = kits.get(size);
+  if (!kit) {
+    kit = { fft: new FFT(size), window: hann(size) };
+    kits.set(size, kit);
   }
+  const { fft, window } = kit;
   const hop = size >> 1;
   const bins = size / 2 - lo + 1;
   const frame = new Float64Array(size);
@@ -111,11 +114,9 @@ export function speechLossDb(input: Float32Array, output: Float32Array, sampleRa
   }
   const size = frameSize(sampleRate);
   if (input.length < 2 * size) return null;
-  const window = new Float64Array(size);
-  for (let i = 0; i < size; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size);
   const lo = Math.max(1, Math.ceil((LOW_HZ * size) / sampleRate));
-  const X = spectra(input, size, window, lo);
-  const Y = spectra(output, size, window, lo);
+  const X = spectra(input, size, lo);
+  const Y = spectra(output, size, lo);
   const nFrames = X.length;
   const bins = X[0]!.length;
   const threshold = 10 ** (SPEECH_CELL_DB / 10);
@@ -147,8 +148,8 @@ export function speechLossDb(input: Float32Array, output: Float32Array, sampleRa
   }
   if (total < MIN_CELLS) return null;
   const gains = Float64Array.from(frameGain.filter((g): g is number => g !== null));
-  // No frame kept its speech within MUTE_DB: the chain muted it (a gain cannot be told from a mute
-  // frame by frame, but no station's level control goes 60 dB down).
+  // The speech cells came out MUTE_RATIO (60 dB) down in most frames: the chain muted them (a gain
+  // cannot be told from a mute frame by frame, but no station's level control goes 60 dB down).
   const segmentGain = gains.length === 0 ? 0 : sortedQuantile(gains, GAIN_QUANTILE);
   if (segmentGain < MUTE_RATIO) return MAX_LOSS_DB;
   // Level control moves slowly: a local gain far under the segment's is speech shut off, not a level.

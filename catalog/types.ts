@@ -6,6 +6,7 @@ export const DSP_BLOCKS = [
   'jitter_buffer',
   'echo_canceller',
   'highpass',
+  'hum_canceller',
   'input_gain',
   'noise_gate',
   'rnnoise',

@@ -1,9 +1,10 @@
-// The per-station DSP chain (DESIGN §3): high-pass -> echo canceller -> input gain -> noise gate ->
-// RNNoise -> spectral noise suppression -> AGC -> compressor -> limiter, then the VAD (analysis only).
-// RNNoise comes before the spectral suppressor because it was trained on unprocessed noisy speech. The high-pass runs
-// first, as on a capture path, so DC and mains hum never reach the echo canceller's adaptive filter
-// (they dominated its error: on a line with hum it removed 0-3 dB of echo, after the swap the same
-// call's reference quality rose 1.7 dB with a tail that covers the echo). Which blocks run is
+// The per-station DSP chain (DESIGN §3): high-pass -> hum canceller -> echo canceller -> input gain ->
+// noise gate -> RNNoise -> spectral noise suppression -> AGC -> compressor -> limiter, then the VAD
+// (analysis only). RNNoise comes before the spectral suppressor because it was trained on unprocessed
+// noisy speech. The high-pass runs first, as on a capture path, so DC and mains hum never reach the echo
+// canceller's adaptive filter (they dominated its error: on a line with hum it removed 0-3 dB of echo,
+// after the swap the same call's reference quality rose 1.7 dB with a tail that covers the echo); the
+// hum canceller's notches follow it at once, so the harmonics it leaves do not either. Which blocks run is
 // the station's catalog entry, so a new station is data, not code. The jitter buffer is packet-level
 // and lives outside the chain (`jitterBuffer.ts`, driven by stations/pipeline.ts); its parameter is
 // carried and validated here so a network station's parameter set stays whole, and, being hot, is in
@@ -26,6 +27,7 @@ import { Agc } from './agc.ts';
 import { Compressor } from './compressor.ts';
 import { EchoCanceller } from './echoCanceller.ts';
 import { HighPassFilter } from './highpass.ts';
+import { HumCanceller } from './humCanceller.ts';
 import { InputGain } from './inputGain.ts';
 import { Limiter } from './limiter.ts';
 import { NoiseGate } from './noiseGate.ts';
@@ -39,6 +41,7 @@ export type AudioBlockName = Exclude<DspBlockName, 'jitter_buffer'>;
 /** The order audio blocks run in; a station runs the subset its catalog entry lists. */
 export const AUDIO_BLOCK_ORDER: readonly AudioBlockName[] = [
   'highpass',
+  'hum_canceller',
   'echo_canceller',
   'input_gain',
   'noise_gate',
@@ -139,6 +142,11 @@ function buildStage(name: AudioBlockName, sr: number, params: Params): Stage {
     case 'highpass': {
       const b = new HighPassFilter(sr, { cutoffHz: p(params, 'highpass_cutoff_hz') });
       return { name, block: b, update: (x) => b.update({ cutoffHz: p(x, 'highpass_cutoff_hz') }) };
+    }
+    case 'hum_canceller': {
+      const settings = (x: Params) => ({ enabled: p(x, 'hum_canceller_enabled') >= 0.5 });
+      const b = new HumCanceller(sr, settings(params));
+      return { name, block: b, update: (x) => b.update(settings(x)) };
     }
     case 'input_gain': {
       const b = new InputGain(sr, { gainDb: p(params, 'input_gain_db') });

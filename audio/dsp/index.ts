@@ -16,6 +16,7 @@ export {
 export { Compressor, type CompressorSettings, compressorCurve } from './compressor.ts';
 export { EchoCanceller, type EchoCancellerSettings } from './echoCanceller.ts';
 export { HighPassFilter, type HighPassSettings } from './highpass.ts';
+export { HumCanceller, type HumCancellerSettings } from './humCanceller.ts';
 export { InputGain, type InputGainSettings } from './inputGain.ts';
 export {
   JitterBuffer,

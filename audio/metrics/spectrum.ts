@@ -135,15 +135,15 @@ const HUM_FRAME_QUANTILE = 0.25;
  * 0-320 Hz lies within 320 Hz of a multiple of 2 kHz, where the CIC's nulls attenuate it by 42 dB or
  * more; its passband droop (-1 dB at 300 Hz) is divided out per harmonic.
  */
-const HUM_DECIMATED_RATE_HZ = 2000;
+export const HUM_DECIMATED_RATE_HZ = 2000;
 
 let neighbours = new Float64Array(0);
 let decimated = new Float64Array(0);
 const familyPower: [number[], number[]] = [[], []];
 const cicKernels = new Map<number, Float64Array>();
 
-/** boxcar(D) * boxcar(D) * boxcar(D), unity DC gain. */
-function cicKernel(factor: number): Float64Array {
+/** boxcar(D) * boxcar(D) * boxcar(D), unity DC gain: the decimation filter of the hum analyses. */
+export function cicKernel(factor: number): Float64Array {
   let k = cicKernels.get(factor);
   if (!k) {
     const box = new Float64Array(factor).fill(1 / factor);
@@ -165,6 +165,44 @@ function cicPowerGain(f: number, factor: number, sampleRate: number): number {
   return (Math.sin(a * factor) / (factor * Math.sin(a))) ** 6;
 }
 
+/** Power in a band of a one-sided power spectrum and the background power expected in it. */
+export interface LineBand {
+  /** Sum of the band's bins. */
+  readonly band: number;
+  /** What the band's bins would hold without a line: the neighbourhood's median bin power times their number. */
+  readonly background: number;
+}
+
+/**
+ * Power in the band f ± halfBand Hz of `power` (bins 0 .. bins, binHz apart) and the background expected
+ * there: the median bin power within HUM_NEIGHBOURHOOD_HZ either side of the band, divided by ln 2 (a
+ * single periodogram bin is exponentially distributed: its median is ln 2 of its mean). null when the
+ * band or its neighbourhood holds no bin. Shared by the hum metric and the hum canceller's detector.
+ */
+export function lineBand(
+  power: Float64Array,
+  bins: number,
+  binHz: number,
+  f: number,
+  halfBand: number,
+): LineBand | null {
+  const bandLo = Math.max(1, Math.ceil((f - halfBand) / binHz));
+  const bandHi = Math.min(bins, Math.floor((f + halfBand) / binHz));
+  const outerLo = Math.max(1, Math.ceil((f - halfBand - HUM_NEIGHBOURHOOD_HZ) / binHz));
+  const outerHi = Math.min(bins, Math.floor((f + halfBand + HUM_NEIGHBOURHOOD_HZ) / binHz));
+  if (neighbours.length < outerHi - outerLo + 1) neighbours = new Float64Array(outerHi - outerLo + 1);
+  let count = 0;
+  for (let b = outerLo; b <= outerHi; b++) {
+    if (b < bandLo || b > bandHi) neighbours[count++] = power[b]!;
+  }
+  if (count === 0 || bandHi < bandLo) return null;
+  let band = 0;
+  for (let b = bandLo; b <= bandHi; b++) band += power[b]!;
+  const sorted = neighbours.subarray(0, count).sort();
+  const background = (medianSorted(Array.from(sorted)) / Math.LN2) * (bandHi - bandLo + 1);
+  return { band, background };
+}
+
 /** Mean-square power of the lines of one mains family above the local background, for one frame. */
 function familyLinePower(
   power: Float64Array,
@@ -179,23 +217,9 @@ function familyLinePower(
   let total = 0;
   for (let h = 1; h * mains <= HUM_MAX_HZ && h * mains < sampleRate / (2 * factor); h++) {
     const f = h * mains;
-    const halfBand = mainLobeHz + HUM_DRIFT_HZ * h;
-    const bandLo = Math.max(1, Math.ceil((f - halfBand) / binHz));
-    const bandHi = Math.min(bins, Math.floor((f + halfBand) / binHz));
-    const outerLo = Math.max(1, Math.ceil((f - halfBand - HUM_NEIGHBOURHOOD_HZ) / binHz));
-    const outerHi = Math.min(bins, Math.floor((f + halfBand + HUM_NEIGHBOURHOOD_HZ) / binHz));
-    let count = 0;
-    for (let b = outerLo; b <= outerHi; b++) {
-      if (b < bandLo || b > bandHi) neighbours[count++] = power[b]!;
-    }
-    if (count === 0 || bandHi < bandLo) continue;
-    let band = 0;
-    for (let b = bandLo; b <= bandHi; b++) band += power[b]!;
-    // A single periodogram bin is exponentially distributed: its median is ln 2 of its mean.
-    const sorted = neighbours.subarray(0, count).sort();
-    const background = (medianSorted(Array.from(sorted)) / Math.LN2) * (bandHi - bandLo + 1);
-    if (band > HUM_DETECT_FACTOR * background) {
-      total += ((band - background) * toMeanSquare) / cicPowerGain(f, factor, sampleRate);
+    const line = lineBand(power, bins, binHz, f, mainLobeHz + HUM_DRIFT_HZ * h);
+    if (line !== null && line.band > HUM_DETECT_FACTOR * line.background) {
+      total += ((line.band - line.background) * toMeanSquare) / cicPowerGain(f, factor, sampleRate);
     }
   }
   return total;
@@ -242,7 +266,6 @@ export function humRatio(x: Float32Array, sampleRate: number, mean: number): num
   const binHz = rate / size;
   // The Hann main lobe is ±2 resolution bins of the frame (not of the zero-padded FFT).
   const mainLobeHz = (2 * rate) / frameLen;
-  if (neighbours.length < bins) neighbours = new Float64Array(bins);
   const hop = Math.max(1, frameLen >> 1);
   const frames = Math.floor((nd - frameLen) / hop) + 1;
   familyPower[0].length = 0;

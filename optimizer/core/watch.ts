@@ -8,6 +8,7 @@ export const WATCH: Readonly<Record<string, readonly string[]>> = {
   rnnoise_enabled: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
   rnnoise_attenuation_limit_db: ['audio.snr_db', 'audio.speech_activity', 'audio.noise_floor_dbfs'],
   highpass_cutoff_hz: ['audio.hum_ratio', 'audio.spectral_centroid_hz'],
+  hum_canceller_enabled: ['audio.hum_ratio', 'audio.spectral_centroid_hz'],
   compressor_threshold_dbfs: ['audio.crest_factor_db', 'audio.loudness_lufs'],
   compressor_ratio: ['audio.crest_factor_db', 'audio.loudness_lufs'],
   limiter_ceiling_dbfs: ['audio.clipping_ratio', 'audio.peak_dbfs', 'audio.crest_factor_db'],

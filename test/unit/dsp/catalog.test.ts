@@ -214,3 +214,14 @@ test('catalog objects are frozen: a consumer cannot change the bounds for everyo
   assert.ok(Object.isFrozen(parameterCatalog));
   assert.equal(loadCatalog(), loadCatalog(), 'loaded once: the same object every call');
 });
+
+test('catalog: the hum canceller is a hot switch, off by default, at the stations with a high-pass', () => {
+  const p = parameterByName('hum_canceller_enabled');
+  assert.ok(p);
+  assert.deepEqual(
+    { values: p.values, default: p.default, hot: p.hot, block: p.block, stations: p.stations },
+    { values: [0, 1], default: 0, hot: true, block: 'hum_canceller', stations: [1, 3, 11] },
+  );
+  for (const s of p.stations) assert.equal(defaultsForStation(s)['hum_canceller_enabled'], 0);
+  assert.deepEqual(p.stations, parameterByName('highpass_cutoff_hz')?.stations);
+});

@@ -25,6 +25,7 @@ import {
 } from '../../catalog/index.ts';
 import { Agc } from './agc.ts';
 import { Compressor } from './compressor.ts';
+import { DcBlocker } from './dcBlocker.ts';
 import { EchoCanceller } from './echoCanceller.ts';
 import { HighPassFilter } from './highpass.ts';
 import { HumCanceller } from './humCanceller.ts';
@@ -149,8 +150,21 @@ function buildStage(name: AudioBlockName, sr: number, params: Params): Stage {
       return { name, block: b, update: (x) => b.update(settings(x)) };
     }
     case 'input_gain': {
+      // The input stage: the offset out (dcBlocker.ts), then the gain.
+      const dc = new DcBlocker(sr);
       const b = new InputGain(sr, { gainDb: p(params, 'input_gain_db') });
-      return { name, block: b, update: (x) => b.update({ gainDb: p(x, 'input_gain_db') }) };
+      const block: AudioBlock = {
+        latency: dc.latency + b.latency,
+        process: (buf) => {
+          dc.process(buf);
+          b.process(buf);
+        },
+        reset: () => {
+          dc.reset();
+          b.reset();
+        },
+      };
+      return { name, block, update: (x) => b.update({ gainDb: p(x, 'input_gain_db') }) };
     }
     case 'noise_gate': {
       const b = new NoiseGate(sr, { thresholdDbfs: p(params, 'noise_gate_threshold_dbfs') });

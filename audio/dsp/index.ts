@@ -14,6 +14,7 @@ export {
   type SetParamsResult,
 } from './chain.ts';
 export { Compressor, type CompressorSettings, compressorCurve } from './compressor.ts';
+export { DC_ENGAGE, DcBlocker } from './dcBlocker.ts';
 export { EchoCanceller, type EchoCancellerSettings } from './echoCanceller.ts';
 export { HighPassFilter, type HighPassSettings } from './highpass.ts';
 export { HumCanceller, type HumCancellerSettings } from './humCanceller.ts';

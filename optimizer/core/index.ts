@@ -22,12 +22,12 @@ export {
   ROLLBACK_DROP_POINTS,
   TABU_ITERATIONS,
 } from './judge.ts';
+export { LEVEL_DEADBAND_LU } from './level.ts';
 export { EXPLORE_STEP_SHARE, MAX_CHANGES_PER_STEP } from './moves.ts';
 export type { LearnedRegion } from './prior.ts';
 export { priorMoves } from './prior.ts';
 export type { ResumableRng } from './random.ts';
 export { createRng, hashSeed } from './random.ts';
-export { LEVEL_DEADBAND_LU } from './rules.ts';
 export type { ComponentName, SpeechLevel } from './scorecard.ts';
 export {
   buildScorecard,

@@ -4,11 +4,12 @@
 // are wishes: bounds.ts turns them into safe values, the controller picks at most a few.
 
 import type { ParameterSpec } from '../../catalog/index.ts';
-import type { ParameterConstraint, StationScore, StationSnapshot } from '../../contracts/generated.ts';
-import { effectiveBounds } from './bounds.ts';
+import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
-import { componentLoss, speechLevel } from './scorecard.ts';
+import { level } from './level.ts';
+import { speechLevel } from './scorecard.ts';
 import { settingsFinding } from './settings.ts';
+import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
 
 /** The rules, safety first: speech_collapse, clipping; then level, noise, hum, network, dynamics, settings. */
@@ -45,18 +46,11 @@ export interface RuleContext {
 
 // Speech being eaten or samples clipping are fixed before anything else, whatever their weight.
 export const SAFETY_PRIORITY = 1;
-// Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
-// segment-to-segment measurement noise does not move the gain back and forth.
-export const LEVEL_DEADBAND_LU = 1.5;
-// An AGC whose output sits this far under its own target is out of gain (capped by agc_max_gain_db);
-// its speech meter and P.56 agree to within about a dB.
-const AGC_SHORTFALL_DB = 2;
 // AES17 dBFS (a full-scale sine reads 0) minus dB re a full-scale square (the gate's and AGC's meter).
 const AES17_OFFSET_DB = 3.01;
 // An AGC target this hot leaves speech peaks (crest 12-20 dB) no headroom.
 const AGC_HOT_TARGET_DBFS = -18;
-// Clipping: act from 0.01% of samples; a full step from 0.1% (audible).
-const CLIP_ACT_RATIO = 1e-4;
+// Clipping: act from CLIP_ACT_RATIO (situation.ts); a full step from 0.1% (audible).
 const CLIP_SEVERE_RATIO = 1e-3;
 // Peaks this close to the limiter ceiling mean the limiter is the stage that touches full scale.
 const PEAK_AT_CEILING_DB = 0.5;
@@ -91,41 +85,6 @@ const LOSS_LOW = 0.005;
 const LOSS_SEVERE = 0.05;
 // Crest factor under this at a compressor station: over-compressed (speech is 12-20 dB).
 const CREST_LOW_DB = 9;
-
-function loss(score: StationScore, ...names: string[]): number {
-  let l = 0;
-  for (const c of score.components) if (names.includes(c.name)) l += componentLoss(c);
-  return l;
-}
-
-class Situation {
-  constructor(readonly context: RuleContext) {}
-  get audio() {
-    return this.context.snapshot.metrics.audio;
-  }
-  get constraints(): readonly ParameterConstraint[] {
-    return this.context.snapshot.constraints;
-  }
-  /** The parameter exists at this station and is not frozen. */
-  has(name: string): boolean {
-    const spec = this.context.specs.get(name);
-    return spec !== undefined && !effectiveBounds(spec, this.constraints).frozen;
-  }
-  /** The parameter can still move in this direction (not frozen, not at its bound). */
-  room(name: string, direction: 1 | -1): boolean {
-    const spec = this.context.specs.get(name);
-    if (!spec) return false;
-    const b = effectiveBounds(spec, this.constraints);
-    const v = this.value(name);
-    return !b.frozen && (direction > 0 ? v < b.hi - 1e-9 : v > b.lo + 1e-9);
-  }
-  value(name: string): number {
-    return this.context.params[name] ?? this.context.specs.get(name)?.default ?? Number.NaN;
-  }
-  step(name: string): number {
-    return this.context.specs.get(name)?.max_step ?? 0;
-  }
-}
 
 function speechCollapse(c: Situation): Finding | null {
   const act = c.audio.speech_activity;
@@ -201,83 +160,6 @@ function clipping(c: Situation): Finding | null {
     rule: 'clipping',
     priority: SAFETY_PRIORITY + loss(c.context.score, 'clipping'),
     observation: seen,
-    moves,
-  };
-}
-
-function level(c: Situation): Finding | null {
-  const lv = speechLevel(c.context.snapshot);
-  if (!lv.present) return null;
-  const target = c.context.snapshot.targets.loudness_lufs;
-  const e = target - lv.value; // > 0: too quiet
-  if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
-  const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
-  const priority = loss(c.context.score, 'level');
-  if (e > 0 && c.audio.clipping_ratio > CLIP_ACT_RATIO) {
-    return {
-      rule: 'level',
-      priority,
-      observation: `${seen}, but it clips: not raising the level`,
-      moves: [],
-    };
-  }
-  const dir: 1 | -1 = e > 0 ? 1 : -1;
-  const gain = (why: string): Move => ({
-    name: 'input_gain_db',
-    desired: c.value('input_gain_db') + e,
-    reason: `${seen}: ${why}`,
-  });
-  // AGC stations already steer toward agc_target_dbfs: the input gain would just be undone by the
-  // AGC, so the lever is the AGC's target, or its max gain when it cannot reach the target.
-  if (c.has('agc_target_dbfs')) {
-    const agcTarget = c.value('agc_target_dbfs');
-    // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).
-    const shortfall = agcTarget - c.audio.active_speech_level_dbov; // > 0: the AGC output sits under its own target
-    if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
-      const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
-      if (c.room('agc_max_gain_db', 1)) {
-        const moves = [
-          {
-            name: 'agc_max_gain_db',
-            desired: c.value('agc_max_gain_db') + shortfall,
-            reason: `${seen}; ${why}: raising its max gain`,
-          },
-        ];
-        return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
-      }
-      return {
-        rule: 'level',
-        priority,
-        observation: `${seen}; ${why}`,
-        moves: c.room('input_gain_db', 1) ? [gain(`${why} at max gain: raising the input gain`)] : [],
-      };
-    }
-    if (e < 0 && -shortfall > AGC_SHORTFALL_DB && c.room('input_gain_db', -1)) {
-      return {
-        rule: 'level',
-        priority,
-        observation: seen,
-        moves: [gain(`the AGC cannot cut enough: lowering the input gain`)],
-      };
-    }
-    if (c.room('agc_target_dbfs', dir)) {
-      const moves = [
-        {
-          name: 'agc_target_dbfs',
-          desired: agcTarget + e,
-          reason: `${seen}: ${e > 0 ? 'raising' : 'lowering'} the AGC target`,
-        },
-      ];
-      return { rule: 'level', priority, observation: seen, moves };
-    }
-  }
-  const moves = c.room('input_gain_db', dir)
-    ? [gain(`${e > 0 ? 'raising' : 'lowering'} the input gain`)]
-    : [];
-  return {
-    rule: 'level',
-    priority,
-    observation: moves.length ? seen : `${seen}, and no level lever has room left`,
     moves,
   };
 }

@@ -64,6 +64,36 @@ test('controller: at an AGC station the level lever is the AGC target, or its ma
   assert.ok(l && l.new < l.old && l.old - l.new <= maxStep('agc_target_dbfs'));
 });
 
+test('controller: where the AGC cannot see the speech (low SNR, a DC offset, hum), the input gain moves the level', () => {
+  // The AGC adapts only on frames 10 dB over its floor: its target and max gain would move nothing.
+  const cases = [
+    { audio: { loudness_lufs: -34, active_speech_level_dbov: -31, snr_db: 6 }, why: /at 6\.0 dB SNR/ },
+    {
+      audio: { loudness_lufs: -34, active_speech_level_dbov: -18, dc_offset: -0.13 },
+      why: /-17\.7 dBFS DC offset/,
+    },
+    { audio: { loudness_lufs: -34, active_speech_level_dbov: -31, hum_ratio: 0.3 }, why: /mains hum \(30/ },
+  ];
+  for (const station of [3, 9]) {
+    for (const c of cases) {
+      const d = first(station, { audio: c.audio });
+      const p = proposal(d, 'input_gain_db')!;
+      assert.ok(p, `station ${station}: ${d.analysis}`);
+      assert.ok(p.new > p.old && p.new - p.old <= maxStep('input_gain_db'));
+      assert.match(p.reason, c.why);
+      assert.match(p.reason, /raising the input gain/);
+      assert.equal(proposal(d, 'agc_target_dbfs'), undefined, d.analysis);
+      assert.equal(proposal(d, 'agc_max_gain_db'), undefined, d.analysis);
+    }
+  }
+  // The same shortfall with the AGC able to see the speech still goes to the AGC (test above), and a
+  // blind AGC with too loud a level is not a reason to touch the input gain.
+  const sees = first(9, { audio: { loudness_lufs: -34, active_speech_level_dbov: -31, snr_db: 25 } });
+  assert.equal(proposal(sees, 'input_gain_db'), undefined, sees.analysis);
+  const loud = first(9, { audio: { loudness_lufs: -15, active_speech_level_dbov: -26, snr_db: 6 } });
+  assert.equal(proposal(loud, 'input_gain_db'), undefined, loud.analysis);
+});
+
 test('controller: clipping takes gain off, and a quiet-but-clipping signal is not boosted', () => {
   for (const station of [1, 2, 4, 10]) {
     const d = first(station, { audio: { clipping_ratio: 0.004, peak_dbfs: 0 } });

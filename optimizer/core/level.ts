@@ -1,0 +1,127 @@
+// The level rule: speech too quiet or too loud against the station's loudness target, and which
+// lever moves it (the AGC's target or max gain, or the input gain where the AGC cannot help).
+import { fmt, pct } from './curves.ts';
+import type { Finding, Move } from './rules.ts';
+import { speechLevel } from './scorecard.ts';
+import { CLIP_ACT_RATIO, loss, type Situation } from './situation.ts';
+
+// Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
+// segment-to-segment measurement noise does not move the gain back and forth.
+export const LEVEL_DEADBAND_LU = 1.5;
+// An AGC whose output sits this far under its own target is out of gain (capped by agc_max_gain_db);
+// its speech meter and P.56 agree to within about a dB.
+const AGC_SHORTFALL_DB = 2;
+// The AGC adapts only on frames this far over its noise floor (audio/dsp/agc.ts SPEECH_ABOVE_FLOOR_DB):
+// it holds its gain wherever what sits under the speech (noise, mains hum, a DC offset) is closer.
+const AGC_SPEECH_ABOVE_FLOOR_DB = 10;
+// Hum holding this share of the energy keeps the AGC's floor within 10 dB of the speech frames (with
+// speech in 60% of the segment, from about 15%; a margin over that).
+const AGC_HUM_BLIND = 0.25;
+
+/**
+ * Why the AGC cannot see the speech, or null: then raising its target or max gain moves nothing (eval
+ * seed 4 gen-4-3 station 9, a -0.13 DC offset: the target went -26 -> -14 dBFS over four iterations
+ * and the level stayed 11-13 LU short; seed 2 gen-2-1, hum and noise over the speech: max gain 20 -> 40,
+ * nothing, until the input gain moved it 6 LU in one step).
+ */
+export function agcBlind(c: Situation, speechDb: number): string | null {
+  const a = c.audio;
+  if (a.snr_db < AGC_SPEECH_ABOVE_FLOOR_DB) {
+    return `the AGC cannot tell speech from the floor at ${fmt(a.snr_db)} dB SNR`;
+  }
+  const dcDb = 20 * Math.log10(Math.abs(a.dc_offset));
+  if (dcDb > speechDb - AGC_SPEECH_ABOVE_FLOOR_DB) {
+    return `the AGC cannot tell speech from a ${fmt(dcDb)} dBFS DC offset`;
+  }
+  if (a.hum_ratio > AGC_HUM_BLIND) {
+    return `the AGC cannot tell speech from mains hum (${pct(a.hum_ratio)} of the energy)`;
+  }
+  return null;
+}
+
+/** Too quiet or too loud for the station's loudness target. */
+export function level(c: Situation): Finding | null {
+  const lv = speechLevel(c.context.snapshot);
+  if (!lv.present) return null;
+  const target = c.context.snapshot.targets.loudness_lufs;
+  const e = target - lv.value; // > 0: too quiet
+  if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
+  const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
+  const priority = loss(c.context.score, 'level');
+  if (e > 0 && c.audio.clipping_ratio > CLIP_ACT_RATIO) {
+    return {
+      rule: 'level',
+      priority,
+      observation: `${seen}, but it clips: not raising the level`,
+      moves: [],
+    };
+  }
+  const dir: 1 | -1 = e > 0 ? 1 : -1;
+  const gain = (why: string): Move => ({
+    name: 'input_gain_db',
+    desired: c.value('input_gain_db') + e,
+    reason: `${seen}: ${why}`,
+  });
+  // AGC stations already steer toward agc_target_dbfs: the input gain would just be undone by the
+  // AGC, so the lever is the AGC's target, or its max gain when it cannot reach the target.
+  if (c.has('agc_target_dbfs')) {
+    const blind = e > 0 ? agcBlind(c, lv.value) : null;
+    if (blind !== null && c.room('input_gain_db', 1)) {
+      return {
+        rule: 'level',
+        priority,
+        observation: `${seen}; ${blind}`,
+        moves: [gain(`${blind}: raising the input gain`)],
+      };
+    }
+    const agcTarget = c.value('agc_target_dbfs');
+    // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).
+    const shortfall = agcTarget - c.audio.active_speech_level_dbov; // > 0: the AGC output sits under its own target
+    if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
+      const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
+      if (c.room('agc_max_gain_db', 1)) {
+        const moves = [
+          {
+            name: 'agc_max_gain_db',
+            desired: c.value('agc_max_gain_db') + shortfall,
+            reason: `${seen}; ${why}: raising its max gain`,
+          },
+        ];
+        return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
+      }
+      return {
+        rule: 'level',
+        priority,
+        observation: `${seen}; ${why}`,
+        moves: c.room('input_gain_db', 1) ? [gain(`${why} at max gain: raising the input gain`)] : [],
+      };
+    }
+    if (e < 0 && -shortfall > AGC_SHORTFALL_DB && c.room('input_gain_db', -1)) {
+      return {
+        rule: 'level',
+        priority,
+        observation: seen,
+        moves: [gain(`the AGC cannot cut enough: lowering the input gain`)],
+      };
+    }
+    if (c.room('agc_target_dbfs', dir)) {
+      const moves = [
+        {
+          name: 'agc_target_dbfs',
+          desired: agcTarget + e,
+          reason: `${seen}: ${e > 0 ? 'raising' : 'lowering'} the AGC target`,
+        },
+      ];
+      return { rule: 'level', priority, observation: seen, moves };
+    }
+  }
+  const moves = c.room('input_gain_db', dir)
+    ? [gain(`${e > 0 ? 'raising' : 'lowering'} the input gain`)]
+    : [];
+  return {
+    rule: 'level',
+    priority,
+    observation: moves.length ? seen : `${seen}, and no level lever has room left`,
+    moves,
+  };
+}

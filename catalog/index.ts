@@ -134,6 +134,11 @@ export function validateParameterSet(
         parameter: name,
         reason: `${value} ${spec.unit} is above the maximum ${spec.max} ${spec.unit}`,
       });
+    } else if (spec.values && !spec.values.includes(value)) {
+      errors.push({
+        parameter: name,
+        reason: `${value} is not one of its values (${spec.values.join(', ')}): a switch, not a range`,
+      });
     }
   }
   if (opts.requireAll) {

@@ -70,6 +70,12 @@ export function checkChange(c: ChangeCheck): ChangeVerdict {
       reasons.push(`${name}: ${value} ${spec.unit} is outside [${spec.min}, ${spec.max}]`);
       continue;
     }
+    if (spec.values && !spec.values.includes(value)) {
+      reasons.push(
+        `${name}: ${value} is not one of its values (${spec.values.join(', ')}): a switch, not a range`,
+      );
+      continue;
+    }
     const old = c.before[name] ?? spec.default;
     const step = Math.abs(value - old);
     // A small epsilon: steps computed in floating point may exceed max_step by rounding alone.

@@ -16,7 +16,7 @@
 // the score and screens the candidates with PESQ and STOI afterwards (group.ts, reference.ts).
 import { type ParameterSpec, parametersForStation } from '../../catalog/index.ts';
 import type { ParameterConstraint } from '../../contracts/generated.ts';
-import { effectiveBounds, resolution } from '../core/bounds.ts';
+import { effectiveBounds, nearestChoice, resolution } from '../core/bounds.ts';
 import { BayesianOptimizer } from '../gp/bayesopt.ts';
 import { evaluate, meanOf, type Outcome, type ReplaySegment } from './counterfactual.ts';
 
@@ -64,6 +64,15 @@ export function toParams(space: TunableSpace, x: readonly number[]): Record<stri
   for (const [k, f] of Object.entries(space.fixed)) out[k] = f.value;
   space.specs.forEach((spec, i) => {
     const { lo, hi } = space.bounds[i]!;
+    if (spec.values) {
+      // A switch is one of its values (the chain reads 0.42 as off, but the audit trail should not).
+      const inside = spec.values.filter((c) => c >= lo - 1e-9 && c <= hi + 1e-9);
+      out[spec.name] = nearestChoice(
+        inside.length > 0 ? inside : spec.values,
+        Math.min(hi, Math.max(lo, x[i]!)),
+      );
+      return;
+    }
     const res = resolution(spec);
     let v = Math.round(Math.min(hi, Math.max(lo, x[i]!)) / res) * res;
     if (v > hi) v -= res;

@@ -46,6 +46,16 @@ test('out of bounds, beyond max step, unknown or foreign parameters are refused,
   assert.equal(two.length, 2, 'every problem, not just the first');
 });
 
+test('a switch takes one of its values: a point between them is refused with its reason', () => {
+  assert.match(
+    reasons({ set: { rnnoise_enabled: 0.3 } })[0]!,
+    /rnnoise_enabled: 0\.3 is not one of its values \(0, 1\): a switch, not a range/,
+  );
+  const on = checkChange({ ...base, set: { rnnoise_enabled: 1 } });
+  assert.ok(on.ok);
+  assert.equal(on.after.rnnoise_enabled, 1);
+});
+
 test('cool-down per scope level; a rollback is exempt from cool-down and max step', () => {
   const set = { input_gain_db: before.input_gain_db! + 1 };
   for (const [scope, ms] of [

@@ -87,6 +87,18 @@ test('validateParameterSet: a valid partial set passes, defaults pass with requi
   });
 });
 
+test('validateParameterSet: a switch takes only its values, and the reason says so', () => {
+  assert.deepEqual(validateParameterSet(3, { rnnoise_enabled: 1, hum_canceller_enabled: 0 }), { ok: true });
+  const r = validateParameterSet(3, { rnnoise_enabled: 0.42, hum_canceller_enabled: 0.5 });
+  assert.equal(r.ok, false);
+  const errors = r.ok ? [] : r.errors;
+  assert.deepEqual(
+    errors.map((e) => e.parameter),
+    ['rnnoise_enabled', 'hum_canceller_enabled'],
+  );
+  assert.match(errors[0]!.reason, /0\.42 is not one of its values \(0, 1\)/);
+});
+
 test('validateParameterSet: unknown, foreign, non-finite and out-of-bounds parameters each get a reason naming the bound', () => {
   const r = validateParameterSet(3, {
     bogus_gain: 1,

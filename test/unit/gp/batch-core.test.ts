@@ -172,6 +172,21 @@ test('search space: what PCM replay cannot judge or constraints freeze is held; 
   assert.equal(p['vad_threshold'], 0.6);
   assert.equal(p['highpass_cutoff_hz'], 300, 'clamped into bounds');
   assert.equal(p['compressor_ratio'], 8);
+  // A switch is one of its values, never a point between them (it had been 0.42 on the 0.01 grid).
+  const rn = s3.specs.findIndex((x) => x.name === 'rnnoise_enabled');
+  assert.ok(rn >= 0, 'rnnoise_enabled is tunable at station 3');
+  for (const [v, want] of [
+    [0.42, 0],
+    [0.58, 1],
+    [0, 0],
+    [1, 1],
+  ] as const) {
+    const at = toParams(
+      s3,
+      s3.specs.map((_, i) => (i === rn ? v : s3.bounds[i]!.lo)),
+    );
+    assert.equal(at['rnnoise_enabled'], want, `${v} -> ${at['rnnoise_enabled']}`);
+  }
 });
 
 test('batch request: times as ISO or epoch ms, scope inferred, stations deduplicated', () => {

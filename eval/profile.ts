@@ -66,10 +66,15 @@ function sameSet(a: Readonly<Record<string, number>>, b: Readonly<Record<string,
   return Object.keys({ ...a, ...b }).every((k) => Math.abs((a[k] ?? 0) - (b[k] ?? 0)) < 1e-9);
 }
 
-function randomSet(stationId: number, rng: () => number): Record<string, number> {
+/** A parameter set drawn uniformly from the catalog's ranges (a switch: one of its values). */
+export function randomSet(stationId: number, rng: () => number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of parametersForStation(stationId)) {
-    out[p.name] = Number((p.min + (p.max - p.min) * rng()).toFixed(3));
+    const u = rng();
+    // A switch is one of its values (u >= 0.5 is on, as the chain read the old continuous draw).
+    out[p.name] = p.values
+      ? p.values[Math.min(p.values.length - 1, Math.floor(u * p.values.length))]!
+      : Number((p.min + (p.max - p.min) * u).toFixed(3));
   }
   return out;
 }

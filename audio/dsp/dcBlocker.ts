@@ -7,14 +7,14 @@
 // The block tracks the input's mean (two one-pole averages of 100 ms in cascade: a 50 Hz tone at
 // -10 dBFS ripples it by 3e-4, so voices and hum do not read as an offset) and subtracts it only while
 // it reads over DC_ENGAGE: speech has no mean of its own, so without an offset the block is a
-// bit-exact pass-through. Engaging and
-// releasing fade over 50 ms, so switching never steps. Zero latency.
+// bit-exact pass-through. Engaging and releasing fade over 50 ms, so switching never steps. Zero
+// latency.
 import type { AudioBlock } from './types.ts';
 import { onePole } from './units.ts';
 
 /**
- * An offset from here (-48 dBFS: the AGC is fooled from about 10 dB under the speech, -36 dBov at the
- * quietest) is removed; under DC_RELEASE the block lets go again.
+ * An offset from here (-48 dBFS) is removed; under DC_RELEASE the block lets go again. An offset fools
+ * the AGC from about 10 dB under the speech, so this catches it under speech down to about -38 dBov.
  */
 export const DC_ENGAGE = 4e-3;
 const DC_RELEASE = 2e-3;

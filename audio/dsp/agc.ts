@@ -19,7 +19,8 @@ export interface AgcSettings {
 
 const FRAME_MS = 10;
 const LEVEL_MS = 600;
-const SPEECH_ABOVE_FLOOR_DB = 10;
+/** Frames this far over the noise floor count as speech (the level rule reads it: optimizer/core/level.ts). */
+export const SPEECH_ABOVE_FLOOR_DB = 10;
 // Frames below this are never speech, whatever the floor: digital silence or a dead line.
 const ABSOLUTE_GATE_DBFS = -70;
 const SILENCE_POWER = dbToPower(-100);

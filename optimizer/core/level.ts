@@ -1,5 +1,7 @@
 // The level rule: speech too quiet or too loud against the station's loudness target, and which
 // lever moves it (the AGC's target or max gain, or the input gain where the AGC cannot help).
+import { SPEECH_ABOVE_FLOOR_DB } from '../../audio/dsp/agc.ts';
+import { gainToDb } from '../../audio/dsp/units.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding, Move } from './rules.ts';
 import { speechLevel } from './scorecard.ts';
@@ -11,9 +13,8 @@ export const LEVEL_DEADBAND_LU = 1.5;
 // An AGC whose output sits this far under its own target is out of gain (capped by agc_max_gain_db);
 // its speech meter and P.56 agree to within about a dB.
 const AGC_SHORTFALL_DB = 2;
-// The AGC adapts only on frames this far over its noise floor (audio/dsp/agc.ts SPEECH_ABOVE_FLOOR_DB):
-// it holds its gain wherever what sits under the speech (noise, mains hum, a DC offset) is closer.
-const AGC_SPEECH_ABOVE_FLOOR_DB = 10;
+// The AGC adapts only on frames SPEECH_ABOVE_FLOOR_DB over its noise floor (audio/dsp/agc.ts): it holds
+// its gain wherever what sits under the speech (noise, mains hum, a DC offset) is closer.
 // Hum holding this share of the energy keeps the AGC's floor within 10 dB of the speech frames (with
 // speech in 60% of the segment, from about 15%; a margin over that).
 const AGC_HUM_BLIND = 0.25;
@@ -26,11 +27,11 @@ const AGC_HUM_BLIND = 0.25;
  */
 export function agcBlind(c: Situation, speechDb: number): string | null {
   const a = c.audio;
-  if (a.snr_db < AGC_SPEECH_ABOVE_FLOOR_DB) {
+  if (a.snr_db < SPEECH_ABOVE_FLOOR_DB) {
     return `the AGC cannot tell speech from the floor at ${fmt(a.snr_db)} dB SNR`;
   }
-  const dcDb = 20 * Math.log10(Math.abs(a.dc_offset));
-  if (dcDb > speechDb - AGC_SPEECH_ABOVE_FLOOR_DB) {
+  const dcDb = gainToDb(Math.abs(a.dc_offset));
+  if (dcDb > speechDb - SPEECH_ABOVE_FLOOR_DB) {
     return `the AGC cannot tell speech from a ${fmt(dcDb)} dBFS DC offset`;
   }
   if (a.hum_ratio > AGC_HUM_BLIND) {

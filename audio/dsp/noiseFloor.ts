@@ -10,8 +10,9 @@ export class NoiseFloor {
   private filled = 0;
   private min = Number.POSITIVE_INFINITY;
 
-  constructor(frameMs: number) {
-    this.ring = new Float64Array(Math.max(1, Math.round((WINDOW_S * 1000) / frameMs)));
+  /** `windowS`: how far back the minimum looks (1.5 s unless a caller needs a longer memory). */
+  constructor(frameMs: number, windowS = WINDOW_S) {
+    this.ring = new Float64Array(Math.max(1, Math.round((windowS * 1000) / frameMs)));
   }
 
   /** Adds one frame's mean-square power and returns the floor (mean-square power) including it. */
@@ -33,6 +34,11 @@ export class NoiseFloor {
 
   value(): number {
     return this.min;
+  }
+
+  /** Whether a whole window of frames has been pushed since the start or the last reset. */
+  full(): boolean {
+    return this.filled === this.ring.length;
   }
 
   reset(): void {

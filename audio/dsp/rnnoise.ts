@@ -12,6 +12,7 @@
 // same length, so the chain's latency never changes mid-call), and the attenuation limit: the output is
 // wet + a (dry - wet) with a = -limit dB, so no noise is taken down by more than the limit (a wet/dry mix
 // in dB). The mix glides over 20 ms, so switching RNNoise on, off or changing the limit never clicks.
+import { NoiseNeed } from './noiseNeed.ts';
 import { Downsampler, Upsampler } from './resampler.ts';
 import { loadRnnoiseWasm } from './rnnoiseWasm.ts';
 import type { AudioBlock } from './types.ts';
@@ -27,6 +28,16 @@ const RNNOISE_FRAME = 480;
 // RNNoise takes 16-bit-scaled floats.
 const PCM_SCALE = 32768;
 const MIX_GLIDE_MS = 20;
+// The limit applies in full while the input's broadband noise sits within NEED_FULL_DB of the speech's
+// peaks (noiseNeed.ts), and fades to nothing (the dry input) by NEED_DRY_DB: where there is no noise to
+// take away, the network only colours the speech.
+const NEED_FULL_DB = 65;
+const NEED_DRY_DB = 80;
+// Until the need has a whole window behind it (the first 3 s of a call), only clear evidence of noise
+// counts: a clean talker who has not paused yet reads 45-58 dB (generated profiles), as noise at a
+// 40-46 dB SNR does, and the network would colour the first seconds of every clean call.
+const EARLY_FULL_DB = 45;
+const EARLY_DRY_DB = 55;
 
 // Loaded once per process at import (~157 kB of wasm); every block then runs synchronously.
 const wasm = loadRnnoiseWasm();
@@ -65,6 +76,8 @@ export class RnnoiseSuppressor implements AudioBlock {
   private mixTarget = 1;
   private readonly mixStep: number;
   private lastVad = 0;
+  private limitDb = 0;
+  private readonly need: NoiseNeed;
 
   constructor(sampleRate: number, settings: RnnoiseSettings) {
     const factor = RNNOISE_RATE / sampleRate;
@@ -83,6 +96,7 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.ready = new Float64Array(this.hop);
     this.dry = new Float64Array(this.latency);
     this.mixStep = 1 / ((MIX_GLIDE_MS / 1000) * sampleRate);
+    this.need = new NoiseNeed(sampleRate, this.hop);
     this.update(settings);
     this.mix = this.mixTarget;
   }
@@ -92,7 +106,17 @@ export class RnnoiseSuppressor implements AudioBlock {
       // Switched on mid-call: the network starts from where it is; the glide hides its first frames.
       this.enabled = true;
     } else if (!settings.enabled) this.enabled = false;
-    this.mixTarget = settings.enabled ? dbToGain(-settings.attenuationLimitDb) : 1;
+    this.limitDb = settings.attenuationLimitDb;
+    this.mixTarget = this.targetMix();
+  }
+
+  /** The wet/dry mix the settings and the input's noise call for. */
+  private targetMix(): number {
+    if (!this.enabled) return 1;
+    const need = this.need.value();
+    const [full, dry] = this.need.settled() ? [NEED_FULL_DB, NEED_DRY_DB] : [EARLY_FULL_DB, EARLY_DRY_DB];
+    const share = need <= full ? 1 : need >= dry ? 0 : (dry - need) / (dry - full);
+    return dbToGain(-this.limitDb * share);
   }
 
   /** RNNoise's voice-activity probability for its last frame (0 while disabled). */
@@ -158,6 +182,10 @@ export class RnnoiseSuppressor implements AudioBlock {
   private processFrame(): void {
     // Off and fully dry: nothing of the wet path is heard, so none of it is computed.
     if (!this.enabled && this.mix >= 1) return;
+    if (this.enabled) {
+      this.need.push(this.inFrame);
+      this.mixTarget = this.targetMix();
+    }
     this.up.process(this.inFrame, this.hop, this.hi);
     const h = this.handles;
     if (h.state === 0) {
@@ -185,6 +213,8 @@ export class RnnoiseSuppressor implements AudioBlock {
     this.dry.fill(0);
     this.dryAt = 0;
     this.pos = 0;
+    this.need.reset();
+    this.mixTarget = this.targetMix();
     this.mix = this.mixTarget;
     // A fresh network state (RNNoise has no reset of its own), made at the next frame the block runs.
     if (this.handles.state !== 0) {

@@ -50,6 +50,8 @@ export interface Metrics {
   reference_seg_snr_db: null | number;
   /** Speech the station's DSP chain removed from its own input, dB (0 = none, 3 = half the speech energy): where the input was clearly speech, the energy its output lacks beyond 3 dB under the chain's overall gain. Blind (the chain's input is the reference); null when the segment held too little clear speech to judge. */
   speech_loss_db: null | number;
+  /** How far the broadband noise floor of the station's own input (its near end after the echo canceller, read above 400 Hz so mains hum does not count) sits under the input's speech peaks, dB, over the last 3 s: clean speech reads 80 or more, speech in noise about its SNR plus the speech's crest factor. Blind (the input alone); it says how much noise there is for a suppressor to take away, which the output's SNR, raised by the suppression itself, cannot. */
+  input_noise_margin_db: null | number;
 }
 
 export interface AudioMetrics {

@@ -50,6 +50,7 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       emotion_confidence: input.metrics.emotion_confidence ?? null,
       reference_seg_snr_db: input.metrics.reference_seg_snr_db ?? null,
       speech_loss_db: input.metrics.speech_loss_db ?? null,
+      input_noise_margin_db: input.metrics.input_noise_margin_db ?? null,
     },
     applied_config_version: input.applied_config_version ?? 0,
     audio: input.audio ?? null,
@@ -152,6 +153,7 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now(), window?: Cap
   range(out, 'metrics.tts_latency_ms', s.metrics.tts_latency_ms, 0, 600_000);
   range(out, 'metrics.reference_seg_snr_db', s.metrics.reference_seg_snr_db, -100, 200);
   range(out, 'metrics.speech_loss_db', s.metrics.speech_loss_db, 0, 30);
+  range(out, 'metrics.input_noise_margin_db', s.metrics.input_noise_margin_db, 0, 200);
 
   if (s.audio) out.push(...checkAudioRef(s.audio, s.tenant_id));
   s.constraints.forEach((c, i) => {

@@ -18,6 +18,7 @@ import {
   createChain,
   type DspChain,
   JitterBuffer,
+  NoiseNeed,
   type RtpPacket,
   type SetParamsResult,
 } from '../audio/dsp/index.ts';
@@ -131,6 +132,8 @@ class State implements StationState {
    * reference the speech loss is measured against. Its delay line holds what the tap is ahead by.
    */
   private tapTail: Float32Array;
+  /** The input's noise margin (metrics.input_noise_margin_db), read from the tap over the call. */
+  private readonly inputNoise: NoiseNeed;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
   /** Slots pulled from the jitter buffer since the call started. */
@@ -143,6 +146,7 @@ class State implements StationState {
     this.spec = spec;
     this.cleanTail = new Float32Array(chain.latencySamples);
     this.tapTail = new Float32Array(chain.latencySamples - chain.tapLatencySamples);
+    this.inputNoise = new NoiseNeed(chain.sampleRate, Math.round(chain.sampleRate / 100));
   }
 
   get stationId(): number {
@@ -182,6 +186,7 @@ class State implements StationState {
     this.jitter.reset();
     this.cleanTail.fill(0);
     this.tapTail.fill(0);
+    this.inputNoise.reset();
     this.anchorTs = undefined;
     this.slotsPulled = 0;
   }
@@ -198,6 +203,18 @@ class State implements StationState {
     const { ext, tail } = delayed(this.tapTail, tap);
     this.tapTail = tail;
     return ext;
+  }
+
+  /**
+   * Reads a segment of the near end into the input's noise margin, in 10 ms frames (a segment's tail
+   * short of a frame is left out), and returns the margin over the last 3 s; null before a first frame.
+   */
+  inputNoiseMargin(near: Float32Array): number | null {
+    const hop = Math.round(this.chain.sampleRate / 100);
+    let frames = 0;
+    for (let i = 0; i + hop <= near.length; i += hop, frames++)
+      this.inputNoise.push(near.subarray(i, i + hop));
+    return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
   }
 
   /**
@@ -402,6 +419,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
 
   const audio = measureAudio(output, sr);
   const speechLoss = speechLossDb(tapAligned, output, sr);
+  const inputNoise = state.inputNoiseMargin(tapAligned);
   let reference: number | null = null;
   if (input.clean !== undefined) {
     // ext[j] is the clean sample that output[j + shift] should match, for the known chain delay.
@@ -430,6 +448,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
       : null,
     reference_seg_snr_db: reference,
     speech_loss_db: speechLoss,
+    input_noise_margin_db: inputNoise,
   };
   return { output, metrics };
 }

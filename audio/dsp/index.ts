@@ -29,6 +29,7 @@ export {
 } from './jitterBuffer.ts';
 export { Limiter, type LimiterSettings } from './limiter.ts';
 export { NoiseGate, type NoiseGateSettings } from './noiseGate.ts';
+export { NoiseNeed } from './noiseNeed.ts';
 export { NoiseSuppressor, type NoiseSuppressorSettings } from './noiseSuppressor.ts';
 export { PacketLossConcealer } from './plc.ts';
 export { RNNOISE_RATE, type RnnoiseSettings, RnnoiseSuppressor } from './rnnoise.ts';

@@ -31,6 +31,7 @@ export class NoiseNeed {
   // The loudest frame over the same window: a NoiseFloor of reciprocal powers.
   private readonly peak: NoiseFloor;
   private db = 0;
+  private started = false;
 
   constructor(sampleRate: number, frameSamples: number) {
     this.hp = new HighPassFilter(sampleRate, { cutoffHz: NEED_HIGHPASS_HZ });
@@ -47,6 +48,12 @@ export class NoiseNeed {
     this.hp.process(b);
     let sum = 0;
     for (let i = 0; i < b.length; i++) sum += (b[i] as number) * (b[i] as number);
+    // The exact zeros a stream starts with (the delay lines of the blocks before, or a stream that opens
+    // on digital silence) say nothing of the line's noise; they would read as a clean floor for a window.
+    if (!this.started) {
+      if (sum === 0) return this.db;
+      this.started = true;
+    }
     const p = sum / b.length + SILENCE_POWER;
     const floor = this.floor.push(p);
     const peak = 1 / this.peak.push(1 / p);
@@ -69,5 +76,6 @@ export class NoiseNeed {
     this.floor.reset();
     this.peak.reset();
     this.db = 0;
+    this.started = false;
   }
 }

@@ -32,9 +32,9 @@ import {
   type Rollback,
   type Verdict,
 } from './judge.ts';
-import { type Chosen, choose, exploreMove } from './moves.ts';
+import { type Chosen, choose, exploreMove, isTabu } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
-import { diagnose, type Finding, SAFETY_PRIORITY } from './rules.ts';
+import { diagnose, type Finding, type RuleContext, SAFETY_PRIORITY, switchesLeft } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
 import { type ControllerState, digest, initialState, type MetricDigest, type ParamChange } from './state.ts';
@@ -367,7 +367,7 @@ function holdOrConverge(x: Step): Decision | null {
   // for a setting to be eased off (rules.ts acts under SETTINGS_ACT).
   const done = (c: { name: string; score: number }) =>
     c.score >= (c.name in SETTINGS_WEIGHTS ? SETTINGS_ACT : COMPONENTS_DONE);
-  if (score.components.every(done)) {
+  if (score.components.every(done) && !switchLeft(x)) {
     x.st = converge(x.st, `every component scores at least ${COMPONENTS_DONE}`);
     notes.push(`Every component is at or above ${COMPONENTS_DONE}: nothing left worth changing.`);
     return reply(x);
@@ -418,17 +418,22 @@ function chooseMoves(x: Step, findings: readonly Finding[]): Choice {
   return { chosen: ex.chosen ? [ex.chosen] : [], rule: 'explore', exploratory: true };
 }
 
+/** What the rules see of a step. */
+function ruleContext(x: Step): RuleContext {
+  const { snapshot, score, params, specs } = x;
+  return { snapshot, score, params, specs, baseline: x.st.known_good?.metrics ?? null, origin: x.st.origin };
+}
+
+/** Whether a switch the rules would still throw (rules.ts switchesLeft) is left, not tabu. */
+function switchLeft(x: Step): boolean {
+  const left = switchesLeft(ruleContext(x));
+  return left.some((f) => f.moves.some((m) => !isTabu(x.st, m.name, m.desired - (x.params[m.name] ?? 0))));
+}
+
 /** 3. The next change, or nothing (converged). */
 function propose(x: Step): Decision {
   const { snapshot, score, params, specs, notes } = x;
-  const findings = diagnose({
-    snapshot,
-    score,
-    params,
-    specs,
-    baseline: x.st.known_good?.metrics ?? null,
-    origin: x.st.origin,
-  });
+  const findings = diagnose(ruleContext(x));
   if (findings.length > 0)
     notes.push(
       `Seen: ${findings

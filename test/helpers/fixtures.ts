@@ -61,6 +61,7 @@ export function snapshotInput(o: {
       emotion_confidence: null,
       reference_seg_snr_db: null,
       speech_loss_db: null,
+      input_noise_margin_db: null,
     },
   };
 }

@@ -4,7 +4,6 @@ import { defaultsForStation, parameterByName, parametersForStation } from '../..
 import {
   type ControllerState,
   createRng,
-  type Decision,
   decide,
   EXPLORE_STEP_SHARE,
   MAX_CHANGES_PER_STEP,
@@ -12,23 +11,7 @@ import {
   markRejected,
   PENDING_TIMEOUT_MS,
 } from '../../../optimizer/core/index.ts';
-import { type SnapOverrides, snap } from './snapshots.ts';
-
-function first(station: number, o: SnapOverrides = {}, current = defaultsForStation(station)): Decision {
-  return decide({ snapshot: snap(station, o), current, state: null, now: 0 });
-}
-
-/** The proposal for `name`, if any; the controller always knows the old value, so `old` is a number. */
-function proposal(d: Decision, name: string) {
-  const p = d.proposals.find((x) => x.name === name);
-  if (p === undefined) return undefined;
-  assert.equal(typeof p.old, 'number', `${name} proposal without an old value`);
-  return { ...p, old: p.old as number };
-}
-
-function maxStep(name: string): number {
-  return parameterByName(name)!.max_step;
-}
+import { cancelling, first, maxStep, proposal, type SnapOverrides, snap } from './snapshots.ts';
 
 test('controller: a too-quiet non-AGC station raises the input gain by at most max_step', () => {
   const d = first(4, { audio: { loudness_lufs: -35, active_speech_level_dbov: -38 } });
@@ -112,8 +95,8 @@ test('controller: clipping takes gain off, and a quiet-but-clipping signal is no
   assert.ok(lp && lp.new < -0.1 && lp.new >= -1.1, lim.analysis);
 });
 
-test('controller: hum raises the high-pass, only up to the voice limit', () => {
-  const d = first(11, { audio: { hum_ratio: 0.15 } });
+test('controller: hum the canceller leaves raises the high-pass, only up to the voice limit', () => {
+  const d = first(11, { audio: { hum_ratio: 0.15 } }, cancelling(11));
   const p = proposal(d, 'highpass_cutoff_hz')!;
   assert.ok(p, d.analysis);
   assert.ok(p.new > p.old && p.new - p.old <= maxStep('highpass_cutoff_hz'));
@@ -122,13 +105,9 @@ test('controller: hum raises the high-pass, only up to the voice limit', () => {
   assert.doesNotMatch(p.reason, /cold/, 'the high-pass is hot: it acts within the call');
   assert.ok(d.nextIteration.watch_metrics.includes('audio.spectral_centroid_hz'));
   // Mild hum: a half step. At 200 Hz: no more.
-  const mild = proposal(first(1, { audio: { hum_ratio: 0.05 } }), 'highpass_cutoff_hz')!;
+  const mild = proposal(first(1, { audio: { hum_ratio: 0.05 } }, cancelling(1)), 'highpass_cutoff_hz')!;
   assert.equal(mild.new - mild.old, maxStep('highpass_cutoff_hz') / 2);
-  const capped = first(
-    3,
-    { audio: { hum_ratio: 0.2 } },
-    { ...defaultsForStation(3), highpass_cutoff_hz: 200 },
-  );
+  const capped = first(3, { audio: { hum_ratio: 0.2 } }, { ...cancelling(3), highpass_cutoff_hz: 200 });
   assert.equal(proposal(capped, 'highpass_cutoff_hz'), undefined);
   assert.match(capped.analysis, /higher would thin the voice/);
 });
@@ -383,7 +362,7 @@ test('controller: converges when every component is good, stops proposing, and w
     now: 6000,
   });
   assert.match(d3.analysis, /conditions changed, tuning again/);
-  assert.ok(proposal(d3, 'highpass_cutoff_hz'));
+  assert.ok(proposal(d3, 'hum_canceller_enabled'));
   assert.equal(d3.nextIteration.converged, false);
 });
 
@@ -476,17 +455,21 @@ test('controller: a segment without speech is neither judged nor acted on', () =
 
 test('controller: the hot high-pass is changed and judged within the call, beside a level fix', () => {
   // Hum and a level problem together: both hot levers move in one step.
-  const both = first(1, { audio: { hum_ratio: 0.15, loudness_lufs: -30, active_speech_level_dbov: -26 } });
+  const both = first(
+    1,
+    { audio: { hum_ratio: 0.15, loudness_lufs: -30, active_speech_level_dbov: -26 } },
+    cancelling(1),
+  );
   assert.ok(proposal(both, 'agc_target_dbfs'), both.analysis);
   assert.ok(proposal(both, 'highpass_cutoff_hz'), both.analysis);
   // Hum alone: the high-pass goes up now and the next snapshot that runs it judges it.
-  const d1 = first(1, { audio: { hum_ratio: 0.15 } });
+  const d1 = first(1, { audio: { hum_ratio: 0.15 } }, cancelling(1));
   const hp = proposal(d1, 'highpass_cutoff_hz')!;
   assert.match(d1.analysis, new RegExp(`Changing highpass_cutoff_hz 60->${hp.new};`));
   const st = markApplied(d1.state, 1);
   const d2 = decide({
     snapshot: snap(1, { audio: { hum_ratio: 0.005 }, version: 1, index: 1 }),
-    current: { ...defaultsForStation(1), highpass_cutoff_hz: hp.new },
+    current: { ...cancelling(1), highpass_cutoff_hz: hp.new },
     state: st,
     now: 3000,
   });

@@ -1,8 +1,10 @@
 // Snapshot builders for the optimizer core tests: a clean, on-target snapshot per station that a test
 // then impairs one metric at a time.
 
-import { stationById } from '../../../catalog/index.ts';
+import assert from 'node:assert/strict';
+import { defaultsForStation, parameterByName, stationById } from '../../../catalog/index.ts';
 import type { NetworkMetrics, StationSnapshot } from '../../../contracts/generated.ts';
+import { type Decision, decide } from '../../../optimizer/core/index.ts';
 
 export interface SnapOverrides {
   readonly audio?: Partial<StationSnapshot['metrics']['audio']>;
@@ -10,6 +12,7 @@ export interface SnapOverrides {
   readonly stt_confidence?: number | null;
   readonly stt_word_error_rate?: number | null;
   readonly speech_loss_db?: number | null;
+  readonly input_noise_margin_db?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -67,6 +70,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
         o.emotion_confidence !== undefined ? o.emotion_confidence : station === 11 ? 0.85 : null,
       reference_seg_snr_db: null,
       speech_loss_db: o.speech_loss_db ?? null,
+      input_noise_margin_db: o.input_noise_margin_db ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,
@@ -75,4 +79,30 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
     codec: null,
     labels: {},
   };
+}
+
+/** The controller's first decision on one snapshot (no state yet), with `current` in effect. */
+export function first(
+  station: number,
+  o: SnapOverrides = {},
+  current = defaultsForStation(station),
+): Decision {
+  return decide({ snapshot: snap(station, o), current, state: null, now: 0 });
+}
+
+/** The proposal for `name`, if any; the controller always knows the old value, so `old` is a number. */
+export function proposal(d: Decision, name: string) {
+  const p = d.proposals.find((x) => x.name === name);
+  if (p === undefined) return undefined;
+  assert.equal(typeof p.old, 'number', `${name} proposal without an old value`);
+  return { ...p, old: p.old as number };
+}
+
+export function maxStep(name: string): number {
+  return parameterByName(name)!.max_step;
+}
+
+/** A station's defaults with the hum canceller already on (the hum rule's first move). */
+export function cancelling(station: number): Record<string, number> {
+  return { ...defaultsForStation(station), hum_canceller_enabled: 1 };
 }

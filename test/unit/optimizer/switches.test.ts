@@ -1,0 +1,62 @@
+// The switches the rules throw where the blocks act only on what they find (rules.ts switchesLeft): the
+// hum canceller on hum, RNNoise on a noisy input; and the spectral suppressor's guard read from the
+// input's noise margin (settings.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation } from '../../../catalog/index.ts';
+import { scoreSnapshot } from '../../../optimizer/core/index.ts';
+import { first, proposal, snap } from './snapshots.ts';
+
+test('controller: hum switches the hum canceller on first (from 1% of the energy), even with every component good', () => {
+  const d = first(11, { audio: { hum_ratio: 0.15 } });
+  const hc = proposal(d, 'hum_canceller_enabled')!;
+  assert.ok(hc, d.analysis);
+  assert.equal(hc.new, 1);
+  assert.match(hc.reason, /switching the hum canceller on/);
+  assert.equal(proposal(d, 'highpass_cutoff_hz'), undefined, 'the canceller before the high-pass');
+  // 1.2%: no score component under 0.95, but the switch is left, so the controller is not done.
+  const faint = first(3, { audio: { hum_ratio: 0.012 } });
+  assert.ok(proposal(faint, 'hum_canceller_enabled'), faint.analysis);
+  assert.equal(faint.nextIteration.converged, false);
+  const none = first(3, { audio: { hum_ratio: 0.008 } });
+  assert.equal(proposal(none, 'hum_canceller_enabled'), undefined);
+  assert.equal(none.nextIteration.converged, true, none.analysis);
+  // No canceller at the station (9): nothing to switch.
+  assert.equal(proposal(first(9, { audio: { hum_ratio: 0.15 } }), 'hum_canceller_enabled'), undefined);
+});
+
+test('controller: a noisy input switches RNNoise on though the output SNR meets the target; a clean one does not', () => {
+  const noisy = first(3, { input_noise_margin_db: 40 });
+  const rn = proposal(noisy, 'rnnoise_enabled')!;
+  assert.ok(rn, noisy.analysis);
+  assert.equal(rn.new, 1);
+  assert.match(rn.reason, /noise floor sits 40\.0 dB under its speech peaks/);
+  const clean = first(3, { input_noise_margin_db: 90 });
+  assert.equal(proposal(clean, 'rnnoise_enabled'), undefined);
+  // There the 12 dB of spectral suppression is all excess: the guard eases it instead.
+  assert.ok(proposal(clean, 'noise_suppression_db'), clean.analysis);
+  // Already on, or hum over the input (the hum rule's, and RNNoise over hum cost PESQ): not asked.
+  const on = first(3, { input_noise_margin_db: 40 }, { ...defaultsForStation(3), rnnoise_enabled: 1 });
+  assert.equal(proposal(on, 'rnnoise_enabled'), undefined);
+  const hum = first(3, { input_noise_margin_db: 40, audio: { hum_ratio: 0.1 } });
+  assert.equal(proposal(hum, 'rnnoise_enabled'), undefined);
+  assert.ok(proposal(hum, 'hum_canceller_enabled'), hum.analysis);
+});
+
+test('scorecard: the suppression guard reads what the input noise can use, not the output SNR the suppression raised', () => {
+  const need = (margin: number | null, ns: number) =>
+    scoreSnapshot(snap(11, { input_noise_margin_db: margin, audio: { snr_db: 60 } }), {
+      ...defaultsForStation(11),
+      noise_suppression_db: ns,
+    }).components.find((c) => c.name === 'suppression_need')!;
+  // Noise 40 dB under the peaks: 20 dB of suppression is used, so the default 12 is free.
+  assert.equal(need(40, 12).score, 1);
+  assert.equal(need(40, 12).value, 0);
+  // Clean input: every dB of it is excess.
+  assert.equal(need(100, 12).value, 12);
+  assert.ok(need(100, 12).score < 1);
+  // 55 dB: 5 dB used, 7 of 12 left over.
+  assert.equal(need(55, 12).value, 7);
+  // Without the metric (an older agent), the output SNR's headroom as before: 60 dB reads all 12 as excess.
+  assert.equal(need(null, 12).value, 12);
+});

@@ -137,6 +137,17 @@ export function settingsComponents(
 }
 
 /**
+ * Whether `ns` dB of spectral suppression would leave its guard at or over SETTINGS_ACT: the noise rule
+ * does not raise the suppression past that, or it and the guard's easing would take turns (seen on the
+ * generated profiles: 12 -> 18 -> 12 -> 18 dB where the blind SNR read hum as noise and the input's
+ * margin read no noise at all).
+ */
+export function suppressionWelcome(s: StationSnapshot, ns: number): boolean {
+  const excess = suppressionExcess(s, ns);
+  return excess === null || 1 - ramp(excess, EXCESS_FREE_DB, EXCESS_ZERO_DB) >= SETTINGS_ACT;
+}
+
+/**
  * How much of `ns` dB of spectral suppression the noise had no use for. From the input's noise margin
  * where the snapshot has it: the suppression that brings the input's floor down to
  * NS_ENOUGH_MARGIN_DB under its speech peaks is used, the rest is excess (clean input: all of it).

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation } from '../../../catalog/index.ts';
 import { scoreSnapshot } from '../../../optimizer/core/index.ts';
-import { first, proposal, snap } from './snapshots.ts';
+import { cancelling, first, proposal, snap } from './snapshots.ts';
 
 test('controller: hum switches the hum canceller on first (from 1% of the energy), even with every component good', () => {
   const d = first(11, { audio: { hum_ratio: 0.15 } });
@@ -59,4 +59,24 @@ test('scorecard: the suppression guard reads what the input noise can use, not t
   assert.equal(need(55, 12).value, 7);
   // Without the metric (an older agent), the output SNR's headroom as before: 60 dB reads all 12 as excess.
   assert.equal(need(null, 12).value, 12);
+});
+
+test('controller: a low SNR over mains hum asks for the hum canceller before RNNoise or deeper suppression', () => {
+  const d = first(3, { audio: { snr_db: 8, hum_ratio: 0.1 } });
+  assert.ok(proposal(d, 'hum_canceller_enabled'), d.analysis);
+  assert.equal(proposal(d, 'rnnoise_enabled'), undefined, d.analysis);
+  assert.equal(proposal(d, 'noise_suppression_db'), undefined, d.analysis);
+  // With the canceller on, the noise rule's own levers again.
+  const on = first(3, { audio: { snr_db: 8, hum_ratio: 0.1 } }, cancelling(3));
+  assert.ok(proposal(on, 'rnnoise_enabled'), on.analysis);
+});
+
+test('controller: the noise rule does not raise the suppression past what its guard lets through', () => {
+  // The output's blind SNR is low, but the input reads clean: raising it would only be eased back.
+  const clean = first(3, { audio: { snr_db: 8 }, input_noise_margin_db: 100 });
+  const eased = proposal(clean, 'noise_suppression_db');
+  assert.ok(eased === undefined || eased.new < eased.old, clean.analysis);
+  const noisy = first(3, { audio: { snr_db: 8 }, input_noise_margin_db: 30 });
+  const deeper = proposal(noisy, 'noise_suppression_db')!;
+  assert.ok(deeper && deeper.new > deeper.old, noisy.analysis);
 });

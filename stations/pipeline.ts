@@ -210,7 +210,7 @@ class State implements StationState {
    * short of a frame is left out), and returns the margin over the last 3 s; null before a first frame.
    */
   inputNoiseMargin(near: Float32Array): number | null {
-    const hop = Math.round(this.chain.sampleRate / 100);
+    const hop = this.inputNoise.frameSamples;
     let frames = 0;
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));

@@ -34,7 +34,11 @@ export class NoiseNeed {
   private db = 0;
   private started = false;
 
-  constructor(sampleRate: number, frameSamples: number) {
+  constructor(
+    sampleRate: number,
+    /** The length of a frame `push` takes. */
+    readonly frameSamples: number,
+  ) {
     this.hp = new HighPassFilter(sampleRate, { cutoffHz: NEED_HIGHPASS_HZ });
     this.buf = new Float32Array(frameSamples);
     const frameMs = (1000 * frameSamples) / sampleRate;

@@ -106,7 +106,7 @@ export function settingsComponents(
   const ns = params['noise_suppression_db'];
   const excess = ns === undefined ? null : suppressionExcess(s, ns);
   if (ns !== undefined && excess !== null) {
-    const sc = 1 - ramp(excess, EXCESS_FREE_DB, EXCESS_ZERO_DB);
+    const sc = excessScore(excess);
     out.push(
       component(
         'suppression_need',
@@ -144,7 +144,12 @@ export function settingsComponents(
  */
 export function suppressionWelcome(s: StationSnapshot, ns: number): boolean {
   const excess = suppressionExcess(s, ns);
-  return excess === null || 1 - ramp(excess, EXCESS_FREE_DB, EXCESS_ZERO_DB) >= SETTINGS_ACT;
+  return excess === null || excessScore(excess) >= SETTINGS_ACT;
+}
+
+/** The suppression guard's score for `excess` dB of suppression the noise had no use for. */
+function excessScore(excess: number): number {
+  return 1 - ramp(excess, EXCESS_FREE_DB, EXCESS_ZERO_DB);
 }
 
 /**

@@ -133,11 +133,22 @@ interface Stage {
   update(params: Params): void;
 }
 
-function buildStage(name: AudioBlockName, sr: number, params: Params): Stage {
+/**
+ * The echo canceller's own input high-pass where the chain has no high-pass in front of it (stations 2
+ * and 10): hum and DC kept it from ever using its echo model (echoCanceller.ts, inputHighpassHz). 100 Hz,
+ * fourth order: 50 Hz hum falls by about 24 dB, and the voice band keeps what the settings guard calls
+ * free (up to 150 Hz).
+ */
+const ECHO_INPUT_HIGHPASS_HZ = 100;
+
+function buildStage(name: AudioBlockName, sr: number, params: Params, hasHighpass: boolean): Stage {
   switch (name) {
     case 'echo_canceller': {
       // Tail length sizes the filter: only a rebuild (a new call) can change it.
-      const b = new EchoCanceller(sr, { tailMs: p(params, 'echo_canceller_tail_ms') });
+      const b = new EchoCanceller(sr, {
+        tailMs: p(params, 'echo_canceller_tail_ms'),
+        ...(hasHighpass ? {} : { inputHighpassHz: ECHO_INPUT_HIGHPASS_HZ }),
+      });
       return { name, block: b, update: () => {} };
     }
     case 'highpass': {
@@ -271,7 +282,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
   // process()'s output when the caller gives none: grown to the longest frame seen, then reused.
   let scratch = new Float32Array(0);
   const build = (): void => {
-    stages = names.map((n) => buildStage(n, sr, effective));
+    stages = names.map((n) => buildStage(n, sr, effective, names.includes('highpass')));
     const ec = stages.find((s) => s.name === 'echo_canceller');
     echo = ec === undefined ? undefined : (ec.block as EchoCanceller);
   };

@@ -51,6 +51,8 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       reference_seg_snr_db: input.metrics.reference_seg_snr_db ?? null,
       speech_loss_db: input.metrics.speech_loss_db ?? null,
       input_noise_margin_db: input.metrics.input_noise_margin_db ?? null,
+      residual_echo_db: input.metrics.residual_echo_db ?? null,
+      echo_delay_ms: input.metrics.echo_delay_ms ?? null,
     },
     applied_config_version: input.applied_config_version ?? 0,
     audio: input.audio ?? null,
@@ -154,6 +156,8 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now(), window?: Cap
   range(out, 'metrics.reference_seg_snr_db', s.metrics.reference_seg_snr_db, -100, 200);
   range(out, 'metrics.speech_loss_db', s.metrics.speech_loss_db, 0, 30);
   range(out, 'metrics.input_noise_margin_db', s.metrics.input_noise_margin_db, 0, 200);
+  range(out, 'metrics.residual_echo_db', s.metrics.residual_echo_db, -200, 0);
+  range(out, 'metrics.echo_delay_ms', s.metrics.echo_delay_ms, 0, 10_000);
 
   if (s.audio) out.push(...checkAudioRef(s.audio, s.tenant_id));
   s.constraints.forEach((c, i) => {

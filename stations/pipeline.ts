@@ -23,9 +23,11 @@ import {
   type SetParamsResult,
 } from '../audio/dsp/index.ts';
 import {
+  type EchoReading,
   lossStats,
   measureAudio,
   networkMetrics,
+  ResidualEcho,
   Rfc3550Jitter,
   speechLossDb,
 } from '../audio/metrics/index.ts';
@@ -134,6 +136,8 @@ class State implements StationState {
   private tapTail: Float32Array;
   /** The input's noise margin (metrics.input_noise_margin_db), read from the tap over the call. */
   private readonly inputNoise: NoiseNeed;
+  /** The output's residual echo (metrics.residual_echo_db), read against the far end over the call. */
+  private readonly echo: ResidualEcho;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
   /** Slots pulled from the jitter buffer since the call started. */
@@ -147,6 +151,7 @@ class State implements StationState {
     this.cleanTail = new Float32Array(chain.latencySamples);
     this.tapTail = new Float32Array(chain.latencySamples - chain.tapLatencySamples);
     this.inputNoise = new NoiseNeed(chain.sampleRate, Math.round(chain.sampleRate / 100));
+    this.echo = new ResidualEcho(chain.sampleRate);
   }
 
   get stationId(): number {
@@ -187,6 +192,7 @@ class State implements StationState {
     this.cleanTail.fill(0);
     this.tapTail.fill(0);
     this.inputNoise.reset();
+    this.echo.reset();
     this.anchorTs = undefined;
     this.slotsPulled = 0;
   }
@@ -215,6 +221,13 @@ class State implements StationState {
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));
     return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
+  }
+
+  /** Reads a segment of the far end and the output into the residual echo; null without a far end. */
+  residualEcho(far: Float32Array | undefined, output: Float32Array): EchoReading | null {
+    if (far === undefined) return null;
+    this.echo.push(far, output);
+    return this.echo.read();
   }
 
   /**
@@ -420,6 +433,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
   const audio = measureAudio(output, sr);
   const speechLoss = speechLossDb(tapAligned, output, sr);
   const inputNoise = state.inputNoiseMargin(tapAligned);
+  const echo = state.residualEcho(input.farEnd, output);
   let reference: number | null = null;
   if (input.clean !== undefined) {
     // ext[j] is the clean sample that output[j + shift] should match, for the known chain delay.
@@ -449,6 +463,8 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     reference_seg_snr_db: reference,
     speech_loss_db: speechLoss,
     input_noise_margin_db: inputNoise,
+    residual_echo_db: echo?.residualDb ?? null,
+    echo_delay_ms: echo?.delayMs ?? null,
   };
   return { output, metrics };
 }

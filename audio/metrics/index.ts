@@ -21,6 +21,7 @@ export {
 } from './network.ts';
 export { type ActiveSpeechLevel, activeSpeechLevel } from './p56.ts';
 export { gaussian, mulberry32, type Rng, whiteNoise } from './random.ts';
+export { ECHO_FLOOR_DB, type EchoReading, ResidualEcho } from './residualEcho.ts';
 export { humRatio, type SpectralShape, spectralShape } from './spectrum.ts';
 export { speechLossDb } from './speechLoss.ts';
 export type { AudioMetrics, NetworkMetrics } from './types.ts';

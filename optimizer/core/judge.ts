@@ -45,6 +45,7 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   dynamics: 'crest_factor_db',
   speech_presence: 'speech_activity',
   speech_loss: 'speech_loss_db',
+  echo: 'residual_echo_db',
   network: 'mos',
   latency: 'latency_ms',
   tts_latency: 'tts_latency_ms',
@@ -60,7 +61,7 @@ export function componentMetricPath(component: string): string | undefined {
   if (['mos', 'latency_ms'].includes(key)) return `network.${key}`;
   if (
     key.endsWith('_confidence') ||
-    ['tts_latency_ms', 'stt_word_error_rate', 'speech_loss_db'].includes(key)
+    ['tts_latency_ms', 'stt_word_error_rate', 'speech_loss_db', 'residual_echo_db'].includes(key)
   )
     return key;
   return `audio.${key}`;

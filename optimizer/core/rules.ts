@@ -6,14 +6,15 @@
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
+import { echoTail } from './echo.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
 import { settingsFinding, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
 
-/** The rules, safety first: speech_collapse, clipping; then level, noise, hum, network, dynamics, settings. */
-export type RuleName = SafetyRule | 'level' | 'noise' | 'hum' | 'network' | 'dynamics' | 'settings';
+/** The rules, safety first: speech_collapse, clipping; then level, noise, hum, echo, network, dynamics, settings. */
+export type RuleName = SafetyRule | 'level' | 'noise' | 'hum' | 'echo' | 'network' | 'dynamics' | 'settings';
 type SafetyRule = 'speech_collapse' | 'clipping';
 
 export interface Move {
@@ -431,6 +432,7 @@ export function diagnose(r: RuleContext): Finding[] {
     level(c),
     noise(c, collapse !== null),
     hum(c),
+    echoTail(c),
     network(c),
     dynamics(c),
     settingsFinding(r, c.audio.hum_ratio > HUM_ACT),

@@ -29,6 +29,9 @@ export const WEIGHTS = Object.freeze({
   hum: 0.08,
   // DC only wastes headroom and clicks at gate/AGC transitions; rarely audible on its own.
   dc_offset: 0.02,
+  // Echo of the far end left in the output: another talker over the speech, worse than noise of the
+  // same level; as heavy as the level (an echo as loud as the talker is what a listener hears first).
+  echo: 0.2,
   // Guards (also scale the whole score, see GUARD_*): they count in the mean like the rest.
   dynamics: 0.05,
   speech_presence: 0.05,
@@ -126,6 +129,11 @@ const ACTIVITY_FULL = 0.2;
 // score well.
 const SPEECH_LOSS_FREE_DB = 3;
 const SPEECH_LOSS_ZERO_DB = 12;
+// Residual echo (the far end's share of the output, metrics.residual_echo_db): unheard under 30 dB
+// down (G.168's residual echo targets are 30 dB and more below the speech), gone to zero credit at 3 dB
+// down, where the echo is about as loud as the talker.
+const ECHO_FREE_DB = -30;
+const ECHO_ZERO_DB = -3;
 // E-model MOS-CQE range (G.107 Annex B): 1 (R <= 0) .. 4.5 (R >= 100).
 const MOS_MIN = 1;
 const MOS_MAX = 4.5;
@@ -233,6 +241,18 @@ const DEFS: readonly ComponentDef[] = [
     score: (v) => Math.exp(-Math.max(0, Math.abs(v) - DC_TOLERANCE) / DC_SCALE),
     describe: (v) =>
       `DC offset ${fmt(v, 4)} of full scale${Math.abs(v) > DC_TOLERANCE ? ' wastes headroom' : ''}`,
+  },
+  {
+    name: 'echo',
+    guard: false,
+    measure: (s) => s.metrics.residual_echo_db ?? null,
+    score: (v) => 1 - ramp(v, ECHO_FREE_DB, ECHO_ZERO_DB),
+    describe: (v, s) => {
+      const at = s.metrics.echo_delay_ms;
+      return v <= ECHO_FREE_DB
+        ? `no echo of the far end to speak of (${fmt(v)} dB)`
+        : `echo of the far end holds ${fmt(v)} dB of the output${at !== null && at !== undefined ? `, ${fmt(at, 0)} ms behind it` : ''}`;
+    },
   },
   {
     name: 'dynamics',

@@ -12,7 +12,8 @@ export const WATCH: Readonly<Record<string, readonly string[]>> = {
   compressor_threshold_dbfs: ['audio.crest_factor_db', 'audio.loudness_lufs'],
   compressor_ratio: ['audio.crest_factor_db', 'audio.loudness_lufs'],
   limiter_ceiling_dbfs: ['audio.clipping_ratio', 'audio.peak_dbfs', 'audio.crest_factor_db'],
-  jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos'],
+  // A longer buffer delays the near end against the far end: an echo can move past the canceller's tail.
+  jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos', 'residual_echo_db'],
   vad_threshold: ['audio.speech_activity', 'stt_confidence'],
-  echo_canceller_tail_ms: ['network.mos'],
+  echo_canceller_tail_ms: ['residual_echo_db', 'network.mos'],
 };

@@ -62,6 +62,8 @@ export function snapshotInput(o: {
       reference_seg_snr_db: null,
       speech_loss_db: null,
       input_noise_margin_db: null,
+      residual_echo_db: null,
+      echo_delay_ms: null,
     },
   };
 }

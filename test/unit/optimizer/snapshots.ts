@@ -13,6 +13,8 @@ export interface SnapOverrides {
   readonly stt_word_error_rate?: number | null;
   readonly speech_loss_db?: number | null;
   readonly input_noise_margin_db?: number | null;
+  readonly residual_echo_db?: number | null;
+  readonly echo_delay_ms?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -71,6 +73,8 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       reference_seg_snr_db: null,
       speech_loss_db: o.speech_loss_db ?? null,
       input_noise_margin_db: o.input_noise_margin_db ?? null,
+      residual_echo_db: o.residual_echo_db ?? null,
+      echo_delay_ms: o.echo_delay_ms ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,

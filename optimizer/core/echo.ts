@@ -1,0 +1,55 @@
+// The echo rule: the far end's echo left in the output (metrics.residual_echo_db) at a delay the echo
+// canceller's tail does not reach. The tail is cold (it sizes the adaptive filter), so the longer tail
+// is queued for the station's next call; within this call nothing else removes an echo.
+import { fmt } from './curves.ts';
+import type { Finding } from './rules.ts';
+import { loss, type Situation } from './situation.ts';
+
+/** Residual echo over this (dB of the output) is worth a longer tail: an echo 20 dB down is heard. */
+const ECHO_ACT_DB = -20;
+/**
+ * The tail must reach this far past the echo's strongest tap: an echo path's dispersion (up to ~30 ms
+ * on the generated profiles) and the canceller's block. The measured delay also holds the chain's own
+ * latency after the canceller, so the tail asked for errs long, never short.
+ */
+const TAIL_MARGIN_MS = 40;
+
+export function echoTail(c: Situation): Finding | null {
+  const m = c.context.snapshot.metrics;
+  const residual = m.residual_echo_db;
+  const at = m.echo_delay_ms;
+  if (residual === null || residual === undefined || !(residual > ECHO_ACT_DB)) return null;
+  if (at === null || at === undefined || !c.has('echo_canceller_tail_ms')) return null;
+  const tail = c.value('echo_canceller_tail_ms');
+  const seen = `echo of the far end holds ${fmt(residual)} dB of the output, ${fmt(at, 0)} ms behind it`;
+  const priority = loss(c.context.score, 'echo');
+  const needed = at + TAIL_MARGIN_MS;
+  if (needed <= tail) {
+    return {
+      rule: 'echo',
+      priority,
+      observation: `${seen}, within the ${fmt(tail, 0)} ms tail (the canceller has not converged yet, or the echo path is not linear)`,
+      moves: [],
+    };
+  }
+  if (!c.room('echo_canceller_tail_ms', 1)) {
+    return {
+      rule: 'echo',
+      priority,
+      observation: `${seen}, past the longest tail the canceller may have (treat it at the source)`,
+      moves: [],
+    };
+  }
+  return {
+    rule: 'echo',
+    priority,
+    observation: seen,
+    moves: [
+      {
+        name: 'echo_canceller_tail_ms',
+        desired: needed,
+        reason: `${seen}: past the ${fmt(tail, 0)} ms echo canceller tail, lengthening it`,
+      },
+    ],
+  };
+}

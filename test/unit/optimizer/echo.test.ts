@@ -1,0 +1,44 @@
+// The residual echo in the scorecard and the echo rule (optimizer/core/echo.ts): an echo past the
+// canceller's tail queues a longer tail for the next call.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { scoreSnapshot } from '../../../optimizer/core/index.ts';
+import { first, proposal, snap } from './snapshots.ts';
+
+test('scorecard: the residual echo scores 1 at 30 dB down, 0 at 3 dB down; absent without a far end', () => {
+  const echo = (db: number | null) =>
+    scoreSnapshot(snap(1, { residual_echo_db: db, echo_delay_ms: db === null ? null : 150 })).components.find(
+      (c) => c.name === 'echo',
+    );
+  assert.equal(echo(null), undefined);
+  assert.equal(echo(-40)?.score, 1);
+  assert.equal(echo(-30)?.score, 1);
+  assert.ok(Math.abs((echo(-16.5)?.score as number) - 0.5) < 1e-9);
+  assert.equal(echo(-2)?.score, 0);
+  assert.match(
+    echo(-10)?.detail as string,
+    /echo of the far end holds -10\.0 dB of the output, 150 ms behind it/,
+  );
+  // As heavy as the level: an echo as loud as the talker costs a clean station a sixth of its score or more.
+  const clean = scoreSnapshot(snap(1, { residual_echo_db: -40 })).score;
+  const echoed = scoreSnapshot(snap(1, { residual_echo_db: -2, echo_delay_ms: 150 })).score;
+  assert.ok(echoed < clean * 0.85, `${clean} -> ${echoed}`);
+});
+
+test('controller: an echo past the tail queues a tail that reaches it; within the tail or faint, no move', () => {
+  const past = first(1, { residual_echo_db: -6, echo_delay_ms: 150 });
+  const t = proposal(past, 'echo_canceller_tail_ms');
+  assert.ok(t, past.analysis);
+  // 64 -> one max step (32 ms) toward 190 ms; cold, so it waits for the next call.
+  assert.equal(t.new, 96);
+  assert.match(t.reason, /150 ms behind it: past the 64 ms echo canceller tail, lengthening it \(cold/);
+  const within = first(1, { residual_echo_db: -6, echo_delay_ms: 20 });
+  assert.equal(proposal(within, 'echo_canceller_tail_ms'), undefined);
+  assert.match(within.analysis, /within the 64 ms tail/);
+  assert.equal(
+    proposal(first(1, { residual_echo_db: -25, echo_delay_ms: 150 }), 'echo_canceller_tail_ms'),
+    undefined,
+  );
+  // No reading (no far end): nothing to go on.
+  assert.equal(proposal(first(1, {}), 'echo_canceller_tail_ms'), undefined);
+});

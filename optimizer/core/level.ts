@@ -68,12 +68,19 @@ export function level(c: Situation): Finding | null {
   if (c.has('agc_target_dbfs')) {
     const blind = e > 0 ? agcBlind(c, lv.value) : null;
     if (blind !== null && c.room('input_gain_db', 1)) {
-      return {
-        rule: 'level',
-        priority,
-        observation: `${seen}; ${blind}`,
-        moves: [gain(`${blind}: raising the input gain`)],
-      };
+      const moves = [gain(`${blind}: raising the input gain`)];
+      // A blind AGC still catches the odd syllable loud enough over its floor, and from then on it
+      // steers toward its target and takes the input gain back (gen-5-1 station 9: +15 dB of input gain
+      // held the level for 4 s, then the AGC cut 15 dB and the loop's step read as a regression); its
+      // target goes up with the gain, so the level holds either way.
+      if (c.room('agc_target_dbfs', 1)) {
+        moves.push({
+          name: 'agc_target_dbfs',
+          desired: c.value('agc_target_dbfs') + e,
+          reason: `${seen}: raising the AGC target with the input gain (${blind}, but it may catch a loud syllable)`,
+        });
+      }
+      return { rule: 'level', priority, observation: `${seen}; ${blind}`, moves };
     }
     const agcTarget = c.value('agc_target_dbfs');
     // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).

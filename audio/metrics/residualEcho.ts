@@ -21,6 +21,7 @@
 // without echo read an echo (-15 dB), and 12 of the 25 with echo read it in at least one second: the
 // strong ones (within about 6 dB of the talker or over it) at about the level the profile puts there.
 import { RealFft } from '../dsp/realFft.ts';
+import { Downsampler } from '../dsp/resampler.ts';
 
 /**
  * The analysis runs on both signals halved in rate down to no less than this (16 kHz -> 8 kHz): the
@@ -102,19 +103,19 @@ export class ResidualEcho {
 
   /** The rate the analysis runs at: the input's halved down to no less than ANALYSIS_MIN_RATE. */
   private readonly sampleRate: number;
-  private readonly farDown: Decimator;
-  private readonly outDown: Decimator;
+  /** The resampler's streaming downsamplers (none when the input is already at the analysis rate). */
+  private readonly farDown: Downsampler | undefined;
+  private readonly outDown: Downsampler | undefined;
 
   constructor(inputRate: number) {
-    let sampleRate = inputRate;
-    let stages = 0;
-    while (sampleRate % 2 === 0 && sampleRate / 2 >= ANALYSIS_MIN_RATE) {
-      sampleRate /= 2;
-      stages++;
-    }
+    let factor = 1;
+    while ((inputRate / factor) % 2 === 0 && inputRate / factor / 2 >= ANALYSIS_MIN_RATE) factor *= 2;
+    const sampleRate = inputRate / factor;
     this.sampleRate = sampleRate;
-    this.farDown = new Decimator(stages);
-    this.outDown = new Decimator(stages);
+    if (factor > 1) {
+      this.farDown = new Downsampler(factor);
+      this.outDown = new Downsampler(factor);
+    }
     this.n = Math.round(WINDOW_S * sampleRate);
     this.frame = Math.round((FRAME_MS / 1000) * sampleRate);
     this.lags = Math.round((MAX_LAG_MS / 1000) * sampleRate);
@@ -132,8 +133,8 @@ export class ResidualEcho {
   reset(): void {
     this.far.fill(0);
     this.out.fill(0);
-    this.farDown.reset();
-    this.outDown.reset();
+    this.farDown?.reset();
+    this.outDown?.reset();
     this.filled = 0;
   }
 
@@ -141,8 +142,8 @@ export class ResidualEcho {
   push(far: ArrayLike<number>, out: ArrayLike<number>): void {
     if (far.length !== out.length)
       throw new RangeError(`far end has ${far.length} samples, output ${out.length}`);
-    const x = this.farDown.process(far);
-    const y = this.outDown.process(out);
+    const x = down(this.farDown, far);
+    const y = down(this.outDown, out);
     shiftIn(this.far, x);
     shiftIn(this.out, y);
     this.filled = Math.min(this.n, this.filled + y.length);
@@ -171,9 +172,8 @@ export class ResidualEcho {
     if (!(det.ratio > SIGNIFICANCE)) return { residualDb: ECHO_FLOOR_DB, delayMs: null };
     // The share from the signals as they are: the least-squares echo path over the extent the detection
     // found, less what as many taps explain of unrelated signals (taps / samples of the output's energy).
-    const from = Math.max(0, det.peak - Math.round((PATH_BEFORE_MS / 1000) * this.sampleRate));
-    const to = Math.min(this.lags, det.peak + Math.round((PATH_AFTER_MS / 1000) * this.sampleRate));
-    const explained = this.explained(xw, yw, n, from, to) - ((to - from + 1) / n) * ey;
+    const { from, to } = this.pathAround(det.peak);
+    const explained = this.explained(xw, yw, from, to) - ((to - from + 1) / n) * ey;
     const share = Math.min(1, Math.max(0, explained) / ey);
     const db = share > 0 ? Math.max(ECHO_FLOOR_DB, 10 * Math.log10(share)) : ECHO_FLOOR_DB;
     // The delay: the strongest single tap of the path.
@@ -200,7 +200,7 @@ export class ResidualEcho {
     this.bufB.fill(0);
     this.bufA.set(xw);
     this.bufB.set(yw);
-    const c = this.correlate(n);
+    const c = this.correlate();
     // q[l]: output energy explained by the tap at lag l (lag l pairs y[i] with x[i + lags - l]).
     const q = new Float64Array(L + 1);
     for (let l = 0; l <= L; l++) {
@@ -213,20 +213,26 @@ export class ResidualEcho {
     // S(l0): what a path starting PATH_BEFORE_MS before lag l0 and ending PATH_AFTER_MS after it explains,
     // less the null; the echo is the best such window, and the windows elsewhere say how much unrelated
     // signals explain by chance (speech is not white noise: its lags are not independent).
-    const before = Math.round((PATH_BEFORE_MS / 1000) * this.sampleRate);
-    const after = Math.round((PATH_AFTER_MS / 1000) * this.sampleRate);
     const cq = new Float64Array(L + 2);
     for (let l = 0; l <= L; l++) cq[l + 1] = (cq[l] as number) + (q[l] as number) - nullMean;
     const windows = new Float64Array(L + 1);
     let peak = 0;
     for (let l = 0; l <= L; l++) {
-      const from = Math.max(0, l - before);
-      const to = Math.min(L, l + after);
+      const { from, to } = this.pathAround(l);
       windows[l] = (cq[to + 1] as number) - (cq[from] as number);
       if ((windows[l] as number) > (windows[peak] as number)) peak = l;
     }
     const chance = Float64Array.from(windows, Math.abs).sort()[Math.floor(CHANCE_QUANTILE * L)] as number;
     return { q, peak, ratio: chance > 0 ? (windows[peak] as number) / chance : 0 };
+  }
+
+  /** The lags an echo path whose window starts at lag `l` spans: PATH_BEFORE_MS before it to PATH_AFTER_MS after. */
+  private pathAround(l: number): { from: number; to: number } {
+    const ms = this.sampleRate / 1000;
+    return {
+      from: Math.max(0, l - Math.round(PATH_BEFORE_MS * ms)),
+      to: Math.min(this.lags, l + Math.round(PATH_AFTER_MS * ms)),
+    };
   }
 
   private whitener(x: Float64Array): Float64Array {
@@ -247,7 +253,7 @@ export class ResidualEcho {
    * is not white (a voice's pitch survives a short predictor), so summing each lag's share alone would
    * count the same energy at several lags.
    */
-  private explained(xw: Float64Array, yw: Float64Array, n: number, from: number, to: number): number {
+  private explained(xw: Float64Array, yw: Float64Array, from: number, to: number): number {
     const m = to - from + 1;
     const { fft, bufA, specA } = this;
     // The far end's autocorrelation at lags 0..m - 1: the inverse of |X|^2 (the FFT is longer than the
@@ -265,7 +271,7 @@ export class ResidualEcho {
     this.bufB.fill(0);
     bufA.set(xw);
     this.bufB.set(yw);
-    const c = this.correlate(n);
+    const c = this.correlate();
     const b = new Float64Array(m);
     for (let i = 0; i < m; i++) b[i] = c(from + i);
     // Loading (-30 dB) keeps the solve stable where the far end is narrow-band (a voice's harmonics).
@@ -277,7 +283,7 @@ export class ResidualEcho {
   }
 
   /** Cross-correlation of the whitened output (bufB, n samples) with the whitened far end (bufA). */
-  private correlate(n: number): (lag: number) => number {
+  private correlate(): (lag: number) => number {
     const { fft, bufA, bufB, specA, specB } = this;
     fft.forward(bufA, specA);
     fft.forward(bufB, specB);
@@ -293,7 +299,6 @@ export class ResidualEcho {
     fft.inverse(specA, bufA);
     const size = fft.size;
     const lags = this.lags;
-    void n;
     return (l: number) => bufA[(((l - lags) % size) + size) % size] as number;
   }
 }
@@ -348,51 +353,11 @@ function normalised(x: Float64Array, frame: number): Float64Array {
   return out;
 }
 
-// Half-band low-pass (11 taps, Hann-windowed sinc, unity at DC): every other sample of its output.
-const HALF_BAND = (() => {
-  const h = new Float64Array(11);
-  for (let k = -5; k <= 5; k++) {
-    const ideal = k === 0 ? 0.5 : Math.sin((Math.PI * k) / 2) / (Math.PI * k);
-    h[k + 5] = ideal * 0.5 * (1 + Math.cos((Math.PI * k) / 6));
-  }
-  const sum = h.reduce((a, b) => a + b, 0);
-  return h.map((v) => v / sum);
-})();
-
-/** Streaming decimation by 2^stages through half-band stages, state kept across segments. */
-class Decimator {
-  private readonly hist: Float64Array[];
-  private readonly phase: number[];
-
-  constructor(private readonly stages: number) {
-    this.hist = Array.from({ length: stages }, () => new Float64Array(HALF_BAND.length));
-    this.phase = new Array<number>(stages).fill(0);
-  }
-
-  process(x: ArrayLike<number>): ArrayLike<number> {
-    let cur: ArrayLike<number> = x;
-    for (let s = 0; s < this.stages; s++) {
-      const h = this.hist[s] as Float64Array;
-      const out: number[] = [];
-      for (let i = 0; i < cur.length; i++) {
-        h.copyWithin(1, 0);
-        h[0] = cur[i] as number;
-        if (this.phase[s] === 0) {
-          let acc = 0;
-          for (let k = 0; k < h.length; k++) acc += (HALF_BAND[k] as number) * (h[k] as number);
-          out.push(acc);
-        }
-        this.phase[s] = 1 - (this.phase[s] as number);
-      }
-      cur = out;
-    }
-    return cur;
-  }
-
-  reset(): void {
-    for (const h of this.hist) h.fill(0);
-    this.phase.fill(0);
-  }
+/** `x` through `d` (the same delay on both signals, so the echo path between them is unchanged). */
+function down(d: Downsampler | undefined, x: ArrayLike<number>): ArrayLike<number> {
+  if (d === undefined) return x;
+  const out = new Float64Array(Math.ceil(x.length / d.factor));
+  return out.subarray(0, d.process(Float64Array.from(x), x.length, out));
 }
 
 function shiftIn(buf: Float64Array, seg: ArrayLike<number>): void {

@@ -53,6 +53,8 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       input_noise_margin_db: input.metrics.input_noise_margin_db ?? null,
       residual_echo_db: input.metrics.residual_echo_db ?? null,
       echo_delay_ms: input.metrics.echo_delay_ms ?? null,
+      input_speech_level_dbov: input.metrics.input_speech_level_dbov ?? null,
+      sample_rate_hz: input.metrics.sample_rate_hz ?? null,
     },
     applied_config_version: input.applied_config_version ?? 0,
     audio: input.audio ?? null,
@@ -158,6 +160,14 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now(), window?: Cap
   range(out, 'metrics.input_noise_margin_db', s.metrics.input_noise_margin_db, 0, 200);
   range(out, 'metrics.residual_echo_db', s.metrics.residual_echo_db, -200, 0);
   range(out, 'metrics.echo_delay_ms', s.metrics.echo_delay_ms, 0, 10_000);
+  range(out, 'metrics.input_speech_level_dbov', s.metrics.input_speech_level_dbov, -200, 20);
+  range(out, 'metrics.sample_rate_hz', s.metrics.sample_rate_hz, 4000, 192_000);
+  if (typeof s.metrics.sample_rate_hz === 'number' && !Number.isInteger(s.metrics.sample_rate_hz)) {
+    out.push({
+      field: 'metrics.sample_rate_hz',
+      reason: `must be a whole number of Hz, got ${s.metrics.sample_rate_hz}`,
+    });
+  }
 
   if (s.audio) out.push(...checkAudioRef(s.audio, s.tenant_id));
   s.constraints.forEach((c, i) => {

@@ -9,11 +9,10 @@
 // metrics come from the packet trace: loss as the jitter buffer saw it (late packets are lost too),
 // burstiness of that loss, RFC 3550 jitter, and mouth-to-ear delay, rated by the G.107 E-model.
 //
-// `reference_seg_snr_db` is set only when the input carries the clean signal (a simulator's ground
-// truth). Stage metrics: the STT confidence and WER come from a real recognizer, run by the agent's
-// stage engine after this pure step (engines/); the TTS latency is the synthesizer's measured time
-// to audio handed in with the input, plus the chain's own delay; the emotion confidence is the model
-// of engines/emotion/model.ts unless the agent's Hume engine replaces it.
+// `reference_seg_snr_db` is set only when the input carries the clean signal (a simulator's truth).
+// Stage metrics: STT confidence and WER come from a real recognizer, run by the agent's stage engine
+// after this pure step (engines/); TTS latency is the synthesizer's measured time plus the chain's
+// delay; the emotion confidence is engines/emotion/model.ts's unless the agent's Hume engine's.
 import {
   createChain,
   type DspChain,
@@ -29,6 +28,7 @@ import {
   networkMetrics,
   ResidualEcho,
   Rfc3550Jitter,
+  speechLevelOrNull,
   speechLossDb,
 } from '../audio/metrics/index.ts';
 import { type StationSpec, stationById } from '../catalog/index.ts';
@@ -465,6 +465,8 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     input_noise_margin_db: inputNoise,
     residual_echo_db: echo?.residualDb ?? null,
     echo_delay_ms: echo?.delayMs ?? null,
+    input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
+    sample_rate_hz: sr,
   };
   return { output, metrics };
 }

@@ -19,7 +19,7 @@ export {
   networkMetrics,
   Rfc3550Jitter,
 } from './network.ts';
-export { type ActiveSpeechLevel, activeSpeechLevel } from './p56.ts';
+export { type ActiveSpeechLevel, activeSpeechLevel, speechLevelOrNull } from './p56.ts';
 export { gaussian, mulberry32, type Rng, whiteNoise } from './random.ts';
 export { ECHO_FLOOR_DB, type EchoReading, ResidualEcho } from './residualEcho.ts';
 export { humRatio, type SpectralShape, spectralShape } from './spectrum.ts';

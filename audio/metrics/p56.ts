@@ -101,3 +101,12 @@ export function activeSpeechLevel(x: Float32Array, sampleRate: number): ActiveSp
   // The margin was never reached before the thresholds ran out: the highest active one is the level.
   return { levelDbov: Math.max(DB_FLOOR, prevA), activity: activeCount[last]! / n };
 }
+
+/** Below this active level (dBov) a signal holds no speech: the scorecard's NO_SIGNAL_DB. */
+const NO_SPEECH_DBOV = -70;
+
+/** The P.56 active level of `x` in dBov, or null when it holds no speech. */
+export function speechLevelOrNull(x: Float32Array, sampleRate: number): number | null {
+  const lv = activeSpeechLevel(x, sampleRate);
+  return lv.activity > 0 && lv.levelDbov > NO_SPEECH_DBOV ? lv.levelDbov : null;
+}

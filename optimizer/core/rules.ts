@@ -9,7 +9,7 @@ import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
-import { settingsFinding, suppressionWelcome } from './settings.ts';
+import { GATE_FREE_MARGIN_DB, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
 
@@ -63,10 +63,10 @@ const NOISE_ACT_MARGIN_DB = 6;
 const INPUT_NOISY_MARGIN_DB = 50;
 // Below every score loss a rule fixes: switched on only when nothing more valuable is left to do.
 const NOISY_INPUT_PRIORITY = 0.001;
-// The gate closes this far above the floor it is meant to catch, and never nearer than
-// GATE_BELOW_SPEECH_DB to the speech level (weak syllables are ~20 dB under the active level).
+// The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
+// than its guard leaves free (GATE_FREE_MARGIN_DB: weak syllables and the ends of words are 20-45 dB
+// under the active level, and PESQ hears a gate there).
 const GATE_ABOVE_FLOOR_DB = 4;
-const GATE_BELOW_SPEECH_DB = 25;
 // The pauses count as noisy while the floor is within this of the speech level.
 const FLOOR_NOISY_MARGIN_DB = 30;
 // Speech activity this low (or below half the known-good value) means the gate/suppressor eats speech.
@@ -253,9 +253,16 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
     moves.push({ name: 'noise_suppression_db', desired: deeper, reason: `${seen}: stronger suppression` });
   }
   // The gate sits before the suppressor and the AGC, but the metrics are measured at the output. Refer
-  // them back to the gate's input assuming the AGC applies its full max gain: that places the speech
-  // level (and so the gate's ceiling) as low as it can be, so the gate errs toward staying open.
-  const agcGain = c.has('agc_max_gain_db') ? c.value('agc_max_gain_db') : 0;
+  // them back to the gate's input: by the input's own speech level where the snapshot has it (the gain
+  // after the gate is then what lifts it to the output's), else assuming the AGC applies its full max
+  // gain, which places the speech level (and so the gate's ceiling) as low as it can be, so the gate
+  // errs toward staying open.
+  const measured = speechAtGate(c.context.snapshot, c.context.params, null);
+  const agcGain = measured
+    ? c.audio.active_speech_level_dbov - measured.level
+    : c.has('agc_max_gain_db')
+      ? c.value('agc_max_gain_db')
+      : 0;
   const suppression = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
   const speechIn = c.audio.active_speech_level_dbov - agcGain;
   const floorIn = c.audio.noise_floor_dbfs - AES17_OFFSET_DB - agcGain + suppression;
@@ -266,7 +273,7 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
     lv.present &&
     lv.value - c.audio.noise_floor_dbfs < FLOOR_NOISY_MARGIN_DB
   ) {
-    const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - GATE_BELOW_SPEECH_DB);
+    const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - GATE_FREE_MARGIN_DB);
     if (want > gate + 1) {
       const why = `the noise (about ${fmt(floorIn)} dBov at the gate) is above the ${fmt(gate)} dBFS gate: moving the gate toward it`;
       moves.push({ name: 'noise_gate_threshold_dbfs', desired: want, reason: `${seen}; ${why}` });

@@ -16,14 +16,30 @@ import { effectiveBounds } from './bounds.ts';
 import { fmt, ramp } from './curves.ts';
 import type { Finding, Move, RuleContext } from './rules.ts';
 
-/** High-pass cutoffs up to here leave the voice alone (a low male voice starts at about 85 Hz). */
+/**
+ * On narrowband audio (8 kHz, the 300-3400 Hz telephone band) high-pass cutoffs up to here leave the
+ * voice alone: the band starts above them (generated profiles, station 1 at 8 kHz: 60 -> 200 Hz moved
+ * PESQ by under 0.01)...
+ */
 const HIGHPASS_FREE_HZ = 150;
 /** ...and from here on the cutoff takes away the voice's fundamental and first harmonics. */
 const HIGHPASS_ZERO_HZ = 300;
-// The gate threshold should sit this far under the speech level: within 15 dB it closes on the
-// quiet ends of syllables, 35 dB under it catches only the pauses' noise.
-const GATE_ZERO_MARGIN_DB = 15;
-const GATE_FREE_MARGIN_DB = 35;
+/**
+ * Wideband audio (16 kHz, 50-7000 Hz) keeps the voice's low end, and PESQ hears a cutoff above the
+ * default 60 Hz (stations 1, 3 and 11 at 16 kHz, the cutoff alone: 90 Hz -0.02..-0.05, 110-130 Hz
+ * -0.05..-0.10, 150 Hz -0.06..-0.19 against 60): free only to 70 Hz, falling slowly to nothing at 400.
+ */
+const WIDEBAND_HIGHPASS_FREE_HZ = 70;
+const WIDEBAND_HIGHPASS_ZERO_HZ = 400;
+/** Audio at this rate or above is wideband; a snapshot that does not say is taken as narrowband. */
+const WIDEBAND_RATE_HZ = 16000;
+// The gate threshold should sit this far under the speech level at the gate: within 20 dB it closes
+// on the quiet ends of syllables; PESQ hears it up to about 45 dB under (generated profiles, the gate
+// alone raised from the default: gen-7-0 station 3, a talker at -35 dBov, -0.10 at 26 dB and -0.02 at
+// 29 dB, and -0.09 for the default -70 dBFS against -85; gen-4-0 station 3, at -17 dBov, -0.18 at
+// 41 dB and -0.02 at 47), so it is free only from 50 dB.
+const GATE_ZERO_MARGIN_DB = 20;
+export const GATE_FREE_MARGIN_DB = 50;
 // Limiter ceiling over the speech level: speech peaks run 12-20 dB over it, so from 15 dB up the
 // limiter touches only the odd peak; at 6 dB it flattens every syllable.
 const LIMITER_FREE_HEADROOM_DB = 15;
@@ -78,28 +94,32 @@ export function settingsComponents(
   const out: ScoreComponent[] = [];
   const hp = params['highpass_cutoff_hz'];
   if (hp !== undefined) {
-    const sc = 1 - ramp(hp, HIGHPASS_FREE_HZ, HIGHPASS_ZERO_HZ);
+    const wide = (s.metrics.sample_rate_hz ?? 0) >= WIDEBAND_RATE_HZ;
+    const free = wide ? WIDEBAND_HIGHPASS_FREE_HZ : HIGHPASS_FREE_HZ;
+    const sc = 1 - ramp(hp, free, wide ? WIDEBAND_HIGHPASS_ZERO_HZ : HIGHPASS_ZERO_HZ);
+    const band = wide ? 'wideband' : 'narrowband';
     out.push(
       component(
         'voice_band',
         hp,
         sc,
         sc >= 1
-          ? `high-pass at ${fmt(hp, 0)} Hz leaves the voice band alone`
-          : `high-pass at ${fmt(hp, 0)} Hz cuts into the voice (free up to ${HIGHPASS_FREE_HZ} Hz)`,
+          ? `high-pass at ${fmt(hp, 0)} Hz leaves the ${band} voice alone`
+          : `high-pass at ${fmt(hp, 0)} Hz cuts into the ${band} voice (free up to ${free} Hz)`,
       ),
     );
   }
   const gate = params['noise_gate_threshold_dbfs'];
-  if (gate !== undefined && speechLevelDbov !== null) {
-    const margin = speechLevelDbov - gate;
+  const atGate = speechAtGate(s, params, speechLevelDbov);
+  if (gate !== undefined && atGate !== null) {
+    const margin = atGate.level - gate;
     const sc = ramp(margin, GATE_ZERO_MARGIN_DB, GATE_FREE_MARGIN_DB);
     out.push(
       component(
         'gate_margin',
         margin,
         sc,
-        `gate at ${fmt(gate)} dBFS sits ${fmt(margin)} dB under the speech level${sc < 1 ? ': it closes on quiet syllables' : ''}`,
+        `gate at ${fmt(gate)} dBFS sits ${fmt(margin)} dB under the speech level ${atGate.where}${sc < 1 ? ': it closes on quiet syllables' : ''}`,
       ),
     );
   }
@@ -134,6 +154,25 @@ export function settingsComponents(
   const jitter = jitterComponent(s, params);
   if (jitter) out.push(jitter);
   return out;
+}
+
+/**
+ * The speech level where the gate is: the input's (metrics.input_speech_level_dbov) plus the input
+ * gain, which is what the gate, before the AGC, meets. The output's level reads the AGC's lift too: a
+ * talker 35 dB down put the gate 23 dB under his speech while the output's level said 35 (generated
+ * profile gen-7-0 station 3: PESQ 4.51 -> 4.32 for the gate alone at -58.6 dBFS, with the guard
+ * silent). Snapshots without the input's level fall back to the output's.
+ */
+export function speechAtGate(
+  s: StationSnapshot,
+  params: Params,
+  outputLevelDbov: number | null,
+): { level: number; where: string } | null {
+  const input = s.metrics.input_speech_level_dbov;
+  if (input !== null && input !== undefined && Number.isFinite(input)) {
+    return { level: input + (params['input_gain_db'] ?? 0), where: 'at its input' };
+  }
+  return outputLevelDbov === null ? null : { level: outputLevelDbov, where: 'at the output' };
 }
 
 /**

@@ -64,6 +64,8 @@ export function snapshotInput(o: {
       input_noise_margin_db: null,
       residual_echo_db: null,
       echo_delay_ms: null,
+      input_speech_level_dbov: null,
+      sample_rate_hz: null,
     },
   };
 }

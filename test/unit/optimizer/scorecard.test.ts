@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { defaultsForStation } from '../../../catalog/index.ts';
 import type { StationSnapshot } from '../../../contracts/generated.ts';
 import { buildScorecard, GUARD_FLOOR, scoreSnapshot, WEIGHTS } from '../../../optimizer/core/index.ts';
 import { type SnapOverrides, snap } from './snapshots.ts';
@@ -169,4 +170,39 @@ test('buildScorecard: per-station mean of snapshot scores, overall mean across s
   assert.equal(level.value, -26.5);
   assert.match(level.detail, /3\.5 LU below the -23 target \(mean of 2 snapshots\)/);
   assert.deepEqual(buildScorecard([]), { overall: 0, stations: [] });
+});
+
+test('scorecard: the gate guard reads the speech level where the gate is, the input level plus the input gain', () => {
+  const params = { ...defaultsForStation(3), noise_gate_threshold_dbfs: -58.6, input_gain_db: 0 };
+  const gateOf = (s: StationSnapshot, p: Record<string, number>) =>
+    scoreSnapshot(s, p).components.find((c) => c.name === 'gate_margin')!;
+  // Output on target (-23 LUFS): 35 dB over the gate, free; but a talker at -35.5 dBov reached it.
+  const quiet = snap(3, { input_speech_level_dbov: -35.5 });
+  const g = gateOf(quiet, params);
+  assert.ok(Math.abs(g.value - 23.1) < 1e-9, `margin ${g.value}`);
+  assert.ok(g.score < 0.2, `a gate 23 dB under the speech scored ${g.score}`);
+  assert.match(g.detail, /under the speech level at its input: it closes on quiet syllables/);
+  assert.ok(scoreSnapshot(quiet, params).score < scoreSnapshot(quiet, defaultsForStation(3)).score - 3);
+  // Input gain before the gate lifts the same talker further over it: 12 dB more, 35 dB over; 27, free.
+  assert.ok(gateOf(quiet, { ...params, input_gain_db: 12 }).score > g.score + 0.3);
+  assert.equal(gateOf(quiet, { ...params, input_gain_db: 27 }).score, 1);
+  // Without the input's level (an agent of before the field), the output's level as before.
+  const old = gateOf(snap(3), params);
+  assert.ok(Math.abs(old.value - (snap(3).metrics.audio.loudness_lufs + 58.6)) < 1e-9);
+  assert.match(old.detail, /at the output/);
+});
+
+test('scorecard: the high-pass guard knows the band: 130 Hz is free on narrowband audio, not on wideband', () => {
+  const params = { ...defaultsForStation(1), highpass_cutoff_hz: 130 };
+  const band = (rate: number | null) =>
+    scoreSnapshot(snap(1, { sample_rate_hz: rate }), params).components.find((c) => c.name === 'voice_band')!;
+  assert.equal(band(8000).score, 1);
+  assert.equal(band(null).score, 1, 'a snapshot without its rate is taken as narrowband');
+  const wide = band(16000);
+  assert.ok(wide.score < 0.95 && wide.score > 0.85, `wideband 130 Hz scored ${wide.score}`);
+  assert.match(wide.detail, /cuts into the wideband voice \(free up to 70 Hz\)/);
+  const at = (hz: number) =>
+    scoreSnapshot(snap(1, { sample_rate_hz: 16000 }), { ...params, highpass_cutoff_hz: hz }).score;
+  assert.equal(at(60), at(70));
+  assertFalling('wideband high-pass', [70, 90, 130, 200, 300], at);
 });

@@ -15,6 +15,8 @@ export interface SnapOverrides {
   readonly input_noise_margin_db?: number | null;
   readonly residual_echo_db?: number | null;
   readonly echo_delay_ms?: number | null;
+  readonly input_speech_level_dbov?: number | null;
+  readonly sample_rate_hz?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -75,6 +77,8 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       input_noise_margin_db: o.input_noise_margin_db ?? null,
       residual_echo_db: o.residual_echo_db ?? null,
       echo_delay_ms: o.echo_delay_ms ?? null,
+      input_speech_level_dbov: o.input_speech_level_dbov ?? null,
+      sample_rate_hz: o.sample_rate_hz ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,

@@ -180,12 +180,11 @@ test('scorecard: the gate guard reads the speech level where the gate is, the in
   const quiet = snap(3, { input_speech_level_dbov: -35.5 });
   const g = gateOf(quiet, params);
   assert.ok(Math.abs(g.value - 23.1) < 1e-9, `margin ${g.value}`);
-  assert.ok(g.score < 0.2, `a gate 23 dB under the speech scored ${g.score}`);
+  assert.ok(g.score < 0.5, `a gate 23 dB under the speech scored ${g.score}`);
   assert.match(g.detail, /under the speech level at its input: it closes on quiet syllables/);
   assert.ok(scoreSnapshot(quiet, params).score < scoreSnapshot(quiet, defaultsForStation(3)).score - 3);
-  // Input gain before the gate lifts the same talker further over it: 12 dB more, 35 dB over; 27, free.
-  assert.ok(gateOf(quiet, { ...params, input_gain_db: 12 }).score > g.score + 0.3);
-  assert.equal(gateOf(quiet, { ...params, input_gain_db: 27 }).score, 1);
+  // 12 dB of input gain before the gate puts the same talker 35 dB over it.
+  assert.equal(gateOf(quiet, { ...params, input_gain_db: 12 }).score, 1);
   // Without the input's level (an agent of before the field), the output's level as before.
   const old = gateOf(snap(3), params);
   assert.ok(Math.abs(old.value - (snap(3).metrics.audio.loudness_lufs + 58.6)) < 1e-9);

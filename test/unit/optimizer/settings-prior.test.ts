@@ -100,20 +100,20 @@ test('settings guards: the controller eases off a gate that closes on syllables'
 });
 
 test('settings guards: the gate is eased off from the level at its input, which the output does not show', () => {
-  // The output on target (the AGC lifted a talker at -38 dBov): a gate at -70 sits 32 dB under him.
+  // The output on target (the AGC lifted a talker at -38 dBov): a gate at -58 sits 20 dB under him.
   const quiet = snap(3, { input_speech_level_dbov: -38 });
   const eased = decide({
     snapshot: quiet,
-    current: { ...d3, noise_gate_threshold_dbfs: -70 },
+    current: { ...d3, noise_gate_threshold_dbfs: -58 },
     state: null,
     now: 0,
   });
   const p = eased.proposals.find((x) => x.name === 'noise_gate_threshold_dbfs');
-  assert.ok(p && p.new < -70, eased.analysis);
-  // Without the input's level the same snapshot reads 47 dB of margin and leaves the gate alone.
+  assert.ok(p && p.new < -58, eased.analysis);
+  // Without the input's level the same snapshot reads 35 dB of margin and leaves the gate alone.
   const blind = decide({
     snapshot: snap(3),
-    current: { ...d3, noise_gate_threshold_dbfs: -70 },
+    current: { ...d3, noise_gate_threshold_dbfs: -58 },
     state: null,
     now: 0,
   });

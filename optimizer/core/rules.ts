@@ -257,15 +257,12 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
   // after the gate is then what lifts it to the output's), else assuming the AGC applies its full max
   // gain, which places the speech level (and so the gate's ceiling) as low as it can be, so the gate
   // errs toward staying open.
-  const measured = speechAtGate(c.context.snapshot, c.context.params, null);
-  const agcGain = measured
-    ? c.audio.active_speech_level_dbov - measured.level
-    : c.has('agc_max_gain_db')
-      ? c.value('agc_max_gain_db')
-      : 0;
+  const speechIn =
+    speechAtGate(c.context.snapshot, c.context.params, null)?.level ??
+    c.audio.active_speech_level_dbov - (c.has('agc_max_gain_db') ? c.value('agc_max_gain_db') : 0);
+  const gainAfterGate = c.audio.active_speech_level_dbov - speechIn;
   const suppression = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
-  const speechIn = c.audio.active_speech_level_dbov - agcGain;
-  const floorIn = c.audio.noise_floor_dbfs - AES17_OFFSET_DB - agcGain + suppression;
+  const floorIn = c.audio.noise_floor_dbfs - AES17_OFFSET_DB - gainAfterGate + suppression;
   const gate = c.value('noise_gate_threshold_dbfs');
   const lv = speechLevel(c.context.snapshot);
   if (

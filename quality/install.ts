@@ -84,30 +84,36 @@ export async function ensurePythonEnv(
   const dir = join(cacheDir, 'python', envKey(version));
   const env = { dir, python: join(dir, 'bin', 'python') };
   if (existsSync(join(dir, MARKER))) return env;
-  await withLock(`${dir}.lock`, log, INSTALL_LOCK_TIMEOUT_MS, async () => {
-    // Whoever held the lock before may have finished the job.
-    if (existsSync(join(dir, MARKER))) return;
-    await ensureVenvModule(version, log);
-    log(`PESQ/STOI sidecar: installing pesq, pystoi, numpy, scipy into ${dir} (once; about a minute)...`);
-    const t0 = Date.now();
-    rmSync(dir, { recursive: true, force: true });
-    try {
-      await run('python3', ['-m', 'venv', dir], { cwd: '/' });
-      await run(
-        env.python,
-        ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-input', '-r', requirementsFile],
-        { cwd: '/' },
-      );
-    } catch (err) {
+  await withLock(
+    `${dir}.lock`,
+    log,
+    INSTALL_LOCK_TIMEOUT_MS,
+    async () => {
+      // Whoever held the lock before may have finished the job.
+      if (existsSync(join(dir, MARKER))) return;
+      await ensureVenvModule(version, log);
+      log(`PESQ/STOI sidecar: installing pesq, pystoi, numpy, scipy into ${dir} (once; about a minute)...`);
+      const t0 = Date.now();
       rmSync(dir, { recursive: true, force: true });
-      const first = String(err instanceof Error ? err.message : err).split('\n')[0];
-      throw sidecarError(
-        `PESQ/STOI sidecar: installing ${requirementsFile} failed (pesq builds a C extension: needs gcc and Python headers): ${first}`,
-        err,
-      );
-    }
-    writeFileSync(join(dir, MARKER), `${new Date().toISOString()}\n`);
-    log(`PESQ/STOI sidecar: installed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  });
+      try {
+        await run('python3', ['-m', 'venv', dir], { cwd: '/' });
+        await run(
+          env.python,
+          ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-input', '-r', requirementsFile],
+          { cwd: '/' },
+        );
+      } catch (err) {
+        rmSync(dir, { recursive: true, force: true });
+        const first = String(err instanceof Error ? err.message : err).split('\n')[0];
+        throw sidecarError(
+          `PESQ/STOI sidecar: installing ${requirementsFile} failed (pesq builds a C extension: needs gcc and Python headers): ${first}`,
+          err,
+        );
+      }
+      writeFileSync(join(dir, MARKER), `${new Date().toISOString()}\n`);
+      log(`PESQ/STOI sidecar: installed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    },
+    'installing the PESQ/STOI sidecar',
+  );
   return env;
 }

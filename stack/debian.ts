@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { executableDirs } from '../lib/settings.ts';
+import { withLock } from './lock.ts';
 import { run } from './proc.ts';
 import { type Log, timed } from './service.ts';
 
@@ -33,9 +34,13 @@ export function onPath(command: string): boolean {
   return false;
 }
 
-// apt's own lock serialises concurrent installers (two test files, two checkouts); waiting for it
-// beats failing with "Could not get lock".
+// Concurrent installers (two test files, two evals, two checkouts) take turns on a lock of our own:
+// apt's `DPkg::Lock::Timeout` waits for dpkg's lock but not for the package lists' lock, so a second
+// `apt-get update` failed at once with "Could not get lock /var/lib/apt/lists/lock" (seen: two evals
+// started together, one fell back to synthetic speech). The timeout stays for anyone else's apt.
 const lockWait = ['-o', 'DPkg::Lock::Timeout=600'];
+const aptLockFile = '/var/lib/voiceloop/apt-get.lock';
+const aptLockTimeoutMs = 15 * 60 * 1000;
 const listsDir = '/var/lib/apt/lists';
 const dayMs = 24 * 3600 * 1000;
 
@@ -65,6 +70,19 @@ export function ensureDebianPackages(needs: DebianNeed[], log: Log): Promise<voi
 }
 
 async function install(needs: DebianNeed[], log: Log): Promise<void> {
+  if (needs.every((n) => n.present())) return;
+  if (process.getuid?.() !== 0) return installMissing(needs, log);
+  // Whoever held the lock before may have installed what is missing here.
+  await withLock(
+    aptLockFile,
+    log,
+    aptLockTimeoutMs,
+    () => installMissing(needs, log),
+    'installing Debian packages',
+  );
+}
+
+async function installMissing(needs: DebianNeed[], log: Log): Promise<void> {
   const missing = needs.filter((n) => !n.present());
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map((n) => n.pkg))];

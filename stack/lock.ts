@@ -1,5 +1,6 @@
-// One `up`/`down` at a time across processes (a test run and the demo may start together): the
-// loser waits instead of launching a second copy of every server on the same ports.
+// One job at a time across processes, by a file holding the holder's pid: one stack `up`/`down` (a
+// test run and the demo may start together: the loser waits instead of launching a second copy of
+// every server on the same ports), one sidecar install, one apt-get.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +37,8 @@ export async function withLock<T>(
   log: Log,
   timeoutMs: number,
   fn: () => Promise<T>,
+  /** What the holder is doing, for the waiting line and the timeout's error. */
+  what = 'starting or stopping the stack',
 ): Promise<T> {
   mkdirSync(dirname(lockFile), { recursive: true });
   const deadline = Date.now() + timeoutMs;
@@ -57,8 +60,9 @@ export async function withLock<T>(
         rmSync(lockFile, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`stack is locked by pid ${pid} (${lockFile})`);
-      if (!announced) log(`waiting for pid ${pid}, which is starting or stopping the stack`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for pid ${pid}, which is ${what} (${lockFile})`);
+      if (!announced) log(`waiting for pid ${pid}, which is ${what}`);
       announced = true;
       await sleep(500);
     }

@@ -6,6 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { SIM_SPEECH_NEEDS } from '../engines/debian.ts';
+import { ensureDebianPackages } from '../stack/debian.ts';
 import { ensureStack } from '../stack/index.ts';
 import { avroBench } from './benches/avro.ts';
 import { dspBench } from './benches/dsp.ts';
@@ -133,6 +135,10 @@ const ctx: BenchContext = {
   log,
 };
 
+// The DSP bench runs on the simulator's voices: the same speech on every machine, whatever ran before.
+await ensureDebianPackages([...SIM_SPEECH_NEEDS], (s) => log(`speech: ${s}`)).catch((err: Error) =>
+  log(`speech: running on synthetic speech: ${err.message}`),
+);
 if (selected.some((b) => b.stack)) {
   if (scope.cfg.externalServices) log('using the external services named in the environment');
   else log('making sure the local stack is up (Kafka, Apicurio, PostgreSQL, S3Proxy)');

@@ -1,8 +1,8 @@
 // `npm run eval`: the loop on generated impairment profiles, judged by PESQ and STOI (issue 10).
-// Needs no stack: the loop runs in process (eval/loop.ts). Installs the speech prompts and the PESQ/STOI
-// sidecar when missing.
+// Needs no stack: the loop runs in process (eval/loop.ts). Installs the speech prompts, espeak-ng (the
+// TTS voice) and the PESQ/STOI sidecar when missing.
 import { writeFileSync } from 'node:fs';
-import { SPEECH_NEEDS } from '../engines/debian.ts';
+import { SIM_SPEECH_NEEDS } from '../engines/debian.ts';
 import { ArgError, parseEvalArgs } from '../eval/args.ts';
 import { createEvalProgress, runEval } from '../eval/run.ts';
 import { renderPriors, renderSummary } from '../eval/summary.ts';
@@ -21,7 +21,7 @@ try {
 }
 
 const log = (s: string) => console.error(`• ${s}`);
-await ensureDebianPackages([...SPEECH_NEEDS], log).catch((err: Error) =>
+await ensureDebianPackages([...SIM_SPEECH_NEEDS], log).catch((err: Error) =>
   log(`running on synthetic speech: ${err.message}`),
 );
 const judge = await openQualityJudge({ log });

@@ -19,12 +19,21 @@ export const SPEECH_NEEDS: readonly DebianNeed[] = [
   pathNeed('asterisk-core-sounds-en', PROMPT_TRANSCRIPTS, 'transcripts of the prompts, for the WER'),
 ];
 
+const SYNTH_NEED = commandNeed('espeak-ng', 'espeak-ng', 'speech synthesizer');
+
 export const ENGINE_NEEDS: readonly DebianNeed[] = [
   pathNeed('pocketsphinx-en-us', `${POCKETSPHINX_MODEL_DIR}/en-us.lm.bin`, 'speech recognizer model'),
   pathNeed('python3-pocketsphinx', POCKETSPHINX_PY, 'speech recognizer'),
   pathNeed('python3-pocketsphinx', DEBIAN_PYTHON, 'speech recognizer'),
-  commandNeed('espeak-ng', 'espeak-ng', 'speech synthesizer'),
+  SYNTH_NEED,
 ];
+
+/**
+ * What the simulator's voices are made of: the prompts for the caller, espeak-ng speaking their
+ * transcripts for the TTS voice. Without espeak-ng the TTS voice falls back to the recordings, so an
+ * eval or a bench would give other figures on a machine that never ran the demo.
+ */
+export const SIM_SPEECH_NEEDS: readonly DebianNeed[] = [...SPEECH_NEEDS, SYNTH_NEED];
 
 /** Installs (one apt-get call, progress line) whatever of the prompts and local engines is missing. */
 export function ensureSpeechAndEngines(log: Log): Promise<void> {

@@ -4,6 +4,7 @@
 /** DSP blocks a station can run; the audio chain runs them in the order of `AUDIO_BLOCK_ORDER`. */
 export const DSP_BLOCKS = [
   'jitter_buffer',
+  'declipper',
   'echo_canceller',
   'highpass',
   'hum_canceller',

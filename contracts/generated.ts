@@ -60,6 +60,8 @@ export interface Metrics {
   input_speech_level_dbov: null | number;
   /** Sample rate of the audio the station measured, Hz: 8000 is narrowband telephony (300-3400 Hz), 16000 wideband (50-7000 Hz), and what a high-pass may take from the voice depends on it. Null from agents of before the field. */
   sample_rate_hz: null | number;
+  /** Share (0..1) of the station's input samples over this segment that sit on a clip level, as it arrives, before any block: at least 8 samples at one extreme of the segment within two 16-bit steps, which a natural peak never is and a hard clip upstream always is. Blind; what lowering the station's own gain cannot fix, and the declipper (declip_enabled) can. Null from agents of before the field. */
+  input_clipping_ratio: null | number;
 }
 
 export interface AudioMetrics {

@@ -1,4 +1,4 @@
-// The per-station DSP chain (DESIGN §3): high-pass -> hum canceller -> echo canceller -> input gain ->
+// The per-station DSP chain (DESIGN §3): declipper (when on) -> high-pass -> hum canceller -> echo canceller -> input gain ->
 // noise gate -> RNNoise -> spectral noise suppression -> AGC -> compressor -> limiter, then the VAD
 // (analysis only). RNNoise comes before the spectral suppressor because it was trained on unprocessed
 // noisy speech. The high-pass runs first, as on a capture path, so DC and mains hum never reach the echo
@@ -13,7 +13,8 @@
 // Parameters follow the catalog's hot/cold rule: a hot parameter takes effect on the next sample
 // (each block ramps or glides its own change, the high-pass cutoff included), a cold one waits for
 // resetForNewCall() because changing it mid-call would throw away adapted state (the echo canceller's
-// tail sizes its adaptive filter).
+// tail sizes its adaptive filter). The declipper is cold because it is only in the chain when on: the
+// chain's delay (latencySamples) can change at resetForNewCall(), never mid-call.
 import {
   type DspBlockName,
   type ParameterError,
@@ -26,6 +27,7 @@ import {
 import { Agc } from './agc.ts';
 import { Compressor } from './compressor.ts';
 import { DcBlocker } from './dcBlocker.ts';
+import { Declipper } from './declipper.ts';
 import { EchoCanceller } from './echoCanceller.ts';
 import { HighPassFilter } from './highpass.ts';
 import { HumCanceller } from './humCanceller.ts';
@@ -41,6 +43,7 @@ export type AudioBlockName = Exclude<DspBlockName, 'jitter_buffer'>;
 
 /** The order audio blocks run in; a station runs the subset its catalog entry lists. */
 export const AUDIO_BLOCK_ORDER: readonly AudioBlockName[] = [
+  'declipper',
   'highpass',
   'hum_canceller',
   'echo_canceller',
@@ -81,7 +84,10 @@ export interface DspChain {
   readonly sampleRate: number;
   /** Audio blocks this station runs, in processing order. */
   readonly blocks: readonly AudioBlockName[];
-  /** Fixed delay of the chain, in samples (echo canceller block, noise suppressor frame, limiter look-ahead). */
+  /**
+   * Delay of the chain, in samples (declipper and noise suppressor frames, echo canceller block, limiter
+   * look-ahead): fixed within a call; a cold switch (the declipper) may change it at resetForNewCall().
+   */
   readonly latencySamples: number;
   /**
    * Processes one frame of any length into `out` (same length; may be `frame` itself) and returns it,
@@ -150,6 +156,11 @@ function buildStage(name: AudioBlockName, sr: number, params: Params, hasHighpas
         ...(hasHighpass ? {} : { inputHighpassHz: ECHO_INPUT_HIGHPASS_HZ }),
       });
       return { name, block: b, update: () => {} };
+    }
+    case 'declipper': {
+      // Cold: off, the block is absent and adds no delay.
+      if (!(p(params, 'declip_enabled') >= 0.5)) return { name, block: PASS_THROUGH, update: () => {} };
+      return { name, block: new Declipper(sr), update: () => {} };
     }
     case 'highpass': {
       const b = new HighPassFilter(sr, { cutoffHz: p(params, 'highpass_cutoff_hz') });
@@ -287,17 +298,18 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
     echo = ec === undefined ? undefined : (ec.block as EchoCanceller);
   };
   build();
-  const find = <T extends AudioBlock>(name: AudioBlockName): T | undefined =>
-    stages.find((s) => s.name === name)?.block as T | undefined;
-  const latencySamples = stages.reduce((sum, s) => sum + s.block.latency, 0);
-  const tapLatencySamples = tapLatency(stages);
+  const latency = () => stages.reduce((sum, s) => sum + s.block.latency, 0);
 
   return {
     stationId,
     sampleRate: sr,
     blocks: names,
-    latencySamples,
-    tapLatencySamples,
+    get latencySamples() {
+      return latency();
+    },
+    get tapLatencySamples() {
+      return tapLatency(stages);
+    },
 
     process(frame, farEnd, out, tap) {
       if (farEnd !== undefined && farEnd.length !== frame.length) {
@@ -365,22 +377,27 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       build();
     },
 
-    stats() {
-      const out: ChainStats = { latencySamples };
-      const agc = find<Agc>('agc');
-      if (agc) out.agcGainDb = agc.currentGainDb();
-      const comp = find<Compressor>('compressor');
-      if (comp) out.compressorGainReductionDb = comp.gainReductionDb();
-      const lim = find<Limiter>('limiter');
-      if (lim) out.limiterGainReductionDb = -20 * Math.log10(lim.takeMinGain());
-      const gate = find<NoiseGate>('noise_gate');
-      if (gate) out.noiseGateOpen = gate.isOpen();
-      if (echo) out.echoErleDb = echo.erleDb();
-      const vad = find<Vad>('vad');
-      if (vad) out.vad = vad.stats();
-      return out;
-    },
+    stats: () => chainStats(stages, latency()),
   };
+}
+
+function chainStats(stages: readonly Stage[], latencySamples: number): ChainStats {
+  const find = <T extends AudioBlock>(name: AudioBlockName): T | undefined =>
+    stages.find((s) => s.name === name)?.block as T | undefined;
+  const out: ChainStats = { latencySamples };
+  const agc = find<Agc>('agc');
+  if (agc) out.agcGainDb = agc.currentGainDb();
+  const comp = find<Compressor>('compressor');
+  if (comp) out.compressorGainReductionDb = comp.gainReductionDb();
+  const lim = find<Limiter>('limiter');
+  if (lim) out.limiterGainReductionDb = -20 * Math.log10(lim.takeMinGain());
+  const gate = find<NoiseGate>('noise_gate');
+  if (gate) out.noiseGateOpen = gate.isOpen();
+  const echo = find<EchoCanceller>('echo_canceller');
+  if (echo) out.echoErleDb = echo.erleDb();
+  const vad = find<Vad>('vad');
+  if (vad) out.vad = vad.stats();
+  return out;
 }
 
 const BATCH_CHUNK = 4096;

@@ -15,6 +15,7 @@ export {
 } from './chain.ts';
 export { Compressor, type CompressorSettings, compressorCurve } from './compressor.ts';
 export { DC_ENGAGE, DcBlocker } from './dcBlocker.ts';
+export { clippedRatio, Declipper } from './declipper.ts';
 export { EchoCanceller, type EchoCancellerSettings } from './echoCanceller.ts';
 export { HighPassFilter, type HighPassSettings } from './highpass.ts';
 export { HumCanceller, type HumCancellerSettings } from './humCanceller.ts';

@@ -243,6 +243,7 @@ export async function learnGroup(
   const { split, train, verify } = await splitWithAudio(deps.audio, h, req.seed);
   const space = tunableSpace(ctx.stationId, h.constraints, base.params, {
     hasFarEnd: train.every((s) => s.audio.farEnd !== null),
+    inputClips: train.some((s) => (s.snapshot.metrics.input_clipping_ratio ?? 0) > 0),
   });
   const { priors, earlier, proposed, warmStarts } = await startingPoints(deps, h, known);
 

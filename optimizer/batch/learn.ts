@@ -30,14 +30,15 @@ export interface TunableSpace {
 
 /**
  * The search space of a station: every catalog parameter of it, except those counterfactual replay of
- * PCM cannot judge (the jitter buffer needs the packet trace; the echo canceller needs the far end)
- * and those the snapshots' constraints freeze or pin.
+ * PCM cannot judge (the jitter buffer needs the packet trace; the echo canceller needs the far end),
+ * the declipper where no stored segment arrived clipped (it would only add its delay), and those the
+ * snapshots' constraints freeze or pin.
  */
 export function tunableSpace(
   stationId: number,
   constraints: readonly ParameterConstraint[],
   baseline: Readonly<Record<string, number>>,
-  o: { hasFarEnd: boolean },
+  o: { hasFarEnd: boolean; inputClips?: boolean },
 ): TunableSpace {
   const specs: ParameterSpec[] = [];
   const bounds: { lo: number; hi: number }[] = [];
@@ -48,6 +49,8 @@ export function tunableSpace(
     if (spec.block === 'jitter_buffer') fixed[spec.name] = { value, why: 'needs the RTP packet trace' };
     else if (spec.block === 'echo_canceller' && !o.hasFarEnd)
       fixed[spec.name] = { value, why: 'no far-end audio stored' };
+    else if (spec.block === 'declipper' && o.inputClips !== true)
+      fixed[spec.name] = { value, why: 'no stored segment arrived clipped' };
     else if (b.frozen) fixed[spec.name] = { value, why: 'frozen by a snapshot constraint' };
     else if (b.hi - b.lo < resolution(spec)) fixed[spec.name] = { value, why: 'constraints leave no room' };
     else {

@@ -9,7 +9,9 @@
 // they go to 0 dB with RNNoise); a limiter ceiling close to the speech level lets more input gain
 // through without clipping by flattening every peak (station 4: gain up with the ceiling at -6 dBFS,
 // +3.5 points, PESQ -0.08); a jitter buffer shorter than the measured jitter on a lossy line trades
-// late discards PESQ hears for latency the score credits. Each guard is scored from the parameters in effect together with what the
+// late discards PESQ hears for latency the score credits; a declipper left off while the input arrives
+// clipped leaves PESQ 0.05-0.6 under what it could be (audio/dsp/declipper.ts), and no blind metric of
+// the output says so once the AGC has brought the flattened peaks down. Each guard is scored from the parameters in effect together with what the
 // snapshot measured, so it applies only where the settings do more than the audio needs.
 import type { ScoreComponent, StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds } from './bounds.ts';
@@ -69,6 +71,12 @@ const NS_ENOUGH_MARGIN_DB = 60;
 /** The scorecard's noise component gives full credit this far above the station's minimum SNR. */
 const SNR_FULL_ABOVE_DB = 6;
 
+// Input samples on a clip level (metrics.input_clipping_ratio) with the declipper off: a few in 10^4
+// are a peak or two per second (PESQ -0.05..-0.2 at 0.04%), from 1% every syllable is flattened
+// (-0.35..-0.6 at 0.6-3%). On a log scale between the two.
+const CLIP_FREE_LOG10 = -4;
+const CLIP_ZERO_LOG10 = -2;
+
 /** A guard scoring under this makes the controller ease its setting off one step (rules.ts). */
 export const SETTINGS_ACT = 0.8;
 
@@ -79,6 +87,7 @@ export const SETTINGS_WEIGHTS = Object.freeze({
   suppression_need: 0.15,
   limiter_headroom: 0.25,
   jitter_margin: 0.15,
+  declip_need: 0.25,
 });
 export type SettingsComponent = keyof typeof SETTINGS_WEIGHTS;
 
@@ -159,7 +168,20 @@ export function settingsComponents(
   }
   const jitter = jitterComponent(s, params);
   if (jitter) out.push(jitter);
+  const declip = declipComponent(s, params);
+  if (declip) out.push(declip);
   return out;
+}
+
+/** The declipper guard: input that arrives clipped, with the declipper off. */
+function declipComponent(s: StationSnapshot, params: Params): ScoreComponent | null {
+  const on = params['declip_enabled'];
+  const ratio = s.metrics.input_clipping_ratio;
+  if (on === undefined || ratio === null || ratio === undefined || !(ratio > 0)) return null;
+  const seen = `${fmt(100 * ratio, 3)}% of the input's samples arrive clipped`;
+  if (on >= 0.5) return component('declip_need', ratio, 1, `${seen}: the declipper restores them`);
+  const sc = 1 - ramp(Math.log10(ratio), CLIP_FREE_LOG10, CLIP_ZERO_LOG10);
+  return component('declip_need', ratio, sc, sc < 1 ? `${seen}, the declipper is off` : seen);
 }
 
 /**
@@ -233,11 +255,13 @@ const GENTLER: Readonly<Record<string, { param: string; why: string; dir: 1 | -1
   suppression_need: { param: 'noise_suppression_db', why: 'easing the suppression', dir: -1 },
   // Not past -1 dBFS: that is where the clipping rule puts a ceiling that peaks press against.
   limiter_headroom: { param: 'limiter_ceiling_dbfs', why: 'raising the limiter ceiling', dir: 1, until: -1 },
+  // Cold: the declipper joins the chain at the station's next call.
+  declip_need: { param: 'declip_enabled', why: 'switching the declipper on for the next call', dir: 1 },
 };
 
 /**
  * The controller's rule for the guards: a setting whose guard scores under SETTINGS_ACT is eased off
- * one max step (the high-pass not while hum is still there: then it earns its cutoff; the limiter
+ * one max step (the declipper: switched on) (the high-pass not while hum is still there: then it earns its cutoff; the limiter
  * ceiling not past -1 dBFS).
  */
 export function settingsFinding(r: RuleContext, humPresent: boolean): Finding | null {

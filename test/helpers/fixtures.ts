@@ -66,6 +66,7 @@ export function snapshotInput(o: {
       echo_delay_ms: null,
       input_speech_level_dbov: null,
       sample_rate_hz: null,
+      input_clipping_ratio: null,
     },
   };
 }

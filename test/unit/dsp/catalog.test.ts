@@ -58,13 +58,14 @@ test('catalog: jitter buffer only on network stations 2 and 10, echo canceller o
   assert.equal(stationById(5), undefined);
 });
 
-test('catalog: only the echo tail (the adaptive filter size) is cold; high-pass and jitter buffer are hot', () => {
+test('catalog: only the echo tail (the adaptive filter size) and the declipper (its delay) are cold; high-pass and jitter buffer are hot', () => {
   const cold = parameterCatalog.filter((p) => !p.hot).map((p) => p.name);
-  assert.deepEqual(cold, ['echo_canceller_tail_ms']);
+  assert.deepEqual(cold.sort(), ['declip_enabled', 'echo_canceller_tail_ms']);
   assert.equal(parameterByName('highpass_cutoff_hz')?.hot, true);
   assert.equal(parameterByName('jitter_buffer_ms')?.hot, true);
   // A cold parameter says why in its description.
   assert.match(parameterByName('echo_canceller_tail_ms')?.description ?? '', /Cold: /);
+  assert.match(parameterByName('declip_enabled')?.description ?? '', /Cold: /);
 });
 
 test('catalog: defaults are the documented out-of-the-box values', () => {
@@ -73,6 +74,7 @@ test('catalog: defaults are the documented out-of-the-box values', () => {
     limiter_ceiling_dbfs: -1,
     jitter_buffer_ms: 60,
     echo_canceller_tail_ms: 64,
+    declip_enabled: 0,
   });
   assert.equal(defaultsForStation(3)['agc_target_dbfs'], -26);
   assert.throws(() => defaultsForStation(5), /unknown station 5/);
@@ -127,7 +129,11 @@ test('validateParameterSet: unknown station and missing parameters with requireA
   const m = validateParameterSet(4, { input_gain_db: 0 }, { requireAll: true });
   assert.equal(m.ok, false);
   if (!m.ok)
-    assert.deepEqual(m.errors.map((e) => e.parameter).sort(), ['limiter_ceiling_dbfs', 'vad_threshold']);
+    assert.deepEqual(m.errors.map((e) => e.parameter).sort(), [
+      'declip_enabled',
+      'limiter_ceiling_dbfs',
+      'vad_threshold',
+    ]);
 });
 
 const good = {

@@ -26,6 +26,7 @@ test('chain: each station runs exactly its catalog blocks, in the fixed order', 
     assert.deepEqual(chain.params(), defaultsForStation(s.id));
   }
   assert.deepEqual(createChain(2, {}, { sampleRate: SR }).blocks, [
+    'declipper',
     'echo_canceller',
     'input_gain',
     'limiter',
@@ -119,6 +120,32 @@ test('chain: a cold parameter (echo canceller tail) is queued and only applies a
   assert.equal(chain.params()['echo_canceller_tail_ms'], 128);
   assert.equal(chain.params()['highpass_cutoff_hz'], 100);
   assert.deepEqual(chain.pendingParams(), {});
+});
+
+test('chain: the declipper is cold: off it is not in the chain (no delay); switched on it joins at the next call with its 32 ms frame', () => {
+  const chain = createChain(1, {}, { sampleRate: SR });
+  const before = chain.latencySamples;
+  const tapBefore = chain.tapLatencySamples;
+  assert.deepEqual(chain.setParams({ declip_enabled: 1 }), { applied: [], queued: ['declip_enabled'] });
+  assert.equal(chain.latencySamples, before, 'not mid-call');
+  chain.resetForNewCall();
+  assert.equal(chain.params()['declip_enabled'], 1);
+  assert.equal(chain.latencySamples, before + 512);
+  assert.equal(chain.tapLatencySamples, tapBefore + 512, 'the tap (after the echo canceller) follows it');
+  // A clipped tone comes out of station 4 with its peaks back over the clip level, aligned (6 dB down
+  // so the limiter's -1 dBFS ceiling does not flatten them again).
+  const x = tone(SR, 0.5, 300, 1.6);
+  const clipped = x.map((v) => Math.max(-1, Math.min(1, v)));
+  const g = dbToLin(-6);
+  const err = (params: Record<string, number>) => {
+    const y = processBuffer(4, { input_gain_db: -6, ...params }, clipped, SR);
+    let e = 0;
+    for (let i = SR / 10; i < y.length - SR / 10; i++) e += (y[i]! - g * x[i]!) ** 2;
+    return e;
+  };
+  const on = err({ declip_enabled: 1 });
+  const off = err({});
+  assert.ok(on < off / 3, `declipped error ${on} vs clipped ${off}`);
 });
 
 test('chain: re-requesting the value in effect cancels a queued cold change', () => {

@@ -17,6 +17,7 @@ export interface SnapOverrides {
   readonly echo_delay_ms?: number | null;
   readonly input_speech_level_dbov?: number | null;
   readonly sample_rate_hz?: number | null;
+  readonly input_clipping_ratio?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -79,6 +80,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       echo_delay_ms: o.echo_delay_ms ?? null,
       input_speech_level_dbov: o.input_speech_level_dbov ?? null,
       sample_rate_hz: o.sample_rate_hz ?? null,
+      input_clipping_ratio: o.input_clipping_ratio ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,

@@ -124,6 +124,30 @@ test('settings guards: the gate is eased off from the level at its input, which 
   );
 });
 
+test('settings guards: input that arrives clipped costs score with the declipper off, and the controller switches it on for the next call', () => {
+  const clipping = (ratio: number) => snap(3, { input_clipping_ratio: ratio });
+  const score = (ratio: number, on: 0 | 1) => scoreSnapshot(clipping(ratio), { ...d3, declip_enabled: on });
+  const component = (ratio: number, on: 0 | 1) =>
+    score(ratio, on).components.find((c) => c.name === 'declip_need');
+  assert.equal(component(0, 0), undefined, 'no clipping, no component');
+  assert.equal(component(5e-5, 0)?.score, 1, 'a peak now and then is free');
+  assert.ok(component(3e-3, 0)!.score < 0.3, 'every syllable flattened');
+  assert.equal(component(3e-3, 1)?.score, 1, 'with the declipper on');
+  assert.ok(score(3e-3, 0).score < score(3e-3, 1).score - 10);
+  const d = decide({ snapshot: clipping(3e-3), current: { ...d3 }, state: null, now: 0 });
+  const p = d.proposals.find((x) => x.name === 'declip_enabled');
+  assert.ok(p, d.analysis);
+  assert.equal(p.new, 1);
+  assert.match(d.analysis, /arrive clipped/);
+  // Already on (queued or running): nothing more to ask.
+  const on = decide({ snapshot: clipping(3e-3), current: { ...d3, declip_enabled: 1 }, state: null, now: 0 });
+  assert.equal(
+    on.proposals.find((x) => x.name === 'declip_enabled'),
+    undefined,
+    on.analysis,
+  );
+});
+
 test('learned region: a new call heads for its centre first, a full safe step on the furthest parameter', () => {
   const prior: LearnedRegion = {
     version: 3,

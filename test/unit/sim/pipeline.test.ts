@@ -338,3 +338,30 @@ test('pipeline: inputs that do not fit the state are rejected with the reason', 
     /jitter_buffer_ms/,
   );
 });
+
+test('pipeline: input clipped upstream reads in input_clipping_ratio; the declipper switched on joins at the next call and restores it', () => {
+  const clipped = setOf({ '4': { level_db: -26, clip: { drive_db: 16 } } }, RATES);
+  const clean = setOf({ '4': { level_db: -26 } }, RATES);
+  const call = simulateCall({ impairments: clipped, callIndex: 0, seed: 3, segments: 3 });
+  const inputs = call.segments.map((s) => s.inputs.get(4)!);
+  // 12 dB down, so the limiter's -1 dBFS ceiling leaves the restored peaks alone (it would flatten them
+  // again, smoothly: PESQ still gains, the segmental SNR does not).
+  const params = { ...defaultsForStation(4), input_gain_db: -12 };
+  const state = createStationState(4, params, 16000);
+  const off = inputs.map((x) => processSegment(state, params, x).metrics);
+  for (const m of off) assert.ok(m.input_clipping_ratio! > 1e-3, `clipping ratio ${m.input_clipping_ratio}`);
+  const lat = state.chain.latencySamples;
+  assert.deepEqual(state.setParams({ ...params, declip_enabled: 1 }).queued, ['declip_enabled']);
+  state.resetForNewCall();
+  assert.equal(state.chain.latencySamples, lat + 512);
+  // The same audio again, as the next call: the clean reference stays aligned across the new delay.
+  const on = inputs.map((x) => processSegment(state, { ...params, declip_enabled: 1 }, x).metrics);
+  const ref = (ms: typeof off) => mean(ms.slice(1).map((m) => m.reference_seg_snr_db!));
+  assert.ok(ref(on) > ref(off) + 3, `reference quality ${ref(off)} -> ${ref(on)} dB`);
+  assert.ok(
+    on.every((m, i) => m.input_clipping_ratio === off[i]!.input_clipping_ratio),
+    'measured as it arrives',
+  );
+  const quiet = runCall(simulateCall({ impairments: clean, callIndex: 0, seed: 3, segments: 2 }), 4, {});
+  assert.ok(quiet.every((m) => m.input_clipping_ratio === 0));
+});

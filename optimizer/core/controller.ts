@@ -24,13 +24,13 @@ import { fmt } from './curves.ts';
 import {
   CONVERGE_AFTER,
   CONVERGE_EPS_POINTS,
-  componentMetricPath,
   componentScores,
   describeChanges,
   judgeChange,
   ROLLBACK_DROP_POINTS,
   type Rollback,
   type Verdict,
+  watchFor,
 } from './judge.ts';
 import { type Chosen, choose, exploreMove, isTabu } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
@@ -39,7 +39,6 @@ import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
 import { type ControllerState, digest, initialState, type MetricDigest, type ParamChange } from './state.ts';
 import { learnFrom, modelMove } from './trust.ts';
-import { WATCH } from './watch.ts';
 
 export type { Rollback, Verdict } from './judge.ts';
 
@@ -115,19 +114,6 @@ function sameParams(
     if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9) return false;
   }
   return true;
-}
-
-function watchFor(changes: readonly ParamChange[], score: StationScore): string[] {
-  const out = new Set<string>();
-  for (const c of changes) for (const m of WATCH[c.name] ?? []) out.add(m);
-  if (out.size === 0) {
-    const weakest = [...score.components].sort((a, b) => a.score - b.score).slice(0, 3);
-    for (const c of weakest) {
-      const p = componentMetricPath(c.name);
-      if (p) out.add(p);
-    }
-  }
-  return [...out];
 }
 
 function nextIteration(
@@ -219,9 +205,15 @@ const paramsCopyOf = (x: Step): Record<string, number> => {
 /** One controller step for one (call, station). Pure and deterministic given its inputs. */
 export function decide(input: DecideInput): Decision {
   const { snapshot } = input;
-  // Scored with the parameters it ran with, so the settings guards see what the metrics cannot.
-  const score = scoreSnapshot(snapshot, fullParams(paramsOf(snapshot.station_id), input.current));
-  const prev = input.state ?? initialState(snapshot, input.seed);
+  const specs = paramsOf(snapshot.station_id);
+  const current = fullParams(specs, input.current);
+  const cold = Object.fromEntries(
+    specs.filter((p) => !p.hot).map((p) => [p.name, current[p.name] as number]),
+  );
+  const prev = input.state ?? initialState(snapshot, input.seed, cold);
+  // Scored with the parameters it ran with, so the settings guards see what the metrics cannot: cold
+  // ones as the call started (one queued since does not run in this call).
+  const score = scoreSnapshot(snapshot, { ...current, ...prev.cold_running });
   const iteration = prev.iteration + 1;
   const metrics = prev.origin === null ? digest(snapshot) : null;
   const st: ControllerState = {
@@ -272,13 +264,22 @@ function reply(x: Step, extra: Partial<Parts> = {}): Decision {
  * trust.ts). Returns the decision when this step ends here.
  */
 function settlePending(x: Step): Decision | null {
-  const p = x.st.pending;
+  let p = x.st.pending;
   if (p === null) return null;
   const { snapshot, notes } = x;
-  const what = describeChanges(p.changes);
   const inEffect = p.version !== null && snapshot.applied_config_version >= p.version;
+  const isCold = (c: ParamChange) => x.specs.get(c.name)?.hot === false;
+  const allCold = p.changes.length > 0 && p.changes.every(isCold);
+  if (inEffect && p.kind === 'change' && !allCold && p.changes.some(isCold)) {
+    // Cold values that rode along with hot ones are queued now; the verdict is on the hot ones.
+    const cold = p.changes.filter(isCold);
+    p = { ...p, changes: p.changes.filter((c) => !isCold(c)) };
+    const queued = Object.fromEntries(cold.map((c) => [c.name, c.new]));
+    x.st = { ...x.st, pending: p, cold_queued: { ...x.st.cold_queued, ...queued } };
+    notes.push(`${describeChanges(cold)}: queued for the next call.`);
+  }
+  const what = describeChanges(p.changes);
   const waited = x.input.now - p.proposed_at;
-  const allCold = p.changes.length > 0 && p.changes.every((c) => x.specs.get(c.name)?.hot === false);
   if (!inEffect && waited <= PENDING_TIMEOUT_MS) {
     const v =
       p.version === null
@@ -483,10 +484,15 @@ function propose(x: Step): Decision {
     unit: specs.get(c.change.name)?.unit ?? '',
     reason: c.reason,
   }));
-  notes.push(
-    chosen.every((c) => c.hot)
-      ? `Changing ${describeChanges(changes)}; judging it against the baseline ${fmt(baseline)} once it is in effect.`
-      : `Queueing ${describeChanges(changes)} for the next call (cold parameters cannot change mid-call).`,
-  );
+  const hot = chosen.filter((c) => c.hot).map((c) => c.change);
+  const cold = chosen.filter((c) => !c.hot).map((c) => c.change);
+  if (hot.length > 0)
+    notes.push(
+      `Changing ${describeChanges(hot)}; judging it against the baseline ${fmt(baseline)} once it is in effect.`,
+    );
+  if (cold.length > 0)
+    notes.push(
+      `Queueing ${describeChanges(cold)} for the next call (cold parameters cannot change mid-call).`,
+    );
   return reply(x, { proposals, changes });
 }

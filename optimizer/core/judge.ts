@@ -54,6 +54,20 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   emotion_confidence: 'emotion_confidence',
 };
 
+/** What a step's next iteration watches: the metrics its parameters move, else the weakest components'. */
+export function watchFor(changes: readonly ParamChange[], score: StationScore): string[] {
+  const out = new Set<string>();
+  for (const c of changes) for (const m of WATCH[c.name] ?? []) out.add(m);
+  if (out.size === 0) {
+    const weakest = [...score.components].sort((a, b) => a.score - b.score).slice(0, 3);
+    for (const c of weakest) {
+      const p = componentMetricPath(c.name);
+      if (p) out.add(p);
+    }
+  }
+  return [...out];
+}
+
 /** Path of a component's metric in the snapshot, for next_iteration.watch_metrics. */
 export function componentMetricPath(component: string): string | undefined {
   const key = COMPONENT_METRIC[component as keyof typeof WEIGHTS];

@@ -1,5 +1,5 @@
 // From the rules' wishes to the few concrete changes of one step: made safe (bounds.ts), not repeating a
-// move that just regressed, hot parameters before cold ones, at most MAX_CHANGES_PER_STEP of them; and
+// move that just regressed, at most MAX_CHANGES_PER_STEP hot parameters, cold ones riding along; and
 // the exploratory half-step when no rule has anything to do.
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
@@ -25,10 +25,12 @@ export function isTabu(st: ControllerState, name: string, direction: number): bo
 }
 
 /**
- * The top findings' moves, made safe, on distinct parameters. Hot parameters first: a cold one only
- * takes effect at the next call, so it cannot be judged in this one and must not hold up the hot
- * levers; cold moves are proposed only when no hot move is left, and never twice for the same
- * parameter in one call (the first is still queued, the metrics cannot show it yet).
+ * The top findings' moves, made safe, on distinct parameters: at most MAX_CHANGES_PER_STEP hot ones,
+ * and every cold one besides. A cold parameter only takes effect at the next call, so it cannot be
+ * judged in this one and cannot blur the verdict on the hot ones: it rides along uncounted, and is
+ * queued as soon as the station runs the step (controller.ts), so the next call has it whatever this
+ * one does (it had waited until no hot move was left: a declipper the input needed from the first
+ * segment was queued at the eighth, or never). Never twice for the same parameter in one call.
  */
 export function choose(
   findings: readonly Finding[],
@@ -58,8 +60,10 @@ export function choose(
       candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot });
     }
   }
-  const hot = candidates.filter((c) => c.hot);
-  return (hot.length > 0 ? hot : candidates.filter((c) => !c.hot)).slice(0, MAX_CHANGES_PER_STEP);
+  return [
+    ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
+    ...candidates.filter((c) => !c.hot),
+  ];
 }
 
 /**

@@ -94,11 +94,21 @@ export interface ControllerState {
    * call, so this call's metrics cannot show them. Not judged, not proposed again, kept on rollback.
    */
   readonly cold_queued: Record<string, number>;
+  /**
+   * Cold parameters as the call started: what the station runs all call long, whatever is queued since
+   * (the settings guards score these, not a declipper queued for the next call). Absent in states
+   * saved before it.
+   */
+  readonly cold_running?: Record<string, number>;
   /** Per hot parameter, what the judged steps taught (trust.ts); absent in states saved before it. */
   readonly lessons?: Record<string, StepLesson>;
 }
 
-export function initialState(snapshot: StationSnapshot, seed?: number): ControllerState {
+export function initialState(
+  snapshot: StationSnapshot,
+  seed?: number,
+  coldRunning: Record<string, number> = {},
+): ControllerState {
   return {
     schema: 1,
     station_id: snapshot.station_id,
@@ -117,6 +127,7 @@ export function initialState(snapshot: StationSnapshot, seed?: number): Controll
     rng: (seed ?? hashSeed(`${snapshot.call_id}/${snapshot.station_id}`)) >>> 0,
     last_version: snapshot.applied_config_version,
     cold_queued: {},
+    cold_running: coldRunning,
     lessons: {},
   };
 }

@@ -16,4 +16,5 @@ export const WATCH: Readonly<Record<string, readonly string[]>> = {
   jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos', 'residual_echo_db'],
   vad_threshold: ['audio.speech_activity', 'stt_confidence'],
   echo_canceller_tail_ms: ['residual_echo_db', 'network.mos'],
+  declip_enabled: ['input_clipping_ratio', 'audio.crest_factor_db', 'audio.peak_dbfs'],
 };

@@ -148,6 +148,27 @@ test('settings guards: input that arrives clipped costs score with the declipper
   );
 });
 
+test('a cold move rides along with the hot ones and is queued when the step runs; the guard keeps scoring what runs in this call', () => {
+  // Too loud and clipped: the level rule takes the input gain down (hot), the declipper comes on (cold).
+  const first = snap(3, { input_clipping_ratio: 3e-3, audio: { loudness_lufs: -14 } });
+  const d = decide({ snapshot: first, current: { ...d3 }, state: null, now: 0 });
+  const names = d.proposals.map((x) => x.name);
+  assert.ok(names.includes('declip_enabled') && names.length >= 2, d.analysis);
+  const after = { ...d3, ...Object.fromEntries(d.proposals.map((x) => [x.name, x.new])) };
+  const st = markApplied(d.state, 1);
+  const next = decide({
+    snapshot: snap(3, { input_clipping_ratio: 3e-3, version: 1, index: 1 }),
+    current: after,
+    state: st,
+    now: 1000,
+  });
+  assert.equal(next.state.cold_queued['declip_enabled'], 1, next.analysis);
+  assert.match(next.analysis, /declip_enabled 0->1: queued for the next call/);
+  // This call still runs without it: the guard still counts, and no change is judged on its lift.
+  assert.ok(next.score.components.find((c) => c.name === 'declip_need')!.score < 0.3);
+  assert.doesNotMatch(next.analysis, /after [^.]*declip_enabled/);
+});
+
 test('learned region: a new call heads for its centre first, a full safe step on the furthest parameter', () => {
   const prior: LearnedRegion = {
     version: 3,

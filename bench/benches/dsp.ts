@@ -1,9 +1,12 @@
 // 1. DSP chain real-time factor at 16 kHz mono on one core (issue 3, goal >= 500x): every station's
 // chain with catalog defaults, fed 20 ms frames as an agent feeds it; then the station's whole
 // per-segment work (processSegment: chain + every metric) on 1 s segments. Baseline in the same run: the
-// chain's framing (a copy per frame) with one biquad as the only work.
+// chain's framing (a copy per frame) with one biquad as the only work. Beside them, the declipper (off
+// by default, so in no chain above) on station 3's speech driven 8 dB into a hard clip: its cost when
+// the input needs it, every frame holding clipped samples restored.
 
-import { createChain } from '../../audio/dsp/index.ts';
+import { clippedRatio, createChain, Declipper } from '../../audio/dsp/index.ts';
+import { activeSpeechLevel } from '../../audio/metrics/index.ts';
 import { defaultsForStation } from '../../catalog/index.ts';
 import { createStationState, processSegment } from '../../stations/pipeline.ts';
 import { SAMPLE_RATE, stationAudio } from '../lib/audio.ts';
@@ -52,11 +55,28 @@ export const dspBench: Bench = {
       segmentsOnce(a.stationId, a.samples.subarray(0, 2 * SEGMENT), a.farEnd?.subarray(0, 2 * SEGMENT));
     }
     biquadFrames(audio[0]!.samples, SAMPLE_RATE, FRAME);
+    const speech = audio.find((a) => a.stationId === 3) ?? audio[0]!;
+    // Active level -7 dBov: the peaks, about 15 dB over it, go 8 dB past full scale (stations/sim/generate.ts).
+    const lift = 10 ** ((-7 - activeSpeechLevel(speech.samples, SAMPLE_RATE).levelDbov) / 20);
+    const clipped = speech.samples.map((v) => Math.max(-1, Math.min(1, v * lift)));
+    const declipOnce = () => {
+      const d = new Declipper(SAMPLE_RATE);
+      const frame = new Float32Array(FRAME);
+      let acc = 0;
+      for (let i = 0; i + FRAME <= clipped.length; i += FRAME) {
+        frame.set(clipped.subarray(i, i + FRAME));
+        d.process(frame);
+        acc += frame[0]!;
+      }
+      return acc;
+    };
+    declipOnce();
 
     const rtf = (msPerCall: number, audioSeconds: number) => (audioSeconds * 1000) / msPerCall;
     const chain = new Map<number, number[]>();
     const base: number[] = [];
     const pipeline: number[] = [];
+    const declip: number[] = [];
     const blocks = new Map<number, readonly string[]>();
     for (const a of audio)
       blocks.set(a.stationId, createChain(a.stationId, {}, { sampleRate: SAMPLE_RATE }).blocks);
@@ -73,6 +93,7 @@ export const dspBench: Bench = {
       const t0 = performance.now();
       for (const a of audio) segmentsOnce(a.stationId, a.samples, a.farEnd);
       pipeline.push(rtf((performance.now() - t0) / audio.length, seconds));
+      declip.push(rtf(timeBatch(declipOnce, minMs).msPerCall, seconds));
     }
 
     const baseline = { name: 'copy + 1 biquad', samples: base };
@@ -97,6 +118,15 @@ export const dspBench: Bench = {
       samples: pipeline,
       baseline,
       note: '1 s segments, every station, network stations without packets',
+    });
+    figures.push({
+      bench: 'dsp',
+      name: 'declipper alone, clipped speech',
+      metric: 'x real time',
+      higherIsBetter: true,
+      samples: declip,
+      baseline,
+      note: `station ${speech.stationId}'s speech 8 dB into the clip (${(100 * clippedRatio(clipped)).toFixed(1)}% of samples on it); off by default, in no chain above`,
     });
     return {
       figures,

@@ -40,6 +40,13 @@ const MIN_CLIP_LEVEL = 0.05;
 const MAX_ITERATIONS = 60;
 /** Squared disagreement per sample at which the estimate is taken (-60 dBFS RMS). */
 const CONVERGED_MS = 1e-6;
+/**
+ * A frame with more of its samples on a clip than this holds too little of the signal to restore from
+ * (a DC offset driven past full scale leaves a square wave: generated profile gen-1-3 station 3, every
+ * sample on a clip): it passes as it came. Speech whose peaks go 12 dB past full scale has frames 73%
+ * on the clip at most.
+ */
+const MAX_CLIPPED_SHARE = 0.9;
 /** A restored peak goes no further than this over its clip level (12 dB). */
 const MAX_RESTORE = 4;
 
@@ -163,7 +170,7 @@ export class Declipper implements AudioBlock {
       est[i] = (window[i] as number) * v;
       if (v >= hi || v <= lo) clipped++;
     }
-    if (clipped > 0) this.restore(hi, lo);
+    if (clipped > 0 && clipped <= MAX_CLIPPED_SHARE * n) this.restore(hi, lo);
     for (let i = 0; i < n; i++) ola[i] = (ola[i] as number) + (est[i] as number);
     for (let i = 0; i < hop; i++) this.outHop[i] = ola[i] as number;
     ola.copyWithin(0, hop);

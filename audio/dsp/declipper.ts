@@ -51,20 +51,20 @@ const MAX_CLIPPED_SHARE = 0.9;
 const MAX_RESTORE = 4;
 
 /**
- * Samples on a clip level in `x`, a share of its length: the input's clipping (pure). A side of the
- * signal is clipped when at least MIN_PLATEAU samples sit at its extreme and no fewer than sit in the
- * SPIKE_BAND under it: a hard clip piles the peaks up at one value, while speech that merely reaches
- * high thins out toward its peak, G.711's coarse top codes included (mu-law speech peaking at -4 dBFS
- * put 0.05% of its samples on its top code, with more on the codes below).
+ * The clip levels of `x`, one per side: a side of the signal is clipped when at least MIN_PLATEAU
+ * samples sit at its extreme (within TOLERANCE) and no fewer than sit in the SPIKE_BAND under it. A hard
+ * clip piles the peaks up at one value, while speech that merely reaches high thins out toward its peak,
+ * G.711's coarse top codes included (mu-law speech peaking at -4 dBFS put 0.05% of its samples on its
+ * top code, with more on the codes below). The threshold a clipped sample reaches, or +-Infinity for a
+ * side that is not clipped; with the count on each side. Pure.
  */
-export function clippedRatio(x: Float32Array): number {
-  if (x.length === 0) return 0;
-  let hi = 0;
-  let lo = 0;
+export function clipLevels(x: Float32Array): { hi: number; lo: number; atHi: number; atLo: number } {
+  let top = 0;
+  let bottom = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
-    if (v > hi) hi = v;
-    if (v < lo) lo = v;
+    if (v > top) top = v;
+    if (v < bottom) bottom = v;
   }
   let atHi = 0;
   let nearHi = 0;
@@ -72,14 +72,28 @@ export function clippedRatio(x: Float32Array): number {
   let nearLo = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
-    if (v >= hi - TOLERANCE) atHi++;
-    else if (v >= hi * (1 - SPIKE_BAND)) nearHi++;
-    if (v <= lo + TOLERANCE) atLo++;
-    else if (v <= lo * (1 - SPIKE_BAND)) nearLo++;
+    if (v >= top - TOLERANCE) atHi++;
+    else if (v >= top * (1 - SPIKE_BAND)) nearHi++;
+    if (v <= bottom + TOLERANCE) atLo++;
+    else if (v <= bottom * (1 - SPIKE_BAND)) nearLo++;
   }
-  const side = (at: number, near: number, level: number) =>
-    at >= MIN_PLATEAU && at >= near && Math.abs(level) >= MIN_CLIP_LEVEL ? at : 0;
-  return (side(atHi, nearHi, hi) + side(atLo, nearLo, lo)) / x.length;
+  const clipped = (at: number, near: number, level: number) =>
+    at >= MIN_PLATEAU && at >= near && Math.abs(level) >= MIN_CLIP_LEVEL;
+  const hiOk = clipped(atHi, nearHi, top);
+  const loOk = clipped(atLo, nearLo, bottom);
+  return {
+    hi: hiOk ? top - TOLERANCE : Number.POSITIVE_INFINITY,
+    lo: loOk ? bottom + TOLERANCE : Number.NEGATIVE_INFINITY,
+    atHi: hiOk ? atHi : 0,
+    atLo: loOk ? atLo : 0,
+  };
+}
+
+/** Samples on a clip level in `x` (clipLevels), a share of its length: the input's clipping (pure). */
+export function clippedRatio(x: Float32Array): number {
+  if (x.length === 0) return 0;
+  const c = clipLevels(x);
+  return (c.atHi + c.atLo) / x.length;
 }
 
 export class Declipper implements AudioBlock {
@@ -90,6 +104,8 @@ export class Declipper implements AudioBlock {
   private readonly window: Float64Array;
   /** The last `n` input samples. */
   private readonly frame: Float64Array;
+  /** The last second of input (whole hops), where the clip levels are read. */
+  private readonly history: Float32Array;
   private readonly est: Float64Array;
   private readonly mags: Float64Array;
   private readonly sorted: Float64Array;
@@ -99,10 +115,6 @@ export class Declipper implements AudioBlock {
   private readonly outHop: Float64Array;
   private readonly kStep: number;
   private fill = 0;
-  private hi = 0;
-  private hiCount = 0;
-  private lo = 0;
-  private loCount = 0;
 
   constructor(sampleRate: number) {
     this.n = 2 ** Math.round(Math.log2(FRAME_S * sampleRate));
@@ -115,6 +127,7 @@ export class Declipper implements AudioBlock {
       (_, i) => Math.sin((Math.PI * (i + 0.5)) / this.n) ** 2,
     );
     this.frame = new Float64Array(this.n);
+    this.history = new Float32Array(Math.max(1, Math.round(sampleRate / this.hop)) * this.hop);
     this.est = new Float64Array(this.n);
     this.mags = new Float64Array(this.n / 2 + 1);
     this.sorted = new Float64Array(this.n / 2 + 1);
@@ -127,7 +140,6 @@ export class Declipper implements AudioBlock {
     const { n, hop } = this;
     for (let i = 0; i < buf.length; i++) {
       const v = buf[i] as number;
-      this.track(v);
       buf[i] = this.outHop[this.fill] as number;
       this.frame[n - hop + this.fill] = v;
       if (++this.fill === hop) {
@@ -143,27 +155,16 @@ export class Declipper implements AudioBlock {
     this.ola.fill(0);
     this.outHop.fill(0);
     this.fill = 0;
-    this.hi = 0;
-    this.hiCount = 0;
-    this.lo = 0;
-    this.loCount = 0;
-  }
-
-  private track(v: number): void {
-    if (v > this.hi + TOLERANCE) {
-      this.hi = v;
-      this.hiCount = 1;
-    } else if (v >= this.hi - TOLERANCE) this.hiCount++;
-    if (v < this.lo - TOLERANCE) {
-      this.lo = v;
-      this.loCount = 1;
-    } else if (v <= this.lo + TOLERANCE) this.loCount++;
+    this.history.fill(0);
   }
 
   private processFrame(): void {
     const { n, hop, est, window, ola } = this;
-    const hi = this.hiCount >= MIN_PLATEAU && this.hi >= MIN_CLIP_LEVEL ? this.hi - TOLERANCE : Infinity;
-    const lo = this.loCount >= MIN_PLATEAU && this.lo <= -MIN_CLIP_LEVEL ? this.lo + TOLERANCE : -Infinity;
+    // The clip levels of the last second, by the metric's own test (clipLevels).
+    const { history } = this;
+    history.copyWithin(0, hop);
+    for (let i = 0; i < hop; i++) history[history.length - hop + i] = this.frame[n - hop + i] as number;
+    const { hi, lo } = clipLevels(history);
     let clipped = 0;
     for (let i = 0; i < n; i++) {
       const v = this.frame[i] as number;

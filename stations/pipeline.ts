@@ -407,7 +407,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     echo_delay_ms: echo?.delayMs ?? null,
     input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
     sample_rate_hz: sr,
-    input_clipping_ratio: clippedRatio(chainIn), // as it arrives, before the declipper
+    input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
   };
   return { output, metrics };
 }

@@ -32,7 +32,12 @@ const FRAME_S = 0.032;
 const MIN_PLATEAU = 8;
 /** Samples this close to a clip level (full scale = 1) sit on it: two 16-bit steps. */
 const TOLERANCE = 2 / 32768;
-/** The band under an extreme that a clip level must outnumber (a share of the level). */
+/**
+ * The band under an extreme that a clip level must outnumber (a share of the level), at 8 kHz; at higher
+ * rates, where a clipped peak's flanks put twice the samples in it, proportionally narrower (G.711's
+ * coarse codes are narrowband only). A 10% band at 16 kHz missed enough clipped frames to cost a
+ * seventh of the declipper's PESQ gain.
+ */
 const SPIKE_BAND = 0.1;
 /** An extreme nearer zero than this is silence or a quiet line, never a clip (-26 dBFS). */
 const MIN_CLIP_LEVEL = 0.05;
@@ -58,7 +63,11 @@ const MAX_RESTORE = 4;
  * top code, with more on the codes below). The threshold a clipped sample reaches, or +-Infinity for a
  * side that is not clipped; with the count on each side. Pure.
  */
-export function clipLevels(x: Float32Array): { hi: number; lo: number; atHi: number; atLo: number } {
+export function clipLevels(
+  x: Float32Array,
+  sampleRate = 8000,
+): { hi: number; lo: number; atHi: number; atLo: number } {
+  const band = SPIKE_BAND * Math.min(1, 8000 / sampleRate);
   let top = 0;
   let bottom = 0;
   for (let i = 0; i < x.length; i++) {
@@ -73,9 +82,9 @@ export function clipLevels(x: Float32Array): { hi: number; lo: number; atHi: num
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
     if (v >= top - TOLERANCE) atHi++;
-    else if (v >= top * (1 - SPIKE_BAND)) nearHi++;
+    else if (v >= top * (1 - band)) nearHi++;
     if (v <= bottom + TOLERANCE) atLo++;
-    else if (v <= bottom * (1 - SPIKE_BAND)) nearLo++;
+    else if (v <= bottom * (1 - band)) nearLo++;
   }
   const clipped = (at: number, near: number, level: number) =>
     at >= MIN_PLATEAU && at >= near && Math.abs(level) >= MIN_CLIP_LEVEL;
@@ -90,9 +99,9 @@ export function clipLevels(x: Float32Array): { hi: number; lo: number; atHi: num
 }
 
 /** Samples on a clip level in `x` (clipLevels), a share of its length: the input's clipping (pure). */
-export function clippedRatio(x: Float32Array): number {
+export function clippedRatio(x: Float32Array, sampleRate = 8000): number {
   if (x.length === 0) return 0;
-  const c = clipLevels(x);
+  const c = clipLevels(x, sampleRate);
   return (c.atHi + c.atLo) / x.length;
 }
 
@@ -116,7 +125,7 @@ export class Declipper implements AudioBlock {
   private readonly kStep: number;
   private fill = 0;
 
-  constructor(sampleRate: number) {
+  constructor(private readonly sampleRate: number) {
     this.n = 2 ** Math.round(Math.log2(FRAME_S * sampleRate));
     this.hop = this.n / 2;
     this.latency = this.n;
@@ -164,7 +173,7 @@ export class Declipper implements AudioBlock {
     const { history } = this;
     history.copyWithin(0, hop);
     for (let i = 0; i < hop; i++) history[history.length - hop + i] = this.frame[n - hop + i] as number;
-    const { hi, lo } = clipLevels(history);
+    const { hi, lo } = clipLevels(history, this.sampleRate);
     let clipped = 0;
     for (let i = 0; i < n; i++) {
       const v = this.frame[i] as number;

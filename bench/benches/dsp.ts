@@ -126,7 +126,7 @@ export const dspBench: Bench = {
       higherIsBetter: true,
       samples: declip,
       baseline,
-      note: `station ${speech.stationId}'s speech 8 dB into the clip (${(100 * clippedRatio(clipped)).toFixed(1)}% of samples on it); off by default, in no chain above`,
+      note: `station ${speech.stationId}'s speech 8 dB into the clip (${(100 * clippedRatio(clipped, SAMPLE_RATE)).toFixed(1)}% of samples on it); off by default, in no chain above`,
     });
     return {
       figures,

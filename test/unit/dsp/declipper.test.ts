@@ -97,18 +97,18 @@ test('declipper: a frame almost all on the clip (a DC offset driven past full sc
   assert.ok(moved < 1e-6, `largest change ${moved}`);
 });
 
-test('declipper: clipped peaks come back (squared error to the original down 50x and more; 400x here)', () => {
+test('declipper: clipped peaks come back (squared error to the original down 10x and more; 25-240x here)', () => {
   for (const sr of [8000, 16000]) {
     const signal = vowels(sr, 2);
-    const clipped = clip(signal, 0.6);
+    const clipped = clip(signal, 0.5);
     const y = declip(clipped, sr);
     const from = sr / 10;
     const to = signal.length - sr / 10;
     const before = sqErr(clipped, signal, from, to);
     const after = sqErr(y, signal, from, to);
-    assert.ok(after < before / 50, `${sr} Hz: ${after.toFixed(3)} against ${before.toFixed(3)} clipped`);
+    assert.ok(after < before / 10, `${sr} Hz: ${after.toFixed(3)} against ${before.toFixed(3)} clipped`);
     let over = 0;
-    for (const v of y) if (Math.abs(v) > 0.61) over++;
+    for (const v of y) if (Math.abs(v) > 0.51) over++;
     assert.ok(over > 0, 'restored peaks go past the clip level');
   }
 });

@@ -9,14 +9,15 @@
 // same sign, both times the window), k growing until the two agree. Frames without a clipped sample
 // pass through unchanged (the windows sum to 1).
 //
-// Where the clip is: the input's extremes, each side on its own (a DC offset before the clip makes it
-// asymmetric). A side counts as clipped once MIN_PLATEAU samples have sat at its running extreme within
-// TOLERANCE, which a natural peak does not do (it is reached once) and a flattened one does at once.
+// Where the clip is: the extremes of the last second of input, each side on its own (a DC offset before
+// the clip makes it asymmetric), by the test the snapshot's input_clipping_ratio uses (clipLevels). A
+// call-long running extreme, confirmed once 8 samples had sat on it, was held by the natural peaks of a
+// quiet unclipped line too, and the block changed audio it should have left alone.
 //
 // Measured on the simulator's speech (Asterisk prompts, 3 seeds, 8 s each), clipped as the generated
 // profiles clip it (active level -15..-3 dBov before the clip at full scale), PESQ against the clean
-// speech, clipped -> declipped: 8 kHz 3.82 -> 4.35 (-11 dBov), 3.03 -> 3.99 (-7), 2.37 -> 3.43 (-3);
-// 16 kHz 2.95 -> 3.97, 1.99 -> 3.24, 1.49 -> 2.34; unclipped speech unchanged (4.549, 4.644); 7-24 ms
+// speech, clipped -> declipped: 8 kHz 3.82 -> 4.34 (-11 dBov), 3.03 -> 3.99 (-7), 2.37 -> 3.43 (-3);
+// 16 kHz 2.95 -> 3.93, 1.99 -> 3.24, 1.49 -> 2.34; unclipped speech unchanged (4.549, 4.644); 7-36 ms
 // of CPU per second of audio here (scratch timing beside two evals; `npm run bench` times it alone). Sparsity over the unwindowed frame (the bins leak) gained half as
 // much (16 kHz: 3.58, 2.59, 1.83), 16 ms frames a third, so the frame is 32 ms: the block's delay. The
 // delay is why the switch is cold: off (the default), the block is not in the chain at all and costs

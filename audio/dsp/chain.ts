@@ -290,25 +290,29 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
 
   let stages: Stage[] = [];
   let echo: EchoCanceller | undefined;
+  // The chain's delays, set by build(): a cold switch (the declipper) changes them between calls.
+  let latencySamples = 0;
+  let tapLatencySamples = 0;
   // process()'s output when the caller gives none: grown to the longest frame seen, then reused.
   let scratch = new Float32Array(0);
   const build = (): void => {
     stages = names.map((n) => buildStage(n, sr, effective, names.includes('highpass')));
     const ec = stages.find((s) => s.name === 'echo_canceller');
     echo = ec === undefined ? undefined : (ec.block as EchoCanceller);
+    latencySamples = stages.reduce((sum, s) => sum + s.block.latency, 0);
+    tapLatencySamples = tapLatency(stages);
   };
   build();
-  const latency = () => stages.reduce((sum, s) => sum + s.block.latency, 0);
 
   return {
     stationId,
     sampleRate: sr,
     blocks: names,
     get latencySamples() {
-      return latency();
+      return latencySamples;
     },
     get tapLatencySamples() {
-      return tapLatency(stages);
+      return tapLatencySamples;
     },
 
     process(frame, farEnd, out, tap) {
@@ -377,7 +381,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       build();
     },
 
-    stats: () => chainStats(stages, latency()),
+    stats: () => chainStats(stages, latencySamples),
   };
 }
 

@@ -261,8 +261,8 @@ const GENTLER: Readonly<Record<string, { param: string; why: string; dir: 1 | -1
 
 /**
  * The controller's rule for the guards: a setting whose guard scores under SETTINGS_ACT is eased off
- * one max step (the declipper: switched on) (the high-pass not while hum is still there: then it earns its cutoff; the limiter
- * ceiling not past -1 dBFS).
+ * one max step, or switched on where the guard asks for a block (the declipper); the high-pass not
+ * while hum is still there (then it earns its cutoff), the limiter ceiling not past -1 dBFS.
  */
 export function settingsFinding(r: RuleContext, humPresent: boolean): Finding | null {
   const moves: Move[] = [];

@@ -58,6 +58,10 @@ export interface StationState {
 
 // Packetization interval of the network legs (RTP default for G.711, RFC 3551).
 const FRAME_MS = 20;
+// How far back the input's noise margin looks: longer than RNNoise's own 3 s, which a clean talker can
+// fill without a pause (gen-5-1 station 3 read 50 dB, as noisy, for a segment), so a snapshot's reading
+// says whether the input holds noise. Noise that starts mid-call shows once it has filled the window.
+const INPUT_NOISE_WINDOW_S = 6;
 // Frames the jitter buffer may have started late by (lost first packets) when aligning with the clean.
 const MAX_ANCHOR_SHIFT_FRAMES = 4;
 type Params = Readonly<Record<string, number>>;
@@ -89,7 +93,11 @@ class State implements StationState {
     this.spec = spec;
     this.cleanTail = new Float32Array(chain.latencySamples);
     this.tapTail = new Float32Array(chain.latencySamples - chain.tapLatencySamples);
-    this.inputNoise = new NoiseNeed(chain.sampleRate, Math.round(chain.sampleRate / 100));
+    this.inputNoise = new NoiseNeed(
+      chain.sampleRate,
+      Math.round(chain.sampleRate / 100),
+      INPUT_NOISE_WINDOW_S,
+    );
     this.echo = new ResidualEcho(chain.sampleRate);
   }
 
@@ -153,7 +161,7 @@ class State implements StationState {
 
   /**
    * Reads a segment of the near end into the input's noise margin, in 10 ms frames (a segment's tail
-   * short of a frame is left out), and returns the margin over the last 3 s; null before a first frame.
+   * short of a frame is left out), and returns the margin over the last INPUT_NOISE_WINDOW_S; null before a first frame.
    */
   inputNoiseMargin(near: Float32Array): number | null {
     const hop = this.inputNoise.frameSamples;

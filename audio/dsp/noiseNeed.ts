@@ -21,7 +21,7 @@ export const NEED_HIGHPASS_HZ = 400;
  * without a pause, and the floor then reads the quietest syllable, 45-55 dB under the peaks, as if it
  * were noise at a 45 dB SNR (generated profiles); over 3 s a pause nearly always falls in the window.
  */
-const WINDOW_S = 3;
+export const NEED_WINDOW_S = 3;
 /** Power of digital silence, so a pause of exact zeros reads as a very low floor, not minus infinity. */
 const SILENCE_POWER = 1e-14;
 
@@ -38,12 +38,14 @@ export class NoiseNeed {
     sampleRate: number,
     /** The length of a frame `push` takes. */
     readonly frameSamples: number,
+    /** How far back the floor and the peaks look, s (NEED_WINDOW_S unless a reader can wait longer). */
+    windowS = NEED_WINDOW_S,
   ) {
     this.hp = new HighPassFilter(sampleRate, { cutoffHz: NEED_HIGHPASS_HZ });
     this.buf = new Float32Array(frameSamples);
     const frameMs = (1000 * frameSamples) / sampleRate;
-    this.floor = new NoiseFloor(frameMs, WINDOW_S);
-    this.peak = new NoiseFloor(frameMs, WINDOW_S);
+    this.floor = new NoiseFloor(frameMs, windowS);
+    this.peak = new NoiseFloor(frameMs, windowS);
   }
 
   /** Adds one frame (exactly `frameSamples` long) and returns the peak-to-floor distance in dB. */

@@ -8,7 +8,7 @@ import type { StationScore, StationSnapshot } from '../../contracts/generated.ts
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
 import { level } from './level.ts';
-import { speechLevel } from './scorecard.ts';
+import { inputClean, speechLevel } from './scorecard.ts';
 import { GATE_RULE_MARGIN_DB, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
@@ -61,10 +61,6 @@ const NOISE_ACT_MARGIN_DB = 6;
 // An input whose noise floor is closer than this to its speech peaks holds noise (a clean talker reads
 // 45-58 dB before the first pause, 80 or more after it; noise at a 40 dB SNR about 50).
 const INPUT_NOISY_MARGIN_DB = 50;
-// An input whose noise floor sits this far or further under its speech peaks holds none a suppressor
-// could take (a pause of near silence has fallen in the window): a low SNR read at the output is then the
-// speech's own quiet stretch, and RNNoise over clean speech costs PESQ (gen-5-1 station 3: 4.43 -> 4.14).
-const INPUT_CLEAN_MARGIN_DB = 70;
 // Below every score loss a rule fixes: switched on only when nothing more valuable is left to do.
 const NOISY_INPUT_PRIORITY = 0.001;
 // The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
@@ -250,12 +246,12 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
   const cancel = c.audio.hum_ratio > HUM_ACT ? humCanceller(c) : null;
   if (cancel)
     return { ...cancel, rule: 'noise', priority, observation: `${seen}, with ${cancel.observation}` };
-  const margin = c.context.snapshot.metrics.input_noise_margin_db;
-  if (margin !== null && margin !== undefined && margin >= INPUT_CLEAN_MARGIN_DB)
+  // RNNoise over clean speech costs PESQ (gen-5-1 station 3: 4.43 -> 4.14, switched on by such a reading).
+  if (inputClean(c.context.snapshot))
     return {
       rule: 'noise',
       priority,
-      observation: `${seen}, but the input's noise floor sits ${fmt(margin)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
+      observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
       moves: [],
     };
   const moves: Move[] = [...rnnoiseHarder(c, seen)];

@@ -63,6 +63,21 @@ export const GUARD_FLOOR = 0.3;
 export const GUARD_KNEE = 0.5;
 /** Below this a level (LUFS or dBov) is treated as no signal: the BS.1770 gate / P.56 floor answer. */
 export const NO_SIGNAL_DB = -70;
+/**
+ * An input whose broadband floor sits this far or further under its speech peaks (the snapshot's
+ * `input_noise_margin_db`, read over 6 s before the chain) holds no noise: clean speech reads 80 dB or
+ * more once a pause has fallen in the window, noise at a 40 dB SNR about 50. The chain adds none, so a
+ * low blind SNR or floor at the output is then the speech's own quiet stretch (a talker who did not pause
+ * in the segment), and those components take no loss for it.
+ */
+export const INPUT_CLEAN_MARGIN_DB = 70;
+
+/** Whether the station's input is known to hold no broadband noise (INPUT_CLEAN_MARGIN_DB). */
+export function inputClean(s: StationSnapshot): boolean {
+  const m = s.metrics.input_noise_margin_db;
+  return m !== null && m !== undefined && m >= INPUT_CLEAN_MARGIN_DB;
+}
+
 /** Above this speech activity the 10th-percentile "noise floor" frames are speech, so it says nothing. */
 const NOISE_FLOOR_MAX_ACTIVITY = 0.85;
 
@@ -197,9 +212,11 @@ const DEFS: readonly ComponentDef[] = [
     name: 'noise',
     guard: false,
     measure: (s) => s.metrics.audio.snr_db,
-    score: (v, s) => snrScore(v, s.targets.min_snr_db),
+    score: (v, s) => (inputClean(s) ? 1 : snrScore(v, s.targets.min_snr_db)),
     describe: (v, s) => {
       const min = s.targets.min_snr_db;
+      if (v < min && inputClean(s))
+        return `blind SNR ${fmt(v)} dB, but the input holds no noise (its floor ${fmt(s.metrics.input_noise_margin_db ?? 0)} dB under its peaks): the speech's own quiet stretch`;
       return v >= min
         ? `blind SNR ${fmt(v)} dB meets the ${fmt(min, 0)} dB minimum`
         : `blind SNR ${fmt(v)} dB is ${fmt(min - v)} dB under the ${fmt(min, 0)} dB minimum`;
@@ -212,7 +229,8 @@ const DEFS: readonly ComponentDef[] = [
       speechLevel(s).present && s.metrics.audio.speech_activity <= NOISE_FLOOR_MAX_ACTIVITY
         ? s.metrics.audio.noise_floor_dbfs
         : null,
-    score: (v, s) => ramp(speechLevel(s).value - v, FLOOR_MARGIN_ZERO_DB, FLOOR_MARGIN_FULL_DB),
+    score: (v, s) =>
+      inputClean(s) ? 1 : ramp(speechLevel(s).value - v, FLOOR_MARGIN_ZERO_DB, FLOOR_MARGIN_FULL_DB),
     describe: (v, s) =>
       `noise floor ${fmt(v)} dBFS sits ${fmt(speechLevel(s).value - v)} dB under the speech level`,
   },

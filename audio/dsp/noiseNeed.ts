@@ -50,17 +50,19 @@ export class NoiseNeed {
 
   /** Adds one frame (exactly `frameSamples` long) and returns the peak-to-floor distance in dB. */
   push(frame: ArrayLike<number>): number {
+    // The exact zeros a stream starts with (the delay lines of the blocks before, or a stream that opens
+    // on digital silence) say nothing of the line's noise; they would read as a clean floor for a window.
+    // So does the frame the signal starts in, mostly zeros (a noisy line read 85 dB, as clean, until
+    // that frame left the window): the floor starts with the first frame that opens on a sample.
+    if (!this.started) {
+      if (frame[0] === 0) return this.db;
+      this.started = true;
+    }
     const b = this.buf;
     for (let i = 0; i < b.length; i++) b[i] = frame[i] as number;
     this.hp.process(b);
     let sum = 0;
     for (let i = 0; i < b.length; i++) sum += (b[i] as number) * (b[i] as number);
-    // The exact zeros a stream starts with (the delay lines of the blocks before, or a stream that opens
-    // on digital silence) say nothing of the line's noise; they would read as a clean floor for a window.
-    if (!this.started) {
-      if (sum === 0) return this.db;
-      this.started = true;
-    }
     const p = sum / b.length + SILENCE_POWER;
     const floor = this.floor.push(p);
     const peak = 1 / this.peak.push(1 / p);

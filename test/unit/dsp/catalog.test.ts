@@ -131,7 +131,10 @@ test('validateParameterSet: unknown station and missing parameters with requireA
   if (!m.ok)
     assert.deepEqual(m.errors.map((e) => e.parameter).sort(), [
       'declip_enabled',
+      'hum_canceller_enabled',
       'limiter_ceiling_dbfs',
+      'rnnoise_attenuation_limit_db',
+      'rnnoise_enabled',
       'vad_threshold',
     ]);
 });
@@ -233,13 +236,15 @@ test('catalog objects are frozen: a consumer cannot change the bounds for everyo
   assert.equal(loadCatalog(), loadCatalog(), 'loaded once: the same object every call');
 });
 
-test('catalog: the hum canceller is a hot switch, off by default, at the stations with a high-pass', () => {
+test('catalog: the hum canceller is a hot switch, off by default, wherever a noise lever is (1, 3, 4, 9, 11)', () => {
   const p = parameterByName('hum_canceller_enabled');
   assert.ok(p);
   assert.deepEqual(
     { values: p.values, default: p.default, hot: p.hot, block: p.block, stations: p.stations },
-    { values: [0, 1], default: 0, hot: true, block: 'hum_canceller', stations: [1, 3, 11] },
+    { values: [0, 1], default: 0, hot: true, block: 'hum_canceller', stations: [1, 3, 4, 9, 11] },
   );
   for (const s of p.stations) assert.equal(defaultsForStation(s)['hum_canceller_enabled'], 0);
-  assert.deepEqual(p.stations, parameterByName('highpass_cutoff_hz')?.stations);
+  // Where RNNoise can be switched on, so can the canceller: over hum RNNoise costs PESQ, and the noise
+  // rule reaches for the canceller first.
+  assert.deepEqual(p.stations, parameterByName('rnnoise_enabled')?.stations);
 });

@@ -34,13 +34,13 @@ test('chain: each station runs exactly its catalog blocks, in the fixed order', 
 });
 
 test('chain: latency is the sum of the blocks with delay (echo block 8 ms, RNNoise 22 ms, NS frame 32 ms, limiter 2 ms)', () => {
-  // RNNoise (stations 1, 3, 11): two 10 ms frames (buffering, its window overlap) and 2 x 16 samples of
+  // RNNoise (stations 1, 3, 4, 9, 11): two 10 ms frames (buffering, its window overlap) and 2 x 16 samples of
   // resampling filters, counted whether it is on or off so the latency never changes mid-call.
   const rnnoise = 2 * 160 + 32;
   assert.equal(createChain(1, {}, { sampleRate: SR }).latencySamples, 128 + rnnoise + 512 + 32);
   assert.equal(createChain(3, {}, { sampleRate: SR }).latencySamples, rnnoise + 512 + 32);
   assert.equal(createChain(11, {}, { sampleRate: SR }).latencySamples, rnnoise + 512 + 32);
-  assert.equal(createChain(4, {}, { sampleRate: SR }).latencySamples, 32);
+  assert.equal(createChain(4, {}, { sampleRate: SR }).latencySamples, rnnoise + 32);
   assert.equal(createChain(3, {}, { sampleRate: 8000 }).latencySamples, 2 * 80 + 32 + 256 + 16);
   assert.equal(createChain(1, {}, { sampleRate: 8000 }).latencySamples, 64 + 2 * 80 + 32 + 256 + 16);
   // At a rate RNNoise cannot run at (48 kHz / 32 kHz is not whole) it is absent, and cannot be switched on.
@@ -280,12 +280,14 @@ test('chain: VAD marks syllables as speech and pauses as silence; a higher thres
   const frame = SR / 100;
   const run = (vad_threshold: number) => {
     const chain = createChain(4, { vad_threshold }, { sampleRate: SR });
+    // The VAD runs last: it sees each frame as late as the blocks before it delay it (RNNoise's 22 ms).
+    const late = Math.round(chain.latencySamples / frame);
     const speaking: boolean[] = [];
     for (let i = 0; i < x.length; i += frame) {
       chain.process(x.subarray(i, i + frame));
       speaking.push(chain.stats().vad?.speaking === true);
     }
-    return { speaking, activity: chain.stats().vad?.activity ?? Number.NaN };
+    return { speaking: speaking.slice(late), activity: chain.stats().vad?.activity ?? Number.NaN };
   };
   // Frames fully inside a syllable, and frames at least 150 ms from any syllable.
   const margin = 15;

@@ -1,6 +1,7 @@
 // The real synthesizer (Debian espeak-ng) behind the simulated B leg and station 9's TTS latency.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { createChain } from '../../../audio/dsp/index.ts';
 import { activeSpeechLevel } from '../../../audio/metrics/index.ts';
 import { defaultsForStation } from '../../../catalog/index.ts';
 import { ensureSpeechAndEngines } from '../../../engines/debian.ts';
@@ -48,7 +49,9 @@ test('station 9: the B leg is espeak-ng speaking the prompts; TTS latency is its
     if (t === undefined) continue;
     seen++;
     const m = processBufferOnce(9, defaultsForStation(9), input).metrics;
-    assert.ok(m.tts_latency_ms! >= t && m.tts_latency_ms! < t + 20, `${m.tts_latency_ms} vs ${t}`);
+    const chainMs =
+      (1000 * createChain(9, {}, { sampleRate: input.sampleRate }).latencySamples) / input.sampleRate;
+    assert.ok(Math.abs(m.tts_latency_ms! - (t + chainMs)) < 1e-9, `${m.tts_latency_ms} vs ${t} + ${chainMs}`);
   }
   assert.ok(seen >= 2, `segments with TTS speech: ${seen}`);
 });

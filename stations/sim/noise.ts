@@ -39,20 +39,28 @@ export function pinkNoise(n: number, rng: Rng): Float32Array {
   return Float32Array.from(y.subarray(0, n));
 }
 
-/** Babble: BABBLE_TALKERS independent speech streams (seeded from `rng`) summed. */
+/**
+ * Each babble talker joins at a random point of its own stream, up to this far in: a stream opens on
+ * its first prompt's leading silence, and six opening together made every babble call start with
+ * ~100 ms of near silence, which a noise-floor reader took for a clean line until it left its window.
+ */
+const BABBLE_MAX_OFFSET_MS = 3000;
+
+/** Babble: BABBLE_TALKERS independent speech streams (seeded from `rng`), each joined mid-stream, summed. */
 export function babbleNoise(n: number, sampleRate: number, rng: Rng, promptDir?: string): Float32Array {
   const out = new Float32Array(n);
   const durationMs = (n / sampleRate) * 1000;
   for (let t = 0; t < BABBLE_TALKERS; t++) {
     const seed = Math.floor(rng() * 2 ** 32);
+    const offset = Math.floor(rng() * BABBLE_MAX_OFFSET_MS * (sampleRate / 1000));
     const clip = speechSource(seed, {
-      durationMs,
+      durationMs: durationMs + BABBLE_MAX_OFFSET_MS,
       sampleRate,
       voice: 'babble',
       ...(promptDir ? { promptDir } : {}),
     });
-    const m = Math.min(n, clip.samples.length);
-    for (let i = 0; i < m; i++) out[i] = (out[i] as number) + (clip.samples[i] as number);
+    const m = Math.min(n, clip.samples.length - offset);
+    for (let i = 0; i < m; i++) out[i] = (out[i] as number) + (clip.samples[i + offset] as number);
   }
   return out;
 }

@@ -316,12 +316,13 @@ export function switchesLeft(r: RuleContext): Finding[] {
 }
 
 function hum(c: Situation): Finding | null {
+  // The canceller first, also where there is no high-pass (stations 4 and 9).
+  const cancel = humCanceller(c);
+  if (cancel) return cancel;
   if (!c.has('highpass_cutoff_hz')) return null;
   const h = c.audio.hum_ratio;
   const cutoff = c.value('highpass_cutoff_hz');
   const priority = loss(c.context.score, 'hum');
-  const cancel = humCanceller(c);
-  if (cancel) return cancel;
   if (h > HUM_ACT) {
     const seen = `mains hum holds ${pct(h)} of the energy with the high-pass at ${fmt(cutoff, 0)} Hz`;
     if (cutoff >= HPF_VOICE_CAP_HZ)

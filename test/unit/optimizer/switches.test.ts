@@ -21,8 +21,13 @@ test('controller: hum switches the hum canceller on first (from 1% of the energy
   const none = first(3, { audio: { hum_ratio: 0.008 } });
   assert.equal(proposal(none, 'hum_canceller_enabled'), undefined);
   assert.equal(none.nextIteration.converged, true, none.analysis);
-  // No canceller at the station (9): nothing to switch.
-  assert.equal(proposal(first(9, { audio: { hum_ratio: 0.15 } }), 'hum_canceller_enabled'), undefined);
+  // No canceller at the station (2, a gateway): nothing to switch.
+  assert.equal(proposal(first(2, { audio: { hum_ratio: 0.15 } }), 'hum_canceller_enabled'), undefined);
+  // The recognizer's input and the synthesizer's output have one since 2026-12-04.
+  for (const st of [4, 9]) {
+    const d4 = first(st, { audio: { hum_ratio: 0.15 } });
+    assert.equal(proposal(d4, 'hum_canceller_enabled')?.new, 1, d4.analysis);
+  }
 });
 
 test('controller: a noisy input switches RNNoise on though the output SNR meets the target; a clean one does not', () => {
@@ -79,4 +84,38 @@ test('controller: the noise rule does not raise the suppression past what its gu
   const noisy = first(3, { audio: { snr_db: 8 }, input_noise_margin_db: 30 });
   const deeper = proposal(noisy, 'noise_suppression_db')!;
   assert.ok(deeper && deeper.new > deeper.old, noisy.analysis);
+});
+
+test('controller: a low output SNR over an input that reads clean (70 dB or more) is the speech, not noise: no suppressor moves', () => {
+  // gen-5-1 station 3: clean speech, a second without a pause read SNR 13.8 dB and RNNoise went on (PESQ -0.29).
+  for (const margin of [70, 130]) {
+    const clean = first(3, { audio: { snr_db: 9 }, input_noise_margin_db: margin });
+    assert.equal(proposal(clean, 'rnnoise_enabled'), undefined, clean.analysis);
+    assert.equal(proposal(clean, 'noise_gate_threshold_dbfs'), undefined, clean.analysis);
+    assert.match(clean.analysis, /the input holds no noise to suppress/);
+  }
+  // Just under the line, or without the metric (an older agent): the noise rule as before.
+  for (const margin of [69, null]) {
+    const noisy = first(3, { audio: { snr_db: 9 }, input_noise_margin_db: margin });
+    assert.equal(proposal(noisy, 'rnnoise_enabled')?.new, 1, noisy.analysis);
+  }
+});
+
+test('scorecard: noise and noise floor take no loss where the input reads clean; elsewhere the blind SNR as before', () => {
+  const comps = (margin: number | null) =>
+    scoreSnapshot(
+      snap(3, {
+        input_noise_margin_db: margin,
+        audio: { snr_db: 9, noise_floor_dbfs: -35, speech_activity: 0.6 },
+      }),
+      defaultsForStation(3),
+    ).components;
+  const get = (margin: number | null, name: string) => comps(margin).find((c) => c.name === name)!;
+  assert.equal(get(90, 'noise').score, 1);
+  assert.match(get(90, 'noise').detail, /input holds no noise/);
+  assert.equal(get(90, 'noise_floor').score, 1);
+  for (const m of [60, null]) {
+    assert.ok(get(m, 'noise').score < 0.5, `margin ${m}: ${get(m, 'noise').score}`);
+    assert.ok(get(m, 'noise_floor').score < 1, `margin ${m}`);
+  }
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RealFft } from '../../../audio/dsp/realFft.ts';
 import { activeSpeechLevel, measureAudio } from '../../../audio/metrics/index.ts';
-import { impair, mulberry32, speechSource } from '../../../stations/sim/index.ts';
+import { babbleNoise, impair, mulberry32, speechSource } from '../../../stations/sim/index.ts';
 import { diff, goertzel, meanSquare, snrDb } from './helpers.ts';
 
 const SR = 16000;
@@ -156,4 +156,16 @@ test('impair: echo is the far end delayed by delay_ms at gain_db', () => {
       ),
     /farEnd/,
   );
+});
+
+test('babble: the talkers join mid-stream, so the crowd is there from the first 10 ms (no common opening silence)', () => {
+  const rate = 16000;
+  const b = babbleNoise(2 * rate, rate, mulberry32(4));
+  const whole = 10 * Math.log10(meanSquare(b));
+  const frames = [0, 1, 2, 3, 4].map(
+    (k) => 10 * Math.log10(meanSquare(b.subarray(k * 160, (k + 1) * 160)) + 1e-20),
+  );
+  // Six talkers opening on their prompts' leading silence read 60-100 dB under the crowd here.
+  for (const [k, f] of frames.entries())
+    assert.ok(f > whole - 20, `frame ${k}: ${f.toFixed(1)} dB, whole ${whole.toFixed(1)}`);
 });

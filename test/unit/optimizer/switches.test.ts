@@ -114,7 +114,7 @@ test('scorecard: noise and noise floor take no loss where the input reads clean;
   assert.equal(get(90, 'noise').score, 1);
   assert.match(get(90, 'noise').detail, /input holds no noise/);
   assert.equal(get(90, 'noise_floor').score, 1);
-  for (const m of [60, null]) {
+  for (const m of [55, null]) {
     assert.ok(get(m, 'noise').score < 0.5, `margin ${m}: ${get(m, 'noise').score}`);
     assert.ok(get(m, 'noise_floor').score < 1, `margin ${m}`);
   }

@@ -6,7 +6,7 @@ import { defaultsForStation, parametersForStation } from '../catalog/index.ts';
 import type { LearnedRegion } from '../optimizer/core/prior.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import { generateProfile } from '../stations/sim/generate.ts';
-import type { ImpairmentSet } from '../stations/sim/index.ts';
+import { type ImpairmentSet, type SpeechSourceInfo, speechSourceInfo } from '../stations/sim/index.ts';
 import type { EvalArgs } from './args.ts';
 import type { LoopStart } from './loop.ts';
 import { type EvalOptions, evaluateProfile, type StationRecord } from './profile.ts';
@@ -21,6 +21,8 @@ export interface PriorsComparison {
 export interface EvalReport {
   started_at: string;
   machine: { host: string; node: string; cpus: number };
+  /** What the simulator spoke: a run on synthetic speech or without espeak-ng is not comparable. */
+  speech: SpeechSourceInfo;
   args: Omit<EvalArgs, 'quiet'>;
   seconds: number;
   summary: EvalSummary;
@@ -88,6 +90,7 @@ export async function runEval(
   return {
     started_at: new Date(t0).toISOString(),
     machine: { host: hostname(), node: process.version, cpus: (await import('node:os')).cpus().length },
+    speech: speechSourceInfo(),
     args: shown,
     seconds: (Date.now() - t0) / 1000,
     summary: summarize(records),

@@ -38,7 +38,9 @@ export {
   NATIVE_RATE,
   type SpeechClip,
   type SpeechOptions,
+  type SpeechSourceInfo,
   type SpeechSourceKind,
   type SpeechVoice,
   speechSource,
+  speechSourceInfo,
 } from './speech.ts';

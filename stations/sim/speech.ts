@@ -216,6 +216,27 @@ function promptSpeech(idx: PromptIndex, seed: number, voice: SpeechVoice, n: num
  * with natural pauses between prompts. Deterministic: the same (seed, voice, duration, rate) gives the
  * same samples on every machine with the same prompt files.
  */
+/** Where the simulator's speech comes from on this machine (a report records it beside its figures). */
+export interface SpeechSourceInfo {
+  /** 'prompts': the Asterisk recordings; 'synthetic': the fallback when none are installed. */
+  readonly source: 'prompts' | 'synthetic';
+  readonly dir: string;
+  readonly prompts: number;
+  /** The TTS leg's voice: espeak-ng speaking the prompts' transcripts, or the recordings themselves. */
+  readonly tts_voice: 'espeak-ng' | 'recordings';
+}
+
+export function speechSourceInfo(dir: string = DEFAULT_PROMPT_DIR): SpeechSourceInfo {
+  const idx = promptIndex(dir);
+  const espeak = espeakAvailable() && promptTranscripts().size > 0;
+  return {
+    source: idx === null ? 'synthetic' : 'prompts',
+    dir,
+    prompts: idx?.files.length ?? 0,
+    tts_voice: idx !== null && espeak ? 'espeak-ng' : 'recordings',
+  };
+}
+
 export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
   const voice = opts.voice ?? 'caller';
   const rate = opts.sampleRate ?? NATIVE_RATE;
@@ -225,11 +246,12 @@ export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
   if (!announced.has(dir)) {
     announced.add(dir);
     const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const info = speechSourceInfo(dir);
     log(
-      idx === null
+      info.source === 'synthetic'
         ? `speech source: synthetic (no prompts in ${dir}; install asterisk-core-sounds-en-wav for real speech)`
-        : `speech source: ${idx.files.length} Asterisk prompts in ${dir}; TTS voice: ${
-            espeakAvailable() && promptTranscripts().size > 0
+        : `speech source: ${info.prompts} Asterisk prompts in ${dir}; TTS voice: ${
+            info.tts_voice === 'espeak-ng'
               ? 'espeak-ng speaking their transcripts'
               : 'the recordings (espeak-ng or the transcripts are not installed)'
           }`,

@@ -12,6 +12,7 @@ import {
   loadImpairments,
   simulateCall,
   speechSource,
+  speechSourceInfo,
 } from '../../../stations/sim/index.ts';
 
 before(() => ensureSpeechAndEngines(() => {}));
@@ -54,4 +55,19 @@ test('station 9: the B leg is espeak-ng speaking the prompts; TTS latency is its
     assert.ok(Math.abs(m.tts_latency_ms! - (t + chainMs)) < 1e-9, `${m.tts_latency_ms} vs ${t} + ${chainMs}`);
   }
   assert.ok(seen >= 2, `segments with TTS speech: ${seen}`);
+});
+
+test('speech source info: the installed prompts with espeak-ng as the TTS voice; synthetic where a folder holds none', () => {
+  // What the eval's JSON records beside its figures (eval/run.ts), so a run on the fallback is visible.
+  const here = speechSourceInfo();
+  assert.equal(here.source, 'prompts');
+  assert.ok(here.prompts > 100, `${here.prompts} prompts`);
+  assert.equal(here.tts_voice, 'espeak-ng');
+  const none = speechSourceInfo('/nonexistent/prompts');
+  assert.deepEqual(none, {
+    source: 'synthetic',
+    dir: '/nonexistent/prompts',
+    prompts: 0,
+    tts_voice: 'recordings',
+  });
 });

@@ -21,7 +21,7 @@ export const NEED_HIGHPASS_HZ = 400;
  * without a pause, and the floor then reads the quietest syllable, 45-55 dB under the peaks, as if it
  * were noise at a 45 dB SNR (generated profiles); over 3 s a pause nearly always falls in the window.
  */
-export const NEED_WINDOW_S = 3;
+const NEED_WINDOW_S = 3;
 /** Power of digital silence, so a pause of exact zeros reads as a very low floor, not minus infinity. */
 const SILENCE_POWER = 1e-14;
 

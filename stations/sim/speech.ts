@@ -211,11 +211,6 @@ function promptSpeech(idx: PromptIndex, seed: number, voice: SpeechVoice, n: num
   };
 }
 
-/**
- * `durationMs` of clean speech for `seed`, at a nominal -26 dBov active level (±2 dB per prompt),
- * with natural pauses between prompts. Deterministic: the same (seed, voice, duration, rate) gives the
- * same samples on every machine with the same prompt files.
- */
 /** Where the simulator's speech comes from on this machine (a report records it beside its figures). */
 export interface SpeechSourceInfo {
   /** 'prompts': the Asterisk recordings; 'synthetic': the fallback when none are installed. */
@@ -237,6 +232,11 @@ export function speechSourceInfo(dir: string = DEFAULT_PROMPT_DIR): SpeechSource
   };
 }
 
+/**
+ * `durationMs` of clean speech for `seed`, at a nominal -26 dBov active level (±2 dB per prompt),
+ * with natural pauses between prompts. Deterministic: the same (seed, voice, duration, rate) gives the
+ * same samples on every machine with the same prompt files.
+ */
 export function speechSource(seed: number, opts: SpeechOptions): SpeechClip {
   const voice = opts.voice ?? 'caller';
   const rate = opts.sampleRate ?? NATIVE_RATE;

@@ -21,6 +21,12 @@
 // fundamental glides the notches' coefficients over GLIDE_MS on the same filter state: no step, no
 // click. Zero latency (IIR, causal). With no notch in use (no hum found, or disabled and faded out)
 // the block does not touch the samples: the output is the input, bit for bit.
+//
+// While the block is disabled its detector keeps the spectra (decimation and one small FFT every HOP_S,
+// not the line search), so a canceller switched on with a full HISTORY behind it reads the quartile
+// spectrum at its next analysis and takes the lines it holds as confirmed: the quartile over 2.5 s is
+// the persistence test CONFIRM stands in for on a fresh start. It notches within HOP_S instead of 2 s
+// later, and the online loop judges a switch on the segments right after it.
 import { cicKernel, HUM_DECIMATED_RATE_HZ, hann, lineBand } from '../metrics/spectrum.ts';
 import { Notch } from './notch.ts';
 import { RealFft } from './realFft.ts';
@@ -85,7 +91,8 @@ export class HumCanceller implements AudioBlock {
   readonly latency = 0;
   private enabled = false;
   private readonly notches: Notch[];
-  // Decimator: the CIC kernel over a ring of the last kernel.length input samples.
+  // Decimator: the CIC kernel over a ring of the last kernel.length input samples, each written twice
+  // (at i and i + length) so the kernel reads the newest length samples without wrapping.
   private readonly factor: number;
   private readonly kernel: Float64Array;
   private readonly ring: Float64Array;
@@ -112,6 +119,8 @@ export class HumCanceller implements AudioBlock {
   private readonly sortBuf = new Float64Array(HISTORY);
   /** Line frequencies of the last CONFIRM - 1 analyses, oldest first. */
   private previous: number[][] = [];
+  /** Switched on with the spectra of a full history kept while off: the next lines need no confirming. */
+  private warm = false;
   private f0 = 0;
   private scratch = new Float64Array(0);
 
@@ -123,7 +132,7 @@ export class HumCanceller implements AudioBlock {
       throw new RangeError(`hum canceller: sample rate ${sampleRate} Hz below ${4 * MAX_HZ}`);
     this.factor = Math.max(1, Math.floor(sampleRate / HUM_DECIMATED_RATE_HZ));
     this.kernel = cicKernel(this.factor);
-    this.ring = new Float64Array(this.kernel.length);
+    this.ring = new Float64Array(2 * this.kernel.length);
     const rate = sampleRate / this.factor;
     this.frameLen = Math.round(FRAME_S * rate);
     this.hop = Math.round(HOP_S * rate);
@@ -151,9 +160,10 @@ export class HumCanceller implements AudioBlock {
   update(settings: HumCancellerSettings): void {
     if (settings.enabled === this.enabled) return;
     this.enabled = settings.enabled;
-    // Off: the notches fade out. On: detection starts afresh, as on a new call.
+    // Off: the notches fade out. On: the next analysis notches the lines the kept spectra hold.
     if (!settings.enabled) for (const n of this.notches) n.release();
-    this.clearDetection();
+    this.previous = [];
+    this.warm = settings.enabled && this.frames >= HISTORY;
   }
 
   /** The fundamental the notches sit on, Hz (0: none). */
@@ -171,13 +181,11 @@ export class HumCanceller implements AudioBlock {
 
   process(buf: Float32Array): void {
     let from = 0;
-    if (this.enabled) {
-      for (let i = 0; i < buf.length; i++) {
-        if (this.decimate(buf[i] as number)) {
-          this.filter(buf, from, i + 1);
-          from = i + 1;
-          this.analyze();
-        }
+    for (let i = 0; i < buf.length; i++) {
+      if (this.decimate(buf[i] as number)) {
+        this.filter(buf, from, i + 1);
+        from = i + 1;
+        this.analyze();
       }
     }
     this.filter(buf, from, buf.length);
@@ -197,25 +205,25 @@ export class HumCanceller implements AudioBlock {
     this.sinceAnalysis = 0;
     this.frames = 0;
     this.previous = [];
+    this.warm = false;
     this.f0 = 0;
   }
 
   /** One input sample into the decimator; true when an analysis is due. */
   private decimate(x: number): boolean {
     const ring = this.ring;
-    const len = ring.length;
-    ring[this.ringAt] = x;
-    this.ringAt = this.ringAt + 1 === len ? 0 : this.ringAt + 1;
+    const len = this.kernel.length;
+    const at = this.ringAt;
+    ring[at] = x;
+    ring[at + len] = x;
+    this.ringAt = at + 1 === len ? 0 : at + 1;
     if (++this.phase < this.factor) return false;
     this.phase = 0;
-    // Newest sample first: kernel[t] x[n - t].
+    // Newest sample first: kernel[t] x[n - t], x[n] at at + len.
     const kernel = this.kernel;
+    const newest = at + len;
     let acc = 0;
-    let j = this.ringAt;
-    for (let t = 0; t < len; t++) {
-      j = j === 0 ? len - 1 : j - 1;
-      acc += (kernel[t] as number) * (ring[j] as number);
-    }
+    for (let t = 0; t < len; t++) acc += (kernel[t] as number) * (ring[newest - t] as number);
     this.decimated[this.decAt] = acc;
     this.decAt = this.decAt + 1 === this.frameLen ? 0 : this.decAt + 1;
     this.decCount++;
@@ -238,6 +246,7 @@ export class HumCanceller implements AudioBlock {
 
   private analyze(): void {
     this.spectrumNow();
+    if (!this.enabled) return;
     const lines = this.lines();
     const family = lines.length > 0 ? this.family(lines) : null;
     const seen = new Set<number>();
@@ -284,6 +293,8 @@ export class HumCanceller implements AudioBlock {
       const v = this.history[slot + b] as number;
       this.longMean[b] = (this.longMean[b] as number) + w * (v - (this.longMean[b] as number));
     }
+    // Off, the line search does not run: the quartile is taken once it is back on, from the same history.
+    if (!this.enabled) return;
     const count = Math.min(this.frames, HISTORY);
     const q = Math.floor((count - 1) / 4);
     const s = this.sortBuf;
@@ -334,6 +345,10 @@ export class HumCanceller implements AudioBlock {
       if (kept.every((k) => Math.abs(k.hz - line.hz) > SEPARATION_HZ)) kept.push(line);
     }
     // A line counts once the previous CONFIRM - 1 analyses saw it too, where it is now.
+    if (this.warm) {
+      this.warm = false;
+      this.previous = Array.from({ length: CONFIRM - 1 }, () => kept.map((l) => l.hz));
+    }
     const ready = this.previous.length === CONFIRM - 1;
     const confirmed = kept.filter((l) =>
       this.previous.every((seen) => seen.some((hz) => Math.abs(hz - l.hz) <= MATCH_HZ)),

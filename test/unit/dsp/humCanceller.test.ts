@@ -225,3 +225,29 @@ test('hum canceller: output does not depend on how the stream is cut into frames
   block.reset();
   assert.deepEqual(run(block, x, 80), a);
 });
+
+test('hum canceller: switched on mid-call, it notches the hum in the spectra it kept while off at its next analysis', (t) => {
+  const sr = 16000;
+  const x = add(speechLike(sr, 6, -26, 4).signal, hum(sr, 6, 50, [0.03, 0.02, 0.015]));
+  const block = new HumCanceller(sr, { enabled: false });
+  const onAt = 3 * sr;
+  const y = x.slice();
+  let notchesAt = -1;
+  for (let i = 0; i < y.length; i += 320) {
+    if (i === onAt) block.update({ enabled: true });
+    block.process(y.subarray(i, i + 320));
+    if (notchesAt < 0 && block.notchHz().length > 0) notchesAt = i + 320;
+  }
+  assert.ok(
+    y.subarray(0, onAt).every((v, i) => v === x[i]),
+    'disabled, the block changed the signal',
+  );
+  const drop =
+    20 * Math.log10(lineAmplitude(y, sr, 50, 4 * sr, 6 * sr) / lineAmplitude(x, sr, 50, 4 * sr, 6 * sr));
+  t.diagnostic(
+    `notches in ${((notchesAt - onAt) / sr).toFixed(3)} s after the switch; 50 Hz ${drop.toFixed(1)} dB`,
+  );
+  // One analysis hop (0.25 s) and a frame: not the 2 s a fresh detection needs.
+  assert.ok(notchesAt > onAt && notchesAt <= onAt + 0.3 * sr, `notches came in at sample ${notchesAt}`);
+  assert.ok(drop <= -25, `${drop} dB`);
+});

@@ -32,7 +32,7 @@ import {
   type Verdict,
   watchFor,
 } from './judge.ts';
-import { type Chosen, choose, exploreMove, isTabu } from './moves.ts';
+import { type Chosen, choose, exploreMove, isTabu, rememberWishes } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
 import { diagnose, type Finding, type RuleContext, SAFETY_PRIORITY, switchesLeft } from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
@@ -435,6 +435,7 @@ function switchLeft(x: Step): boolean {
 function propose(x: Step): Decision {
   const { snapshot, score, params, specs, notes } = x;
   const findings = diagnose(ruleContext(x));
+  x.st = rememberWishes(x.st, findings);
   if (findings.length > 0)
     notes.push(
       `Seen: ${findings

@@ -4,6 +4,7 @@
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
+import { TABU_ITERATIONS } from './judge.ts';
 import type { LearnedRegion } from './prior.ts';
 import { createRng } from './random.ts';
 import type { Finding } from './rules.ts';
@@ -82,6 +83,34 @@ function exploreStep(spec: ParameterSpec, share: number, prior: LearnedRegion | 
 }
 
 /** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
+/**
+ * Remembers what the rules want and cannot do (Finding.wants) for TABU_ITERATIONS: a line's loss comes
+ * in bursts, so the second after the one that showed late loss may show none, and an exploratory step
+ * down the jitter buffer then is a step into the late loss the rule just read.
+ */
+export function rememberWishes(st: ControllerState, findings: readonly Finding[]): ControllerState {
+  const now = findings.flatMap((f) => f.wants ?? []);
+  const kept = (st.wishes ?? []).filter(
+    (w) => w.until_iteration > st.iteration && !now.some((n) => n.name === w.name),
+  );
+  if (now.length === 0 && kept.length === (st.wishes ?? []).length) return st;
+  const until_iteration = st.iteration + TABU_ITERATIONS;
+  return {
+    ...st,
+    wishes: [
+      ...kept,
+      ...now.map((w) => ({ name: w.name, direction: w.dir === 1 ? -1 : 1, until_iteration }) as const),
+    ],
+  };
+}
+
+/** A model or exploratory step on `name` in `direction` goes against a rule's remembered wish. */
+export function againstWish(st: ControllerState, name: string, direction: number): boolean {
+  return (st.wishes ?? []).some(
+    (w) => w.name === name && w.direction === Math.sign(direction) && w.until_iteration > st.iteration,
+  );
+}
+
 export function exploreMove(
   st: ControllerState,
   specs: readonly ParameterSpec[],
@@ -99,7 +128,7 @@ export function exploreMove(
     const old = params[spec.name] ?? spec.default;
     const step = exploreStep(spec, radiusOf(st, spec.name), prior);
     for (const dir of [first, -first]) {
-      if (isTabu(st, spec.name, dir)) continue;
+      if (isTabu(st, spec.name, dir) || againstWish(st, spec.name, dir)) continue;
       // A choice (a switch) is tried at its neighbouring value, whatever the radius: there is no half.
       const vs = spec.values;
       const next = vs ? (dir > 0 ? vs.find((v) => v > old) : vs.findLast((v) => v < old)) : old + dir * step;

@@ -100,6 +100,11 @@ export interface ControllerState {
    * saved before it.
    */
   readonly cold_running?: Record<string, number>;
+  /**
+   * Directions a rule's standing wish rules out for model and exploratory steps (Finding.wants), until
+   * an iteration; absent in states saved before it.
+   */
+  readonly wishes?: readonly TabuEntry[];
   /** Per hot parameter, what the judged steps taught (trust.ts); absent in states saved before it. */
   readonly lessons?: Record<string, StepLesson>;
 }

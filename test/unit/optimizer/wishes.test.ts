@@ -1,0 +1,34 @@
+// A rule's standing wish (Finding.wants, moves.ts rememberWishes): where the network rule reads late loss
+// but may not grow the buffer (the latency budget is spent), model and exploratory steps stay off a
+// smaller buffer for a few iterations, through seconds whose bursty loss happens to read 0. Pure: no I/O.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
+import { type ControllerState, TABU_ITERATIONS } from '../../../optimizer/core/index.ts';
+import { exploreMove } from '../../../optimizer/core/moves.ts';
+import { first, proposal, snap } from './snapshots.ts';
+
+test('wishes: late loss held at the latency budget keeps model and exploratory steps off a smaller buffer for a few iterations', () => {
+  // Station 10 at 120 ms of buffer, 40 ms of jitter (the rule wants 4x), 3% loss, 400 ms latency:
+  // late loss, and the 300 ms budget spent, so the rule grows nothing and says so.
+  const current = { ...defaultsForStation(10), jitter_buffer_ms: 120 };
+  const held = first(10, { network: { packet_loss_ratio: 0.03, jitter_ms: 40, latency_ms: 400 } }, current);
+  assert.match(held.analysis, /late loss\), but the 300 ms latency budget is spent/);
+  assert.equal(proposal(held, 'jitter_buffer_ms'), undefined);
+  assert.deepEqual(
+    held.state.wishes?.map((w) => [w.name, w.direction]),
+    [['jitter_buffer_ms', -1]],
+  );
+  const jb = parametersForStation(10).filter((p) => p.name === 'jitter_buffer_ms');
+  const quiet = snap(10, { network: { packet_loss_ratio: 0, jitter_ms: 40, latency_ms: 400 } });
+  const explored = (st: ControllerState) =>
+    Array.from({ length: 24 }, (_, seed) => exploreMove({ ...st, rng: seed + 1 }, jb, current, quiet).chosen)
+      .filter((c) => c !== null)
+      .map((c) => Math.sign(c.change.new - c.change.old));
+  // The next seconds lose nothing: exploration may still try a bigger buffer, never a smaller one.
+  const withWish = explored(held.state);
+  assert.ok(withWish.length > 0 && withWish.every((d) => d > 0), `${withWish}`);
+  // Without the remembered wish (or once it has run out) both ways are tried.
+  assert.ok(explored({ ...held.state, wishes: [] }).includes(-1));
+  assert.ok(explored({ ...held.state, iteration: held.state.iteration + TABU_ITERATIONS }).includes(-1));
+});

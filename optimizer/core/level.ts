@@ -10,13 +10,6 @@ import { CLIP_ACT_RATIO, loss, type Situation } from './situation.ts';
 // Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
 // segment-to-segment measurement noise does not move the gain back and forth.
 export const LEVEL_DEADBAND_LU = 1.5;
-/**
- * The rule aims this far above the loudness target (still inside the scorecard's flat ±1 LU). A call's
- * level swings from one segment to the next with what is said, and not evenly: a loud stretch is cut
- * at once (the AGC falls twice as fast as it rises, the limiter above it), a soft one stays short. Aimed
- * at the target itself, the soft segments cost level score the loud ones never give back.
- */
-export const LEVEL_AIM_ABOVE_LU = 1;
 // An AGC whose output sits this far under its own target is out of gain (capped by agc_max_gain_db);
 // its speech meter and P.56 agree to within about a dB.
 const AGC_SHORTFALL_DB = 2;
@@ -52,10 +45,9 @@ export function level(c: Situation): Finding | null {
   const lv = speechLevel(c.context.snapshot);
   if (!lv.present) return null;
   const target = c.context.snapshot.targets.loudness_lufs;
-  const e = target + LEVEL_AIM_ABOVE_LU - lv.value; // > 0: too quiet
+  const e = target - lv.value; // > 0: too quiet
   if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
-  const off = target - lv.value;
-  const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(off))} LU ${off > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
+  const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
   const priority = loss(c.context.score, 'level');
   if (e > 0 && c.audio.clipping_ratio > CLIP_ACT_RATIO) {
     return {

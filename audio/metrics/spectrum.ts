@@ -138,12 +138,15 @@ const HUM_FRAME_QUANTILE = 0.25;
 export const HUM_DECIMATED_RATE_HZ = 2000;
 
 let neighbours = new Float64Array(0);
+let decimated = new Float64Array(0);
+const familyPower: [number[], number[]] = [[], []];
+const cicKernels = new Map<number, Float64Array>();
 
 /**
  * The median of x[0, n) (the mean of the two middle values for an even n, as simple-statistics'
  * medianSorted), reordering them: quickselect instead of a sort and a copy. lineBand runs it for every
- * candidate line of every analysis (the hum metric's and the hum canceller's, whose detector runs while
- * the block is off too), where the sort was most of the canceller's time.
+ * candidate line of every analysis (the hum metric's and the hum canceller's), where the sort was most
+ * of the canceller's time.
  */
 function medianInPlace(x: Float64Array, n: number): number {
   const arr = x.subarray(0, n) as unknown as number[];
@@ -156,9 +159,6 @@ function medianInPlace(x: Float64Array, n: number): number {
   // quantileSorted's interpolation, to the last bit.
   return lower + 0.5 * (upper - lower);
 }
-let decimated = new Float64Array(0);
-const familyPower: [number[], number[]] = [[], []];
-const cicKernels = new Map<number, Float64Array>();
 
 /** boxcar(D) * boxcar(D) * boxcar(D), unity DC gain: the decimation filter of the hum analyses. */
 export function cicKernel(factor: number): Float64Array {

@@ -82,7 +82,6 @@ function exploreStep(spec: ParameterSpec, share: number, prior: LearnedRegion | 
   return r !== undefined && r > 0 ? Math.min(step, r) : step;
 }
 
-/** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
 /**
  * Remembers what the rules want and cannot do (Finding.wants) for TABU_ITERATIONS: a line's loss comes
  * in bursts, so the second after the one that showed late loss may show none, and an exploratory step
@@ -111,6 +110,7 @@ export function againstWish(st: ControllerState, name: string, direction: number
   );
 }
 
+/** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
 export function exploreMove(
   st: ControllerState,
   specs: readonly ParameterSpec[],

@@ -1,6 +1,6 @@
 // The level rule: speech too quiet or too loud against the station's loudness target, and which
 // lever moves it (the AGC's target or max gain, or the input gain where the AGC cannot help).
-import { SPEECH_ABOVE_FLOOR_DB } from '../../audio/dsp/agc.ts';
+import { AGC_MAX_CUT_DB, SPEECH_ABOVE_FLOOR_DB } from '../../audio/dsp/agc.ts';
 import { gainToDb } from '../../audio/dsp/units.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding, Move } from './rules.ts';
@@ -38,6 +38,26 @@ export function agcBlind(c: Situation, speechDb: number): string | null {
     return `the AGC cannot tell speech from mains hum (${pct(a.hum_ratio)} of the energy)`;
   }
   return null;
+}
+
+/**
+ * Where the AGC's output sits off its own target though its gain range covers the way there, or null.
+ * It moves at most 10 dB/s up and 20 dB/s down from 0 dB at the start of a call (audio/dsp/agc.ts), and
+ * a segment's level averages the way: a hot talker's first second read 4.3 LU over the target with the
+ * AGC 13 dB inside its 20 dB cut, and the input gain the rule took off then left the level 13 LU short
+ * once the AGC had arrived (eval seed 6, gen-6-2 station 11: rolled back, tabu, never within 5%). From
+ * the input's speech level (metrics.input_speech_level_dbov, before the input gain); without it, null.
+ */
+function agcUnderway(c: Situation, shortfall: number): string | null {
+  const input = c.context.snapshot.metrics.input_speech_level_dbov;
+  if (input === null || input === undefined || !Number.isFinite(input)) return null;
+  const need = c.value('agc_target_dbfs') - (input + c.value('input_gain_db')); // the gain the AGC needs
+  const ok =
+    shortfall > 0
+      ? need < c.value('agc_max_gain_db') - AGC_SHORTFALL_DB
+      : need > AGC_SHORTFALL_DB - AGC_MAX_CUT_DB;
+  if (!ok) return null;
+  return `the AGC sits ${fmt(Math.abs(shortfall))} dB ${shortfall > 0 ? 'under' : 'over'} its target, but it needs ${fmt(need)} dB of gain for this talker (${fmt(input)} dBov at the input), within its range: it is still on its way`;
 }
 
 /** Too quiet or too loud for the station's loudness target. */
@@ -85,6 +105,9 @@ export function level(c: Situation): Finding | null {
     const agcTarget = c.value('agc_target_dbfs');
     // Both in dB re a full-scale square wave (the AGC's power meter and P.56 dBov agree).
     const shortfall = agcTarget - c.audio.active_speech_level_dbov; // > 0: the AGC output sits under its own target
+    const underway =
+      Math.abs(shortfall) > AGC_SHORTFALL_DB && e * shortfall > 0 ? agcUnderway(c, shortfall) : null;
+    if (underway !== null) return { rule: 'level', priority, observation: `${seen}; ${underway}`, moves: [] };
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {

@@ -47,6 +47,7 @@ export function agcBlind(c: Situation, speechDb: number): string | null {
  * AGC 13 dB inside its 20 dB cut, and the input gain the rule took off then left the level 13 LU short
  * once the AGC had arrived (eval seed 6, gen-6-2 station 11: rolled back, tabu, never within 5%). From
  * the input's speech level (metrics.input_speech_level_dbov, before the input gain); without it, null.
+ * The rule then judges the level the AGC's target will give, not the one on the way.
  */
 function agcUnderway(c: Situation, shortfall: number): string | null {
   const input = c.context.snapshot.metrics.input_speech_level_dbov;
@@ -107,7 +108,22 @@ export function level(c: Situation): Finding | null {
     const shortfall = agcTarget - c.audio.active_speech_level_dbov; // > 0: the AGC output sits under its own target
     const underway =
       Math.abs(shortfall) > AGC_SHORTFALL_DB && e * shortfall > 0 ? agcUnderway(c, shortfall) : null;
-    if (underway !== null) return { rule: 'level', priority, observation: `${seen}; ${underway}`, moves: [] };
+    if (underway !== null) {
+      // Judge the level where the AGC is going: there it sits `left` LU off the loudness target.
+      const left = e - shortfall;
+      const d: 1 | -1 = left > 0 ? 1 : -1;
+      if (Math.abs(left) <= LEVEL_DEADBAND_LU || !c.room('agc_target_dbfs', d))
+        return { rule: 'level', priority, observation: `${seen}; ${underway}`, moves: [] };
+      const there = `${underway}, and there the level sits ${fmt(Math.abs(left))} LU ${d > 0 ? 'below' : 'above'} the target`;
+      const moves = [
+        {
+          name: 'agc_target_dbfs',
+          desired: agcTarget + left,
+          reason: `${seen}; ${there}: ${d > 0 ? 'raising' : 'lowering'} the AGC target`,
+        },
+      ];
+      return { rule: 'level', priority, observation: `${seen}; ${there}`, moves };
+    }
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {

@@ -9,7 +9,7 @@
 import { parametersForStation, stationById } from '../catalog/index.ts';
 import type { StationSnapshot } from '../contracts/generated.ts';
 import { buildSnapshot } from '../domain/snapshot.ts';
-import { scoreSnapshot, searchBest } from '../optimizer/core/index.ts';
+import { scoreValue, searchBest } from '../optimizer/core/index.ts';
 import { createStationState, processSegment, type StationInput } from '../stations/pipeline.ts';
 
 /** Unscored segments played before the scored ones. */
@@ -23,7 +23,10 @@ export interface CallAudio {
 }
 
 export interface Evaluation {
+  /** The chain's score, what the controller and the search tune by (no input factors). */
   score: number;
+  /** The station score the scorecard reports: `score` times the input's factors (scorecard.ts). */
+  station: number;
   /** Mean reference seg-SNR (dB) over the scored segments; null without a clean reference. */
   ref: number | null;
 }
@@ -34,12 +37,18 @@ export function callAudio(inputs: readonly StationInput[], scored: number): Call
   return { warmup: inputs.slice(Math.max(0, cut - WARMUP_SEGMENTS), cut), scored: inputs.slice(cut) };
 }
 
-function snapshotOf(stationId: number, metrics: StationSnapshot['metrics']): StationSnapshot {
+/** `startMs`/`endMs`: the segment's place since the chain started, as a call's segment carries it. */
+function snapshotOf(
+  stationId: number,
+  metrics: StationSnapshot['metrics'],
+  startMs: number,
+  endMs: number,
+): StationSnapshot {
   return buildSnapshot({
     tenant_id: 'offline',
     call_id: 'offline',
     channel: stationById(stationId)?.leg === 'B' ? 'B' : 'A',
-    segment: { index: 0, start_ms: 0, end_ms: 1000, utterance_id: null },
+    segment: { index: 0, start_ms: startMs, end_ms: endMs, utterance_id: null },
     station_id: stationId,
     metrics,
   });
@@ -78,15 +87,24 @@ export function evaluateCall(
   const hit = opts.keepAudio ? undefined : memo.get(key);
   if (hit) return { ...hit };
   const state = createStationState(stationId, params, first.sampleRate);
-  for (const input of audio.warmup) processSegment(state, params, input);
+  const msOf = (input: StationInput) => (1000 * input.samples.length) / input.sampleRate;
+  let at = 0;
+  for (const input of audio.warmup) {
+    processSegment(state, params, input);
+    at += msOf(input);
+  }
   let score = 0;
+  let station = 0;
   let ref = 0;
   let refs = 0;
   const outputs: Float32Array[] = [];
   for (const input of audio.scored) {
     const { metrics, output } = processSegment(state, params, input);
     if (opts.keepAudio) outputs.push(output);
-    score += scoreSnapshot(snapshotOf(stationId, metrics), state.params()).score;
+    const snap = snapshotOf(stationId, metrics, at, at + msOf(input));
+    at += msOf(input);
+    score += scoreValue(snap, state.params(), { input: false });
+    station += scoreValue(snap, state.params());
     if (metrics.reference_seg_snr_db !== null) {
       ref += metrics.reference_seg_snr_db;
       refs++;
@@ -94,9 +112,10 @@ export function evaluateCall(
   }
   const out: Evaluation & { audio?: ScoredAudio } = {
     score: score / audio.scored.length,
+    station: station / audio.scored.length,
     ref: refs > 0 ? ref / refs : null,
   };
-  memo.set(key, { score: out.score, ref: out.ref });
+  memo.set(key, { score: out.score, station: out.station, ref: out.ref });
   if (opts.keepAudio) {
     // The chain's delay flushed with silence, so the output covers the whole scored stretch: cut at
     // the scored audio's end instead, a set with a longer delay (the declipper's 32 ms) was judged on a
@@ -139,6 +158,7 @@ export function evaluate(
   const refs = each.map((e) => e.ref).filter((x): x is number => x !== null);
   return {
     score: each.reduce((a, e) => a + e.score, 0) / each.length,
+    station: each.reduce((a, e) => a + e.station, 0) / each.length,
     ref: refs.length > 0 ? refs.reduce((a, b) => a + b, 0) / refs.length : null,
   };
 }

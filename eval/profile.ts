@@ -4,7 +4,7 @@
 // random sets from the catalog's ranges join on the first call's audio, so the scorecard's ranking
 // can be compared with PESQ's on outputs the loop would never produce (gaming included).
 import { defaultsForStation, parametersForStation, stationById } from '../catalog/index.ts';
-import { evaluateCall } from '../demo/offline.ts';
+import { type Evaluation, evaluateCall } from '../demo/offline.ts';
 import { judgeSets, yardstick } from '../demo/yardstick.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
@@ -25,7 +25,10 @@ export interface EvalOptions {
 }
 
 export interface RankPoint {
+  /** The station score the scorecard reports. */
   score: number;
+  /** The chain's score (without the input's factors), what the loop and the search tune by. */
+  chain: number;
   pesq: number;
   stoi: number;
   /** Which set: defaults, final, best, random. */
@@ -114,14 +117,15 @@ export async function evaluateProfile(
     const first = y.audio.slice(0, 1);
     const rq = await judgeSets(judge, s, first, Object.fromEntries(randoms.map((p, k) => [`r${k}`, [p]])));
     const rankPoints: RankPoint[] = [];
-    const point = (kind: string, score: number, j: { pesq: number; stoi: number } | null | undefined) => {
-      if (j) rankPoints.push({ kind, score, pesq: j.pesq, stoi: j.stoi });
+    const point = (kind: string, e: Evaluation, j: { pesq: number; stoi: number } | null | undefined) => {
+      if (j) rankPoints.push({ kind, score: e.station, chain: e.score, pesq: j.pesq, stoi: j.stoi });
     };
-    point('defaults', y.perCallDefault[0]!.score, q['defaults']!.perCall[0]);
-    point('final', y.finals[0]!.score, q['final']!.perCall[0]);
-    point('best', y.bestOnAll[0]!.score, q['best']!.perCall[0]);
+    // Ranked by the station score the scorecard reports (the chain's score times the input's factors).
+    point('defaults', y.perCallDefault[0]!, q['defaults']!.perCall[0]);
+    point('final', y.finals[0]!, q['final']!.perCall[0]);
+    point('best', y.bestOnAll[0]!, q['best']!.perCall[0]);
     for (const [k, p] of randoms.entries()) {
-      point('random', evaluateCall(s, p, first[0]!).score, rq[`r${k}`]!.perCall[0]);
+      point('random', evaluateCall(s, p, first[0]!), rq[`r${k}`]!.perCall[0]);
     }
     const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
     out.push({

@@ -13,6 +13,8 @@ export interface RankAgreement {
   family: string;
   /** Spearman rho of score vs PESQ over every judged set of every profile in the family. */
   pooled: number | null;
+  /** The same for the chain's score (without the input's factors, scorecard.ts INPUT_COMPONENTS). */
+  pooled_chain: number | null;
   /** Median over profiles of the within-profile rho (sets of one station on one call's audio). */
   within_median: number | null;
   points: number;
@@ -66,12 +68,26 @@ export function dist(xs: number[]): Dist {
 }
 
 function rho(points: { score: number; pesq: number }[]): number | null {
+  return rhoOf(
+    points.map((p) => p.score),
+    points.map((p) => p.pesq),
+  );
+}
+
+function rhoOf(s: number[], q: number[]): number | null {
   // Rank correlation needs spread on both sides; a station whose every set sounds the same has none.
-  if (points.length < 3) return null;
-  const s = points.map((p) => p.score);
-  const q = points.map((p) => p.pesq);
+  if (s.length < 3) return null;
   if (Math.max(...s) === Math.min(...s) || Math.max(...q) === Math.min(...q)) return null;
   return sampleRankCorrelation(s, q);
+}
+
+/** Rank agreement of the chain's score (points of runs before it was recorded have none: null). */
+function chainRho(points: { chain?: number; pesq: number }[]): number | null {
+  if (points.some((p) => p.chain === undefined)) return null;
+  return rhoOf(
+    points.map((p) => p.chain!),
+    points.map((p) => p.pesq),
+  );
 }
 
 /** Station families: the catalog's station ids (each has its own blocks and scorecard guards). */
@@ -84,6 +100,7 @@ function rankAgreement(records: StationRecord[]): RankAgreement[] {
     return {
       family: `${id} ${rs[0]!.component}`,
       pooled: rho(pooled),
+      pooled_chain: chainRho(pooled),
       within_median: within.length ? median(within) : null,
       points: pooled.length,
     };
@@ -93,6 +110,7 @@ function rankAgreement(records: StationRecord[]): RankAgreement[] {
   byFamily.push({
     family: 'all',
     pooled: rho(all),
+    pooled_chain: chainRho(all),
     within_median: within.length ? median(within) : null,
     points: all.length,
   });
@@ -165,10 +183,10 @@ export function renderSummary(s: EvalSummary): string {
     `STOI:                  defaults ${f(s.stoi.mean_default, 3)} -> final ${f(s.stoi.mean_final, 3)} (best ${f(s.stoi.mean_best, 3)})`,
     `stations made worse:   by PESQ ${pct(s.share_worse_by_pesq)}, by score ${pct(s.share_worse_by_score)}`,
     `changes ${s.changes}, rejected ${s.rejected}, rollbacks ${s.rollbacks}`,
-    'score vs PESQ, Spearman rho (pooled over profiles | median within a profile):',
+    'score vs PESQ, Spearman rho (pooled over profiles | median within a profile | pooled, chain score):',
     ...s.rank_agreement.map(
       (r) =>
-        `  ${r.family.padEnd(18)} ${f(r.pooled).padStart(6)} | ${f(r.within_median).padStart(6)}  (${r.points} sets)`,
+        `  ${r.family.padEnd(18)} ${f(r.pooled).padStart(6)} | ${f(r.within_median).padStart(6)} | ${f(r.pooled_chain).padStart(6)}  (${r.points} sets)`,
     ),
   ];
   return lines.join('\n');

@@ -174,7 +174,7 @@ export function planExternal(
 ): Plan | null {
   const ext = mem.external;
   if (!ext || snap.applied_config_version < ext.version) return null;
-  const score = scoreSnapshot(snap);
+  const score = scoreSnapshot(snap, undefined, { input: false });
   mem.external = null;
   // Accepted unless the score fell beyond the noise AND the fall is on what the change can move.
   const attributable = attributableDrop(ext.componentsBefore, score, ext.changed);

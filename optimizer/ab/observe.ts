@@ -4,6 +4,9 @@
 import type { Scorecard, StationSnapshot } from '../../contracts/generated.ts';
 import { buildScorecard } from '../core/index.ts';
 
+/** Without the input's factors, as the optimizers judge: which callers an arm drew is no config's doing. */
+const CHAIN = { input: false } as const;
+
 export interface CallObservation {
   score: number;
   snapshot_ids: string[];
@@ -16,10 +19,10 @@ export function callObservation(snaps: readonly StationSnapshot[], k: number): C
   for (const s of snaps) if (!bySegment.has(s.segment.index)) bySegment.set(s.segment.index, s);
   const first = [...bySegment.values()].sort((a, b) => a.segment.index - b.segment.index).slice(0, k);
   if (first.length < k) return null;
-  return { score: buildScorecard(first).overall, snapshot_ids: first.map((s) => s.snapshot_id) };
+  return { score: buildScorecard(first, CHAIN).overall, snapshot_ids: first.map((s) => s.snapshot_id) };
 }
 
 /** The scorecard of an arm: every counted snapshot, components averaged (what made the difference). */
 export function armScorecard(snaps: readonly StationSnapshot[]): Scorecard {
-  return buildScorecard(snaps);
+  return buildScorecard(snaps, CHAIN);
 }

@@ -42,7 +42,7 @@ export async function evaluate(
       ...(a.farEnd ? { farEnd: a.farEnd } : {}),
     };
     const { metrics } = processBufferOnce(stationId, params, input);
-    const score = scoreSnapshot({ ...seg.snapshot, metrics }, params).score;
+    const score = scoreSnapshot({ ...seg.snapshot, metrics }, params, { input: false }).score;
     out.push({ score, ref: metrics.reference_seg_snr_db });
     await yieldNow();
   }

@@ -188,7 +188,8 @@ export class HistoryCollector {
       };
       this.groups.set(ctx.id, g);
     }
-    const score = scoreValue(s);
+    // The chain's score: what the caller's line brought in (the input's factors) is no config's doing.
+    const score = scoreValue(s, undefined, { input: false });
     g.all.add(score);
     let v = g.versions.get(s.applied_config_version);
     if (!v) {

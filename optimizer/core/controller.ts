@@ -74,10 +74,8 @@ export const COMPONENTS_DONE = 0.95;
 export const REOPEN_DROP_POINTS = ROLLBACK_DROP_POINTS;
 /** Scores at the running set averaged as the baseline, so one odd segment does not decide a verdict. */
 export const WINDOW_SIZE = 3;
-/**
- * A change is judged on the first snapshot that runs it (next_iteration asks for this many). One
- * segment is noisy, which is why the baseline is a window and the rollback threshold is 3 points.
- */
+// A change is judged on the first snapshot that runs it (next_iteration asks for this many). One segment
+// is noisy, which is why the baseline is a window and the rollback threshold is 3 points.
 export const JUDGE_AFTER_SNAPSHOTS = 1;
 /** A proposal not in effect after this long (rejected by the safety layer unannounced, or lost) is forgotten. */
 export const PENDING_TIMEOUT_MS = 30_000;
@@ -211,9 +209,9 @@ export function decide(input: DecideInput): Decision {
     specs.filter((p) => !p.hot).map((p) => [p.name, current[p.name] as number]),
   );
   const prev = input.state ?? initialState(snapshot, input.seed, cold);
-  // Scored with the parameters it ran with, so the settings guards see what the metrics cannot: cold
-  // ones as the call started (one queued since does not run in this call).
-  const score = scoreSnapshot(snapshot, { ...current, ...prev.cold_running });
+  // Scored with the parameters it ran with (cold ones as the call started), so the settings guards see
+  // what the metrics cannot; without the input's factors, which no parameter moves (INPUT_COMPONENTS).
+  const score = scoreSnapshot(snapshot, { ...current, ...prev.cold_running }, { input: false });
   const iteration = prev.iteration + 1;
   const metrics = prev.origin === null ? digest(snapshot) : null;
   const st: ControllerState = {
@@ -259,10 +257,8 @@ function reply(x: Step, extra: Partial<Parts> = {}): Decision {
   });
 }
 
-/**
- * 1. A pending change or rollback: wait for it, forget it, or judge it (and learn from the verdict,
- * trust.ts). Returns the decision when this step ends here.
- */
+// 1. A pending change or rollback: wait for it, forget it, or judge it (and learn from the verdict,
+// trust.ts). Returns the decision when this step ends here.
 function settlePending(x: Step): Decision | null {
   let p = x.st.pending;
   if (p === null) return null;
@@ -355,12 +351,16 @@ function holdOrConverge(x: Step): Decision | null {
   };
   x.st = st;
   if (st.converged) {
-    if (baseline >= (st.best_score ?? baseline) - REOPEN_DROP_POINTS) {
+    // Woken by a fall, or by a switch asked for since (the input's noise read once a pause fell in).
+    const fell = baseline < (st.best_score ?? baseline) - REOPEN_DROP_POINTS;
+    if (!fell && !switchLeft(x)) {
       notes.push(`Converged (${st.stop_reason}); holding the known-good set.`);
       return reply(x);
     }
     notes.push(
-      `The score fell to ${fmt(baseline)} from a converged best of ${fmt(st.best_score ?? 0)}: conditions changed, tuning again.`,
+      fell
+        ? `The score fell to ${fmt(baseline)} from a converged best of ${fmt(st.best_score ?? 0)}: conditions changed, tuning again.`
+        : 'Converged, but a switch the rules throw is asked for now: tuning again.',
     );
     x.st = { ...st, converged: false, stop_reason: null, stalled: 0, best_score: baseline };
   }
@@ -393,11 +393,9 @@ interface Choice {
   exploratory: boolean;
 }
 
-/**
- * Safety first (speech being eaten, clipping); then the learned region; then the other rules; then
- * the model step (trust.ts: where the last judged steps gained); then a seeded exploratory step sized
- * by the parameter's trust radius.
- */
+// Safety first (speech being eaten, clipping); then the learned region; then the other rules; then the
+// model step (trust.ts: where the last judged steps gained); then a seeded exploratory step sized by the
+// parameter's trust radius.
 function chooseMoves(x: Step, findings: readonly Finding[]): Choice {
   const { specs, params, snapshot, notes, specList, input } = x;
   const safety = findings.filter((f) => f.priority >= SAFETY_PRIORITY);

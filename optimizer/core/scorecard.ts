@@ -10,6 +10,7 @@
 import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
+import { inputClean, inputNoiseDetail, inputNoiseMargin, inputNoiseScore } from './inputNoise.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 
 /**
@@ -52,10 +53,20 @@ export const WEIGHTS = Object.freeze({
   stt_wer: 0.2,
   // Emotion confidence is a softer outcome: Hume's confidence also depends on the talker.
   emotion_confidence: 0.1,
+  // The noise the input held (inputNoise.ts): a factor on the score the scorecard reports, taking at most
+  // this share off, and left out of the score the controller tunes and judges by.
+  input_noise: 0.8,
 });
 export type ComponentName = keyof typeof WEIGHTS;
 /** Components that scale the whole score (their weight is the most they take off) instead of joining the mean. */
 export const FACTOR_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['speech_loss']);
+/** Factors on what the station's input held, which no parameter moves: only in the reported score. */
+export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['input_noise']);
+
+export interface ScoreOptions {
+  /** With the input's own factors (INPUT_COMPONENTS): the reported station score. Default true. */
+  readonly input?: boolean;
+}
 
 /** The guard factor never goes below this: a crushed signal keeps at most 30% of its score. */
 export const GUARD_FLOOR = 0.3;
@@ -63,39 +74,6 @@ export const GUARD_FLOOR = 0.3;
 export const GUARD_KNEE = 0.5;
 /** Below this a level (LUFS or dBov) is treated as no signal: the BS.1770 gate / P.56 floor answer. */
 export const NO_SIGNAL_DB = -70;
-/**
- * An input whose broadband floor sits this far or further under its speech peaks (the snapshot's
- * `input_noise_margin_db`, read over 6 s before the chain) holds no noise worth suppressing: clean speech
- * reads 80 dB or more once a pause has fallen in the window, white noise at a 40 dB SNR about 50, babble
- * at 29.5 dB 53-68 (its own dips), over which RNNoise cost PESQ 0.14 (gen-3-3 station 3). The chain adds
- * none, so a low blind SNR or floor at the output is then the speech's own quiet stretch (a talker who did
- * not pause in the segment), and those components take no loss for it.
- */
-export const INPUT_CLEAN_MARGIN_DB = 60;
-
-/** Whether the station's input is known to hold no broadband noise (INPUT_CLEAN_MARGIN_DB). */
-export function inputClean(s: StationSnapshot): boolean {
-  const m = s.metrics.input_noise_margin_db;
-  return m !== null && m !== undefined && m >= INPUT_CLEAN_MARGIN_DB;
-}
-
-/**
- * Before a pause has likely fallen in the reading (the call's first 3 s) a clean talker's margin reads
- * 43-58 dB, the quietest syllable standing in for the floor, where noise at a 25-40 dB SNR reads much
- * the same: only a margin under INPUT_NOISY_EARLY_MARGIN_DB says noise then (eval seed 8: clean prompts
- * read 42.9 dB at the first second and 85 at the third; switched on by the first reading, RNNoise cost
- * gen-8-0 stations 1 and 11 PESQ 0.02 and 0.05 and STOI 0.01).
- */
-const INPUT_NOISE_SETTLED_MS = 3000;
-const INPUT_NOISY_EARLY_MARGIN_DB = 40;
-
-/** Whether the input's margin cannot yet tell noise from a talker who has not paused (see above). */
-export function inputNoiseUndecided(s: StationSnapshot): boolean {
-  const m = s.metrics.input_noise_margin_db;
-  if (m === null || m === undefined || s.segment.end_ms >= INPUT_NOISE_SETTLED_MS) return false;
-  return m >= INPUT_NOISY_EARLY_MARGIN_DB && m < INPUT_CLEAN_MARGIN_DB;
-}
-
 /** Above this speech activity the 10th-percentile "noise floor" frames are speech, so it says nothing. */
 const NOISE_FLOOR_MAX_ACTIVITY = 0.85;
 
@@ -377,6 +355,13 @@ const DEFS: readonly ComponentDef[] = [
     score: (v) => linear(v, EMOTION_ZERO, EMOTION_FULL),
     describe: (v) => `emotion confidence ${fmt(v, 2)} (full credit from ${EMOTION_FULL})`,
   },
+  {
+    name: 'input_noise',
+    guard: false,
+    measure: inputNoiseMargin,
+    score: inputNoiseScore,
+    describe: (v) => inputNoiseDetail(v, 1 - WEIGHTS.input_noise * (1 - inputNoiseScore(v))),
+  },
 ];
 const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));
 
@@ -408,7 +393,8 @@ class ScoreSum {
 function combine(stationId: number, components: ScoreComponent[]): StationScore {
   const total = new ScoreSum();
   for (const c of components) {
-    if (c.name in SETTINGS_WEIGHTS || FACTOR_COMPONENTS.has(c.name)) total.setting(c);
+    if (c.name in SETTINGS_WEIGHTS || FACTOR_COMPONENTS.has(c.name) || INPUT_COMPONENTS.has(c.name))
+      total.setting(c);
     else total.audio(c.weight, c.score, DEF_BY_NAME.get(c.name as ComponentName)?.guard === true);
   }
   return { station_id: stationId, score: total.total(), components };
@@ -419,9 +405,14 @@ function combine(stationId: number, components: ScoreComponent[]): StationScore 
  * the parameters the snapshot ran with, the settings guards (settings.ts) join: what the blind
  * metrics cannot see of a setting that cuts into the speech.
  */
-export function scoreSnapshot(s: StationSnapshot, params?: Readonly<Record<string, number>>): StationScore {
+export function scoreSnapshot(
+  s: StationSnapshot,
+  params?: Readonly<Record<string, number>>,
+  opts: ScoreOptions = {},
+): StationScore {
   const components: ScoreComponent[] = [];
   for (const d of DEFS) {
+    if (opts.input === false && INPUT_COMPONENTS.has(d.name)) continue;
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
     components.push({
@@ -443,7 +434,7 @@ export function scoreSnapshot(s: StationSnapshot, params?: Readonly<Record<strin
  * Per station, the mean of its snapshot scores (components averaged too, described at their mean
  * value); overall, the mean across the stations present. An empty input scores 0.
  */
-export function buildScorecard(snaps: readonly StationSnapshot[]): Scorecard {
+export function buildScorecard(snaps: readonly StationSnapshot[], opts: ScoreOptions = {}): Scorecard {
   const byStation = new Map<number, StationSnapshot[]>();
   for (const s of snaps) {
     const list = byStation.get(s.station_id);
@@ -453,7 +444,7 @@ export function buildScorecard(snaps: readonly StationSnapshot[]): Scorecard {
   const stations: StationScore[] = [];
   for (const id of [...byStation.keys()].sort((a, b) => a - b)) {
     const list = byStation.get(id)!;
-    const scored = list.map((x) => scoreSnapshot(x));
+    const scored = list.map((x) => scoreSnapshot(x, undefined, opts));
     const latest = list[list.length - 1]!;
     const components: ScoreComponent[] = [];
     for (const d of DEFS) {
@@ -484,13 +475,19 @@ export function componentLoss(c: ScoreComponent): number {
  * arithmetic in the same order (so the same number to the last bit), for paths that score every
  * replayed snapshot and keep only the score (optimizer/batch/history.ts).
  */
-export function scoreValue(s: StationSnapshot, params?: Readonly<Record<string, number>>): number {
+export function scoreValue(
+  s: StationSnapshot,
+  params?: Readonly<Record<string, number>>,
+  opts: ScoreOptions = {},
+): number {
   const total = new ScoreSum();
   for (const d of DEFS) {
+    if (opts.input === false && INPUT_COMPONENTS.has(d.name)) continue;
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
     const sc = clamp(d.score(v, s), 0, 1);
-    if (FACTOR_COMPONENTS.has(d.name)) total.setting({ weight: WEIGHTS[d.name], score: sc });
+    if (FACTOR_COMPONENTS.has(d.name) || INPUT_COMPONENTS.has(d.name))
+      total.setting({ weight: WEIGHTS[d.name], score: sc });
     else total.audio(WEIGHTS[d.name], sc, d.guard);
   }
   if (params) {

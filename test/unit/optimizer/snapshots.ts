@@ -23,6 +23,8 @@ export interface SnapOverrides {
   readonly version?: number;
   readonly constraints?: StationSnapshot['constraints'];
   readonly index?: number;
+  /** Segment length, ms (3000 unless given): `index` places the segment at index × this in the call. */
+  readonly segment_ms?: number;
   readonly call?: string;
 }
 
@@ -41,13 +43,14 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
   const spec = stationById(station);
   const network = spec?.network ? { ...CLEAN_NETWORK, ...(o.network ?? {}) } : null;
   const index = o.index ?? 0;
+  const seg = o.segment_ms ?? 3000;
   return {
     schema_version: 1,
     snapshot_id: `snap-${station}-${index}`,
     tenant_id: 't1',
     call_id: o.call ?? 'call-1',
     channel: spec?.leg ?? 'A',
-    segment: { index, start_ms: index * 3000, end_ms: index * 3000 + 3000, utterance_id: null },
+    segment: { index, start_ms: index * seg, end_ms: index * seg + seg, utterance_id: null },
     station_id: station,
     captured_at: 1_700_000_000_000 + index * 3000,
     metrics: {

@@ -1,0 +1,114 @@
+// What the station's input holds (optimizer/core/inputNoise.ts): the reported score's input-noise factor,
+// which the controller does not tune by; the margin read before a pause has likely fallen in; and the
+// level rule's reading of an AGC still on its way to its target (level.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation } from '../../../catalog/index.ts';
+import { decide, scoreSnapshot, scoreValue } from '../../../optimizer/core/index.ts';
+import { first, proposal, snap } from './snapshots.ts';
+
+test("scorecard: the input's noise scales the reported station score, not the score the controller tunes by", () => {
+  const params = defaultsForStation(3);
+  // 35 dB from the speech's peaks to the floor: a quarter of the way up from 10 to 60, factor 1 - 0.8 x 0.5.
+  const noisy = snap(3, { input_noise_margin_db: 35 });
+  const station = scoreSnapshot(noisy, params);
+  const chain = scoreSnapshot(noisy, params, { input: false });
+  assert.ok(Math.abs(station.score - 0.6 * chain.score) < 1e-9, `${station.score} vs ${chain.score}`);
+  const c = station.components.find((x) => x.name === 'input_noise')!;
+  assert.equal(c.value, 35);
+  assert.equal(c.score, 0.5);
+  assert.match(c.detail, /scales the station score by 0\.60/);
+  assert.equal(
+    chain.components.find((x) => x.name === 'input_noise'),
+    undefined,
+  );
+  // The fast path agrees to the last bit, with and without the factor.
+  assert.equal(scoreValue(noisy, params), station.score);
+  assert.equal(scoreValue(noisy, params, { input: false }), chain.score);
+  // A clean input, or no reading (an older agent): the two scores are one.
+  for (const m of [60, 95, null]) {
+    const s = snap(3, { input_noise_margin_db: m });
+    assert.equal(
+      scoreSnapshot(s, params).score,
+      scoreSnapshot(s, params, { input: false }).score,
+      `margin ${m}`,
+    );
+  }
+  // The controller judges by the chain's score: the factor never reaches a verdict.
+  const d = first(3, { input_noise_margin_db: 35 });
+  assert.equal(d.score.score, chain.score);
+  assert.equal(
+    d.score.components.find((x) => x.name === 'input_noise'),
+    undefined,
+  );
+});
+
+test("input noise: a margin read in the call's first 3 s counts as noise only under 40 dB", () => {
+  const early = { segment_ms: 1000 };
+  // A clean talker who has not paused yet reads 43-58 dB: neither noise nor clean.
+  const unsure = first(3, { ...early, input_noise_margin_db: 45 });
+  assert.equal(proposal(unsure, 'rnnoise_enabled'), undefined, unsure.analysis);
+  assert.equal(
+    scoreSnapshot(snap(3, { ...early, input_noise_margin_db: 45 })).components.find(
+      (x) => x.name === 'input_noise',
+    ),
+    undefined,
+  );
+  // The low blind SNR such a second reads is not acted on either.
+  const low = first(3, { ...early, input_noise_margin_db: 45, audio: { snr_db: 15 } });
+  assert.equal(proposal(low, 'rnnoise_enabled'), undefined, low.analysis);
+  assert.equal(proposal(low, 'noise_suppression_db'), undefined, low.analysis);
+  assert.match(low.analysis, /before the talker has likely paused: not suppressing yet/);
+  // Closer than 40 dB is noise from the first second; from the third, anything under 50 as before.
+  assert.equal(proposal(first(3, { ...early, input_noise_margin_db: 35 }), 'rnnoise_enabled')?.new, 1);
+  assert.equal(
+    proposal(first(3, { index: 2, ...early, input_noise_margin_db: 45 }), 'rnnoise_enabled')?.new,
+    1,
+  );
+  const lowLater = first(3, { index: 2, ...early, input_noise_margin_db: 45, audio: { snr_db: 15 } });
+  assert.ok(
+    proposal(lowLater, 'rnnoise_enabled') || proposal(lowLater, 'noise_suppression_db'),
+    lowLater.analysis,
+  );
+  // A controller that converged on the undecided reading (every component good) wakes for the switch
+  // once the reading says noise (eval seed 2, gen-2-2 station 11: it had held RNNoise off all call).
+  const done = first(3, { ...early, input_noise_margin_db: 45 });
+  assert.equal(done.nextIteration.converged, true, done.analysis);
+  const later = decide({
+    snapshot: snap(3, { index: 3, ...early, input_noise_margin_db: 45 }),
+    current: defaultsForStation(3),
+    state: done.state,
+    now: 3000,
+  });
+  assert.equal(proposal(later, 'rnnoise_enabled')?.new, 1, later.analysis);
+  assert.match(later.analysis, /a switch the rules throw is asked for now: tuning again/);
+});
+
+test('level: an AGC still on its way to its target is judged where it is going, not cut by the input gain', () => {
+  // Station 11 (AGC target -26 dBFS): a hot talker's first second, the AGC 8.4 dB over its target.
+  const hot = { audio: { loudness_lufs: -18.7, active_speech_level_dbov: -17.6 } };
+  // Its input at -12.6 dBov needs 13.4 dB of the AGC's 20 dB cut: at its target the level sits 4.1 LU
+  // under the loudness target, so the target goes up, and the input gain stays.
+  const d = first(11, { ...hot, input_speech_level_dbov: -12.6 });
+  assert.equal(proposal(d, 'input_gain_db'), undefined, d.analysis);
+  const t = proposal(d, 'agc_target_dbfs')!;
+  assert.ok(t && t.new > t.old, d.analysis);
+  assert.match(d.analysis, /it is still on its way, and there the level sits 4\.1 LU below the target/);
+  // An input too hot for the AGC's cut (-2 dBov needs 24 dB), or no input reading: the input gain.
+  for (const input of [-2, null]) {
+    const out = first(11, { ...hot, input_speech_level_dbov: input });
+    assert.ok((proposal(out, 'input_gain_db')?.new ?? 0) < 0, `${input}: ${out.analysis}`);
+  }
+  // Under its target with the gain it needs in range: where it lands is on target, so nothing moves.
+  const rising = first(
+    11,
+    {
+      audio: { loudness_lufs: -28, active_speech_level_dbov: -29 },
+      input_speech_level_dbov: -30,
+    },
+    { ...defaultsForStation(11), agc_target_dbfs: -23 },
+  );
+  assert.equal(proposal(rising, 'agc_max_gain_db'), undefined, rising.analysis);
+  assert.equal(proposal(rising, 'agc_target_dbfs'), undefined, rising.analysis);
+  assert.match(rising.analysis, /it needs 7\.0 dB of gain for this talker/);
+});

@@ -24,8 +24,11 @@ export function inputClean(s: StationSnapshot): boolean {
  * Before a pause has likely fallen in the reading (the call's first 3 s) a clean talker's margin reads
  * 43-58 dB, the quietest syllable standing in for the floor, where noise at a 25-40 dB SNR reads much
  * the same: only a margin under INPUT_NOISY_EARLY_MARGIN_DB says noise then (eval seed 8: clean prompts
- * read 42.9 dB at the first second and 85 at the third; switched on by the first reading, RNNoise cost
- * gen-8-0 stations 1 and 11 PESQ 0.02 and 0.05 and STOI 0.01).
+ * read 42.9 dB at the first second, 85 at the third). The score's factor leaves such a reading out. The
+ * rules do not wait for it: switched on by it, RNNoise cost clean talkers 0.02-0.05 PESQ (gen-8-0
+ * stations 1 and 11), but babble reads the same and there it gained 0.2-0.5 (gen-2-1, 2-2, 2-3, 4-2),
+ * and babble's own dips read as clean later (gen-2-3 station 3: 45.7 dB at the first second, 61 at the
+ * fourth), so waiting lost the switch.
  */
 const INPUT_NOISE_SETTLED_MS = 3000;
 const INPUT_NOISY_EARLY_MARGIN_DB = 40;

@@ -7,7 +7,7 @@ import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
-import { inputClean, inputNoiseUndecided } from './inputNoise.ts';
+import { inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
 import { GATE_RULE_MARGIN_DB, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
@@ -226,7 +226,6 @@ function rnnoiseSofter(c: Situation, seen: string): Move[] {
 function noisyInput(c: Situation): Finding | null {
   const margin = c.context.snapshot.metrics.input_noise_margin_db;
   if (margin === null || margin === undefined || !(margin < INPUT_NOISY_MARGIN_DB)) return null;
-  if (inputNoiseUndecided(c.context.snapshot)) return null;
   if (c.audio.hum_ratio > HUM_ACT || !c.has('rnnoise_enabled') || rnnoiseOn(c)) return null;
   const seen = `the input's noise floor sits ${fmt(margin)} dB under its speech peaks`;
   return {
@@ -265,13 +264,6 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
       rule: 'noise',
       priority,
       observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
-      moves: [],
-    };
-  if (inputNoiseUndecided(c.context.snapshot))
-    return {
-      rule: 'noise',
-      priority,
-      observation: `${seen}, but the input's noise floor, ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks, is read before the talker has likely paused: not suppressing yet`,
       moves: [],
     };
   const moves: Move[] = [...rnnoiseHarder(c, seen)];

@@ -225,8 +225,9 @@ async function checkNumbers(ab: Ab, tenant: string, id: string, treatment: Recor
         if (arm === 'treatment')
           assert.ok(Number(r.applied_config_version) >= Number(c.config_version), 'ran the treatment');
         else assert.equal(Number(r.applied_config_version), 0, 'control ran the defaults');
-        return scoreSnapshot({ ...r, segment: { index: r.segment_index } } as unknown as StationSnapshot)
-          .score;
+        // The arms are judged by the chain's score (without the input's factors, as the optimizers judge).
+        const snap = { ...r, segment: { index: r.segment_index } } as unknown as StationSnapshot;
+        return scoreSnapshot(snap, undefined, { input: false }).score;
       });
       assert.ok(Math.abs(mean(scores) - c.score!) < 1e-9, `${c.call_id}: ${mean(scores)} vs ${c.score}`);
       arms[arm].push(mean(scores));

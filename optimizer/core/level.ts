@@ -18,6 +18,9 @@ const AGC_SHORTFALL_DB = 2;
 // Hum holding this share of the energy keeps the AGC's floor within 10 dB of the speech frames (with
 // speech in 60% of the segment, from about 15%; a margin over that).
 const AGC_HUM_BLIND = 0.25;
+// The input's speech level (P.56) reads hum as speech where it is this much of the energy: 24.5% of a
+// 201 Hz hum at -27.5 dBFS read -27 dBov over speech at -40 (eval seed 3, gen-3-0 station 11).
+const INPUT_LEVEL_HUM_MAX = 0.1;
 
 /**
  * Why the AGC cannot see the speech, or null: then raising its target or max gain moves nothing (eval
@@ -52,6 +55,7 @@ export function agcBlind(c: Situation, speechDb: number): string | null {
 function agcUnderway(c: Situation, shortfall: number): string | null {
   const input = c.context.snapshot.metrics.input_speech_level_dbov;
   if (input === null || input === undefined || !Number.isFinite(input)) return null;
+  if (c.audio.hum_ratio > INPUT_LEVEL_HUM_MAX) return null;
   const need = c.value('agc_target_dbfs') - (input + c.value('input_gain_db')); // the gain the AGC needs
   const ok =
     shortfall > 0

@@ -96,6 +96,9 @@ test('level: an AGC still on its way to its target is judged where it is going, 
     const out = first(11, { ...hot, input_speech_level_dbov: input });
     assert.ok((proposal(out, 'input_gain_db')?.new ?? 0) < 0, `${input}: ${out.analysis}`);
   }
+  // Hum as loud as a fifth of the energy: the input's level reads the hum, so it is not trusted.
+  const hummed = first(11, { audio: { ...hot.audio, hum_ratio: 0.2 }, input_speech_level_dbov: -12.6 });
+  assert.doesNotMatch(hummed.analysis, /on its way/);
   // Under its target with the gain it needs in range: where it lands is on target, so nothing moves.
   const rising = first(
     11,

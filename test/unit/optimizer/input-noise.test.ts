@@ -1,6 +1,6 @@
 // What the station's input holds (optimizer/core/inputNoise.ts): the reported score's input-noise factor,
 // which the controller does not tune by; the margin read before a pause has likely fallen in; and the
-// level rule's reading of an AGC still on its way to its target (level.ts).
+// level rule's reading of an AGC still cutting its way down to its target (level.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation } from '../../../catalog/index.ts';
@@ -81,7 +81,7 @@ test('controller: a converged controller wakes for a switch the rules ask for la
   assert.match(still.analysis, /Converged/);
 });
 
-test('level: an AGC still on its way to its target is judged where it is going, not cut by the input gain', () => {
+test('level: an AGC still cutting its way down is judged where it is going, not cut by the input gain', () => {
   // Station 11 (AGC target -26 dBFS): a hot talker's first second, the AGC 8.4 dB over its target.
   const hot = { audio: { loudness_lufs: -18.7, active_speech_level_dbov: -17.6 } };
   // Its input at -12.6 dBov needs 13.4 dB of the AGC's 20 dB cut: at its target the level sits 4.1 LU
@@ -90,7 +90,10 @@ test('level: an AGC still on its way to its target is judged where it is going, 
   assert.equal(proposal(d, 'input_gain_db'), undefined, d.analysis);
   const t = proposal(d, 'agc_target_dbfs')!;
   assert.ok(t && t.new > t.old, d.analysis);
-  assert.match(d.analysis, /it is still on its way, and there the level sits 4\.1 LU below the target/);
+  assert.match(
+    d.analysis,
+    /needs 13\.4 dB of its 20 dB cut: it is still on its way down, and there the level sits 4\.1 LU below/,
+  );
   // An input too hot for the AGC's cut (-2 dBov needs 24 dB), or no input reading: the input gain.
   for (const input of [-2, null]) {
     const out = first(11, { ...hot, input_speech_level_dbov: input });
@@ -99,16 +102,11 @@ test('level: an AGC still on its way to its target is judged where it is going, 
   // Hum as loud as a fifth of the energy: the input's level reads the hum, so it is not trusted.
   const hummed = first(11, { audio: { ...hot.audio, hum_ratio: 0.2 }, input_speech_level_dbov: -12.6 });
   assert.doesNotMatch(hummed.analysis, /on its way/);
-  // Under its target with the gain it needs in range: where it lands is on target, so nothing moves.
+  // Under its target the AGC is given more max gain as before (headroom for the talker's quieter stretches).
   const rising = first(
     11,
-    {
-      audio: { loudness_lufs: -28, active_speech_level_dbov: -29 },
-      input_speech_level_dbov: -30,
-    },
+    { audio: { loudness_lufs: -28, active_speech_level_dbov: -29 }, input_speech_level_dbov: -30 },
     { ...defaultsForStation(11), agc_target_dbfs: -23 },
   );
-  assert.equal(proposal(rising, 'agc_max_gain_db'), undefined, rising.analysis);
-  assert.equal(proposal(rising, 'agc_target_dbfs'), undefined, rising.analysis);
-  assert.match(rising.analysis, /it needs 7\.0 dB of gain for this talker/);
+  assert.ok((proposal(rising, 'agc_max_gain_db')?.new ?? 0) > 20, rising.analysis);
 });

@@ -44,7 +44,7 @@ export function inputNoiseUndecided(s: StationSnapshot): boolean {
  * The station score's input-noise factor. The output's blind metrics read a suppressor's work as clean
  * (its SNR and floor are what the suppressor left), while a listener, and PESQ, hear what was taken out
  * with the noise: over the generated profiles (seeds 1-8, every station, defaults, final, best and random
- * sets) PESQ followed the input's SNR with a rank correlation of 0.7-0.77 at stations 1, 3, 4 and 9, the
+ * sets) PESQ followed the input's SNR with a rank correlation of 0.69-0.77 at stations 1, 3, 4 and 9, the
  * score 0.1-0.3. The factor is 1 from INPUT_CLEAN_MARGIN_DB and falls linearly to 1 - its weight at
  * INPUT_NOISE_ZERO_DB (noise at about the speech's level). It scales the score the scorecard reports, not
  * the one the controller tunes and judges by (`scoreSnapshot(s, p, { input: false })`): no parameter

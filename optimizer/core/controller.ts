@@ -351,9 +351,9 @@ function holdOrConverge(x: Step): Decision | null {
   };
   x.st = st;
   if (st.converged) {
-    // Woken by a fall, or by a switch asked for since (the input's noise read once a pause fell in).
+    // Woken by a fall, or by a switch asked for since (noise, hum) that this call has not judged yet.
     const fell = baseline < (st.best_score ?? baseline) - REOPEN_DROP_POINTS;
-    if (!fell && !switchLeft(x)) {
+    if (!fell && !switchLeft(x, true)) {
       notes.push(`Converged (${st.stop_reason}); holding the known-good set.`);
       return reply(x);
     }
@@ -423,10 +423,12 @@ function ruleContext(x: Step): RuleContext {
   return { snapshot, score, params, specs, baseline: x.st.known_good?.metrics ?? null, origin: x.st.origin };
 }
 
-/** Whether a switch the rules would still throw (rules.ts switchesLeft) is left, not tabu. */
-function switchLeft(x: Step): boolean {
+/** Whether a switch the rules would still throw (rules.ts switchesLeft) is left: not tabu, nor judged if `untried`. */
+function switchLeft(x: Step, untried = false): boolean {
   const left = switchesLeft(ruleContext(x));
-  return left.some((f) => f.moves.some((m) => !isTabu(x.st, m.name, m.desired - (x.params[m.name] ?? 0))));
+  const open = (m: { name: string; desired: number }) =>
+    !isTabu(x.st, m.name, m.desired - (x.params[m.name] ?? 0)) && !(untried && x.st.lessons?.[m.name]);
+  return left.some((f) => f.moves.some(open));
 }
 
 /** 3. The next change, or nothing (converged). */

@@ -70,6 +70,15 @@ test('controller: a converged controller wakes for a switch the rules ask for la
   });
   assert.equal(proposal(later, 'rnnoise_enabled')?.new, 1, later.analysis);
   assert.match(later.analysis, /a switch the rules throw is asked for now: tuning again/);
+  // A switch this call has judged already (taken back, its tabu run out) does not wake it again.
+  const judged = decide({
+    snapshot: snap(3, { index: 1, input_noise_margin_db: 40 }),
+    current: params,
+    state: { ...done.state, lessons: { rnnoise_enabled: { radius: 0.25, direction: 0, slope: 0 } } },
+    now: 3000,
+  });
+  assert.deepEqual(judged.proposals, [], judged.analysis);
+  assert.match(judged.analysis, /Converged/);
   // Nothing asked for: it holds.
   const still = decide({
     snapshot: snap(3, { index: 1, input_noise_margin_db: 90 }),

@@ -34,7 +34,7 @@ const INPUT_NOISE_SETTLED_MS = 3000;
 const INPUT_NOISY_EARLY_MARGIN_DB = 40;
 
 /** Whether the input's margin cannot yet tell noise from a talker who has not paused (see above). */
-export function inputNoiseUndecided(s: StationSnapshot): boolean {
+function inputNoiseUndecided(s: StationSnapshot): boolean {
   const m = s.metrics.input_noise_margin_db;
   if (m === null || m === undefined || s.segment.end_ms >= INPUT_NOISE_SETTLED_MS) return false;
   return m >= INPUT_NOISY_EARLY_MARGIN_DB && m < INPUT_CLEAN_MARGIN_DB;

@@ -364,6 +364,11 @@ const DEFS: readonly ComponentDef[] = [
   },
 ];
 const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));
+/** The definitions the chain's score is made of: every one but the input's factors. */
+const CHAIN_DEFS = DEFS.filter((d) => !INPUT_COMPONENTS.has(d.name));
+const defsFor = (opts: ScoreOptions) => (opts.input === false ? CHAIN_DEFS : DEFS);
+/** Whether a component scales the whole score (a factor) instead of joining the weighted mean. */
+const isFactor = (name: string) => FACTOR_COMPONENTS.has(name) || INPUT_COMPONENTS.has(name);
 
 /**
  * The combination rule, in one place for `combine` and `scoreValue`: the audio components' weighted
@@ -393,8 +398,7 @@ class ScoreSum {
 function combine(stationId: number, components: ScoreComponent[]): StationScore {
   const total = new ScoreSum();
   for (const c of components) {
-    if (c.name in SETTINGS_WEIGHTS || FACTOR_COMPONENTS.has(c.name) || INPUT_COMPONENTS.has(c.name))
-      total.setting(c);
+    if (c.name in SETTINGS_WEIGHTS || isFactor(c.name)) total.setting(c);
     else total.audio(c.weight, c.score, DEF_BY_NAME.get(c.name as ComponentName)?.guard === true);
   }
   return { station_id: stationId, score: total.total(), components };
@@ -411,8 +415,7 @@ export function scoreSnapshot(
   opts: ScoreOptions = {},
 ): StationScore {
   const components: ScoreComponent[] = [];
-  for (const d of DEFS) {
-    if (opts.input === false && INPUT_COMPONENTS.has(d.name)) continue;
+  for (const d of defsFor(opts)) {
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
     components.push({
@@ -481,13 +484,11 @@ export function scoreValue(
   opts: ScoreOptions = {},
 ): number {
   const total = new ScoreSum();
-  for (const d of DEFS) {
-    if (opts.input === false && INPUT_COMPONENTS.has(d.name)) continue;
+  for (const d of defsFor(opts)) {
     const v = d.measure(s);
     if (v === null || !Number.isFinite(v)) continue;
     const sc = clamp(d.score(v, s), 0, 1);
-    if (FACTOR_COMPONENTS.has(d.name) || INPUT_COMPONENTS.has(d.name))
-      total.setting({ weight: WEIGHTS[d.name], score: sc });
+    if (isFactor(d.name)) total.setting({ weight: WEIGHTS[d.name], score: sc });
     else total.audio(WEIGHTS[d.name], sc, d.guard);
   }
   if (params) {

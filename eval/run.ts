@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import cliProgress from 'cli-progress';
 import { defaultsForStation, parametersForStation } from '../catalog/index.ts';
-import type { LearnedRegion } from '../optimizer/core/prior.ts';
+import { type LearnedRegion, regionStart } from '../optimizer/core/prior.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import { generateProfile } from '../stations/sim/generate.ts';
 import { type ImpairmentSet, type SpeechSourceInfo, speechSourceInfo } from '../stations/sim/index.ts';
@@ -16,6 +16,11 @@ export interface PriorsComparison {
   /** New calls of the same tenants, from the catalog defaults with and without the learned region. */
   without: PriorsArm;
   with: PriorsArm;
+  /**
+   * The same calls starting on the region's centre (the batch's set promoted as the tenant's config
+   * through an A/B experiment), with the region served to the controller as in `with`.
+   */
+  started: PriorsArm;
 }
 
 export interface EvalReport {
@@ -74,7 +79,7 @@ export async function runEval(
   };
   const profiles = Array.from({ length: args.profiles }, (_, i) => generateProfile(args.seed, i));
   const perPass = profiles.reduce((a, p) => a + p.stations.length, 0);
-  progress.start(args.priors ? 3 * perPass : perPass);
+  progress.start(args.priors ? 4 * perPass : perPass);
   const records: StationRecord[] = [];
   for (const set of profiles) {
     records.push(
@@ -121,6 +126,7 @@ async function priorsPass(
   const later: EvalOptions = { ...opts, firstCall: opts.calls, randomSets: 0 };
   const without: StationRecord[] = [];
   const primed: StationRecord[] = [];
+  const started: StationRecord[] = [];
   for (const set of profiles) {
     const tick = (s: number) => progress.tick(`${set.name} station ${s} (new calls)`);
     without.push(...(await evaluateProfile(set, judge, later, tick)));
@@ -129,6 +135,16 @@ async function priorsPass(
       return { params: defaultsForStation(s), ...(prior ? { prior } : {}) };
     };
     primed.push(...(await evaluateProfile(set, judge, { ...later, start }, tick)));
+    const onCentre = (s: number, t: string): LoopStart => {
+      const prior = regions.get(`${t}|${s}`);
+      const params = defaultsForStation(s);
+      return prior ? { params: regionStart(prior, parametersForStation(s), params), prior } : { params };
+    };
+    started.push(...(await evaluateProfile(set, judge, { ...later, start: onCentre }, tick)));
   }
-  return { without: priorsArm(summarize(without)), with: priorsArm(summarize(primed)) };
+  return {
+    without: priorsArm(summarize(without)),
+    with: priorsArm(summarize(primed)),
+    started: priorsArm(summarize(started)),
+  };
 }

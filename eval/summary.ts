@@ -205,12 +205,13 @@ export function priorsArm(s: EvalSummary): PriorsArm {
 }
 
 /** The batch-priors comparison: iterations to within 5% on new calls of seen tenants. */
-export function renderPriors(p: { without: PriorsArm; with: PriorsArm }): string {
+export function renderPriors(p: { without: PriorsArm; with: PriorsArm; started: PriorsArm }): string {
   const line = (name: string, x: PriorsArm) =>
     `  ${name.padEnd(26)} median ${f(x.median, 1)}, mean ${f(x.mean)} iterations, by iteration 5 in ${pct(x.share_by_5)} of ${x.n} calls (never ${x.never}); final/best median ${pct(x.final_over_best.median)}, p10 ${pct(x.final_over_best.p10)}; ${x.rollbacks} rollbacks`;
   return [
     'new calls of seen tenants, iterations to within 5% of the best:',
     line('from the defaults', p.without),
     line('with the learned region', p.with),
+    line('promoted one safe step', p.started),
   ].join('\n');
 }

@@ -51,3 +51,24 @@ export function priorMoves(
   }
   return out.sort((a, b) => b.far - a.far).map((x) => x.chosen);
 }
+
+/**
+ * The set a new call of the tenant starts on once the batch's proposal for the region has been promoted
+ * as the tenant's config. An A/B experiment's treatment must be a change the safety layer accepts from
+ * the defaults in effect (optimizer/ab/service.ts: bounds and max step), so one promotion moves each
+ * parameter at most a max step toward the centre; the controller heads for the rest (priorMoves).
+ */
+export function regionStart(
+  prior: LearnedRegion,
+  specs: readonly ParameterSpec[],
+  defaults: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = { ...defaults };
+  for (const spec of specs) {
+    const centre = prior.params[spec.name];
+    const old = defaults[spec.name];
+    if (centre === undefined || old === undefined) continue;
+    out[spec.name] = safeValue(spec, old, centre, []) ?? old;
+  }
+  return out;
+}

@@ -3,10 +3,10 @@
 // learned region is headed for first, one safe step at a time on every parameter outside it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultsForStation, parameterByName } from '../../../catalog/index.ts';
+import { defaultsForStation, parameterByName, parametersForStation } from '../../../catalog/index.ts';
 import { checkChange } from '../../../config/safety.ts';
 import { decide, MAX_CHANGES_PER_STEP, markApplied, scoreSnapshot } from '../../../optimizer/core/index.ts';
-import type { LearnedRegion } from '../../../optimizer/core/prior.ts';
+import { type LearnedRegion, regionStart } from '../../../optimizer/core/prior.ts';
 import { snap } from './snapshots.ts';
 
 const d3 = defaultsForStation(3);
@@ -19,12 +19,14 @@ test('settings guards: a voice-band high-pass, a gate at the speech level, a lim
   assert.ok(scored({ ...d3, highpass_cutoff_hz: 280 }) < base - 10, 'a 280 Hz high-pass');
   assert.ok(scored({ ...d3, noise_gate_threshold_dbfs: -30 }) < base - 10, 'a gate at -30 dBFS');
   // Speech at -12 dBov: a -6 dBFS ceiling is 6 dB over it and flattens every peak; -1 dBFS leaves 11.
+  // (The compressor off: at -18 dBFS it would work on every syllable of this talker too.)
   const hot = { loudness_lufs: -12 };
-  const limited = scoreSnapshot(snap(3, { audio: hot }), { ...d3, limiter_ceiling_dbfs: -6 });
+  const d3off = { ...d3, compressor_ratio: 1 };
+  const limited = scoreSnapshot(snap(3, { audio: hot }), { ...d3off, limiter_ceiling_dbfs: -6 });
   const guard = limited.components.find((c) => c.name === 'limiter_headroom')!;
   assert.equal(guard.score, 0);
   assert.match(guard.detail, /6\.0 dB over the speech level: it flattens speech peaks/);
-  assert.ok(limited.score < scored({ ...d3, limiter_ceiling_dbfs: -1 }, hot) - 10, 'a -6 dBFS ceiling');
+  assert.ok(limited.score < scored({ ...d3off, limiter_ceiling_dbfs: -1 }, hot) - 10, 'a -6 dBFS ceiling');
   // At the catalog's -1 dBFS over speech at the -23 LUFS target there is room: no penalty.
   assert.equal(
     scoreSnapshot(snap(3, { audio: { loudness_lufs: -23 } }), d3).components.find(
@@ -45,6 +47,26 @@ test('settings guards: a voice-band high-pass, a gate at the speech level, a lim
       scored({ ...d3, noise_suppression_db: 30 }, noisy) - scored({ ...d3, noise_suppression_db: 0 }, noisy),
     ) < 1e-9,
   );
+});
+
+test('settings guards: a compressor threshold near the speech level costs score, and the controller raises it', () => {
+  // The AGC at -20.25 dBFS, the output 1.5 dB under it (the compressor's own cut): 2.25 dB of headroom
+  // under the default -18 dBFS threshold (gen-5-1 station 3: PESQ -0.29 against the compressor off).
+  const at = { ...d3, agc_target_dbfs: -20.25 };
+  const audio = { loudness_lufs: -21.75, active_speech_level_dbov: -21.75 };
+  const sc = scoreSnapshot(snap(3, { audio }), at);
+  const guard = sc.components.find((c) => c.name === 'compressor_headroom')!;
+  assert.ok(Math.abs(guard.value - 2.25) < 1e-9, guard.detail);
+  assert.ok(guard.score < 0.5, guard.detail);
+  assert.match(guard.detail, /compresses every syllable/);
+  assert.ok(sc.score < scored({ ...at, compressor_ratio: 1 }, audio) - 5, 'ratio 1 compresses nothing');
+  // An AGC out of gain (10 dB short of its target): the compressor meets the quiet output, not the target.
+  const quiet = scoreSnapshot(snap(3, { audio: { loudness_lufs: -30, active_speech_level_dbov: -30 } }), at);
+  assert.equal(quiet.components.find((c) => c.name === 'compressor_headroom')!.score, 1);
+  const d = decide({ snapshot: snap(3, { audio }), current: at, state: null, now: 0 });
+  const raise = d.proposals.find((p) => p.name === 'compressor_threshold_dbfs');
+  assert.ok(raise, d.analysis);
+  assert.equal(raise.new, -18 + parameterByName('compressor_threshold_dbfs')!.max_step);
 });
 
 test('settings guards: a jitter buffer short of the measured jitter on a lossy line costs score, not on a clean line', () => {
@@ -223,4 +245,47 @@ test('learned region: every hot parameter outside it takes its full safe step at
   const st = markApplied(d.state, 1);
   assert.deepEqual(st.pending?.changes.map((c) => c.name).sort(), [...names].sort());
   assert.equal(st.pending?.rule, 'prior');
+});
+
+test('learned region: a promoted proposal starts new calls one safe step toward the centre, a change an A/B experiment accepts', () => {
+  const spec = (n: string) => parameterByName(n)!;
+  const prior: LearnedRegion = {
+    version: 5,
+    // Far on the gain (three max steps up), near on the high-pass (under a max step), at the default elsewhere.
+    params: {
+      ...d3,
+      input_gain_db: d3['input_gain_db']! + 3 * spec('input_gain_db').max_step,
+      highpass_cutoff_hz: d3['highpass_cutoff_hz']! + spec('highpass_cutoff_hz').max_step / 2,
+    },
+    radius: { input_gain_db: 1, highpass_cutoff_hz: 5 },
+  };
+  const specs = parametersForStation(3);
+  const start = regionStart(prior, specs, d3);
+  assert.equal(start['input_gain_db'], d3['input_gain_db']! + spec('input_gain_db').max_step);
+  assert.equal(start['highpass_cutoff_hz'], prior.params['highpass_cutoff_hz']);
+  for (const s of specs) {
+    if (s.name !== 'input_gain_db' && s.name !== 'highpass_cutoff_hz')
+      assert.equal(start[s.name], d3[s.name], s.name);
+  }
+  // What an experiment's treatment must be (optimizer/ab/service.ts): a safe change at the tenant's scope.
+  const set = Object.fromEntries(Object.entries(start).filter(([k, v]) => v !== d3[k]));
+  const verdict = checkChange({
+    stationId: 3,
+    scope: { level: 'tenant', tenant_id: 't', call_id: null },
+    before: d3,
+    set,
+    ttlMs: null,
+    isRollback: false,
+    lastChangeAt: null,
+    now: 0,
+  });
+  assert.ok(verdict.ok, verdict.ok ? '' : verdict.reasons.join('; '));
+  // From there the controller heads for the rest of the way, like any call outside the region.
+  const quiet = snap(3, { audio: { loudness_lufs: -40, active_speech_level_dbov: -40 } });
+  const d = decide({ snapshot: quiet, current: start, state: null, now: 0, prior });
+  assert.equal(
+    d.proposals.find((x) => x.name === 'input_gain_db')?.new,
+    start['input_gain_db']! + spec('input_gain_db').max_step,
+    d.analysis,
+  );
 });

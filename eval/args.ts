@@ -24,7 +24,8 @@ const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] 
   --json OUT           also write every station's record and the summary as JSON to OUT
   --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 80)
   --random-sets N      random catalog sets per station judged for score vs PESQ, 0..20 (default 4)
-  --priors             also run each profile again from the batch optimizer's learned region for its tenant
+  --priors             also run new calls of each profile's tenant with the batch optimizer's learned region:
+                       served from the defaults, and starting one safe step toward its centre (promoted)
   --quiet              no progress bar, summary only`;
 
 export function parseEvalArgs(argv: string[]): EvalArgs {

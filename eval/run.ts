@@ -17,8 +17,8 @@ export interface PriorsComparison {
   without: PriorsArm;
   with: PriorsArm;
   /**
-   * The same calls starting on the region's centre (the batch's set promoted as the tenant's config
-   * through an A/B experiment), with the region served to the controller as in `with`.
+   * The same calls starting one safe step toward the region's centre (the batch's proposal promoted as
+   * the tenant's config through an A/B experiment: regionStart), with the region served as in `with`.
    */
   started: PriorsArm;
 }
@@ -135,12 +135,12 @@ async function priorsPass(
       return { params: defaultsForStation(s), ...(prior ? { prior } : {}) };
     };
     primed.push(...(await evaluateProfile(set, judge, { ...later, start }, tick)));
-    const onCentre = (s: number, t: string): LoopStart => {
+    const promoted = (s: number, t: string): LoopStart => {
       const prior = regions.get(`${t}|${s}`);
       const params = defaultsForStation(s);
       return prior ? { params: regionStart(prior, parametersForStation(s), params), prior } : { params };
     };
-    started.push(...(await evaluateProfile(set, judge, { ...later, start: onCentre }, tick)));
+    started.push(...(await evaluateProfile(set, judge, { ...later, start: promoted }, tick)));
   }
   return {
     without: priorsArm(summarize(without)),

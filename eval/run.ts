@@ -127,20 +127,20 @@ async function priorsPass(
   const without: StationRecord[] = [];
   const primed: StationRecord[] = [];
   const started: StationRecord[] = [];
+  // The region served to the controller, the call starting on the defaults or on the promoted step.
+  const startFrom =
+    (promoted: boolean) =>
+    (s: number, t: string): LoopStart => {
+      const prior = regions.get(`${t}|${s}`);
+      const params = defaultsForStation(s);
+      if (!prior) return { params };
+      return { params: promoted ? regionStart(prior, parametersForStation(s), params) : params, prior };
+    };
   for (const set of profiles) {
     const tick = (s: number) => progress.tick(`${set.name} station ${s} (new calls)`);
     without.push(...(await evaluateProfile(set, judge, later, tick)));
-    const start = (s: number, t: string): LoopStart => {
-      const prior = regions.get(`${t}|${s}`);
-      return { params: defaultsForStation(s), ...(prior ? { prior } : {}) };
-    };
-    primed.push(...(await evaluateProfile(set, judge, { ...later, start }, tick)));
-    const promoted = (s: number, t: string): LoopStart => {
-      const prior = regions.get(`${t}|${s}`);
-      const params = defaultsForStation(s);
-      return prior ? { params: regionStart(prior, parametersForStation(s), params), prior } : { params };
-    };
-    started.push(...(await evaluateProfile(set, judge, { ...later, start: promoted }, tick)));
+    primed.push(...(await evaluateProfile(set, judge, { ...later, start: startFrom(false) }, tick)));
+    started.push(...(await evaluateProfile(set, judge, { ...later, start: startFrom(true) }, tick)));
   }
   return {
     without: priorsArm(summarize(without)),

@@ -259,8 +259,9 @@ function compressorComponent(params: Params, speechLevelDbov: number | null): Sc
   const ratio = params['compressor_ratio'];
   if (threshold === undefined || ratio === undefined || speechLevelDbov === null) return null;
   const target = params['agc_target_dbfs'];
-  const short = target === undefined ? Number.POSITIVE_INFINITY : target - speechLevelDbov;
-  const headroom = threshold - (short > 0 && short <= AGC_AT_TARGET_DB ? target! : speechLevelDbov);
+  const agcThere =
+    target !== undefined && target > speechLevelDbov && target - speechLevelDbov <= AGC_AT_TARGET_DB;
+  const headroom = threshold - (agcThere ? target : speechLevelDbov);
   const line = `compressor threshold ${fmt(threshold)} dBFS sits ${fmt(headroom)} dB over the speech level`;
   if (ratio <= 1) return component('compressor_headroom', headroom, 1, `${line}, at ratio 1 (off)`);
   const sc = ramp(headroom, COMPRESSOR_ZERO_HEADROOM_DB, COMPRESSOR_FREE_HEADROOM_DB);

@@ -54,7 +54,7 @@ export interface Metrics {
   input_noise_margin_db: null | number;
   /** The far end's share of the station's output energy over the last 2 s, dB (0 = all echo; -40 = none measurable): the output's cross-correlation with the far end (the echo canceller's reference) at lags up to 700 ms, both whitened by one predictor. Blind (a station has both legs); null at a station without a far end, or while the far end is silent. */
   residual_echo_db: null | number;
-  /** Delay from the far end to the strongest echo left in the output, ms (the chain's own latency included); null when no echo stands out (residual_echo_db at its floor) or there is no far end. */
+  /** Delay from the far end to the strongest echo left in the output, ms, as the echo canceller sees it (the latency of the chain's blocks after the canceller taken out, so it is the echo path's delay the canceller's tail must reach, plus the canceller's own 8 ms block); null when no echo stands out (residual_echo_db at its floor) or there is no far end. */
   echo_delay_ms: null | number;
   /** ITU-T P.56 active speech level of the station's own input over this segment (its near end after the echo canceller, before the input gain), dBov: the level the gate and the suppressors see, before the AGC lifts it to the output's. Blind (the input alone); null when the segment holds no speech. */
   input_speech_level_dbov: null | number;

@@ -412,7 +412,8 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     speech_loss_db: speechLoss,
     input_noise_margin_db: inputNoise,
     residual_echo_db: echo?.residualDb ?? null,
-    echo_delay_ms: echo?.delayMs ?? null,
+    // As the echo canceller sees it: the output trails the canceller by the blocks after it.
+    echo_delay_ms: echo?.delayMs == null ? null : Math.max(0, echo.delayMs - (1000 * (lat - tapLat)) / sr),
     input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper

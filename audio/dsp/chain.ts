@@ -11,10 +11,10 @@
 // params() at once for the pipeline to apply at its next segment.
 //
 // Parameters follow the catalog's hot/cold rule: a hot parameter takes effect on the next sample
-// (each block ramps or glides its own change, the high-pass cutoff included), a cold one waits for
-// resetForNewCall() because changing it mid-call would throw away adapted state (the echo canceller's
-// tail sizes its adaptive filter). The declipper is cold because it is only in the chain when on: the
-// chain's delay (latencySamples) can change at resetForNewCall(), never mid-call.
+// (each block ramps or glides its own change, the high-pass cutoff included; the echo canceller's tail
+// resizes its adaptive filter with the converged model kept), a cold one waits for resetForNewCall().
+// The declipper is the cold one because it is only in the chain when on: the chain's delay
+// (latencySamples) can change at resetForNewCall(), never mid-call.
 import {
   type DspBlockName,
   type ParameterError,
@@ -150,12 +150,12 @@ const ECHO_INPUT_HIGHPASS_HZ = 100;
 function buildStage(name: AudioBlockName, sr: number, params: Params, hasHighpass: boolean): Stage {
   switch (name) {
     case 'echo_canceller': {
-      // Tail length sizes the filter: only a rebuild (a new call) can change it.
+      // The tail sizes the adaptive filter; a change resizes it with the converged model kept.
       const b = new EchoCanceller(sr, {
         tailMs: p(params, 'echo_canceller_tail_ms'),
         ...(hasHighpass ? {} : { inputHighpassHz: ECHO_INPUT_HIGHPASS_HZ }),
       });
-      return { name, block: b, update: () => {} };
+      return { name, block: b, update: (x) => b.setTail(p(x, 'echo_canceller_tail_ms')) };
     }
     case 'declipper': {
       // Cold: off, the block is absent and adds no delay.

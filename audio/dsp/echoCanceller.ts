@@ -92,19 +92,25 @@ const SPURIOUS_CLEAR_MS = 400;
 // Background step while no echo has been proven: MU x max(SEARCH_STEP, c^SEARCH_POWER) (see above).
 const SEARCH_STEP = 0.1;
 const SEARCH_POWER = 4;
+// A tail resized mid-call keeps its echo model only where the model removes at least this much (dB).
+const KEEP_MODEL_ERLE_DB = 6;
+
+function partitionsFor(tailMs: number, sampleRate: number, block: number): number {
+  return Math.max(1, Math.ceil(((tailMs / 1000) * sampleRate) / block));
+}
 
 export class EchoCanceller implements AudioBlock {
   readonly latency: number;
-  readonly tailMs: number;
-  readonly partitions: number;
+  private tail: number;
+  private parts: number;
   private readonly block: number;
-  private readonly filters: PartitionedFilters;
+  private filters: PartitionedFilters;
   private readonly mic: Float64Array;
   private readonly inputHp: HighPassFilter | undefined;
   private readonly farFrame: Float64Array;
   private readonly out: Float64Array;
   private pos = 0;
-  private readonly farPeaks: Float64Array;
+  private farPeaks: Float64Array;
   private silentBlocks: number;
   // Blocks in a row whose far end was below FAR_ACTIVE_POWER: more than the tail's partitions, and the
   // near end holds no echo (the filters' noise floor is taken from it).
@@ -138,15 +144,17 @@ export class EchoCanceller implements AudioBlock {
   private blkYyBg = 0;
   private readonly validityCoef: number;
   private readonly spuriousClearBlocks: number;
+  private readonly sampleRate: number;
 
   constructor(sampleRate: number, settings: EchoCancellerSettings) {
     // A power of two near BLOCK_MS: 128 samples at 16 kHz, 64 at 8 kHz.
     const b = 2 ** Math.round(Math.log2((BLOCK_MS / 1000) * sampleRate));
     this.block = b;
     this.latency = b;
-    this.tailMs = settings.tailMs;
-    this.partitions = Math.max(1, Math.ceil(((settings.tailMs / 1000) * sampleRate) / b));
-    this.filters = new PartitionedFilters(b, this.partitions);
+    this.sampleRate = sampleRate;
+    this.tail = settings.tailMs;
+    this.parts = partitionsFor(settings.tailMs, sampleRate, b);
+    this.filters = new PartitionedFilters(b, this.parts);
     this.mic = new Float64Array(b);
     this.inputHp =
       settings.inputHighpassHz === undefined
@@ -154,13 +162,60 @@ export class EchoCanceller implements AudioBlock {
         : new HighPassFilter(sampleRate, { cutoffHz: settings.inputHighpassHz });
     this.farFrame = new Float64Array(2 * b);
     this.out = new Float64Array(b);
-    this.farPeaks = new Float64Array(this.partitions + 1);
-    this.silentBlocks = this.partitions + 1;
+    this.farPeaks = new Float64Array(this.parts + 1);
+    this.silentBlocks = this.parts + 1;
     this.quietBlocks = 0;
     this.doubleTalkBlocks = Math.ceil((DOUBLE_TALK_HOLD_MS / 1000) * (sampleRate / b));
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
+  }
+
+  get tailMs(): number {
+    return this.tail;
+  }
+
+  get partitions(): number {
+    return this.parts;
+  }
+
+  /**
+   * Resizes the tail mid-call with the converged echo model kept (PartitionedFilters.resized): the taps
+   * it has learned model the same delays in the longer or shorter filter, so a longer tail only has its
+   * new partitions to learn, and an echo that was past the old tail is cancelled once they have (about
+   * a second of far-end speech on the echo bench) while the output keeps the old model's cancellation
+   * meanwhile. The block, the delay and every other statistic stay as they are.
+   */
+  setTail(tailMs: number): void {
+    const parts = partitionsFor(tailMs, this.sampleRate, this.block);
+    this.tail = tailMs;
+    if (parts === this.parts) return;
+    this.filters = this.filters.resized(parts);
+    // The background's own headway: how far under the microphone its error already sits (a model being
+    // learned, not yet copied to the foreground, when the tail is lengthened again a second later).
+    const learning = this.bgErr > 0 && this.micErr > 10 ** (KEEP_MODEL_ERLE_DB / 10) * this.bgErr;
+    if (this.erleDb() < KEEP_MODEL_ERLE_DB && !learning) {
+      // A model that removes next to nothing is the search's wandering on an echo the old tail could not
+      // reach (or on none): kept, its energy would take the proportionate step from the new partitions
+      // (the echo bench's 80 ms echo behind a 64 ms tail: 2.9 dB of ERLE 2-4 s after lengthening the tail
+      // with it kept, as against 16 dB from a fresh start). So the search starts over.
+      this.filters.clearForeground();
+      this.filters.restartBackground();
+      this.fgErr = this.micErr;
+      this.bgErr = this.micErr;
+      this.sdy = 0;
+      this.syy = 0;
+      this.sdyBg = 0;
+      this.syyBg = 0;
+      this.gain = 0;
+      this.spuriousBlocks = 0;
+    }
+    // The Geigel detector's far-end peaks over the tail: the loudest of the old tail's, until the ring
+    // has refilled, so a near-end talker is not taken for single talk meanwhile.
+    let peak = 0;
+    for (const v of this.farPeaks) peak = Math.max(peak, v);
+    this.farPeaks = new Float64Array(parts + 1).fill(peak);
+    this.parts = parts;
   }
 
   /** Gain (0..1) with which the foreground echo estimate is being subtracted: 0 passes the near end through. */

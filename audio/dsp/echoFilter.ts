@@ -90,6 +90,37 @@ export class PartitionedFilters {
     this.absRegularization = 2 * b * dbToPower(-70);
   }
 
+  /**
+   * A copy of these filters with `partitions` partitions, the converged model kept: partition p models
+   * the echo path p blocks behind in both, so the first min(P, P') partitions of both filters and the
+   * far-end spectra of the last min(P, P') blocks carry over, by age; a longer tail's new partitions
+   * start empty (and learn from the next blocks), a shorter one's lost partitions are dropped. The
+   * per-bin power, error and noise statistics carry over whole.
+   */
+  resized(partitions: number): PartitionedFilters {
+    const next = new PartitionedFilters(this.block, partitions);
+    const bins = this.bins;
+    const P = this.partitions;
+    const keep = Math.min(P, partitions);
+    for (let a = 0; a < keep; a++) {
+      // Far-end spectrum of age a: at slot head - a here, at slot -a (head 0) there.
+      const from = ((this.xHead - a + P) % P) * bins;
+      const to = ((partitions - a) % partitions) * bins;
+      next.xr.set(this.xr.subarray(from, from + bins), to);
+      next.xi.set(this.xi.subarray(from, from + bins), to);
+      next.ringAt[a] = to;
+      const w = a * bins;
+      next.bgr.set(this.bgr.subarray(w, w + bins), w);
+      next.bgi.set(this.bgi.subarray(w, w + bins), w);
+      next.fgr.set(this.fgr.subarray(w, w + bins), w);
+      next.fgi.set(this.fgi.subarray(w, w + bins), w);
+    }
+    for (let a = keep; a < partitions; a++) next.ringAt[a] = ((partitions - a) % partitions) * bins;
+    for (const k of ['power', 'errPow', 'noisePow', 'noiseFloor'] as const) next[k].set(this[k]);
+    next.fgZero = this.fgZero;
+    return next;
+  }
+
   /** Position of the newest far-end block in the ring (0..P-1); it advances by one per pushFar(). */
   head(): number {
     return this.xHead;

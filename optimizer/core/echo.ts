@@ -1,6 +1,6 @@
 // The echo rule: the far end's echo left in the output (metrics.residual_echo_db) at a delay the echo
-// canceller's tail does not reach. The tail is cold (it sizes the adaptive filter), so the longer tail
-// is queued for the station's next call; within this call nothing else removes an echo.
+// canceller's tail does not reach. The tail is hot: the canceller resizes its adaptive filter with the
+// model it has learned kept, and learns the new partitions within the call.
 import { fmt } from './curves.ts';
 import type { Finding } from './rules.ts';
 import { loss, type Situation } from './situation.ts';
@@ -9,8 +9,10 @@ import { loss, type Situation } from './situation.ts';
 const ECHO_ACT_DB = -20;
 /**
  * The tail must reach this far past the echo's strongest tap: an echo path's dispersion (up to ~30 ms
- * on the generated profiles) and the canceller's block. The measured delay also holds the chain's own
- * latency after the canceller, so the tail asked for errs long, never short.
+ * on the generated profiles) and the canceller's block. The measured delay is the canceller's (the
+ * chain's latency after it taken out); until 2026-12-05 it held that latency too (~60 ms at station 1),
+ * and the tail asked for ran that much long: 187 ms for the demo's 80 ms echo, which a tail of 96 ms
+ * cancels (station 1's score on the demo's audio: 80.0 at 96 ms, 71.1 at 128 ms).
  */
 const TAIL_MARGIN_MS = 40;
 

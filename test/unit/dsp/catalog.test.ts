@@ -58,14 +58,15 @@ test('catalog: jitter buffer only on network stations 2 and 10, echo canceller o
   assert.equal(stationById(5), undefined);
 });
 
-test('catalog: only the echo tail (the adaptive filter size) and the declipper (its delay) are cold; high-pass and jitter buffer are hot', () => {
+test('catalog: only the declipper (its delay) is cold; echo tail (resized in place), high-pass and jitter buffer are hot', () => {
   const cold = parameterCatalog.filter((p) => !p.hot).map((p) => p.name);
-  assert.deepEqual(cold.sort(), ['declip_enabled', 'echo_canceller_tail_ms']);
+  assert.deepEqual(cold, ['declip_enabled']);
   assert.equal(parameterByName('highpass_cutoff_hz')?.hot, true);
   assert.equal(parameterByName('jitter_buffer_ms')?.hot, true);
-  // A cold parameter says why in its description.
-  assert.match(parameterByName('echo_canceller_tail_ms')?.description ?? '', /Cold: /);
+  assert.equal(parameterByName('echo_canceller_tail_ms')?.hot, true);
+  // A cold parameter says why in its description, and so does the echo tail, the one hot filter size.
   assert.match(parameterByName('declip_enabled')?.description ?? '', /Cold: /);
+  assert.match(parameterByName('echo_canceller_tail_ms')?.description ?? '', /Hot: a change resizes /);
 });
 
 test('catalog: defaults are the documented out-of-the-box values', () => {

@@ -110,14 +110,18 @@ test('chain: the high-pass cutoff is hot: raising it mid-call cuts the hum withi
   assert.equal(chain.stats().vad?.frames, 200);
 });
 
-test('chain: a cold parameter (echo canceller tail) is queued and only applies at the next call', () => {
+test('chain: a cold parameter (the declipper) is queued and only applies at the next call; the echo tail applies at once', () => {
   const chain = createChain(1, {}, { sampleRate: SR });
-  const r = chain.setParams({ echo_canceller_tail_ms: 128, highpass_cutoff_hz: 100 });
-  assert.deepEqual(r, { applied: ['highpass_cutoff_hz'], queued: ['echo_canceller_tail_ms'] });
-  assert.equal(chain.params()['echo_canceller_tail_ms'], 64);
-  assert.deepEqual(chain.pendingParams(), { echo_canceller_tail_ms: 128 });
-  chain.resetForNewCall();
+  const r = chain.setParams({ declip_enabled: 1, echo_canceller_tail_ms: 128, highpass_cutoff_hz: 100 });
+  assert.deepEqual(r, {
+    applied: ['echo_canceller_tail_ms', 'highpass_cutoff_hz'],
+    queued: ['declip_enabled'],
+  });
+  assert.equal(chain.params()['declip_enabled'], 0);
   assert.equal(chain.params()['echo_canceller_tail_ms'], 128);
+  assert.deepEqual(chain.pendingParams(), { declip_enabled: 1 });
+  chain.resetForNewCall();
+  assert.equal(chain.params()['declip_enabled'], 1);
   assert.equal(chain.params()['highpass_cutoff_hz'], 100);
   assert.deepEqual(chain.pendingParams(), {});
 });
@@ -150,9 +154,9 @@ test('chain: the declipper is cold: off it is not in the chain (no delay); switc
 
 test('chain: re-requesting the value in effect cancels a queued cold change', () => {
   const chain = createChain(2, {}, { sampleRate: SR });
-  chain.setParams({ echo_canceller_tail_ms: 128 });
-  assert.deepEqual(chain.pendingParams(), { echo_canceller_tail_ms: 128 });
-  chain.setParams({ echo_canceller_tail_ms: 64 });
+  chain.setParams({ declip_enabled: 1 });
+  assert.deepEqual(chain.pendingParams(), { declip_enabled: 1 });
+  chain.setParams({ declip_enabled: 0 });
   assert.deepEqual(chain.pendingParams(), {});
   // The jitter buffer's target is hot: in effect at once (the pipeline applies it at its next segment).
   assert.deepEqual(chain.setParams({ jitter_buffer_ms: 120 }), { applied: ['jitter_buffer_ms'], queued: [] });
@@ -222,6 +226,30 @@ test('chain: far-end reference cancels echo at station 1; without one the chain 
   assert.ok(erle > 25);
   const chain = createChain(1, {}, { sampleRate: SR });
   assert.throws(() => chain.process(new Float32Array(320), new Float32Array(160)), /far-end frame/);
+});
+
+test('chain: lengthening the echo tail mid-call reaches an echo the default tail cannot', (t) => {
+  const far = whiteNoise(SR, 6, dbToLin(-20), 5);
+  const echo = new Float32Array(far.length);
+  // A single reflection 80 ms back, past the default 64 ms tail: -10 dB.
+  const d = Math.round(0.08 * SR);
+  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  const params = { noise_suppression_db: 0, agc_max_gain_db: 0 };
+  const run = (change: boolean) => {
+    const chain = createChain(1, params, { sampleRate: SR });
+    const out = new Float32Array(far.length);
+    for (let i = 0; i < far.length; i += 320) {
+      if (change && i === 2 * SR) chain.setParams({ echo_canceller_tail_ms: 96 });
+      out.set(chain.process(echo.subarray(i, i + 320), far.subarray(i, i + 320)), i);
+    }
+    return dbfs(out, 4 * SR);
+  };
+  const kept = run(false);
+  const lengthened = run(true);
+  t.diagnostic(
+    `seconds 4-6: ${kept.toFixed(1)} dBFS with the 64 ms tail, ${lengthened.toFixed(1)} dBFS after 96 ms at second 2`,
+  );
+  assert.ok(lengthened < kept - 20);
 });
 
 test('chain: the tap is the near end right after the echo canceller, or the input where there is none', () => {

@@ -277,3 +277,67 @@ test('echo canceller in steady pink line noise: the residual echo sinks below th
   assert.ok(echoLevel - residualLevel >= 16.5, `only ${echoLevel - residualLevel} dB of echo removed`);
   assert.ok(residualLevel <= noiseLevel - 2, `residual echo ${residualLevel} dBFS, noise ${noiseLevel} dBFS`);
 });
+
+// The tail resized mid-call (EchoCanceller.setTail): the converged model is kept, so a longer tail only
+// learns its new partitions and a shorter one keeps the taps it still has.
+
+/** Runs `mic` through a canceller of `tailMs`, calling `at(ec, second)` at each whole second. */
+function run(
+  sr: number,
+  tailMs: number,
+  mic: Float32Array,
+  far: Float32Array,
+  at?: (ec: EchoCanceller, s: number) => void,
+) {
+  const ec = new EchoCanceller(sr, { tailMs });
+  const y = mic.slice();
+  for (let i = 0; i < y.length; i += 160) {
+    if (i % sr === 0 && i > 0) at?.(ec, i / sr);
+    ec.process(y.subarray(i, i + 160), far.subarray(i, i + 160));
+  }
+  return { y, ec };
+}
+
+const erle = (mic: Float32Array, y: Float32Array, ec: EchoCanceller, from: number, to: number, sr: number) =>
+  dbfs(mic, from * sr, to * sr) - dbfs(y, from * sr + ec.latency, to * sr);
+
+test('echo canceller: an echo past the tail is cancelled after lengthening the tail mid-call, as fast as by a new canceller', (t) => {
+  const sr = 8000;
+  const seconds = 6;
+  const far = speechLike(sr, seconds, -20, 8).signal;
+  // The demo's station 1: an 80 ms hybrid echo behind a 64 ms tail.
+  const mic = add(convolve(far, echoPath(sr, 80, 4)), whiteNoise(sr, seconds, dbToLin(-65), 9));
+  const { y, ec } = run(sr, 64, mic, far, (c, s) => s === 2 && c.setTail(128));
+  const before = erle(mic, y, ec, 1, 2, sr);
+  const after = erle(mic, y, ec, 3, 6, sr);
+  // What the next call would have: a 128 ms canceller from second 2, on the same audio.
+  const fresh = run(sr, 128, mic.subarray(2 * sr), far.subarray(2 * sr));
+  const rebuilt = erle(mic.subarray(2 * sr), fresh.y, fresh.ec, 1, 4, sr);
+  t.diagnostic(
+    `ERLE ${before.toFixed(1)} dB with the 64 ms tail; 1-4 s after the resize to 128 ms ${after.toFixed(1)} dB (a new 128 ms canceller: ${rebuilt.toFixed(1)} dB), ${ec.partitions} partitions`,
+  );
+  assert.equal(ec.tailMs, 128);
+  assert.ok(Math.abs(before) < 3, `the 64 ms tail cannot reach the echo: ERLE ${before} dB`);
+  assert.ok(after >= 8 && after >= rebuilt - 3, `ERLE ${after} dB after the resize`);
+});
+
+for (const to of [128, 32]) {
+  test(`echo canceller: resizing the tail to ${to} ms keeps a converged 5 ms echo model (no re-learning)`, (t) => {
+    const sr = 16000;
+    const seconds = 4;
+    const far = speechLike(sr, seconds, -20, 31).signal;
+    const mic = add(convolve(far, echoPath(sr, 5, 7)), whiteNoise(sr, seconds, dbToLin(-70), 9));
+    const { y, ec } = run(sr, 64, mic, far, (c, s) => s === 2 && c.setTail(to));
+    const { y: y64, ec: ec64 } = run(sr, 64, mic, far);
+    // A fresh canceller started at second 2 is what a rebuild would be: it has to converge again.
+    const fresh = run(sr, to, mic.subarray(2 * sr), far.subarray(2 * sr));
+    const kept = erle(mic, y, ec, 2, 2.5, sr);
+    const unchanged = erle(mic, y64, ec64, 2, 2.5, sr);
+    const rebuilt = erle(mic.subarray(2 * sr), fresh.y, fresh.ec, 0, 0.5, sr);
+    t.diagnostic(
+      `ERLE over the half second after the resize: ${kept.toFixed(1)} dB (64 ms kept: ${unchanged.toFixed(1)} dB; a rebuilt ${to} ms canceller: ${rebuilt.toFixed(1)} dB)`,
+    );
+    assert.ok(kept >= unchanged - 3, `resized ${kept} dB against ${unchanged} dB unchanged`);
+    assert.ok(kept >= rebuilt + 6, `resized ${kept} dB against ${rebuilt} dB rebuilt`);
+  });
+}

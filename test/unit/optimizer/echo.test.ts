@@ -1,5 +1,5 @@
 // The residual echo in the scorecard and the echo rule (optimizer/core/echo.ts): an echo past the
-// canceller's tail queues a longer tail for the next call.
+// canceller's tail asks for a longer tail, in effect at once (the canceller resizes in place).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scoreSnapshot } from '../../../optimizer/core/index.ts';
@@ -25,13 +25,14 @@ test('scorecard: the residual echo scores 1 at 30 dB down, 0 at 3 dB down; absen
   assert.ok(echoed < clean * 0.85, `${clean} -> ${echoed}`);
 });
 
-test('controller: an echo past the tail queues a tail that reaches it; within the tail or faint, no move', () => {
+test('controller: an echo past the tail lengthens the tail toward it; within the tail or faint, no move', () => {
   const past = first(1, { residual_echo_db: -6, echo_delay_ms: 150 });
   const t = proposal(past, 'echo_canceller_tail_ms');
   assert.ok(t, past.analysis);
-  // 64 -> one max step (32 ms) toward 190 ms; cold, so it waits for the next call.
+  // 64 -> one max step (32 ms) toward 190 ms; hot, so it is judged within the call like any other move.
   assert.equal(t.new, 96);
-  assert.match(t.reason, /150 ms behind it: past the 64 ms echo canceller tail, lengthening it \(cold/);
+  assert.match(t.reason, /150 ms behind it: past the 64 ms echo canceller tail, lengthening it$/);
+  assert.doesNotMatch(past.analysis, /queued for the next call/);
   const within = first(1, { residual_echo_db: -6, echo_delay_ms: 20 });
   assert.equal(proposal(within, 'echo_canceller_tail_ms'), undefined);
   assert.match(within.analysis, /within the 64 ms tail/);

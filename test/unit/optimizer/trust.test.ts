@@ -46,10 +46,7 @@ test('trust: an improvement doubles the radius and remembers the direction; a re
   assert.equal(l4['input_gain_db']!.radius, RADIUS_MAX);
   // An unknown or cold parameter teaches nothing.
   const cold = new Map(parametersForStation(1).map((p) => [p.name, p]));
-  assert.deepEqual(
-    learnFrom({}, [{ name: 'echo_canceller_tail_ms', old: 64, new: 96 }], cold, 'improved', 5),
-    {},
-  );
+  assert.deepEqual(learnFrom({}, [{ name: 'declip_enabled', old: 0, new: 1 }], cold, 'improved', 5), {});
 });
 
 // Station 3, slightly off but inside every rule's dead band: no rule has anything to say.

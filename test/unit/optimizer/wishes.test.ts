@@ -1,6 +1,7 @@
 // A rule's standing wish (Finding.wants, moves.ts rememberWishes): where the network rule reads late loss
-// but may not grow the buffer (the latency budget is spent), model and exploratory steps stay off a
-// smaller buffer for a few iterations, through seconds whose bursty loss happens to read 0. Pure: no I/O.
+// but may not grow the buffer (the latency budget is spent), or loss the buffer already covers, model and
+// exploratory steps stay off a smaller buffer for a few iterations, through seconds whose bursty loss
+// happens to read 0. Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
@@ -31,4 +32,28 @@ test('wishes: late loss held at the latency budget keeps model and exploratory s
   // Without the remembered wish (or once it has run out) both ways are tried.
   assert.ok(explored({ ...held.state, wishes: [] }).includes(-1));
   assert.ok(explored({ ...held.state, iteration: held.state.iteration + TABU_ITERATIONS }).includes(-1));
+});
+
+test('wishes: loss the buffer already covers keeps exploratory steps off a smaller buffer too', () => {
+  // Station 10 at the default 60 ms, 12 ms of jitter (4x is 48 ms: covered), 6% loss in this second.
+  const current = defaultsForStation(10);
+  const lossy = first(
+    10,
+    { network: { packet_loss_ratio: 0.06, jitter_ms: 12, latency_ms: 200, r_factor: 57, mos: 2.94 } },
+    current,
+  );
+  assert.match(lossy.analysis, /the loss is in the network and no buffer size fixes it/);
+  assert.deepEqual(
+    lossy.state.wishes?.map((w) => [w.name, w.direction]),
+    [['jitter_buffer_ms', -1]],
+  );
+  const jb = parametersForStation(10).filter((p) => p.name === 'jitter_buffer_ms');
+  const quiet = snap(10, { network: { packet_loss_ratio: 0, jitter_ms: 12, latency_ms: 200 } });
+  const dirs = Array.from(
+    { length: 24 },
+    (_, seed) => exploreMove({ ...lossy.state, rng: seed + 1 }, jb, current, quiet).chosen,
+  )
+    .filter((c) => c !== null)
+    .map((c) => Math.sign(c.change.new - c.change.old));
+  assert.ok(dirs.length > 0 && dirs.every((d) => d > 0), `${dirs}`);
 });

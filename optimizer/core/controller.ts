@@ -34,10 +34,25 @@ import {
 } from './judge.ts';
 import { type Chosen, choose, exploreMove, isTabu, rememberWishes } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
-import { diagnose, type Finding, type RuleContext, SAFETY_PRIORITY, switchesLeft } from './rules.ts';
+import {
+  diagnose,
+  type Finding,
+  lineWishes,
+  type RuleContext,
+  SAFETY_PRIORITY,
+  switchesLeft,
+} from './rules.ts';
 import { scoreSnapshot, speechLevel } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
-import { type ControllerState, digest, initialState, type MetricDigest, type ParamChange } from './state.ts';
+import {
+  type ControllerState,
+  digest,
+  fullParams,
+  initialState,
+  type MetricDigest,
+  type ParamChange,
+  sameParams,
+} from './state.ts';
 import { learnFrom, modelMove } from './trust.ts';
 
 export type { Rollback, Verdict } from './judge.ts';
@@ -87,31 +102,6 @@ function paramsOf(stationId: number): readonly ParameterSpec[] {
   } catch {
     return [];
   }
-}
-
-function fullParams(specs: readonly ParameterSpec[], current: Readonly<Record<string, number>>) {
-  const out: Record<string, number> = {};
-  for (const p of specs) {
-    const v = current[p.name];
-    out[p.name] = typeof v === 'number' && Number.isFinite(v) ? v : p.default;
-  }
-  return out;
-}
-
-/** Same values on every parameter except those in `ignore` (cold values queued for the next call). */
-function sameParams(
-  a: Readonly<Record<string, number>>,
-  b: Readonly<Record<string, number>>,
-  ignore: Readonly<Record<string, number>>,
-): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) {
-    if (k in ignore) continue;
-    const x = a[k];
-    const y = b[k];
-    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9) return false;
-  }
-  return true;
 }
 
 function nextIteration(
@@ -243,6 +233,7 @@ export function decide(input: DecideInput): Decision {
     digest: metrics,
     paramsCopy: null,
   };
+  step.st = rememberWishes(st, lineWishes(ruleContext(step)));
   return settlePending(step) ?? holdOrConverge(step) ?? propose(step);
 }
 

@@ -322,6 +322,16 @@ function humCanceller(c: Situation): Finding | null {
  * PESQ does (+0.2-0.5 and +0.1-0.8 on the generated profiles); the controller does not call itself
  * converged while one is left.
  */
+/**
+ * The findings whose standing wishes (Finding.wants) hold whatever else this snapshot is about: the
+ * line's (the network rule's), read also while a change is judged or rolled back, since a lossy second
+ * then is as much a reason to keep off a smaller buffer as in a step that proposes.
+ */
+export function lineWishes(r: RuleContext): Finding[] {
+  const f = network(new Situation(r));
+  return f?.wants ? [f] : [];
+}
+
 export function switchesLeft(r: RuleContext): Finding[] {
   const c = new Situation(r);
   return [noisyInput(c), humCanceller(c)].filter((f): f is Finding => f !== null);

@@ -1,5 +1,6 @@
 // The online controller's memory for one (call, station): plain JSON, so the online optimizer can keep
 // it in a map, a database row or a compacted topic and resume after a restart with identical results.
+import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { hashSeed } from './random.ts';
 
@@ -190,4 +191,30 @@ export function digest(s: StationSnapshot): MetricDigest {
   if (s.metrics.tts_latency_ms !== null) d['tts_latency_ms'] = s.metrics.tts_latency_ms;
   if (s.metrics.emotion_confidence !== null) d['emotion_confidence'] = s.metrics.emotion_confidence;
   return d;
+}
+
+/** Every parameter of `specs`: the current value where it is a finite number, else the default. */
+export function fullParams(specs: readonly ParameterSpec[], current: Readonly<Record<string, number>>) {
+  const out: Record<string, number> = {};
+  for (const p of specs) {
+    const v = current[p.name];
+    out[p.name] = typeof v === 'number' && Number.isFinite(v) ? v : p.default;
+  }
+  return out;
+}
+
+/** Same values on every parameter except those in `ignore` (cold values queued for the next call). */
+export function sameParams(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+  ignore: Readonly<Record<string, number>>,
+): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (k in ignore) continue;
+    const x = a[k];
+    const y = b[k];
+    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9) return false;
+  }
+  return true;
 }

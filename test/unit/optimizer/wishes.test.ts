@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
-import { type ControllerState, TABU_ITERATIONS } from '../../../optimizer/core/index.ts';
+import { type ControllerState, decide, markApplied, TABU_ITERATIONS } from '../../../optimizer/core/index.ts';
 import { exploreMove } from '../../../optimizer/core/moves.ts';
 import { first, proposal, snap } from './snapshots.ts';
 
@@ -56,4 +56,32 @@ test('wishes: loss the buffer already covers keeps exploratory steps off a small
     .filter((c) => c !== null)
     .map((c) => Math.sign(c.change.new - c.change.old));
   assert.ok(dirs.length > 0 && dirs.every((d) => d > 0), `${dirs}`);
+});
+
+test('wishes: a lossy second read while a change is being judged is remembered too', () => {
+  // Held-out gen-8-3 station 10: the second that lost 6% was the one judging an input-gain step, and the
+  // wish was only read in steps that propose, so the next, loss-free second explored 60 -> 40 ms.
+  const loud = first(10, { audio: { loudness_lufs: -17, active_speech_level_dbov: -16 } });
+  const step = proposal(loud, 'input_gain_db');
+  assert.ok(step, loud.analysis);
+  const current = { ...defaultsForStation(10), input_gain_db: step.new };
+  const judged = decide({
+    snapshot: snap(10, {
+      index: 1,
+      version: 1,
+      // The step overshot: the level now as far under the target as it was over.
+      audio: { loudness_lufs: -31, active_speech_level_dbov: -30 },
+      network: { packet_loss_ratio: 0.06, jitter_ms: 12, latency_ms: 200, r_factor: 57, mos: 2.94 },
+    }),
+    current,
+    state: markApplied(loud.state, 1),
+    now: 3000,
+  });
+  // Judging ends this step (no rule runs in it): the drop waits for the next second to confirm it.
+  assert.match(judged.analysis, /looks worse, confirming on the next snapshot/);
+  assert.equal(judged.proposals.length, 0);
+  assert.deepEqual(
+    judged.state.wishes?.map((w) => [w.name, w.direction]),
+    [['jitter_buffer_ms', -1]],
+  );
 });

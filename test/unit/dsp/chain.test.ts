@@ -210,12 +210,17 @@ test('chain: station 3 end to end turns a quiet, noisy, humming talker into a cl
   assert.ok(speechOut - floorOut > speechIn - floorIn + 15);
 });
 
+/** A single-reflection echo path: `far` 10 dB down, `ms` late. */
+function reflection(far: Float32Array, ms: number): Float32Array {
+  const echo = new Float32Array(far.length);
+  const d = Math.round((ms / 1000) * SR);
+  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  return echo;
+}
+
 test('chain: far-end reference cancels echo at station 1; without one the chain still runs', (t) => {
   const far = whiteNoise(SR, 4, dbToLin(-20), 5);
-  const echo = new Float32Array(far.length);
-  // A single-reflection echo path: -10 dB, 12 ms.
-  const d = Math.round(0.012 * SR);
-  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  const echo = reflection(far, 12);
   const params = { noise_suppression_db: 0, agc_max_gain_db: 0 };
   const withRef = processBuffer(1, params, echo, SR, far);
   const without = processBuffer(1, params, echo, SR);
@@ -230,10 +235,8 @@ test('chain: far-end reference cancels echo at station 1; without one the chain 
 
 test('chain: lengthening the echo tail mid-call reaches an echo the default tail cannot', (t) => {
   const far = whiteNoise(SR, 6, dbToLin(-20), 5);
-  const echo = new Float32Array(far.length);
-  // A single reflection 80 ms back, past the default 64 ms tail: -10 dB.
-  const d = Math.round(0.08 * SR);
-  for (let i = d; i < far.length; i++) echo[i] = 0.316 * (far[i - d] as number);
+  // Past the default 64 ms tail.
+  const echo = reflection(far, 80);
   const params = { noise_suppression_db: 0, agc_max_gain_db: 0 };
   const run = (change: boolean) => {
     const chain = createChain(1, params, { sampleRate: SR });

@@ -316,13 +316,6 @@ function humCanceller(c: Situation): Finding | null {
 }
 
 /**
- * The switches still worth throwing when every score component is already good: RNNoise on a noisy
- * input, the hum canceller on hum. Both blocks act only on what they find (RNNoise's mix follows its
- * input's noise, the canceller notches only lines it finds), so the scorecard barely sees them while
- * PESQ does (+0.2-0.5 and +0.1-0.8 on the generated profiles); the controller does not call itself
- * converged while one is left.
- */
-/**
  * The findings whose standing wishes (Finding.wants) hold whatever else this snapshot is about: the
  * line's (the network rule's), read also while a change is judged or rolled back, since a lossy second
  * then is as much a reason to keep off a smaller buffer as in a step that proposes.
@@ -332,6 +325,13 @@ export function lineWishes(r: RuleContext): Finding[] {
   return f?.wants ? [f] : [];
 }
 
+/**
+ * The switches still worth throwing when every score component is already good: RNNoise on a noisy
+ * input, the hum canceller on hum. Both blocks act only on what they find (RNNoise's mix follows its
+ * input's noise, the canceller notches only lines it finds), so the scorecard barely sees them while
+ * PESQ does (+0.2-0.5 and +0.1-0.8 on the generated profiles); the controller does not call itself
+ * converged while one is left.
+ */
 export function switchesLeft(r: RuleContext): Finding[] {
   const c = new Situation(r);
   return [noisyInput(c), humCanceller(c)].filter((f): f is Finding => f !== null);

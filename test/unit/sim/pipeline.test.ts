@@ -212,6 +212,20 @@ test('pipeline: speech loss reads what the chain cut from the speech, not the ec
   );
 });
 
+test("pipeline: the echo delay reads as the canceller sees it, the chain's latency after it taken out", (t) => {
+  // The bundled default set's station 1: an 80 ms hybrid echo (the far end's strongest tap 80 ms back).
+  const set = selectStations(loadImpairments(bundledImpairmentsPath('default')), [1]);
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 1, segments: 6 });
+  const delays = runCall(call, 1, defaultsForStation(1))
+    .map((m) => m.echo_delay_ms)
+    .filter((v): v is number => v !== null);
+  t.diagnostic(`echo delays read: ${delays.map((v) => v.toFixed(0)).join(', ')} ms`);
+  assert.ok(delays.length > 0, 'the echo past the default tail is read');
+  // 80 ms plus the canceller's 8 ms block, within the path's few ms of spread; the output's own delay
+  // (about 58 ms more at station 1) is not in it.
+  for (const v of delays) assert.ok(v >= 80 && v <= 100, `${v} ms`);
+});
+
 test('pipeline: stage metrics only where the catalog lists them, network metrics only on network stations', () => {
   const call = simulateCall({ impairments: defaults, callIndex: 0, seed: 2, segments: 1 });
   const seg = call.segments[0]!;

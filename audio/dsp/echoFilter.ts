@@ -102,20 +102,20 @@ export class PartitionedFilters {
     const bins = this.bins;
     const P = this.partitions;
     const keep = Math.min(P, partitions);
-    for (let a = 0; a < keep; a++) {
+    for (let a = 0; a < partitions; a++) {
       // Far-end spectrum of age a: at slot head - a here, at slot -a (head 0) there.
-      const from = ((this.xHead - a + P) % P) * bins;
       const to = ((partitions - a) % partitions) * bins;
+      next.ringAt[a] = to;
+      if (a >= keep) continue;
+      const from = ((this.xHead - a + P) % P) * bins;
       next.xr.set(this.xr.subarray(from, from + bins), to);
       next.xi.set(this.xi.subarray(from, from + bins), to);
-      next.ringAt[a] = to;
       const w = a * bins;
       next.bgr.set(this.bgr.subarray(w, w + bins), w);
       next.bgi.set(this.bgi.subarray(w, w + bins), w);
       next.fgr.set(this.fgr.subarray(w, w + bins), w);
       next.fgi.set(this.fgi.subarray(w, w + bins), w);
     }
-    for (let a = keep; a < partitions; a++) next.ringAt[a] = ((partitions - a) % partitions) * bins;
     for (const k of ['power', 'errPow', 'noisePow', 'noiseFloor'] as const) next[k].set(this[k]);
     next.fgZero = this.fgZero;
     return next;

@@ -425,8 +425,8 @@ function switchLeft(x: Step, untried = false): boolean {
 /** 3. The next change, or nothing (converged). */
 function propose(x: Step): Decision {
   const { snapshot, score, params, specs, notes } = x;
+  // Its findings' standing wishes were remembered in decide() (lineWishes), on every snapshot.
   const findings = diagnose(ruleContext(x));
-  x.st = rememberWishes(x.st, findings);
   if (findings.length > 0)
     notes.push(
       `Seen: ${findings

@@ -34,7 +34,9 @@ export interface Finding {
   readonly moves: readonly Move[];
   /**
    * Where the rule would move a parameter if it could (held back by a budget or a bound): a model or
-   * exploratory step the other way is not taken for a few iterations (moves.ts rememberWishes).
+   * exploratory step the other way is not taken for a few iterations (moves.ts rememberWishes). Only
+   * the line's rule (network) has them, and the controller reads them on every snapshot through
+   * lineWishes(): a rule given wants must be added there.
    */
   readonly wants?: readonly { readonly name: string; readonly dir: 1 | -1 }[];
 }

@@ -156,7 +156,7 @@ try {
   throw err;
 }
 
-const cfg = loadSettings();
+let cfg = loadSettings();
 // Spans of the agent's applies continue the trace of the change (headers); exported with an endpoint.
 const stopTracing = startTracing(cfg.otlpEndpoint, 'voiceloop-agent');
 const log = createLogger(cfg.logLevel, 'voiceloop-agent').child({
@@ -166,6 +166,8 @@ const log = createLogger(cfg.logLevel, 'voiceloop-agent').child({
 if (!cfg.externalServices) {
   log.info('bringing up the local stack if it is not running');
   await ensureStack({ log: (s) => log.info(s) });
+  // Read again: the stack's first start writes the Kafka credentials file the clients sign in with.
+  cfg = loadSettings();
 }
 
 // Stop on the first SIGINT/SIGTERM after the segment in flight; a second one exits at once.

@@ -23,13 +23,15 @@ try {
   throw err;
 }
 
-const cfg = loadSettings(undefined, { logLevel: 'error' });
+let cfg = loadSettings(undefined, { logLevel: 'error' });
 const say = (s: string) => {
   if (!args.quiet) console.log(`• ${s}`);
 };
 if (!cfg.externalServices) {
   say('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
   await ensureStack({ log: (s) => say(`  ${s}`) });
+  // Read again: the stack's first start writes the Kafka credentials file the clients sign in with.
+  cfg = loadSettings(undefined, { logLevel: 'error' });
 }
 const rt = await bootstrap(cfg);
 const changes = new ChangeService(rt.pool, rt.registry, cfg.topics.prefix);

@@ -26,11 +26,13 @@ try {
 
 const progress = createProgress(args.quiet);
 // Quiet by default: errors only, as sentences; LOG_LEVEL asks for the JSON log lines at that level.
-const cfg = loadSettings(undefined, { logLevel: 'error' });
+let cfg = loadSettings(undefined, { logLevel: 'error' });
 const log = createLogger(cfg.logLevel, 'voiceloop', cfg.logLevelGiven ? 'json' : 'words');
 if (!cfg.externalServices) {
   progress.step('bringing up the local stack (Kafka, schema registry, PostgreSQL, S3) if it is not running');
   await ensureStack({ log: (s) => progress.step(`  ${s}`) });
+  // Read again: the stack's first start writes the Kafka credentials file the clients sign in with.
+  cfg = loadSettings(undefined, { logLevel: 'error' });
 }
 // Real speech and the local engines: installed when missing; without root, one line says what runs without.
 await ensureSpeechAndEngines((s) => progress.step(`  ${s}`)).catch((err: Error) =>

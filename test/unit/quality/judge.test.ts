@@ -63,6 +63,43 @@ test('quality: PESQ ignores level and a constant delay (its level and time align
   assert.ok(Math.abs(q!.pesq - WB_CEILING) < 1e-3, `-20 dB copy scored ${q!.pesq}`);
 });
 
+// The judged pairs are cut out of running speech (the yardstick's scored seconds), often mid-word. The
+// reference C code weighs such an edge heavily: before the judge faded both edges (sidecar.py EDGE_MS),
+// these copies, delayed by a few samples as a filter delays them, scored as low as 4.0 wideband and 3.8
+// narrowband while PESQ's own alignment should make them perfect.
+test('quality: a copy of speech cut mid-word, delayed by 1-24 samples, still reaches the ceiling', async () => {
+  const cut = (x: Float32Array, rate: number) => x.subarray(rate / 2, rate / 2 + 2 * rate);
+  const delayed = (x: Float32Array, k: number) => {
+    const y = new Float32Array(x.length);
+    y.set(x.subarray(0, x.length - k), k);
+    return y;
+  };
+  const delays = [1, 2, 3, 5, 8, 12, 16, 24];
+  const pairs = [
+    ...delays.map((k) => ({
+      ref: cut(speech16, 16000),
+      deg: delayed(cut(speech16, 16000), k),
+      sampleRate: 16000 as const,
+    })),
+    ...delays.map((k) => ({
+      ref: cut(speech8, 8000),
+      deg: delayed(cut(speech8, 8000), k),
+      sampleRate: 8000 as const,
+    })),
+  ];
+  const scores = (await judge.scoreMany(pairs)).map((s) => s.pesq);
+  const wb = scores.slice(0, delays.length);
+  const nb = scores.slice(delays.length);
+  assert.ok(
+    Math.min(...wb) > WB_CEILING - 0.05,
+    `wideband by delay ${delays.join(', ')}: ${wb.map((x) => x.toFixed(2))}`,
+  );
+  assert.ok(
+    Math.min(...nb) > NB_CEILING - 0.05,
+    `narrowband by delay ${delays.join(', ')}: ${nb.map((x) => x.toFixed(2))}`,
+  );
+});
+
 // Wideband PESQ bottoms out near 1.0 by 15 dB of white noise over this 4 kHz-limited speech (the noise
 // fills the empty 4-8 kHz band), so the full ladder is judged narrowband and wideband only at its top.
 test('quality: PESQ and STOI fall as white noise rises (30, 15, 5, -5 dB SNR)', async () => {

@@ -59,8 +59,8 @@ def message_of(err):
 # PESQ's test files start and end in silence (ITU-T P.862 clause 8 asks for speech with pauses around
 # it); the pairs judged here are cut out of running speech, often mid-word. At such an edge the reference
 # C code's last frame weighs heavily: a copy of 2 s of speech cut mid-word, with its last 24 samples
-# (1.5 ms) zeroed, scored 4.24 against 4.64, and the same copy delayed by 2-24 samples anywhere from 3.95
-# to 4.64 (wideband; narrowband down to 3.83 against 4.55). Two outputs of one chain that differed only by
+# (1.5 ms) zeroed, scored 4.24 against 4.64, and copies delayed by 2-24 samples as low as 3.8 (wideband;
+# narrowband as low as 3.8 against its ceiling 4.55). Two outputs of one chain that differed only by
 # a slowly varying gain swung by 0.28 with the delay a filter gives. Both signals are faded in and out
 # over EDGE_MS (raised cosine, the same fade on both) before PESQ: every such copy then scores 4.61-4.64
 # wideband and 4.55 narrowband, and those two outputs agree within 0.02 at any delay from -4 to 8 samples.

@@ -55,10 +55,11 @@ const LIMITER_ZERO_HEADROOM_DB = 6;
 // Compressor threshold over the speech level: its 10 ms detector's peaks run 6-10 dB over the active
 // level, so from 5 dB of headroom it touches only the loudest syllables; from under 3 dB it works on every
 // one, and the AGC lifts the level again behind it. The level component can still prefer it (a
-// compressed loudness lands nearer the target): generated profile gen-5-1 station 3, the AGC target
-// alone from the default -26 dBFS under the -18 dBFS threshold: -23 PESQ -0.01, -22 -0.01, -21 -0.28,
-// -20.25 -0.29 (compressor off at -20.25: +0.00, its score 1.3 points lower); gen-8-3 station 3: -0.03
-// at 2 dB of headroom, recovered with the compressor off. Ratio 1 compresses nothing.
+// compressed loudness lands nearer the target). Generated profiles, the AGC target alone from the
+// default -26 dBFS under the -18 dBFS threshold (PESQ with the judge's edge fade, 2026-12-05): gen-5-1
+// station 3, -23 -0.007, -21 -0.014, -20.25 -0.017; gen-8-3 station 3, -23 -0.018, -21 -0.036, -20
+// -0.045; with the compressor off +0.000 at every target. (Before the fade these read -0.28 from -21 at
+// gen-5-1: the judge's edge, not the compressor.) Small, but never a gain. Ratio 1 compresses nothing.
 const COMPRESSOR_FREE_HEADROOM_DB = 5;
 const COMPRESSOR_ZERO_HEADROOM_DB = 0;
 // The output's level reads the compressor's own cut (1-3 dB at 2:1 from an AGC at -20 dBFS into a -18

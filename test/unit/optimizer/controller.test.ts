@@ -47,6 +47,25 @@ test('controller: at an AGC station the level lever is the AGC target, or its ma
   assert.ok(l && l.new < l.old && l.old - l.new <= maxStep('agc_target_dbfs'));
 });
 
+test('controller: a raised AGC target takes the compressor threshold up as far; a lowered one leaves it', () => {
+  // Station 3: AGC, then a compressor (default threshold -18 dBFS, 8 dB over the default -26 target).
+  const quiet = first(3, { audio: { loudness_lufs: -28, active_speech_level_dbov: -26 } });
+  const t = proposal(quiet, 'agc_target_dbfs')!;
+  const c = proposal(quiet, 'compressor_threshold_dbfs')!;
+  assert.ok(t && c, quiet.analysis);
+  assert.ok(t.new > t.old, `target ${t.old} -> ${t.new}`);
+  assert.equal(
+    c.new - c.old,
+    t.new - t.old,
+    `threshold ${c.old} -> ${c.new} with the target ${t.old} -> ${t.new}`,
+  );
+  assert.match(c.reason, /so it meets the speech as before/);
+  const loud = first(3, { audio: { loudness_lufs: -17, active_speech_level_dbov: -26 } });
+  assert.ok(proposal(loud, 'agc_target_dbfs'), loud.analysis);
+  // (The compressor guard may raise it here: the speech sits over the threshold. Not the level rule.)
+  assert.doesNotMatch(proposal(loud, 'compressor_threshold_dbfs')?.reason ?? '', /the AGC target goes up/);
+});
+
 test('controller: where the AGC cannot see the speech (low SNR, a DC offset, hum), the input gain moves the level, the AGC target with it', () => {
   // The AGC adapts only on frames 10 dB over its floor: its target and max gain alone would move nothing.
   const cases = [

@@ -52,7 +52,7 @@ export interface Metrics {
   speech_loss_db: null | number;
   /** How far the broadband noise floor of the station's own input (its near end after the echo canceller, read above 400 Hz so mains hum does not count) sits under the input's speech peaks, dB, over the last 6 s: clean speech reads 80 or more, speech in noise about its SNR plus the speech's crest factor. Blind (the input alone); it says how much noise there is for a suppressor to take away, which the output's SNR, raised by the suppression itself, cannot. */
   input_noise_margin_db: null | number;
-  /** The far end's share of the station's output energy over the last 2 s, dB (0 = all echo; -40 = none measurable): the output's cross-correlation with the far end (the echo canceller's reference) at lags up to 700 ms, both whitened by one predictor. Blind (a station has both legs); null at a station without a far end, or while the far end is silent. */
+  /** The far end's share of the station's output energy over the last 3 s, dB (0 = all echo; -40 = none measurable): the output's cross-correlation with the far end (the echo canceller's reference) at lags up to 700 ms, both whitened by one predictor. Blind (a station has both legs); null at a station without a far end, or while the far end is silent. */
   residual_echo_db: null | number;
   /** Delay from the far end to the strongest echo left in the output, ms, as the echo canceller sees it (the latency of the chain's blocks after the canceller taken out, so it is the echo path's delay the canceller's tail must reach, plus the canceller's own 8 ms block); null when no echo stands out (residual_echo_db at its floor) or there is no far end. */
   echo_delay_ms: null | number;

@@ -44,6 +44,7 @@ export function choose(
   const candidates: Chosen[] = [];
   for (const f of findings) {
     for (const m of f.moves) {
+      if (m.follows !== undefined) continue;
       const spec = specs.get(m.name);
       const old = params[m.name];
       if (!spec || old === undefined || candidates.some((c) => c.change.name === m.name)) continue;
@@ -61,10 +62,32 @@ export function choose(
       candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot });
     }
   }
-  return [
+  const chosen = [
     ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
     ...candidates.filter((c) => !c.hot),
   ];
+  return [...chosen, ...companions(findings, chosen, specs, params, snapshot)];
+}
+
+/** The moves that follow a chosen one (Move.follows), made safe, on parameters not chosen already. */
+function companions(
+  findings: readonly Finding[],
+  chosen: readonly Chosen[],
+  specs: ReadonlyMap<string, ParameterSpec>,
+  params: Readonly<Record<string, number>>,
+  snapshot: StationSnapshot,
+): Chosen[] {
+  const out: Chosen[] = [];
+  const taken = (name: string) => [...chosen, ...out].some((c) => c.change.name === name);
+  for (const m of findings.flatMap((f) => f.moves)) {
+    const spec = specs.get(m.name);
+    const old = params[m.name];
+    if (m.follows === undefined || !spec || old === undefined || taken(m.name)) continue;
+    if (!chosen.some((c) => c.change.name === m.follows)) continue;
+    const nv = safeValue(spec, old, m.desired, snapshot.constraints);
+    if (nv !== null) out.push({ change: { name: m.name, old, new: nv }, reason: m.reason, hot: spec.hot });
+  }
+  return out;
 }
 
 /**

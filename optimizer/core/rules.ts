@@ -23,6 +23,12 @@ export interface Move {
   /** The value the rule would like; bounds.ts clamps it to one safe step. */
   readonly desired: number;
   readonly reason: string;
+  /**
+   * Goes only with this parameter's move in the same step, uncounted in MAX_CHANGES_PER_STEP and not
+   * held back by a tabu on its own (moves.ts choose): a companion that keeps the lead's change what it is
+   * meant to be (the compressor threshold after a raised AGC target, level.ts), not a step of its own.
+   */
+  readonly follows?: string;
 }
 
 export interface Finding {

@@ -1,0 +1,82 @@
+// The level rule's companion move: a raised AGC target takes a following compressor's threshold up as
+// far (optimizer/core/level.ts), and a companion goes only with its lead, uncounted in the step's
+// changes and past its own tabu (moves.ts choose, rules.ts Move.follows). Pure: no I/O.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
+import { type ControllerState, initialState } from '../../../optimizer/core/index.ts';
+import { choose } from '../../../optimizer/core/moves.ts';
+import { first, proposal, snap } from './snapshots.ts';
+
+test('controller: a raised AGC target takes the compressor threshold up as far; a lowered one leaves it', () => {
+  // Station 3: AGC, then a compressor (default threshold -18 dBFS, 8 dB over the default -26 target).
+  const quiet = first(3, { audio: { loudness_lufs: -28, active_speech_level_dbov: -26 } });
+  const t = proposal(quiet, 'agc_target_dbfs')!;
+  const c = proposal(quiet, 'compressor_threshold_dbfs')!;
+  assert.ok(t && c, quiet.analysis);
+  assert.ok(t.new > t.old, `target ${t.old} -> ${t.new}`);
+  assert.equal(
+    c.new - c.old,
+    t.new - t.old,
+    `threshold ${c.old} -> ${c.new} with the target ${t.old} -> ${t.new}`,
+  );
+  assert.match(c.reason, /so it meets the speech as before/);
+  const loud = first(3, { audio: { loudness_lufs: -17, active_speech_level_dbov: -26 } });
+  assert.ok(proposal(loud, 'agc_target_dbfs'), loud.analysis);
+  // (The compressor guard may raise it here: the speech sits over the threshold. Not the level rule.)
+  assert.doesNotMatch(proposal(loud, 'compressor_threshold_dbfs')?.reason ?? '', /the AGC target goes up/);
+});
+
+test('controller: a companion move goes with its lead, uncounted and past its own tabu, and never alone', () => {
+  const specs = new Map(parametersForStation(3).map((p) => [p.name, p]));
+  const params = defaultsForStation(3);
+  const s = snap(3, {});
+  const st: ControllerState = {
+    ...initialState(s),
+    // An exploratory step of the threshold up regressed a moment ago.
+    tabu: [{ name: 'compressor_threshold_dbfs', direction: 1, until_iteration: 9 }],
+  };
+  const lead = { name: 'agc_target_dbfs', desired: -23, reason: 'level' };
+  const companion = {
+    name: 'compressor_threshold_dbfs',
+    desired: -15,
+    reason: 'follow',
+    follows: 'agc_target_dbfs',
+  };
+  const other = (name: string, desired: number) => ({
+    rule: 'noise' as const,
+    priority: 2,
+    observation: '',
+    moves: [{ name, desired, reason: 'other' }],
+  });
+  const levelFinding = { rule: 'level' as const, priority: 1, observation: '', moves: [lead, companion] };
+  // Two other hot moves first: the lead does not get a slot, and its companion does not go alone.
+  const full = choose(
+    [other('noise_suppression_db', 6), other('highpass_cutoff_hz', 80), levelFinding],
+    st,
+    specs,
+    params,
+    s,
+    [],
+  );
+  assert.deepEqual(
+    full.map((c) => c.change.name),
+    ['noise_suppression_db', 'highpass_cutoff_hz'],
+  );
+  // One other: the lead takes the second slot and the companion rides along, tabu or not.
+  const two = choose([other('noise_suppression_db', 6), levelFinding], st, specs, params, s, []);
+  assert.deepEqual(
+    two.map((c) => `${c.change.name} ${c.change.old}->${c.change.new}`),
+    ['noise_suppression_db 12->6', 'agc_target_dbfs -26->-23', 'compressor_threshold_dbfs -18->-15'],
+  );
+  // The same move as a step of its own is held back by the tabu.
+  const alone = choose(
+    [{ ...levelFinding, moves: [{ ...companion, follows: undefined }] }],
+    st,
+    specs,
+    params,
+    s,
+    [],
+  );
+  assert.equal(alone.length, 0);
+});

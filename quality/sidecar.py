@@ -56,8 +56,8 @@ def message_of(err):
     return text or type(err).__name__
 
 
-# PESQ's test files start and end in silence (ITU-T P.862 clause 8 asks for speech with pauses around
-# it); the pairs judged here are cut out of running speech, often mid-word. At such an edge the reference
+# PESQ is meant for recordings that start and end in silence; the pairs judged here are cut out of
+# running speech, often mid-word. At such an edge the reference
 # C code's last frame weighs heavily: a copy of 2 s of speech cut mid-word, with its last 24 samples
 # (1.5 ms) zeroed, scored 4.24 against 4.64, and copies delayed by 2-24 samples as low as 3.8 (wideband;
 # narrowband as low as 3.8 against its ceiling 4.55). Two outputs of one chain that differed only by

@@ -21,6 +21,17 @@ test('controller: a raised AGC target takes the compressor threshold up as far; 
     `threshold ${c.old} -> ${c.new} with the target ${t.old} -> ${t.new}`,
   );
   assert.match(c.reason, /so it meets the speech as before/);
+  // Near the top of the target's range the threshold goes up only as far as the target can.
+  const high = first(
+    3,
+    { audio: { loudness_lufs: -28, active_speech_level_dbov: -13.5 } },
+    { ...defaultsForStation(3), agc_target_dbfs: -13.5 },
+  );
+  const th = proposal(high, 'agc_target_dbfs')!;
+  const ch = proposal(high, 'compressor_threshold_dbfs')!;
+  assert.ok(th && ch, high.analysis);
+  assert.equal(th.new, -12);
+  assert.equal(ch.new - ch.old, 1.5, high.analysis);
   const loud = first(3, { audio: { loudness_lufs: -17, active_speech_level_dbov: -26 } });
   assert.ok(proposal(loud, 'agc_target_dbfs'), loud.analysis);
   // (The compressor guard may raise it here: the speech sits over the threshold. Not the level rule.)

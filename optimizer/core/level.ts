@@ -2,7 +2,7 @@
 // lever moves it (the AGC's target or max gain, or the input gain where the AGC cannot help).
 import { AGC_MAX_CUT_DB, SPEECH_ABOVE_FLOOR_DB } from '../../audio/dsp/agc.ts';
 import { gainToDb } from '../../audio/dsp/units.ts';
-import { effectiveBounds } from './bounds.ts';
+import { safeValue } from './bounds.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding, Move } from './rules.ts';
 import { speechLevel } from './scorecard.ts';
@@ -92,11 +92,11 @@ function compressorFollows(c: Situation, f: Finding): Finding {
     f.moves.some((m) => m.name === 'compressor_threshold_dbfs')
   )
     return f;
-  // As far as the target can go in one safe step (its bound and max_step, as bounds.ts will clamp it).
+  // As far as the target itself goes: its move made safe as choose() will make it (bounds.ts).
   const spec = c.context.specs.get('agc_target_dbfs');
-  const hi = spec ? effectiveBounds(spec, c.constraints).hi : Number.POSITIVE_INFINITY;
   const v = c.value('agc_target_dbfs');
-  const up = Math.min(raise.desired, hi, v + c.step('agc_target_dbfs')) - v;
+  const to = spec ? safeValue(spec, v, raise.desired, c.constraints) : null;
+  const up = to === null ? 0 : to - v;
   if (!(up > 0) || !c.room('compressor_threshold_dbfs', 1)) return f;
   const threshold = c.value('compressor_threshold_dbfs');
   const move: Move = {

@@ -119,3 +119,37 @@ test('level: an AGC still cutting its way down is judged where it is going, not 
   );
   assert.ok((proposal(rising, 'agc_max_gain_db')?.new ?? 0) > 20, rising.analysis);
 });
+
+test('settings guard: RNNoise over an input that settles clean costs score, and the controller switches it off', () => {
+  const params = { ...defaultsForStation(3), noise_suppression_db: 6, rnnoise_enabled: 1 };
+  const guard = (o: Parameters<typeof snap>[1], p: Record<string, number> = params) =>
+    scoreSnapshot(snap(3, o), p).components.find((x) => x.name === 'rnnoise_need');
+  // A clean talker's settled margin (84-86 dB on the generated profiles): most of the way to zero.
+  const clean = guard({ input_noise_margin_db: 86 })!;
+  assert.ok(clean.score < 0.5 && clean.score > 0, clean.detail);
+  assert.match(
+    clean.detail,
+    /RNNoise is on over an input whose noise floor sits 86\.0 dB .*no noise to take out/,
+  );
+  assert.equal(guard({ input_noise_margin_db: 95 })!.score, 0);
+  // Babble at 65 dB SNR reads 80: free. Off, early (not settled), or no reading: no guard at all.
+  assert.equal(guard({ input_noise_margin_db: 80 })!.score, 1);
+  assert.equal(guard({ input_noise_margin_db: 95 }, { ...params, rnnoise_enabled: 0 }), undefined);
+  assert.equal(guard({ segment_ms: 1000, input_noise_margin_db: 45 }), undefined);
+  assert.equal(guard({ input_noise_margin_db: null }), undefined);
+  const on = scoreSnapshot(snap(3, { input_noise_margin_db: 95 }), params, { input: false }).score;
+  const off = scoreSnapshot(
+    snap(3, { input_noise_margin_db: 95 }),
+    { ...params, rnnoise_enabled: 0 },
+    { input: false },
+  );
+  assert.ok(Math.abs(on - 0.9 * off.score) < 1e-9, `${on} vs ${off.score}`);
+  // Switched on in the first second (a clean talker reads 45 dB there), off once the margin has settled.
+  assert.equal(
+    proposal(first(3, { segment_ms: 1000, input_noise_margin_db: 45 }), 'rnnoise_enabled')?.new,
+    1,
+  );
+  const d = first(3, { input_noise_margin_db: 86 }, params);
+  assert.equal(proposal(d, 'rnnoise_enabled')?.new, 0, d.analysis);
+  assert.match(d.analysis, /no noise to take out\. Changing rnnoise_enabled 1->0/);
+});

@@ -10,7 +10,7 @@ import { echoTail } from './echo.ts';
 import { inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
-import { GATE_RULE_MARGIN_DB, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
+import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
 
@@ -78,7 +78,7 @@ const INPUT_NOISY_MARGIN_DB = 50;
 // Below every score loss a rule fixes: switched on only when nothing more valuable is left to do.
 const NOISY_INPUT_PRIORITY = 0.001;
 // The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
-// than GATE_RULE_MARGIN_DB (weak syllables and the ends of words are 20-45 dB under the active level,
+// than gateRuleMargin (weak syllables and the ends of words are 20-45 dB under the active level,
 // and PESQ can hear a gate there).
 const GATE_ABOVE_FLOOR_DB = 4;
 // The pauses count as noisy while the floor is within this of the speech level.
@@ -298,7 +298,7 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
     lv.present &&
     lv.value - c.audio.noise_floor_dbfs < FLOOR_NOISY_MARGIN_DB
   ) {
-    const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - GATE_RULE_MARGIN_DB);
+    const want = Math.min(floorIn + GATE_ABOVE_FLOOR_DB, speechIn - gateRuleMargin(c.context.snapshot));
     if (want > gate + 1) {
       const why = `the noise (about ${fmt(floorIn)} dBov at the gate) is above the ${fmt(gate)} dBFS gate: moving the gate toward it`;
       moves.push({ name: 'noise_gate_threshold_dbfs', desired: want, reason: `${seen}; ${why}` });

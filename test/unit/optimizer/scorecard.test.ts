@@ -212,29 +212,27 @@ test('scorecard: the high-pass guard knows the band: 130 Hz is free on narrowban
   assertFalling('wideband high-pass', [70, 90, 130, 200, 300], at);
 });
 
-test('scorecard: the gate guard knows the band: 40 dB under the speech is free on narrowband audio, not on wideband', () => {
-  // A talker at -20 dBov at the gate, the gate at -60 dBFS: 40 dB under him.
+test('scorecard: the gate guard knows the band: 40 dB under the speech is free on narrowband audio, not on clean wideband', () => {
+  // A talker at -20 dBov at the gate, the gate at -60 dBFS: 40 dB under him; a clean input (margin 90).
   const params = { ...defaultsForStation(3), noise_gate_threshold_dbfs: -60 };
-  const at = (rate: number | null, gate = -60) =>
-    scoreSnapshot(snap(3, { sample_rate_hz: rate, input_speech_level_dbov: -20 }), {
-      ...params,
-      noise_gate_threshold_dbfs: gate,
-    }).components.find((c) => c.name === 'gate_margin')!;
+  const input = (rate: number | null, margin = 90) =>
+    snap(3, { sample_rate_hz: rate, input_speech_level_dbov: -20, input_noise_margin_db: margin });
+  const at = (rate: number | null, gate = -60, margin = 90) =>
+    scoreSnapshot(input(rate, margin), { ...params, noise_gate_threshold_dbfs: gate }).components.find(
+      (c) => c.name === 'gate_margin',
+    )!;
   assert.equal(at(8000).score, 1);
   assert.equal(at(null).score, 1, 'a snapshot without its rate is taken as narrowband');
   const wide = at(16000);
   assert.equal(wide.value, 40);
   assert.ok(wide.score < 0.8 && wide.score > 0.2, `wideband 40 dB scored ${wide.score}`);
-  // Free from 55 dB on wideband, nothing left at 25.
+  // Free from 55 dB on clean wideband, nothing left at 25.
   assert.equal(at(16000, -75).score, 1);
   assert.equal(at(16000, -45).score, 0);
-  // The controller eases it off there, one step down.
-  const d = decide({
-    snapshot: snap(3, { sample_rate_hz: 16000, input_speech_level_dbov: -20 }),
-    current: params,
-    state: null,
-    now: 0,
-  });
+  // Over noise (a margin of 40 dB) the gate mostly stays open: the narrowband line.
+  assert.equal(at(16000, -60, 40).score, 1);
+  // The controller eases it off on clean wideband, one step down.
+  const d = decide({ snapshot: input(16000), current: params, state: null, now: 0 });
   const p = d.proposals.find((x) => x.name === 'noise_gate_threshold_dbfs');
   assert.ok(p && p.new < -60, d.analysis);
 });

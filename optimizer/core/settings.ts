@@ -28,6 +28,14 @@ const HIGHPASS_FREE_HZ = 150;
 /** ...and from here on the cutoff takes away the voice's fundamental and first harmonics. */
 const HIGHPASS_ZERO_HZ = 300;
 /**
+ * Judged again with the edge fade (2026-12-05, the cutoff alone at 60-200 Hz, seeds 1-3): over narrowband
+ * input that reads clean (settled noise margin from INPUT_CLEAN_MARGIN_DB) a cutoff above 60 Hz costs
+ * PESQ from 90 Hz (gen-2-1 station 3: 90 Hz -0.011, 130 -0.027, 200 -0.078; gen-3-2 station 1: 130
+ * -0.041), while over noise it moved PESQ both ways by up to 0.03 and gained up to 0.11 at 200 Hz
+ * (gen-2-2 station 3, white noise at 38 dB): free only to 90 Hz there.
+ */
+const CLEAN_NARROWBAND_HIGHPASS_FREE_HZ = 90;
+/**
  * Wideband audio (16 kHz, 50-7000 Hz) keeps the voice's low end, and PESQ hears a cutoff above the
  * default 60 Hz (stations 1, 3 and 11 at 16 kHz, the cutoff alone: 90 Hz -0.02..-0.05, 110-130 Hz
  * -0.05..-0.10, 150 Hz -0.06..-0.19 against 60): free only to 70 Hz, falling slowly to nothing at 400.
@@ -177,7 +185,12 @@ export function settingsComponents(
   const hp = params['highpass_cutoff_hz'];
   if (hp !== undefined) {
     const wide = wideband(s);
-    const free = wide ? WIDEBAND_HIGHPASS_FREE_HZ : HIGHPASS_FREE_HZ;
+    const clean = (inputNoiseMargin(s) ?? 0) >= INPUT_CLEAN_MARGIN_DB;
+    const free = wide
+      ? WIDEBAND_HIGHPASS_FREE_HZ
+      : clean
+        ? CLEAN_NARROWBAND_HIGHPASS_FREE_HZ
+        : HIGHPASS_FREE_HZ;
     const sc = 1 - ramp(hp, free, wide ? WIDEBAND_HIGHPASS_ZERO_HZ : HIGHPASS_ZERO_HZ);
     const band = wide ? 'wideband' : 'narrowband';
     out.push(

@@ -197,12 +197,23 @@ test('scorecard: the gate guard reads the speech level where the gate is, the in
   assert.match(old.detail, /at the output/);
 });
 
-test('scorecard: the high-pass guard knows the band: 130 Hz is free on narrowband audio, not on wideband', () => {
+test('scorecard: the high-pass guard knows the band: 130 Hz is free on noisy narrowband audio, not on clean narrowband or wideband', () => {
   const params = { ...defaultsForStation(1), highpass_cutoff_hz: 130 };
   const band = (rate: number | null) =>
     scoreSnapshot(snap(1, { sample_rate_hz: rate }), params).components.find((c) => c.name === 'voice_band')!;
   assert.equal(band(8000).score, 1);
   assert.equal(band(null).score, 1, 'a snapshot without its rate is taken as narrowband');
+  // Over narrowband input that reads clean (a settled noise margin of 90 dB) it is free only to 90 Hz;
+  // over noise (40 dB) to 150 as before.
+  const narrow = (margin: number) =>
+    scoreSnapshot(snap(1, { sample_rate_hz: 8000, input_noise_margin_db: margin }), params).components.find(
+      (c) => c.name === 'voice_band',
+    )!;
+  assert.ok(
+    narrow(90).score < 0.95 && narrow(90).score > 0.8,
+    `clean narrowband 130 Hz: ${narrow(90).score}`,
+  );
+  assert.equal(narrow(40).score, 1);
   const wide = band(16000);
   assert.ok(wide.score < 0.95 && wide.score > 0.85, `wideband 130 Hz scored ${wide.score}`);
   assert.match(wide.detail, /cuts into the wideband voice \(free up to 70 Hz\)/);

@@ -16,7 +16,7 @@
 import type { ScoreComponent, StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds } from './bounds.ts';
 import { fmt, ramp } from './curves.ts';
-import { INPUT_CLEAN_MARGIN_DB, inputNoiseMargin } from './inputNoise.ts';
+import { inputClean, inputNoiseMargin } from './inputNoise.ts';
 import type { Finding, Move, RuleContext } from './rules.ts';
 
 /**
@@ -50,7 +50,7 @@ const WIDEBAND_RATE_HZ = 16000;
 // 28 dB under a -42 dBov talker at gen-5-3 station 3 and 26.5 dB under a -43.5 dBov one in babble at
 // gen-1-1 station 1 cost nothing against -85). PESQ can hear a gate further down (gen-4-0 station 3,
 // -17 dBov: -0.18 at 41 dB, over mains hum the gate switched on and off), so the noise rule keeps its
-// gate GATE_RULE_MARGIN_DB under the speech; a guard free only from 50 dB took the default's score down
+// gate gateRuleMargin under the speech; a guard free only from 50 dB took the default's score down
 // by up to 19 points under quiet talkers where PESQ did not move, and cost the loop convergence (eval
 // seeds 1-5: within 5% by iteration 5 121 -> 118 of 140, the same mean PESQ). Those were narrowband
 // and noisy talkers, and the judge before its edge fade.
@@ -185,10 +185,9 @@ export function settingsComponents(
   const hp = params['highpass_cutoff_hz'];
   if (hp !== undefined) {
     const wide = wideband(s);
-    const clean = (inputNoiseMargin(s) ?? 0) >= INPUT_CLEAN_MARGIN_DB;
     const free = wide
       ? WIDEBAND_HIGHPASS_FREE_HZ
-      : clean
+      : inputClean(s)
         ? CLEAN_NARROWBAND_HIGHPASS_FREE_HZ
         : HIGHPASS_FREE_HZ;
     const sc = 1 - ramp(hp, free, wide ? WIDEBAND_HIGHPASS_ZERO_HZ : HIGHPASS_ZERO_HZ);
@@ -208,8 +207,8 @@ export function settingsComponents(
   const atGate = speechAtGate(s, params, speechLevelDbov);
   if (gate !== undefined && atGate !== null) {
     const margin = atGate.level - gate;
-    const wide = wideband(s) && (inputNoiseMargin(s) ?? 0) >= INPUT_CLEAN_MARGIN_DB;
-    const sc = wide
+    const cleanWide = wideband(s) && inputClean(s);
+    const sc = cleanWide
       ? ramp(margin, WIDEBAND_GATE_ZERO_MARGIN_DB, WIDEBAND_GATE_FREE_MARGIN_DB)
       : ramp(margin, GATE_ZERO_MARGIN_DB, GATE_FREE_MARGIN_DB);
     out.push(

@@ -48,6 +48,7 @@
 //
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.
+import { EchoDelay } from './echoDelay.ts';
 import { PartitionedFilters } from './echoFilter.ts';
 import { HighPassFilter } from './highpass.ts';
 import type { AudioBlock } from './types.ts';
@@ -145,6 +146,9 @@ export class EchoCanceller implements AudioBlock {
   private readonly validityCoef: number;
   private readonly spuriousClearBlocks: number;
   private readonly sampleRate: number;
+  // Where the tail's window starts (echoDelay.ts), and the far end held back by it, per frame.
+  private readonly align: EchoDelay;
+  private ref = new Float32Array(0);
 
   constructor(sampleRate: number, settings: EchoCancellerSettings) {
     // A power of two near BLOCK_MS: 128 samples at 16 kHz, 64 at 8 kHz.
@@ -169,6 +173,7 @@ export class EchoCanceller implements AudioBlock {
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
+    this.align = new EchoDelay(sampleRate, b);
   }
 
   get tailMs(): number {
@@ -177,6 +182,11 @@ export class EchoCanceller implements AudioBlock {
 
   get partitions(): number {
     return this.parts;
+  }
+
+  /** Where the tail's window starts: the far end's bulk delay the canceller found (echoDelay.ts), ms. */
+  get windowStartMs(): number {
+    return this.align.delayMs;
   }
 
   /**
@@ -232,6 +242,13 @@ export class EchoCanceller implements AudioBlock {
       throw new RangeError(`far-end frame has ${far.length} samples, near-end frame ${buf.length}`);
     }
     this.inputHp?.process(buf);
+    let ref = far;
+    if (far !== undefined) {
+      if (this.ref.length < far.length) this.ref = new Float32Array(far.length);
+      ref = this.ref.subarray(0, far.length);
+      const working = this.gain > 0 && this.erleDb() >= KEEP_MODEL_ERLE_DB;
+      if (this.align.process(far, buf, this.tail, working, ref)) this.realign();
+    }
     const b = this.block;
     const mic = this.mic;
     const farCur = this.farFrame;
@@ -239,7 +256,7 @@ export class EchoCanceller implements AudioBlock {
     let pos = this.pos;
     for (let i = 0; i < buf.length; i++) {
       mic[pos] = buf[i] as number;
-      farCur[b + pos] = far === undefined ? 0 : (far[i] as number);
+      farCur[b + pos] = ref === undefined ? 0 : (ref[i] as number);
       buf[i] = out[pos] as number;
       if (++pos === b) {
         this.processBlock();
@@ -420,7 +437,21 @@ export class EchoCanceller implements AudioBlock {
     } else this.spuriousBlocks = 0;
   }
 
+  /**
+   * The window moved to where the echo is: the model of the old window, and the far-end spectra it was
+   * built on, are of no use. Starts the search over; the microphone and the output keep their timing.
+   */
+  private realign(): void {
+    this.filters.reset();
+    this.fgErr = this.micErr;
+    this.bgErr = this.micErr;
+    this.micPower = 0;
+    this.outPower = 0;
+    this.forgetModelStats();
+  }
+
   reset(): void {
+    this.align.reset();
     this.mic.fill(0);
     this.farFrame.fill(0);
     this.out.fill(0);

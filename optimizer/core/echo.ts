@@ -1,6 +1,10 @@
-// The echo rule: the far end's echo left in the output (metrics.residual_echo_db) at a delay the echo
-// canceller's tail does not reach. The tail is hot: the canceller resizes its adaptive filter with the
-// model it has learned kept, and learns the new partitions within the call.
+// The echo rule: the far end's echo left in the output (metrics.residual_echo_db) whose path runs past the
+// end of the echo canceller's tail. The tail is hot: the canceller resizes its adaptive filter with the
+// model it has learned kept, and learns the new partitions within the call. Since 2026-12-05 the canceller
+// places the tail's window on an echo whose strongest tap lies past it by itself (audio/dsp/echoDelay.ts,
+// up to 700 ms behind the far end), so a longer tail is asked for only where the peak is within the tail
+// and the path's dispersion after it is not: a 150 ms echo behind a 64 ms tail took the rule three
+// steps toward 190 ms (each judged, none cancelling until the last), and the window moves in about 2 s.
 import { fmt } from './curves.ts';
 import type { Finding } from './rules.ts';
 import { loss, type Situation } from './situation.ts';
@@ -15,6 +19,8 @@ const ECHO_ACT_DB = -20;
  * cancels (station 1's score on the demo's audio: 80.0 at 96 ms, 71.1 at 128 ms).
  */
 const TAIL_MARGIN_MS = 40;
+/** The canceller moves its window to an echo whose strongest tap lies past this point of the tail (echoDelay.ts). */
+const WINDOW_REACH_MS = 8;
 
 export function echoTail(c: Situation): Finding | null {
   const m = c.context.snapshot.metrics;
@@ -31,6 +37,14 @@ export function echoTail(c: Situation): Finding | null {
       rule: 'echo',
       priority,
       observation: `${seen}, within the ${fmt(tail, 0)} ms tail (the canceller has not converged yet, or the echo path is not linear)`,
+      moves: [],
+    };
+  }
+  if (at > tail - WINDOW_REACH_MS) {
+    return {
+      rule: 'echo',
+      priority,
+      observation: `${seen}, past the ${fmt(tail, 0)} ms tail: the canceller places its window on it (a bulk delay it finds itself), no longer tail needed`,
       moves: [],
     };
   }

@@ -5,14 +5,17 @@ import { gaussianSource, mulberry32 } from '../../../audio/metrics/random.ts';
 import { pinkNoise } from '../../../stations/sim/noise.ts';
 import { add, dbfs, dbToLin, delay, rms, speechLike, whiteNoise } from './signals.ts';
 
-/** A line-echo path: `bulkMs` of pure delay, then a decaying random response, -12 dB overall (ERL 12 dB). */
-function echoPath(sampleRate: number, bulkMs: number, seed: number): Float64Array {
+/**
+ * A line-echo path: `bulkMs` of pure delay, then a random response decaying with `decayMs` (over five of
+ * them), -12 dB overall (ERL 12 dB).
+ */
+function echoPath(sampleRate: number, bulkMs: number, seed: number, decayMs = 5): Float64Array {
   const g = gaussianSource(mulberry32(seed));
   const bulk = Math.round((bulkMs / 1000) * sampleRate);
-  const ir = new Float64Array(bulk + Math.round(0.025 * sampleRate));
+  const ir = new Float64Array(bulk + Math.round(((5 * decayMs) / 1000) * sampleRate));
   let energy = 0;
   for (let i = bulk; i < ir.length; i++) {
-    ir[i] = g() * Math.exp(-(i - bulk) / (0.006 * sampleRate));
+    ir[i] = g() * Math.exp(-(i - bulk) / (((decayMs * 1.2) / 1000) * sampleRate));
     energy += (ir[i] as number) ** 2;
   }
   const norm = dbToLin(-12) / Math.sqrt(energy);
@@ -87,16 +90,39 @@ test('echo canceller: a short echo late in a long tail (100 ms into 256 ms) remo
 test('echo canceller: a tail shorter than the echo path cancels much less (the parameter matters)', (t) => {
   const sr = 16000;
   const far = whiteNoise(sr, 4, dbToLin(-20), 22);
-  // Echo delayed by 40 ms: a 16 ms tail cannot reach it, a 64 ms tail can.
-  const mic = add(convolve(far, echoPath(sr, 40, 4)), whiteNoise(sr, 4, dbToLin(-70), 9));
+  // An echo path 10 ms behind the far end that rings for 50 ms: a 16 ms tail holds its first part only.
+  const mic = add(convolve(far, echoPath(sr, 10, 4, 10)), whiteNoise(sr, 4, dbToLin(-70), 9));
   const short = cancel(sr, 16, mic, far);
   const long = cancel(sr, 64, mic, far);
   const before = dbfs(mic, 2 * sr);
   const erleShort = before - dbfs(short.y, 2 * sr);
   const erleLong = before - dbfs(long.y, 2 * sr);
   t.diagnostic(`ERLE with 16 ms tail ${erleShort.toFixed(1)} dB, with 64 ms tail ${erleLong.toFixed(1)} dB`);
-  assert.ok(Math.abs(erleShort) < 2);
+  assert.ok(erleShort < 10, `ERLE ${erleShort} dB with the 16 ms tail`);
   assert.ok(erleLong >= 20);
+});
+
+test('echo canceller: an echo 200 ms behind the far end, past a 64 ms tail, is found and cancelled by >= 15 dB', (t) => {
+  // The tail's window moves to the echo's bulk delay (echoDelay.ts); before that, a 64 ms tail that
+  // starts at zero delay removed nothing of it, and the tail's ceiling (256 ms) is not far past it.
+  for (const sr of [16000, 8000]) {
+    const seconds = 8;
+    const far = speechLike(sr, seconds, -20, 8).signal;
+    const mic = add(convolve(far, echoPath(sr, 200, 4)), whiteNoise(sr, seconds, dbToLin(-65), 9));
+    const { y, ec } = cancel(sr, 64, mic, far);
+    const before = dbfs(mic, 4 * sr, seconds * sr);
+    const after = dbfs(y, 4 * sr + ec.latency, seconds * sr);
+    t.diagnostic(
+      `${sr} Hz: window from ${ec.windowStartMs.toFixed(0)} ms; seconds 4-8: ERLE ${(before - after).toFixed(1)} dB`,
+    );
+    assert.ok(ec.windowStartMs >= 184 && ec.windowStartMs <= 200, `window from ${ec.windowStartMs} ms`);
+    assert.ok(before - after >= 15, `ERLE ${before - after} dB at ${sr} Hz`);
+  }
+  // No echo in the microphone (the far end is not in it): the window stays at zero delay.
+  const sr = 16000;
+  const far = speechLike(sr, 6, -20, 8).signal;
+  const { ec } = cancel(sr, 64, speechLike(sr, 6, -26, 31).signal, far);
+  assert.equal(ec.windowStartMs, 0);
 });
 
 test('echo canceller without a reference is a pure delay of the near end', () => {

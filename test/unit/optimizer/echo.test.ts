@@ -1,5 +1,6 @@
-// The residual echo in the scorecard and the echo rule (optimizer/core/echo.ts): an echo past the
-// canceller's tail asks for a longer tail, in effect at once (the canceller resizes in place).
+// The residual echo in the scorecard and the echo rule (optimizer/core/echo.ts): an echo whose path runs
+// past the end of the canceller's tail asks for a longer tail, in effect at once (the canceller resizes in
+// place); one whose strongest tap lies past the tail is the canceller's own to reach (its bulk delay).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scoreSnapshot } from '../../../optimizer/core/index.ts';
@@ -25,14 +26,18 @@ test('scorecard: the residual echo scores 1 at 30 dB down, 0 at 3 dB down; absen
   assert.ok(echoed < clean * 0.85, `${clean} -> ${echoed}`);
 });
 
-test('controller: an echo past the tail lengthens the tail toward it; within the tail or faint, no move', () => {
-  const past = first(1, { residual_echo_db: -6, echo_delay_ms: 150 });
+test('controller: an echo running past the tail lengthens it; one beyond the tail, within it or faint, no move', () => {
+  const past = first(1, { residual_echo_db: -6, echo_delay_ms: 50 });
   const t = proposal(past, 'echo_canceller_tail_ms');
   assert.ok(t, past.analysis);
-  // 64 -> one max step (32 ms) toward 190 ms; hot, so it is judged within the call like any other move.
-  assert.equal(t.new, 96);
-  assert.match(t.reason, /150 ms behind it: past the 64 ms echo canceller tail, lengthening it$/);
+  // 64 -> toward 90 ms (the peak and 40 ms of path after it); hot, so it is judged within the call.
+  assert.equal(t.new, 90);
+  assert.match(t.reason, /50 ms behind it: past the 64 ms echo canceller tail, lengthening it$/);
   assert.doesNotMatch(past.analysis, /queued for the next call/);
+  // The strongest tap past the tail: the canceller moves its window there itself.
+  const beyond = first(1, { residual_echo_db: -6, echo_delay_ms: 150 });
+  assert.equal(proposal(beyond, 'echo_canceller_tail_ms'), undefined);
+  assert.match(beyond.analysis, /the canceller places its window on it/);
   const within = first(1, { residual_echo_db: -6, echo_delay_ms: 20 });
   assert.equal(proposal(within, 'echo_canceller_tail_ms'), undefined);
   assert.match(within.analysis, /within the 64 ms tail/);

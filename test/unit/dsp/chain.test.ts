@@ -235,8 +235,10 @@ test('chain: far-end reference cancels echo at station 1; without one the chain 
 
 test('chain: lengthening the echo tail mid-call reaches an echo the default tail cannot', (t) => {
   const far = whiteNoise(SR, 6, dbToLin(-20), 5);
-  // Past the default 64 ms tail.
-  const echo = reflection(far, 80);
+  // A path from 20 to 80 ms: its strongest tap is within the default 64 ms tail (so the canceller keeps its
+  // window at zero delay, echoDelay.ts), its second reflection, 4 dB down, is past it.
+  const late = reflection(far, 80);
+  const echo = reflection(far, 20).map((v, i) => v + 0.63 * (late[i] as number));
   const params = { noise_suppression_db: 0, agc_max_gain_db: 0 };
   const run = (change: boolean) => {
     const chain = createChain(1, params, { sampleRate: SR });

@@ -9,16 +9,24 @@
 // The estimate is the residual-echo metric's own detector (audio/metrics/residualEcho.ts: both signals
 // whitened by one predictor fitted to the far end, cross-correlated at lags up to 700 ms, a path window
 // that must stand SIGNIFICANCE times above chance) run on the canceller's input rather than the station's
-// output: the echo is all there, so the strongest tap is the echo path's. It is read every READ_MS of audio
-// (the detector costs about 8 ms a reading), and the window moves only when two readings in a row agree
+// output: the echo is all there, so the strongest tap is the echo path's. A reading costs about 8 ms (3 s
+// of both signals at 8 kHz), about as much as a second of the canceller itself at a 64 ms tail, so it is
+// taken only while the canceller has no working model, every READ_EVERY_MS, every SLOW_READ_MS once
+// IDLE_READS readings in a row found nothing to move to, and READ_MS after one that did (to confirm
+// it). The window moves only when two readings in a row agree
 // that the echo's strongest tap lies outside the window, and the canceller has no working model: an echo
 // whose peak the tail reaches from zero delay changes nothing (its dispersion past the tail is the tail
 // rule's, optimizer/core/echo.ts), so the canceller works as it did wherever the tail reached. A move
 // starts the canceller's search over, so a model that cancels is never thrown away for one.
 import { ResidualEcho } from '../metrics/residualEcho.ts';
 
-/** Audio between two readings of the echo's delay, ms. */
+/** Audio the detector takes in at a time, ms, and between a reading that found an echo and the next. */
 const READ_MS = 500;
+/** Audio between two readings otherwise, ms... */
+const READ_EVERY_MS = 1000;
+/** ...and once this many readings in a row found nothing to move to. */
+const IDLE_READS = 4;
+const SLOW_READ_MS = 2000;
 /**
  * The window starts this far before the echo's strongest tap (an echo path's energy before its peak), or
  * a quarter of the tail if that is less, so the peak stays well inside a short tail after the start is
@@ -44,6 +52,8 @@ export class EchoDelay {
   private readonly pendingMic: Float32Array;
   private pending = 0;
   private candidateMs: number | null = null;
+  private sinceRead = 0;
+  private idle = 0;
 
   /** `block`: the canceller's block, in samples; the window moves by whole blocks. */
   constructor(sampleRate: number, block: number, maxMs = 700) {
@@ -97,6 +107,7 @@ export class EchoDelay {
       if (this.pending === this.pendingFar.length) {
         this.meter.push(this.pendingFar, this.pendingMic);
         this.pending = 0;
+        this.sinceRead += READ_MS;
         moved = this.reconsider(tailMs, working) || moved;
       }
     }
@@ -105,13 +116,24 @@ export class EchoDelay {
 
   /** One reading of the echo's delay; moves the window when two in a row place the echo outside it. */
   private reconsider(tailMs: number, working: boolean): boolean {
-    const r = this.meter.read();
-    const at = r !== null && r.delayMs !== null && r.residualDb > ACT_DB ? r.delayMs : null;
-    const start = this.delayMs;
-    if (at === null || working || (at >= start && at <= start + tailMs - REACH_MS)) {
+    if (working) {
       this.candidateMs = null;
       return false;
     }
+    const every =
+      this.candidateMs !== null ? READ_MS : this.idle >= IDLE_READS ? SLOW_READ_MS : READ_EVERY_MS;
+    if (this.sinceRead < every) return false;
+    this.sinceRead = 0;
+    const r = this.meter.read();
+    const at = r !== null && r.delayMs !== null && r.residualDb > ACT_DB ? r.delayMs : null;
+    const start = this.delayMs;
+    if (at === null || (at >= start && at <= start + tailMs - REACH_MS)) {
+      // A reading (not the detector waiting for enough audio or a far end) with nothing to move to.
+      if (r !== null) this.idle++;
+      this.candidateMs = null;
+      return false;
+    }
+    this.idle = 0;
     const agreed = this.candidateMs !== null && Math.abs(this.candidateMs - at) <= AGREE_MS;
     this.candidateMs = at;
     if (!agreed) return false;
@@ -133,5 +155,7 @@ export class EchoDelay {
     this.meter.reset();
     this.pending = 0;
     this.candidateMs = null;
+    this.sinceRead = 0;
+    this.idle = 0;
   }
 }

@@ -11,9 +11,12 @@
 // that must stand SIGNIFICANCE times above chance) run on the canceller's input rather than the station's
 // output: the echo is all there, so the strongest tap is the echo path's. A reading costs about 8 ms (3 s
 // of both signals at 8 kHz), about as much as a second of the canceller itself at a 64 ms tail, so it is
-// taken only while the canceller has no working model, every READ_EVERY_MS, every SLOW_READ_MS once
-// IDLE_READS readings in a row found nothing to move to, and READ_MS after one that did (to confirm
-// it). The window moves only when two readings in a row agree
+// taken only while the canceller has no working model (the detector is not even fed then), every
+// READ_EVERY_MS, less often the longer readings in a row find nothing to move to (IDLE_READS), and
+// READ_MS after one that did (to confirm it). Wideband input reaches the detector decimated to 8 kHz by
+// averaging (the same filter on both signals keeps the echo path between them; the detector's own
+// anti-alias filter cost a millisecond per half second). The window moves only when two readings in a
+// row agree
 // that the echo's strongest tap lies outside the window, and the canceller has no working model: an echo
 // whose peak the tail reaches from zero delay changes nothing (its dispersion past the tail is the tail
 // rule's, optimizer/core/echo.ts), so the canceller works as it did wherever the tail reached. A move
@@ -22,11 +25,14 @@ import { ResidualEcho } from '../metrics/residualEcho.ts';
 
 /** Audio the detector takes in at a time, ms, and between a reading that found an echo and the next. */
 const READ_MS = 500;
-/** Audio between two readings otherwise, ms... */
+/** Audio between two readings otherwise, ms, by how many readings in a row found nothing to move to. */
 const READ_EVERY_MS = 1000;
-/** ...and once this many readings in a row found nothing to move to. */
-const IDLE_READS = 4;
-const SLOW_READ_MS = 2000;
+const IDLE_READS: readonly { after: number; ms: number }[] = [
+  { after: 12, ms: 4000 },
+  { after: 4, ms: 2000 },
+];
+/** The rate the detector runs at where the input's is a multiple of it. */
+const DETECT_RATE = 8000;
 /**
  * The window starts this far before the echo's strongest tap (an echo path's energy before its peak), or
  * a quarter of the tail if that is less, so the peak stays well inside a short tail after the start is
@@ -54,14 +60,23 @@ export class EchoDelay {
   private candidateMs: number | null = null;
   private sinceRead = 0;
   private idle = 0;
+  // Decimation by averaging `factor` samples: the running sums and how many they hold.
+  private readonly factor: number;
+  private sumFar = 0;
+  private sumMic = 0;
+  private phase = 0;
+  /** The detector holds audio (it is cleared while the canceller works). */
+  private fed = false;
 
   /** `block`: the canceller's block, in samples; the window moves by whole blocks. */
   constructor(sampleRate: number, block: number, maxMs = 700) {
     this.sampleRate = sampleRate;
     this.block = block;
     this.hist = new Float32Array(Math.ceil((maxMs / 1000) * sampleRate) + block);
-    this.meter = new ResidualEcho(sampleRate);
-    const n = Math.round((READ_MS / 1000) * sampleRate);
+    this.factor = sampleRate > DETECT_RATE && sampleRate % DETECT_RATE === 0 ? sampleRate / DETECT_RATE : 1;
+    const rate = sampleRate / this.factor;
+    this.meter = new ResidualEcho(rate);
+    const n = Math.round((READ_MS / 1000) * rate);
     this.pendingFar = new Float32Array(n);
     this.pendingMic = new Float32Array(n);
   }
@@ -97,31 +112,37 @@ export class EchoDelay {
       if (r < 0) r += L;
       out[i] = h[r] as number;
     }
+    if (working) {
+      if (this.fed || this.pending > 0 || this.phase > 0) this.clearDetector();
+      return false;
+    }
     let moved = false;
-    for (let i = 0; i < far.length; ) {
-      const m = Math.min(far.length - i, this.pendingFar.length - this.pending);
-      this.pendingFar.set(far.subarray(i, i + m), this.pending);
-      this.pendingMic.set(mic.subarray(i, i + m), this.pending);
-      this.pending += m;
-      i += m;
-      if (this.pending === this.pendingFar.length) {
-        this.meter.push(this.pendingFar, this.pendingMic);
-        this.pending = 0;
-        this.sinceRead += READ_MS;
-        moved = this.reconsider(tailMs, working) || moved;
-      }
+    const f = this.factor;
+    for (let i = 0; i < far.length; i++) {
+      this.sumFar += far[i] as number;
+      this.sumMic += mic[i] as number;
+      if (++this.phase < f) continue;
+      this.pendingFar[this.pending] = this.sumFar / f;
+      this.pendingMic[this.pending] = this.sumMic / f;
+      this.sumFar = 0;
+      this.sumMic = 0;
+      this.phase = 0;
+      if (++this.pending < this.pendingFar.length) continue;
+      this.meter.push(this.pendingFar, this.pendingMic);
+      this.fed = true;
+      this.pending = 0;
+      this.sinceRead += READ_MS;
+      moved = this.reconsider(tailMs) || moved;
     }
     return moved;
   }
 
   /** One reading of the echo's delay; moves the window when two in a row place the echo outside it. */
-  private reconsider(tailMs: number, working: boolean): boolean {
-    if (working) {
-      this.candidateMs = null;
-      return false;
-    }
+  private reconsider(tailMs: number): boolean {
     const every =
-      this.candidateMs !== null ? READ_MS : this.idle >= IDLE_READS ? SLOW_READ_MS : READ_EVERY_MS;
+      this.candidateMs !== null
+        ? READ_MS
+        : (IDLE_READS.find((x) => this.idle >= x.after)?.ms ?? READ_EVERY_MS);
     if (this.sinceRead < every) return false;
     this.sinceRead = 0;
     const r = this.meter.read();
@@ -148,14 +169,23 @@ export class EchoDelay {
     return true;
   }
 
+  /** The detector's audio and readings, gone (a new call, or a canceller that works and needs none). */
+  private clearDetector(): void {
+    this.meter.reset();
+    this.fed = false;
+    this.pending = 0;
+    this.sumFar = 0;
+    this.sumMic = 0;
+    this.phase = 0;
+    this.candidateMs = null;
+    this.sinceRead = 0;
+    this.idle = 0;
+  }
+
   reset(): void {
     this.hist.fill(0);
     this.w = 0;
     this.delay = 0;
-    this.meter.reset();
-    this.pending = 0;
-    this.candidateMs = null;
-    this.sinceRead = 0;
-    this.idle = 0;
+    this.clearDetector();
   }
 }

@@ -418,6 +418,11 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
   };
+  // The same reading tells the canceller where an echo past its tail is (audio/dsp/echoDelay.ts), so it
+  // runs no detector of its own.
+  state.chain.observeEcho(
+    echo === null ? null : { residualDb: echo.residualDb, delayMs: metrics.echo_delay_ms ?? null },
+  );
   return { output, metrics };
 }
 

@@ -29,6 +29,7 @@ import { Compressor } from './compressor.ts';
 import { DcBlocker } from './dcBlocker.ts';
 import { Declipper } from './declipper.ts';
 import { EchoCanceller } from './echoCanceller.ts';
+import type { EchoSeen } from './echoDelay.ts';
 import { HighPassFilter } from './highpass.ts';
 import { HumCanceller } from './humCanceller.ts';
 import { InputGain } from './inputGain.ts';
@@ -103,6 +104,12 @@ export interface DspChain {
    * echo canceller the near end holds echo, which the canceller rightly removes.
    */
   readonly tapLatencySamples: number;
+  /**
+   * A reading of the echo left in the output (the station's residual-echo metric, its delay as the echo
+   * canceller sees it: the chain's blocks after the canceller taken out), for the canceller to place its
+   * tail's window on an echo past it (echoDelay.ts); nothing where the chain has no canceller.
+   */
+  observeEcho(seen: EchoSeen | null): void;
   setParams(next: Readonly<Record<string, number>>): SetParamsResult;
   /** Parameters in effect now. */
   params(): Record<string, number>;
@@ -339,6 +346,10 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
         } else s.block.process(buf);
       }
       return buf;
+    },
+
+    observeEcho(seen) {
+      echo?.observeEcho(seen);
     },
 
     setParams(next) {

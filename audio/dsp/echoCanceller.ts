@@ -48,7 +48,7 @@
 //
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.
-import { EchoDelay } from './echoDelay.ts';
+import { EchoDelay, type EchoSeen } from './echoDelay.ts';
 import { PartitionedFilters } from './echoFilter.ts';
 import { HighPassFilter } from './highpass.ts';
 import type { AudioBlock } from './types.ts';
@@ -246,8 +246,7 @@ export class EchoCanceller implements AudioBlock {
     if (far !== undefined) {
       if (this.ref.length < far.length) this.ref = new Float32Array(far.length);
       ref = this.ref.subarray(0, far.length);
-      const working = this.gain > 0 && this.erleDb() >= KEEP_MODEL_ERLE_DB;
-      if (this.align.process(far, buf, this.tail, working, ref)) this.realign();
+      if (this.align.process(far, buf, this.tail, this.working(), ref)) this.realign();
     }
     const b = this.block;
     const mic = this.mic;
@@ -435,6 +434,24 @@ export class EchoCanceller implements AudioBlock {
         this.spuriousBlocks = 0;
       }
     } else this.spuriousBlocks = 0;
+  }
+
+  /**
+   * A reading of the echo left after the canceller (the station's residual-echo metric), its delay from
+   * the far end to the canceller's output (so one block more than the path's): where the tail's window
+   * belongs, when the echo's peak lies outside it and the canceller has no working model. From the first
+   * one on, the canceller runs no detector of its own (echoDelay.ts).
+   */
+  observeEcho(seen: EchoSeen | null): void {
+    const blockMs = (1000 * this.block) / this.sampleRate;
+    const at = seen === null || seen.delayMs === null ? null : Math.max(0, seen.delayMs - blockMs);
+    const reading = seen === null ? null : { residualDb: seen.residualDb, delayMs: at };
+    if (this.align.observe(reading, this.tail, this.working())) this.realign();
+  }
+
+  /** A model that removes echo: the foreground is trusted and cancels at least KEEP_MODEL_ERLE_DB. */
+  private working(): boolean {
+    return this.gain > 0 && this.erleDb() >= KEEP_MODEL_ERLE_DB;
   }
 
   /**

@@ -6,21 +6,23 @@
 // delay estimator; Speex's MDF, and this canceller until 2026-12-05, did not (generated profiles: 42 of 96
 // echo-canceller stations carry echo, delays 0-300 ms; the tail rule grows the tail 32 ms a step).
 //
-// The estimate is the residual-echo metric's own detector (audio/metrics/residualEcho.ts: both signals
-// whitened by one predictor fitted to the far end, cross-correlated at lags up to 700 ms, a path window
-// that must stand SIGNIFICANCE times above chance) run on the canceller's input rather than the station's
-// output: the echo is all there, so the strongest tap is the echo path's. A reading costs about 8 ms (3 s
-// of both signals at 8 kHz), about as much as a second of the canceller itself at a 64 ms tail, so it is
-// taken only while the canceller has no working model (the detector is not even fed then), every
-// READ_EVERY_MS, less often the longer readings in a row find nothing to move to (IDLE_READS), and
-// READ_MS after one that did (to confirm it). Wideband input reaches the detector decimated to 8 kHz by
-// averaging (the same filter on both signals keeps the echo path between them; the detector's own
-// anti-alias filter cost a millisecond per half second). The window moves only when two readings in a
-// row agree
-// that the echo's strongest tap lies outside the window, and the canceller has no working model: an echo
-// whose peak the tail reaches from zero delay changes nothing (its dispersion past the tail is the tail
-// rule's, optimizer/core/echo.ts), so the canceller works as it did wherever the tail reached. A move
-// starts the canceller's search over, so a model that cancels is never thrown away for one.
+// The readings are the residual-echo metric's (audio/metrics/residualEcho.ts: both signals whitened by one
+// predictor fitted to the far end, cross-correlated at lags up to 700 ms, a path window that must stand
+// SIGNIFICANCE times above chance). In a station (stations/pipeline.ts) they are the station's own
+// `residual_echo_db` reading of its output, once a segment (observe), which it takes anyway: the echo
+// the canceller leaves is all there, at the delay the canceller sees. A canceller on its own (the echo
+// bench, a test) runs the detector on its input instead, until a reading is given to it: a reading costs
+// about 8 ms (3 s of both signals at 8 kHz), about as much as a second of the canceller itself at a 64
+// ms tail, so it is taken only while the canceller has no working model (the detector is not even fed
+// then), every READ_EVERY_MS, less often the longer readings in a row find nothing to move to
+// (IDLE_READS), and READ_MS after one that did (to confirm it); wideband input reaches it decimated to 8
+// kHz by averaging (the same filter on both signals keeps the echo path between them).
+//
+// The window moves when a station reading (or two of the own detector's in a row, half a second apart,
+// which then agree) places the echo's strongest tap outside it, and the canceller has no working model: an echo whose peak the tail reaches from zero delay changes
+// nothing (its dispersion past the tail is the tail rule's, optimizer/core/echo.ts), so the canceller
+// works as it did wherever the tail reached. A move starts the canceller's search over, so a model that
+// cancels is never thrown away for one.
 import { ResidualEcho } from '../metrics/residualEcho.ts';
 
 /** Audio the detector takes in at a time, ms, and between a reading that found an echo and the next. */
@@ -46,6 +48,12 @@ const ACT_DB = -30;
 /** Two readings agree when their delays are this close, ms. */
 const AGREE_MS = 16;
 
+/** A reading of the echo: its share of the signal read (dB) and its strongest tap's delay (ms), if any. */
+export interface EchoSeen {
+  readonly residualDb: number;
+  readonly delayMs: number | null;
+}
+
 export class EchoDelay {
   /** The far end's history, as a ring: the newest sample at `w - 1`. */
   private readonly hist: Float32Array;
@@ -67,6 +75,8 @@ export class EchoDelay {
   private phase = 0;
   /** The detector holds audio (it is cleared while the canceller works). */
   private fed = false;
+  /** Readings come from outside (observe): the own detector is not run. */
+  private external = false;
 
   /** `block`: the canceller's block, in samples; the window moves by whole blocks. */
   constructor(sampleRate: number, block: number, maxMs = 700) {
@@ -112,8 +122,9 @@ export class EchoDelay {
       if (r < 0) r += L;
       out[i] = h[r] as number;
     }
-    if (working) {
+    if (working || this.external) {
       if (this.fed || this.pending > 0 || this.phase > 0) this.clearDetector();
+      if (working) this.candidateMs = null;
       return false;
     }
     let moved = false;
@@ -137,7 +148,20 @@ export class EchoDelay {
     return moved;
   }
 
-  /** One reading of the echo's delay; moves the window when two in a row place the echo outside it. */
+  /**
+   * A reading from outside (the station's residual-echo metric), its delay as the canceller's input has
+   * it: from then on the canceller's own detector is not run. Returns true when the window moved.
+   */
+  observe(seen: EchoSeen | null, tailMs: number, working: boolean): boolean {
+    this.external = true;
+    if (working) {
+      this.candidateMs = null;
+      return false;
+    }
+    return this.decide(seen, tailMs, false);
+  }
+
+  /** The own detector's reading, when one is due. */
   private reconsider(tailMs: number): boolean {
     const every =
       this.candidateMs !== null
@@ -145,7 +169,11 @@ export class EchoDelay {
         : (IDLE_READS.find((x) => this.idle >= x.after)?.ms ?? READ_EVERY_MS);
     if (this.sinceRead < every) return false;
     this.sinceRead = 0;
-    const r = this.meter.read();
+    return this.decide(this.meter.read(), tailMs, true);
+  }
+
+  /** Moves the window when this reading (`confirm`: and the one before it) places the echo's peak outside it. */
+  private decide(r: EchoSeen | null, tailMs: number, confirm: boolean): boolean {
     const at = r !== null && r.delayMs !== null && r.residualDb > ACT_DB ? r.delayMs : null;
     const start = this.delayMs;
     if (at === null || (at >= start && at <= start + tailMs - REACH_MS)) {
@@ -157,7 +185,7 @@ export class EchoDelay {
     this.idle = 0;
     const agreed = this.candidateMs !== null && Math.abs(this.candidateMs - at) <= AGREE_MS;
     this.candidateMs = at;
-    if (!agreed) return false;
+    if (confirm && !agreed) return false;
     // From zero where the tail reaches the peak from there (the canceller as it always was), else a whole
     // number of blocks before the echo's strongest tap.
     const wantMs = at <= tailMs - REACH_MS ? 0 : Math.max(0, at - Math.min(PRE_MS, tailMs / 4));
@@ -186,6 +214,7 @@ export class EchoDelay {
     this.hist.fill(0);
     this.w = 0;
     this.delay = 0;
+    this.external = false;
     this.clearDetector();
   }
 }

@@ -383,3 +383,30 @@ test('pipeline: input clipped upstream reads in input_clipping_ratio; the declip
   const quiet = runCall(simulateCall({ impairments: clean, callIndex: 0, seed: 3, segments: 2 }), 4, {});
   assert.ok(quiet.every((m) => m.input_clipping_ratio === 0));
 });
+
+test('pipeline: an echo 200 ms behind the far end, past the default tail, is cancelled once the station reads it', (t) => {
+  // The station's residual-echo reading of its output tells the canceller where the echo is
+  // (audio/dsp/echoDelay.ts): before 2026-12-05 the default 64 ms tail, starting at zero delay, never
+  // reached it, and the tail rule took 32 ms a step toward it.
+  const set = setOf(
+    {
+      '1': {
+        level_db: -30,
+        noise: { type: 'white', snr_db: 45 },
+        echo: { delay_ms: 200, gain_db: -12, far_level_db: -20, dispersion_ms: 10 },
+      },
+    },
+    RATES,
+  );
+  const call = simulateCall({ impairments: set, callIndex: 0, seed: 5, segments: 8 });
+  const echo = runCall(call, 1, defaultsForStation(1)).map((m) => m.residual_echo_db);
+  t.diagnostic(
+    `residual echo per second: ${echo.map((v) => (v === null ? '-' : v.toFixed(1))).join(', ')} dB`,
+  );
+  const read = echo.filter((v): v is number => v !== null);
+  assert.ok(read.length >= 4 && read[0]! > -15, `the echo is there first: ${echo.join(', ')}`);
+  assert.ok(
+    echo.slice(-2).every((v) => v !== null && v <= -20),
+    `and cancelled at the end: ${echo.join(', ')}`,
+  );
+});

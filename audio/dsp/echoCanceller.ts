@@ -438,9 +438,8 @@ export class EchoCanceller implements AudioBlock {
 
   /**
    * A reading of the echo left after the canceller (the station's residual-echo metric), its delay from
-   * the far end to the canceller's output (so one block more than the path's): where the tail's window
-   * belongs, when the echo's peak lies outside it and the canceller has no working model. From the first
-   * one on, the canceller runs no detector of its own (echoDelay.ts).
+   * the far end to the canceller's output (one block more than the path's), for the tail's window
+   * (echoDelay.ts); from the first one on, the canceller runs no detector of its own.
    */
   observeEcho(seen: EchoSeen | null): void {
     const blockMs = (1000 * this.block) / this.sampleRate;

@@ -158,8 +158,10 @@ function buildStage(name: AudioBlockName, sr: number, params: Params, hasHighpas
   switch (name) {
     case 'echo_canceller': {
       // The tail sizes the adaptive filter; a change resizes it with the converged model kept.
+      // The station's residual-echo reading places the tail's window (DspChain.observeEcho).
       const b = new EchoCanceller(sr, {
         tailMs: p(params, 'echo_canceller_tail_ms'),
+        findDelay: false,
         ...(hasHighpass ? {} : { inputHighpassHz: ECHO_INPUT_HIGHPASS_HZ }),
       });
       return { name, block: b, update: (x) => b.setTail(p(x, 'echo_canceller_tail_ms')) };

@@ -66,6 +66,8 @@ export interface EchoCancellerSettings {
    * high-pass before its echo canceller for the same reason.
    */
   inputHighpassHz?: number;
+  /** Reads the echo's delay from its own input (echoDelay.ts; default), or only as given (observeEcho). */
+  findDelay?: boolean;
 }
 
 const BLOCK_MS = 8;
@@ -173,7 +175,7 @@ export class EchoCanceller implements AudioBlock {
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
-    this.align = new EchoDelay(sampleRate, b);
+    this.align = new EchoDelay(sampleRate, b, settings.findDelay ?? true);
   }
 
   get tailMs(): number {
@@ -453,10 +455,7 @@ export class EchoCanceller implements AudioBlock {
     return this.gain > 0 && this.erleDb() >= KEEP_MODEL_ERLE_DB;
   }
 
-  /**
-   * The window moved to where the echo is: the model of the old window, and the far-end spectra it was
-   * built on, are of no use. Starts the search over; the microphone and the output keep their timing.
-   */
+  /** The window moved to the echo: the old window's model and far-end spectra go; timing stays. */
   private realign(): void {
     this.filters.reset();
     this.fgErr = this.micErr;

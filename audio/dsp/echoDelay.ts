@@ -43,7 +43,7 @@ const DETECT_RATE = 8000;
 const PRE_MS = 10;
 /** The strongest tap is within reach when it sits this far inside the window's end (one block). */
 const REACH_MS = 8;
-/** An echo this far under the input (its share of the input's energy, dB) is not worth a move. */
+/** An echo this far under the signal read (its share of that signal's energy, dB) is not worth a move. */
 const ACT_DB = -30;
 /** Two readings agree when their delays are this close, ms. */
 const AGREE_MS = 16;
@@ -61,7 +61,8 @@ export class EchoDelay {
   private delay = 0;
   private readonly block: number;
   private readonly sampleRate: number;
-  private readonly meter: ResidualEcho;
+  /** The own detector and what it takes in: none where readings only come from outside. */
+  private readonly meter: ResidualEcho | undefined;
   private readonly pendingFar: Float32Array;
   private readonly pendingMic: Float32Array;
   private pending = 0;
@@ -79,8 +80,10 @@ export class EchoDelay {
   private external = false;
   private readonly detect: boolean;
 
-  /** `block`: the canceller's block, in samples; the window moves by whole blocks. */
-  /** `detect`: run the own detector until a reading comes from outside (observe); false: never. */
+  /**
+   * `block`: the canceller's block, in samples (the window moves by whole blocks); `detect`: run the own
+   * detector until a reading comes from outside (observe), or (false) never.
+   */
   constructor(sampleRate: number, block: number, detect = true, maxMs = 700) {
     this.detect = detect;
     this.external = !detect;
@@ -89,8 +92,8 @@ export class EchoDelay {
     this.hist = new Float32Array(Math.ceil((maxMs / 1000) * sampleRate) + block);
     this.factor = sampleRate > DETECT_RATE && sampleRate % DETECT_RATE === 0 ? sampleRate / DETECT_RATE : 1;
     const rate = sampleRate / this.factor;
-    this.meter = new ResidualEcho(rate);
-    const n = Math.round((READ_MS / 1000) * rate);
+    this.meter = detect ? new ResidualEcho(rate) : undefined;
+    const n = detect ? Math.round((READ_MS / 1000) * rate) : 0;
     this.pendingFar = new Float32Array(n);
     this.pendingMic = new Float32Array(n);
   }
@@ -126,7 +129,8 @@ export class EchoDelay {
       if (r < 0) r += L;
       out[i] = h[r] as number;
     }
-    if (working || this.external) {
+    const meter = this.meter;
+    if (working || this.external || meter === undefined) {
       if (this.fed || this.pending > 0 || this.phase > 0) this.clearDetector();
       if (working) this.candidateMs = null;
       return false;
@@ -143,11 +147,11 @@ export class EchoDelay {
       this.sumMic = 0;
       this.phase = 0;
       if (++this.pending < this.pendingFar.length) continue;
-      this.meter.push(this.pendingFar, this.pendingMic);
+      meter.push(this.pendingFar, this.pendingMic);
       this.fed = true;
       this.pending = 0;
       this.sinceRead += READ_MS;
-      moved = this.reconsider(tailMs) || moved;
+      moved = this.reconsider(meter, tailMs) || moved;
     }
     return moved;
   }
@@ -166,14 +170,14 @@ export class EchoDelay {
   }
 
   /** The own detector's reading, when one is due. */
-  private reconsider(tailMs: number): boolean {
+  private reconsider(meter: ResidualEcho, tailMs: number): boolean {
     const every =
       this.candidateMs !== null
         ? READ_MS
         : (IDLE_READS.find((x) => this.idle >= x.after)?.ms ?? READ_EVERY_MS);
     if (this.sinceRead < every) return false;
     this.sinceRead = 0;
-    return this.decide(this.meter.read(), tailMs, true);
+    return this.decide(meter.read(), tailMs, true);
   }
 
   /** Moves the window when this reading (`confirm`: and the one before it) places the echo's peak outside it. */
@@ -203,7 +207,7 @@ export class EchoDelay {
 
   /** The detector's audio and readings, gone (a new call, or a canceller that works and needs none). */
   private clearDetector(): void {
-    this.meter.reset();
+    this.meter?.reset();
     this.fed = false;
     this.pending = 0;
     this.sumFar = 0;

@@ -21,6 +21,8 @@ const ECHO_ACT_DB = -20;
 const TAIL_MARGIN_MS = 40;
 /** The canceller moves its window to an echo whose strongest tap lies past this point of the tail (echoDelay.ts). */
 const WINDOW_REACH_MS = 8;
+/** `echo_delay_ms` holds the canceller's own block beside the path (stations/pipeline.ts), as the canceller reads it. */
+const CANCELLER_BLOCK_MS = 8;
 
 export function echoTail(c: Situation): Finding | null {
   const m = c.context.snapshot.metrics;
@@ -40,7 +42,7 @@ export function echoTail(c: Situation): Finding | null {
       moves: [],
     };
   }
-  if (at > tail - WINDOW_REACH_MS) {
+  if (at - CANCELLER_BLOCK_MS > tail - WINDOW_REACH_MS) {
     return {
       rule: 'echo',
       priority,

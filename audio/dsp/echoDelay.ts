@@ -98,11 +98,7 @@ export class EchoDelay {
     this.pendingMic = new Float32Array(n);
   }
 
-  /** The window's start: how far the far end is held back before the adaptive filter sees it, samples. */
-  get delaySamples(): number {
-    return this.delay;
-  }
-
+  /** The window's start: how far the far end is held back before the adaptive filter sees it, ms. */
   get delayMs(): number {
     return (1000 * this.delay) / this.sampleRate;
   }
@@ -132,7 +128,6 @@ export class EchoDelay {
     const meter = this.meter;
     if (working || this.external || meter === undefined) {
       if (this.fed || this.pending > 0 || this.phase > 0) this.clearDetector();
-      if (working) this.candidateMs = null;
       return false;
     }
     let moved = false;

@@ -70,7 +70,8 @@ export interface EchoCancellerSettings {
   findDelay?: boolean;
 }
 
-const BLOCK_MS = 8;
+/** The canceller's block (and its latency), ms: a power of two of samples near it (64 at 8 kHz, 128 at 16). */
+export const BLOCK_MS = 8;
 const MU = 0.5;
 // Line echo has at least 6 dB of return loss (ITU-T G.168 assumes 6 dB ERL): a near-end peak above
 // half the far-end peak cannot be echo alone.

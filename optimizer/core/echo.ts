@@ -5,6 +5,7 @@
 // up to 700 ms behind the far end), so a longer tail is asked for only where the peak is within the tail
 // and the path's dispersion after it is not: a 150 ms echo behind a 64 ms tail took the rule three
 // steps toward 190 ms (each judged, none cancelling until the last), and the window moves in about 2 s.
+import { BLOCK_MS as CANCELLER_BLOCK_MS } from '../../audio/dsp/echoCanceller.ts';
 import { fmt } from './curves.ts';
 import type { Finding } from './rules.ts';
 import { loss, type Situation } from './situation.ts';
@@ -21,8 +22,6 @@ const ECHO_ACT_DB = -20;
 const TAIL_MARGIN_MS = 40;
 /** The canceller moves its window to an echo whose strongest tap lies past this point of the tail (echoDelay.ts). */
 const WINDOW_REACH_MS = 8;
-/** `echo_delay_ms` holds the canceller's own block beside the path (stations/pipeline.ts), as the canceller reads it. */
-const CANCELLER_BLOCK_MS = 8;
 
 export function echoTail(c: Situation): Finding | null {
   const m = c.context.snapshot.metrics;
@@ -42,6 +41,7 @@ export function echoTail(c: Situation): Finding | null {
       moves: [],
     };
   }
+  // `echo_delay_ms` holds the canceller's own block beside the path (stations/pipeline.ts).
   if (at - CANCELLER_BLOCK_MS > tail - WINDOW_REACH_MS) {
     return {
       rule: 'echo',

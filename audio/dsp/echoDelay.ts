@@ -78,15 +78,12 @@ export class EchoDelay {
   private fed = false;
   /** Readings come from outside (observe): the own detector is not run. */
   private external = false;
-  private readonly detect: boolean;
 
   /**
    * `block`: the canceller's block, in samples (the window moves by whole blocks); `detect`: run the own
    * detector until a reading comes from outside (observe), or (false) never.
    */
   constructor(sampleRate: number, block: number, detect = true, maxMs = 700) {
-    this.detect = detect;
-    this.external = !detect;
     this.sampleRate = sampleRate;
     this.block = block;
     this.hist = new Float32Array(Math.ceil((maxMs / 1000) * sampleRate) + block);
@@ -217,7 +214,7 @@ export class EchoDelay {
     this.hist.fill(0);
     this.w = 0;
     this.delay = 0;
-    this.external = !this.detect;
+    this.external = false;
     this.clearDetector();
   }
 }

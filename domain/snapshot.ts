@@ -56,6 +56,7 @@ export function buildSnapshot(input: SnapshotInput, now = Date.now()): StationSn
       input_speech_level_dbov: input.metrics.input_speech_level_dbov ?? null,
       sample_rate_hz: input.metrics.sample_rate_hz ?? null,
       input_clipping_ratio: input.metrics.input_clipping_ratio ?? null,
+      input_hum_ratio: input.metrics.input_hum_ratio ?? null,
     },
     applied_config_version: input.applied_config_version ?? 0,
     audio: input.audio ?? null,
@@ -164,6 +165,7 @@ export function checkSnapshot(s: StationSnapshot, now = Date.now(), window?: Cap
   range(out, 'metrics.input_speech_level_dbov', s.metrics.input_speech_level_dbov, -200, 20);
   range(out, 'metrics.sample_rate_hz', s.metrics.sample_rate_hz, 4000, 192_000);
   range(out, 'metrics.input_clipping_ratio', s.metrics.input_clipping_ratio, 0, 1);
+  range(out, 'metrics.input_hum_ratio', s.metrics.input_hum_ratio, 0, 1);
   if (typeof s.metrics.sample_rate_hz === 'number' && !Number.isInteger(s.metrics.sample_rate_hz)) {
     out.push({
       field: 'metrics.sample_rate_hz',

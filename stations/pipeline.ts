@@ -17,6 +17,7 @@ import {
   clippedRatio,
   createChain,
   type DspChain,
+  HumDetector,
   JitterBuffer,
   NoiseNeed,
   type RtpPacket,
@@ -24,6 +25,7 @@ import {
 } from '../audio/dsp/index.ts';
 import {
   type EchoReading,
+  humRatio,
   lossStats,
   measureAudio,
   networkMetrics,
@@ -62,6 +64,9 @@ const FRAME_MS = 20;
 // fill without a pause (gen-5-1 station 3 read 50 dB, as noisy, for a segment), so a snapshot's reading
 // says whether the input holds noise. Noise that starts mid-call shows once it has filled the window.
 const INPUT_NOISE_WINDOW_S = 6;
+// Analyses of the input's hum detector (0.25 s each) a family outlives its last sighting, as a
+// canceller's notch outlives its line: a voice holding the lines' bands for a while does not end it.
+const HUM_RELEASE_ANALYSES = 8;
 // Frames the jitter buffer may have started late by (lost first packets) when aligning with the clean.
 const MAX_ANCHOR_SHIFT_FRAMES = 4;
 type Params = Readonly<Record<string, number>>;
@@ -81,6 +86,17 @@ class State implements StationState {
   private readonly inputNoise: NoiseNeed;
   /** The output's residual echo (metrics.residual_echo_db), read against the far end over the call. */
   private readonly echo: ResidualEcho;
+  /**
+   * The input's hum family, followed over the call from the tap (the hum canceller's detector: any
+   * stationary line family from 16 to 400 Hz, 2.5 s of spectra). metrics.audio.hum_ratio counts it at
+   * the output as well as the 50/60 Hz ones (a 1 s segment alone could not tell such a line from a
+   * voice's steady pitch), metrics.input_hum_ratio at the input. A replay of one stored 1 s segment
+   * (processBufferOnce) is too short for it to find one: there hum_ratio reads the 50/60 Hz families
+   * only, and input_hum_ratio 0.
+   */
+  private readonly hum: HumDetector;
+  private humHz = 0;
+  private humMissed = 0;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
   /** Slots pulled from the jitter buffer since the call started. */
@@ -99,6 +115,7 @@ class State implements StationState {
       INPUT_NOISE_WINDOW_S,
     );
     this.echo = new ResidualEcho(chain.sampleRate);
+    this.hum = new HumDetector(chain.sampleRate);
   }
 
   get stationId(): number {
@@ -141,6 +158,9 @@ class State implements StationState {
     this.tapTail = new Float32Array(this.chain.latencySamples - this.chain.tapLatencySamples);
     this.inputNoise.reset();
     this.echo.reset();
+    this.hum.reset();
+    this.humHz = 0;
+    this.humMissed = 0;
     this.anchorTs = undefined;
     this.slotsPulled = 0;
   }
@@ -169,6 +189,19 @@ class State implements StationState {
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));
     return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
+  }
+
+  /** Reads a segment of the near end into the hum detector: the fundamental of its hum family, 0 for none. */
+  inputHumHz(near: Float32Array): number {
+    for (let i = 0; i < near.length; i++) {
+      if (!this.hum.push(near[i] as number)) continue;
+      const family = this.hum.analyze(true);
+      if (family !== null) {
+        this.humHz = family.f0;
+        this.humMissed = 0;
+      } else if (this.humHz > 0 && ++this.humMissed >= HUM_RELEASE_ANALYSES) this.humHz = 0;
+    }
+    return this.humHz;
   }
 
   /** Reads a segment of the far end and the output into the residual echo; null without a far end. */
@@ -286,6 +319,15 @@ function delayed(tail: Float32Array, x: Float32Array): { ext: Float32Array; tail
   return { ext, tail: ext.slice(ext.length - lat) };
 }
 
+/** The share of `x`'s energy in the hum family of fundamental `hz` alone (metrics.input_hum_ratio); 0 without one. */
+function familyShare(x: Float32Array, sampleRate: number, hz: number): number {
+  if (!(hz > 0) || x.length === 0) return 0;
+  let mean = 0;
+  for (let i = 0; i < x.length; i++) mean += x[i] as number;
+  const share = humRatio(x, sampleRate, mean / x.length, hz, false);
+  return Number.isFinite(share) ? share : 0;
+}
+
 const attached = new WeakMap<DspChain, State>();
 
 function requireStation(stationId: number): StationSpec {
@@ -378,7 +420,8 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     tapAligned = state.delayedTap(tap).subarray(0, n);
   }
 
-  const audio = measureAudio(output, sr);
+  const humHz = state.inputHumHz(tapAligned);
+  const audio = measureAudio(output, sr, { humHz });
   const speechLoss = speechLossDb(tapAligned, output, sr);
   const inputNoise = state.inputNoiseMargin(tapAligned);
   const echo = state.residualEcho(input.farEnd, output);
@@ -417,6 +460,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
+    input_hum_ratio: familyShare(tapAligned, sr, humHz),
   };
   // The same reading tells the canceller where an echo past its tail is (audio/dsp/echoDelay.ts), so it
   // runs no detector of its own.

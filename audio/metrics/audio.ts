@@ -13,6 +13,11 @@ import { wadaSnr } from './wada.ts';
 export interface MeasureOptions {
   /** WebRTC VAD aggressiveness for speech_activity (default 2). */
   readonly vadMode?: VadMode;
+  /**
+   * Fundamental of a hum family that a longer look found, at any frequency (Hz; 0 or absent: none):
+   * hum_ratio counts it as well as the 50/60 Hz families (spectrum.ts humRatio).
+   */
+  readonly humHz?: number;
 }
 
 let sanitized = new Float32Array(0);
@@ -70,6 +75,6 @@ export function measureAudio(
     speech_activity: speechActivity(x, sampleRate, options.vadMode ?? DEFAULT_VAD_MODE),
     spectral_centroid_hz: finite(shape.centroidHz, 0),
     spectral_flatness: finite(shape.flatness, 0),
-    hum_ratio: finite(humRatio(x, sampleRate, mean), 0),
+    hum_ratio: finite(humRatio(x, sampleRate, mean, options.humHz ?? 0), 0),
   };
 }

@@ -32,7 +32,10 @@ export interface AudioMetrics {
   spectral_centroid_hz: number;
   /** Wiener entropy of the long-term power spectrum, 0 (tonal) .. 1 (white); 0 for silence. */
   spectral_flatness: number;
-  /** Energy share of 50 or 60 Hz and its harmonics up to 300 Hz above the local spectrum, 0..1. */
+  /**
+   * Energy share of hum above the local spectrum, 0..1: 50 or 60 Hz and its harmonics up to 300 Hz, or a
+   * family off them that a longer look found (MeasureOptions.humHz), whichever is larger.
+   */
   hum_ratio: number;
 }
 

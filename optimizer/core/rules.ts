@@ -7,6 +7,7 @@ import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
+import { HUM_ACT, hum, humCanceller, NOISY_INPUT_PRIORITY } from './hum.ts';
 import { inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
@@ -75,8 +76,6 @@ const NOISE_ACT_MARGIN_DB = 6;
 // An input whose noise floor is closer than this to its speech peaks holds noise (a clean talker reads
 // 45-58 dB before the first pause, 80 or more after it; noise at a 40 dB SNR about 50).
 const INPUT_NOISY_MARGIN_DB = 50;
-// Below every score loss a rule fixes: switched on only when nothing more valuable is left to do.
-const NOISY_INPUT_PRIORITY = 0.001;
 // The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
 // than gateRuleMargin (weak syllables and the ends of words are 20-45 dB under the active level,
 // and PESQ can hear a gate there).
@@ -88,20 +87,6 @@ const COLLAPSE_ABS = 0.05;
 const COLLAPSE_REL = 0.5;
 const SPEECH_LOSS_ACT_DB = 6; // metrics.speech_loss_db over this: the same rule backs them off
 const COLLAPSE_MIN_BASELINE = 0.2;
-// Hum: treat from 3% of the energy, a full step from 10%. A 4th-order high-pass needs ~110 Hz to take
-// 20 dB off 60 Hz; above ~200 Hz it eats the fundamental of most male voices, so it stops there.
-const HUM_ACT = 0.03;
-// The hum canceller is switched on from 1%: it notches only lines it finds (bit-exact where it finds
-// none), and on the generated profiles it raised PESQ by 0.09-0.77 where hum was present, 0.3-1.7% of
-// the energy at the least, and left every station without hum unchanged (seeds 1-5, stations 1/3/11).
-// Before the high-pass is raised, which thins the voice.
-const HUM_CANCEL_ACT = 0.01;
-const HUM_SEVERE = 0.1;
-const HPF_VOICE_CAP_HZ = 200;
-// Spectral centroid 20% above the call's start with the hum gone: the high-pass is thinning the voice.
-const HUM_CLEAR = 0.015;
-const HPF_THIN_HZ = 120;
-const CENTROID_RISE = 1.2;
 // The playout buffer the network rule grows to on late loss and shrinks no further than: 4x the RFC 3550
 // jitter (a mean deviation), where late packets fall under the 1% the rule acts on. Late packets at
 // 2/3/4/5/6x it on the simulator's gamma-distributed delay, 20 RTP streams of 60 s each at 12, 40 and 80
@@ -309,20 +294,6 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
   return { rule: 'noise', priority, observation, moves };
 }
 
-/** Hum the canceller (off) would notch: switch it on, before the high-pass is raised. */
-function humCanceller(c: Situation): Finding | null {
-  const h = c.audio.hum_ratio;
-  if (!(h > HUM_CANCEL_ACT) || !c.has('hum_canceller_enabled') || c.value('hum_canceller_enabled') >= 0.5)
-    return null;
-  const seen = `mains hum holds ${pct(h)} of the energy`;
-  return {
-    rule: 'hum',
-    priority: Math.max(loss(c.context.score, 'hum'), NOISY_INPUT_PRIORITY),
-    observation: seen,
-    moves: [{ name: 'hum_canceller_enabled', desired: 1, reason: `${seen}: switching the hum canceller on` }],
-  };
-}
-
 /**
  * The findings whose standing wishes (Finding.wants) hold whatever else this snapshot is about: the
  * line's (the network rule's), read also while a change is judged or rolled back, since a lossy second
@@ -343,43 +314,6 @@ export function lineWishes(r: RuleContext): Finding[] {
 export function switchesLeft(r: RuleContext): Finding[] {
   const c = new Situation(r);
   return [noisyInput(c), humCanceller(c)].filter((f): f is Finding => f !== null);
-}
-
-function hum(c: Situation): Finding | null {
-  // The canceller first, also where there is no high-pass (stations 4 and 9).
-  const cancel = humCanceller(c);
-  if (cancel) return cancel;
-  if (!c.has('highpass_cutoff_hz')) return null;
-  const h = c.audio.hum_ratio;
-  const cutoff = c.value('highpass_cutoff_hz');
-  const priority = loss(c.context.score, 'hum');
-  if (h > HUM_ACT) {
-    const seen = `mains hum holds ${pct(h)} of the energy with the high-pass at ${fmt(cutoff, 0)} Hz`;
-    if (cutoff >= HPF_VOICE_CAP_HZ)
-      return { rule: 'hum', priority, observation: `${seen}; higher would thin the voice`, moves: [] };
-    const step = h >= HUM_SEVERE ? c.step('highpass_cutoff_hz') : c.step('highpass_cutoff_hz') / 2;
-    const desired = Math.min(cutoff + step, HPF_VOICE_CAP_HZ);
-    return {
-      rule: 'hum',
-      priority,
-      observation: seen,
-      moves: [{ name: 'highpass_cutoff_hz', desired, reason: `${seen}: raising the cutoff` }],
-    };
-  }
-  const c0 = c.context.origin?.['spectral_centroid_hz'];
-  const cNow = c.audio.spectral_centroid_hz;
-  if (h < HUM_CLEAR && cutoff > HPF_THIN_HZ && c0 !== undefined && c0 > 0 && cNow > CENTROID_RISE * c0) {
-    const seen = `hum is gone (${pct(h)}) but the spectral centroid rose ${fmt(c0, 0)} -> ${fmt(cNow, 0)} Hz: the ${fmt(cutoff, 0)} Hz high-pass thins the voice`;
-    const moves = [
-      {
-        name: 'highpass_cutoff_hz',
-        desired: cutoff - c.step('highpass_cutoff_hz') / 2,
-        reason: `${seen}; lowering it`,
-      },
-    ];
-    return { rule: 'hum', priority: loss(c.context.score, 'level', 'hum') + 0.01, observation: seen, moves };
-  }
-  return null;
 }
 
 function network(c: Situation): Finding | null {

@@ -246,7 +246,7 @@ const DEFS: readonly ComponentDef[] = [
     measure: (s) => s.metrics.audio.hum_ratio,
     score: (v) => Math.exp(-Math.max(0, v - HUM_TOLERANCE) / HUM_SCALE),
     describe: (v) =>
-      v <= HUM_TOLERANCE ? `no mains hum to speak of (${pct(v)})` : `mains hum holds ${pct(v)} of the energy`,
+      v <= HUM_TOLERANCE ? `no hum to speak of (${pct(v)})` : `hum holds ${pct(v)} of the energy`,
   },
   {
     name: 'dc_offset',

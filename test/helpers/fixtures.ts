@@ -67,6 +67,7 @@ export function snapshotInput(o: {
       input_speech_level_dbov: null,
       sample_rate_hz: null,
       input_clipping_ratio: null,
+      input_hum_ratio: null,
     },
   };
 }

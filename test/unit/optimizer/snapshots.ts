@@ -18,6 +18,7 @@ export interface SnapOverrides {
   readonly input_speech_level_dbov?: number | null;
   readonly sample_rate_hz?: number | null;
   readonly input_clipping_ratio?: number | null;
+  readonly input_hum_ratio?: number | null;
   readonly tts_latency_ms?: number | null;
   readonly emotion_confidence?: number | null;
   readonly version?: number;
@@ -84,6 +85,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
       input_speech_level_dbov: o.input_speech_level_dbov ?? null,
       sample_rate_hz: o.sample_rate_hz ?? null,
       input_clipping_ratio: o.input_clipping_ratio ?? null,
+      input_hum_ratio: o.input_hum_ratio ?? null,
     },
     applied_config_version: o.version ?? 0,
     audio: null,

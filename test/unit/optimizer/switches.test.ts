@@ -30,6 +30,24 @@ test('controller: hum switches the hum canceller on first (from 1% of the energy
   }
 });
 
+test('controller: a hum family in the input switches the canceller on though the output reads under 1%', () => {
+  // gen-10-3 station 11: a -71 dBFS 60 Hz hum under a -44.5 dBov talker read 0.05-0.26% at the output
+  // (the default suppression takes it down), 0.2-0.7% at the input; the canceller gained PESQ 0.28.
+  const d = first(11, { audio: { hum_ratio: 0.0008 }, input_hum_ratio: 0.003 });
+  const hc = proposal(d, 'hum_canceller_enabled');
+  assert.equal(hc?.new, 1, d.analysis);
+  assert.match(hc!.reason, /the input holds a steady hum \(0\.30% of its energy; 0\.08% at the output\)/);
+  assert.equal(d.nextIteration.converged, false);
+  // Under -40 dB of the input's energy, or no family found, or an agent of before the field: no switch.
+  for (const input_hum_ratio of [0.00005, 0, null]) {
+    const none = first(11, { audio: { hum_ratio: 0.0008 }, input_hum_ratio });
+    assert.equal(proposal(none, 'hum_canceller_enabled'), undefined, `${input_hum_ratio}: ${none.analysis}`);
+  }
+  // Already on: nothing to switch.
+  const on = first(11, { audio: { hum_ratio: 0.0008 }, input_hum_ratio: 0.003 }, cancelling(11));
+  assert.equal(proposal(on, 'hum_canceller_enabled'), undefined, on.analysis);
+});
+
 test('controller: a noisy input switches RNNoise on though the output SNR meets the target; a clean one does not', () => {
   const noisy = first(3, { input_noise_margin_db: 40 });
   const rn = proposal(noisy, 'rnnoise_enabled')!;

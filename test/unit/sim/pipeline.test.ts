@@ -410,3 +410,42 @@ test('pipeline: an echo 200 ms behind the far end, past the default tail, is can
     `and cancelled at the end: ${echo.join(', ')}`,
   );
 });
+
+test('pipeline: hum off 50/60 Hz reads in hum_ratio once the call has shown it, and falls when the canceller takes it', (t) => {
+  // Before 2026-12-06 hum_ratio counted only the 50/60 Hz families: hum at 71 Hz (eval seed 9, gen-9-17
+  // station 11) read ~0, so the hum rule never switched the canceller on. Here 135 Hz (and 270 Hz),
+  // clear of every 50/60 Hz harmonic's band, over a talker at -26 dBov.
+  const read = (hum: boolean, params: Record<string, number>) => {
+    const station = hum
+      ? { level_db: -26, hum: { freq_hz: 135, level_dbfs: -30, harmonics: [1, 0.5] } }
+      : { level_db: -26 };
+    const set = setOf({ '11': station }, RATES);
+    const call = simulateCall({ impairments: set, callIndex: 0, seed: 1, segments: 6 });
+    return runCall(call, 11, params);
+  };
+  const off = defaultsForStation(11);
+  const fmt = (xs: number[]) => xs.map((v) => (100 * v).toFixed(2)).join(', ');
+  const out = (ms: ReturnType<typeof runCall>) => ms.map((m) => m.audio.hum_ratio);
+  const humMetrics = read(true, off);
+  const hum = out(humMetrics);
+  const clean = out(read(false, off));
+  const cancelledMetrics = read(true, { ...off, hum_canceller_enabled: 1 });
+  const cancelled = out(cancelledMetrics);
+  const input = humMetrics.map((m) => m.input_hum_ratio!);
+  t.diagnostic(`hum_ratio % per second: hum ${fmt(hum)}; none ${fmt(clean)}; cancelled ${fmt(cancelled)}`);
+  t.diagnostic(`input_hum_ratio %: ${fmt(input)}`);
+  // The detector reports a family from the second segment (the first analyses confirm it); what is
+  // left at the output is what the default suppressor leaves of the lines.
+  assert.ok(
+    hum.slice(1).every((v) => v > 0.015),
+    `135 Hz hum reads as hum: ${fmt(hum)}`,
+  );
+  assert.ok(
+    clean.every((v) => v < 0.005),
+    `a voice's pitch is not hum: ${fmt(clean)}`,
+  );
+  assert.ok(
+    cancelled.slice(2).every((v) => v < 0.005),
+    `the canceller takes it out: ${fmt(cancelled)}`,
+  );
+});

@@ -61,8 +61,9 @@ export function yardstick(
   calls: readonly CallHistory[],
   searchBudget: number,
   seed: number,
+  judgedSegments = EVAL_SEGMENTS,
 ): StationYardstick {
-  const audio = calls.map((h) => callAudio(h.inputs, EVAL_SEGMENTS));
+  const audio = calls.map((h) => callAudio(h.inputs, judgedSegments));
   const defaults = defaultsForStation(stationId);
   const best = offlineBest(stationId, audio.slice(0, 1), searchBudget, seed, defaults);
   const perCallDefault = audio.map((a) => evaluateCall(stationId, defaults, a));

@@ -1,4 +1,5 @@
 // `npm run eval` flags. A bad flag is an ArgError naming it (exit 2, nothing run).
+import { EVAL_SEGMENTS } from '../demo/yardstick.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 
 export interface EvalArgs {
@@ -9,6 +10,8 @@ export interface EvalArgs {
   json: string | null;
   searchBudget: number;
   randomSets: number;
+  /** The last segments of each call the yardstick judges (score, PESQ, STOI), after a warm-up. */
+  judgedSegments: number;
   /** Run the batch-priors comparison: learn each tenant's best region first, then rerun from it. */
   priors: boolean;
   quiet: boolean;
@@ -16,7 +19,7 @@ export interface EvalArgs {
 
 export { ArgError };
 
-const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--priors] [--quiet]
+const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--judged-segments N] [--priors] [--quiet]
   --profiles N         generated impairment profiles, 1..500 (default 20)
   --calls N            calls per profile, 1..20 (default 2)
   --segments N         segments (iterations) per call, 4..60 (default 8)
@@ -24,6 +27,8 @@ const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] 
   --json OUT           also write every station's record and the summary as JSON to OUT
   --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 80)
   --random-sets N      random catalog sets per station judged for score vs PESQ, 0..20 (default 4)
+  --judged-segments N  the last N segments of each call the yardstick re-runs and judges (score, PESQ,
+                       STOI), after a warm-up; 1..--segments (default 2)
   --priors             also run new calls of each profile's tenant with the batch optimizer's learned region:
                        served from the defaults, and starting one safe step toward its centre (promoted)
   --quiet              no progress bar, summary only`;
@@ -39,6 +44,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
       json: { type: 'string' },
       'search-budget': { type: 'string' },
       'random-sets': { type: 'string' },
+      'judged-segments': { type: 'string' },
       priors: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
@@ -46,14 +52,19 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
   ) as Record<string, string | boolean | undefined>;
   const int = (name: string, def: number, min: number, max: number) =>
     intFlag(name, v[name] as string | undefined, min, max) ?? def;
+  const segments = int('segments', 8, 4, 60);
+  const judged = int('judged-segments', EVAL_SEGMENTS, 1, 60);
+  if (judged > segments)
+    throw new ArgError(`--judged-segments must be at most --segments (${segments}), got ${judged}`);
   return {
     profiles: int('profiles', 20, 1, 500),
     calls: int('calls', 2, 1, 20),
-    segments: int('segments', 8, 4, 60),
+    segments,
     seed: int('seed', 1, -(2 ** 31), 2 ** 31 - 1),
     json: (v['json'] as string | undefined) ?? null,
     searchBudget: int('search-budget', 80, 20, 2000),
     randomSets: int('random-sets', 4, 0, 20),
+    judgedSegments: judged,
     priors: Boolean(v['priors']),
     quiet: Boolean(v['quiet']),
   };

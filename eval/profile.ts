@@ -18,6 +18,8 @@ export interface EvalOptions {
   searchBudget: number;
   /** Random catalog sets per station scored and judged for the score-vs-PESQ ranking. */
   randomSets: number;
+  /** The last segments of each call the yardstick judges (default demo/yardstick.ts EVAL_SEGMENTS). */
+  judgedSegments?: number;
   /** Where each call of a station starts (default: the catalog defaults). */
   start?: (stationId: number, tenantId: string) => LoopStart | undefined;
   /** Index of the first simulated call (a later pass runs new calls of the same tenants). */
@@ -105,6 +107,7 @@ export async function evaluateProfile(
       calls.map((segs, c) => ({ inputs: segs, params: runs[c]!.params })),
       o.searchBudget,
       o.seed,
+      o.judgedSegments,
     );
     const finals = runs.map((r) => r.params.at(-1)!);
     const q = await judgeSets(judge, s, y.audio, {

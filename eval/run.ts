@@ -75,6 +75,7 @@ export async function runEval(
     seed: args.seed,
     searchBudget: args.searchBudget,
     randomSets: args.randomSets,
+    judgedSegments: args.judgedSegments,
     ...extra,
   };
   const profiles = Array.from({ length: args.profiles }, (_, i) => generateProfile(args.seed, i));

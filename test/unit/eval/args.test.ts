@@ -1,0 +1,24 @@
+// `npm run eval` flags: the judged stretch of each call (--judged-segments) and its bounds.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EVAL_SEGMENTS } from '../../../demo/yardstick.ts';
+import { ArgError, parseEvalArgs } from '../../../eval/args.ts';
+
+test('eval args: the yardstick judges the last 2 segments by default, --judged-segments N of them when asked', () => {
+  assert.equal(parseEvalArgs([]).judgedSegments, EVAL_SEGMENTS);
+  assert.equal(EVAL_SEGMENTS, 2);
+  assert.equal(parseEvalArgs(['--judged-segments', '5']).judgedSegments, 5);
+  assert.equal(parseEvalArgs(['--segments', '12', '--judged-segments', '12']).judgedSegments, 12);
+});
+
+test('eval args: a judged stretch longer than the call, or not a whole positive number, is refused naming the flag', () => {
+  const refused = (argv: string[], why: RegExp) =>
+    assert.throws(
+      () => parseEvalArgs(argv),
+      (e: unknown) => e instanceof ArgError && why.test(e.message),
+    );
+  refused(['--judged-segments', '9'], /--judged-segments must be at most --segments \(8\), got 9/);
+  refused(['--segments', '4', '--judged-segments', '5'], /at most --segments \(4\), got 5/);
+  refused(['--judged-segments', '0'], /--judged-segments must be within \[1, 60\], got 0/);
+  refused(['--judged-segments', '2.5'], /--judged-segments must be an integer, got "2.5"/);
+});

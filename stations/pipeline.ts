@@ -17,6 +17,7 @@ import {
   clippedRatio,
   createChain,
   type DspChain,
+  HUM_RELEASE_ANALYSES,
   HumDetector,
   JitterBuffer,
   NoiseNeed,
@@ -64,9 +65,6 @@ const FRAME_MS = 20;
 // fill without a pause (gen-5-1 station 3 read 50 dB, as noisy, for a segment), so a snapshot's reading
 // says whether the input holds noise. Noise that starts mid-call shows once it has filled the window.
 const INPUT_NOISE_WINDOW_S = 6;
-// Analyses of the input's hum detector (0.25 s each) a family outlives its last sighting, as a
-// canceller's notch outlives its line: a voice holding the lines' bands for a while does not end it.
-const HUM_RELEASE_ANALYSES = 8;
 // Frames the jitter buffer may have started late by (lost first packets) when aligning with the clean.
 const MAX_ANCHOR_SHIFT_FRAMES = 4;
 type Params = Readonly<Record<string, number>>;

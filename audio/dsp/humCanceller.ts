@@ -19,7 +19,7 @@
 // switched on with a full history behind it takes the lines the kept spectra hold as confirmed: it
 // notches within HOP_S instead of 2 s later, and the online loop judges a switch on the segments right
 // after it.
-import { HumDetector, MAX_HARMONICS } from './humDetector.ts';
+import { HumDetector, MAX_HARMONICS, RELEASE_ANALYSES } from './humDetector.ts';
 import { Notch } from './notch.ts';
 import type { AudioBlock } from './types.ts';
 
@@ -29,8 +29,6 @@ export interface HumCancellerSettings {
 
 /** -3 dB width of each notch, Hz. */
 const NOTCH_BANDWIDTH_HZ = 4;
-/** Analyses (of HOP_S) a notch outlives its line: 2 s. */
-const RELEASE_ANALYSES = 8;
 const FADE_MS = 50;
 const GLIDE_MS = 50;
 

@@ -56,6 +56,11 @@ const SEPARATION_HZ = 6;
 const MATCH_HZ = 0.6;
 /** A candidate fundamental must explain this share of the best one's line power to win or be kept. */
 const TIE = 0.98;
+/**
+ * Analyses (of HOP_S) a family outlives its last sighting, 2 s: a canceller's notch its line, the
+ * station's hum reading its fundamental (stations/pipeline.ts).
+ */
+export const RELEASE_ANALYSES = 8;
 /** Consecutive analyses that must see a line before it is notched. */
 const CONFIRM = 3;
 

@@ -19,7 +19,7 @@ export { clippedRatio, Declipper } from './declipper.ts';
 export { EchoCanceller, type EchoCancellerSettings } from './echoCanceller.ts';
 export { HighPassFilter, type HighPassSettings } from './highpass.ts';
 export { HumCanceller, type HumCancellerSettings } from './humCanceller.ts';
-export { HumDetector, type HumFamily } from './humDetector.ts';
+export { HumDetector, type HumFamily, RELEASE_ANALYSES as HUM_RELEASE_ANALYSES } from './humDetector.ts';
 export { InputGain, type InputGainSettings } from './inputGain.ts';
 export {
   JitterBuffer,

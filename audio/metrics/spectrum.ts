@@ -343,7 +343,8 @@ export function humRatio(
     }
   }
   let best = 0;
-  for (const linePower of familyPower.slice(0, families.length)) {
+  for (let m = 0; m < families.length; m++) {
+    const linePower = familyPower[m]!;
     linePower.sort((a, b) => a - b);
     best = Math.max(best, quantileSorted(linePower, HUM_FRAME_QUANTILE) / variance);
   }

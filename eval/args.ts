@@ -1,5 +1,5 @@
 // `npm run eval` flags. A bad flag is an ArgError naming it (exit 2, nothing run).
-import { EVAL_SEGMENTS } from '../demo/yardstick.ts';
+import { WARMUP_SEGMENTS } from '../demo/offline.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 
 export interface EvalArgs {
@@ -19,6 +19,16 @@ export interface EvalArgs {
 
 export { ArgError };
 
+/**
+ * The eval's judged stretch: the last 5 segments (5 s) of each call, fewer on a call too short to
+ * leave WARMUP_SEGMENTS before them, never fewer than 2. PESQ over 2 s (the demo's stretch) misranks
+ * differences of a few hundredths (three seed-9 drops of 0.2-0.34 over 2 s were 0.00-0.02 over 5 s).
+ */
+export const EVAL_JUDGED_SEGMENTS = 5;
+
+export const defaultJudgedSegments = (segments: number): number =>
+  Math.max(2, Math.min(EVAL_JUDGED_SEGMENTS, segments - WARMUP_SEGMENTS));
+
 const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--judged-segments N] [--priors] [--quiet]
   --profiles N         generated impairment profiles, 1..500 (default 20)
   --calls N            calls per profile, 1..20 (default 2)
@@ -28,7 +38,8 @@ const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] 
   --search-budget N    evaluations per station for the offline best-score search, 20..2000 (default 80)
   --random-sets N      random catalog sets per station judged for score vs PESQ, 0..20 (default 4)
   --judged-segments N  the last N segments of each call the yardstick re-runs and judges (score, PESQ,
-                       STOI), after a warm-up; 1..--segments (default 2)
+                       STOI), after a warm-up; 1..--segments (default 5, or --segments - 3 when
+                       that is fewer, at least 2)
   --priors             also run new calls of each profile's tenant with the batch optimizer's learned region:
                        served from the defaults, and starting one safe step toward its centre (promoted)
   --quiet              no progress bar, summary only`;
@@ -53,7 +64,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
   const int = (name: string, def: number, min: number, max: number) =>
     intFlag(name, v[name] as string | undefined, min, max) ?? def;
   const segments = int('segments', 8, 4, 60);
-  const judged = int('judged-segments', EVAL_SEGMENTS, 1, 60);
+  const judged = int('judged-segments', defaultJudgedSegments(segments), 1, 60);
   if (judged > segments)
     throw new ArgError(`--judged-segments must be at most --segments (${segments}), got ${judged}`);
   return {

@@ -19,6 +19,8 @@ const [inFile, outFile, allFlag] = process.argv.slice(2);
 if (!inFile || !outFile) throw new Error('usage: tsx eval/attribute.ts IN.json OUT.json [--all]');
 const report = JSON.parse(readFileSync(inFile, 'utf8')) as EvalReport;
 const { seed, segments } = report.args;
+// Reports from before --judged-segments carry no stretch: those judged the demo's EVAL_SEGMENTS.
+const judged = report.args.judgedSegments ?? EVAL_SEGMENTS;
 const judge = await openQualityJudge({ log: (s) => console.error(s) });
 const rows: unknown[] = [];
 try {
@@ -32,7 +34,7 @@ try {
       const audio = [
         callAudio(
           call.segments.map((seg) => seg.inputs.get(s)!),
-          EVAL_SEGMENTS,
+          judged,
         ),
       ];
       const d = defaultsForStation(s);

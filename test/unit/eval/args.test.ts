@@ -1,12 +1,13 @@
 // `npm run eval` flags: the judged stretch of each call (--judged-segments) and its bounds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EVAL_SEGMENTS } from '../../../demo/yardstick.ts';
 import { ArgError, parseEvalArgs } from '../../../eval/args.ts';
 
-test('eval args: the yardstick judges the last 2 segments by default, --judged-segments N of them when asked', () => {
-  assert.equal(parseEvalArgs([]).judgedSegments, EVAL_SEGMENTS);
-  assert.equal(EVAL_SEGMENTS, 2);
+test('eval args: the yardstick judges the last 5 segments by default (3 left to warm up), --judged-segments N of them when asked', () => {
+  assert.equal(parseEvalArgs([]).judgedSegments, 5);
+  assert.equal(parseEvalArgs(['--segments', '20']).judgedSegments, 5);
+  assert.equal(parseEvalArgs(['--segments', '6']).judgedSegments, 3);
+  assert.equal(parseEvalArgs(['--segments', '4']).judgedSegments, 2);
   assert.equal(parseEvalArgs(['--judged-segments', '5']).judgedSegments, 5);
   assert.equal(parseEvalArgs(['--segments', '12', '--judged-segments', '12']).judgedSegments, 12);
 });

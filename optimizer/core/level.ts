@@ -5,7 +5,7 @@ import { gainToDb } from '../../audio/dsp/units.ts';
 import { safeValue } from './bounds.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding, Move } from './rules.ts';
-import { speechLevel } from './scorecard.ts';
+import { type SpeechLevel, speechLevel } from './scorecard.ts';
 import { CLIP_ACT_RATIO, loss, type Situation } from './situation.ts';
 
 // Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
@@ -22,6 +22,15 @@ const AGC_HUM_BLIND = 0.25;
 // The input's speech level (P.56) reads hum as speech where it is this much of the energy: 24.5% of a
 // 201 Hz hum at -27.5 dBFS read -27 dBov over speech at -40 (eval seed 3, gen-3-0 station 11).
 const INPUT_LEVEL_HUM_MAX = 0.1;
+// BS.1770 over one second gates in 400 ms blocks: on a segment that is partly pause, the blocks that
+// straddle a pause pass its relative gate and read the loudness low, where P.56 (which measures the
+// active speech alone) does not. Eval seed 9's utterance, station 9, the AGC at -23 dBFS: a second with
+// 40-61% speech read -26.1 to -26.6 LUFS at -22.4 to -23.0 dBov; the seconds either side, 88-100%
+// speech, read within 0.3-1.0 LU of their dBov. The rule raised the AGC target to -20 dBFS there, which
+// scored lower over the following seconds and cost PESQ 0.02-0.07 (the limiter then meets the peaks).
+// Under this speech activity, a quiet reading whose active speech level is within the deadband of the
+// target is not chased.
+const PAUSED_ACTIVITY = 0.7;
 
 /**
  * Why the AGC cannot see the speech, or null: then raising its target or max gain moves nothing (eval
@@ -108,6 +117,18 @@ function compressorFollows(c: Situation, f: Finding): Finding {
   return { ...f, moves: [...f.moves, move] };
 }
 
+/**
+ * Why a loudness reading under the target is the segment's pauses rather than the speech's level, or
+ * null (PAUSED_ACTIVITY).
+ */
+function pauseRead(c: Situation, lv: SpeechLevel, target: number): string | null {
+  const a = c.audio;
+  if (lv.unit !== 'LUFS' || !(a.speech_activity < PAUSED_ACTIVITY)) return null;
+  const active = a.active_speech_level_dbov;
+  if (!Number.isFinite(active) || !(Math.abs(target - active) <= LEVEL_DEADBAND_LU)) return null;
+  return `the active speech sits at ${fmt(active)} dBov: with speech in ${pct(a.speech_activity)} of the segment, the one-second loudness reads its pauses (not chased)`;
+}
+
 function levelFinding(c: Situation): Finding | null {
   const lv = speechLevel(c.context.snapshot);
   if (!lv.present) return null;
@@ -124,6 +145,8 @@ function levelFinding(c: Situation): Finding | null {
       moves: [],
     };
   }
+  const paused = e > 0 ? pauseRead(c, lv, target) : null;
+  if (paused !== null) return { rule: 'level', priority, observation: `${seen}, but ${paused}`, moves: [] };
   const dir: 1 | -1 = e > 0 ? 1 : -1;
   const gain = (why: string): Move => ({
     name: 'input_gain_db',

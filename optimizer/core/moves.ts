@@ -133,7 +133,23 @@ export function againstWish(st: ControllerState, name: string, direction: number
   );
 }
 
-/** One seeded half-step on one hot, movable parameter; the new PRNG state either way. */
+/**
+ * Parameters that do nothing in the running set, and what makes them act: a step on one changes nothing
+ * a snapshot can show, so its verdict would be the speech's own variation and the iteration spent on
+ * nothing (eval seed 9, gen-9-4 station 9: RNNoise's attenuation limit explored, 30 -> 24, with RNNoise
+ * off). A compressor at ratio 1 passes its input whatever its threshold.
+ */
+const ACTS_ONLY_IF: Readonly<Record<string, (p: Readonly<Record<string, number>>) => boolean>> = {
+  rnnoise_attenuation_limit_db: (p) => p['rnnoise_enabled'] === undefined || p['rnnoise_enabled'] >= 0.5,
+  compressor_threshold_dbfs: (p) => p['compressor_ratio'] === undefined || p['compressor_ratio'] > 1,
+};
+
+/** Whether `name` acts in the set `params` (ACTS_ONLY_IF). */
+export function acts(name: string, params: Readonly<Record<string, number>>): boolean {
+  return ACTS_ONLY_IF[name]?.(params) ?? true;
+}
+
+/** One seeded half-step on one hot, movable parameter that acts; the new PRNG state either way. */
 export function exploreMove(
   st: ControllerState,
   specs: readonly ParameterSpec[],
@@ -142,8 +158,11 @@ export function exploreMove(
   prior?: LearnedRegion,
 ): { chosen: Chosen | null; rng: number } {
   const rng = createRng(st.rng);
-  // Only hot parameters: a cold one would not act within this call, so its verdict would be noise.
-  const pool = specs.filter((p) => p.hot && !effectiveBounds(p, snapshot.constraints).frozen);
+  // Only hot parameters: a cold one would not act within this call, so its verdict would be noise; the
+  // same for one the running set leaves inert.
+  const pool = specs.filter(
+    (p) => p.hot && !effectiveBounds(p, snapshot.constraints).frozen && acts(p.name, params),
+  );
   for (let attempt = 0; attempt < 2 * pool.length; attempt++) {
     const spec = pool[Math.floor(rng.next() * pool.length)];
     const first: 1 | -1 = rng.next() < 0.5 ? 1 : -1;

@@ -1,6 +1,7 @@
-// The level rule's companion move: a raised AGC target takes a following compressor's threshold up as
-// far (optimizer/core/level.ts), and a companion goes only with its lead, uncounted in the step's
-// changes and past its own tabu (moves.ts choose, rules.ts Move.follows). Pure: no I/O.
+// The level rule (optimizer/core/level.ts): its companion move, a raised AGC target taking a following
+// compressor's threshold up as far, which goes only with its lead, uncounted in the step's changes and
+// past its own tabu (moves.ts choose, rules.ts Move.follows); and a loudness reading a segment's pauses
+// drag down, not chased. Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
@@ -90,4 +91,41 @@ test('controller: a companion move goes with its lead, uncounted and past its ow
     [],
   );
   assert.equal(alone.length, 0);
+});
+
+test('controller: a quiet loudness reading on a segment that is half pause is not chased when its active speech is on target', () => {
+  // Eval seed 9, station 9, the AGC at -23 dBFS: 47% speech read -26.6 LUFS at -23.0 dBov.
+  const onTarget = { ...defaultsForStation(9), agc_target_dbfs: -23, compressor_threshold_dbfs: -15 };
+  const paused = first(
+    9,
+    { audio: { loudness_lufs: -26.6, active_speech_level_dbov: -23, speech_activity: 0.47 } },
+    onTarget,
+  );
+  assert.equal(proposal(paused, 'agc_target_dbfs'), undefined, paused.analysis);
+  assert.match(
+    paused.analysis,
+    /the active speech sits at -23\.0 dBov: with speech in 47\.0% of the segment/,
+  );
+  // The same reading over continuous speech, or with the active speech itself low, is chased.
+  const busy = first(
+    9,
+    { audio: { loudness_lufs: -26.6, active_speech_level_dbov: -23, speech_activity: 0.9 } },
+    onTarget,
+  );
+  assert.ok(proposal(busy, 'agc_target_dbfs'), busy.analysis);
+  const low = first(
+    9,
+    { audio: { loudness_lufs: -27.5, active_speech_level_dbov: -26.4, speech_activity: 0.47 } },
+    onTarget,
+  );
+  assert.ok(proposal(low, 'agc_target_dbfs') ?? proposal(low, 'agc_max_gain_db'), low.analysis);
+  // A station without an AGC: its input gain likewise.
+  const gainOnly = first(4, {
+    audio: { loudness_lufs: -26.6, active_speech_level_dbov: -22.5, speech_activity: 0.5 },
+  });
+  assert.equal(proposal(gainOnly, 'input_gain_db'), undefined, gainOnly.analysis);
+  const gainBusy = first(4, {
+    audio: { loudness_lufs: -26.6, active_speech_level_dbov: -22.5, speech_activity: 0.8 },
+  });
+  assert.ok(proposal(gainBusy, 'input_gain_db'), gainBusy.analysis);
 });

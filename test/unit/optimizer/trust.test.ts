@@ -3,7 +3,12 @@
 // in the scorecard and the judging. Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultsForStation, parameterByName, parametersForStation } from '../../../catalog/index.ts';
+import {
+  defaultsForStation,
+  type ParameterSpec,
+  parameterByName,
+  parametersForStation,
+} from '../../../catalog/index.ts';
 import type { StationScore } from '../../../contracts/generated.ts';
 import { safeValue } from '../../../optimizer/core/bounds.ts';
 import {
@@ -209,4 +214,23 @@ test('explore: a switch (rnnoise_enabled, values [0, 1]) is tried at its other v
   assert.equal(safeValue(rn, 0, 0.7, []), 1);
   assert.equal(safeValue(rn, 1, 0.2, []), 0);
   assert.equal(safeValue(rn, 1, 0.7, []), null, 'no change');
+});
+
+test('explore: a parameter the running set leaves inert is not explored (an RNNoise limit with RNNoise off, a threshold at ratio 1)', () => {
+  const lim = parameterByName('rnnoise_attenuation_limit_db')!;
+  const thr = parameterByName('compressor_threshold_dbfs')!;
+  const st = initialState(snap(3, flat), 7);
+  const d = defaultsForStation(3);
+  const tries = (params: Record<string, number>, specs: ParameterSpec[]) =>
+    Array.from(
+      { length: 16 },
+      (_, seed) => exploreMove({ ...st, rng: seed + 1 }, specs, params, snap(3, flat)).chosen,
+    );
+  assert.ok(tries({ ...d, rnnoise_enabled: 0 }, [lim]).every((m) => m === null));
+  assert.ok(tries({ ...d, rnnoise_enabled: 1 }, [lim]).every((m) => m?.change.name === lim.name));
+  assert.ok(tries({ ...d, compressor_ratio: 1 }, [thr]).every((m) => m === null));
+  assert.ok(tries({ ...d, compressor_ratio: 2 }, [thr]).every((m) => m?.change.name === thr.name));
+  // With others to choose from, the inert one is never picked.
+  const rn = parameterByName('rnnoise_enabled')!;
+  assert.ok(tries({ ...d, rnnoise_enabled: 0 }, [lim, rn]).every((m) => m?.change.name === rn.name));
 });

@@ -134,19 +134,28 @@ export function againstWish(st: ControllerState, name: string, direction: number
 }
 
 /**
- * Parameters that do nothing in the running set, and what makes them act: a step on one changes nothing
- * a snapshot can show, so its verdict would be the speech's own variation and the iteration spent on
- * nothing (eval seed 9, gen-9-4 station 9: RNNoise's attenuation limit explored, 30 -> 24, with RNNoise
- * off). A compressor at ratio 1 passes its input whatever its threshold.
+ * Parameters that do nothing in the running set or on this line, and what makes them act: a step on one
+ * changes nothing a snapshot can show, so its verdict would be the speech's own variation and the
+ * iteration spent on nothing (eval seed 9, gen-9-4 station 9: RNNoise's attenuation limit explored,
+ * 30 -> 24, with RNNoise off). A compressor at ratio 1 passes its input whatever its threshold; the hum
+ * canceller is bit-exact while the station's detector follows no hum family (input_hum_ratio 0; unknown
+ * from agents of before the field, then explored as before).
  */
-const ACTS_ONLY_IF: Readonly<Record<string, (p: Readonly<Record<string, number>>) => boolean>> = {
+const ACTS_ONLY_IF: Readonly<
+  Record<string, (p: Readonly<Record<string, number>>, s: StationSnapshot) => boolean>
+> = {
   rnnoise_attenuation_limit_db: (p) => p['rnnoise_enabled'] === undefined || p['rnnoise_enabled'] >= 0.5,
   compressor_threshold_dbfs: (p) => p['compressor_ratio'] === undefined || p['compressor_ratio'] > 1,
+  hum_canceller_enabled: (_, s) => s.metrics.input_hum_ratio !== 0,
 };
 
-/** Whether `name` acts in the set `params` (ACTS_ONLY_IF). */
-export function acts(name: string, params: Readonly<Record<string, number>>): boolean {
-  return ACTS_ONLY_IF[name]?.(params) ?? true;
+/** Whether `name` acts in the set `params` on the line `snapshot` shows (ACTS_ONLY_IF). */
+export function acts(
+  name: string,
+  params: Readonly<Record<string, number>>,
+  snapshot: StationSnapshot,
+): boolean {
+  return ACTS_ONLY_IF[name]?.(params, snapshot) ?? true;
 }
 
 /** One seeded half-step on one hot, movable parameter that acts; the new PRNG state either way. */
@@ -161,7 +170,7 @@ export function exploreMove(
   // Only hot parameters: a cold one would not act within this call, so its verdict would be noise; the
   // same for one the running set leaves inert.
   const pool = specs.filter(
-    (p) => p.hot && !effectiveBounds(p, snapshot.constraints).frozen && acts(p.name, params),
+    (p) => p.hot && !effectiveBounds(p, snapshot.constraints).frozen && acts(p.name, params, snapshot),
   );
   for (let attempt = 0; attempt < 2 * pool.length; attempt++) {
     const spec = pool[Math.floor(rng.next() * pool.length)];

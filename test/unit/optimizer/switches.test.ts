@@ -48,6 +48,25 @@ test('controller: a hum family in the input switches the canceller on though the
   assert.equal(proposal(on, 'hum_canceller_enabled'), undefined, on.analysis);
 });
 
+test('controller: 1-3% of "hum" at the output with no family in the input (a voice\'s harmonics) waits for the detector', () => {
+  // Eval seed 9 station 9, a clean synthesized voice: 2.8% at the output, no hum in the profile.
+  const voice = first(9, { audio: { hum_ratio: 0.028 }, input_hum_ratio: 0 });
+  assert.equal(proposal(voice, 'hum_canceller_enabled'), undefined, voice.analysis);
+  // Once the detector follows a family, or from 3% at the output, or from an agent without the field: on.
+  for (const [hum_ratio, input_hum_ratio] of [
+    [0.028, 0.002],
+    [0.031, 0],
+    [0.012, null],
+  ] as const) {
+    const d = first(9, { audio: { hum_ratio }, input_hum_ratio });
+    assert.equal(
+      proposal(d, 'hum_canceller_enabled')?.new,
+      1,
+      `${hum_ratio}/${input_hum_ratio}: ${d.analysis}`,
+    );
+  }
+});
+
 test('controller: a noisy input switches RNNoise on though the output SNR meets the target; a clean one does not', () => {
   const noisy = first(3, { input_noise_margin_db: 40 });
   const rn = proposal(noisy, 'rnnoise_enabled')!;

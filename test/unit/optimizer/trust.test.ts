@@ -230,6 +230,17 @@ test('explore: a parameter the running set leaves inert is not explored (an RNNo
   assert.ok(tries({ ...d, rnnoise_enabled: 1 }, [lim]).every((m) => m?.change.name === lim.name));
   assert.ok(tries({ ...d, compressor_ratio: 1 }, [thr]).every((m) => m === null));
   assert.ok(tries({ ...d, compressor_ratio: 2 }, [thr]).every((m) => m?.change.name === thr.name));
+  // The hum canceller while the station's detector follows no family: bit-exact, so not explored.
+  const hc = parameterByName('hum_canceller_enabled')!;
+  const onLine = (input_hum_ratio: number | null) =>
+    Array.from(
+      { length: 16 },
+      (_, seed) =>
+        exploreMove({ ...st, rng: seed + 1 }, [hc], d, snap(3, { ...flat, input_hum_ratio })).chosen,
+    );
+  assert.ok(onLine(0).every((m) => m === null));
+  assert.ok(onLine(0.002).every((m) => m?.change.name === hc.name));
+  assert.ok(onLine(null).every((m) => m?.change.name === hc.name));
   // With others to choose from, the inert one is never picked.
   const rn = parameterByName('rnnoise_enabled')!;
   assert.ok(tries({ ...d, rnnoise_enabled: 0 }, [lim, rn]).every((m) => m?.change.name === rn.name));

@@ -11,23 +11,65 @@ export const SNR_CLAMP_HIGH_DB = 99.5;
 export const SNR_CLAMP_LOW_DB = -19.5;
 
 /**
+ * The talker's own level at the station's input (P.56, before any block) moving this far between the
+ * baseline second and the judged one is the speech, not the parameters: an input gain raised 6 dB on
+ * eval seed 9 gen-9-17 station 10 lifted the output 6 dB over its input, while the talker fell from
+ * -27.8 to -39.9 dBov; the output's loudness fell 9 LU and the step was rolled back as a regression, the
+ * level left 18 LU short for the rest of the call. Normal speech moved its 1 s input level by 0.4-4 dB
+ * between neighbouring seconds on the generated profiles.
+ */
+export const INPUT_LEVEL_SWING_DB = 6;
+
+/**
  * The components a change's judging leaves out because the baseline snapshot and the one that ran the
  * change cannot be compared on them: the noise component when the blind SNR sits on an estimator clamp
  * on one side and not on the other (a clamp is the estimator giving up on the second, not a reading).
  * Only a reading that flatters one side is distrusted: a fall onto the lower clamp after the change is
- * believed, the change may have let the noise in. Null when the two compare on everything.
+ * believed, the change may have let the noise in. And the level component when the talker's own level
+ * at the input moved INPUT_LEVEL_SWING_DB or more (either way: a louder talker flatters the change as a
+ * quieter one blames it). Null when the two compare on everything.
  */
 export function unlike(
   before: Readonly<Record<string, number>>,
   now: Readonly<Record<string, number>>,
 ): { readonly components: ReadonlySet<string>; readonly why: string } | null {
+  const parts = [snrUnlike(before, now), levelUnlike(before, now)].filter((x) => x !== null);
+  if (parts.length === 0) return null;
+  return {
+    components: new Set(parts.map((x) => x.component)),
+    why: parts.map((x) => x.why).join('; '),
+  };
+}
+
+interface Apart {
+  readonly component: string;
+  readonly why: string;
+}
+
+function snrUnlike(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+): Apart | null {
   const a = before['snr_db'];
   const b = now['snr_db'];
   if (a === undefined || b === undefined) return null;
   const side = (x: number) => (x >= SNR_CLAMP_HIGH_DB ? 1 : x <= SNR_CLAMP_LOW_DB ? -1 : 0);
   if (side(a) === side(b) || side(b) === -1) return null;
   return {
-    components: new Set(['noise']),
+    component: 'noise',
     why: `noise left out: the blind SNR read ${fmt(a, 1)} dB before and ${fmt(b, 1)} dB after, one of them on the estimator's clamp`,
+  };
+}
+
+function levelUnlike(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+): Apart | null {
+  const a = before['input_speech_level_dbov'];
+  const b = now['input_speech_level_dbov'];
+  if (a === undefined || b === undefined || !(Math.abs(b - a) >= INPUT_LEVEL_SWING_DB)) return null;
+  return {
+    component: 'level',
+    why: `level left out: the talker's own level at the input moved ${fmt(a, 1)} -> ${fmt(b, 1)} dBov between the two seconds`,
   };
 }

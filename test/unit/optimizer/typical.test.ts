@@ -24,6 +24,62 @@ test('typical: a blind SNR on an estimator clamp is not compared with one off it
   assert.equal(unlike({}, at(-20)), null, 'no reading, nothing to compare');
 });
 
+test("typical: the level is not compared across a 6 dB swing of the talker's own level at the input", () => {
+  const at = (input_speech_level_dbov?: number): Record<string, number> =>
+    input_speech_level_dbov === undefined ? { snr_db: 20 } : { snr_db: 20, input_speech_level_dbov };
+  assert.equal(unlike(at(-27.8), at(-32.2)), null, '4.4 dB: the speech varies that much');
+  const apart = unlike(at(-27.8), at(-39.9));
+  assert.deepEqual([...apart!.components], ['level']);
+  assert.match(apart!.why, /the talker's own level at the input moved -27\.8 -> -39\.9 dBov/);
+  assert.deepEqual(
+    [...unlike(at(-39.9), at(-27.8))!.components],
+    ['level'],
+    'a louder talker flatters the change',
+  );
+  assert.equal(unlike(at(), at(-39.9)), null, 'no reading before (no speech, or an older agent)');
+  // With the SNR on a clamp as well, both are left out.
+  const both = unlike(
+    { snr_db: 100, input_speech_level_dbov: -20 },
+    { snr_db: 12, input_speech_level_dbov: -30 },
+  );
+  assert.deepEqual([...both!.components].sort(), ['level', 'noise']);
+  // The digest carries the input's level when the snapshot has one.
+  assert.equal(digest(snap(4, { input_speech_level_dbov: -31 }))['input_speech_level_dbov'], -31);
+  assert.equal(digest(snap(4, {}))['input_speech_level_dbov'], undefined);
+});
+
+test('typical: a raised input gain is kept when the talker fell quiet in the second that judges it', () => {
+  // Eval seed 9 gen-9-17 station 10: +6 dB of input gain, the talker -27.8 -> -39.9 dBov at the input.
+  const params = defaultsForStation(10);
+  const before = snap(10, {
+    audio: { loudness_lufs: -29.5, active_speech_level_dbov: -27.8 },
+    input_speech_level_dbov: -27.8,
+  });
+  const d0 = decide({ snapshot: before, current: params, state: null, now: 0 });
+  const gain = d0.proposals.find((p) => p.name === 'input_gain_db');
+  assert.ok(gain, d0.analysis);
+  const after = { ...params, input_gain_db: gain!.new as number };
+  const st = markApplied(d0.state, 2);
+  const quiet = (index: number) =>
+    snap(10, {
+      index,
+      version: 2,
+      audio: { loudness_lufs: -38.7, active_speech_level_dbov: -33.9 },
+      input_speech_level_dbov: -39.9,
+    });
+  const d1 = decide({ snapshot: quiet(1), current: after, state: st, now: 1 });
+  const d2 = d1.state.pending?.suspect
+    ? decide({ snapshot: quiet(2), current: after, state: d1.state, now: 2 })
+    : null;
+  const verdict = d2 ?? d1;
+  assert.equal(verdict.rollback, null, verdict.analysis);
+  assert.match(
+    verdict.analysis,
+    /level left out: the talker's own level at the input moved -27\.8 -> -39\.9 dBov/,
+  );
+  assert.match(verdict.analysis, /kept/);
+});
+
 test('typical: movedOn is exactly the score a component moved, the guard factor included', () => {
   // Without the parameters: the settings guards (suppression_need reads the SNR too) stay out.
   const a = scoreSnapshot(snap(3, { audio: { snr_db: 100, crest_factor_db: 7 } }));

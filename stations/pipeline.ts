@@ -26,7 +26,7 @@ import {
 } from '../audio/dsp/index.ts';
 import {
   type EchoReading,
-  humRatio,
+  familyShare,
   lossStats,
   measureAudio,
   networkMetrics,
@@ -90,7 +90,7 @@ class State implements StationState {
    * the output as well as the 50/60 Hz ones (a 1 s segment alone could not tell such a line from a
    * voice's steady pitch), metrics.input_hum_ratio at the input. A replay of one stored 1 s segment
    * (processBufferOnce) is too short for it to find one: there hum_ratio reads the 50/60 Hz families
-   * only, and input_hum_ratio 0.
+   * only, and input_hum_ratio null (as in a call's first 2.5 s, before the detector could say none).
    */
   private readonly hum: HumDetector;
   private humHz = 0;
@@ -187,6 +187,11 @@ class State implements StationState {
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));
     return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
+  }
+
+  /** Whether the hum detector has read a full history of the input: its 0 then says no family. */
+  get humSettled(): boolean {
+    return this.hum.settled;
   }
 
   /** Reads a segment of the near end into the hum detector: the fundamental of its hum family, 0 for none. */
@@ -315,15 +320,6 @@ function delayed(tail: Float32Array, x: Float32Array): { ext: Float32Array; tail
   ext.set(tail);
   ext.set(x, lat);
   return { ext, tail: ext.slice(ext.length - lat) };
-}
-
-/** The share of `x`'s energy in the hum family of fundamental `hz` alone (metrics.input_hum_ratio); 0 without one. */
-function familyShare(x: Float32Array, sampleRate: number, hz: number): number {
-  if (!(hz > 0) || x.length === 0) return 0;
-  let mean = 0;
-  for (let i = 0; i < x.length; i++) mean += x[i] as number;
-  const share = humRatio(x, sampleRate, mean / x.length, hz, false);
-  return Number.isFinite(share) ? share : 0;
 }
 
 const attached = new WeakMap<DspChain, State>();
@@ -458,7 +454,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
-    input_hum_ratio: familyShare(tapAligned, sr, humHz),
+    input_hum_ratio: state.humSettled ? familyShare(tapAligned, sr, humHz) : null,
   };
   // The same reading tells the canceller where an echo past its tail is (audio/dsp/echoDelay.ts), so it
   // runs no detector of its own.

@@ -136,6 +136,11 @@ export class HumDetector {
     this.longMean = new Float64Array(this.bins + 1);
   }
 
+  /** A full history of spectra (2.5 s) read: a family that persists over it has been found by now. */
+  get settled(): boolean {
+    return this.frames >= HISTORY;
+  }
+
   /**
    * Starts the confirmations over: the lines of the next analyses are confirmed afresh, or at once
    * with `warm` when a full history of spectra is already kept.

@@ -22,7 +22,7 @@ export {
 export { type ActiveSpeechLevel, activeSpeechLevel, speechLevelOrNull } from './p56.ts';
 export { gaussian, mulberry32, type Rng, whiteNoise } from './random.ts';
 export { ECHO_FLOOR_DB, type EchoReading, ResidualEcho } from './residualEcho.ts';
-export { humRatio, type SpectralShape, spectralShape } from './spectrum.ts';
+export { familyShare, humRatio, type SpectralShape, spectralShape } from './spectrum.ts';
 export { speechLossDb } from './speechLoss.ts';
 export type { AudioMetrics, NetworkMetrics } from './types.ts';
 export { DEFAULT_VAD_MODE, speechActivity, type VadMode, vadDecisions } from './vad.ts';

@@ -350,3 +350,12 @@ export function humRatio(
   }
   return Math.min(1, best);
 }
+
+/** The share of `x`'s energy in the hum family of fundamental `hz` alone (metrics.input_hum_ratio); 0 without one. */
+export function familyShare(x: Float32Array, sampleRate: number, hz: number): number {
+  if (!(hz > 0) || x.length === 0) return 0;
+  let mean = 0;
+  for (let i = 0; i < x.length; i++) mean += x[i] as number;
+  const share = humRatio(x, sampleRate, mean / x.length, hz, false);
+  return Number.isFinite(share) ? share : 0;
+}

@@ -22,8 +22,11 @@ const INPUT_HUM_ACT = 1e-4;
 // no hum at all (eval seed 9, station 9, a clean synthesized voice: 1.0-2.8%), and the canceller switched
 // on there spends an iteration on a step that does nothing (then often one more exploring it back off).
 // Hum is a steady line family, which the station's detector confirms within 2.5 s: under HUM_ACT an
-// output reading alone waits for it, where the snapshot carries the detector's reading (input_hum_ratio 0:
-// none found); agents of before the field are read as before.
+// output reading alone waits for it once the detector has read that long and found none
+// (input_hum_ratio 0). Before (null: the call's first 2.5 s, or an agent of before the field) the
+// reading is acted on as before: a -36.5 dBFS 60 Hz hum under a -28.5 dBov talker read 2.2% at the
+// first second's output, and the canceller switched on only at the second, judged on a second where
+// the hum showed more, was rolled back (eval seed 4, gen-4-2 station 11: PESQ 3.50 -> 2.64).
 const HUM_SEVERE = 0.1;
 const HPF_VOICE_CAP_HZ = 200;
 // Spectral centroid 20% above the call's start with the hum gone: the high-pass is thinning the voice.

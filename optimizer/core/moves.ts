@@ -138,8 +138,8 @@ export function againstWish(st: ControllerState, name: string, direction: number
  * changes nothing a snapshot can show, so its verdict would be the speech's own variation and the
  * iteration spent on nothing (eval seed 9, gen-9-4 station 9: RNNoise's attenuation limit explored,
  * 30 -> 24, with RNNoise off). A compressor at ratio 1 passes its input whatever its threshold; the hum
- * canceller is bit-exact while the station's detector follows no hum family (input_hum_ratio 0; unknown
- * from agents of before the field, then explored as before).
+ * canceller is bit-exact while the station's detector, having read 2.5 s, follows no hum family
+ * (input_hum_ratio 0; null before that or from agents of before the field: explored as before).
  */
 const ACTS_ONLY_IF: Readonly<
   Record<string, (p: Readonly<Record<string, number>>, s: StationSnapshot) => boolean>

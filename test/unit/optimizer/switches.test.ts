@@ -52,7 +52,8 @@ test('controller: 1-3% of "hum" at the output with no family in the input (a voi
   // Eval seed 9 station 9, a clean synthesized voice: 2.8% at the output, no hum in the profile.
   const voice = first(9, { audio: { hum_ratio: 0.028 }, input_hum_ratio: 0 });
   assert.equal(proposal(voice, 'hum_canceller_enabled'), undefined, voice.analysis);
-  // Once the detector follows a family, or from 3% at the output, or from an agent without the field: on.
+  // Once the detector follows a family, or from 3% at the output, or before the detector has read 2.5 s
+  // (null, as from an agent without the field): on.
   for (const [hum_ratio, input_hum_ratio] of [
     [0.028, 0.002],
     [0.031, 0],

@@ -431,9 +431,18 @@ test('pipeline: hum off 50/60 Hz reads in hum_ratio once the call has shown it, 
   const clean = out(read(false, off));
   const cancelledMetrics = read(true, { ...off, hum_canceller_enabled: 1 });
   const cancelled = out(cancelledMetrics);
-  const input = humMetrics.map((m) => m.input_hum_ratio!);
+  const input = humMetrics.map((m) => m.input_hum_ratio);
+  const cleanInput = read(false, off).map((m) => m.input_hum_ratio);
   t.diagnostic(`hum_ratio % per second: hum ${fmt(hum)}; none ${fmt(clean)}; cancelled ${fmt(cancelled)}`);
-  t.diagnostic(`input_hum_ratio %: ${fmt(input)}`);
+  t.diagnostic(`input_hum_ratio: ${input.join(', ')}; clean ${cleanInput.join(', ')}`);
+  // The input's reading is null until the detector has read 2.5 s (its 0 could not say none before),
+  // then the family's share, or 0 for none.
+  assert.deepEqual(input.slice(0, 2), [null, null]);
+  assert.ok(
+    input.slice(2).every((v) => v !== null && v > 0.2),
+    `the family at the input: ${input.join(', ')}`,
+  );
+  assert.deepEqual(cleanInput, [null, null, 0, 0, 0, 0]);
   // The detector reports a family from the second segment (the first analyses confirm it); what is
   // left at the output is what the default suppressor leaves of the lines.
   assert.ok(

@@ -15,8 +15,8 @@ export const SNR_CLAMP_LOW_DB = -19.5;
  * baseline second and the judged one is the speech, not the parameters: an input gain raised 6 dB on
  * eval seed 9 gen-9-17 station 10 lifted the output 6 dB over its input, while the talker fell from
  * -27.8 to -39.9 dBov; the output's loudness fell 9 LU and the step was rolled back as a regression, the
- * level left 18 LU short for the rest of the call. Normal speech moved its 1 s input level by 0.4-4 dB
- * between neighbouring seconds on the generated profiles.
+ * level left 18 LU short for the rest of the call. In the traces looked at (the seed-9 utterance at
+ * station 9, gen-9-5 station 4) speech moved its 1 s input level by 0.4-4 dB from one second to the next.
  */
 export const INPUT_LEVEL_SWING_DB = 6;
 

@@ -1,5 +1,6 @@
 // The hum rules: the hum canceller first (it notches only the lines it finds), then the high-pass,
 // which takes hum off the bottom of the band but thins the voice, and back down once the hum is gone.
+import type { StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding } from './rules.ts';
 import { loss, type Situation } from './situation.ts';
@@ -34,12 +35,19 @@ const HUM_CLEAR = 0.015;
 const HPF_THIN_HZ = 120;
 const CENTROID_RISE = 1.2;
 
+/**
+ * The station's detector has read 2.5 s of the input and follows no hum family (input_hum_ratio 0; null
+ * before that, or from an agent of before the field, says nothing): the hum canceller would be bit-exact.
+ */
+export function followsNoHum(s: StationSnapshot): boolean {
+  return s.metrics.input_hum_ratio === 0;
+}
+
 /** Hum the canceller (off) would notch: switch it on, before the high-pass is raised. */
 export function humCanceller(c: Situation): Finding | null {
   const h = c.audio.hum_ratio;
-  const followed = c.context.snapshot.metrics.input_hum_ratio;
-  const atInput = followed ?? 0;
-  const atOutput = h > HUM_ACT || (h > HUM_CANCEL_ACT && followed !== 0);
+  const atInput = c.context.snapshot.metrics.input_hum_ratio ?? 0;
+  const atOutput = h > HUM_ACT || (h > HUM_CANCEL_ACT && !followsNoHum(c.context.snapshot));
   if (!(atOutput || atInput > INPUT_HUM_ACT) || !c.has('hum_canceller_enabled')) return null;
   if (c.value('hum_canceller_enabled') >= 0.5) return null;
   const seen = atOutput

@@ -4,6 +4,7 @@
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
+import { followsNoHum } from './hum.ts';
 import { TABU_ITERATIONS } from './judge.ts';
 import type { LearnedRegion } from './prior.ts';
 import { createRng } from './random.ts';
@@ -146,7 +147,7 @@ const ACTS_ONLY_IF: Readonly<
 > = {
   rnnoise_attenuation_limit_db: (p) => p['rnnoise_enabled'] === undefined || p['rnnoise_enabled'] >= 0.5,
   compressor_threshold_dbfs: (p) => p['compressor_ratio'] === undefined || p['compressor_ratio'] > 1,
-  hum_canceller_enabled: (_, s) => s.metrics.input_hum_ratio !== 0,
+  hum_canceller_enabled: (_, s) => !followsNoHum(s),
 };
 
 /** Whether `name` acts in the set `params` on the line `snapshot` shows (ACTS_ONLY_IF). */

@@ -418,7 +418,7 @@ function ruleContext(x: Step): RuleContext {
 function switchLeft(x: Step, untried = false): boolean {
   const left = switchesLeft(ruleContext(x));
   const open = (m: { name: string; desired: number }) =>
-    !isTabu(x.st, m.name, m.desired - (x.params[m.name] ?? 0)) && !(untried && x.st.lessons?.[m.name]);
+    !isTabu(x.st, m.name, m.desired - (x.params[m.name] ?? 0), true) && !(untried && x.st.lessons?.[m.name]);
   return left.some((f) => f.moves.some(open));
 }
 

@@ -10,6 +10,7 @@ import {
   type MetricDigest,
   type ParamChange,
   type PendingChange,
+  type TabuEntry,
 } from './state.ts';
 import { unlike } from './typical.ts';
 import { WATCH } from './watch.ts';
@@ -391,10 +392,11 @@ export function judgeChange(
     exploratory: false,
     rule: 'rollback',
   };
-  const tabu = p.changes.map((c) => ({
+  const tabu: TabuEntry[] = p.changes.map((c) => ({
     name: c.name,
-    direction: (c.new > c.old ? 1 : -1) as 1 | -1,
+    direction: c.new > c.old ? 1 : -1,
     until_iteration: st.iteration + TABU_ITERATIONS,
+    ...(fruitless ? { fruitless: true } : {}),
   }));
   return {
     // Nothing differs (the station never ran the change): no rollback to wait for.

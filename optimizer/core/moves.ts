@@ -22,8 +22,17 @@ export interface Chosen {
   readonly hot: boolean;
 }
 
-export function isTabu(st: ControllerState, name: string, direction: number): boolean {
-  return st.tabu.some((t) => t.name === name && t.direction === Math.sign(direction));
+/**
+ * Whether a move is barred for now. A rule's move (`byRule`) is barred only by a step that regressed:
+ * an exploratory step that merely gained nothing was blind, and a rule that later reads a reason for
+ * the same move (the hum detector settled on a family) must not be held back by it (seed 9, gen-9-14
+ * station 3: the canceller explored at the second second, "no clear gain"; the hum rule then could
+ * not switch it on, PESQ 4.03 -> 3.88).
+ */
+export function isTabu(st: ControllerState, name: string, direction: number, byRule = false): boolean {
+  return st.tabu.some(
+    (t) => t.name === name && t.direction === Math.sign(direction) && !(byRule && t.fruitless),
+  );
 }
 
 /**
@@ -55,7 +64,7 @@ export function choose(
       }
       const nv = safeValue(spec, old, m.desired, snapshot.constraints);
       if (nv === null) continue;
-      if (isTabu(st, m.name, nv - old)) {
+      if (isTabu(st, m.name, nv - old, true)) {
         notes.push(`Not repeating ${m.name} ${nv > old ? 'up' : 'down'}: that regressed recently.`);
         continue;
       }

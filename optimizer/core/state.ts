@@ -64,6 +64,11 @@ export interface TabuEntry {
   readonly name: string;
   readonly direction: 1 | -1;
   readonly until_iteration: number;
+  /**
+   * An exploratory step that only failed to gain (judge.ts "no clear gain"), not one that regressed:
+   * it bars exploration and the model step, not a rule that reads a reason for the move.
+   */
+  readonly fruitless?: true;
 }
 
 export interface ControllerState {

@@ -54,6 +54,7 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   stt_wer: 'stt_word_error_rate',
   emotion_confidence: 'emotion_confidence',
   input_noise: 'input_noise_margin_db',
+  line: 'mos',
 };
 
 /** What a step's next iteration watches: the metrics its parameters move, else the weakest components'. */

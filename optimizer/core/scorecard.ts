@@ -11,6 +11,7 @@ import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
 import { inputClean, inputNoiseDetail, inputNoiseMargin, inputNoiseScore } from './inputNoise.ts';
+import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail } from './line.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 
 /**
@@ -56,12 +57,14 @@ export const WEIGHTS = Object.freeze({
   // The noise the input held (inputNoise.ts): a factor on the score the scorecard reports, taking at most
   // this share off, and left out of the score the controller tunes and judges by.
   input_noise: 0.8,
+  // The line's E-model MOS again (line.ts): a factor on the reported score only, like the input's noise.
+  line: 0.7,
 });
 export type ComponentName = keyof typeof WEIGHTS;
 /** Components that scale the whole score (their weight is the most they take off) instead of joining the mean. */
 export const FACTOR_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['speech_loss']);
 /** Factors on what the station's input held, which no parameter moves: only in the reported score. */
-export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['input_noise']);
+export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['input_noise', 'line']);
 
 export interface ScoreOptions {
   /** With the input's own factors (INPUT_COMPONENTS): the reported station score. Default true. */
@@ -145,12 +148,6 @@ const SPEECH_LOSS_ZERO_DB = 12;
 // down, where the echo is about as loud as the talker.
 const ECHO_FREE_DB = -30;
 const ECHO_ZERO_DB = -3;
-// E-model MOS-CQE range (G.107 Annex B): 1 (R <= 0) .. 4.5 (R >= 100).
-const MOS_MIN = 1;
-const MOS_MAX = 4.5;
-// Latency: full credit up to 70% of the budget, 0.8 at the budget, 0 at twice the budget.
-const LATENCY_FREE_SHARE = 0.7;
-const LATENCY_AT_BUDGET = 0.8;
 // Confidence scales: Deepgram transcripts under ~0.5 are mostly wrong, over ~0.95 are clean;
 // Hume confidences run lower for the same audio.
 const STT_ZERO = 0.5;
@@ -171,17 +168,6 @@ function levelDetail(v: number, s: StationSnapshot): string {
 function snrScore(snr: number, min: number): number {
   if (snr >= min) return SNR_AT_MIN + (1 - SNR_AT_MIN) * ramp(snr, min, min + SNR_FULL_ABOVE_DB);
   return SNR_AT_MIN * ramp(snr, min - SNR_ZERO_BELOW_DB, min);
-}
-
-function latencyScore(ms: number, budget: number): number {
-  if (ms <= budget) return 1 - (1 - LATENCY_AT_BUDGET) * ramp(ms, LATENCY_FREE_SHARE * budget, budget);
-  return LATENCY_AT_BUDGET * (1 - ramp(ms, budget, 2 * budget));
-}
-
-function latencyDetail(what: string, ms: number, budget: number): string {
-  return ms <= budget
-    ? `${what} ${fmt(ms, 0)} ms is within the ${fmt(budget, 0)} ms budget`
-    : `${what} ${fmt(ms, 0)} ms is ${fmt(ms - budget, 0)} ms over the ${fmt(budget, 0)} ms budget`;
 }
 
 function guardFactor(guardScore: number): number {
@@ -309,15 +295,8 @@ const DEFS: readonly ComponentDef[] = [
     name: 'network',
     guard: false,
     measure: (s) => s.metrics.network?.mos ?? null,
-    score: (v) => linear(v, MOS_MIN, MOS_MAX),
-    describe: (v, s) => {
-      const n = s.metrics.network;
-      const r = n
-        ? ` (R ${fmt(n.r_factor)}, loss ${pct(n.packet_loss_ratio)}, jitter ${fmt(n.jitter_ms)} ms)`
-        : '';
-      const min = s.targets.min_mos;
-      return `E-model MOS ${fmt(v, 2)}${r} ${v >= min ? 'meets' : 'is below'} the ${fmt(min, 1)} minimum`;
-    },
+    score: mosScore,
+    describe: networkDetail,
   },
   {
     name: 'latency',
@@ -361,6 +340,13 @@ const DEFS: readonly ComponentDef[] = [
     measure: inputNoiseMargin,
     score: inputNoiseScore,
     describe: (v) => inputNoiseDetail(v, 1 - WEIGHTS.input_noise * (1 - inputNoiseScore(v))),
+  },
+  {
+    name: 'line',
+    guard: false,
+    measure: (s) => s.metrics.network?.mos ?? null,
+    score: mosScore,
+    describe: (v) => lineDetail(v, 1 - WEIGHTS.line * (1 - mosScore(v))),
   },
 ];
 const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));

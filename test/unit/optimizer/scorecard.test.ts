@@ -149,6 +149,30 @@ test('scorecard: speech the chain cut away costs the station score; what a suppr
   );
 });
 
+test("scorecard: the line's MOS scales the reported score, so a lossy line cannot report well on clean audio", () => {
+  // Every audio component on target at station 2: the E-model decides what the station reports.
+  const reported = (mos: number) => scoreSnapshot(snap(2, { network: { mos } })).score;
+  const chain = (mos: number) => scoreSnapshot(snap(2, { network: { mos } }), undefined, { input: false });
+  assertFalling('mos (reported)', [4.5, 4.0, 3.0, 2.0, 1.5, 1.0], reported);
+  // MOS 2 (about 5% bursty loss with G.711 concealment; PESQ 1.1-1.4 on the generated profiles)
+  // reports under 60; the chain's score, the one the loop tunes by, keeps the MOS in its mean only.
+  assert.ok(reported(2) < 60, `MOS 2 reported ${reported(2)}`);
+  assert.ok(chain(2).score > 80, `MOS 2: the chain's score ${chain(2).score}`);
+  const factor = 1 - WEIGHTS.line * (1 - (2 - 1) / 3.5);
+  assert.ok(Math.abs(reported(2) - factor * chain(2).score) < 1e-9);
+  assert.equal(
+    chain(2).components.find((c) => c.name === 'line'),
+    undefined,
+  );
+  assert.match(
+    component(snap(2, { network: { mos: 2 } }), 'line')!.detail,
+    /scales the station score by 0\.50/,
+  );
+  // No network metrics (station 3), or a perfect line: no factor.
+  assert.equal(component(snap(3), 'line'), undefined);
+  assert.equal(reported(4.5), chain(4.5).score);
+});
+
 test('scorecard: the simulator-only reference SNR never affects the score', () => {
   const a = snap(3, { audio: { snr_db: 12 } });
   const b = structuredClone(a);

@@ -50,12 +50,17 @@ function runCalls(station: number, model: Plant, calls: number, perCall: number,
     }
     perCallScores.push(scores);
   }
-  return { config, perCallScores, converged, final: scoreSnapshot(model(effective, version, 99)).score };
+  return { config, perCallScores, converged, final: chainScore(model(effective, version, 99)) };
+}
+
+/** The score the controller tunes by (without the input's and the line's factors), as the demo's search. */
+function chainScore(s: StationSnapshot): number {
+  return scoreSnapshot(s, undefined, { input: false }).score;
 }
 
 function offlineBest(station: number, model: Plant, fixed: Readonly<Record<string, number>> = {}) {
   const specs = parametersForStation(station).filter((p) => !(p.name in fixed));
-  return searchBest((p) => scoreSnapshot(model({ ...p, ...fixed }, 0, 0)).score, specs, {
+  return searchBest((p) => chainScore(model({ ...p, ...fixed }, 0, 0)), specs, {
     seed: 7,
     budget: 600,
   });

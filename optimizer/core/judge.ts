@@ -55,6 +55,7 @@ const COMPONENT_METRIC: Readonly<Record<keyof typeof WEIGHTS, string>> = {
   emotion_confidence: 'emotion_confidence',
   input_noise: 'input_noise_margin_db',
   line: 'mos',
+  input_clipping: 'input_clipping_ratio',
 };
 
 /** What a step's next iteration watches: the metrics its parameters move, else the weakest components'. */

@@ -10,7 +10,7 @@
 import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
-import { inputClean, inputNoiseDetail, inputNoiseMargin, inputNoiseScore } from './inputNoise.ts';
+import * as input from './inputNoise.ts';
 import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail } from './line.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 
@@ -59,12 +59,14 @@ export const WEIGHTS = Object.freeze({
   input_noise: 0.8,
   // The line's E-model MOS again (line.ts): a factor on the reported score only, like the input's noise.
   line: 0.7,
+  // What arrived clipped upstream (inputNoise.ts): a factor on the reported score only, like the above.
+  input_clipping: 0.5,
 });
 export type ComponentName = keyof typeof WEIGHTS;
 /** Components that scale the whole score (their weight is the most they take off) instead of joining the mean. */
 export const FACTOR_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['speech_loss']);
 /** Factors on what the station's input held, which no parameter moves: only in the reported score. */
-export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['input_noise', 'line']);
+export const INPUT_COMPONENTS: ReadonlySet<string> = new Set(['input_noise', 'line', 'input_clipping']);
 
 export interface ScoreOptions {
   /** With the input's own factors (INPUT_COMPONENTS): the reported station score. Default true. */
@@ -194,10 +196,10 @@ const DEFS: readonly ComponentDef[] = [
     name: 'noise',
     guard: false,
     measure: (s) => s.metrics.audio.snr_db,
-    score: (v, s) => (inputClean(s) ? 1 : snrScore(v, s.targets.min_snr_db)),
+    score: (v, s) => (input.inputClean(s) ? 1 : snrScore(v, s.targets.min_snr_db)),
     describe: (v, s) => {
       const min = s.targets.min_snr_db;
-      if (v < min && inputClean(s))
+      if (v < min && input.inputClean(s))
         return `blind SNR ${fmt(v)} dB, but the input holds no noise (its floor ${fmt(s.metrics.input_noise_margin_db ?? 0)} dB under its peaks): the speech's own quiet stretch`;
       return v >= min
         ? `blind SNR ${fmt(v)} dB meets the ${fmt(min, 0)} dB minimum`
@@ -212,7 +214,7 @@ const DEFS: readonly ComponentDef[] = [
         ? s.metrics.audio.noise_floor_dbfs
         : null,
     score: (v, s) =>
-      inputClean(s) ? 1 : ramp(speechLevel(s).value - v, FLOOR_MARGIN_ZERO_DB, FLOOR_MARGIN_FULL_DB),
+      input.inputClean(s) ? 1 : ramp(speechLevel(s).value - v, FLOOR_MARGIN_ZERO_DB, FLOOR_MARGIN_FULL_DB),
     describe: (v, s) =>
       `noise floor ${fmt(v)} dBFS sits ${fmt(speechLevel(s).value - v)} dB under the speech level`,
   },
@@ -337,9 +339,9 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'input_noise',
     guard: false,
-    measure: inputNoiseMargin,
-    score: inputNoiseScore,
-    describe: (v) => inputNoiseDetail(v, 1 - WEIGHTS.input_noise * (1 - inputNoiseScore(v))),
+    measure: input.inputNoiseMargin,
+    score: input.inputNoiseScore,
+    describe: (v) => input.inputNoiseDetail(v, 1 - WEIGHTS.input_noise * (1 - input.inputNoiseScore(v))),
   },
   {
     name: 'line',
@@ -347,6 +349,13 @@ const DEFS: readonly ComponentDef[] = [
     measure: (s) => s.metrics.network?.mos ?? null,
     score: mosScore,
     describe: (v) => lineDetail(v, 1 - WEIGHTS.line * (1 - mosScore(v))),
+  },
+  {
+    name: 'input_clipping',
+    guard: false,
+    measure: (s) => s.metrics.input_clipping_ratio ?? null,
+    score: input.inputClipScore,
+    describe: (v) => input.inputClipDetail(v, 1 - WEIGHTS.input_clipping * (1 - input.inputClipScore(v))),
   },
 ];
 const DEF_BY_NAME = new Map(DEFS.map((d) => [d.name, d]));

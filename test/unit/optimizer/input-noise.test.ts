@@ -153,3 +153,31 @@ test('settings guard: RNNoise over an input that settles clean costs score, and 
   assert.equal(proposal(d, 'rnnoise_enabled')?.new, 0, d.analysis);
   assert.match(d.analysis, /no noise to take out\. Changing rnnoise_enabled 1->0/);
 });
+
+test('scorecard: input that arrived clipped scales the reported station score, not the score the controller tunes by', () => {
+  const params = { ...defaultsForStation(9), declip_enabled: 1 };
+  // 5% of the input's samples on a clip level: half way to INPUT_CLIP_ZERO, factor 1 - 0.5 x 0.5.
+  const clipped = snap(9, { input_clipping_ratio: 0.05 });
+  const station = scoreSnapshot(clipped, params);
+  const chain = scoreSnapshot(clipped, params, { input: false });
+  assert.ok(Math.abs(station.score - 0.75 * chain.score) < 1e-9, `${station.score} vs ${chain.score}`);
+  const c = station.components.find((x) => x.name === 'input_clipping')!;
+  assert.equal(c.value, 0.05);
+  assert.match(c.detail, /5\.000% of the input's samples arrive clipped.*scales the station score by 0\.75/);
+  assert.equal(
+    chain.components.find((x) => x.name === 'input_clipping'),
+    undefined,
+  );
+  assert.equal(scoreValue(clipped, params), station.score);
+  // Flattened past a tenth of the samples: the factor's floor; none clipped, or no reading: no factor.
+  const worst = snap(9, { input_clipping_ratio: 0.4 });
+  assert.ok(
+    Math.abs(
+      scoreSnapshot(worst, params).score - 0.5 * scoreSnapshot(worst, params, { input: false }).score,
+    ) < 1e-9,
+  );
+  for (const r of [0, null]) {
+    const s = snap(9, { input_clipping_ratio: r });
+    assert.equal(scoreSnapshot(s, params).score, scoreSnapshot(s, params, { input: false }).score);
+  }
+});

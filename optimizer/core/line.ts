@@ -10,6 +10,11 @@ const MOS_MAX = 4.5;
 const LATENCY_FREE_SHARE = 0.7;
 const LATENCY_AT_BUDGET = 0.8;
 
+/** The line's E-model MOS, read by the network component (chain) and the line factor (reported). */
+export function networkMos(s: StationSnapshot): number | null {
+  return s.metrics.network?.mos ?? null;
+}
+
 /** The E-model MOS on the component scale: 0 at MOS 1, 1 at 4.5. */
 export function mosScore(mos: number): number {
   return linear(mos, MOS_MIN, MOS_MAX);
@@ -32,7 +37,7 @@ export function networkDetail(mos: number, s: StationSnapshot): string {
  * reported score ranked outputs as PESQ did at 0.46 (station 2) and 0.59 (station 10); with this factor,
  * 0.60 and 0.74 on the same outputs. Most of a line's loss is the network's, which no parameter moves,
  * so like the input's noise the factor is left out of the score the controller tunes and judges by: made
- * a factor there too (tried on 2026-12-05), one second's loss burst moved the judged score by 5-20
+ * a factor there too (tried on 2026-12-05), one second's loss burst moved the judged score by 5-23
  * points, and the judge rolled back jitter buffers PESQ preferred (eval seed 5, gen-5-0 station 10: 140
  * -> 180 ms read MOS 3.0 -> 2.7, rolled back; PESQ 1.95 -> 1.62 against the mean's scoring).
  */

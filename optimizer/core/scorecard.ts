@@ -11,7 +11,7 @@ import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
 import * as input from './inputNoise.ts';
-import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail } from './line.ts';
+import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail, networkMos } from './line.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 
 /**
@@ -66,7 +66,11 @@ export type ComponentName = keyof typeof WEIGHTS;
 /** Components that scale the whole score (their weight is the most they take off) instead of joining the mean. */
 export const FACTOR_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>(['speech_loss']);
 /** Factors on what the station's input held, which no parameter moves: only in the reported score. */
-export const INPUT_COMPONENTS: ReadonlySet<string> = new Set(['input_noise', 'line', 'input_clipping']);
+export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<ComponentName>([
+  'input_noise',
+  'line',
+  'input_clipping',
+]);
 
 export interface ScoreOptions {
   /** With the input's own factors (INPUT_COMPONENTS): the reported station score. Default true. */
@@ -296,7 +300,7 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'network',
     guard: false,
-    measure: (s) => s.metrics.network?.mos ?? null,
+    measure: networkMos,
     score: mosScore,
     describe: networkDetail,
   },
@@ -346,7 +350,7 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'line',
     guard: false,
-    measure: (s) => s.metrics.network?.mos ?? null,
+    measure: networkMos,
     score: mosScore,
     describe: (v) => lineDetail(v, 1 - WEIGHTS.line * (1 - mosScore(v))),
   },

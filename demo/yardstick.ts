@@ -3,7 +3,7 @@
 // catalog defaults and the best set an offline search finds, by score and reference SNR; and, given a
 // PESQ/STOI judge, the defaults', final and best sets' output judged against the clean speech.
 import { defaultsForStation } from '../catalog/index.ts';
-import type { QualityJudge, QualityScores } from '../quality/index.ts';
+import type { QualityJudge, QualityPair, QualityScores } from '../quality/index.ts';
 import { UnscorablePairError } from '../quality/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import {
@@ -104,18 +104,26 @@ export interface SetQuality {
 
 const PESQ_RATES = new Set([8000, 16000]);
 
+/** Each named set's output on every call's yardstick audio, as pairs for the judge (judgePairs). */
+export interface SetPairs {
+  names: string[];
+  calls: number;
+  pairs: QualityPair[];
+  slots: { name: string; call: number }[];
+}
+
 /**
- * PESQ and STOI of each named set's output on every call's yardstick audio, in one batch to the
- * judge. A call PESQ cannot judge (no utterance in the scored segments) is left out of the mean.
+ * The DSP half of judgeSets: each named set run on every call's yardstick audio, its output and the
+ * clean speech kept as a pair (none where PESQ defines no rate). CPU only, so it can run on another
+ * thread than the judge's (eval/pool.ts).
  */
-export async function judgeSets(
-  judge: QualityJudge,
+export function setPairs(
   stationId: number,
   audio: readonly CallAudio[],
   sets: Record<string, readonly Record<string, number>[]>,
-): Promise<Record<string, SetQuality>> {
+): SetPairs {
   const names = Object.keys(sets);
-  const pairs: { ref: Float32Array; deg: Float32Array; sampleRate: 8000 | 16000 }[] = [];
+  const pairs: QualityPair[] = [];
   const slots: { name: string; call: number }[] = [];
   for (const name of names) {
     for (const [c, a] of audio.entries()) {
@@ -126,20 +134,41 @@ export async function judgeSets(
       slots.push({ name, call: c });
     }
   }
+  return { names, calls: audio.length, pairs, slots };
+}
+
+/**
+ * The judge's half: PESQ and STOI of the pairs in one batch, per set the mean over the calls it could
+ * judge (a call with no utterance in the scored segments is left out of the mean).
+ */
+export async function judgePairs(judge: QualityJudge, p: SetPairs): Promise<Record<string, SetQuality>> {
   let scores: (QualityScores | null)[];
   try {
-    scores = await judge.scoreMany(pairs);
+    scores = await judge.scoreMany(p.pairs);
   } catch (err) {
     if (!(err instanceof UnscorablePairError)) throw err;
     scores = err.partial;
   }
   const out: Record<string, SetQuality> = {};
-  for (const name of names) out[name] = { pesq: null, stoi: null, perCall: audio.map(() => null) };
-  for (const [k, slot] of slots.entries()) out[slot.name]!.perCall[slot.call] = scores[k] ?? null;
+  for (const name of p.names) out[name] = { pesq: null, stoi: null, perCall: Array(p.calls).fill(null) };
+  for (const [k, slot] of p.slots.entries()) out[slot.name]!.perCall[slot.call] = scores[k] ?? null;
   for (const q of Object.values(out)) {
     const got = q.perCall.filter((x): x is QualityScores => x !== null);
     q.pesq = got.length ? mean(got.map((x) => x.pesq)) : null;
     q.stoi = got.length ? mean(got.map((x) => x.stoi)) : null;
   }
   return out;
+}
+
+/**
+ * PESQ and STOI of each named set's output on every call's yardstick audio, in one batch to the
+ * judge. A call PESQ cannot judge (no utterance in the scored segments) is left out of the mean.
+ */
+export async function judgeSets(
+  judge: QualityJudge,
+  stationId: number,
+  audio: readonly CallAudio[],
+  sets: Record<string, readonly Record<string, number>[]>,
+): Promise<Record<string, SetQuality>> {
+  return judgePairs(judge, setPairs(stationId, audio, sets));
 }

@@ -1,4 +1,5 @@
 // `npm run eval` flags. A bad flag is an ArgError naming it (exit 2, nothing run).
+import { availableParallelism } from 'node:os';
 import { WARMUP_SEGMENTS } from '../demo/offline.ts';
 import { ArgError, intFlag, parseFlags } from '../lib/cli.ts';
 
@@ -14,10 +15,15 @@ export interface EvalArgs {
   judgedSegments: number;
   /** Run the batch-priors comparison: learn each tenant's best region first, then rerun from it. */
   priors: boolean;
+  /** Worker threads computing profiles (pool.ts); 1 computes them on the main thread. */
+  workers: number;
   quiet: boolean;
 }
 
 export { ArgError };
+
+/** The default worker count (pool.ts): one per core the process may use. */
+export const defaultWorkers = (): number => availableParallelism();
 
 /**
  * The eval's judged stretch: the last 5 segments (5 s) of each call, fewer on a call too short to
@@ -29,7 +35,7 @@ export const EVAL_JUDGED_SEGMENTS = 5;
 export const defaultJudgedSegments = (segments: number): number =>
   Math.max(2, Math.min(EVAL_JUDGED_SEGMENTS, segments - WARMUP_SEGMENTS));
 
-const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--judged-segments N] [--priors] [--quiet]
+const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] [--seed S] [--json OUT] [--search-budget N] [--random-sets N] [--judged-segments N] [--priors] [--workers N] [--quiet]
   --profiles N         generated impairment profiles, 1..500 (default 20)
   --calls N            calls per profile, 1..20 (default 2)
   --segments N         segments (iterations) per call, 4..60 (default 8)
@@ -42,6 +48,8 @@ const USAGE = `usage: npm run eval -- [--profiles N] [--calls N] [--segments N] 
                        that is fewer, at least 2)
   --priors             also run new calls of each profile's tenant with the batch optimizer's learned region:
                        served from the defaults, and starting one safe step toward its centre (promoted)
+  --workers N          worker threads computing profiles, 1..64 (default: one per core, ${defaultWorkers()}
+                       here); the records are the same whatever the count, 1 runs on the main thread
   --quiet              no progress bar, summary only`;
 
 export function parseEvalArgs(argv: string[]): EvalArgs {
@@ -57,6 +65,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
       'random-sets': { type: 'string' },
       'judged-segments': { type: 'string' },
       priors: { type: 'boolean' },
+      workers: { type: 'string' },
       quiet: { type: 'boolean' },
     },
     USAGE,
@@ -77,6 +86,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
     randomSets: int('random-sets', 4, 0, 20),
     judgedSegments: judged,
     priors: Boolean(v['priors']),
+    workers: int('workers', defaultWorkers(), 1, 64),
     quiet: Boolean(v['quiet']),
   };
 }

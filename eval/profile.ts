@@ -5,7 +5,7 @@
 // can be compared with PESQ's on outputs the loop would never produce (gaming included).
 import { defaultsForStation, parametersForStation, stationById } from '../catalog/index.ts';
 import { type Evaluation, evaluateCall } from '../demo/offline.ts';
-import { judgeSets, yardstick } from '../demo/yardstick.ts';
+import { judgePairs, type SetPairs, setPairs, yardstick } from '../demo/yardstick.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import type { StationInput } from '../stations/pipeline.ts';
 import { type ImpairmentSet, rngFor, simulateCall } from '../stations/sim/index.ts';
@@ -84,19 +84,36 @@ export function randomSet(stationId: number, rng: () => number): Record<string, 
   return out;
 }
 
-export async function evaluateProfile(
+/**
+ * One station's share of a profile before judging: its record without PESQ and STOI, and the pairs
+ * the judge rates (CPU only: eval/pool.ts runs it on worker threads, the judge stays on the main one).
+ */
+export interface StationWork {
+  record: Omit<
+    StationRecord,
+    'pesq_default' | 'pesq_final' | 'pesq_best' | 'stoi_default' | 'stoi_final' | 'stoi_best' | 'rank_points'
+  >;
+  /** The defaults', each call's final and the best set's output on every call. */
+  sets: SetPairs;
+  /** The random sets' output on the first call, as r0, r1, ... */
+  randoms: SetPairs;
+  /** Scores of the ranked outputs: defaults, final and best on the first call, then each random set. */
+  ranked: { kind: string; e: Evaluation }[];
+}
+
+/** The loop, the yardstick and the outputs to judge, for every station of one profile. */
+export function computeProfile(
   set: ImpairmentSet,
-  judge: QualityJudge,
   o: EvalOptions,
   onStation?: (stationId: number) => void,
-): Promise<StationRecord[]> {
+): StationWork[] {
   const tenant = set.tenants[0] ?? 'sim-tenant';
   const inputs = new Map<number, StationInput[][]>(set.stations.map((s) => [s.stationId, []]));
   for (let c = o.firstCall ?? 0; c < (o.firstCall ?? 0) + o.calls; c++) {
     const call = simulateCall({ impairments: set, callIndex: c, seed: o.seed, segments: o.segments });
     for (const [s, list] of inputs) list.push(call.segments.map((seg) => seg.inputs.get(s)!));
   }
-  const out: StationRecord[] = [];
+  const out: StationWork[] = [];
   for (const [s, calls] of inputs) {
     const runs = calls.map((segs, c) => {
       const start = o.start?.(s, tenant) ?? { params: defaultsForStation(s) };
@@ -110,55 +127,107 @@ export async function evaluateProfile(
       o.judgedSegments,
     );
     const finals = runs.map((r) => r.params.at(-1)!);
-    const q = await judgeSets(judge, s, y.audio, {
-      defaults: [y.defaults],
-      final: finals,
-      best: [y.best.params],
-    });
+    const sets = setPairs(s, y.audio, { defaults: [y.defaults], final: finals, best: [y.best.params] });
     const rng = rngFor('eval-random-set', o.seed, set.name, s);
-    const randoms = Array.from({ length: o.randomSets }, () => randomSet(s, rng));
+    const draws = Array.from({ length: o.randomSets }, () => randomSet(s, rng));
     const first = y.audio.slice(0, 1);
-    const rq = await judgeSets(judge, s, first, Object.fromEntries(randoms.map((p, k) => [`r${k}`, [p]])));
-    const rankPoints: RankPoint[] = [];
-    const point = (kind: string, e: Evaluation, j: { pesq: number; stoi: number } | null | undefined) => {
-      if (j) rankPoints.push({ kind, score: e.station, chain: e.score, pesq: j.pesq, stoi: j.stoi });
-    };
+    const randoms = setPairs(s, first, Object.fromEntries(draws.map((p, k) => [`r${k}`, [p]])));
     // Ranked by the station score the scorecard reports (the chain's score times the input's factors).
-    point('defaults', y.perCallDefault[0]!, q['defaults']!.perCall[0]);
-    point('final', y.finals[0]!, q['final']!.perCall[0]);
-    point('best', y.bestOnAll[0]!, q['best']!.perCall[0]);
-    for (const [k, p] of randoms.entries()) {
-      point('random', evaluateCall(s, p, first[0]!), rq[`r${k}`]!.perCall[0]);
-    }
+    const ranked = [
+      { kind: 'defaults', e: y.perCallDefault[0]! },
+      { kind: 'final', e: y.finals[0]! },
+      { kind: 'best', e: y.bestOnAll[0]! },
+      ...draws.map((p) => ({ kind: 'random', e: evaluateCall(s, p, first[0]!) })),
+    ];
     const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
     out.push({
-      profile: set.name,
-      tenant,
-      station_id: s,
-      component: stationById(s)!.component,
-      sample_rate: calls[0]![0]!.sampleRate,
-      default_score: y.defaultScore,
-      final_score: y.finalScore,
-      best_score: y.bestScore,
-      ratio_to_best: y.finalScore / y.bestScore,
-      reached_at: y.reachedAt,
+      record: {
+        profile: set.name,
+        tenant,
+        station_id: s,
+        component: stationById(s)!.component,
+        sample_rate: calls[0]![0]!.sampleRate,
+        default_score: y.defaultScore,
+        final_score: y.finalScore,
+        best_score: y.bestScore,
+        ratio_to_best: y.finalScore / y.bestScore,
+        reached_at: y.reachedAt,
+        ref_default_db: y.refBefore,
+        ref_final_db: y.refAfter,
+        changed: finals.some((f) => !sameSet(f, y.defaults)),
+        changes: sum((r) => r.changes),
+        rejected: sum((r) => r.rejected),
+        rollbacks: sum((r) => r.rollbacks),
+        final_params: finals,
+        best_params: y.best.params,
+      },
+      sets,
+      randoms,
+      ranked,
+    });
+    onStation?.(s);
+  }
+  return out;
+}
+
+/** The judge's half: PESQ and STOI of every station's outputs, and the records complete. */
+export async function judgeProfile(
+  work: readonly StationWork[],
+  judge: QualityJudge,
+): Promise<StationRecord[]> {
+  const out: StationRecord[] = [];
+  for (const w of work) {
+    const q = await judgePairs(judge, w.sets);
+    const rq = await judgePairs(judge, w.randoms);
+    const quality = [
+      q['defaults']!.perCall[0],
+      q['final']!.perCall[0],
+      q['best']!.perCall[0],
+      ...w.ranked.slice(3).map((_, k) => rq[`r${k}`]!.perCall[0]),
+    ];
+    const rankPoints: RankPoint[] = [];
+    for (const [i, { kind, e }] of w.ranked.entries()) {
+      const j = quality[i];
+      if (j) rankPoints.push({ kind, score: e.station, chain: e.score, pesq: j.pesq, stoi: j.stoi });
+    }
+    const r = w.record;
+    out.push({
+      profile: r.profile,
+      tenant: r.tenant,
+      station_id: r.station_id,
+      component: r.component,
+      sample_rate: r.sample_rate,
+      default_score: r.default_score,
+      final_score: r.final_score,
+      best_score: r.best_score,
+      ratio_to_best: r.ratio_to_best,
+      reached_at: r.reached_at,
       pesq_default: q['defaults']!.pesq,
       pesq_final: q['final']!.pesq,
       pesq_best: q['best']!.pesq,
       stoi_default: q['defaults']!.stoi,
       stoi_final: q['final']!.stoi,
       stoi_best: q['best']!.stoi,
-      ref_default_db: y.refBefore,
-      ref_final_db: y.refAfter,
-      changed: finals.some((f) => !sameSet(f, y.defaults)),
-      changes: sum((r) => r.changes),
-      rejected: sum((r) => r.rejected),
-      rollbacks: sum((r) => r.rollbacks),
+      ref_default_db: r.ref_default_db,
+      ref_final_db: r.ref_final_db,
+      changed: r.changed,
+      changes: r.changes,
+      rejected: r.rejected,
+      rollbacks: r.rollbacks,
       rank_points: rankPoints,
-      final_params: finals,
-      best_params: y.best.params,
+      final_params: r.final_params,
+      best_params: r.best_params,
     });
-    onStation?.(s);
   }
   return out;
+}
+
+/** One profile computed and judged on this thread. */
+export async function evaluateProfile(
+  set: ImpairmentSet,
+  judge: QualityJudge,
+  o: EvalOptions,
+  onStation?: (stationId: number) => void,
+): Promise<StationRecord[]> {
+  return judgeProfile(computeProfile(set, o, onStation), judge);
 }

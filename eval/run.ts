@@ -2,14 +2,14 @@
 // against the offline best. A benchmark: it reports distributions, it asserts nothing.
 import { hostname } from 'node:os';
 import cliProgress from 'cli-progress';
-import { defaultsForStation, parametersForStation } from '../catalog/index.ts';
-import { type LearnedRegion, regionStart } from '../optimizer/core/prior.ts';
+import { parametersForStation } from '../catalog/index.ts';
+import type { LearnedRegion } from '../optimizer/core/prior.ts';
 import type { QualityJudge } from '../quality/index.ts';
 import { generateProfile } from '../stations/sim/generate.ts';
-import { type ImpairmentSet, type SpeechSourceInfo, speechSourceInfo } from '../stations/sim/index.ts';
+import { type SpeechSourceInfo, speechSourceInfo } from '../stations/sim/index.ts';
 import type { EvalArgs } from './args.ts';
-import type { LoopStart } from './loop.ts';
-import { type EvalOptions, evaluateProfile, type StationRecord } from './profile.ts';
+import { type ProfileJob, runJobs, type StartSpec } from './pool.ts';
+import type { StationRecord } from './profile.ts';
 import { type EvalSummary, type PriorsArm, priorsArm, summarize } from './summary.ts';
 
 export interface PriorsComparison {
@@ -66,30 +66,29 @@ export async function runEval(
   args: EvalArgs,
   judge: QualityJudge,
   progress: EvalProgress,
-  extra: Pick<EvalOptions, 'start'> = {},
 ): Promise<EvalReport> {
   const t0 = Date.now();
-  const opts: EvalOptions = {
+  const plain: ProfileJob['opts'] = {
     calls: args.calls,
     segments: args.segments,
     seed: args.seed,
     searchBudget: args.searchBudget,
     randomSets: args.randomSets,
     judgedSegments: args.judgedSegments,
-    ...extra,
   };
   const profiles = Array.from({ length: args.profiles }, (_, i) => generateProfile(args.seed, i));
   const perPass = profiles.reduce((a, p) => a + p.stations.length, 0);
   progress.start(args.priors ? 4 * perPass : perPass);
-  const records: StationRecord[] = [];
-  for (const set of profiles) {
-    records.push(
-      ...(await evaluateProfile(set, judge, opts, (s) => progress.tick(`${set.name} station ${s}`))),
-    );
-  }
+  const workers = Math.min(args.workers, args.profiles);
+  const jobs = (o: ProfileJob['opts'], start: StartSpec | null): ProfileJob[] =>
+    profiles.map((_, index) => ({ seed: args.seed, index, opts: o, start }));
+  const tick = (suffix: string) => (label: string) => progress.tick(`${label}${suffix}`);
+  const records = (await runJobs(jobs(plain, null), workers, judge, tick(''))).flat();
   let priors: PriorsComparison | null = null;
   if (args.priors) {
-    priors = await priorsPass(profiles, records, judge, opts, progress);
+    priors = await priorsPass(records, plain, (o, start) =>
+      runJobs(jobs(o, start), workers, judge, tick(' (new calls)')),
+    );
   }
   progress.stop();
   const { quiet: _quiet, ...shown } = args;
@@ -111,38 +110,23 @@ export async function runEval(
  * tenants, against the same new calls without it.
  */
 async function priorsPass(
-  profiles: ImpairmentSet[],
   seen: StationRecord[],
-  judge: QualityJudge,
-  opts: EvalOptions,
-  progress: EvalProgress,
+  opts: ProfileJob['opts'],
+  run: (o: ProfileJob['opts'], start: StartSpec | null) => Promise<StationRecord[][]>,
 ): Promise<PriorsComparison> {
-  const regions = new Map<string, LearnedRegion>();
-  for (const r of seen) {
-    const radius = Object.fromEntries(
-      parametersForStation(r.station_id).map((p) => [p.name, p.max_step / 2]),
-    );
-    regions.set(`${r.tenant}|${r.station_id}`, { version: 1, params: r.best_params, radius });
-  }
-  const later: EvalOptions = { ...opts, firstCall: opts.calls, randomSets: 0 };
-  const without: StationRecord[] = [];
-  const primed: StationRecord[] = [];
-  const started: StationRecord[] = [];
+  const regions: [string, LearnedRegion][] = seen.map((r) => [
+    `${r.tenant}|${r.station_id}`,
+    {
+      version: 1,
+      params: r.best_params,
+      radius: Object.fromEntries(parametersForStation(r.station_id).map((p) => [p.name, p.max_step / 2])),
+    },
+  ]);
+  const later = { ...opts, firstCall: opts.calls, randomSets: 0 };
   // The region served to the controller, the call starting on the defaults or on the promoted step.
-  const startFrom =
-    (promoted: boolean) =>
-    (s: number, t: string): LoopStart => {
-      const prior = regions.get(`${t}|${s}`);
-      const params = defaultsForStation(s);
-      if (!prior) return { params };
-      return { params: promoted ? regionStart(prior, parametersForStation(s), params) : params, prior };
-    };
-  for (const set of profiles) {
-    const tick = (s: number) => progress.tick(`${set.name} station ${s} (new calls)`);
-    without.push(...(await evaluateProfile(set, judge, later, tick)));
-    primed.push(...(await evaluateProfile(set, judge, { ...later, start: startFrom(false) }, tick)));
-    started.push(...(await evaluateProfile(set, judge, { ...later, start: startFrom(true) }, tick)));
-  }
+  const without = (await run(later, null)).flat();
+  const primed = (await run(later, { regions, promoted: false })).flat();
+  const started = (await run(later, { regions, promoted: true })).flat();
   return {
     without: priorsArm(summarize(without)),
     with: priorsArm(summarize(primed)),

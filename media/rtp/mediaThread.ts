@@ -2,7 +2,7 @@
 // an optimizer blocks its event loop for tens of milliseconds at a time; a socket read there would
 // stamp packets with when the loop got free, and a timer there would send them in bursts. On its own
 // thread the session stamps arrivals and paces sends as the network would, and hands frames over.
-import { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../lib/tsWorker.ts';
 import type { CodecName } from './codecs.ts';
 import type { UdpEndpoint } from './ports.ts';
 import type { ReceivedFrame, ReceptionFigures } from './session.ts';
@@ -50,14 +50,7 @@ export interface MediaThread {
 }
 
 export function startMediaThread(onWarning: (message: string) => void = () => {}): MediaThread {
-  // The worker is TypeScript: it registers tsx's loader before importing it (a worker does not inherit
-  // the loader of the thread that starts it).
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./mediaWorker.ts', import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`,
-    { eval: true },
-  );
+  const worker = startTsWorker(new URL('./mediaWorker.ts', import.meta.url));
   worker.unref();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const frameListeners = new Map<number, ((f: ReceivedFrame) => void)[]>();

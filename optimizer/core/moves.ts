@@ -136,6 +136,33 @@ export function rememberWishes(st: ControllerState, findings: readonly Finding[]
   };
 }
 
+/**
+ * A switch a rule threw and the judge kept (the hum canceller on over hum, RNNoise over noise) is not
+ * explored back for the rest of the call: the rule had its evidence, and where that goes (the hum stops)
+ * a rule or a settings guard switches it back. Explored back, it cost what the rule had won: eval seed
+ * 3, gen-3-1 station 11, the canceller switched off at the call's sixth second over a 50 Hz hum at
+ * -25 dBFS (hum 0.28 of the energy again; PESQ 3.09 -> 1.85 had the call ended there).
+ */
+export const KEPT_SWITCH_ITERATIONS = 1000;
+
+export function keepSwitches(
+  st: ControllerState,
+  changes: readonly { name: string; old: number; new: number }[],
+  specs: ReadonlyMap<string, ParameterSpec>,
+): ControllerState {
+  const thrown = changes.filter((c) => specs.get(c.name)?.values && c.new !== c.old);
+  if (thrown.length === 0) return st;
+  const until_iteration = st.iteration + KEPT_SWITCH_ITERATIONS;
+  const others = (st.wishes ?? []).filter((w) => !thrown.some((c) => c.name === w.name));
+  return {
+    ...st,
+    wishes: [
+      ...others,
+      ...thrown.map((c) => ({ name: c.name, direction: c.new > c.old ? -1 : 1, until_iteration }) as const),
+    ],
+  };
+}
+
 /** A model or exploratory step on `name` in `direction` goes against a rule's remembered wish. */
 export function againstWish(st: ControllerState, name: string, direction: number): boolean {
   return (st.wishes ?? []).some(

@@ -7,11 +7,20 @@ import { defaultsForStation, parametersForStation } from '../../../catalog/index
 import {
   type ControllerState,
   componentScores,
+  decide,
   initialState,
+  markApplied,
   scoreSnapshot,
 } from '../../../optimizer/core/index.ts';
 import { judgeChange } from '../../../optimizer/core/judge.ts';
-import { choose, exploreMove, isTabu } from '../../../optimizer/core/moves.ts';
+import {
+  againstWish,
+  choose,
+  exploreMove,
+  isTabu,
+  KEPT_SWITCH_ITERATIONS,
+  keepSwitches,
+} from '../../../optimizer/core/moves.ts';
 import type { Finding } from '../../../optimizer/core/rules.ts';
 import { digest, type PendingChange } from '../../../optimizer/core/state.ts';
 import { snap } from './snapshots.ts';
@@ -87,4 +96,59 @@ test('tabu: a step that regressed bars a rule too', () => {
   assert.match(notes.join(' '), /Not repeating hum_canceller_enabled up: that regressed recently/);
   // A rule's own step, judged no better, is kept (not rolled back), so it bars nothing.
   assert.deepEqual(judged(false).tabu, []);
+});
+
+test('tabu: a switch a rule threw and the judge kept is not explored back for the rest of the call', () => {
+  const specs = parametersForStation(STATION);
+  const byName = new Map(specs.map((p) => [p.name, p]));
+  const explored = (st: ControllerState) =>
+    Array.from({ length: 60 }, (_, rng) => exploreMove({ ...st, rng: rng + 1 }, specs, after, base).chosen)
+      .filter((c) => c?.change.name === 'hum_canceller_enabled')
+      .map((c) => c!.change.new);
+  // Without the wish, exploration does try the canceller off (so the check below is not vacuous).
+  assert.ok(explored(initialState(base)).includes(0));
+  const st = keepSwitches(
+    { ...initialState(base), iteration: 3 },
+    [
+      { name: 'hum_canceller_enabled', old: 0, new: 1 },
+      { name: 'input_gain_db', old: 0, new: 3 },
+    ],
+    byName,
+  );
+  assert.deepEqual(explored(st), []);
+  assert.equal(againstWish(st, 'hum_canceller_enabled', -1), true);
+  assert.equal(
+    againstWish({ ...st, iteration: 3 + KEPT_SWITCH_ITERATIONS - 1 }, 'hum_canceller_enabled', -1),
+    true,
+  );
+  // Only switches: a continuous parameter's step teaches its radius (trust.ts), no wish.
+  assert.equal(againstWish(st, 'input_gain_db', -1), false);
+  // A rule may still switch it back (the hum stopped): wishes bar only model and exploratory steps.
+  const off: Finding = {
+    rule: 'hum',
+    priority: 1,
+    observation: 'no hum left',
+    moves: [{ name: 'hum_canceller_enabled', desired: 0, reason: 'no hum' }],
+  };
+  const chosen = choose([off], st, byName, after, base, []);
+  assert.deepEqual(
+    chosen.map((c) => [c.change.name, c.change.new]),
+    [['hum_canceller_enabled', 0]],
+  );
+});
+
+test('tabu: the controller remembers a switch its rule threw once the judge keeps it', () => {
+  const hum = { hum_ratio: 0.12 };
+  const d1 = decide({ snapshot: snap(STATION, { audio: hum }), current: before, state: null, now: 0 });
+  const on = d1.proposals.find((p) => p.name === 'hum_canceller_enabled');
+  assert.equal(on?.new, 1, d1.analysis);
+  const running = { ...before, ...Object.fromEntries(d1.proposals.map((p) => [p.name, p.new])) };
+  const d2 = decide({
+    snapshot: snap(STATION, { audio: { hum_ratio: 0.001 }, version: 1, index: 1 }),
+    current: running,
+    state: markApplied(d1.state, 1),
+    now: 1000,
+  });
+  assert.match(d2.analysis, /improved; kept/);
+  assert.equal(againstWish(d2.state, 'hum_canceller_enabled', -1), true, d2.analysis);
 });

@@ -134,6 +134,31 @@ function pauseRead(c: Situation, lv: SpeechLevel, target: number): string | null
   return `the active speech sits at ${fmt(active)} dBov: with speech in ${pct(a.speech_activity)} of the segment, the one-second loudness reads its pauses (not chased)`;
 }
 
+/**
+ * An AGC out of gain `shortfall` dB under its own target, the level `e` LU under the loudness target:
+ * its max gain up by the shortfall; where its own target sits under the loudness target as well, both in
+ * one step, the target up by the rest and the max gain by the whole way (AGC_TARGET_BEHIND).
+ */
+function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string): Move[] {
+  const behind = e - shortfall;
+  const both = behind > LEVEL_DEADBAND_LU && c.room('agc_target_dbfs', 1);
+  const moves: Move[] = [
+    {
+      name: 'agc_max_gain_db',
+      desired: c.value('agc_max_gain_db') + (both ? e : shortfall),
+      reason: `${seen}: raising its max gain`,
+    },
+  ];
+  if (both) {
+    moves.push({
+      name: 'agc_target_dbfs',
+      desired: c.value('agc_target_dbfs') + behind,
+      reason: `${seen}, and the target itself sits ${fmt(behind)} LU under the loudness target: raising it with the max gain`,
+    });
+  }
+  return moves;
+}
+
 function levelFinding(c: Situation): Finding | null {
   const lv = speechLevel(c.context.snapshot);
   if (!lv.present) return null;
@@ -200,24 +225,7 @@ function levelFinding(c: Situation): Finding | null {
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {
-        // Where its own target sits under the loudness target as well, both in one step: the target up
-        // by the rest and the max gain by the whole way (AGC_TARGET_BEHIND).
-        const behind = e - shortfall;
-        const both = behind > LEVEL_DEADBAND_LU && c.room('agc_target_dbfs', 1);
-        const moves: Move[] = [
-          {
-            name: 'agc_max_gain_db',
-            desired: c.value('agc_max_gain_db') + (both ? e : shortfall),
-            reason: `${seen}; ${why}: raising its max gain`,
-          },
-        ];
-        if (both) {
-          moves.push({
-            name: 'agc_target_dbfs',
-            desired: agcTarget + behind,
-            reason: `${seen}; ${why}, and the target itself sits ${fmt(behind)} LU under the loudness target: raising it with the max gain`,
-          });
-        }
+        const moves = maxGainMoves(c, e, shortfall, `${seen}; ${why}`);
         return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
       }
       return {

@@ -221,13 +221,3 @@ export async function judgeProfile(
   }
   return out;
 }
-
-/** One profile computed and judged on this thread. */
-export async function evaluateProfile(
-  set: ImpairmentSet,
-  judge: QualityJudge,
-  o: EvalOptions,
-  onStation?: (stationId: number) => void,
-): Promise<StationRecord[]> {
-  return judgeProfile(computeProfile(set, o, onStation), judge);
-}

@@ -97,8 +97,11 @@ export interface StationWork {
   sets: SetPairs;
   /** The random sets' output on the first call, as r0, r1, ... */
   randoms: SetPairs;
-  /** Scores of the ranked outputs: defaults, final and best on the first call, then each random set. */
-  ranked: { kind: string; e: Evaluation }[];
+  /**
+   * The ranked outputs' scores on the first call, by set name (defaults, final, best, then r0, r1, ...:
+   * the names in `sets` and `randoms`).
+   */
+  ranked: { kind: string; name: string; e: Evaluation }[];
 }
 
 /** The loop, the yardstick and the outputs to judge, for every station of one profile. */
@@ -134,10 +137,10 @@ export function computeProfile(
     const randoms = setPairs(s, first, Object.fromEntries(draws.map((p, k) => [`r${k}`, [p]])));
     // Ranked by the station score the scorecard reports (the chain's score times the input's factors).
     const ranked = [
-      { kind: 'defaults', e: y.perCallDefault[0]! },
-      { kind: 'final', e: y.finals[0]! },
-      { kind: 'best', e: y.bestOnAll[0]! },
-      ...draws.map((p) => ({ kind: 'random', e: evaluateCall(s, p, first[0]!) })),
+      { kind: 'defaults', name: 'defaults', e: y.perCallDefault[0]! },
+      { kind: 'final', name: 'final', e: y.finals[0]! },
+      { kind: 'best', name: 'best', e: y.bestOnAll[0]! },
+      ...draws.map((p, k) => ({ kind: 'random', name: `r${k}`, e: evaluateCall(s, p, first[0]!) })),
     ];
     const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
     out.push({
@@ -178,45 +181,21 @@ export async function judgeProfile(
   const out: StationRecord[] = [];
   for (const w of work) {
     const q = await judgePairs(judge, w.sets);
-    const rq = await judgePairs(judge, w.randoms);
-    const quality = [
-      q['defaults']!.perCall[0],
-      q['final']!.perCall[0],
-      q['best']!.perCall[0],
-      ...w.ranked.slice(3).map((_, k) => rq[`r${k}`]!.perCall[0]),
-    ];
+    const quality = { ...q, ...(await judgePairs(judge, w.randoms)) };
     const rankPoints: RankPoint[] = [];
-    for (const [i, { kind, e }] of w.ranked.entries()) {
-      const j = quality[i];
+    for (const { kind, name, e } of w.ranked) {
+      const j = quality[name]?.perCall[0];
       if (j) rankPoints.push({ kind, score: e.station, chain: e.score, pesq: j.pesq, stoi: j.stoi });
     }
-    const r = w.record;
     out.push({
-      profile: r.profile,
-      tenant: r.tenant,
-      station_id: r.station_id,
-      component: r.component,
-      sample_rate: r.sample_rate,
-      default_score: r.default_score,
-      final_score: r.final_score,
-      best_score: r.best_score,
-      ratio_to_best: r.ratio_to_best,
-      reached_at: r.reached_at,
+      ...w.record,
       pesq_default: q['defaults']!.pesq,
       pesq_final: q['final']!.pesq,
       pesq_best: q['best']!.pesq,
       stoi_default: q['defaults']!.stoi,
       stoi_final: q['final']!.stoi,
       stoi_best: q['best']!.stoi,
-      ref_default_db: r.ref_default_db,
-      ref_final_db: r.ref_final_db,
-      changed: r.changed,
-      changes: r.changes,
-      rejected: r.rejected,
-      rollbacks: r.rollbacks,
       rank_points: rankPoints,
-      final_params: r.final_params,
-      best_params: r.best_params,
     });
   }
   return out;

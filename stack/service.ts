@@ -1,6 +1,6 @@
 // The shape every local server shares, and the one routine that brings any of them up:
 // reuse it if it is ours and running, otherwise prepare, launch, wait, bootstrap.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { host, stateDir } from './layout.ts';
@@ -182,13 +182,59 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
     );
   }
   await svc.prepare(say);
-  const started = Date.now();
-  const spec = svc.command();
-  const newPid = launch(spec, svc.logFile, pidFileOf(svc));
-  say(`started pid ${newPid}, waiting for it to answer on ${host}:${svc.port}`);
-  await waitFor(svc, () => svc.answers(), 'answering', newPid, started);
-  say(`answers (${elapsed(started)} after launch)`);
+  const { pid: newPid, started } = await launchUntilAnswering(svc, say);
   if (svc.bootstrap) await svc.bootstrap(say);
   await waitFor(svc, () => svc.ready(), 'ready', newPid, started);
   say(`ready (${elapsed(t0)} total)`);
+}
+
+/** Launches beyond the first after a lost race for the port (see launchUntilAnswering). */
+export const BIND_RETRIES = 2;
+/** How each server says its port was taken (s3proxy, Java, PostgreSQL, Kafka, Prometheus, Node). */
+const bindFailure = /failed to bind|could not bind|address already in use|BindException|EADDRINUSE/i;
+
+/** What the log gained since `from` bytes: one launch's own output. */
+function logSince(logFile: string, from: number): string {
+  try {
+    const text = readFileSync(logFile);
+    return text.subarray(Math.min(from, text.length)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+const sizeOf = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
+
+/**
+ * Launches the server and waits until it answers. Our fixed ports lie inside Linux's ephemeral range
+ * (32768-60999), and the services start side by side: an outgoing connection (the registry's to
+ * PostgreSQL, say) can hold one of them as its local port for the instant a server binds it. A
+ * server that exits while starting, saying its port was taken, with nothing answering there a moment
+ * later, is therefore launched again, up to BIND_RETRIES more times a second apart. Any other
+ * failure (a crash, a timeout, a server that does answer there) is reported at once.
+ */
+async function launchUntilAnswering(svc: Service, say: Log): Promise<{ pid: number; started: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const logFrom = sizeOf(svc.logFile);
+    const started = Date.now();
+    const pid = launch(svc.command(), svc.logFile, pidFileOf(svc));
+    say(`started pid ${pid}, waiting for it to answer on ${host}:${svc.port}`);
+    try {
+      await waitFor(svc, () => svc.answers(), 'answering', pid, started);
+      say(`answers (${elapsed(started)} after launch)`);
+      return { pid, started };
+    } catch (err) {
+      const said = logSince(svc.logFile, logFrom).match(new RegExp(`.*(${bindFailure.source}).*`, 'i'));
+      const retry =
+        attempt < BIND_RETRIES &&
+        said !== null &&
+        !isOurs(pid, svc) &&
+        !(await portAnswers(host, svc.port, { attempts: 1, timeoutMs: 500 }));
+      if (!retry) throw err;
+      say(
+        `exited while starting, its port taken for a moment ("${said[0].trim()}"); nothing answers there now, launching it again in 1 s (attempt ${attempt + 2} of ${BIND_RETRIES + 1})`,
+      );
+      await sleep(1000);
+    }
+  }
 }

@@ -137,7 +137,10 @@ function pauseRead(c: Situation, lv: SpeechLevel, target: number): string | null
 /**
  * An AGC out of gain `shortfall` dB under its own target, the level `e` LU under the loudness target:
  * its max gain up by the shortfall; where its own target sits under the loudness target as well, both in
- * one step, the target up by the rest and the max gain by the whole way (AGC_TARGET_BEHIND).
+ * one step, the target up by the rest and the max gain by the whole way (AGC_TARGET_BEHIND). The target
+ * follows the max gain (Move.follows): one level step, one slot of MAX_CHANGES_PER_STEP, so a switch
+ * that used to ride along with the max gain still does (gen-2-3 station 3: with the target counted, the
+ * step was full, RNNoise for the noisy input waited, the station converged without it, PESQ 2.33 -> 2.03).
  */
 function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string): Move[] {
   const behind = e - shortfall;
@@ -154,6 +157,8 @@ function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string):
       name: 'agc_target_dbfs',
       desired: c.value('agc_target_dbfs') + behind,
       reason: `${seen}, and the target itself sits ${fmt(behind)} LU under the loudness target: raising it with the max gain`,
+      follows: 'agc_max_gain_db',
+      heedsTabu: true,
     });
   }
   return moves;

@@ -76,13 +76,17 @@ export function choose(
     ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
     ...candidates.filter((c) => !c.hot),
   ];
-  return [...chosen, ...companions(findings, chosen, specs, params, snapshot)];
+  return [...chosen, ...companions(findings, chosen, st, specs, params, snapshot)];
 }
 
-/** The moves that follow a chosen one (Move.follows), made safe, on parameters not chosen already. */
+/**
+ * The moves that follow a chosen one (Move.follows), or a companion taken before them (the compressor
+ * after the AGC target after its max gain), made safe, on parameters not chosen already.
+ */
 function companions(
   findings: readonly Finding[],
   chosen: readonly Chosen[],
+  st: ControllerState,
   specs: ReadonlyMap<string, ParameterSpec>,
   params: Readonly<Record<string, number>>,
   snapshot: StationSnapshot,
@@ -93,8 +97,9 @@ function companions(
     const spec = specs.get(m.name);
     const old = params[m.name];
     if (m.follows === undefined || !spec || old === undefined || taken(m.name)) continue;
-    if (!chosen.some((c) => c.change.name === m.follows)) continue;
+    if (!taken(m.follows)) continue;
     const nv = safeValue(spec, old, m.desired, snapshot.constraints);
+    if (nv !== null && m.heedsTabu && isTabu(st, m.name, nv - old, true)) continue;
     if (nv !== null) out.push({ change: { name: m.name, old, new: nv }, reason: m.reason, hot: spec.hot });
   }
   return out;

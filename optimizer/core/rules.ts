@@ -30,6 +30,11 @@ export interface Move {
    * meant to be (the compressor threshold after a raised AGC target, level.ts), not a step of its own.
    */
   readonly follows?: string;
+  /**
+   * A follower that is a lever of its own (the AGC target raised beside its max gain, level.ts): held
+   * back, like a lead, by a recent regression of its own move; the lead still goes.
+   */
+  readonly heedsTabu?: true;
 }
 
 export interface Finding {

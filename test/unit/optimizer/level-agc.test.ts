@@ -2,7 +2,11 @@
 // loudness target: both levers in one step (level.ts). Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { first, maxStep, proposal } from './snapshots.ts';
+import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
+import { type ControllerState, initialState } from '../../../optimizer/core/index.ts';
+import { choose } from '../../../optimizer/core/moves.ts';
+import type { Finding } from '../../../optimizer/core/rules.ts';
+import { first, maxStep, proposal, snap } from './snapshots.ts';
 
 test('level: an AGC out of gain under a target that is itself low gets its max gain and its target in one step', () => {
   // 10 LU under the loudness target; the AGC's output sits 4 dB under its -26 dBFS target: 4 dB of
@@ -21,4 +25,46 @@ test('level: an AGC out of gain under a target that is itself low gets its max g
   const alone = first(3, { audio: { loudness_lufs: -33, active_speech_level_dbov: -36 } });
   assert.ok(proposal(alone, 'agc_max_gain_db'), alone.analysis);
   assert.equal(proposal(alone, 'agc_target_dbfs'), undefined);
+});
+
+test("level: the target raised with the max gain is one step, so a noisy input's RNNoise still rides along", () => {
+  // As above, and the SNR barely over its 20 dB minimum: the noise rule asks for RNNoise. The target
+  // follows the max gain (one slot of two), so the switch goes in the same step; counted, the two
+  // levers filled the step and the switch waited (gen-2-3 station 3 converged without it).
+  const d = first(3, { audio: { loudness_lufs: -33, active_speech_level_dbov: -30, snr_db: 21 } });
+  for (const name of ['agc_max_gain_db', 'agc_target_dbfs', 'compressor_threshold_dbfs', 'rnnoise_enabled'])
+    assert.ok(proposal(d, name), `${name}: ${d.analysis}`);
+});
+
+test('level: a target whose own step up regressed recently stays; the max gain still goes up', () => {
+  const station = 3;
+  const params = defaultsForStation(station);
+  const specs = new Map(parametersForStation(station).map((p) => [p.name, p]));
+  const finding: Finding = {
+    rule: 'level',
+    priority: 1,
+    observation: 'too quiet, the AGC out of gain, its target low',
+    moves: [
+      { name: 'agc_max_gain_db', desired: params.agc_max_gain_db! + 6, reason: 'max gain' },
+      {
+        name: 'agc_target_dbfs',
+        desired: params.agc_target_dbfs! + 3,
+        reason: 'target',
+        follows: 'agc_max_gain_db',
+        heedsTabu: true,
+      },
+      {
+        name: 'compressor_threshold_dbfs',
+        desired: params.compressor_threshold_dbfs! + 3,
+        reason: 'compressor',
+        follows: 'agc_target_dbfs',
+      },
+    ],
+  };
+  const names = (st: ControllerState) =>
+    choose([finding], st, specs, params, snap(station), []).map((c) => c.change.name);
+  const st = initialState(params);
+  assert.deepEqual(names(st), ['agc_max_gain_db', 'agc_target_dbfs', 'compressor_threshold_dbfs']);
+  const barred = { ...st, tabu: [{ name: 'agc_target_dbfs', direction: 1, until_iteration: 9 }] };
+  assert.deepEqual(names(barred), ['agc_max_gain_db']);
 });

@@ -65,6 +65,9 @@ test('level: a target whose own step up regressed recently stays; the max gain s
     choose([finding], st, specs, params, snap(station), []).map((c) => c.change.name);
   const st = initialState(params);
   assert.deepEqual(names(st), ['agc_max_gain_db', 'agc_target_dbfs', 'compressor_threshold_dbfs']);
-  const barred = { ...st, tabu: [{ name: 'agc_target_dbfs', direction: 1, until_iteration: 9 }] };
+  const barred: ControllerState = {
+    ...st,
+    tabu: [{ name: 'agc_target_dbfs', direction: 1, until_iteration: 9 }],
+  };
   assert.deepEqual(names(barred), ['agc_max_gain_db']);
 });

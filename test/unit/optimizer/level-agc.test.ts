@@ -63,7 +63,7 @@ test('level: a target whose own step up regressed recently stays; the max gain s
   };
   const names = (st: ControllerState) =>
     choose([finding], st, specs, params, snap(station), []).map((c) => c.change.name);
-  const st = initialState(params);
+  const st = initialState(snap(station));
   assert.deepEqual(names(st), ['agc_max_gain_db', 'agc_target_dbfs', 'compressor_threshold_dbfs']);
   const barred: ControllerState = {
     ...st,

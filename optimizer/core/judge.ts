@@ -12,7 +12,7 @@ import {
   type PendingChange,
   type TabuEntry,
 } from './state.ts';
-import { unlike } from './typical.ts';
+import { onSnrClamp, unlike } from './typical.ts';
 import { WATCH } from './watch.ts';
 
 /** A change must gain at least this many points (of 100) to count as an improvement, not noise. */
@@ -272,6 +272,31 @@ export function verdictDetail(
   }
 }
 
+/** The suppressors' strength: deeper costs speech (PESQ) that the blind metrics do not see. */
+const DEEPER = new Set(['noise_suppression_db', 'rnnoise_attenuation_limit_db']);
+/** Deeper suppression must raise the blind SNR this much (dB) to be kept on a neutral verdict. */
+export const DEEPER_SNR_GAIN_DB = 1;
+
+/**
+ * Why a rule's step that only made the suppressors deeper, judged of no clear effect, goes back: the
+ * SNR it was for did not rise by DEEPER_SNR_GAIN_DB. Null when it is kept as any neutral step (it did
+ * raise the SNR, it changed something else too, or the SNR sat on an estimator clamp on either side).
+ * The noise rule reads a low blind SNR and asks for more suppression; where what the estimator reads
+ * as noise is not (an echo at station 11, which has no canceller, 209 ms behind the talker: eval seed 9
+ * gen-9-1), each step deeper was kept on "no clear effect", the SNR at 9.4 then 9.3 dB, suppression
+ * 12 -> 30 dB and RNNoise to 60 dB, PESQ 2.10 -> 2.02. Back, the move is tabu for the rule too
+ * (TABU_ITERATIONS), so it is not asked for again at once.
+ */
+export function deeperIdle(p: PendingChange, metricsNow: MetricDigest): string | null {
+  if (p.exploratory || p.kind === 'rollback' || p.changes.length === 0) return null;
+  if (!p.changes.every((c) => DEEPER.has(c.name) && c.new > c.old)) return null;
+  const a = p.metrics_before['snr_db'];
+  const b = metricsNow['snr_db'];
+  if (a === undefined || b === undefined || onSnrClamp(a) || onSnrClamp(b)) return null;
+  if (b - a >= DEEPER_SNR_GAIN_DB) return null;
+  return `deeper suppression did not raise the SNR (${fmt(a)} -> ${fmt(b)} dB): what reads as noise is not what it removes`;
+}
+
 export interface Rollback {
   readonly to: Record<string, number>;
   readonly reason: string;
@@ -362,10 +387,13 @@ export function judgeChange(
   )
     kind = 'neutral';
   const fruitless = p.exploratory && kind === 'neutral';
-  if (fruitless) kind = 'regressed';
+  const idle = kind === 'neutral' ? deeperIdle(p, metricsNow) : null;
+  if (fruitless || idle !== null) kind = 'regressed';
   const detail = fruitless
     ? `score ${fmt(before)} -> ${fmt(after)} (${signed(after - before)}) after exploring ${what}: no clear gain; back to the known-good set`
-    : verdictDetail(kind, before, after, what, why);
+    : idle !== null
+      ? `score ${fmt(before)} -> ${fmt(after)} (${signed(after - before)}) after ${what}: ${idle}; back to the known-good set`
+      : verdictDetail(kind, before, after, what, why);
   const verdict: Verdict = { kind, before, after, detail };
   // Stalled: judged at (within epsilon of) the best so far. A real gain resets the count; a
   // regression says nothing about being at the optimum, so it leaves the count alone.
@@ -408,7 +436,9 @@ export function judgeChange(
       to,
       reason: fruitless
         ? `exploring ${what} gained nothing (score ${fmt(before)} -> ${fmt(after)}); back to the known-good set`
-        : `score fell from ${fmt(before)} to ${fmt(after)}${p.suspect ? ' (mean of two snapshots)' : ''} after ${what}: ${why}`,
+        : idle !== null
+          ? `${what}: ${idle}; back to the known-good set`
+          : `score fell from ${fmt(before)} to ${fmt(after)}${p.suspect ? ' (mean of two snapshots)' : ''} after ${what}: ${why}`,
     },
     back,
   };

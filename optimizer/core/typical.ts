@@ -10,6 +10,9 @@ import { fmt } from './curves.ts';
 export const SNR_CLAMP_HIGH_DB = 99.5;
 export const SNR_CLAMP_LOW_DB = -19.5;
 
+/** Whether a blind SNR reading sits on one of the estimator's clamps (no reading of the second). */
+export const onSnrClamp = (x: number): boolean => x >= SNR_CLAMP_HIGH_DB || x <= SNR_CLAMP_LOW_DB;
+
 /**
  * The talker's own level at the station's input (P.56, before any block) moving this far between the
  * baseline second and the judged one is the speech, not the parameters: an input gain raised 6 dB on

@@ -467,6 +467,9 @@ function propose(x: Step): Decision {
       version: null,
       exploratory,
       rule,
+      ...(chosen.some((c) => c.rider)
+        ? { riders: chosen.filter((c) => c.rider).map((c) => c.change.name) }
+        : {}),
     },
   };
   const proposals: ParameterProposal[] = chosen.map((c) => ({

@@ -427,6 +427,8 @@ export function judgeChange(
     direction: c.new > c.old ? 1 : -1,
     until_iteration: st.iteration + TABU_ITERATIONS,
     ...(fruitless ? { fruitless: true } : {}),
+    // A rider in a step that regressed: the verdict is the lead's as much as its own.
+    ...(p.riders?.includes(c.name) ? { rider: true } : {}),
   }));
   return {
     // Nothing differs (the station never ran the change): no rollback to wait for.

@@ -20,6 +20,8 @@ export interface Chosen {
   readonly change: ParamChange;
   readonly reason: string;
   readonly hot: boolean;
+  /** From a finding other than the one whose move leads the step (PendingChange.riders). */
+  readonly rider?: true;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface Chosen {
  */
 export function isTabu(st: ControllerState, name: string, direction: number, byRule = false): boolean {
   return st.tabu.some(
-    (t) => t.name === name && t.direction === Math.sign(direction) && !(byRule && t.fruitless),
+    (t) => t.name === name && t.direction === Math.sign(direction) && !(byRule && (t.fruitless || t.rider)),
   );
 }
 
@@ -42,6 +44,8 @@ export function isTabu(st: ControllerState, name: string, direction: number, byR
  * queued as soon as the station runs the step (controller.ts), so the next call has it whatever this
  * one does (it had waited until no hot move was left: a declipper the input needed from the first
  * segment was queued at the eighth, or never). Never twice for the same parameter in one call.
+ * Moves from findings other than the first chosen move's ride along (Chosen.rider): a regression of
+ * the step bars them more lightly (judge.ts).
  */
 export function choose(
   findings: readonly Finding[],
@@ -51,7 +55,7 @@ export function choose(
   snapshot: StationSnapshot,
   notes: string[],
 ): Chosen[] {
-  const candidates: Chosen[] = [];
+  const candidates: (Chosen & { finding: Finding })[] = [];
   for (const f of findings) {
     for (const m of f.moves) {
       if (m.follows !== undefined) continue;
@@ -69,13 +73,15 @@ export function choose(
         continue;
       }
       const reason = spec.hot ? m.reason : `${m.reason} (cold: takes effect at the next call)`;
-      candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot });
+      candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot, finding: f });
     }
   }
-  const chosen = [
+  const picked = [
     ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
     ...candidates.filter((c) => !c.hot),
   ];
+  const lead = picked[0]?.finding;
+  const chosen: Chosen[] = picked.map(({ finding, ...c }) => (finding === lead ? c : { ...c, rider: true }));
   return [...chosen, ...companions(findings, chosen, st, specs, params, snapshot)];
 }
 
@@ -97,10 +103,12 @@ function companions(
     const spec = specs.get(m.name);
     const old = params[m.name];
     if (m.follows === undefined || !spec || old === undefined || taken(m.name)) continue;
-    if (!taken(m.follows)) continue;
+    const lead = [...chosen, ...out].find((c) => c.change.name === m.follows);
+    if (lead === undefined) continue;
     const nv = safeValue(spec, old, m.desired, snapshot.constraints);
-    if (nv !== null && m.heedsTabu && isTabu(st, m.name, nv - old, true)) continue;
-    if (nv !== null) out.push({ change: { name: m.name, old, new: nv }, reason: m.reason, hot: spec.hot });
+    if (nv === null || (m.heedsTabu && isTabu(st, m.name, nv - old, true))) continue;
+    const change = { name: m.name, old, new: nv };
+    out.push({ change, reason: m.reason, hot: spec.hot, ...(lead.rider ? { rider: true as const } : {}) });
   }
   return out;
 }

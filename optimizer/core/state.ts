@@ -37,6 +37,8 @@ export interface PendingChange {
   readonly exploratory: boolean;
   /** Which rule proposed it (or 'explore' / 'rollback'). */
   readonly rule: string;
+  /** The parameters that rode along from findings other than the lead's (moves.ts choose); absent: none. */
+  readonly riders?: readonly string[];
   /**
    * The first snapshot that ran the change looked like a regression: its score and attributable
    * drop, waiting for a second snapshot to confirm (one odd second of speech is not a verdict).
@@ -69,6 +71,12 @@ export interface TabuEntry {
    * it bars exploration and the model step, not a rule that reads a reason for the move.
    */
   readonly fruitless?: true;
+  /**
+   * A move that rode along in a step led by another finding's, and the step regressed: the verdict
+   * cannot be pinned on it, so, like `fruitless`, it bars exploration and the model step, not a rule
+   * that reads a reason for the move (judge.ts, PendingChange.riders).
+   */
+  readonly rider?: true;
 }
 
 export interface ControllerState {

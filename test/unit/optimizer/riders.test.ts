@@ -2,7 +2,7 @@
 // regresses, the riders' tabu bars exploration and the model step, not a rule that reads a reason for
 // them (moves.ts choose, judge.ts, state.ts TabuEntry.rider): eval seed 9 gen-9-17 station 3, RNNoise rode
 // with a level step that regressed on the segment's own hum, was barred, and the call ended without it
-// (PESQ 3.31 on the step before riders were counted apart, 2.98 with them barred). Pure: no I/O.
+// (PESQ 3.31 when the level step alone filled the step, 2.98 with RNNoise riding and barred). Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';

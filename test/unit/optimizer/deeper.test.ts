@@ -4,16 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation } from '../../../catalog/index.ts';
-import {
-  type ControllerState,
-  componentScores,
-  initialState,
-  scoreSnapshot,
-} from '../../../optimizer/core/index.ts';
+import { type ControllerState, initialState, scoreSnapshot } from '../../../optimizer/core/index.ts';
 import { DEEPER_SNR_GAIN_DB, judgeChange } from '../../../optimizer/core/judge.ts';
 import { isTabu } from '../../../optimizer/core/moves.ts';
-import { digest, type ParamChange, type PendingChange } from '../../../optimizer/core/state.ts';
-import { snap } from './snapshots.ts';
+import type { ParamChange } from '../../../optimizer/core/state.ts';
+import { pendingOn, snap } from './snapshots.ts';
 
 const STATION = 11;
 const before = { ...defaultsForStation(STATION), rnnoise_enabled: 1, noise_suppression_db: 18 };
@@ -25,20 +20,7 @@ const deeper: ParamChange[] = [
 function judge(changes: readonly ParamChange[], snrBefore: number, snrAfter: number, exploratory = false) {
   const after = { ...before, ...Object.fromEntries(changes.map((c) => [c.name, c.new])) };
   const base = snap(STATION, { audio: { snr_db: snrBefore } });
-  const score = scoreSnapshot(base, before);
-  const p: PendingChange = {
-    kind: 'change',
-    before,
-    after,
-    changes,
-    score_before: score.score,
-    metrics_before: digest(base),
-    components_before: componentScores(score),
-    proposed_at: 0,
-    version: 2,
-    exploratory,
-    rule: exploratory ? 'explore' : 'noise',
-  };
+  const p = pendingOn(base, before, after, changes, { exploratory, rule: exploratory ? 'explore' : 'noise' });
   const st: ControllerState = { ...initialState(base), iteration: 3, pending: p };
   const now = snap(STATION, { index: 1, audio: { snr_db: snrAfter } });
   return judgeChange(st, p, scoreSnapshot(now, after), now, after, 0);

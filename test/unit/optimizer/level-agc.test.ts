@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
 import { type ControllerState, initialState } from '../../../optimizer/core/index.ts';
 import { choose } from '../../../optimizer/core/moves.ts';
-import type { Finding } from '../../../optimizer/core/rules.ts';
-import { first, maxStep, proposal, snap } from './snapshots.ts';
+import { agcLevelFinding, first, maxStep, proposal, snap } from './snapshots.ts';
 
 test('level: an AGC out of gain under a target that is itself low gets its max gain and its target in one step', () => {
   // 10 LU under the loudness target; the AGC's output sits 4 dB under its -26 dBFS target: 4 dB of
@@ -40,27 +39,7 @@ test('level: a target whose own step up regressed recently stays; the max gain s
   const station = 3;
   const params = defaultsForStation(station);
   const specs = new Map(parametersForStation(station).map((p) => [p.name, p]));
-  const finding: Finding = {
-    rule: 'level',
-    priority: 1,
-    observation: 'too quiet, the AGC out of gain, its target low',
-    moves: [
-      { name: 'agc_max_gain_db', desired: params.agc_max_gain_db! + 6, reason: 'max gain' },
-      {
-        name: 'agc_target_dbfs',
-        desired: params.agc_target_dbfs! + 3,
-        reason: 'target',
-        follows: 'agc_max_gain_db',
-        heedsTabu: true,
-      },
-      {
-        name: 'compressor_threshold_dbfs',
-        desired: params.compressor_threshold_dbfs! + 3,
-        reason: 'compressor',
-        follows: 'agc_target_dbfs',
-      },
-    ],
-  };
+  const finding = agcLevelFinding(params);
   const names = (st: ControllerState) =>
     choose([finding], st, specs, params, snap(station), []).map((c) => c.change.name);
   const st = initialState(snap(station));

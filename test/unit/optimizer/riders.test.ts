@@ -6,37 +6,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
-import {
-  type ControllerState,
-  componentScores,
-  initialState,
-  scoreSnapshot,
-} from '../../../optimizer/core/index.ts';
+import { type ControllerState, initialState, scoreSnapshot } from '../../../optimizer/core/index.ts';
 import { judgeChange } from '../../../optimizer/core/judge.ts';
 import { choose, isTabu } from '../../../optimizer/core/moves.ts';
 import type { Finding } from '../../../optimizer/core/rules.ts';
-import { digest, type PendingChange } from '../../../optimizer/core/state.ts';
-import { snap } from './snapshots.ts';
+import { agcLevelFinding, pendingOn, snap } from './snapshots.ts';
 
 const STATION = 3;
 const params = defaultsForStation(STATION);
 const specs = new Map(parametersForStation(STATION).map((p) => [p.name, p]));
 
-const level: Finding = {
-  rule: 'level',
-  priority: 2,
-  observation: 'too quiet, the AGC out of gain',
-  moves: [
-    { name: 'agc_max_gain_db', desired: params.agc_max_gain_db! + 6, reason: 'max gain' },
-    {
-      name: 'agc_target_dbfs',
-      desired: params.agc_target_dbfs! + 3,
-      reason: 'target',
-      follows: 'agc_max_gain_db',
-      heedsTabu: true,
-    },
-  ],
-};
+const level = agcLevelFinding(params, false);
 const noise: Finding = {
   rule: 'noise',
   priority: 1,
@@ -59,24 +39,11 @@ test('choose: moves of findings after the lead one ride along; a companion is of
 test('a step that regressed bars its lead for everyone and its riders for exploration only', () => {
   const base = snap(STATION);
   const after = { ...params, agc_max_gain_db: params.agc_max_gain_db! + 6, rnnoise_enabled: 1 };
-  const score = scoreSnapshot(base, params);
-  const p: PendingChange = {
-    kind: 'change',
-    before: params,
-    after,
-    changes: [
-      { name: 'agc_max_gain_db', old: params.agc_max_gain_db!, new: after.agc_max_gain_db },
-      { name: 'rnnoise_enabled', old: 0, new: 1 },
-    ],
-    score_before: score.score,
-    metrics_before: digest(base),
-    components_before: componentScores(score),
-    proposed_at: 0,
-    version: 2,
-    exploratory: false,
-    rule: 'level',
-    riders: ['rnnoise_enabled'],
-  };
+  const changes = [
+    { name: 'agc_max_gain_db', old: params.agc_max_gain_db!, new: after.agc_max_gain_db },
+    { name: 'rnnoise_enabled', old: 0, new: 1 },
+  ];
+  const p = pendingOn(base, params, after, changes, { rule: 'level', riders: ['rnnoise_enabled'] });
   const st: ControllerState = { ...initialState(base), iteration: 3, pending: p };
   // Far too loud and clipping after the step: a regression on a guard, judged at once.
   const now = snap(STATION, { index: 1, audio: { loudness_lufs: -8, clipping_ratio: 0.05, peak_dbfs: 0 } });

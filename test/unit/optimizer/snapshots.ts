@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { defaultsForStation, parameterByName, stationById } from '../../../catalog/index.ts';
 import type { NetworkMetrics, StationSnapshot } from '../../../contracts/generated.ts';
-import { type Decision, decide } from '../../../optimizer/core/index.ts';
+import { componentScores, type Decision, decide, scoreSnapshot } from '../../../optimizer/core/index.ts';
+import type { Finding } from '../../../optimizer/core/rules.ts';
+import { digest, type ParamChange, type PendingChange } from '../../../optimizer/core/state.ts';
 
 export interface SnapOverrides {
   readonly audio?: Partial<StationSnapshot['metrics']['audio']>;
@@ -120,4 +122,64 @@ export function maxStep(name: string): number {
 /** A station's defaults with the hum canceller already on (the hum rule's first move). */
 export function cancelling(station: number): Record<string, number> {
   return { ...defaultsForStation(station), hum_canceller_enabled: 1 };
+}
+
+/**
+ * A pending change from `before` to `after`, proposed on `base` (scored at `before`): a rule's unless
+ * `exploratory`; `riders` as moves.ts choose would mark them.
+ */
+export function pendingOn(
+  base: StationSnapshot,
+  before: Record<string, number>,
+  after: Record<string, number>,
+  changes: readonly ParamChange[],
+  o: { exploratory?: boolean; rule?: string; riders?: readonly string[] } = {},
+): PendingChange {
+  const score = scoreSnapshot(base, before);
+  return {
+    kind: 'change',
+    before,
+    after,
+    changes,
+    score_before: score.score,
+    metrics_before: digest(base),
+    components_before: componentScores(score),
+    proposed_at: 0,
+    version: 2,
+    exploratory: o.exploratory ?? false,
+    rule: o.rule ?? (o.exploratory ? 'explore' : 'rule'),
+    ...(o.riders ? { riders: o.riders } : {}),
+  };
+}
+
+/**
+ * The level rule's finding at an AGC station out of gain under a low target (level.ts maxGainMoves):
+ * the max gain up, the target following it, and with `compressor` the threshold following the target.
+ */
+export function agcLevelFinding(params: Record<string, number>, compressor = true): Finding {
+  return {
+    rule: 'level',
+    priority: 2,
+    observation: 'too quiet, the AGC out of gain, its target low',
+    moves: [
+      { name: 'agc_max_gain_db', desired: params.agc_max_gain_db! + 6, reason: 'max gain' },
+      {
+        name: 'agc_target_dbfs',
+        desired: params.agc_target_dbfs! + 3,
+        reason: 'target',
+        follows: 'agc_max_gain_db',
+        heedsTabu: true,
+      },
+      ...(compressor
+        ? [
+            {
+              name: 'compressor_threshold_dbfs',
+              desired: params.compressor_threshold_dbfs! + 3,
+              reason: 'compressor',
+              follows: 'agc_target_dbfs',
+            },
+          ]
+        : []),
+    ],
+  };
 }

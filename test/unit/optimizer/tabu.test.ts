@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
 import {
   type ControllerState,
-  componentScores,
   decide,
   initialState,
   markApplied,
@@ -22,8 +21,8 @@ import {
   keepSwitches,
 } from '../../../optimizer/core/moves.ts';
 import type { Finding } from '../../../optimizer/core/rules.ts';
-import { digest, type PendingChange } from '../../../optimizer/core/state.ts';
-import { snap } from './snapshots.ts';
+import type { PendingChange } from '../../../optimizer/core/state.ts';
+import { pendingOn, snap } from './snapshots.ts';
 
 const STATION = 3;
 const before = defaultsForStation(STATION);
@@ -31,20 +30,8 @@ const after = { ...before, hum_canceller_enabled: 1 };
 const base = snap(STATION, {});
 
 function pending(exploratory: boolean): PendingChange {
-  const score = scoreSnapshot(base, before);
-  return {
-    kind: 'change',
-    before,
-    after,
-    changes: [{ name: 'hum_canceller_enabled', old: 0, new: 1 }],
-    score_before: score.score,
-    metrics_before: digest(base),
-    components_before: componentScores(score),
-    proposed_at: 0,
-    version: 2,
-    exploratory,
-    rule: exploratory ? 'explore' : 'hum',
-  };
+  const changes = [{ name: 'hum_canceller_enabled', old: 0, new: 1 }];
+  return pendingOn(base, before, after, changes, { exploratory, rule: exploratory ? 'explore' : 'hum' });
 }
 
 /** The state after judging the step on a snapshot like the one before it (no gain, no loss). */

@@ -190,8 +190,9 @@ export async function ensureService(svc: Service, log: Log): Promise<void> {
 
 /** Launches beyond the first after a lost race for the port (see launchUntilAnswering). */
 export const BIND_RETRIES = 2;
-/** How each server says its port was taken (s3proxy, Java, PostgreSQL, Kafka, Prometheus, Node). */
-const bindFailure = /failed to bind|could not bind|address already in use|BindException|EADDRINUSE/i;
+/** The log line where a server says its port was taken (s3proxy, Java, PostgreSQL, Kafka, Prometheus, Node). */
+const bindFailureLine =
+  /.*(?:failed to bind|could not bind|address already in use|BindException|EADDRINUSE).*/i;
 
 /** What the log gained since `from` bytes: one launch's own output. */
 function logSince(logFile: string, from: number): string {
@@ -224,7 +225,7 @@ async function launchUntilAnswering(svc: Service, say: Log): Promise<{ pid: numb
       say(`answers (${elapsed(started)} after launch)`);
       return { pid, started };
     } catch (err) {
-      const said = logSince(svc.logFile, logFrom).match(new RegExp(`.*(${bindFailure.source}).*`, 'i'));
+      const said = logSince(svc.logFile, logFrom).match(bindFailureLine);
       const retry =
         attempt < BIND_RETRIES &&
         said !== null &&

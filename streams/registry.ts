@@ -1,6 +1,8 @@
 // Avro values in the Confluent wire format (DESIGN §4): byte 0 = magic 0, bytes 1-4 = schema id (big
 // endian), then the Avro binary body. Schemas live in the registry under `<topic>-value` (the Java
 // clients' TopicNameStrategy, so other languages find them), each subject pinned to BACKWARD.
+
+import { createRequire } from 'node:module';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 
@@ -240,8 +242,27 @@ export interface Registry {
   codec<K extends ContractName>(name: K): Codec<ContractTypes[K]>;
 }
 
-export function createSchemaRegistry(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url, retry: { retries: 3 } });
+/**
+ * How long one request to the registry may wait for its answer. Every request the client library makes
+ * (registering, fetching a writer schema by id) is aborted after it, its socket closed: a registry that
+ * takes a request and never answers once held a fresh clone's test for ever. With only the caller's wait
+ * bounded (registerSchema), such a request still held its socket: the likely reason ab.test.ts was still
+ * alive 60 s after its tests had passed in CI (2026-12-06), held by one socket to the registry.
+ */
+export const REGISTRY_ATTEMPT_MS = 15_000;
+
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+// The CommonJS build, the one the registry client loads (the ESM build's types are declared apart).
+const { TimeoutMiddleware } = createRequire(import.meta.url)('mappersmith/middleware/timeout') as {
+  TimeoutMiddleware: (ms: number) => RegistryMiddleware;
+};
+
+export function createSchemaRegistry(url: string, attemptMs = REGISTRY_ATTEMPT_MS): SchemaRegistry {
+  return new SchemaRegistry({
+    host: url,
+    retry: { retries: 3 },
+    middlewares: [TimeoutMiddleware(attemptMs)],
+  });
 }
 
 /** Pins the subject's compatibility level explicitly (Apicurio's ccompat answers GET /config/{subject}
@@ -271,8 +292,6 @@ export async function setCompatibility(
 }
 
 /** Registers (idempotently) one schema for a topic's value subject and returns its id. */
-const REGISTRY_ATTEMPT_MS = 15_000;
-
 export async function registerSchema(
   registry: SchemaRegistry,
   url: string,

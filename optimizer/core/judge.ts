@@ -12,7 +12,7 @@ import {
   type PendingChange,
   type TabuEntry,
 } from './state.ts';
-import { onSnrClamp, unlike } from './typical.ts';
+import { onSnrClamp, tooLittleSpeech, unlike } from './typical.ts';
 import { WATCH } from './watch.ts';
 
 /** A change must gain at least this many points (of 100) to count as an improvement, not noise. */
@@ -346,16 +346,33 @@ export function judgeChange(
 ): Judgement {
   const before = p.score_before;
   const changed = p.changes.map((c) => c.name);
+  // A second of (almost) no speech says nothing about the change: judged on the next one, once.
+  if (!p.deferred && !p.suspect && tooLittleSpeech(p.metrics_before, metricsNow)) {
+    const verdict: Verdict = {
+      kind: 'neutral',
+      before,
+      after: score.score,
+      detail: `${describeChanges(p.changes)} in effect, but this second holds too little clear speech to judge it by (no speech-loss reading); judging on the next one`,
+    };
+    return {
+      waiting: true,
+      state: { ...st, pending: { ...p, deferred: true } },
+      verdict,
+      rollback: null,
+      back: [],
+    };
+  }
   // Like with like: components the two snapshots cannot be compared on are left out of the move.
   const apart = unlike(p.metrics_before, metricsNow);
   const skip = apart?.components ?? NONE;
   const scoreNow = score.score - movedOn(p.components_before, score, skip);
   const attributableNow = attributableDrop(p.components_before, score, changed, skip);
   // A regression is confirmed on a second snapshot (the judged score is the mean of the two), unless
-  // a guard collapsed: speech eaten or clipping does not wait.
+  // a guard collapsed: speech eaten or clipping does not wait (a guard left out above did not collapse).
   const severe = score.components.some(
     (c) =>
       GUARD_COMPONENT_NAMES.has(c.name) &&
+      !skip.has(c.name) &&
       (p.components_before[c.name] ?? c.score) - c.score >= GUARD_SEVERE_DROP,
   );
   const firstLook = classify(before, scoreNow, attributableNow);

@@ -14,6 +14,7 @@ import { speechLevel } from './scorecard.ts';
 import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
 import type { MetricDigest } from './state.ts';
+import { talkerPaused } from './typical.ts';
 
 /** The rules, safety first: speech_collapse, clipping; then level, noise, hum, echo, network, dynamics, settings. */
 export type RuleName = SafetyRule | 'level' | 'noise' | 'hum' | 'echo' | 'network' | 'dynamics' | 'settings';
@@ -110,8 +111,10 @@ function speechCollapse(c: Situation): Finding | null {
   const act = c.audio.speech_activity;
   const base = c.context.baseline?.['speech_activity'];
   const rel = base !== undefined && base >= COLLAPSE_MIN_BASELINE && act < COLLAPSE_REL * base;
-  const lost = c.context.snapshot.metrics.speech_loss_db ?? 0;
-  const gone = act < COLLAPSE_ABS || rel;
+  const lostOrNull = c.context.snapshot.metrics.speech_loss_db;
+  const lost = lostOrNull ?? 0;
+  // Activity that fell while the chain passed the speech its input held is the talker's pause.
+  const gone = (act < COLLAPSE_ABS || rel) && !talkerPaused(lostOrNull, c.context.baseline);
   if (!speechLevel(c.context.snapshot).present || !(gone || lost > SPEECH_LOSS_ACT_DB)) return null;
   const was = base !== undefined ? ` (was ${fmt(base, 2)} at the known-good setting)` : '';
   const seen = gone

@@ -39,6 +39,8 @@ export interface PendingChange {
   readonly rule: string;
   /** The parameters that rode along from findings other than the lead's (moves.ts choose); absent: none. */
   readonly riders?: readonly string[];
+  /** The first second that ran the change held too little speech to judge it by (typical.ts tooLittleSpeech). */
+  readonly deferred?: boolean;
   /**
    * The first snapshot that ran the change looked like a regression: its score and attributable
    * drop, waiting for a second snapshot to confirm (one odd second of speech is not a verdict).

@@ -24,19 +24,62 @@ export const onSnrClamp = (x: number): boolean => x >= SNR_CLAMP_HIGH_DB || x <=
 export const INPUT_LEVEL_SWING_DB = 6;
 
 /**
+ * The chain passed the speech its input held when its speech-loss reading (metrics.speech_loss_db,
+ * audio/metrics/speechLoss.ts: 0 dB when every speech-dominated cell of the input comes out at the
+ * chain's own gain; a gate or suppressor closing on syllables reads as loss) is at most this. Speech
+ * activity at the output falling then is the talker's pause, not the chain eating speech: eval seed 9's
+ * call has a second of 1-10% speech (its fourth), where the output's activity fell 0.89 -> 0.09 with
+ * the chain's loss at 0.0-0.1 dB, and the speech-presence guard rolled back a gain step at once
+ * (gen-9-5 station 4: the step was worth +10 points on the yardstick) and sent the speech-collapse rule
+ * backing off suppression at gen-9-8 station 1 and gen-9-14 station 3. The seconds around it read 0.0-0.6.
+ */
+export const SPEECH_PASSED_DB = 1;
+
+/**
+ * Whether a second's low speech activity is the talker's, not the chain's doing: its speech-loss reading
+ * (`loss`)
+ * says the chain passed the speech its input held (SPEECH_PASSED_DB), or it has no reading (too little
+ * clear speech in the input to read: speechLoss.ts MIN_CELLS) where `known` (an earlier second of the
+ * call) had one, so the agent does read it. Without any reading (an agent of before the metric) false.
+ */
+export function talkerPaused(
+  loss: number | null | undefined,
+  known: Readonly<Record<string, number>> | null | undefined,
+): boolean {
+  if (loss !== null && loss !== undefined) return loss <= SPEECH_PASSED_DB;
+  return known?.['speech_loss_db'] !== undefined;
+}
+
+/**
+ * Whether the judged second holds too little clear speech to judge a change by: no speech-loss reading
+ * (speechLoss.ts MIN_CELLS) where the baseline second had one. Its level, activity and blind SNR read the
+ * pause, not the talker: judged on the next second instead (judge.ts, once per change).
+ */
+export function tooLittleSpeech(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+): boolean {
+  return now['speech_loss_db'] === undefined && before['speech_loss_db'] !== undefined;
+}
+
+/**
  * The components a change's judging leaves out because the baseline snapshot and the one that ran the
  * change cannot be compared on them: the noise component when the blind SNR sits on an estimator clamp
  * on one side and not on the other (a clamp is the estimator giving up on the second, not a reading).
  * Only a reading that flatters one side is distrusted: a fall onto the lower clamp after the change is
  * believed, the change may have let the noise in. And the level component when the talker's own level
  * at the input moved INPUT_LEVEL_SWING_DB or more (either way: a louder talker flatters the change as a
- * quieter one blames it). Null when the two compare on everything.
+ * quieter one blames it). And the speech-presence guard when the output's speech activity fell while
+ * the chain passed the speech its input held (talkerPaused): the talker paused. Null when the two
+ * compare on everything.
  */
 export function unlike(
   before: Readonly<Record<string, number>>,
   now: Readonly<Record<string, number>>,
 ): { readonly components: ReadonlySet<string>; readonly why: string } | null {
-  const parts = [snrUnlike(before, now), levelUnlike(before, now)].filter((x) => x !== null);
+  const parts = [snrUnlike(before, now), levelUnlike(before, now), presenceUnlike(before, now)].filter(
+    (x) => x !== null,
+  );
   if (parts.length === 0) return null;
   return {
     components: new Set(parts.map((x) => x.component)),
@@ -74,5 +117,19 @@ function levelUnlike(
   return {
     component: 'level',
     why: `level left out: the talker's own level at the input moved ${fmt(a, 1)} -> ${fmt(b, 1)} dBov between the two seconds`,
+  };
+}
+
+function presenceUnlike(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+): Apart | null {
+  const a = before['speech_activity'];
+  const b = now['speech_activity'];
+  if (a === undefined || b === undefined || !(b < a) || now['speech_loss_db'] === undefined) return null;
+  if (!talkerPaused(now['speech_loss_db'], before)) return null;
+  return {
+    component: 'speech_presence',
+    why: `speech presence left out: speech activity fell ${fmt(a, 2)} -> ${fmt(b, 2)} while the chain passed the speech its input held (speech loss ${fmt(now['speech_loss_db']!, 1)} dB)`,
   };
 }

@@ -329,6 +329,29 @@ export interface Judgement {
   readonly back: ParamChange[];
 }
 
+/** A second of (almost) no speech says nothing about the change: it is judged on the next one, once. */
+function deferredOnPause(
+  st: ControllerState,
+  p: PendingChange,
+  score: StationScore,
+  metricsNow: MetricDigest,
+): Judgement | null {
+  if (p.deferred || p.suspect || !tooLittleSpeech(p.metrics_before, metricsNow)) return null;
+  const verdict: Verdict = {
+    kind: 'neutral',
+    before: p.score_before,
+    after: score.score,
+    detail: `${describeChanges(p.changes)} in effect, but this second holds too little clear speech to judge it by (no speech-loss reading); judging on the next one`,
+  };
+  return {
+    waiting: true,
+    state: { ...st, pending: { ...p, deferred: true } },
+    verdict,
+    rollback: null,
+    back: [],
+  };
+}
+
 /**
  * Judge a pending change on the first snapshot that runs it. Improved or neutral: it becomes the
  * known-good set. Regressed: roll back to the known-good set (queued cold values stay, they were never
@@ -346,22 +369,8 @@ export function judgeChange(
 ): Judgement {
   const before = p.score_before;
   const changed = p.changes.map((c) => c.name);
-  // A second of (almost) no speech says nothing about the change: judged on the next one, once.
-  if (!p.deferred && !p.suspect && tooLittleSpeech(p.metrics_before, metricsNow)) {
-    const verdict: Verdict = {
-      kind: 'neutral',
-      before,
-      after: score.score,
-      detail: `${describeChanges(p.changes)} in effect, but this second holds too little clear speech to judge it by (no speech-loss reading); judging on the next one`,
-    };
-    return {
-      waiting: true,
-      state: { ...st, pending: { ...p, deferred: true } },
-      verdict,
-      rollback: null,
-      back: [],
-    };
-  }
+  const paused = deferredOnPause(st, p, score, metricsNow);
+  if (paused) return paused;
   // Like with like: components the two snapshots cannot be compared on are left out of the move.
   const apart = unlike(p.metrics_before, metricsNow);
   const skip = apart?.components ?? NONE;

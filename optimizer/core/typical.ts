@@ -37,10 +37,9 @@ export const SPEECH_PASSED_DB = 1;
 
 /**
  * Whether a second's low speech activity is the talker's, not the chain's doing: its speech-loss reading
- * (`loss`)
- * says the chain passed the speech its input held (SPEECH_PASSED_DB), or it has no reading (too little
- * clear speech in the input to read: speechLoss.ts MIN_CELLS) where `known` (an earlier second of the
- * call) had one, so the agent does read it. Without any reading (an agent of before the metric) false.
+ * (`loss`) says the chain passed the speech its input held (SPEECH_PASSED_DB), or it has no reading (too
+ * little clear speech in the input to read: speechLoss.ts MIN_CELLS) where `known` (an earlier second of
+ * the call) had one, so the agent does read it. Without any reading (an agent of before the metric) false.
  */
 export function talkerPaused(
   loss: number | null | undefined,

@@ -249,7 +249,7 @@ export interface Registry {
  * bounded (registerSchema), such a request still held its socket: the likely reason ab.test.ts was still
  * alive 60 s after its tests had passed in CI (2026-12-06), held by one socket to the registry.
  */
-export const REGISTRY_ATTEMPT_MS = 15_000;
+const REGISTRY_ATTEMPT_MS = 15_000;
 
 type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
 // The CommonJS build, the one the registry client loads (the ESM build's types are declared apart).

@@ -125,10 +125,12 @@ function presenceUnlike(
 ): Apart | null {
   const a = before['speech_activity'];
   const b = now['speech_activity'];
-  if (a === undefined || b === undefined || !(b < a) || now['speech_loss_db'] === undefined) return null;
-  if (!talkerPaused(now['speech_loss_db'], before)) return null;
+  const loss = now['speech_loss_db'];
+  if (a === undefined || b === undefined || !(b < a) || loss === undefined || loss > SPEECH_PASSED_DB) {
+    return null;
+  }
   return {
     component: 'speech_presence',
-    why: `speech presence left out: speech activity fell ${fmt(a, 2)} -> ${fmt(b, 2)} while the chain passed the speech its input held (speech loss ${fmt(now['speech_loss_db']!, 1)} dB)`,
+    why: `speech presence left out: speech activity fell ${fmt(a, 2)} -> ${fmt(b, 2)} while the chain passed the speech its input held (speech loss ${fmt(loss, 1)} dB)`,
   };
 }

@@ -401,6 +401,7 @@ function chooseMoves(x: Step, findings: readonly Finding[]): Choice {
     const rule = findings.find((f) => f.moves.some((m) => m.name === chosen[0]?.change.name))?.rule ?? 'rule';
     return { chosen, rule, exploratory: false };
   }
+  if (findings.some((f) => f.waits)) return { chosen: [], rule: 'wait', exploratory: false };
   if (!input.explore) return { chosen: [], rule: 'none', exploratory: false };
   const model = modelMove(x.st, specList, params, snapshot);
   if (model) return { chosen: [model], rule: 'model', exploratory: true };
@@ -436,6 +437,10 @@ function propose(x: Step): Decision {
         .join('; ')}.`,
     );
   const { chosen, rule, exploratory } = chooseMoves(x, findings);
+  if (rule === 'wait') {
+    notes.push('Waiting a second: the readings a rule would act on are masked (see above).');
+    return reply(x);
+  }
   if (chosen.length === 0) {
     const why = findings.some((f) => f.moves.length > 0)
       ? 'no rule has a safe move left'

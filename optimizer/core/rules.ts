@@ -52,6 +52,12 @@ export interface Finding {
    * lineWishes(): a rule given wants must be added there.
    */
   readonly wants?: readonly { readonly name: string; readonly dir: 1 | -1 }[];
+  /**
+   * The rule holds its moves for a reading that will mean more within a second or two (hum that masks
+   * it, diagnose()): when nothing else moves, the controller takes no step this second (no model or
+   * exploratory step either) and does not call itself converged.
+   */
+  readonly waits?: true;
 }
 
 export interface RuleContext {
@@ -418,19 +424,55 @@ function dynamics(c: Situation): Finding | null {
   return { rule: 'dynamics', priority, observation: `${seen}; no compressor here to relax`, moves: [] };
 }
 
+/**
+ * Hum holding this share of the output's energy or more is most of what the level, noise and dynamics
+ * readings measure: the loudness is the hum's, the blind SNR reads it as the floor (-20 dB, the clamp),
+ * the crest factor is a sine's. Those rules wait while the hum rule has a move (the canceller, the
+ * high-pass), so the hum's step goes alone and is judged alone, and while the canceller just switched
+ * on is still locking onto the hum. On the generated profiles where the
+ * hum stands above the talker (about 1 station in 20), the level rule cut the input gain by 6-12 dB for a
+ * hum 18 LU "above the target" and then won it back a step at a time (gen-9-1 station 4), the dynamics
+ * rule switched compression off for the hum's 7.5 dB crest (gen-9-13 station 9), and a step of the hum
+ * canceller with the AGC's was rolled back whole for the AGC's part, the canceller with it (gen-3-0
+ * station 11).
+ */
+const HUM_MASKS = 0.5;
+
+/**
+ * The hum canceller is on but has not yet read the call for as long as it takes to lock onto a line
+ * family (its detector's reading, metrics.input_hum_ratio, is null for the call's first 2.5 s): the hum
+ * the output still holds is the canceller's to take out within the next second or two.
+ */
+function humCancellerStarting(c: Situation): boolean {
+  const m = c.context.snapshot.metrics;
+  return (
+    c.has('hum_canceller_enabled') && c.value('hum_canceller_enabled') >= 0.5 && m.input_hum_ratio == null
+  );
+}
+
+function waitForHum(f: Finding | null, c: Situation): Finding | null {
+  if (f === null || f.moves.length === 0) return f;
+  const why = `; waiting: hum holds ${pct(c.audio.hum_ratio)} of the energy, so the reading is mostly the hum's`;
+  return { ...f, observation: `${f.observation}${why}`, moves: [], waits: true };
+}
+
 /** Every rule's finding for this snapshot, most valuable first. */
 export function diagnose(r: RuleContext): Finding[] {
   const c = new Situation(r);
   const collapse = speechCollapse(c);
+  const humFinding = hum(c);
+  const masked =
+    c.audio.hum_ratio >= HUM_MASKS && (humFinding?.moves.length ? true : humCancellerStarting(c));
+  const heard = (f: Finding | null) => (masked ? waitForHum(f, c) : f);
   const out = [
     collapse,
     clipping(c),
-    level(c),
-    noise(c, collapse !== null),
-    hum(c),
+    heard(level(c)),
+    heard(noise(c, collapse !== null)),
+    humFinding,
     echoTail(c),
     network(c),
-    dynamics(c),
+    heard(dynamics(c)),
     settingsFinding(r, c.audio.hum_ratio > HUM_ACT),
   ];
   return out.filter((f): f is Finding => f !== null).sort((x, y) => y.priority - x.priority);

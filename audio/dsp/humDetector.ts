@@ -37,6 +37,8 @@ export const HOP_S = 0.25;
  */
 const HISTORY = 9;
 const MIN_FRAMES = 5;
+/** The input the detector has read when its history is first full (2.5 s): its first verdict on a call. */
+export const SETTLE_S = FRAME_S + HOP_S * (HISTORY - 1);
 /** A line's band holds this many times the background expected in it (12 dB over). */
 const LINE_FACTOR = 16;
 /**

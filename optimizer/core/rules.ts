@@ -7,7 +7,7 @@ import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
-import { HUM_ACT, hum, humCanceller, NOISY_INPUT_PRIORITY } from './hum.ts';
+import { HUM_ACT, hum, humCanceller, humCancellerStarting, NOISY_INPUT_PRIORITY } from './hum.ts';
 import { inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { speechLevel } from './scorecard.ts';
@@ -437,18 +437,6 @@ function dynamics(c: Situation): Finding | null {
  * station 11).
  */
 const HUM_MASKS = 0.5;
-
-/**
- * The hum canceller is on but has not yet read the call for as long as it takes to lock onto a line
- * family (its detector's reading, metrics.input_hum_ratio, is null for the call's first 2.5 s): the hum
- * the output still holds is the canceller's to take out within the next second or two.
- */
-function humCancellerStarting(c: Situation): boolean {
-  const m = c.context.snapshot.metrics;
-  return (
-    c.has('hum_canceller_enabled') && c.value('hum_canceller_enabled') >= 0.5 && m.input_hum_ratio == null
-  );
-}
 
 function waitForHum(f: Finding | null, c: Situation): Finding | null {
   if (f === null || f.moves.length === 0) return f;

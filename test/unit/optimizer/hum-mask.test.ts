@@ -24,8 +24,15 @@ const humOver = (hum_ratio: number, input_hum_ratio: number | null = null): Snap
   },
   input_hum_ratio,
 });
-const run = (o: SnapOverrides, current: Record<string, number>) =>
-  decide({ snapshot: snap(STATION, { index: 1, ...o }), current, state: null, now: 0, explore: true });
+// The call's second second (1 s segments, as the eval's): the canceller's detector has not read 2.5 s yet.
+const run = (o: SnapOverrides, current: Record<string, number>, index = 1) =>
+  decide({
+    snapshot: snap(STATION, { index, segment_ms: 1000, ...o }),
+    current,
+    state: null,
+    now: 0,
+    explore: true,
+  });
 const names = (d: ReturnType<typeof run>) => d.proposals.map((p) => p.name).sort();
 
 test('hum above the talker: the canceller goes alone, the level, noise and dynamics rules wait', () => {
@@ -53,4 +60,22 @@ test('hum that is a minor share of the energy masks nothing', () => {
   assert.ok(names(d).includes('hum_canceller_enabled'), d.analysis);
   assert.ok(names(d).length > 1, d.analysis);
   assert.doesNotMatch(d.analysis, /waiting: hum holds/);
+});
+
+test('the high-pass waits while the canceller locks on; after its first 2.5 s a null reading waits for nothing', () => {
+  const st3 = { ...defaultsForStation(3), hum_canceller_enabled: 1 };
+  const humming: SnapOverrides = { audio: { hum_ratio: 0.3 } };
+  const at = (index: number) =>
+    decide({ snapshot: snap(3, { index, segment_ms: 1000, ...humming }), current: st3, state: null, now: 0 });
+  const early = at(1);
+  assert.equal(
+    early.proposals.find((p) => p.name === 'highpass_cutoff_hz'),
+    undefined,
+    early.analysis,
+  );
+  assert.match(early.analysis, /still locking onto it: waiting before the high-pass/);
+  // An agent that never reports input_hum_ratio, 4 s into the call: the high-pass goes up as before.
+  const late = at(3);
+  const hp = late.proposals.find((p) => p.name === 'highpass_cutoff_hz');
+  assert.ok(hp && (hp.new as number) > (hp.old as number), late.analysis);
 });

@@ -450,8 +450,8 @@ export function diagnose(r: RuleContext): Finding[] {
   const c = new Situation(r);
   const collapse = speechCollapse(c);
   const humFinding = hum(c);
-  const masked =
-    c.audio.hum_ratio >= HUM_MASKS && (humFinding?.moves.length ? true : humCancellerStarting(c));
+  const humMoves = humFinding !== null && humFinding.moves.length > 0;
+  const masked = c.audio.hum_ratio >= HUM_MASKS && (humMoves || humCancellerStarting(c));
   const heard = (f: Finding | null) => (masked ? waitForHum(f, c) : f);
   const out = [
     collapse,

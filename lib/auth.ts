@@ -26,8 +26,17 @@ export type Claims = Omit<Principal, 'jti'> & { jti?: string };
 
 const CLAIMS = new Set(['sub', 'role', 'tenant', 'exp', 'jti']);
 
-/** A fresh token id: 96 random bits. */
-export const newTokenId = () => randomBytes(12).toString('base64url');
+/**
+ * A fresh token id: 96 random bits in URL-safe base64, never starting with '-': `npm run token --
+ * revoke --id -XYZ...` is refused by the flag parser as a missing argument (one id in 64 began with '-',
+ * and a CI run failed on it, 2026-12-06). An id from before the rule is revoked as `--id=-XYZ...`.
+ */
+export function newTokenId(): string {
+  for (;;) {
+    const id = randomBytes(12).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 

@@ -48,8 +48,10 @@
 //
 // The output is one block (B samples) late. Without a reference (no far-end frames, or silence) it is the
 // near end delayed by the same B samples, so the chain's latency never changes mid-call.
+import { PathArbiter } from './echoArbiter.ts';
 import { EchoDelay, type EchoSeen } from './echoDelay.ts';
 import { PartitionedFilters } from './echoFilter.ts';
+import { KalmanPath } from './echoKalman.ts';
 import { HighPassFilter } from './highpass.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToPower, onePole } from './units.ts';
@@ -68,6 +70,8 @@ export interface EchoCancellerSettings {
   inputHighpassHz?: number;
   /** Reads the echo's delay from its own input (echoDelay.ts; default), or only as given (observeEcho). */
   findDelay?: boolean;
+  /** Runs the Kalman path beside the NLMS pair (echoKalman.ts; default), or (false) the NLMS pair alone. */
+  kalmanPath?: boolean;
 }
 
 /** The canceller's block (and its latency), ms: a power of two of samples near it (64 at 8 kHz, 128 at 16). */
@@ -77,12 +81,6 @@ const MU = 0.5;
 // half the far-end peak cannot be echo alone.
 const GEIGEL_RATIO = 0.5;
 const DOUBLE_TALK_HOLD_MS = 40;
-// Error energies are compared over ~4 blocks (one-pole per block).
-const COMPARE_SMOOTHING = 0.75;
-// Copy background -> foreground when its error energy is below this fraction of the foreground's.
-const COPY_RATIO = 0.7;
-// Restart the background from the foreground when its error energy is above this multiple.
-const RESET_RATIO = 4;
 // Far-end blocks quieter than this (mean square) carry no usable reference: adapting on them is noise.
 const FAR_ACTIVE_POWER = dbToPower(-60);
 // Memory of the echo-model validity statistics (<d, y>, <y, y> over far-end single talk).
@@ -109,6 +107,11 @@ export class EchoCanceller implements AudioBlock {
   private parts: number;
   private readonly block: number;
   private filters: PartitionedFilters;
+  // The Kalman path (none when settings.kalmanPath is false), the arbitration between the paths, and the
+  // share of the Kalman path's last error its own uncertainty accounted for.
+  private kalman: KalmanPath | null;
+  private readonly arbiter = new PathArbiter();
+  private explained = 1;
   private readonly mic: Float64Array;
   private readonly inputHp: HighPassFilter | undefined;
   private readonly farFrame: Float64Array;
@@ -121,9 +124,6 @@ export class EchoCanceller implements AudioBlock {
   private quietBlocks: number;
   private doubleTalkHold = 0;
   private readonly doubleTalkBlocks: number;
-  private bgErr = 0;
-  private fgErr = 0;
-  private micErr = 0;
   private micPower = 0;
   private outPower = 0;
   private readonly erleCoef: number;
@@ -162,6 +162,8 @@ export class EchoCanceller implements AudioBlock {
     this.tail = settings.tailMs;
     this.parts = partitionsFor(settings.tailMs, sampleRate, b);
     this.filters = new PartitionedFilters(b, this.parts);
+    this.kalman =
+      settings.kalmanPath === false ? null : new KalmanPath(b, this.parts, this.filters.absRegularization);
     this.mic = new Float64Array(b);
     this.inputHp =
       settings.inputHighpassHz === undefined
@@ -204,9 +206,11 @@ export class EchoCanceller implements AudioBlock {
     this.tail = tailMs;
     if (parts === this.parts) return;
     this.filters = this.filters.resized(parts);
+    this.kalman = this.kalman?.resized(parts) ?? null;
     // The background's own headway: how far under the microphone its error already sits (a model being
     // learned, not yet copied to the foreground, when the tail is lengthened again a second later).
-    const learning = this.bgErr > 0 && this.micErr > 10 ** (KEEP_MODEL_ERLE_DB / 10) * this.bgErr;
+    const { bgErr, micErr } = this.arbiter;
+    const learning = bgErr > 0 && micErr > 10 ** (KEEP_MODEL_ERLE_DB / 10) * bgErr;
     if (this.erleDb() < KEEP_MODEL_ERLE_DB && !learning) {
       // A model that removes next to nothing is the search's wandering on an echo the old tail could not
       // reach (or on none): kept, its energy would take the proportionate step from the new partitions
@@ -214,8 +218,8 @@ export class EchoCanceller implements AudioBlock {
       // with it kept, 8.4 dB with the search started over, 8.2 dB for a new canceller). So it starts over.
       this.filters.clearForeground();
       this.filters.restartBackground();
-      this.fgErr = this.micErr;
-      this.bgErr = this.micErr;
+      this.kalman?.reset();
+      this.arbiter.modelsCleared();
       this.forgetModelStats();
     }
     // The Geigel detector's far-end peaks over the tail: the loudest of the old tail's, until the ring
@@ -278,6 +282,7 @@ export class EchoCanceller implements AudioBlock {
       return;
     }
     this.filters.estimate();
+    this.kalman?.estimate(this.filters);
     this.measureErrors();
     const farActive = farPower >= FAR_ACTIVE_POWER;
     const singleTalk = farActive && this.detectSingleTalk();
@@ -295,6 +300,8 @@ export class EchoCanceller implements AudioBlock {
     const outPow = this.writeOutput(target);
     if (!farActive) return;
     this.arbitrate(target);
+    // The Kalman path adapts on every block with far-end signal, double talk included (echoKalman.ts).
+    if (this.kalman !== null) this.explained = this.kalman.adapt(this.filters);
     if (!singleTalk) return;
     const c = this.erleCoef;
     this.micPower = c * this.micPower + (1 - c) * this.blkMicPow;
@@ -305,6 +312,11 @@ export class EchoCanceller implements AudioBlock {
       const corr = this.syyBg > 0 && this.sdd > 0 ? this.sdyBg / Math.sqrt(this.syyBg * this.sdd) : 0;
       mu *= Math.max(SEARCH_STEP, Math.min(1, Math.max(0, corr)) ** SEARCH_POWER);
     }
+    // While the output follows the Kalman path's trusted model, the background's step is scaled by the share
+    // of the error that model's uncertainty accounts for: next to nothing while a near-end talker the Geigel
+    // detector missed fills it (on the demo's station 1, 30-100% of the blocks under double talk passed the
+    // detector as single talk, and full steps on them left the background 0-5 dB worse than no model).
+    if (this.arbiter.followsKalman(this.gain)) mu *= this.explained;
     // The noise-aware step only once the foreground is trusted in full: until then the step searches (above)
     // and a near-end talker read into the noise floor would slow the search (double-talk PESQ-WB fell).
     this.filters.adapt(mu, this.gain >= 1);
@@ -383,6 +395,8 @@ export class EchoCanceller implements AudioBlock {
     this.blkYy = yy;
     this.blkDyBg = dyBg;
     this.blkYyBg = yyBg;
+    if (this.kalman === null) return;
+    this.kalman.measure(mic, fgTime);
   }
 
   /** Geigel double-talk detector with hold, on a block with an active far end: true for far-end single talk. */
@@ -414,24 +428,29 @@ export class EchoCanceller implements AudioBlock {
 
   /** Two-path arbitration: copy a clearly better background to the foreground, restart a far worse one, clear a spurious foreground. */
   private arbitrate(target: number): void {
-    // Which filter is better: near-end speech is in both errors alike, so only echo modelling differs.
-    const s = COMPARE_SMOOTHING;
-    this.bgErr = s * this.bgErr + (1 - s) * this.blkBgPow;
-    this.fgErr = s * this.fgErr + (1 - s) * this.blkFgPow;
-    this.micErr = s * this.micErr + (1 - s) * this.blkMicPow;
-    if (this.bgErr < COPY_RATIO * this.fgErr) {
-      this.filters.copyToForeground();
-      this.fgErr = this.bgErr;
-    } else if (this.bgErr > RESET_RATIO * this.fgErr) {
-      this.filters.restartBackground();
-      this.bgErr = this.fgErr;
-    }
+    const k = this.kalman;
+    const copy = this.arbiter.next(
+      {
+        mic: this.blkMicPow,
+        bg: this.blkBgPow,
+        fg: this.blkFgPow,
+        kal: k?.errorEnergy ?? 0,
+        kalDiff: k?.diffEnergy ?? 0,
+      },
+      k !== null,
+      this.gain,
+    );
+    if (copy === 'kalman') k?.giveModel(this.filters);
+    else if (copy === 'background') this.filters.copyToForeground();
+    else if (copy === 'restart') this.filters.restartBackground();
     // A foreground that keeps producing an estimate the microphone does not contain is a spurious model:
     // clear it, so the output is exactly the near end until a real echo path is found.
     if (this.blkYy > 0 && target === 0) {
       if (++this.spuriousBlocks >= this.spuriousClearBlocks) {
+        // The Kalman path goes too: it produced the model, or would hand back one like it.
         this.filters.clearForeground();
-        this.fgErr = this.micErr;
+        this.kalman?.reset();
+        this.arbiter.foregroundCleared(true);
         this.sdy = 0;
         this.syy = 0;
         this.spuriousBlocks = 0;
@@ -459,8 +478,8 @@ export class EchoCanceller implements AudioBlock {
   /** The window moved to the echo: the old window's model and far-end spectra go; timing stays. */
   private realign(): void {
     this.filters.reset();
-    this.fgErr = this.micErr;
-    this.bgErr = this.micErr;
+    this.kalman?.reset();
+    this.arbiter.modelsCleared();
     this.micPower = 0;
     this.outPower = 0;
     this.forgetModelStats();
@@ -478,9 +497,9 @@ export class EchoCanceller implements AudioBlock {
     this.silentBlocks = this.partitions + 1;
     this.quietBlocks = 0;
     this.doubleTalkHold = 0;
-    this.bgErr = 0;
-    this.fgErr = 0;
-    this.micErr = 0;
+    this.kalman?.reset();
+    this.arbiter.reset();
+    this.explained = 1;
     this.micPower = 0;
     this.outPower = 0;
     this.sdd = 0;

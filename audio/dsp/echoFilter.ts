@@ -27,8 +27,9 @@ export class PartitionedFilters {
   private readonly bins: number;
   private readonly fft: RealFft;
   // Far-end spectra of the last P blocks (ring, newest at xHead), and the two filters, bins 0..B each.
-  private readonly xr: Float64Array;
-  private readonly xi: Float64Array;
+  // Read by the Kalman path (echoKalman.ts), which shares the far-end spectra and their ring.
+  readonly xr: Float64Array;
+  readonly xi: Float64Array;
   private readonly bgr: Float64Array;
   private readonly bgi: Float64Array;
   private readonly fgr: Float64Array;
@@ -44,7 +45,7 @@ export class PartitionedFilters {
   // per-bin far-end energy over the tail, and where each partition's far-end spectrum sits in the ring.
   private readonly specFg: Float64Array;
   private readonly tailEnergy: Float64Array;
-  private readonly ringAt: Int32Array;
+  readonly ringAt: Int32Array;
   private readonly prop: Float64Array;
   // Each background partition's energy (sum over bins of |W|^2), kept by adapt(); stale after a copy into it.
   private readonly partEnergy: Float64Array;
@@ -58,7 +59,7 @@ export class PartitionedFilters {
   private fgZero = true;
   private xHead = 0;
   private constrainNext = 0;
-  private readonly absRegularization: number;
+  readonly absRegularization: number;
 
   constructor(block: number, partitions: number) {
     const b = block;
@@ -153,6 +154,13 @@ export class PartitionedFilters {
   copyToForeground(): void {
     this.fgr.set(this.bgr);
     this.fgi.set(this.bgi);
+    this.fgZero = false;
+  }
+
+  /** The foreground takes another path's model (the Kalman path's, of the same size). */
+  setForeground(wr: Float64Array, wi: Float64Array): void {
+    this.fgr.set(wr);
+    this.fgi.set(wi);
     this.fgZero = false;
   }
 

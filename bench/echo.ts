@@ -8,6 +8,12 @@
 //   ~4 dB off pink line noise by itself, so with noise its figure is not all echo removed.
 // - PESQ-WB: double talk (the profile's whole impaired signal: near talker, echo, noise), the output
 //   against the clean near talker, from the quality sidecar (the input's PESQ beside it).
+// - ERLE under double talk (ours only): the echo over what is left of it, echo minus the canceller's
+//   estimate (input minus output: ours has no filter of its own in front), over the last half of each
+//   item. PESQ hides it (a canceller that does nothing keeps the input's PESQ); speexdsp's DC notch makes
+//   its estimate unrecoverable from input and output.
+// - "NLMS pair": ours without the Kalman path (EchoCancellerSettings.kalmanPath false), as it was before
+//   2026-12-06: the baseline for the Kalman path in the same run.
 // Cost: seconds of audio per CPU second of the canceller alone (ours: this process; speexdsp: the C
 // library's time inside the Python loop, measured there).
 import { execFileSync } from 'node:child_process';
@@ -76,8 +82,13 @@ function items(c: Case, n: number): Item[] {
 }
 
 /** Ours: output time-aligned with the input (the block's delay cut off), and the CPU ms spent. */
-function ours(mic: Float32Array, far: Float32Array, tailMs: number): { y: Float32Array; ms: number } {
-  const ec = new EchoCanceller(SR, { tailMs });
+function ours(
+  mic: Float32Array,
+  far: Float32Array,
+  tailMs: number,
+  kalmanPath = true,
+): { y: Float32Array; ms: number } {
+  const ec = new EchoCanceller(SR, { tailMs, kalmanPath });
   const n = mic.length + ec.latency;
   const buf = new Float32Array(n);
   buf.set(mic);
@@ -111,6 +122,12 @@ function speex(dir: string, mic: Float32Array, far: Float32Array, tailMs: number
     encoding: 'utf8',
   });
   return { y: fromPcm(readFileSync(o)), ms: 1000 * Number(out.trim()) };
+}
+
+/** ERLE under double talk: the echo over the echo minus the estimate (input minus output), last half. */
+function doubleTalkErleDb(echo: Float32Array, input: Float32Array, y: Float32Array): number {
+  const left = Float32Array.from(echo, (e, i) => e - ((input[i] as number) - (y[i] as number)));
+  return erleDb(echo, left);
 }
 
 function erleDb(mic: Float32Array, y: Float32Array): number {
@@ -149,14 +166,20 @@ async function main(): Promise<void> {
         its.map((it) => ({ ref: it.clean, deg: it.double, sampleRate: 16000 })),
       );
       for (const tail of TAILS_MS) {
-        type Res = { erle: number[]; erleEcho: number[]; deg: Float32Array[]; ms: number };
-        const res: Record<string, Res> = {
-          ours: { erle: [], erleEcho: [], deg: [], ms: 0 },
-          speexdsp: { erle: [], erleEcho: [], deg: [], ms: 0 },
+        type Res = {
+          erle: number[];
+          erleEcho: number[];
+          erleDouble: number[];
+          deg: Float32Array[];
+          ms: number;
         };
+        const res: Record<string, Res> = {};
+        for (const who of ['ours', 'nlmsPair', 'speexdsp'])
+          res[who] = { erle: [], erleEcho: [], erleDouble: [], deg: [], ms: 0 };
         for (const it of its) {
           for (const [who, f] of [
             ['ours', ours],
+            ['nlmsPair', (a: Float32Array, b: Float32Array, t: number) => ours(a, b, t, false)],
             ['speexdsp', (a: Float32Array, b: Float32Array, t: number) => speex(dir, a, b, t)],
           ] as const) {
             const r = res[who] as Res;
@@ -166,6 +189,7 @@ async function main(): Promise<void> {
             r.erleEcho.push(erleDb(it.echo, f(it.echo, it.far, tail).y));
             const d = f(it.double, it.far, tail);
             r.deg.push(d.y);
+            if (who !== 'speexdsp') r.erleDouble.push(doubleTalkErleDb(it.echo, it.double, d.y));
             r.ms += s.ms + d.ms;
           }
         }
@@ -181,6 +205,7 @@ async function main(): Promise<void> {
           row[who] = {
             erleDb: mean(r.erle),
             erleEchoDb: mean(r.erleEcho),
+            erleDoubleDb: r.erleDouble.length > 0 ? mean(r.erleDouble) : null,
             pesq: mean(q.map((s) => s.pesq)),
             realTime: (2 * n * ITEM_MS) / Math.max(r.ms, 1e-3),
           };
@@ -198,15 +223,21 @@ async function main(): Promise<void> {
     `${when}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, ${n} items x 8 s per profile`,
   );
   console.log(
-    '| echo profile | tail | ERLE ours | ERLE speexdsp | ERLE echo alone ours / speexdsp | PESQ-WB input | PESQ-WB ours | PESQ-WB speexdsp | x real time ours / speexdsp |',
+    '| echo profile | tail | ERLE ours / NLMS pair / speexdsp | ERLE echo alone ours / NLMS pair / speexdsp | ERLE under double talk ours / NLMS pair | PESQ-WB input | PESQ-WB ours / NLMS pair / speexdsp | x real time ours / NLMS pair / speexdsp |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    type Out = { erleDb: number; erleEchoDb: number; pesq: number; realTime: number };
-    const o = r['ours'] as Out;
-    const s = r['speexdsp'] as Out;
+    type Out = {
+      erleDb: number;
+      erleEchoDb: number;
+      erleDoubleDb: number | null;
+      pesq: number;
+      realTime: number;
+    };
+    const [o, b, s] = (['ours', 'nlmsPair', 'speexdsp'] as const).map((k) => r[k] as Out) as [Out, Out, Out];
+    const three = (f: (x: Out) => number, d: number) => [o, b, s].map((x) => f(x).toFixed(d)).join(' / ');
     console.log(
-      `| ${r['profile']} | ${r['tailMs']} ms | ${o.erleDb.toFixed(1)} dB | ${s.erleDb.toFixed(1)} dB | ${o.erleEchoDb.toFixed(1)} / ${s.erleEchoDb.toFixed(1)} dB | ${(r['inputPesq'] as number).toFixed(2)} | ${o.pesq.toFixed(2)} | ${s.pesq.toFixed(2)} | ${o.realTime.toFixed(0)} / ${s.realTime.toFixed(0)} |`,
+      `| ${r['profile']} | ${r['tailMs']} ms | ${three((x) => x.erleDb, 1)} dB | ${three((x) => x.erleEchoDb, 1)} dB | ${o.erleDoubleDb?.toFixed(1)} / ${b.erleDoubleDb?.toFixed(1)} dB | ${(r['inputPesq'] as number).toFixed(2)} | ${three((x) => x.pesq, 2)} | ${three((x) => x.realTime, 0)} |`,
     );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify({ date: when, items: n, rows }, null, 2));

@@ -21,6 +21,38 @@ const NOISE_RISE = 1.005;
 const NOISE_BIAS = 5;
 const STEP_FLOOR = 0.05;
 
+/**
+ * The gradient constraint on one partition (at `ws` in `wr`, `wi`, `bins` bins): only the first B taps of
+ * its impulse response stay, so it remains a linear, not a circular, convolution. `spec` (2B + 2) and
+ * `scratch` (2B) are work space. Returns the partition's energy afterwards (sum over bins of |W|^2).
+ */
+export function constrainPartition(
+  fft: RealFft,
+  wr: Float64Array,
+  wi: Float64Array,
+  ws: number,
+  bins: number,
+  spec: Float64Array,
+  scratch: Float64Array,
+): number {
+  for (let k = 0; k < bins; k++) {
+    spec[2 * k] = wr[ws + k] as number;
+    spec[2 * k + 1] = wi[ws + k] as number;
+  }
+  fft.inverse(spec, scratch);
+  scratch.fill(0, bins - 1);
+  fft.forward(scratch, spec);
+  let e = 0;
+  for (let k = 0; k < bins; k++) {
+    const nr = spec[2 * k] as number;
+    const ni = spec[2 * k + 1] as number;
+    wr[ws + k] = nr;
+    wi[ws + k] = ni;
+    e += nr * nr + ni * ni;
+  }
+  return e;
+}
+
 export class PartitionedFilters {
   readonly block: number;
   readonly partitions: number;
@@ -250,7 +282,6 @@ export class PartitionedFilters {
    * with `noiseAware`, each bin's step is scaled down by the share of line noise in its error.
    */
   adapt(mu: number, noiseAware: boolean): void {
-    const b = this.block;
     const bins = this.bins;
     const P = this.partitions;
     const spec = this.spec;
@@ -323,31 +354,10 @@ export class PartitionedFilters {
       }
       this.partEnergy[p] = e;
     }
-    // Gradient constraint on one partition: keep only the first B taps of its impulse response.
+    // Gradient constraint on one partition in turn.
     const p = this.constrainNext;
     this.constrainNext = (p + 1) % P;
-    const ws = p * bins;
-    for (let k = 0; k < bins; k++) {
-      spec[2 * k] = wr[ws + k] as number;
-      spec[2 * k + 1] = wi[ws + k] as number;
-    }
-    const time = this.bgTime;
-    fft.inverse(spec, time);
-    const real = this.errorFrame;
-    for (let i = 0; i < b; i++) {
-      real[i] = time[i] as number;
-      real[b + i] = 0;
-    }
-    fft.forward(real, spec);
-    let e = 0;
-    for (let k = 0; k < bins; k++) {
-      const nr = spec[2 * k] as number;
-      const ni = spec[2 * k + 1] as number;
-      wr[ws + k] = nr;
-      wi[ws + k] = ni;
-      e += nr * nr + ni * ni;
-    }
-    this.partEnergy[p] = e;
+    this.partEnergy[p] = constrainPartition(fft, wr, wi, p * bins, bins, spec, this.errorFrame);
   }
 
   /**

@@ -11,7 +11,7 @@
 // included) as observation noise: large while the model is unsure and the microphone is echo, small once
 // it has learned or while the near end dominates. The canceller copies this path's model to the output
 // (foreground) only when it is clearly better than the foreground, as it does the NLMS background's.
-import type { PartitionedFilters } from './echoFilter.ts';
+import { constrainPartition, type PartitionedFilters } from './echoFilter.ts';
 import { RealFft } from './realFft.ts';
 
 // State transition factor per block (how far the echo path may drift: 0.9995 at 8 ms blocks; 0.99995 did
@@ -180,30 +180,10 @@ export class KalmanPath {
         unc[w] = Math.max(P_FLOOR, a2 * (1 - learned) * u + (1 - a2) * (nr * nr + ni * ni));
       }
     }
-    this.constrainOne();
+    const c = this.constrainNext;
+    this.constrainNext = (c + 1) % P;
+    constrainPartition(this.fft, wr, wi, c * bins, bins, spec, this.errorFrame);
     return sumE > 0 ? Math.min(1, sumX / sumE) : 1;
-  }
-
-  /** Gradient constraint on one partition in turn: only the first B taps of its impulse response stay. */
-  private constrainOne(): void {
-    const b = this.block;
-    const bins = this.bins;
-    const spec = this.spec;
-    const p = this.constrainNext;
-    this.constrainNext = (p + 1) % this.partitions;
-    const ws = p * bins;
-    for (let k = 0; k < bins; k++) {
-      spec[2 * k] = this.wr[ws + k] as number;
-      spec[2 * k + 1] = this.wi[ws + k] as number;
-    }
-    const time = this.errorFrame;
-    this.fft.inverse(spec, time);
-    time.fill(0, b);
-    this.fft.forward(time, spec);
-    for (let k = 0; k < bins; k++) {
-      this.wr[ws + k] = spec[2 * k] as number;
-      this.wi[ws + k] = spec[2 * k + 1] as number;
-    }
   }
 
   reset(): void {

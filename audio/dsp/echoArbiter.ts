@@ -61,7 +61,7 @@ export class PathArbiter {
   /** The foreground holds the Kalman path's model (it follows it while trusted and no worse). */
   private fromKalman = false;
 
-  /** The foreground holds the Kalman path's model, trusted in full: the background's step waits on it. */
+  /** The foreground holds the Kalman path's model, trusted (gain > 0): the background's step waits on it. */
   followsKalman(gain: number): boolean {
     return this.fromKalman && gain > 0;
   }

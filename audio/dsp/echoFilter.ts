@@ -211,7 +211,9 @@ export class PartitionedFilters {
 
   /**
    * Echo estimates of both filters, Y = sum_p W_p X_(now - p), inverse-transformed into bgTime and fgTime
-   * (last B valid), in one pass over the far-end spectra; each bin sums its partitions in the same order.
+   * (last B valid): convolve() for both in one pass over the far-end spectra, each bin summing its
+   * partitions in the same order (two convolve() calls measured 5-10% slower on the chains with a
+   * canceller, 2026-12-06).
    */
   estimate(): void {
     const bins = this.bins;
@@ -249,6 +251,31 @@ export class PartitionedFilters {
     this.fft.inverse(sb, this.bgTime);
     if (withFg) this.fft.inverse(sf, this.fgTime);
     else this.fgTime.fill(0);
+  }
+
+  /**
+   * The spectrum of a filter's echo estimate over the ring, Y = sum_p W_p X_(now - p), into `out` (bins
+   * 0..B, interleaved), partitions summed newest first (the Kalman path's estimate; estimate() fuses it
+   * for the pair).
+   */
+  convolve(wr: Float64Array, wi: Float64Array, out: Float64Array): void {
+    const bins = this.bins;
+    const xr = this.xr;
+    const xi = this.xi;
+    const at = this.ringAt;
+    out.fill(0, 0, 2 * bins);
+    for (let p = 0; p < this.partitions; p++) {
+      const xs = at[p] as number;
+      const ws = p * bins;
+      for (let k = 0; k < bins; k++) {
+        const br = xr[xs + k] as number;
+        const bi = xi[xs + k] as number;
+        const ar = wr[ws + k] as number;
+        const ai = wi[ws + k] as number;
+        out[2 * k] = (out[2 * k] as number) + ar * br - ai * bi;
+        out[2 * k + 1] = (out[2 * k + 1] as number) + ar * bi + ai * br;
+      }
+    }
   }
 
   /**

@@ -84,25 +84,8 @@ export class KalmanPath {
 
   /** This path's echo estimate, Y = sum_p W_p X_(now - p), into `time` (the last B samples valid). */
   estimate(f: PartitionedFilters): void {
-    const bins = this.bins;
-    const { xr, xi, ringAt } = f;
-    const wr = this.wr;
-    const wi = this.wi;
-    const s = this.spec;
-    s.fill(0, 0, 2 * bins);
-    for (let p = 0; p < this.partitions; p++) {
-      const xs = ringAt[p] as number;
-      const ws = p * bins;
-      for (let k = 0; k < bins; k++) {
-        const br = xr[xs + k] as number;
-        const bi = xi[xs + k] as number;
-        const ar = wr[ws + k] as number;
-        const ai = wi[ws + k] as number;
-        s[2 * k] = (s[2 * k] as number) + ar * br - ai * bi;
-        s[2 * k + 1] = (s[2 * k + 1] as number) + ar * bi + ai * br;
-      }
-    }
-    this.fft.inverse(s, this.time);
+    f.convolve(this.wr, this.wi, this.spec);
+    this.fft.inverse(this.spec, this.time);
   }
 
   /**

@@ -416,13 +416,14 @@ export class EchoCanceller implements AudioBlock {
     return outPow;
   }
 
-  /** Two-path arbitration: copy a clearly better background to the foreground, restart a far worse one, clear a spurious foreground. */
+  /** Arbitration (echoArbiter.ts): the copies between the paths it asks for; clear a spurious foreground. */
   private arbitrate(target: number): void {
     const k = this.kalman;
     const copy = this.arbiter.next(this.energies, k !== null, this.gain);
     if (copy === 'kalman') k?.giveModel(this.filters);
     else if (copy === 'background') this.filters.copyToForeground();
     else if (copy === 'restart') this.filters.restartBackground();
+    else if (copy === 'kalman-restart') k?.restartFrom(this.filters);
     // A foreground that keeps producing an estimate the microphone does not contain is a spurious model:
     // clear it, so the output is exactly the near end until a real echo path is found.
     if (this.blkYy > 0 && target === 0) {

@@ -203,6 +203,11 @@ export class PartitionedFilters {
     this.partEnergyStale = true;
   }
 
+  /** The background's model, not a copy (the Kalman path restarts from it: echoKalman.ts). */
+  backgroundModel(): { readonly wr: Float64Array; readonly wi: Float64Array } {
+    return { wr: this.bgr, wi: this.bgi };
+  }
+
   clearForeground(): void {
     this.fgr.fill(0);
     this.fgi.fill(0);

@@ -170,6 +170,16 @@ export class KalmanPath {
     return sumE > 0 ? Math.min(1, sumX / sumE) : 1;
   }
 
+  /**
+   * Restarts from the NLMS background's model (the arbiter's `kalman-restart`: this path far worse than
+   * it). Each coefficient keeps its uncertainty: the background's model is taken as this path's estimate.
+   */
+  restartFrom(f: PartitionedFilters): void {
+    const { wr, wi } = f.backgroundModel();
+    this.wr.set(wr);
+    this.wi.set(wi);
+  }
+
   reset(): void {
     this.wr.fill(0);
     this.wi.fill(0);

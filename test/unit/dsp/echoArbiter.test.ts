@@ -53,10 +53,28 @@ test('while trusted, the foreground follows the Kalman path every block, until t
   assert.deepEqual(feed(a, { mic: 1, bg: 1, fg: 0.3, kal: 0.3, kalDiff: 0 }, 5, 1), Array(5).fill('kalman'));
   // Not trusted in full (gain < 1): the foreground stays a frozen copy that must prove itself.
   assert.ok(!feed(a, { mic: 1, bg: 1, fg: 0.3, kal: 0.3, kalDiff: 0 }, 5, 0.5).includes('kalman'));
-  // The background gets better than the Kalman path over the long window: it is copied, and followed no more.
-  const copies = feed(a, { mic: 1, bg: 0.05, fg: 0.3, kal: 0.3, kalDiff: 0.1 }, 100, 1);
+  // The background gets better than the Kalman path over the long window (by less than half its error): it
+  // is copied, and followed no more.
+  const copies = feed(a, { mic: 1, bg: 0.2, fg: 0.3, kal: 0.3, kalDiff: 0.1 }, 100, 1);
   assert.ok(copies.includes('background'));
+  assert.ok(!copies.includes('kalman-restart'), `copies: ${copies}`);
   assert.ok(!a.followsKalman(1));
+});
+
+test('a Kalman path with over twice the background error restarts from the background, and only then', () => {
+  const a = new PathArbiter();
+  feed(a, { mic: 1, bg: 0.3, fg: 0.3, kal: 0.3, kalDiff: 0 }, 100, 1);
+  // Echo the Kalman path does not model (its error 6 dB over the background's): restarted within a few
+  // blocks, and its errors are then the background's, so it is not restarted again on the next block.
+  const copies = feed(a, { mic: 1, bg: 0.05, fg: 0.3, kal: 0.2, kalDiff: 0.1 }, 8, 1);
+  const at = copies.indexOf('kalman-restart');
+  assert.ok(at >= 0 && at < 8, `copies: ${copies}`);
+  assert.notEqual(copies[at + 1], 'kalman-restart', `copies: ${copies}`);
+  // A near-end talker fills both errors alike: 1.5x is no restart, however long.
+  const b = new PathArbiter();
+  feed(b, { mic: 1, bg: 0.3, fg: 0.3, kal: 0.3, kalDiff: 0 }, 100, 1);
+  const near = feed(b, { mic: 1, bg: 0.2, fg: 0.3, kal: 0.3, kalDiff: 0.1 }, 200, 1);
+  assert.ok(!near.includes('kalman-restart'), `copies: ${near}`);
 });
 
 test('without a Kalman path the arbitration is the two-path test alone', () => {

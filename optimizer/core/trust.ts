@@ -14,7 +14,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
 import { fmt } from './curves.ts';
 import type { VerdictKind } from './judge.ts';
-import { againstWish, type Chosen, EXPLORE_STEP_SHARE, isTabu } from './moves.ts';
+import { againstWish, type Chosen, EXPLORE_STEP_SHARE, isTabu, levelSettled } from './moves.ts';
 import type { ControllerState, ParamChange, StepLesson } from './state.ts';
 
 /** A parameter's radius before any step of it was judged: the exploratory half step. */
@@ -77,7 +77,8 @@ export function modelMove(
     .sort((a, b) => b.l.slope * b.l.radius - a.l.slope * a.l.radius);
   for (const { spec, l } of ranked) {
     if (effectiveBounds(spec, snapshot.constraints).frozen || isTabu(st, spec.name, l.direction)) continue;
-    if (againstWish(st, spec.name, l.direction)) continue;
+    // A level setter's gain was the level coming to its target: once there, a step further only leaves it.
+    if (againstWish(st, spec.name, l.direction) || levelSettled(spec.name, snapshot)) continue;
     const old = params[spec.name] ?? spec.default;
     const step = l.radius * spec.max_step;
     const nv = safeValue(spec, old, old + l.direction * step, snapshot.constraints, step);

@@ -57,6 +57,9 @@ test('trust: an improvement doubles the radius and remembers the direction; a re
 // Station 3, slightly off but inside every rule's dead band: no rule has anything to say.
 const flat: SnapOverrides = { audio: { loudness_lufs: -24.2, snr_db: 27, crest_factor_db: 11 } };
 
+// The same, the level 5 LU under its target (what the level rule reads aside).
+const quiet: SnapOverrides = { audio: { loudness_lufs: -28, snr_db: 27, crest_factor_db: 11 } };
+
 function withLessons(lessons: ControllerState['lessons']): ControllerState {
   const st = initialState(snap(3, flat), 42);
   return { ...st, lessons };
@@ -69,12 +72,13 @@ test('trust: the model step continues the direction that last gained, one radius
   assert.equal(m.change.name, 'noise_suppression_db');
   assert.equal(m.change.new, params['noise_suppression_db']! - step('noise_suppression_db'));
   assert.match(m.reason, /gained 5\.0 points per max step: one more step down/);
-  // The steepest expected gain (slope x radius) goes first; a weak slope is no model at all.
+  // The steepest expected gain (slope x radius) goes first (the level 5 LU under its target, so the input
+  // gain may move); a weak slope is no model at all.
   const two = withLessons({
     noise_suppression_db: { radius: 0.25, direction: -1, slope: 5 },
     input_gain_db: { radius: 1, direction: 1, slope: 3 },
   });
-  assert.equal(modelMove(two, parametersForStation(3), params, snap(3, flat))!.change.name, 'input_gain_db');
+  assert.equal(modelMove(two, parametersForStation(3), params, snap(3, quiet))!.change.name, 'input_gain_db');
   const weak = withLessons({ input_gain_db: { radius: 1, direction: 1, slope: 0.5 } });
   assert.equal(modelMove(weak, parametersForStation(3), params, snap(3, flat)), null);
   // Not against a recent regression in that direction.
@@ -83,6 +87,33 @@ test('trust: the model step continues the direction that last gained, one radius
     tabu: [{ name: 'noise_suppression_db', direction: -1 as const, until_iteration: 9 }],
   };
   assert.equal(modelMove(tabu, parametersForStation(3), params, snap(3, flat)), null);
+});
+
+test('trust: a level setter is neither model-stepped nor explored while the level sits within 3 LU of its target', () => {
+  const params = defaultsForStation(3);
+  const specs = parametersForStation(3);
+  // The input gain's last step gained (the level coming to its target): at -24.2 LUFS a step further
+  // only leaves the target; at -28 it may continue.
+  const st = withLessons({ input_gain_db: { radius: 1, direction: 1, slope: 3 } });
+  assert.equal(modelMove(st, specs, params, snap(3, flat)), null);
+  assert.equal(modelMove(st, specs, params, snap(3, quiet))!.change.name, 'input_gain_db');
+  // Exploration over 200 seeds: never the input gain, the AGC's target or its max gain on target, and
+  // each of them off it.
+  const setters = ['input_gain_db', 'agc_target_dbfs', 'agc_max_gain_db'];
+  const picked = (o: SnapOverrides) => {
+    const names = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const s0 = initialState(snap(3, o), seed);
+      const m = exploreMove(s0, specs, params, snap(3, o)).chosen;
+      if (m) names.add(m.change.name);
+    }
+    return names;
+  };
+  const on = picked(flat);
+  assert.ok(on.size > 3, `explored: ${[...on]}`);
+  for (const n of setters) assert.ok(!on.has(n), `${n} explored with the level on target`);
+  const off = picked(quiet);
+  for (const n of setters) assert.ok(off.has(n), `${n} never explored with the level 5 LU off`);
 });
 
 test('trust: decide takes the model step before exploring, and exploration steps follow the radius', () => {

@@ -20,7 +20,7 @@ export const EXPLORE_STEP_SHARE = 0.5;
  * The parameters that set the output's level, and how close to its target (LU) the level must sit for
  * them to be left out of exploration and the model step (levelSettled). Every step of them away from a
  * level within 3 LU of the target moves the level off it by the step, and the level component can only
- * lose: over one call of each generated profile of seeds 1-10 (84 + 40 profiles, 2026-12-06), 52 such
+ * lose: over one call of each generated profile of seeds 1-10 (32 + 40 profiles, 2026-12-06), 52 such
  * exploratory steps of the input gain, the AGC's target and its max gain were judged and none gained
  * (all taken back), and 8 more were still running when the call ended (on seed 9 they cost the call's
  * final set 2-16 points: gen-9-9 station 4 91.5 -> 75.4, gen-9-7 station 2 89.3 -> 83.7). Off the target

@@ -32,7 +32,7 @@ import {
   type Verdict,
   watchFor,
 } from './judge.ts';
-import { type Chosen, choose, exploreMove, isTabu, keepSwitches, rememberWishes } from './moves.ts';
+import { type Chosen, choose, exploreMove, isTabu, kept, rememberWishes } from './moves.ts';
 import { type LearnedRegion, priorMoves } from './prior.ts';
 import {
   diagnose,
@@ -308,7 +308,7 @@ function settlePending(x: Step): Decision | null {
     const v = j.verdict;
     const learned = v.kind === 'regressed' && v.after - v.before > -ROLLBACK_DROP_POINTS ? 'neutral' : v.kind;
     x.st = { ...j.state, lessons: learnFrom(x.st.lessons, p.changes, x.specs, learned, v.after - v.before) };
-    if (!j.rollback && !p.exploratory) x.st = keepSwitches(x.st, p.changes, x.specs);
+    if (!j.rollback) x.st = kept(x.st, p.changes, x.specs, p.exploratory);
     notes.push(`Verdict: ${v.detail}.`);
     if (j.rollback) return reply(x, { rollback: j.rollback, changes: j.back });
   }

@@ -61,6 +61,8 @@ export interface StepLesson {
   readonly direction: 1 | -1 | 0;
   /** Points gained per max step by that change. */
   readonly slope: number;
+  /** The last step of it that was kept (new - old), for a level setter (moves.ts damped); absent: none. */
+  readonly kept?: number;
 }
 
 /** A move that regressed: not repeated in the same direction for a few iterations. */

@@ -41,18 +41,22 @@ export function learnFrom(
     if (!spec?.hot || spec.max_step <= 0 || c.new === c.old) continue;
     const units = Math.abs(c.new - c.old) / spec.max_step;
     const prev = out[c.name]?.radius ?? RADIUS_START;
+    // The last kept step (moves.ts keptSteps) outlives a verdict: a step taken back was not kept.
+    const kept = out[c.name]?.kept;
+    const was = kept === undefined ? {} : { kept };
     const clampR = (r: number) => Math.min(RADIUS_MAX, Math.max(RADIUS_MIN, r));
     if (kind === 'improved') {
       const alone = changes.length === 1;
       out[c.name] = {
+        ...was,
         radius: clampR(2 * Math.max(units, prev / 2)),
         direction: alone ? (c.new > c.old ? 1 : -1) : 0,
         slope: alone ? gain / units : 0,
       };
     } else if (kind === 'neutral') {
-      out[c.name] = { radius: clampR(prev), direction: 0, slope: 0 };
+      out[c.name] = { ...was, radius: clampR(prev), direction: 0, slope: 0 };
     } else {
-      out[c.name] = { radius: clampR(Math.min(prev, units) / 2), direction: 0, slope: 0 };
+      out[c.name] = { ...was, radius: clampR(Math.min(prev, units) / 2), direction: 0, slope: 0 };
     }
   }
   return out;

@@ -69,8 +69,14 @@ export function damped(
         ratio.set(m.name, most / Math.abs(want));
     }
     if (ratio.size === 0) return f;
+    // A follower goes as far as its lead does, and its own followers with it (the target after the max
+    // gain, the compressor after the target).
+    for (const m of f.moves) {
+      const r = m.follows === undefined ? undefined : ratio.get(m.follows);
+      if (r !== undefined && !ratio.has(m.name)) ratio.set(m.name, r);
+    }
     const scale = (m: Move): Move => {
-      const r = ratio.get(m.name) ?? (m.follows !== undefined ? ratio.get(m.follows) : undefined);
+      const r = ratio.get(m.name);
       const old = params[m.name];
       if (r === undefined || old === undefined) return m;
       const reason =

@@ -28,6 +28,12 @@ export interface LoopRun {
   changes: number;
   rejected: number;
   rollbacks: number;
+  /**
+   * The set the controller stood by when the call ended: its known-good set (the last set it judged not
+   * worse), with the cold values it queued. The last second's set unless that second ran a step the call
+   * ended before judging (a probe, or a rule's step), or one the last verdict took back.
+   */
+  standing: Record<string, number>;
 }
 
 /** Simulated time between segments: a segment is a second of speech. */
@@ -50,7 +56,7 @@ export function runCallLoop(
   let ctl: ControllerState | null = null;
   let version = 0;
   let lastChangeAt: number | null = null;
-  const run: LoopRun = { params: [], liveScores: [], changes: 0, rejected: 0, rollbacks: 0 };
+  const run: LoopRun = { params: [], liveScores: [], changes: 0, rejected: 0, rollbacks: 0, standing: {} };
   for (const [i, input] of inputs.entries()) {
     const now = i * SEGMENT_MS;
     run.params.push({ ...params });
@@ -105,5 +111,7 @@ export function runCallLoop(
     if (d.rollback) run.rollbacks++;
     else run.changes++;
   }
+  const good = ctl?.known_good?.params;
+  run.standing = good ? { ...good, ...ctl?.cold_queued } : { ...params };
   return run;
 }

@@ -3,6 +3,7 @@
 // on the same audio, and the PESQ/STOI judge rates their output against the clean speech. A few
 // random sets from the catalog's ranges join on the first call's audio, so the scorecard's ranking
 // can be compared with PESQ's on outputs the loop would never produce (gaming included).
+import { mean } from 'simple-statistics';
 import { defaultsForStation, parametersForStation, stationById } from '../catalog/index.ts';
 import { type Evaluation, evaluateCall } from '../demo/offline.ts';
 import { judgePairs, type SetPairs, setPairs, yardstick } from '../demo/yardstick.ts';
@@ -47,6 +48,13 @@ export interface StationRecord {
   final_score: number;
   best_score: number;
   ratio_to_best: number;
+  /**
+   * The loop's standing set (LoopRun.standing) on the yardstick, and over the best (the best set or the
+   * standing one, whichever scored higher): where the call ended on a step it had not judged, the set the
+   * loop would have kept had the step gained nothing.
+   */
+  standing_score: number;
+  standing_over_best: number;
   /** Per call: first iteration (1-based) within 5% of that call's best; null = never. */
   reached_at: (number | null)[];
   pesq_default: number | null;
@@ -130,6 +138,7 @@ export function computeProfile(
       o.judgedSegments,
     );
     const finals = runs.map((r) => r.params.at(-1)!);
+    const standingScore = mean(runs.map((r, c) => evaluateCall(s, r.standing, y.audio[c]!).score));
     const sets = setPairs(s, y.audio, { defaults: [y.defaults], final: finals, best: [y.best.params] });
     const rng = rngFor('eval-random-set', o.seed, set.name, s);
     const draws = Array.from({ length: o.randomSets }, () => randomSet(s, rng));
@@ -154,6 +163,8 @@ export function computeProfile(
         final_score: y.finalScore,
         best_score: y.bestScore,
         ratio_to_best: y.finalScore / y.bestScore,
+        standing_score: standingScore,
+        standing_over_best: standingScore / Math.max(y.bestScore, standingScore),
         reached_at: y.reachedAt,
         ref_default_db: y.refBefore,
         ref_final_db: y.refAfter,

@@ -24,6 +24,10 @@ export interface EvalSummary {
   profiles: number;
   stations: number;
   final_over_best: Dist;
+  /** The standing set's score over the best (StationRecord.standing_over_best). */
+  standing_over_best: Dist;
+  /** Stations whose standing set scored otherwise than the last second's. */
+  standing_not_final: number;
   /**
    * Per (station, call): iteration at which the running set came within 5% of that call's best; median
    * and mean over the calls that got there (`never` did not).
@@ -130,6 +134,8 @@ export function summarize(records: StationRecord[]): EvalSummary {
     profiles: new Set(records.map((r) => r.profile)).size,
     stations: records.length,
     final_over_best: dist(records.map((r) => r.ratio_to_best)),
+    standing_over_best: dist(records.map((r) => r.standing_over_best)),
+    standing_not_final: records.filter((r) => Math.abs(r.standing_score - r.final_score) > 1e-9).length,
     iterations_to_within_5pct: {
       median: got.length ? median(got) : null,
       mean: got.length ? mean(got) : null,
@@ -176,6 +182,7 @@ export function renderSummary(s: EvalSummary): string {
   const lines = [
     `${s.profiles} generated profiles, ${s.stations} stations`,
     `final/best:            median ${pct(s.final_over_best.median)}, p10 ${pct(s.final_over_best.p10)}, worst ${pct(s.final_over_best.worst)}`,
+    `  standing/best:       median ${pct(s.standing_over_best.median)}, p10 ${pct(s.standing_over_best.p10)}, worst ${pct(s.standing_over_best.worst)} (the set the loop stood by at the call's end; ${s.standing_not_final} stations ended on a step not judged or taken back)`,
     `iters to within 5%:    median ${f(it.median, 1)}, mean ${f(it.mean)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
     `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
     `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed}; gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,

@@ -60,6 +60,6 @@ test('eval summary: the standing set over the best, and how many stations it dif
   assert.equal(s.standing_over_best.n, 4);
   assert.match(
     renderSummary(s),
-    /standing\/best: +median 92\.5%.*2 stations ended on a step not judged or taken back/,
+    /standing\/best: +median 92\.5%.*scores otherwise than the last second's on 2 stations/,
   );
 });

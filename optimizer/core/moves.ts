@@ -60,12 +60,12 @@ export function damped(
     if (f.priority >= SAFETY_PRIORITY) return f;
     const ratio = new Map<string, number>();
     for (const m of f.moves) {
-      const kept = st.lessons?.[m.name]?.kept;
+      const last = st.lessons?.[m.name]?.kept;
       const old = params[m.name];
-      if (!LEVEL_SETTERS.has(m.name) || m.follows !== undefined || !kept || old === undefined) continue;
+      if (!LEVEL_SETTERS.has(m.name) || m.follows !== undefined || !last || old === undefined) continue;
       const want = m.desired - old;
-      const most = REVERSAL_SHARE * Math.abs(kept);
-      if (Math.sign(want) === -Math.sign(kept) && Math.abs(want) > most)
+      const most = REVERSAL_SHARE * Math.abs(last);
+      if (Math.sign(want) === -Math.sign(last) && Math.abs(want) > most)
         ratio.set(m.name, most / Math.abs(want));
     }
     if (ratio.size === 0) return f;

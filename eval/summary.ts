@@ -182,7 +182,7 @@ export function renderSummary(s: EvalSummary): string {
   const lines = [
     `${s.profiles} generated profiles, ${s.stations} stations`,
     `final/best:            median ${pct(s.final_over_best.median)}, p10 ${pct(s.final_over_best.p10)}, worst ${pct(s.final_over_best.worst)}`,
-    `  standing/best:       median ${pct(s.standing_over_best.median)}, p10 ${pct(s.standing_over_best.p10)}, worst ${pct(s.standing_over_best.worst)} (the set the loop stood by at the call's end; it scores otherwise than the last second's on ${s.standing_not_final} stations)`,
+    `  standing/best:       median ${pct(s.standing_over_best.median)}, p10 ${pct(s.standing_over_best.p10)}, worst ${pct(s.standing_over_best.worst)} (the set the loop stood by at the call's end; it scores otherwise than the last second's on ${s.standing_not_final} station${s.standing_not_final === 1 ? '' : 's'})`,
     `iters to within 5%:    median ${f(it.median, 1)}, mean ${f(it.mean)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
     `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
     `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed}; gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,

@@ -44,8 +44,8 @@ const LONG = 0.95;
  * (~4 blocks). At the station defaults of the generated profiles where the Kalman path had cost PESQ:
  * gen-9-7 station 2 2.976 -> 3.102 (NLMS pair alone 3.357), gen-9-13 station 1 3.441 -> 3.536 (3.675),
  * gen-9-14 station 1 2.999 -> 3.035, gen-4-1 station 1 2.139 -> 2.276, gen-9-11 station 1 2.329 -> 2.528;
- * 1.5 took a little more on four of them but the unit test of an echo that appears after seconds without one
- * failed (the Kalman path restarted from a background still searching).
+ * 1.5 took a little more on four of them but the unit test of an echo that appears after seconds without
+ * one failed (the Kalman path restarted from a background still searching).
  */
 const KALMAN_RESTART_RATIO = 2;
 /** The Kalman path's margin over the foreground, as a share of the estimates' difference energy. */

@@ -41,9 +41,8 @@ export function learnFrom(
     if (!spec?.hot || spec.max_step <= 0 || c.new === c.old) continue;
     const units = Math.abs(c.new - c.old) / spec.max_step;
     const prev = out[c.name]?.radius ?? RADIUS_START;
-    // The last kept step (moves.ts keptSteps) outlives a verdict: a step taken back was not kept.
-    const kept = out[c.name]?.kept;
-    const was = kept === undefined ? {} : { kept };
+    // The rest of the lesson (the last kept step, moves.ts kept) outlives a verdict.
+    const was = out[c.name];
     const clampR = (r: number) => Math.min(RADIUS_MAX, Math.max(RADIUS_MIN, r));
     if (kind === 'improved') {
       const alone = changes.length === 1;

@@ -14,7 +14,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
 import { fmt } from './curves.ts';
 import type { VerdictKind } from './judge.ts';
-import { againstWish, type Chosen, EXPLORE_STEP_SHARE, isTabu, levelSettled } from './moves.ts';
+import { againstWish, type Chosen, EXPLORE_STEP_SHARE, isTabu, levelSettled, probed } from './moves.ts';
 import type { ControllerState, ParamChange, StepLesson } from './state.ts';
 
 /** A parameter's radius before any step of it was judged: the exploratory half step. */
@@ -75,7 +75,11 @@ export function modelMove(
     .map((spec) => ({ spec, l: st.lessons?.[spec.name] }))
     .filter(
       (x): x is { spec: ParameterSpec; l: StepLesson } =>
-        x.spec.hot && x.l !== undefined && x.l.direction !== 0 && x.l.slope >= MODEL_MIN_SLOPE,
+        x.spec.hot &&
+        probed(x.spec.name) &&
+        x.l !== undefined &&
+        x.l.direction !== 0 &&
+        x.l.slope >= MODEL_MIN_SLOPE,
     )
     .sort((a, b) => b.l.slope * b.l.radius - a.l.slope * a.l.radius);
   for (const { spec, l } of ranked) {

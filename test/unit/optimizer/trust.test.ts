@@ -116,6 +116,26 @@ test('trust: a level setter is neither model-stepped nor explored while the leve
   for (const n of setters) assert.ok(off.has(n), `${n} never explored with the level 5 LU off`);
 });
 
+test("trust: the echo canceller's tail is neither model-stepped nor explored: its effect outlasts the judged second", () => {
+  // A tail change resizes the canceller's filter, and without a working model it learns over again
+  // (moves.ts NOT_PROBED): gen-6-3 station 1 went 64 -> 80 -> 112 ms on probes and never cancelled again.
+  const params = defaultsForStation(1);
+  const specs = parametersForStation(1);
+  assert.ok(specs.some((p) => p.name === 'echo_canceller_tail_ms' && p.hot));
+  const st = {
+    ...initialState(snap(1, flat), 42),
+    lessons: { echo_canceller_tail_ms: { radius: 1, direction: 1 as const, slope: 9.7 } },
+  };
+  assert.equal(modelMove(st, specs, params, snap(1, flat)), null);
+  const names = new Set<string>();
+  for (let seed = 1; seed <= 200; seed++) {
+    const m = exploreMove(initialState(snap(1, quiet), seed), specs, params, snap(1, quiet)).chosen;
+    if (m) names.add(m.change.name);
+  }
+  assert.ok(names.size > 3, `explored: ${[...names]}`);
+  assert.ok(!names.has('echo_canceller_tail_ms'), 'the tail explored');
+});
+
 test('trust: decide takes the model step before exploring, and exploration steps follow the radius', () => {
   const current = defaultsForStation(3);
   const model = decide({

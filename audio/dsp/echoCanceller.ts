@@ -13,7 +13,8 @@
 // each partition a linear, not circular, convolution) is applied to one partition per block in turn.
 //
 // Double talk: three paths. The NLMS background adapts over far-end single talk (a Geigel detector: the
-// near end's peak under GEIGEL_RATIO x the far-end peak over the tail); the Kalman path (echoKalman.ts,
+// near end's peak under a ratio of the far-end peak over the tail, the ratio following the echo's
+// measured strength, echoTalk.ts); the Kalman path (echoKalman.ts,
 // since 2026-12-06) adapts on every block with far-end signal, a near-end talker counted as observation
 // noise; the foreground, which produces the output, is only ever a copy of one of them, taken when it has
 // been clearly better (echoArbiter.ts). With a talker 6-9 dB above the echo from the first second (the
@@ -48,6 +49,7 @@ import { type BlockEnergies, PathArbiter } from './echoArbiter.ts';
 import { EchoDelay, type EchoSeen } from './echoDelay.ts';
 import { PartitionedFilters } from './echoFilter.ts';
 import { KalmanPath } from './echoKalman.ts';
+import { SingleTalk } from './echoTalk.ts';
 import { HighPassFilter } from './highpass.ts';
 import type { AudioBlock } from './types.ts';
 import { dbToPower, onePole } from './units.ts';
@@ -73,9 +75,6 @@ export interface EchoCancellerSettings {
 /** The canceller's block (and its latency), ms: a power of two of samples near it (64 at 8 kHz, 128 at 16). */
 export const BLOCK_MS = 8;
 const MU = 0.5;
-// Line echo has >= 6 dB of return loss (G.168): a near-end peak above half the far-end peak is not echo.
-const GEIGEL_RATIO = 0.5;
-const DOUBLE_TALK_HOLD_MS = 40;
 // Far-end blocks quieter than this (mean square) carry no usable reference: adapting on them is noise.
 const FAR_ACTIVE_POWER = dbToPower(-60);
 // Memory of the echo-model validity statistics (<d, y>, <y, y> over far-end single talk).
@@ -110,12 +109,10 @@ export class EchoCanceller implements AudioBlock {
   private readonly farFrame: Float64Array;
   private readonly out: Float64Array;
   private pos = 0;
-  private farPeaks: Float64Array;
   private silentBlocks: number;
   // Blocks in a row with a far end under FAR_ACTIVE_POWER: past the tail's length the near end is echo-free.
   private quietBlocks: number;
-  private doubleTalkHold = 0;
-  private readonly doubleTalkBlocks: number;
+  private readonly talk: SingleTalk;
   private micPower = 0;
   private outPower = 0;
   private readonly erleCoef: number;
@@ -161,10 +158,9 @@ export class EchoCanceller implements AudioBlock {
         : new HighPassFilter(sampleRate, { cutoffHz: settings.inputHighpassHz });
     this.farFrame = new Float64Array(2 * b);
     this.out = new Float64Array(b);
-    this.farPeaks = new Float64Array(this.parts + 1);
     this.silentBlocks = this.parts + 1;
     this.quietBlocks = 0;
-    this.doubleTalkBlocks = Math.ceil((DOUBLE_TALK_HOLD_MS / 1000) * (sampleRate / b));
+    this.talk = new SingleTalk(this.parts + 1, sampleRate, b);
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
@@ -211,12 +207,13 @@ export class EchoCanceller implements AudioBlock {
       this.arbiter.modelsCleared();
       this.forgetModelStats();
     }
-    // The Geigel detector's far-end peaks over the tail: the loudest of the old tail's, until the ring
-    // has refilled, so a near-end talker is not taken for single talk meanwhile.
-    let peak = 0;
-    for (const v of this.farPeaks) peak = Math.max(peak, v);
-    this.farPeaks = new Float64Array(parts + 1).fill(peak);
+    this.talk.resized(parts + 1);
     this.parts = parts;
+  }
+
+  /** The single-talk detector's ratio in use (echoTalk.ts). */
+  get singleTalkRatio(): number {
+    return this.talk.ratio;
   }
 
   /** Gain (0..1) with which the foreground echo estimate is being subtracted: 0 passes the near end through. */
@@ -243,6 +240,8 @@ export class EchoCanceller implements AudioBlock {
       if (this.ref.length < far.length) this.ref = new Float32Array(far.length);
       ref = this.ref.subarray(0, far.length);
       if (this.align.process(far, buf, this.tail, this.working(), ref)) this.realign();
+      const seen = this.align.takeReading();
+      if (seen !== null) this.talk.reading(seen, 'input');
     }
     const b = this.block;
     const mic = this.mic;
@@ -274,7 +273,7 @@ export class EchoCanceller implements AudioBlock {
     this.kalman?.estimate(this.filters);
     this.measureErrors();
     const farActive = farPower >= FAR_ACTIVE_POWER;
-    const singleTalk = farActive && this.detectSingleTalk();
+    const singleTalk = farActive && this.talk.single(this.blkMicPeak);
     if (singleTalk) {
       // Only far-end single talk says whether y explains d: under double talk the near end swamps <d, y>.
       const v = this.validityCoef;
@@ -286,7 +285,10 @@ export class EchoCanceller implements AudioBlock {
     }
     const rho = this.syy > 0 ? this.sdy / this.syy : 0;
     const target = Math.min(1, Math.max(0, (rho - RHO_OFF) / (RHO_FULL - RHO_OFF)));
+    const g = this.gain;
     const outPow = this.writeOutput(target);
+    const b = this.block;
+    this.talk.powers(farPower, this.energies.mic / b, outPow / b, (g * g * this.blkYy) / b, this.blkMicPeak);
     if (!farActive) return;
     this.arbitrate(target);
     if (this.kalman !== null) this.explained = this.kalman.adapt(this.filters);
@@ -327,7 +329,7 @@ export class EchoCanceller implements AudioBlock {
     }
     farPower /= b;
     this.filters.advance();
-    this.farPeaks[this.filters.head() % this.farPeaks.length] = farPeak;
+    this.talk.farPeak(this.filters.head(), farPeak);
     this.silentBlocks = farPeak === 0 ? this.silentBlocks + 1 : 0;
     if (this.silentBlocks > P + 1) {
       frame.copyWithin(0, b);
@@ -389,15 +391,6 @@ export class EchoCanceller implements AudioBlock {
     en.kalDiff = this.kalman.diffEnergy;
   }
 
-  /** Geigel double-talk detector with hold, on a block with an active far end: true for far-end single talk. */
-  private detectSingleTalk(): boolean {
-    let farMax = 0;
-    for (let i = 0; i < this.farPeaks.length; i++) farMax = Math.max(farMax, this.farPeaks[i] as number);
-    if (this.blkMicPeak > GEIGEL_RATIO * farMax) this.doubleTalkHold = this.doubleTalkBlocks;
-    else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
-    return this.doubleTalkHold === 0;
-  }
-
   /** out = d - g y_fg with the gain ramped across the block to `target`, so a change of trust never steps; returns the output energy. */
   private writeOutput(target: number): number {
     const b = this.block;
@@ -449,6 +442,7 @@ export class EchoCanceller implements AudioBlock {
     const at = seen === null || seen.delayMs === null ? null : Math.max(0, seen.delayMs - blockMs);
     const reading = seen === null ? null : { residualDb: seen.residualDb, delayMs: at };
     if (this.align.observe(reading, this.tail, this.working())) this.realign();
+    if (reading !== null) this.talk.reading(reading, 'output');
   }
 
   /** A model that removes echo: the foreground is trusted and cancels at least KEEP_MODEL_ERLE_DB. */
@@ -474,10 +468,9 @@ export class EchoCanceller implements AudioBlock {
     this.pos = 0;
     this.filters.reset();
     this.inputHp?.reset();
-    this.farPeaks.fill(0);
     this.silentBlocks = this.partitions + 1;
     this.quietBlocks = 0;
-    this.doubleTalkHold = 0;
+    this.talk.reset();
     this.kalman?.reset();
     this.arbiter.reset();
     this.explained = 1;

@@ -78,6 +78,8 @@ export class EchoDelay {
   private fed = false;
   /** Readings come from outside (observe): the own detector is not run. */
   private external = false;
+  /** The own detector's last reading, until taken (takeReading). */
+  private seen: EchoSeen | null = null;
 
   /**
    * `block`: the canceller's block, in samples (the window moves by whole blocks); `detect`: run the own
@@ -169,7 +171,16 @@ export class EchoDelay {
         : (IDLE_READS.find((x) => this.idle >= x.after)?.ms ?? READ_EVERY_MS);
     if (this.sinceRead < every) return false;
     this.sinceRead = 0;
-    return this.decide(meter.read(), tailMs, true);
+    const r = meter.read();
+    if (r !== null) this.seen = r;
+    return this.decide(r, tailMs, true);
+  }
+
+  /** The own detector's newest reading of the canceller's input since the last call, if any. */
+  takeReading(): EchoSeen | null {
+    const r = this.seen;
+    this.seen = null;
+    return r;
   }
 
   /** Moves the window when this reading (`confirm`: and the one before it) places the echo's peak outside it. */
@@ -208,6 +219,7 @@ export class EchoDelay {
     this.candidateMs = null;
     this.sinceRead = 0;
     this.idle = 0;
+    this.seen = null;
   }
 
   reset(): void {

@@ -15,6 +15,7 @@
 // out, so a model that cancels leaves the ratio where the path puts it. The same station: 5-9 dB more
 // of the echo removed over seconds 5-8, PESQ 2.65 -> 2.91. A lowered ratio never goes under twice the
 // near end's quietest block peaks (its line noise), so noise does not read as double talk.
+import { ECHO_FLOOR_DB } from '../metrics/residualEcho.ts';
 import type { EchoSeen } from './echoDelay.ts';
 import { onePole } from './units.ts';
 
@@ -26,8 +27,6 @@ const RATIO_MARGIN = 2;
 const RATIO_MIN = 0.1;
 /** Span of the mean squares a reading is set against, ms (the residual-echo metric reads 3 s). */
 const SPAN_MS = 3000;
-/** A reading at or under this share (dB) found no echo (residualEcho.ts ECHO_FLOOR_DB). */
-const NO_ECHO_DB = -40;
 /** The near end's quietest block peak rises by this factor a block (about 2 dB a second at 8 ms blocks). */
 const FLOOR_RISE = 1.002;
 const DOUBLE_TALK_HOLD_MS = 40;
@@ -88,7 +87,7 @@ export class SingleTalk {
 
   /** An echo reading: its share of the canceller's input (its own detector) or of its output (a station's). */
   reading(seen: EchoSeen, of: 'input' | 'output'): void {
-    if (!(seen.residualDb > NO_ECHO_DB) || !(this.far > 0)) return;
+    if (!(seen.residualDb > ECHO_FLOOR_DB) || !(this.far > 0)) return;
     const share = 10 ** (seen.residualDb / 10);
     const echo = of === 'input' ? share * this.input : share * this.output + this.subtracted;
     const gain = Math.sqrt(echo / this.far);

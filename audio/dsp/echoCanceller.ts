@@ -68,6 +68,8 @@ export interface EchoCancellerSettings {
   inputHighpassHz?: number;
   /** Reads the echo's delay from its own input (echoDelay.ts; default), or only as given (observeEcho). */
   findDelay?: boolean;
+  /** Echo readings set the single-talk detector's ratio (echoTalk.ts; default), or (false) it stays 0.5. */
+  ratioFromReadings?: boolean;
   /** Runs the Kalman path beside the NLMS pair (echoKalman.ts; default), or (false) the NLMS pair alone. */
   kalmanPath?: boolean;
 }
@@ -113,6 +115,7 @@ export class EchoCanceller implements AudioBlock {
   // Blocks in a row with a far end under FAR_ACTIVE_POWER: past the tail's length the near end is echo-free.
   private quietBlocks: number;
   private readonly talk: SingleTalk;
+  private readonly ratioFromReadings: boolean;
   private micPower = 0;
   private outPower = 0;
   private readonly erleCoef: number;
@@ -161,6 +164,7 @@ export class EchoCanceller implements AudioBlock {
     this.silentBlocks = this.parts + 1;
     this.quietBlocks = 0;
     this.talk = new SingleTalk(this.parts + 1, sampleRate, b);
+    this.ratioFromReadings = settings.ratioFromReadings ?? true;
     this.erleCoef = onePole(500, sampleRate, b);
     this.validityCoef = onePole(VALIDITY_MS, sampleRate, b);
     this.spuriousClearBlocks = Math.ceil((SPURIOUS_CLEAR_MS / 1000) * (sampleRate / b));
@@ -241,7 +245,7 @@ export class EchoCanceller implements AudioBlock {
       ref = this.ref.subarray(0, far.length);
       if (this.align.process(far, buf, this.tail, this.working(), ref)) this.realign();
       const seen = this.align.takeReading();
-      if (seen !== null) this.talk.reading(seen, 'input');
+      if (seen !== null && this.ratioFromReadings) this.talk.reading(seen, 'input');
     }
     const b = this.block;
     const mic = this.mic;
@@ -442,7 +446,7 @@ export class EchoCanceller implements AudioBlock {
     const at = seen === null || seen.delayMs === null ? null : Math.max(0, seen.delayMs - blockMs);
     const reading = seen === null ? null : { residualDb: seen.residualDb, delayMs: at };
     if (this.align.observe(reading, this.tail, this.working())) this.realign();
-    if (reading !== null) this.talk.reading(reading, 'output');
+    if (reading !== null && this.ratioFromReadings) this.talk.reading(reading, 'output');
   }
 
   /** A model that removes echo: the foreground is trusted and cancels at least KEEP_MODEL_ERLE_DB. */

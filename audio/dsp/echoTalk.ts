@@ -96,7 +96,10 @@ export class SingleTalk {
     this.r = Math.min(GEIGEL_RATIO, Math.max(RATIO_MIN, RATIO_MARGIN * gain));
   }
 
-  /** The tail resized: the ring refilled with the loudest peak it held, so a talker is not taken for single talk meanwhile. */
+  /**
+   * The tail resized: the ring refilled with the loudest peak it held, so a talker is not taken for single
+   * talk meanwhile.
+   */
   resized(slots: number): void {
     let peak = 0;
     for (const v of this.peaks) peak = Math.max(peak, v);

@@ -46,8 +46,8 @@ export function levelSettled(name: string, snapshot: StationSnapshot): boolean {
  * the next seconds are the canceller relearning (eval seed 6, gen-6-3 station 1, an echo 30 dB down at
  * 125 ms: a probe 64 -> 80 ms, judged on the echo reading's noise, then the model step to 112 ms; the
  * canceller never converged again and PESQ fell 2.65 -> 2.18; the echo left in the 7th second, against
- * the clean talker's power, -28 dB at 64 ms throughout, -22 dB after the two steps). The echo rule (echo.ts) moves it, where the echo reading says the
- * path lies.
+ * the clean talker's power, -28 dB at 64 ms throughout, -22 dB after the two steps). The echo rule
+ * (echo.ts) moves it, where the echo reading says the path lies.
  */
 const NOT_PROBED: ReadonlySet<string> = new Set(['echo_canceller_tail_ms']);
 

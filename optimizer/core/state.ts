@@ -203,6 +203,8 @@ export function digest(s: StationSnapshot): MetricDigest {
   if (wer !== null && wer !== undefined) d['stt_word_error_rate'] = wer;
   const loss = s.metrics.speech_loss_db;
   if (loss !== null && loss !== undefined) d['speech_loss_db'] = loss;
+  const hum = s.metrics.input_hum_ratio;
+  if (hum !== null && hum !== undefined) d['input_hum_ratio'] = hum;
   const input = s.metrics.input_speech_level_dbov;
   if (input !== null && input !== undefined && Number.isFinite(input)) d['input_speech_level_dbov'] = input;
   const echo = s.metrics.residual_echo_db;

@@ -24,6 +24,40 @@ test('typical: a blind SNR on an estimator clamp is not compared with one off it
   assert.equal(unlike({}, at(-20)), null, 'no reading, nothing to compare');
 });
 
+test("typical: hum read only once the station's detector follows the input's line family is not the change's", () => {
+  // Eval seed 9 gen-9-17 station 3: 192 Hz hum over a quieter talker; the output's hum reading counts the
+  // family only once the detector follows it (input_hum_ratio null, so absent from the digest, until then).
+  const at = (hum_ratio: number, snr_db: number, input_hum_ratio?: number): Record<string, number> =>
+    input_hum_ratio === undefined ? { hum_ratio, snr_db } : { hum_ratio, snr_db, input_hum_ratio };
+  const apart = unlike(at(0.007, 13.7), at(0.345, 5, 0.671), ['agc_target_dbfs', 'rnnoise_enabled']);
+  assert.deepEqual([...apart!.components].sort(), ['hum', 'noise']);
+  assert.match(
+    apart!.why,
+    /the hum read 0\.007 -> 0\.345 of the energy while the station's hum detector had not yet settled/,
+  );
+  assert.equal(
+    unlike(at(0.007, 13.7, 0.6), at(0.345, 5, 0.67), ['agc_target_dbfs']),
+    null,
+    'settled: believed',
+  );
+  assert.equal(
+    unlike(at(0.007, 13.7), at(0.345, 5), ['hum_canceller_enabled']),
+    null,
+    'the canceller switched: its own doing',
+  );
+  assert.equal(
+    unlike(at(0.007, 13.7), at(0.345, 5), ['highpass_cutoff_hz']),
+    null,
+    'the cutoff moved: its own doing',
+  );
+  assert.equal(
+    unlike(at(0.2, 13.7), at(0.3, 13), ['agc_target_dbfs']),
+    null,
+    'under 3x: a reading that moves',
+  );
+  assert.equal(unlike(at(0.001, 13.7), at(0.03, 13), ['agc_target_dbfs']), null, 'under 0.05 of the energy');
+});
+
 test("typical: the level is not compared across a 6 dB swing of the talker's own level at the input", () => {
   const at = (input_speech_level_dbov?: number): Record<string, number> =>
     input_speech_level_dbov === undefined ? { snr_db: 20 } : { snr_db: 20, input_speech_level_dbov };

@@ -13,8 +13,6 @@
 // clipped leaves PESQ 0.05-0.6 under what it could be (audio/dsp/declipper.ts), and no blind metric of
 // the output says so once the AGC has brought the flattened peaks down. Each guard is scored from the parameters in effect together with what the
 // snapshot measured, so it applies only where the settings do more than the audio needs.
-
-import { parameterByName } from '../../catalog/index.ts';
 import type { ScoreComponent, StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds } from './bounds.ts';
 import { fmt, ramp } from './curves.ts';
@@ -93,20 +91,6 @@ function wideband(s: StationSnapshot): boolean {
 // limiter touches only the odd peak; at 6 dB it flattens every syllable.
 const LIMITER_FREE_HEADROOM_DB = 15;
 const LIMITER_ZERO_HEADROOM_DB = 6;
-// Over the headroom the ceiling itself: a ceiling under the catalog's that the output's peaks reach (within
-// LIMITER_AT_CEILING_DB) is flattening peaks the catalog's ceiling would have passed, and PESQ, blind to
-// level, hears only that. The headroom alone misses it where the speech level reads low against its
-// peaks: the search's best set of gen-9-15 station 9 (2026-12-07; a wideband TTS line, 7.9 dB of input
-// gain, the AGC at -21.5, a 5.5:1 compressor at -15, the ceiling at -3.8 dBFS) sits 19.7 dB over the speech
-// level, its limiter at work in two of the five judged seconds: PESQ 4.576, 4.629 with the ceiling at
-// -1, 4.642 at the defaults, while it scored 5 points over them for a level the AGC alone reaches (-23
-// dBFS: 4.638). From LIMITER_LOWERED_FULL_DB under the catalog's ceiling the guard loses LIMITER_LOWERED_SHARE
-// in the seconds where the limiter worked: not enough for the controller to act on (SETTINGS_ACT), only
-// for a level bought with a lower ceiling to score under the same level bought without one.
-const LIMITER_AT_CEILING_DB = 0.5;
-const LIMITER_LOWERED_FULL_DB = 3;
-const LIMITER_LOWERED_SHARE = 0.15;
-const LIMITER_CATALOG_CEILING_DBFS = parameterByName('limiter_ceiling_dbfs')?.default ?? -1;
 // Compressor threshold over the speech level: its 10 ms detector's peaks run 6-10 dB over the active
 // level, so from 5 dB of headroom it touches only the loudest syllables; from under 3 dB it works on every
 // one, and the AGC lifts the level again behind it. The level component can still prefer it (a
@@ -256,17 +240,15 @@ export function settingsComponents(
   const ceiling = params['limiter_ceiling_dbfs'];
   if (ceiling !== undefined && speechLevelDbov !== null) {
     const headroom = ceiling - speechLevelDbov;
-    const lowered = LIMITER_CATALOG_CEILING_DBFS - ceiling;
-    const atWork = lowered > 0 && s.metrics.audio.peak_dbfs >= ceiling - LIMITER_AT_CEILING_DB;
-    const cut = atWork ? LIMITER_LOWERED_SHARE * ramp(lowered, 0, LIMITER_LOWERED_FULL_DB) : 0;
-    const sc = ramp(headroom, LIMITER_ZERO_HEADROOM_DB, LIMITER_FREE_HEADROOM_DB) * (1 - cut);
-    const line = `limiter ceiling ${fmt(ceiling)} dBFS sits ${fmt(headroom)} dB over the speech level`;
-    const why = atWork
-      ? `: the output's peaks reach it, ${fmt(lowered)} dB under the catalog's ${fmt(LIMITER_CATALOG_CEILING_DBFS)} dBFS`
-      : sc < 1
-        ? ': it flattens speech peaks'
-        : '';
-    out.push(component('limiter_headroom', headroom, sc, `${line}${why}`));
+    const sc = ramp(headroom, LIMITER_ZERO_HEADROOM_DB, LIMITER_FREE_HEADROOM_DB);
+    out.push(
+      component(
+        'limiter_headroom',
+        headroom,
+        sc,
+        `limiter ceiling ${fmt(ceiling)} dBFS sits ${fmt(headroom)} dB over the speech level${sc < 1 ? ': it flattens speech peaks' : ''}`,
+      ),
+    );
   }
   const comp = compressorComponent(params, speechLevelDbov);
   if (comp) out.push(comp);

@@ -372,7 +372,7 @@ export function judgeChange(
   const paused = deferredOnPause(st, p, score, metricsNow);
   if (paused) return paused;
   // Like with like: components the two snapshots cannot be compared on are left out of the move.
-  const apart = unlike(p.metrics_before, metricsNow, changed);
+  const apart = unlike(p.metrics_before, metricsNow, p.changes);
   const skip = apart?.components ?? NONE;
   const scoreNow = score.score - movedOn(p.components_before, score, skip);
   const attributableNow = attributableDrop(p.components_before, score, changed, skip);

@@ -1,6 +1,7 @@
 // What the station's input holds before the chain, from its noise margin (`input_noise_margin_db`, the
 // distance from the speech's peaks down to the broadband floor at the tap, audio/dsp/noiseNeed.ts):
-// whether it is clean, noisy, or not yet known; and the input-noise factor of the station score.
+// whether it is clean, noisy, or not yet known; the input-noise factor of the station score; and whether a
+// second of it held speech at all.
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, linear, ramp } from './curves.ts';
 
@@ -90,4 +91,20 @@ export function inputClipScore(ratio: number): number {
 export function inputClipDetail(ratio: number, factor: number): string {
   if (!(ratio > 0)) return 'no sample of the input arrives clipped';
   return `${fmt(100 * ratio, 3)}% of the input's samples arrive clipped: flattened before the chain; scales the station score by ${fmt(factor, 2)} (not the score the controller tunes by)`;
+}
+
+/**
+ * The second's input held too little clear speech for the speech-loss reading (metrics.speech_loss_db
+ * null: fewer than 40 speech-dominated cells in the chain's input, whatever the chain did), from an agent
+ * that reads it (one that reports `sample_rate_hz`, which came a day after the reading). Then the
+ * output's low speech activity is the talker's pause, not a gate or suppressor eating speech, and the
+ * speech-presence guard abstains: in eval seed 9's call the fourth second holds 1-10% speech, and with
+ * RNNoise clearing the pink noise from it (gen-9-5 station 4, 5 dB SNR) the output read 0% activity, the
+ * guard scaled that second to 30% and the set scored 82 against 95 for a shallower one, while PESQ
+ * preferred it (2.20 against 2.09). Where the input does hold speech, the speech-loss factor sees a
+ * chain that eats it.
+ */
+export function heldNoSpeech(s: StationSnapshot): boolean {
+  const m = s.metrics;
+  return (m.speech_loss_db === null || m.speech_loss_db === undefined) && m.sample_rate_hz != null;
 }

@@ -275,7 +275,7 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'speech_presence',
     guard: true,
-    measure: (s) => s.metrics.audio.speech_activity,
+    measure: (s) => (input.heldNoSpeech(s) ? null : s.metrics.audio.speech_activity),
     score: (v) => ramp(v, ACTIVITY_ZERO, ACTIVITY_FULL),
     describe: (v) => {
       const sc = ramp(v, ACTIVITY_ZERO, ACTIVITY_FULL);

@@ -75,3 +75,23 @@ test('the speech-collapse rule backs off only when the chain removes the speech 
   assert.ok(down && down.new < down.old, eaten.analysis);
   assert.match(eaten.analysis, /eating speech/);
 });
+
+test('the speech-presence guard abstains on a second whose input held no clear speech, from an agent that reads it', () => {
+  // Eval seed 9 gen-9-5 station 4: RNNoise cleared the pink noise from a second of 1-10% speech, the
+  // output read 0% activity and the guard scaled that second to 30% of its score.
+  const paused = (o: SnapOverrides) => scoreSnapshot(snap(STATION, { audio: { speech_activity: 0 }, ...o }));
+  const presence = (o: SnapOverrides) => paused(o).components.find((c) => c.name === 'speech_presence');
+  assert.equal(
+    presence({ speech_loss_db: null, sample_rate_hz: 8000 }),
+    undefined,
+    'no clear speech in: no guard',
+  );
+  assert.ok(
+    paused({ speech_loss_db: null, sample_rate_hz: 8000 }).score >
+      paused({ speech_loss_db: 0.2, sample_rate_hz: 8000 }).score + 30,
+  );
+  // Where the input held speech the guard stands (the speech-loss factor sees a chain that eats it too),
+  // and an agent that reports no sample rate reads no speech loss either: guarded as before.
+  assert.equal(presence({ speech_loss_db: 0.2, sample_rate_hz: 8000 })!.score, 0);
+  assert.equal(presence({ speech_loss_db: null, sample_rate_hz: null })!.score, 0);
+});

@@ -165,12 +165,13 @@ function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string):
 }
 
 /**
- * The level error a step is sized by: the loudness's, but on a segment that is partly pause
- * (PAUSED_ACTIVITY) a quiet reading no further under the target than the active speech (P.56) sits.
- * Eval seed 9 gen-9-9 station 9 (2026-12-07), a second with 48% speech: -29.3 LUFS, 6.3 LU under the
- * target, the active speech 2.5 dB under it; the AGC (out of gain by those 2.5 dB) had its max gain
- * raised by 6.3 dB and its target by 3.8 (to -20 dBFS after the max step), and the call ended there,
- * its peaks at the limiter: PESQ 4.56 against 4.64 at the defaults and at -23 dBFS.
+ * The level error an AGC out of gain is given its max gain and target by (maxGainMoves): the loudness's,
+ * but on a segment that is partly pause (PAUSED_ACTIVITY) no more than the active speech (P.56) sits
+ * under the target. Eval seed 9 gen-9-9 station 9 (2026-12-07), a second with 48% speech: -29.3 LUFS,
+ * 6.3 LU under the target, the active speech 2.5 dB under it and the AGC out of gain by those 2.5 dB;
+ * its max gain went up 6.3 dB and its target 3.8 (-23 -> -20 dBFS after the max step), and the call ended
+ * there with its peaks at the limiter: PESQ 4.56 against 4.64 at the defaults and at -23 dBFS. Now the
+ * max gain alone, by the shortfall.
  */
 function pausedError(c: Situation, lv: SpeechLevel, e: number): number {
   const active = c.audio.active_speech_level_dbov;
@@ -184,7 +185,7 @@ function levelFinding(c: Situation): Finding | null {
   const lv = speechLevel(c.context.snapshot);
   if (!lv.present) return null;
   const target = c.context.snapshot.targets.loudness_lufs;
-  const e = pausedError(c, lv, target - lv.value); // > 0: too quiet
+  const e = target - lv.value; // > 0: too quiet
   if (Math.abs(e) <= LEVEL_DEADBAND_LU) return null;
   const seen = `level ${fmt(lv.value)} ${lv.unit} is ${fmt(Math.abs(e))} LU ${e > 0 ? 'below' : 'above'} the ${fmt(target, 0)} target`;
   const priority = loss(c.context.score, 'level');
@@ -246,7 +247,7 @@ function levelFinding(c: Situation): Finding | null {
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {
-        const moves = maxGainMoves(c, e, shortfall, `${seen}; ${why}`);
+        const moves = maxGainMoves(c, pausedError(c, lv, e), shortfall, `${seen}; ${why}`);
         return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
       }
       return {

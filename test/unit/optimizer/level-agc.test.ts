@@ -10,7 +10,8 @@ import { agcLevelFinding, first, maxStep, proposal, snap } from './snapshots.ts'
 test('level: an AGC out of gain under a target that is itself low gets its max gain and its target in one step', () => {
   // 10 LU under the loudness target; the AGC's output sits 4 dB under its -26 dBFS target: 4 dB of
   // gain missing, and the target itself 6 dB under where the level would be on target.
-  const d = first(3, { audio: { loudness_lufs: -33, active_speech_level_dbov: -30 } });
+  // Continuous speech: the one-second loudness reads the speech, not its pauses (level.ts pausedError).
+  const d = first(3, { audio: { loudness_lufs: -33, active_speech_level_dbov: -30, speech_activity: 0.9 } });
   const g = proposal(d, 'agc_max_gain_db');
   const t = proposal(d, 'agc_target_dbfs');
   assert.ok(g && t, d.analysis);
@@ -49,4 +50,19 @@ test('level: a target whose own step up regressed recently stays; the max gain s
     tabu: [{ name: 'agc_target_dbfs', direction: 1, until_iteration: 9 }],
   };
   assert.deepEqual(names(barred), ['agc_max_gain_db']);
+});
+
+test('level: on a second that is partly pause, an AGC out of gain gets its max gain by the active speech, not its target by the loudness', () => {
+  // Eval seed 9 gen-9-9 station 9: 48% speech read -29.3 LUFS (6.3 LU under the target) with the active
+  // speech 2.5 dB under it, the AGC out of gain by those 2.5 dB at its -23 dBFS target.
+  const at = { ...defaultsForStation(9), agc_target_dbfs: -23, compressor_threshold_dbfs: -15 };
+  const audio = { loudness_lufs: -29.3, active_speech_level_dbov: -25.5 };
+  const paused = first(9, { audio: { ...audio, speech_activity: 0.48 } }, at);
+  const g = proposal(paused, 'agc_max_gain_db');
+  assert.ok(g, paused.analysis);
+  assert.ok(Math.abs(g.new - g.old - 2.5) < 1e-9, `max gain ${g.old} -> ${g.new}`);
+  assert.equal(proposal(paused, 'agc_target_dbfs'), undefined, paused.analysis);
+  // The same reading over continuous speech: the target goes up with the max gain, as before.
+  const busy = first(9, { audio: { ...audio, speech_activity: 0.9 } }, at);
+  assert.ok(proposal(busy, 'agc_target_dbfs'), busy.analysis);
 });

@@ -70,8 +70,10 @@ export function tooLittleSpeech(
  * believed, the change may have let the noise in. And the level component when the talker's own level
  * at the input moved INPUT_LEVEL_SWING_DB or more (either way: a louder talker flatters the change as a
  * quieter one blames it). And the speech-presence guard when the output's speech activity fell while
- * the chain passed the speech its input held (talkerPaused): the talker paused. Null when the two
- * compare on everything.
+ * the chain passed the speech its input held (talkerPaused): the talker paused. Given the change
+ * (`changes`): hum and noise when the hum reading jumped before the station's detector had settled
+ * (humUnlike), and the network when the packet loss moved the way the change cannot move it (lossUnlike).
+ * Null when the two compare on everything.
  */
 export function unlike(
   before: Readonly<Record<string, number>>,
@@ -184,8 +186,8 @@ function presenceUnlike(
  * -39.5 dBov talker on a line losing 25% in bursts), input gain 0 -> 6 dB with the buffer 60 -> 100 ms was
  * rolled back on "mos dropped 2.6 -> 1.00" while the loss went 12% -> 42%; the gain was never tried
  * again and the call ended 18 LU under the level target, 80% of the offline best. Seven of the 13
- * rollbacks at stations 2 and 10 in that run read a MOS drop. The latency the buffer adds is still
- * judged, on its own component.
+ * rollbacks at seed 9's stations 2 and 10 (a scratch replay of the loop) read a MOS drop. The latency
+ * the buffer adds is still judged, on its own component.
  */
 const LOSS_SWING = 0.05;
 const LOSS_SWING_TIMES = 1.5;

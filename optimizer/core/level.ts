@@ -127,11 +127,20 @@ function compressorFollows(c: Situation, f: Finding): Finding {
  * null (PAUSED_ACTIVITY).
  */
 function pauseRead(c: Situation, lv: SpeechLevel, target: number): string | null {
-  const a = c.audio;
-  if (lv.unit !== 'LUFS' || !(a.speech_activity < PAUSED_ACTIVITY)) return null;
-  const active = a.active_speech_level_dbov;
-  if (!Number.isFinite(active) || !(Math.abs(target - active) <= LEVEL_DEADBAND_LU)) return null;
-  return `the active speech sits at ${fmt(active)} dBov: with speech in ${pct(a.speech_activity)} of the segment, the one-second loudness reads its pauses (not chased)`;
+  const active = pausedActive(c, lv);
+  if (active === null || !(Math.abs(target - active) <= LEVEL_DEADBAND_LU)) return null;
+  return `the active speech sits at ${fmt(active)} dBov: with speech in ${pct(c.audio.speech_activity)} of the segment, the one-second loudness reads its pauses (not chased)`;
+}
+
+/**
+ * The active speech level (P.56, dBov) of a segment that is partly pause (PAUSED_ACTIVITY) and read in
+ * LUFS, whose one-second loudness then reads the pauses low; null otherwise.
+ */
+function pausedActive(c: Situation, lv: SpeechLevel): number | null {
+  const active = c.audio.active_speech_level_dbov;
+  if (lv.unit !== 'LUFS' || !(c.audio.speech_activity < PAUSED_ACTIVITY) || !Number.isFinite(active))
+    return null;
+  return active;
 }
 
 /**
@@ -173,12 +182,9 @@ function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string):
  * there with its peaks at the limiter: PESQ 4.56 against 4.64 at the defaults and at -23 dBFS. Now the
  * max gain alone, by the shortfall.
  */
-function pausedError(c: Situation, lv: SpeechLevel, e: number): number {
-  const active = c.audio.active_speech_level_dbov;
-  if (!(e > 0) || lv.unit !== 'LUFS' || !(c.audio.speech_activity < PAUSED_ACTIVITY)) return e;
-  if (!Number.isFinite(active)) return e;
-  const target = c.context.snapshot.targets.loudness_lufs;
-  return Math.min(e, target - active);
+function pausedError(c: Situation, lv: SpeechLevel, target: number, e: number): number {
+  const active = pausedActive(c, lv);
+  return e > 0 && active !== null ? Math.min(e, target - active) : e;
 }
 
 function levelFinding(c: Situation): Finding | null {
@@ -247,7 +253,7 @@ function levelFinding(c: Situation): Finding | null {
     if (e > 0 && shortfall > AGC_SHORTFALL_DB) {
       const why = `the AGC sits ${fmt(shortfall)} dB under its ${fmt(agcTarget)} dBFS target (out of gain)`;
       if (c.room('agc_max_gain_db', 1)) {
-        const moves = maxGainMoves(c, pausedError(c, lv, e), shortfall, `${seen}; ${why}`);
+        const moves = maxGainMoves(c, pausedError(c, lv, target, e), shortfall, `${seen}; ${why}`);
         return { rule: 'level', priority, observation: `${seen}; ${why}`, moves };
       }
       return {

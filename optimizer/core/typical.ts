@@ -6,6 +6,7 @@
 // and the move looks like a 10-point regression. Pure.
 import { fmt } from './curves.ts';
 import type { ParamChange } from './state.ts';
+import { WATCH } from './watch.ts';
 
 /** The blind SNR estimator's clamps (audio/metrics/wada.ts), with a little room for rounding. */
 export const SNR_CLAMP_HIGH_DB = 99.5;
@@ -102,8 +103,6 @@ interface Apart {
   readonly why: string;
 }
 
-/** The parameters that move the hum the output holds: a change of one is judged on the hum. */
-const HUM_PARAMS: ReadonlySet<string> = new Set(['hum_canceller_enabled', 'highpass_cutoff_hz']);
 /**
  * The output's hum reading rising by this share of the energy (and to HUM_JUMP_TIMES what it was), while
  * the station's own hum detector had not settled before (metrics.input_hum_ratio null for the call's
@@ -113,6 +112,7 @@ const HUM_PARAMS: ReadonlySet<string> = new Set(['hum_canceller_enabled', 'highp
  * 0.007 on the first second and 0.345 on the next, its blind SNR 13.7 -> -20 dB (the estimator's clamp,
  * the hum read as noise), and the AGC and RNNoise step taken on the first second was rolled back as a
  * regression of 20 points on hum and noise it never touched; the hum canceller came two seconds later.
+ * A change watched on the hum (watch.ts: the hum canceller, the high-pass) is still judged on it.
  */
 const HUM_JUMP = 0.05;
 const HUM_JUMP_TIMES = 3;
@@ -125,7 +125,11 @@ function humUnlike(
   const a = before['hum_ratio'];
   const b = now['hum_ratio'];
   if (a === undefined || b === undefined || before['input_hum_ratio'] !== undefined) return null;
-  if (!(b - a >= HUM_JUMP && b >= HUM_JUMP_TIMES * a) || changed.some((n) => HUM_PARAMS.has(n))) return null;
+  if (
+    !(b - a >= HUM_JUMP && b >= HUM_JUMP_TIMES * a) ||
+    changed.some((n) => WATCH[n]?.includes('audio.hum_ratio'))
+  )
+    return null;
   return {
     component: 'hum',
     also: ['noise'],

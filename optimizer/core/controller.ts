@@ -42,8 +42,9 @@ import {
   SAFETY_PRIORITY,
   switchesLeft,
 } from './rules.ts';
-import { scoreSnapshot, speechLevel } from './scorecard.ts';
+import { scoreSnapshot } from './scorecard.ts';
 import { SETTINGS_ACT, SETTINGS_WEIGHTS } from './settings.ts';
+import { speechLevel } from './speechLevel.ts';
 import {
   type ControllerState,
   digest,

@@ -28,18 +28,19 @@ export type { LearnedRegion } from './prior.ts';
 export { priorMoves } from './prior.ts';
 export type { ResumableRng } from './random.ts';
 export { createRng, hashSeed } from './random.ts';
-export type { ComponentName, SpeechLevel } from './scorecard.ts';
+export type { ComponentName } from './scorecard.ts';
 export {
   buildScorecard,
   GUARD_FLOOR,
   GUARD_KNEE,
   scoreSnapshot,
   scoreValue,
-  speechLevel,
   WEIGHTS,
 } from './scorecard.ts';
 export type { SearchOptions, SearchResult } from './search.ts';
 export { searchBest } from './search.ts';
 export { SETTINGS_ACT, SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
+export type { SpeechLevel } from './speechLevel.ts';
+export { heldLevel, speechLevel } from './speechLevel.ts';
 export type { ControllerState, KnownGood, ParamChange, PendingChange, TabuEntry } from './state.ts';
 export { initialState, markApplied, markRejected } from './state.ts';

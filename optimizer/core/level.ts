@@ -5,8 +5,8 @@ import { gainToDb } from '../../audio/dsp/units.ts';
 import { safeValue } from './bounds.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding, Move } from './rules.ts';
-import { type SpeechLevel, speechLevel } from './scorecard.ts';
 import { CLIP_ACT_RATIO, loss, type Situation } from './situation.ts';
+import { pausedActive, type SpeechLevel, speechLevel } from './speechLevel.ts';
 
 // Do not chase level errors inside this band: a bit wider than the scorecard's flat ±1 LU, so
 // segment-to-segment measurement noise does not move the gain back and forth.
@@ -27,15 +27,6 @@ const AGC_HUM_BLIND = 0.25;
 // The input's speech level (P.56) reads hum as speech where it is this much of the energy: 24.5% of a
 // 201 Hz hum at -27.5 dBFS read -27 dBov over speech at -40 (eval seed 3, gen-3-0 station 11).
 const INPUT_LEVEL_HUM_MAX = 0.1;
-// BS.1770 over one second gates in 400 ms blocks: on a segment that is partly pause, the blocks that
-// straddle a pause pass its relative gate and read the loudness low, where P.56 (which measures the
-// active speech alone) does not. Eval seed 9's utterance, station 9, the AGC at -23 dBFS: a second with
-// 40-61% speech read -26.1 to -26.6 LUFS at -22.4 to -23.0 dBov; the seconds around it with 88-100%
-// speech read within 0.1-0.3 LU of their dBov (gen-9-4, gen-9-8, gen-9-15). The rule raised the AGC target to -20 dBFS there, which
-// scored lower over the following seconds and cost PESQ 0.02-0.07 (the limiter then meets the peaks).
-// Under this speech activity, a quiet reading whose active speech level is within the deadband of the
-// target is not chased.
-const PAUSED_ACTIVITY = 0.7;
 
 /**
  * Why the AGC cannot see the speech, or null: then raising its target or max gain moves nothing (eval
@@ -124,23 +115,14 @@ function compressorFollows(c: Situation, f: Finding): Finding {
 
 /**
  * Why a loudness reading under the target is the segment's pauses rather than the speech's level, or
- * null (PAUSED_ACTIVITY).
+ * null (PAUSED_ACTIVITY): a quiet reading whose active speech level is within the deadband of the target
+ * is not chased. Eval seed 9, station 9: the rule raised the AGC target to -20 dBFS on such seconds,
+ * which scored lower over the following seconds and cost PESQ 0.02-0.07 (the limiter then meets the peaks).
  */
 function pauseRead(c: Situation, lv: SpeechLevel, target: number): string | null {
-  const active = pausedActive(c, lv);
+  const active = pausedActive(c.context.snapshot, lv);
   if (active === null || !(Math.abs(target - active) <= LEVEL_DEADBAND_LU)) return null;
   return `the active speech sits at ${fmt(active)} dBov: with speech in ${pct(c.audio.speech_activity)} of the segment, the one-second loudness reads its pauses (not chased)`;
-}
-
-/**
- * The active speech level (P.56, dBov) of a segment that is partly pause (PAUSED_ACTIVITY) and read in
- * LUFS, whose one-second loudness then reads the pauses low; null otherwise.
- */
-function pausedActive(c: Situation, lv: SpeechLevel): number | null {
-  const active = c.audio.active_speech_level_dbov;
-  if (lv.unit !== 'LUFS' || !(c.audio.speech_activity < PAUSED_ACTIVITY) || !Number.isFinite(active))
-    return null;
-  return active;
 }
 
 /**
@@ -183,7 +165,7 @@ function maxGainMoves(c: Situation, e: number, shortfall: number, seen: string):
  * max gain alone, by the shortfall.
  */
 function pausedError(c: Situation, lv: SpeechLevel, target: number, e: number): number {
-  const active = pausedActive(c, lv);
+  const active = pausedActive(c.context.snapshot, lv);
   return e > 0 && active !== null ? Math.min(e, target - active) : e;
 }
 

@@ -9,7 +9,7 @@ import { TABU_ITERATIONS } from './judge.ts';
 import type { LearnedRegion } from './prior.ts';
 import { createRng } from './random.ts';
 import { type Finding, type Move, SAFETY_PRIORITY } from './rules.ts';
-import { speechLevel } from './scorecard.ts';
+import { speechLevel } from './speechLevel.ts';
 import type { ControllerState, ParamChange } from './state.ts';
 
 /** At most this many parameters change per step, so a verdict can be pinned on them. */

@@ -10,9 +10,9 @@ import { echoTail } from './echo.ts';
 import { HUM_ACT, hum, humCanceller, humCancellerStarting, NOISY_INPUT_PRIORITY } from './hum.ts';
 import { inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
-import { speechLevel } from './scorecard.ts';
 import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
+import { speechLevel } from './speechLevel.ts';
 import type { MetricDigest } from './state.ts';
 import { talkerPaused } from './typical.ts';
 

@@ -13,6 +13,7 @@ import { clamp, fmt, linear, pct, ramp } from './curves.ts';
 import * as input from './inputNoise.ts';
 import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail, networkMos } from './line.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
+import { heldLevel, speechLevel } from './speechLevel.ts';
 
 /**
  * Component weights. They need not sum to 1: a station's score is normalised over the components
@@ -81,31 +82,8 @@ export interface ScoreOptions {
 export const GUARD_FLOOR = 0.3;
 /** Guard scores at or above this leave the station score untouched (ordinary compression is fine). */
 export const GUARD_KNEE = 0.5;
-/** Below this a level (LUFS or dBov) is treated as no signal: the BS.1770 gate / P.56 floor answer. */
-export const NO_SIGNAL_DB = -70;
 /** Above this speech activity the 10th-percentile "noise floor" frames are speech, so it says nothing. */
 const NOISE_FLOOR_MAX_ACTIVITY = 0.85;
-
-export interface SpeechLevel {
-  readonly value: number;
-  readonly unit: 'LUFS' | 'dBov';
-  readonly present: boolean;
-}
-
-/**
- * The level compared with `targets.loudness_lufs`: integrated loudness, or the P.56 active speech
- * level when BS.1770 gated everything out (short or very quiet segments) but P.56 still found speech.
- */
-export function speechLevel(s: StationSnapshot): SpeechLevel {
-  const a = s.metrics.audio;
-  if (Number.isFinite(a.loudness_lufs) && a.loudness_lufs > NO_SIGNAL_DB) {
-    return { value: a.loudness_lufs, unit: 'LUFS', present: true };
-  }
-  if (Number.isFinite(a.active_speech_level_dbov) && a.active_speech_level_dbov > NO_SIGNAL_DB) {
-    return { value: a.active_speech_level_dbov, unit: 'dBov', present: true };
-  }
-  return { value: Number.isFinite(a.loudness_lufs) ? a.loudness_lufs : -120, unit: 'LUFS', present: false };
-}
 
 interface ComponentDef {
   readonly name: ComponentName;
@@ -162,8 +140,13 @@ const EMOTION_ZERO = 0.3;
 const EMOTION_FULL = 0.8;
 
 function levelDetail(v: number, s: StationSnapshot): string {
-  const lv = speechLevel(s);
-  const what = lv.unit === 'LUFS' ? 'loudness' : 'active speech level (loudness gated out)';
+  const lv = heldLevel(s);
+  const what =
+    lv.unit === 'LUFS'
+      ? 'loudness'
+      : speechLevel(s).unit === 'LUFS'
+        ? `active speech level (${pct(s.metrics.audio.speech_activity)} speech: the loudness reads the pauses)`
+        : 'active speech level (loudness gated out)';
   const t = s.targets.loudness_lufs;
   if (!lv.present) return `no speech level measurable (${fmt(v)} ${lv.unit}); target ${fmt(t, 0)} LUFS`;
   const e = v - t;
@@ -189,9 +172,9 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'level',
     guard: false,
-    measure: (s) => speechLevel(s).value,
+    measure: (s) => heldLevel(s).value,
     score: (v, s) =>
-      speechLevel(s).present
+      heldLevel(s).present
         ? 1 - ramp(Math.abs(v - s.targets.loudness_lufs), LEVEL_TOLERANCE_LU, LEVEL_ZERO_LU)
         : 0,
     describe: levelDetail,

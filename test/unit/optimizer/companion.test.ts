@@ -96,16 +96,21 @@ test('controller: a companion move goes with its lead, uncounted and past its ow
 test('controller: a quiet loudness reading on a segment that is half pause is not chased when its active speech is on target', () => {
   // Eval seed 9, station 9, the AGC at -23 dBFS: 47% speech read -26.6 LUFS at -23.0 dBov.
   const onTarget = { ...defaultsForStation(9), agc_target_dbfs: -23, compressor_threshold_dbfs: -15 };
+  // The scorecard holds the active speech level to the target on such a second: nothing to change.
   const paused = first(
     9,
     { audio: { loudness_lufs: -26.6, active_speech_level_dbov: -23, speech_activity: 0.47 } },
     onTarget,
   );
-  assert.equal(proposal(paused, 'agc_target_dbfs'), undefined, paused.analysis);
-  assert.match(
-    paused.analysis,
-    /the active speech sits at -23\.0 dBov: with speech in 47\.0% of the segment/,
+  assert.match(paused.analysis, /nothing left worth changing/);
+  // With another component losing, the rules run, and the level rule does not chase the reading either.
+  const noisy = first(
+    9,
+    { audio: { loudness_lufs: -26.6, active_speech_level_dbov: -23, speech_activity: 0.47, snr_db: 14 } },
+    onTarget,
   );
+  assert.equal(proposal(noisy, 'agc_target_dbfs'), undefined, noisy.analysis);
+  assert.match(noisy.analysis, /the active speech sits at -23\.0 dBov: with speech in 47\.0% of the segment/);
   // The same reading over continuous speech, or with the active speech itself low, is chased.
   const busy = first(
     9,

@@ -86,6 +86,25 @@ test('scorecard: the P.56 active speech level stands in when BS.1770 gated every
   assert.ok(c.score > 0 && c.score < 1);
 });
 
+test('scorecard: on a second that is partly pause the level is the active speech, not the pauses', () => {
+  // Eval seed 9 gen-9-15 station 3, the AGC at -23 dBFS: 48% speech read -29.3 LUFS at -23.2 dBov.
+  const paused = { loudness_lufs: -29.3, active_speech_level_dbov: -23.2, speech_activity: 0.48 };
+  const c = component(snap(3, { audio: paused }), 'level')!;
+  assert.equal(c.value, -23.2);
+  assert.equal(c.score, 1);
+  assert.match(c.detail, /active speech level \(48\.0% speech: the loudness reads the pauses\) -23\.2 dBov/);
+  // Continuous speech keeps its loudness, however high its active level reads.
+  const busy = component(snap(3, { audio: { ...paused, speech_activity: 0.9 } }), 'level')!;
+  assert.equal(busy.value, -29.3);
+  assert.ok(busy.score < 0.6);
+  // An active level under the loudness (a pause cannot make the loudness read high) changes nothing.
+  const under = { ...paused, loudness_lufs: -20, active_speech_level_dbov: -24 };
+  assert.equal(component(snap(3, { audio: under }), 'level')!.value, -20);
+  // A second BS.1770 gated out altogether reads its active level as before.
+  const gone = { ...paused, loudness_lufs: -120, active_speech_level_dbov: -30 };
+  assert.match(component(snap(3, { audio: gone }), 'level')!.detail, /loudness gated out/);
+});
+
 test('scorecard: more noise, clipping, hum, DC, loss or latency never scores better', () => {
   assertFalling('snr', [45, 30, 25, 20, 15, 10, 0], (v) => score(3, { audio: { snr_db: v } }));
   assertFalling('noise floor', [-80, -60, -50, -45, -40, -35], (v) =>

@@ -67,7 +67,7 @@ export function snap(station: number, o: SnapOverrides = {}): StationSnapshot {
         clipping_ratio: 0,
         noise_floor_dbfs: -68,
         snr_db: 35,
-        speech_activity: 0.55,
+        speech_activity: 0.75,
         spectral_centroid_hz: 1400,
         spectral_flatness: 0.25,
         hum_ratio: 0.005,

@@ -97,6 +97,8 @@ test('scorecard: on a second that is partly pause the level is the active speech
   const busy = component(snap(3, { audio: { ...paused, speech_activity: 0.9 } }), 'level')!;
   assert.equal(busy.value, -29.3);
   assert.ok(busy.score < 0.6);
+  // A second with a few syllables keeps its loudness: its active level moves with any block.
+  assert.equal(component(snap(3, { audio: { ...paused, speech_activity: 0.27 } }), 'level')!.value, -29.3);
   // An active level under the loudness (a pause cannot make the loudness read high) changes nothing.
   const under = { ...paused, loudness_lufs: -20, active_speech_level_dbov: -24 };
   assert.equal(component(snap(3, { audio: under }), 'level')!.value, -20);

@@ -141,11 +141,12 @@ const EMOTION_FULL = 0.8;
 
 function levelDetail(v: number, s: StationSnapshot): string {
   const lv = heldLevel(s);
+  const read = speechLevel(s);
   const what =
-    lv.unit === 'LUFS'
-      ? 'loudness'
-      : speechLevel(s).unit === 'LUFS'
-        ? `active speech level (${pct(s.metrics.audio.speech_activity)} speech: the loudness reads the pauses)`
+    read.value !== lv.value
+      ? `speech level over ${pct(s.metrics.audio.speech_activity)} speech (the one-second loudness ${fmt(read.value)} reads its pauses)`
+      : lv.unit === 'LUFS'
+        ? 'loudness'
         : 'active speech level (loudness gated out)';
   const t = s.targets.loudness_lufs;
   if (!lv.present) return `no speech level measurable (${fmt(v)} ${lv.unit}); target ${fmt(t, 0)} LUFS`;

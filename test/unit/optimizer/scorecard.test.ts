@@ -86,19 +86,36 @@ test('scorecard: the P.56 active speech level stands in when BS.1770 gated every
   assert.ok(c.score > 0 && c.score < 1);
 });
 
-test('scorecard: on a second that is partly pause the level is the active speech, not the pauses', () => {
-  // Eval seed 9 gen-9-15 station 3, the AGC at -23 dBFS: 48% speech read -29.3 LUFS at -23.2 dBov.
-  const paused = { loudness_lufs: -29.3, active_speech_level_dbov: -23.2, speech_activity: 0.48 };
+test('scorecard: on a second that is partly pause the level is the speech, not the pauses', () => {
+  // Eval seed 9 gen-9-9 station 9 at its defaults: 48% speech read -28.9 LUFS at -27.9 dBov.
+  const paused = { loudness_lufs: -28.9, active_speech_level_dbov: -27.9, speech_activity: 0.48 };
   const c = component(snap(3, { audio: paused }), 'level')!;
-  assert.equal(c.value, -23.2);
-  assert.equal(c.score, 1);
-  assert.match(c.detail, /active speech level \(48\.0% speech: the loudness reads the pauses\) -23\.2 dBov/);
+  assert.equal(c.value, -27.9);
+  assert.match(
+    c.detail,
+    /speech level over 48\.0% speech \(the one-second loudness -28\.9 reads its pauses\)/,
+  );
+  assert.ok(c.score > component(snap(3, { audio: { ...paused, speech_activity: 0.9 } }), 'level')!.score);
+  // No higher than the loudness with the pauses taken out (-10·log10 0.48 = 3.2 dB): gen-9-15 station 3's
+  // -29.3 LUFS at -23.2 dBov over 48% speech reads -26.1; a 0.112 DC offset that P.56 reads at -19 dBov
+  // over a -44 LUFS talker (gen-10-10 station 4) reads -40.7, not on target.
+  const far = component(
+    snap(3, {
+      audio: { ...paused, loudness_lufs: -29.3, active_speech_level_dbov: -23.2, speech_activity: 0.48 },
+    }),
+    'level',
+  )!;
+  assert.ok(Math.abs(far.value - (-29.3 - 10 * Math.log10(0.48))) < 1e-9, String(far.value));
+  const dc = component(
+    snap(4, { audio: { loudness_lufs: -44, active_speech_level_dbov: -19, speech_activity: 0.47 } }),
+    'level',
+  )!;
+  assert.ok(dc.value < -40 && dc.score < 0.05, String(dc.value));
   // Continuous speech keeps its loudness, however high its active level reads.
   const busy = component(snap(3, { audio: { ...paused, speech_activity: 0.9 } }), 'level')!;
-  assert.equal(busy.value, -29.3);
-  assert.ok(busy.score < 0.6);
+  assert.equal(busy.value, -28.9);
   // A second with a few syllables keeps its loudness: its active level moves with any block.
-  assert.equal(component(snap(3, { audio: { ...paused, speech_activity: 0.27 } }), 'level')!.value, -29.3);
+  assert.equal(component(snap(3, { audio: { ...paused, speech_activity: 0.27 } }), 'level')!.value, -28.9);
   // An active level under the loudness (a pause cannot make the loudness read high) changes nothing.
   const under = { ...paused, loudness_lufs: -20, active_speech_level_dbov: -24 };
   assert.equal(component(snap(3, { audio: under }), 'level')!.value, -20);

@@ -249,8 +249,7 @@ function reply(x: Step, extra: Partial<Parts> = {}): Decision {
   });
 }
 
-// 1. A pending change or rollback: wait for it, forget it, or judge it (and learn from the verdict,
-// trust.ts). Returns the decision when this step ends here.
+// 1. A pending change or rollback: wait for it, forget it, or judge it (learning from the verdict, trust.ts).
 function settlePending(x: Step): Decision | null {
   let p = x.st.pending;
   if (p === null) return null;

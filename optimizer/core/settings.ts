@@ -144,6 +144,16 @@ const RNNOISE_ZERO_MARGIN_DB = 90;
 /** The scorecard's noise component gives full credit this far above the station's minimum SNR. */
 const SNR_FULL_ABOVE_DB = 6;
 
+// A hum family the station's detector follows in the input (metrics.input_hum_ratio, its share of the
+// input's energy) with the hum canceller off. Hum a thousandth of the energy hides under the speech in
+// every output metric, but sits in the pauses, where PESQ hears it (defaults, canceller off -> on, seeds
+// 1-8, every station with hum and a canceller, 57: under 1e-4 of the energy -0.009..0; 1e-4..1e-3 +0.03
+// on average; 1e-3..1e-2 +0.22 (2-0 station 11 at 0.6% +0.70, 8-1 station 4 +1.16, the score moving by
+// under 0.3 point); over 1e-2 +0.27, where the output's hum reading already sees it). Free under 1e-4
+// (the hum rule's own threshold, hum.ts), the whole weight from 0.3%.
+const HUM_NEED_FREE_LOG10 = -4;
+const HUM_NEED_ZERO_LOG10 = -2.5;
+
 // Input samples on a clip level (metrics.input_clipping_ratio) with the declipper off: a few in 10^4
 // are a peak or two per second (PESQ -0.05..-0.2 at 0.04%), from 1% every syllable is flattened
 // (-0.35..-0.6 at 0.6-3%). On a log scale between the two.
@@ -159,6 +169,7 @@ export const SETTINGS_WEIGHTS = Object.freeze({
   gate_margin: 0.25,
   suppression_need: 0.15,
   rnnoise_need: 0.1,
+  hum_need: 0.1,
   limiter_headroom: 0.25,
   compressor_headroom: 0.15,
   jitter_margin: 0.15,
@@ -256,6 +267,8 @@ export function settingsComponents(
   if (jitter) out.push(jitter);
   const declip = declipComponent(s, params);
   if (declip) out.push(declip);
+  const hum = humComponent(s, params);
+  if (hum) out.push(hum);
   return out;
 }
 
@@ -278,6 +291,17 @@ function declipComponent(s: StationSnapshot, params: Params): ScoreComponent | n
   if (on >= 0.5) return component('declip_need', ratio, 1, `${seen}: the declipper restores them`);
   const sc = 1 - ramp(Math.log10(ratio), CLIP_FREE_LOG10, CLIP_ZERO_LOG10);
   return component('declip_need', ratio, sc, sc < 1 ? `${seen}, the declipper is off` : seen);
+}
+
+/** The hum canceller guard: a hum family in the input (HUM_NEED_FREE_LOG10), the canceller off. */
+function humComponent(s: StationSnapshot, params: Params): ScoreComponent | null {
+  const on = params['hum_canceller_enabled'];
+  const ratio = s.metrics.input_hum_ratio;
+  if (on === undefined || ratio === null || ratio === undefined || !(ratio > 0)) return null;
+  const seen = `a hum family holds ${fmt(100 * ratio, 3)}% of the input's energy`;
+  if (on >= 0.5) return component('hum_need', ratio, 1, `${seen}: the hum canceller notches it`);
+  const sc = 1 - ramp(Math.log10(ratio), HUM_NEED_FREE_LOG10, HUM_NEED_ZERO_LOG10);
+  return component('hum_need', ratio, sc, sc < 1 ? `${seen}, the hum canceller is off` : seen);
 }
 
 /**

@@ -170,6 +170,25 @@ test('settings guards: input that arrives clipped costs score with the declipper
   );
 });
 
+test('settings guards: hum in the input costs score with the hum canceller off, and the hum rule switches it on', () => {
+  // Eval seed 10 gen-10-3 station 11: a -71 dBFS 60 Hz hum under a -44.5 dBov talker read 0.2% of the
+  // input's energy; the canceller off cost PESQ 4.55 -> 4.03 while the output's hum reading stayed 0.
+  const hum = (ratio: number | null) => snap(3, { input_hum_ratio: ratio });
+  const score = (ratio: number | null, on: 0 | 1) =>
+    scoreSnapshot(hum(ratio), { ...d3, hum_canceller_enabled: on });
+  const component = (ratio: number | null, on: 0 | 1) =>
+    score(ratio, on).components.find((c) => c.name === 'hum_need');
+  assert.equal(component(null, 0), undefined, 'the detector has not settled: nothing said');
+  assert.equal(component(0, 0), undefined, 'no hum family, no component');
+  assert.equal(component(5e-5, 0)?.score, 1, 'under the hum rule threshold it is free');
+  assert.ok(component(2e-3, 0)!.score < 0.3, String(component(2e-3, 0)?.score));
+  assert.match(component(2e-3, 0)!.detail, /0\.200% of the input's energy, the hum canceller is off/);
+  assert.equal(component(2e-3, 1)?.score, 1, 'with the canceller on');
+  assert.ok(score(2e-3, 0).score < score(2e-3, 1).score - 5);
+  const d = decide({ snapshot: hum(2e-3), current: { ...d3 }, state: null, now: 0 });
+  assert.equal(d.proposals.find((x) => x.name === 'hum_canceller_enabled')?.new, 1, d.analysis);
+});
+
 test('a cold move rides along with the hot ones and is queued when the step runs; the guard keeps scoring what runs in this call', () => {
   // Too loud and clipped: the level rule takes the input gain down (hot), the declipper comes on (cold).
   const first = snap(3, { input_clipping_ratio: 3e-3, audio: { loudness_lufs: -14 } });

@@ -37,29 +37,53 @@ export function topicSpecs(cfg: Readonly<Settings>): TopicSpec[] {
 }
 
 /**
- * Creates missing topics; existing ones are left as they are. Returns the names it created. A busy
- * broker may answer the leader wait with a retriable error (the topic is not yet hosted): the whole
- * step is retried through lib/retry.ts, and a topic created by an earlier attempt is then found existing.
+ * Creates missing topics; existing ones are left as they are. Returns the names it created.
  */
 export async function ensureTopics(kafka: Kafka, cfg: Readonly<Settings>): Promise<string[]> {
+  const rf = cfg.topics.replicationFactor;
+  return createTopicsSettled(
+    kafka,
+    topicSpecs(cfg).map((s) => ({ ...s, replicationFactor: rf })),
+  );
+}
+
+/** A topic to create: `TopicSpec` with what the caller wants of the rest (replication, configs). */
+export interface NewTopic {
+  topic: string;
+  numPartitions: number;
+  replicationFactor?: number;
+  configEntries?: { name: string; value: string }[];
+}
+
+/**
+ * Creates those of `topics` that are missing and waits until every partition of each has a leader;
+ * returns the names it created. A busy broker may answer the leader wait with a retriable error such as
+ * UNKNOWN_TOPIC_OR_PARTITION (the new topic is not yet hosted; kafkajs's own wait retries only
+ * LEADER_NOT_AVAILABLE: the clean-clone CI run of 2026-12-07 04:25 UTC lost an integration test to it):
+ * the whole step is retried through lib/retry.ts, a topic an earlier attempt created is then found
+ * existing, and its leaders are checked again.
+ */
+export async function createTopicsSettled(kafka: Kafka, topics: readonly NewTopic[]): Promise<string[]> {
   const created = new Set<string>();
-  await retry('creating topics', () => createMissing(kafka, cfg, created), { retries: 4 });
+  await retry('creating topics', () => createMissing(kafka, topics, created), { retries: 4 });
   return [...created];
 }
 
-async function createMissing(kafka: Kafka, cfg: Readonly<Settings>, created: Set<string>): Promise<void> {
+async function createMissing(kafka: Kafka, topics: readonly NewTopic[], created: Set<string>): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const missing = topicSpecs(cfg).filter((s) => !existing.has(s.topic));
+    const missing = topics.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
       for (const s of missing) created.add(s.topic);
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({ ...s, replicationFactor: cfg.topics.replicationFactor })),
-      });
+      await admin.createTopics({ waitForLeaders: true, topics: [...missing] });
     }
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics: topics.map((s) => s.topic) });
+    const leaderless = meta.flatMap((t) =>
+      t.partitions.filter((p) => !(p.leader >= 0)).map((p) => `${t.name}[${p.partitionId}]`),
+    );
+    if (leaderless.length > 0) throw new Error(`no leader yet for ${leaderless.join(', ')}`);
   } catch (err) {
     throw wrapIo('KAFKA', 'creating topics', err, (err as { retriable?: boolean }).retriable !== false);
   } finally {

@@ -2,21 +2,10 @@
 // kafkajs client for the raw baselines (library defaults, no project wrapper), and bulk loading.
 import { Kafka, logLevel, type Message, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 import { kafkaSaslFor, type Settings } from '../../lib/settings.ts';
+import { createTopicsSettled } from '../../streams/topics.ts';
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-      });
-    }
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsSettled(kafka, [{ topic, numPartitions: partitions, replicationFactor: 1 }]);
 }
 
 /** A bare kafkajs client: what an application without this project's wrappers would use (authenticated alike). */

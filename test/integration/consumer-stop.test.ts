@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConsumer } from '../../streams/kafka.ts';
+import { createTopicsSettled } from '../../streams/topics.ts';
 import { type PrivateKafka, startPrivateKafka } from '../helpers/privateKafka.ts';
 import { uniqueId, waitFor } from '../helpers/runtime.ts';
 
@@ -37,10 +38,7 @@ test('a consumer stopped while kafkajs restarts it after a broker outage does no
     logLevel: logLevel.NOTHING,
   });
   const topic = uniqueId('cstop');
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopicsSettled(kafka, [{ topic, numPartitions: 1 }]);
 
   const owned = createConsumer(kafka, {
     groupId: `${topic}.group`,

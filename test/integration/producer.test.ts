@@ -9,6 +9,7 @@ import type { Kafka } from 'kafkajs';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { buildSnapshot } from '../../domain/snapshot.ts';
 import { createStationProducer } from '../../producers/stationProducer.ts';
+import { createTopicsSettled } from '../../streams/topics.ts';
 import { snapshotInput } from '../helpers/fixtures.ts';
 import { producingRuntime, readToEnd, testSettings, uniqueId } from '../helpers/runtime.ts';
 
@@ -22,25 +23,16 @@ interface Landed {
 }
 
 async function createTopic(kafka: Kafka, topic: string, partitions: number, maxMessageBytes?: number) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: partitions,
-          replicationFactor: 1,
-          ...(maxMessageBytes
-            ? { configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }
-            : {}),
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsSettled(kafka, [
+    {
+      topic,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      ...(maxMessageBytes
+        ? { configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }
+        : {}),
+    },
+  ]);
 }
 
 async function landed(kafka: Kafka, topic: string): Promise<Landed[]> {

@@ -16,6 +16,7 @@ import { envWith, kafkaSaslFor } from '../../lib/settings.ts';
 import { ensureStack, type StackInfo, stackStatus } from '../../stack/index.ts';
 import { credentialsFile } from '../../stack/kafkaAuth.ts';
 import { portAnswers } from '../../stack/proc.ts';
+import { createTopicsSettled } from '../../streams/topics.ts';
 import { freePort } from '../helpers/privateProcess.ts';
 import { testSettings } from '../helpers/runtime.ts';
 
@@ -50,7 +51,7 @@ test('local stack: kafkajs produces, consumes in a group and commits offsets on 
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
   });
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await createTopicsSettled(kafka, [{ topic, numPartitions: 2 }]);
 
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();

@@ -84,5 +84,6 @@ export function pausedSpeech(s: StationSnapshot, lv: SpeechLevel = speechLevel(s
 export function heldLevel(s: StationSnapshot): SpeechLevel {
   const lv = speechLevel(s);
   const v = pausedSpeech(s, lv);
-  return v !== null && v > lv.value ? { value: v, unit: lv.unit, present: true } : lv;
+  if (v === null || !(v > lv.value)) return lv;
+  return { value: v, unit: v === s.metrics.audio.active_speech_level_dbov ? 'dBov' : 'LUFS', present: true };
 }

@@ -93,7 +93,7 @@ test('scorecard: on a second that is partly pause the level is the speech, not t
   assert.equal(c.value, -27.9);
   assert.match(
     c.detail,
-    /speech level over 48\.0% speech \(the one-second loudness -28\.9 reads its pauses\)/,
+    /speech level over 48\.0% speech \(the one-second loudness -28\.9 reads its pauses\) -27\.9 dBov is 4\.9 LU below/,
   );
   assert.ok(c.score > component(snap(3, { audio: { ...paused, speech_activity: 0.9 } }), 'level')!.score);
   // No higher than the loudness with the pauses taken out (-10·log10 0.48 = 3.2 dB): gen-9-15 station 3's
@@ -107,6 +107,7 @@ test('scorecard: on a second that is partly pause the level is the speech, not t
     'level',
   )!;
   assert.ok(Math.abs(far.value - (-29.3 - 10 * Math.log10(0.48))) < 1e-9, String(far.value));
+  assert.match(far.detail, /-26\.1 LUFS is 3\.1 LU below/);
   const dc = component(
     snap(4, { audio: { loudness_lufs: -44.3, active_speech_level_dbov: -26.3, speech_activity: 0.59 } }),
     'level',

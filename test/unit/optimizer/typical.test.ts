@@ -303,3 +303,29 @@ test('typical: a like-with-like verdict does not count toward convergence; the s
   assert.equal(j.state.best_score, a.score);
   assert.equal(j.state.known_good?.score, b.score);
 });
+
+test('typical: a blind SNR that fell after the hum canceller came on is not the canceller', () => {
+  // Eval seed 9 gen-9-18 station 11 (white noise 4 dB over the talker): the canceller on with the AGC's
+  // max gain (+3.4 dB) rolled back on 13.5 -> 5.0 dB; over 65 hum stations it never lowered the mean blind SNR.
+  const on = [{ name: 'hum_canceller_enabled', old: 0, new: 1 }];
+  const gain = [{ name: 'agc_max_gain_db', old: 20, new: 23.4 }];
+  const apart = unlike({ snr_db: 13.5 }, { snr_db: 5 }, [...on, ...gain]);
+  assert.deepEqual([...apart!.components], ['noise']);
+  assert.match(apart!.why, /13\.5 -> 5\.0 dB after the hum canceller came on/);
+  assert.equal(unlike({ snr_db: 5 }, { snr_db: 13.5 }, on), null, 'a rise is the canceller’s to keep');
+  assert.equal(unlike({ snr_db: 13.5 }, { snr_db: 5 }, gain), null, 'no canceller');
+  assert.equal(
+    unlike({ snr_db: 13.5 }, { snr_db: 5 }, [...on, ...ch('rnnoise_enabled')]),
+    null,
+    'RNNoise rode along',
+  );
+  assert.equal(
+    unlike({ snr_db: 13.5 }, { snr_db: 11 }, [...on, ...gain]),
+    null,
+    'a fall the 3.4 dB AGC step could have made is judged',
+  );
+  const input = [{ name: 'input_gain_db', old: 0, new: 6 }];
+  assert.ok(unlike({ snr_db: 13.5 }, { snr_db: 11 }, [...on, ...input]), 'a static gain moves both alike');
+  const off = [{ name: 'hum_canceller_enabled', old: 1, new: 0 }];
+  assert.equal(unlike({ snr_db: 13.5 }, { snr_db: 5 }, off), null, 'switched off: judged');
+});

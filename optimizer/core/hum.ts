@@ -5,6 +5,7 @@ import type { StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, pct } from './curves.ts';
 import type { Finding } from './rules.ts';
 import { loss, type Situation } from './situation.ts';
+import type { ParamChange } from './state.ts';
 
 // Below every score loss a rule fixes: switched on only when nothing more valuable is left to do.
 export const NOISY_INPUT_PRIORITY = 0.001;
@@ -126,4 +127,24 @@ export function hum(c: Situation): Finding | null {
     return { rule: 'hum', priority: loss(c.context.score, 'level', 'hum') + 0.01, observation: seen, moves };
   }
   return null;
+}
+
+/**
+ * An exploratory switch-on of the hum canceller that the judge finds of no clear effect stays on where
+ * the second before it read hum (at the output, or in the station detector's reading of the input). The
+ * canceller notches only the lines it finds and is bit-exact where it finds none, so keeping it costs
+ * nothing; what it gained is often out of a one-second verdict's reach: the detector locks on within
+ * 2.5 s, and the hum guard (settings.ts hum_need) reads nothing before that. Eval seed 9 gen-9-14 station
+ * 3: switched on at second 1 and back at second 2 on +1.1 points, though the yardstick scored it 69.7 ->
+ * 84.5; the hum then held 21.5% of a second's energy and the canceller came back only at second 6.
+ */
+export function cancellerKeptNeutral(
+  changes: readonly ParamChange[],
+  before: Readonly<Record<string, number>>,
+): boolean {
+  if (changes.length !== 1) return false;
+  const [c] = changes;
+  if (c?.name !== 'hum_canceller_enabled' || !(c.old < 0.5 && c.new >= 0.5)) return false;
+  if (before['input_hum_ratio'] === 0) return false;
+  return (before['hum_ratio'] ?? 0) > INPUT_HUM_ACT || (before['input_hum_ratio'] ?? 0) > INPUT_HUM_ACT;
 }

@@ -2,6 +2,7 @@
 // the evidence (which measured metric moved) that an operator reads in the verdict or rollback reason.
 import type { StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, num, signed } from './curves.ts';
+import { cancellerKeptNeutral } from './hum.ts';
 import { FACTOR_COMPONENTS, type WEIGHTS } from './scorecard.ts';
 import { SETTINGS_WEIGHTS } from './settings.ts';
 import {
@@ -412,7 +413,7 @@ export function judgeChange(
     attributableGain(p.components_before, score, changed, skip) < IMPROVE_MIN_POINTS
   )
     kind = 'neutral';
-  const fruitless = p.exploratory && kind === 'neutral';
+  const fruitless = p.exploratory && kind === 'neutral' && !cancellerKeptNeutral(p.changes, p.metrics_before);
   const idle = kind === 'neutral' ? deeperIdle(p, metricsNow) : null;
   if (fruitless || idle !== null) kind = 'regressed';
   const detail = fruitless

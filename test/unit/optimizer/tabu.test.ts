@@ -28,17 +28,20 @@ const STATION = 3;
 const before = defaultsForStation(STATION);
 const after = { ...before, hum_canceller_enabled: 1 };
 const base = snap(STATION, {});
+// A second without a hum reading: an explored canceller over one that read hum stays on (hum.ts
+// cancellerKeptNeutral), so the fruitless exploration here is one over no hum.
+const humless = snap(STATION, { audio: { hum_ratio: 0 } });
 
 function pending(exploratory: boolean): PendingChange {
   const changes = [{ name: 'hum_canceller_enabled', old: 0, new: 1 }];
-  return pendingOn(base, before, after, changes, { exploratory, rule: exploratory ? 'explore' : 'hum' });
+  return pendingOn(humless, before, after, changes, { exploratory, rule: exploratory ? 'explore' : 'hum' });
 }
 
 /** The state after judging the step on a snapshot like the one before it (no gain, no loss). */
 function judged(exploratory: boolean): ControllerState {
   const p = pending(exploratory);
-  const st: ControllerState = { ...initialState(base), iteration: 3, pending: p };
-  const now = snap(STATION, { index: 1 });
+  const st: ControllerState = { ...initialState(humless), iteration: 3, pending: p };
+  const now = snap(STATION, { index: 1, audio: { hum_ratio: 0 } });
   return judgeChange(st, p, scoreSnapshot(now, after), now, after, 0).state;
 }
 

@@ -20,7 +20,7 @@ export const HUM_ACT = 0.03;
 // which a suppressor may hide at the output: a -71 dBFS 60 Hz hum under a -44.5 dBov talker read 0.05-0.26%
 // at the output and cost PESQ 0.33 (4.611 without it), the canceller won back 0.28 (gen-10-3 station 11).
 const HUM_CANCEL_ACT = 0.01;
-const INPUT_HUM_ACT = 1e-4;
+export const INPUT_HUM_ACT = 1e-4;
 // A talker's own harmonics on multiples of 50/60 Hz read up to a few percent at the output where there is
 // no hum at all (eval seed 9, station 9, a clean synthesized voice: 1.0-2.8%), and the canceller switched
 // on there spends an iteration on a step that does nothing (then often one more exploring it back off).

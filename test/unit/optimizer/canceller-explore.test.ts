@@ -1,11 +1,14 @@
-// An exploratory switch-on of the hum canceller judged of no clear effect stays on where the second
-// before read hum (hum.ts cancellerKeptNeutral, judge.ts); any other fruitless exploration goes back as
-// before. Pure: no I/O.
+// The hum canceller, which notches only the lines it finds: an exploratory switch-on judged of no clear
+// effect stays on where the second before read hum (hum.ts cancellerKeptNeutral, judge.ts), while any
+// other fruitless exploration goes back as before; and it rides past the two-move cap of a step where the
+// input detector follows a hum family (moves.ts freeRider). Pure: no I/O.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultsForStation } from '../../../catalog/index.ts';
+import { defaultsForStation, parametersForStation } from '../../../catalog/index.ts';
 import { type ControllerState, initialState, scoreSnapshot } from '../../../optimizer/core/index.ts';
 import { judgeChange } from '../../../optimizer/core/judge.ts';
+import { choose } from '../../../optimizer/core/moves.ts';
+import type { Finding } from '../../../optimizer/core/rules.ts';
 import type { ParamChange } from '../../../optimizer/core/state.ts';
 import { pendingOn, type SnapOverrides, snap } from './snapshots.ts';
 
@@ -45,4 +48,41 @@ test('without hum, or exploring anything else, a step of no clear effect goes ba
     audio: { hum_ratio: 0.004 },
   });
   assert.ok(withRider.rollback, 'a step that moved more than the canceller must gain to stay');
+});
+
+test('the hum canceller rides past the two-move cap where the input detector follows a hum family', () => {
+  const specs = new Map(parametersForStation(STATION).map((p) => [p.name, p]));
+  const noise: Finding = {
+    rule: 'noise',
+    priority: 5,
+    observation: 'SNR 9.6 dB is 10.4 dB under the 20 dB minimum',
+    moves: [
+      { name: 'noise_suppression_db', desired: 18, reason: 'noise' },
+      { name: 'rnnoise_enabled', desired: 1, reason: 'noise' },
+    ],
+  };
+  const hum: Finding = {
+    rule: 'hum',
+    priority: 1,
+    observation: 'the input holds a steady hum',
+    moves: [{ name: 'hum_canceller_enabled', desired: 1, reason: 'hum' }],
+  };
+  const pick = (o: SnapOverrides) =>
+    choose([noise, hum], initialState(snap(STATION, o)), specs, before, snap(STATION, o), []).map((c) => [
+      c.change.name,
+      c.change.new,
+      c.rider ?? false,
+    ]);
+  // Eval seed 9 gen-9-16 station 11: 1.9% hum at the input, the canceller waited three seconds.
+  assert.deepEqual(pick({ input_hum_ratio: 0.019 }), [
+    ['noise_suppression_db', 18, false],
+    ['rnnoise_enabled', 1, false],
+    ['hum_canceller_enabled', 1, true],
+  ]);
+  // An output reading alone (the detector not settled, or following none) waits its turn as before.
+  for (const o of [{ audio: { hum_ratio: 0.04 } }, { input_hum_ratio: 0 }])
+    assert.deepEqual(pick(o), [
+      ['noise_suppression_db', 18, false],
+      ['rnnoise_enabled', 1, false],
+    ]);
 });

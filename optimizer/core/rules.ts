@@ -201,14 +201,30 @@ function rnnoiseOn(c: Situation): boolean {
 }
 
 /**
- * Past this limit RNNoise goes deeper only on an SNR under the station's minimum, not on one barely above
- * it. The blind SNR reads babble low (a 29 dB babble read 24.0 dB, eval seed 9 gen-9-6 station 9), and
- * babble is where a deeper limit costs: at the defaults, RNNoise's limit swept over seeds 1-8, babble at
- * 15-30 dB SNR averaged +0.216 at 30 dB and +0.201 at 42 (at 30-50 dB SNR +0.076 at both), while white
- * and pink noise gained 0.004-0.02 more at 42 over 30. gen-9-6 station 9: PESQ 3.164 at the defaults,
- * 3.102 with RNNoise at 30, 3.023 at 42 (STOI 0.981, 0.970, 0.968); the loop went to 42 on that reading.
+ * Past this limit RNNoise goes deeper on an SNR barely above the station's minimum only where the input
+ * holds a steady noise floor (its noise margin, metrics.input_noise_margin_db, under
+ * STEADY_FLOOR_MARGIN_DB); under the minimum it goes deeper as before. The blind SNR reads babble low (a
+ * 29 dB babble read 24.0 dB, eval seed 9 gen-9-6 station 9), and babble is where a deeper limit costs: at
+ * the defaults, RNNoise's limit swept over seeds 1-8, babble at 15-30 dB SNR averaged +0.216 at 30 dB and
+ * +0.201 at 42, while white and pink noise gained 0.004-0.02 more at 42 over 30. gen-9-6 station 9: PESQ
+ * 3.164 at the defaults, 3.102 with RNNoise at 30, 3.023 at 42; the loop went to 42 on that reading.
  */
 const RNNOISE_ABOVE_MIN_LIMIT_DB = 30;
+/**
+ * A floor within this many dB of the speech peaks is a steady noise the blind SNR reads as it is. The
+ * tracker reads a stationary noise's own level and a fluctuating one (babble) lower: where the loop took
+ * the limit 30 -> 42 on a reading barely above the minimum, white or pink noise at 5-28 dB SNR read 21-38
+ * dB and gained 0.025-0.029 by it (gen-9-5 and gen-9-7 station 4, gen-3-1 station 9), babble at 20-29 dB
+ * read 44-48 dB and lost 0.08-0.09 (gen-9-6 station 9, gen-10-1 station 11), white at 43 dB read 50 and
+ * lost 0.03 (gen-9-18 station 4).
+ */
+const STEADY_FLOOR_MARGIN_DB = 40;
+
+/** The input holds a steady noise floor (above): a reading barely above the minimum is worth going deeper on. */
+function steadyFloor(c: Situation): boolean {
+  const margin = c.context.snapshot.metrics.input_noise_margin_db;
+  return margin !== null && margin !== undefined && margin < STEADY_FLOOR_MARGIN_DB;
+}
 
 function rnnoiseHarder(c: Situation, seen: string, aboveMin = false): Move[] {
   if (c.has('rnnoise_enabled') && !rnnoiseOn(c)) {
@@ -284,7 +300,7 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
       observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
       moves: [],
     };
-  const moves: Move[] = [...rnnoiseHarder(c, seen, snr >= min)];
+  const moves: Move[] = [...rnnoiseHarder(c, seen, snr >= min && !steadyFloor(c))];
   const ns = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
   const deeper = ns + c.step('noise_suppression_db');
   if (c.room('noise_suppression_db', 1) && suppressionWelcome(c.context.snapshot, deeper)) {

@@ -133,7 +133,8 @@ export function hum(c: Situation): Finding | null {
  * An exploratory switch-on of the hum canceller that the judge finds of no clear effect stays on where
  * the second before it read hum (at the output, or in the station detector's reading of the input). The
  * canceller notches only the lines it finds and is bit-exact where it finds none, so keeping it costs
- * nothing; what it gained is often out of a one-second verdict's reach: the detector locks on within
+ * nothing there, and where it finds hum it gained on average (moves.ts freeRider); what it gained is
+ * often out of a one-second verdict's reach: the detector locks on within
  * 2.5 s, and the hum guard (settings.ts hum_need) reads nothing before that. Eval seed 9 gen-9-14 station
  * 3: switched on at second 1 and back at second 2 on +1.1 points, though the yardstick scored it 69.7 ->
  * 84.5; the hum then held 21.5% of a second's energy and the canceller came back only at second 6.

@@ -73,8 +73,9 @@ export function tooLittleSpeech(
  * quieter one blames it). And the speech-presence guard when the output's speech activity fell while
  * the chain passed the speech its input held (talkerPaused): the talker paused. Given the change
  * (`changes`): hum and noise when the hum reading jumped before the station's detector had settled
- * (humUnlike), and the network when the packet loss moved the way the change cannot move it (lossUnlike).
- * Null when the two compare on everything.
+ * (humUnlike), the network when the packet loss moved the way the change cannot move it (lossUnlike), and
+ * noise when the blind SNR fell after the hum canceller came on (cancellerUnlike). Null when the two
+ * compare on everything.
  */
 export function unlike(
   before: Readonly<Record<string, number>>,

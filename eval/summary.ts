@@ -46,6 +46,11 @@ export interface EvalSummary {
     /** Stations whose final set differs from the defaults. */
     changed: number;
     share_changed_not_worse: number;
+    /**
+     * The same, counting a fall of at most TIE_MOS as not worse: PESQ moves by a few thousandths where
+     * only the level or a compressor's threshold changed, which the strict share counts as worse.
+     */
+    share_changed_within_tie: number;
     /** Mean final - default over stations whose defaults score below 3.5 MOS. */
     mean_gain_below_3_5: number | null;
     below_3_5: number;
@@ -53,6 +58,8 @@ export interface EvalSummary {
     drops_over_0_1: number;
     /** Stations where the offline search's best by score is worse by PESQ than the defaults. */
     best_worse_than_default: number;
+    /** The same, by more than 0.02 MOS. */
+    best_worse_than_default_over_0_02: number;
     best_worse_than_default_over_0_1: number;
   };
   stoi: { mean_default: number; mean_final: number; mean_best: number };
@@ -121,6 +128,9 @@ function rankAgreement(records: StationRecord[]): RankAgreement[] {
   return byFamily;
 }
 
+/** A PESQ fall this small is reported beside the strict count as a tie (share_changed_within_tie). */
+export const TIE_MOS = 0.01;
+
 export function summarize(records: StationRecord[]): EvalSummary {
   const reached = records.flatMap((r) => r.reached_at);
   const got = reached.filter((x): x is number => x !== null);
@@ -151,10 +161,14 @@ export function summarize(records: StationRecord[]): EvalSummary {
       share_changed_not_worse: changed.length
         ? changed.filter((r) => d(r) >= 0).length / changed.length
         : Number.NaN,
+      share_changed_within_tie: changed.length
+        ? changed.filter((r) => d(r) >= -TIE_MOS).length / changed.length
+        : Number.NaN,
       mean_gain_below_3_5: low.length ? mean(low.map(d)) : null,
       below_3_5: low.length,
       drops_over_0_1: judged.filter((r) => d(r) < -0.1).length,
       best_worse_than_default: withBest.filter((r) => r.pesq_best! < r.pesq_default!).length,
+      best_worse_than_default_over_0_02: withBest.filter((r) => r.pesq_best! < r.pesq_default! - 0.02).length,
       best_worse_than_default_over_0_1: withBest.filter((r) => r.pesq_best! < r.pesq_default! - 0.1).length,
     },
     stoi: {
@@ -185,8 +199,8 @@ export function renderSummary(s: EvalSummary): string {
     `  standing/best:       median ${pct(s.standing_over_best.median)}, p10 ${pct(s.standing_over_best.p10)}, worst ${pct(s.standing_over_best.worst)} (the set the loop stood by at the call's end; it scores otherwise than the last second's on ${s.standing_not_final} station${s.standing_not_final === 1 ? '' : 's'})`,
     `iters to within 5%:    median ${f(it.median, 1)}, mean ${f(it.mean)}, by iteration 5 in ${pct(it.share_by_5)} of ${it.n} calls (never: ${it.never})`,
     `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
-    `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed}; gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,
-    `  offline best by score worse than defaults by PESQ: ${s.pesq.best_worse_than_default} (by > 0.1 MOS: ${s.pesq.best_worse_than_default_over_0_1})`,
+    `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed} (${pct(s.pesq.share_changed_within_tie)} within ${TIE_MOS} MOS); gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,
+    `  offline best by score worse than defaults by PESQ: ${s.pesq.best_worse_than_default} (by > 0.02 MOS: ${s.pesq.best_worse_than_default_over_0_02}, by > 0.1 MOS: ${s.pesq.best_worse_than_default_over_0_1})`,
     `STOI:                  defaults ${f(s.stoi.mean_default, 3)} -> final ${f(s.stoi.mean_final, 3)} (best ${f(s.stoi.mean_best, 3)})`,
     `stations made worse:   by PESQ ${pct(s.share_worse_by_pesq)}, by score ${pct(s.share_worse_by_score)}`,
     `changes ${s.changes}, rejected ${s.rejected}, rollbacks ${s.rollbacks}`,

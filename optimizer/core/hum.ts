@@ -129,6 +129,11 @@ export function hum(c: Situation): Finding | null {
   return null;
 }
 
+/** The change switches the hum canceller on. */
+export function cancellerOn(c: ParamChange | undefined): boolean {
+  return c?.name === 'hum_canceller_enabled' && c.old < 0.5 && c.new >= 0.5;
+}
+
 /**
  * An exploratory switch-on of the hum canceller that the judge finds of no clear effect stays on where
  * the second before it read hum (at the output, or in the station detector's reading of the input). The
@@ -143,9 +148,7 @@ export function cancellerKeptNeutral(
   changes: readonly ParamChange[],
   before: Readonly<Record<string, number>>,
 ): boolean {
-  if (changes.length !== 1) return false;
-  const [c] = changes;
-  if (c?.name !== 'hum_canceller_enabled' || !(c.old < 0.5 && c.new >= 0.5)) return false;
+  if (changes.length !== 1 || !cancellerOn(changes[0])) return false;
   if (before['input_hum_ratio'] === 0) return false;
   return (before['hum_ratio'] ?? 0) > INPUT_HUM_ACT || (before['input_hum_ratio'] ?? 0) > INPUT_HUM_ACT;
 }

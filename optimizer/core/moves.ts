@@ -4,7 +4,7 @@
 import type { ParameterSpec } from '../../catalog/index.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { effectiveBounds, safeValue } from './bounds.ts';
-import { followsNoHum, INPUT_HUM_ACT } from './hum.ts';
+import { cancellerOn, followsNoHum, INPUT_HUM_ACT } from './hum.ts';
 import { TABU_ITERATIONS } from './judge.ts';
 import type { LearnedRegion } from './prior.ts';
 import { createRng } from './random.ts';
@@ -209,8 +209,7 @@ export function choose(
  * got the canceller at second 6 (+8.7 points then), gen-9-13 station 3 never.
  */
 function freeRider(change: ParamChange, snapshot: StationSnapshot): boolean {
-  if (change.name !== 'hum_canceller_enabled' || !(change.old < 0.5 && change.new >= 0.5)) return false;
-  return (snapshot.metrics.input_hum_ratio ?? 0) > INPUT_HUM_ACT;
+  return cancellerOn(change) && (snapshot.metrics.input_hum_ratio ?? 0) > INPUT_HUM_ACT;
 }
 
 /**

@@ -5,6 +5,7 @@
 // parameters: a baseline that read 100 dB before a good move reads 10 dB after it (gen-5-2, station 3)
 // and the move looks like a 10-point regression. Pure.
 import { fmt } from './curves.ts';
+import { cancellerOn } from './hum.ts';
 import type { ParamChange } from './state.ts';
 import { WATCH } from './watch.ts';
 
@@ -240,7 +241,7 @@ function cancellerUnlike(
   if (a === undefined || b === undefined || !(b < a)) return null;
   // Hum that rose with the canceller on is the canceller's to answer for.
   if ((now['hum_ratio'] ?? 0) > (before['hum_ratio'] ?? 0)) return null;
-  const on = changes.some((c) => c.name === 'hum_canceller_enabled' && c.old < 0.5 && c.new >= 0.5);
+  const on = changes.some(cancellerOn);
   const rest = changes.filter((c) => c.name !== 'hum_canceller_enabled');
   if (!on || rest.some((c) => GAIN_RIDERS[c.name] === undefined && WATCH[c.name]?.includes('audio.snr_db')))
     return null;

@@ -97,8 +97,6 @@ class State implements StationState {
   private humMissed = 0;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
   private anchorTs: number | undefined;
-  /** Slots pulled from the jitter buffer since the call started. */
-  private slotsPulled = 0;
 
   constructor(
     readonly chain: DspChain,
@@ -160,7 +158,6 @@ class State implements StationState {
     this.humHz = 0;
     this.humMissed = 0;
     this.anchorTs = undefined;
-    this.slotsPulled = 0;
   }
 
   /** Clean reference aligned with the chain's output: the input's clean delayed by the chain latency. */
@@ -239,24 +236,23 @@ class State implements StationState {
     const skipped = new Float32Array(fs);
     let fillSum = 0;
     let done = 0;
-    // Buffer slot of output frame `done`: frames before the buffer's first packet were never received.
+    // Buffer slot of output frame `done` (the jitter buffer's numbering: slot 0 is its first packet).
     const slotOf = (): number => {
-      if (firstTimestamp === undefined || this.anchorTs === undefined) return this.slotsPulled;
+      if (firstTimestamp === undefined || this.anchorTs === undefined) return jb.nextSlotIndex;
       return Math.round(((firstTimestamp + done * fs - this.anchorTs) | 0) / fs);
     };
     const playOne = (): void => {
       const frame = audio.subarray(done * fs, (done + 1) * fs);
       const slot = slotOf();
-      if (jb.started() && slot >= this.slotsPulled) {
+      // The buffer's own next slot, not a count of slots pulled: playout starts before slot 0 when the
+      // first packets arrive reordered but in time, and a count would then put every later frame that
+      // many frames late (40 ms behind the sender's grid with a 300 ms buffer on 128 ms of jitter).
+      if (jb.started() && slot >= jb.nextSlotIndex) {
         // A gap in the grid (never expected with contiguous segments) is played through and dropped.
-        while (this.slotsPulled < slot) {
-          jb.pullSlot(skipped);
-          this.slotsPulled++;
-        }
+        while (jb.nextSlotIndex < slot) jb.pullSlot(skipped);
         // One output frame per slot, on the sender's grid: a slot dropped to shrink the buffer still
         // yields its audio as heard (a quiet packet, or concealment), so the output stays aligned.
         const r = jb.pullSlot(frame);
-        this.slotsPulled++;
         received.push(r.fromPacket);
         fillSum += r.fill;
       } else received.push(false);
@@ -267,12 +263,9 @@ class State implements StationState {
       .map((p, i) => ({ p, i }))
       .sort((a, b) => a.p.arrivalMs - b.p.arrivalMs || a.i - b.i);
     for (const { p } of order) {
-      // Frames before the buffer's first slot are due at once; the rest at their playout time.
-      while (
-        done < frames &&
-        jb.started() &&
-        (slotOf() < this.slotsPulled || (jb.nextPlayoutMs() as number) < p.arrivalMs)
-      ) {
+      // Each frame plays at its slot's playout time (frames before the buffer's first slot too, so a
+      // reordered first packet still in time is waited for).
+      while (done < frames && jb.started() && (jb.slotPlayoutMs(slotOf()) as number) < p.arrivalMs) {
         playOne();
       }
       if (!jb.started()) this.anchorTs = p.timestamp;

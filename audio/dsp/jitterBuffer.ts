@@ -184,6 +184,19 @@ export class JitterBuffer {
     return this.started() ? this.playoutMs(this.nextSlot) : undefined;
   }
 
+  /**
+   * The slot the next pullSlot plays. Slot 0 is the first packet to arrive; playout starts earlier
+   * (a negative slot) when packets from before it arrive while still in time (the first were reordered).
+   */
+  get nextSlotIndex(): number {
+    return this.nextSlot;
+  }
+
+  /** Playout time (ms) of `slot` with the delay in effect, or undefined before the first packet. */
+  slotPlayoutMs(slot: number): number | undefined {
+    return this.started() ? this.playoutMs(slot) : undefined;
+  }
+
   push(packet: RtpPacket): PushResult {
     if (packet.payload.length !== this.frameSamples) {
       throw new RangeError(

@@ -34,10 +34,21 @@ test('controller: an echo running past the tail lengthens it; one beyond the tai
   assert.equal(t.new, 90);
   assert.match(t.reason, /50 ms behind it: past the 64 ms echo canceller tail, lengthening it$/);
   assert.doesNotMatch(past.analysis, /queued for the next call/);
-  // The strongest tap past the tail: the canceller moves its window there itself.
+  // The strongest tap past the tail by less than one step (32 ms): the tail grows over it, sooner than
+  // the window would move (the demo's station 1: an 80 ms echo read at 89 ms behind a 64 ms tail).
+  const near = first(1, { residual_echo_db: -5, echo_delay_ms: 89 });
+  const n = proposal(near, 'echo_canceller_tail_ms');
+  assert.ok(n, near.analysis);
+  assert.equal(n.new, 96);
+  assert.match(n.reason, /its peak past the 64 ms echo canceller tail by less than a step, lengthening it/);
+  // Past it by more than a step: the canceller moves its window there itself.
   const beyond = first(1, { residual_echo_db: -6, echo_delay_ms: 150 });
   assert.equal(proposal(beyond, 'echo_canceller_tail_ms'), undefined);
   assert.match(beyond.analysis, /the canceller places its window on it/);
+  assert.equal(
+    proposal(first(1, { residual_echo_db: -6, echo_delay_ms: 97 }), 'echo_canceller_tail_ms'),
+    undefined,
+  );
   // 60 ms as read holds the canceller's 8 ms block: its peak (52 ms) is one the window reaches from zero,
   // so the path past the tail is the rule's.
   assert.ok(proposal(first(1, { residual_echo_db: -6, echo_delay_ms: 60 }), 'echo_canceller_tail_ms'));

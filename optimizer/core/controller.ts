@@ -391,7 +391,7 @@ interface Choice {
 function chooseMoves(x: Step, findings: readonly Finding[]): Choice {
   const { specs, params, snapshot, notes, specList, input } = x;
   const safety = findings.filter((f) => f.priority >= SAFETY_PRIORITY);
-  let chosen = choose(safety, x.st, specs, params, snapshot, notes);
+  let chosen = choose(safety, x.st, specs, params, snapshot, notes, findings);
   if (chosen.length === 0 && input.prior) {
     const fromPrior = priorMoves(input.prior, x.st, specList, params, snapshot);
     if (fromPrior.length > 0) return { chosen: fromPrior, rule: 'prior', exploratory: false };

@@ -155,7 +155,8 @@ export function isTabu(st: ControllerState, name: string, direction: number, byR
  * one does (it had waited until no hot move was left: a declipper the input needed from the first
  * segment was queued at the eighth, or never). Never twice for the same parameter in one call.
  * Moves from findings other than the first chosen move's ride along (Chosen.rider): a regression of
- * the step bars them more lightly (judge.ts).
+ * the step bars them more lightly (judge.ts). A free rider (freeRider) may come from `others`, findings
+ * not chosen from (the rest of the snapshot's, beside a safety step's).
  */
 export function choose(
   findings: readonly Finding[],
@@ -164,9 +165,34 @@ export function choose(
   params: Readonly<Record<string, number>>,
   snapshot: StationSnapshot,
   notes: string[],
+  others: readonly Finding[] = [],
 ): Chosen[] {
-  const candidates: (Chosen & { finding: Finding })[] = [];
   const fs = damped(findings, st, params);
+  const candidates = candidatesOf(fs, st, specs, params, snapshot, notes);
+  const picked = [
+    ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
+    ...candidates.filter((c) => !c.hot),
+  ];
+  const extra = candidatesOf(damped(others, st, params), st, specs, params, snapshot, []);
+  const free = [...candidates, ...extra].find(
+    (c) => !picked.some((p) => p.change.name === c.change.name) && freeRider(c.change, snapshot),
+  );
+  if (free && picked.length > 0) picked.push(free);
+  const lead = picked[0]?.finding;
+  const chosen: Chosen[] = picked.map(({ finding, ...c }) => (finding === lead ? c : { ...c, rider: true }));
+  return [...chosen, ...companions(fs, chosen, st, specs, params, snapshot)];
+}
+
+/** The findings' moves (those that follow another aside) made safe, one per parameter, in order. */
+function candidatesOf(
+  fs: readonly Finding[],
+  st: ControllerState,
+  specs: ReadonlyMap<string, ParameterSpec>,
+  params: Readonly<Record<string, number>>,
+  snapshot: StationSnapshot,
+  notes: string[],
+): (Chosen & { finding: Finding })[] {
+  const candidates: (Chosen & { finding: Finding })[] = [];
   for (const f of fs) {
     for (const m of f.moves) {
       if (m.follows !== undefined) continue;
@@ -187,15 +213,7 @@ export function choose(
       candidates.push({ change: { name: m.name, old, new: nv }, reason, hot: spec.hot, finding: f });
     }
   }
-  const picked = [
-    ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
-    ...candidates.filter((c) => !c.hot),
-  ];
-  const free = candidates.find((c) => !picked.includes(c) && freeRider(c.change, snapshot));
-  if (free && picked.length > 0) picked.push(free);
-  const lead = picked[0]?.finding;
-  const chosen: Chosen[] = picked.map(({ finding, ...c }) => (finding === lead ? c : { ...c, rider: true }));
-  return [...chosen, ...companions(fs, chosen, st, specs, params, snapshot)];
+  return candidates;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { StationScore, StationSnapshot } from '../../contracts/generated.ts
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
 import { HUM_ACT, hum, humCanceller, humCancellerStarting, NOISY_INPUT_PRIORITY } from './hum.ts';
-import { inputClean } from './inputNoise.ts';
+import { echoInTap, inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
@@ -255,12 +255,14 @@ function rnnoiseSofter(c: Situation, seen: string): Move[] {
  * The output's SNR can meet the target, the spectral suppressor's work, while the input holds noise that
  * RNNoise would take out more cleanly (+0.2-0.5 PESQ over the defaults on noisy generated profiles).
  * Read from the input's noise margin, so a clean input (where RNNoise stays dry anyway) never asks;
- * not over hum, which is the hum rule's, and over which RNNoise cost PESQ 0.2-0.3.
+ * not over hum, which is the hum rule's, and over which RNNoise cost PESQ 0.2-0.3; nor while the far end's
+ * echo may be what the margin reads (inputNoise.ts echoInTap).
  */
 function noisyInput(c: Situation): Finding | null {
   const margin = c.context.snapshot.metrics.input_noise_margin_db;
   if (margin === null || margin === undefined || !(margin < INPUT_NOISY_MARGIN_DB)) return null;
   if (c.audio.hum_ratio > HUM_ACT || !c.has('rnnoise_enabled') || rnnoiseOn(c)) return null;
+  if (echoInTap(c.context.snapshot, c.has('echo_canceller_tail_ms'))) return null;
   const seen = `the input's noise floor sits ${fmt(margin)} dB under its speech peaks`;
   return {
     rule: 'noise',

@@ -71,8 +71,9 @@ export function tooLittleSpeech(
  * Only a reading that flatters one side is distrusted: a fall onto the lower clamp after the change is
  * believed, the change may have let the noise in. And the level component when the talker's own level
  * at the input moved INPUT_LEVEL_SWING_DB or more (either way: a louder talker flatters the change as a
- * quieter one blames it). And the speech-presence guard when the output's speech activity fell while
- * the chain passed the speech its input held (talkerPaused): the talker paused. Given the change
+ * quieter one blames it), with the hum and the noise unless the change acts on them. And the
+ * speech-presence guard when the output's speech activity fell while the chain passed the speech its
+ * input held (talkerPaused): the talker paused. Given the change
  * (`changes`): hum and noise when the hum reading jumped before the station's detector had settled
  * (humUnlike), the network when the packet loss moved the way the change cannot move it (lossUnlike), and
  * noise when the blind SNR fell after the hum canceller came on (cancellerUnlike). Null when the two
@@ -86,7 +87,7 @@ export function unlike(
   const changed = changes.map((c) => c.name);
   const parts = [
     snrUnlike(before, now),
-    levelUnlike(before, now),
+    levelUnlike(before, now, changed),
     presenceUnlike(before, now),
     humUnlike(before, now, changed),
     lossUnlike(before, now, changes),
@@ -155,16 +156,30 @@ function snrUnlike(
   };
 }
 
+/**
+ * The hum share and the blind SNR are shares of the talker's energy: a steady hum or floor under a talker
+ * who moved INPUT_LEVEL_SWING_DB moves them by as much. So they are left out with the level unless the
+ * change acts on them itself (watch.ts: the hum canceller and the high-pass on the hum, the suppressors,
+ * the gate and the AGC's max gain on the SNR). Eval seed 5, gen-5-1 station 10: the input gain 6 -> 12 dB
+ * with a longer echo tail was rolled back on "hum_ratio rose 0.042->0.20, snr_db dropped 8.1->-1.8" while
+ * the talker fell 8.5 dB (-42.8 -> -51.3 dBov) between the two seconds; the gain was not tried again and
+ * the call ended 20 LU under the level target.
+ */
 function levelUnlike(
   before: Readonly<Record<string, number>>,
   now: Readonly<Record<string, number>>,
+  changed: readonly string[],
 ): Apart | null {
   const a = before['input_speech_level_dbov'];
   const b = now['input_speech_level_dbov'];
   if (a === undefined || b === undefined || !(Math.abs(b - a) >= INPUT_LEVEL_SWING_DB)) return null;
+  const acts = (metric: string) => changed.some((n) => WATCH[n]?.includes(metric));
+  const also = [...(acts('audio.hum_ratio') ? [] : ['hum']), ...(acts('audio.snr_db') ? [] : ['noise'])];
+  const with_ = also.length > 0 ? ` (${also.join(' and ')} with it, shares of its energy)` : '';
   return {
     component: 'level',
-    why: `level left out: the talker's own level at the input moved ${fmt(a, 1)} -> ${fmt(b, 1)} dBov between the two seconds`,
+    also,
+    why: `level left out: the talker's own level at the input moved ${fmt(a, 1)} -> ${fmt(b, 1)} dBov between the two seconds${with_}`,
   };
 }
 

@@ -15,6 +15,9 @@ export const WATCH: Readonly<Record<string, readonly string[]>> = {
   // A longer buffer delays the near end against the far end: an echo can move past the canceller's tail.
   jitter_buffer_ms: ['network.packet_loss_ratio', 'network.latency_ms', 'network.mos', 'residual_echo_db'],
   vad_threshold: ['audio.speech_activity', 'stt_confidence'],
-  echo_canceller_tail_ms: ['residual_echo_db', 'network.mos'],
+  // Not the E-model's MOS: it rates loss, jitter, delay and the codec (audio/metrics/network.ts, a fixed
+  // TELR), none of which the tail moves. Watched on it, a lossier second rolled a tail step back (eval
+  // seed 5, gen-5-1 station 10: mos 0.62 -> 0.45 of its component, the step's only attributable drop).
+  echo_canceller_tail_ms: ['residual_echo_db'],
   declip_enabled: ['input_clipping_ratio', 'audio.crest_factor_db', 'audio.peak_dbfs'],
 };

@@ -3,8 +3,10 @@
 // place); one whose strongest tap lies past the tail is the canceller's own to reach (its bulk delay).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scoreSnapshot } from '../../../optimizer/core/index.ts';
-import { first, proposal, snap } from './snapshots.ts';
+import { defaultsForStation } from '../../../catalog/index.ts';
+import { initialState, scoreSnapshot } from '../../../optimizer/core/index.ts';
+import { judgeChange } from '../../../optimizer/core/judge.ts';
+import { first, pendingOn, proposal, snap } from './snapshots.ts';
 
 test('scorecard: the residual echo scores 1 at 30 dB down, 0 at 3 dB down; absent without a far end', () => {
   const echo = (db: number | null) =>
@@ -61,4 +63,35 @@ test('controller: an echo running past the tail lengthens it; one beyond the tai
   );
   // No reading (no far end): nothing to go on.
   assert.equal(proposal(first(1, {}), 'echo_canceller_tail_ms'), undefined);
+});
+
+test("judge: a tail step is not blamed for the E-model's MOS, which it cannot move (gen-5-1 station 10)", () => {
+  // A lossier second lowers the MOS under a step of the tail, the echo unchanged: the drop is the line's.
+  // The jitter buffer, which does move loss and delay, is still judged on it.
+  const before = defaultsForStation(10);
+  const base = snap(10, { residual_echo_db: -20, echo_delay_ms: 70 });
+  const now = snap(10, {
+    index: 1,
+    residual_echo_db: -20,
+    echo_delay_ms: 70,
+    network: { mos: 1.6, r_factor: 30 },
+  });
+  const judge = (name: string, to: number) => {
+    const after = { ...before, [name]: to };
+    const p = pendingOn(base, before, after, [{ name, old: before[name]!, new: to }]);
+    return judgeChange(
+      { ...initialState(base), iteration: 2, pending: p },
+      p,
+      scoreSnapshot(now, after),
+      now,
+      after,
+      0,
+    );
+  };
+  const tail = judge('echo_canceller_tail_ms', 96);
+  assert.ok(tail.verdict.after <= tail.verdict.before - 3, tail.verdict.detail);
+  assert.equal(tail.rollback, null, tail.verdict.detail);
+  assert.match(tail.verdict.detail, /on components this change does not touch/);
+  const buffer = judge('jitter_buffer_ms', 100);
+  assert.match(buffer.verdict.detail, /looks worse, confirming on the next snapshot/);
 });

@@ -93,13 +93,33 @@ test("typical: the level is not compared across a 6 dB swing of the talker's own
   const at = (input_speech_level_dbov?: number): Record<string, number> =>
     input_speech_level_dbov === undefined ? { snr_db: 20 } : { snr_db: 20, input_speech_level_dbov };
   assert.equal(unlike(at(-27.8), at(-32.2)), null, '4.4 dB: the speech varies that much');
+  // The hum share and the blind SNR are shares of the talker's energy: left out with it (gen-5-1 station 10).
   const apart = unlike(at(-27.8), at(-39.9));
-  assert.deepEqual([...apart!.components], ['level']);
+  assert.deepEqual([...apart!.components], ['level', 'hum', 'noise']);
   assert.match(apart!.why, /the talker's own level at the input moved -27\.8 -> -39\.9 dBov/);
+  assert.match(apart!.why, /hum and noise with it/);
   assert.deepEqual(
     [...unlike(at(-39.9), at(-27.8))!.components],
-    ['level'],
+    ['level', 'hum', 'noise'],
     'a louder talker flatters the change',
+  );
+  // Unless the change acts on them itself.
+  const step = (name: string) => [{ name, old: 0, new: 1 }];
+  assert.deepEqual(
+    [...unlike(at(-27.8), at(-39.9), step('input_gain_db'))!.components],
+    ['level', 'hum', 'noise'],
+  );
+  assert.deepEqual(
+    [...unlike(at(-27.8), at(-39.9), step('hum_canceller_enabled'))!.components],
+    ['level', 'noise'],
+  );
+  assert.deepEqual([...unlike(at(-27.8), at(-39.9), step('rnnoise_enabled'))!.components], ['level', 'hum']);
+  assert.deepEqual(
+    [
+      ...unlike(at(-27.8), at(-39.9), [...step('highpass_cutoff_hz'), ...step('noise_suppression_db')])!
+        .components,
+    ],
+    ['level'],
   );
   assert.equal(unlike(at(), at(-39.9)), null, 'no reading before (no speech, or an older agent)');
   // With the SNR on a clamp as well, both are left out.
@@ -107,7 +127,7 @@ test("typical: the level is not compared across a 6 dB swing of the talker's own
     { snr_db: 100, input_speech_level_dbov: -20 },
     { snr_db: 12, input_speech_level_dbov: -30 },
   );
-  assert.deepEqual([...both!.components].sort(), ['level', 'noise']);
+  assert.deepEqual([...both!.components].sort(), ['hum', 'level', 'noise']);
   // The digest carries the input's level when the snapshot has one.
   assert.equal(digest(snap(4, { input_speech_level_dbov: -31 }))['input_speech_level_dbov'], -31);
   assert.equal(digest(snap(4, {}))['input_speech_level_dbov'], undefined);

@@ -100,6 +100,11 @@ export function unlike(
   };
 }
 
+/** Whether one of the changed parameters is watched on `metric` (watch.ts): the change acts on it. */
+function actsOn(changed: readonly string[], metric: string): boolean {
+  return changed.some((n) => WATCH[n]?.includes(metric));
+}
+
 interface Apart {
   readonly component: string;
   /** Further components the same reading moved. */
@@ -129,11 +134,7 @@ function humUnlike(
   const a = before['hum_ratio'];
   const b = now['hum_ratio'];
   if (a === undefined || b === undefined || before['input_hum_ratio'] !== undefined) return null;
-  if (
-    !(b - a >= HUM_JUMP && b >= HUM_JUMP_TIMES * a) ||
-    changed.some((n) => WATCH[n]?.includes('audio.hum_ratio'))
-  )
-    return null;
+  if (!(b - a >= HUM_JUMP && b >= HUM_JUMP_TIMES * a) || actsOn(changed, 'audio.hum_ratio')) return null;
   return {
     component: 'hum',
     also: ['noise'],
@@ -173,8 +174,10 @@ function levelUnlike(
   const a = before['input_speech_level_dbov'];
   const b = now['input_speech_level_dbov'];
   if (a === undefined || b === undefined || !(Math.abs(b - a) >= INPUT_LEVEL_SWING_DB)) return null;
-  const acts = (metric: string) => changed.some((n) => WATCH[n]?.includes(metric));
-  const also = [...(acts('audio.hum_ratio') ? [] : ['hum']), ...(acts('audio.snr_db') ? [] : ['noise'])];
+  const also = [
+    ...(actsOn(changed, 'audio.hum_ratio') ? [] : ['hum']),
+    ...(actsOn(changed, 'audio.snr_db') ? [] : ['noise']),
+  ];
   const with_ = also.length > 0 ? ` (${also.join(' and ')} with it, shares of its energy)` : '';
   return {
     component: 'level',

@@ -16,6 +16,7 @@
 import {
   clippedRatio,
   createChain,
+  DcBlocker,
   type DspChain,
   HUM_RELEASE_ANALYSES,
   HumDetector,
@@ -93,6 +94,10 @@ class State implements StationState {
    * only, and input_hum_ratio null (as in a call's first 2.5 s, before the detector could say none).
    */
   private readonly hum: HumDetector;
+  // The input stage's DC blocker on a copy of the tap, for input_speech_level_dbov: the gate's level has
+  // the offset out, and one the tap holds (no echo canceller before it) read as the talker (gen-9-9
+  // station 3: a -0.078 offset read -22 dBov under a -44 dBov talker; the gate's margin read 48 dB).
+  private readonly levelDc: DcBlocker;
   private humHz = 0;
   private humMissed = 0;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
@@ -112,6 +117,7 @@ class State implements StationState {
     );
     this.echo = new ResidualEcho(chain.sampleRate);
     this.hum = new HumDetector(chain.sampleRate);
+    this.levelDc = new DcBlocker(chain.sampleRate);
   }
 
   get stationId(): number {
@@ -155,6 +161,7 @@ class State implements StationState {
     this.inputNoise.reset();
     this.echo.reset();
     this.hum.reset();
+    this.levelDc.reset();
     this.humHz = 0;
     this.humMissed = 0;
     this.anchorTs = undefined;
@@ -184,6 +191,13 @@ class State implements StationState {
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));
     return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
+  }
+
+  /** The near end's P.56 speech level with the input stage's DC blocker applied (null: no speech). */
+  inputSpeechLevel(near: Float32Array): number | null {
+    const x = near.slice();
+    this.levelDc.process(x);
+    return speechLevelOrNull(x, this.chain.sampleRate);
   }
 
   /** Whether the hum detector has read a full history of the input: its 0 then says no family. */
@@ -444,7 +458,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     residual_echo_db: echo?.residualDb ?? null,
     // As the echo canceller sees it: the output trails the canceller by the blocks after it.
     echo_delay_ms: echo?.delayMs == null ? null : Math.max(0, echo.delayMs - (1000 * (lat - tapLat)) / sr),
-    input_speech_level_dbov: speechLevelOrNull(tapAligned, sr), // the gate's, less the input gain
+    input_speech_level_dbov: state.inputSpeechLevel(tapAligned), // the gate's, less the input gain
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
     input_hum_ratio: state.humSettled ? familyShare(tapAligned, sr, humHz) : null,

@@ -16,7 +16,6 @@
 import {
   clippedRatio,
   createChain,
-  DcBlocker,
   type DspChain,
   HUM_RELEASE_ANALYSES,
   HumDetector,
@@ -94,10 +93,6 @@ class State implements StationState {
    * only, and input_hum_ratio null (as in a call's first 2.5 s, before the detector could say none).
    */
   private readonly hum: HumDetector;
-  // The input stage's DC blocker on a copy of the tap, for input_speech_level_dbov: the gate's level has
-  // the offset out, and one the tap holds (no echo canceller before it) read as the talker (gen-9-9
-  // station 3: a -0.078 offset read -22 dBov under a -44 dBov talker; the gate's margin read 48 dB).
-  private readonly levelDc: DcBlocker;
   private humHz = 0;
   private humMissed = 0;
   /** RTP timestamp of the jitter buffer's slot 0 (its first packet). */
@@ -117,7 +112,6 @@ class State implements StationState {
     );
     this.echo = new ResidualEcho(chain.sampleRate);
     this.hum = new HumDetector(chain.sampleRate);
-    this.levelDc = new DcBlocker(chain.sampleRate);
   }
 
   get stationId(): number {
@@ -161,7 +155,6 @@ class State implements StationState {
     this.inputNoise.reset();
     this.echo.reset();
     this.hum.reset();
-    this.levelDc.reset();
     this.humHz = 0;
     this.humMissed = 0;
     this.anchorTs = undefined;
@@ -191,13 +184,6 @@ class State implements StationState {
     for (let i = 0; i + hop <= near.length; i += hop, frames++)
       this.inputNoise.push(near.subarray(i, i + hop));
     return frames > 0 || this.inputNoise.value() > 0 ? this.inputNoise.value() : null;
-  }
-
-  /** The near end's P.56 speech level with the input stage's DC blocker applied (null: no speech). */
-  inputSpeechLevel(near: Float32Array): number | null {
-    const x = near.slice();
-    this.levelDc.process(x);
-    return speechLevelOrNull(x, this.chain.sampleRate);
   }
 
   /** Whether the hum detector has read a full history of the input: its 0 then says no family. */
@@ -402,6 +388,11 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
   let output: Float32Array;
   // The near end after the echo canceller, lined up with the output: what the speech loss is judged from.
   let tapAligned: Float32Array;
+  // What the gate and the AGC see, less the input gain: the input speech level is read from it. The
+  // tap itself is the raw input where there is no echo canceller, and an offset or a hum the chain
+  // takes out before the gate read there as the talker (gen-9-9 station 3: a -0.078 offset read -22
+  // dBov under a -44 dBov talker, the gate's margin 48 dB while the gate chopped its quiet syllables).
+  let gateIn: Float32Array;
   const tapLat = state.chain.tapLatencySamples;
   if (opts.flush && lat > 0) {
     const near = new Float32Array(n + lat);
@@ -412,12 +403,14 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
       far.set(input.farEnd);
     }
     const tap = new Float32Array(n + lat);
-    output = state.chain.process(near, far, near, tap).subarray(lat);
+    gateIn = new Float32Array(n + lat);
+    output = state.chain.process(near, far, near, tap, gateIn).subarray(lat);
     tapAligned = tap.subarray(tapLat, tapLat + n);
   } else {
     // The segment's output is kept by the caller: its own buffer, not the chain's reused one.
     const tap = new Float32Array(n);
-    output = state.chain.process(chainIn, input.farEnd, new Float32Array(n), tap);
+    gateIn = new Float32Array(n);
+    output = state.chain.process(chainIn, input.farEnd, new Float32Array(n), tap, gateIn);
     tapAligned = state.delayedTap(tap).subarray(0, n);
   }
 
@@ -458,7 +451,7 @@ function run(state: State, input: StationInput, opts: RunOptions): SegmentResult
     residual_echo_db: echo?.residualDb ?? null,
     // As the echo canceller sees it: the output trails the canceller by the blocks after it.
     echo_delay_ms: echo?.delayMs == null ? null : Math.max(0, echo.delayMs - (1000 * (lat - tapLat)) / sr),
-    input_speech_level_dbov: state.inputSpeechLevel(tapAligned), // the gate's, less the input gain
+    input_speech_level_dbov: speechLevelOrNull(gateIn, sr), // the gate's, less the input gain
     sample_rate_hz: sr,
     input_clipping_ratio: clippedRatio(chainIn, sr), // as it arrives, before the declipper
     input_hum_ratio: state.humSettled ? familyShare(tapAligned, sr, humHz) : null,

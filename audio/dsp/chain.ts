@@ -96,12 +96,21 @@ export interface DspChain {
    * the next call (copy it to keep it). No allocation per call once that buffer is as long as the frames.
    * `farEnd`, when given, is the echo reference aligned with `frame` (same length).
    */
-  process(frame: Float32Array, farEnd?: Float32Array, out?: Float32Array, tap?: Float32Array): Float32Array;
+  process(
+    frame: Float32Array,
+    farEnd?: Float32Array,
+    out?: Float32Array,
+    tap?: Float32Array,
+    gateIn?: Float32Array,
+  ): Float32Array;
   /**
    * Delay, in samples, of the signal `process` writes to its `tap` (same length as `frame`): the near
    * end right after the echo canceller, or the input itself where the chain has none (0). What the
    * chain does to the speech is judged from there (stations/pipeline.ts, speech loss): before the
-   * echo canceller the near end holds echo, which the canceller rightly removes.
+   * echo canceller the near end holds echo, which the canceller rightly removes. `gateIn`, when given
+   * (same length as `frame`), gets the input stage's signal after its DC blocker, before the input gain:
+   * the near end as the gate and the AGC see it, less the gain (the high-pass, the hum canceller and
+   * the echo canceller before it), for the station's input speech level.
    */
   readonly tapLatencySamples: number;
   /**
@@ -160,6 +169,8 @@ interface StageContext {
   readonly hasHighpass: boolean;
   /** A jitter buffer plays the line out in front of the chain (stations 2 and 10). */
   readonly behindJitterBuffer: boolean;
+  /** Sees the input stage's signal once its offset is out, before the gain (DspChain.process `gateIn`). */
+  readonly gateIn: (buf: Float32Array) => void;
 }
 
 function buildStage(name: AudioBlockName, sr: number, params: Params, ctx: StageContext): Stage {
@@ -201,6 +212,7 @@ function buildStage(name: AudioBlockName, sr: number, params: Params, ctx: Stage
         latency: dc.latency + b.latency,
         process: (buf) => {
           dc.process(buf);
+          ctx.gateIn(buf);
           b.process(buf);
         },
         reset: () => {
@@ -317,8 +329,11 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
   let tapLatencySamples = 0;
   // process()'s output when the caller gives none: grown to the longest frame seen, then reused.
   let scratch = new Float32Array(0);
+  // process()'s `gateIn` for the call in progress (the input stage writes to it).
+  let gateTarget: Float32Array | undefined;
   const build = (): void => {
     const ctx = {
+      gateIn: (buf: Float32Array) => gateTarget?.set(buf),
       hasHighpass: names.includes('highpass'),
       behindJitterBuffer: station.dsp_blocks.includes('jitter_buffer'),
     };
@@ -341,7 +356,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       return tapLatencySamples;
     },
 
-    process(frame, farEnd, out, tap) {
+    process(frame, farEnd, out, tap, gateIn) {
       if (farEnd !== undefined && farEnd.length !== frame.length) {
         throw new RangeError(`far-end frame has ${farEnd.length} samples, near-end frame ${frame.length}`);
       }
@@ -350,6 +365,9 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
       }
       if (tap !== undefined && tap.length !== frame.length)
         throw new RangeError(`tap frame has ${tap.length} samples, input frame ${frame.length}`);
+      if (gateIn !== undefined && gateIn.length !== frame.length)
+        throw new RangeError(`gateIn frame has ${gateIn.length} samples, input frame ${frame.length}`);
+      gateTarget = gateIn;
       if (tap !== undefined && echo === undefined) tap.set(frame);
       let buf = out;
       if (buf === undefined) {

@@ -6,10 +6,15 @@ import { simulateCall } from '../../../stations/sim/index.ts';
 import { setOf } from './helpers.ts';
 
 /** input_speech_level_dbov per segment of one call through `stationId` at its defaults. */
-function inputLevels(stationId: number, station: Record<string, unknown>, rate: number): number[] {
-  const set = setOf({ [String(stationId)]: station }, { [String(stationId)]: rate });
-  const call = simulateCall({ impairments: set, callIndex: 0, seed: 5, segments: 5 });
-  const params = defaultsForStation(stationId);
+function inputLevels(
+  stationId: number,
+  station: Record<string, unknown>,
+  rate: number,
+  set: Record<string, number> = {},
+): number[] {
+  const profile = setOf({ [String(stationId)]: station }, { [String(stationId)]: rate });
+  const call = simulateCall({ impairments: profile, callIndex: 0, seed: 5, segments: 6 });
+  const params = { ...defaultsForStation(stationId), ...set };
   const state = createStationState(stationId, params, rate);
   return call.segments.map(
     (s) => processSegment(state, params, s.inputs.get(stationId)!).metrics.input_speech_level_dbov!,
@@ -35,3 +40,21 @@ for (const stationId of [3, 9]) {
     }
   });
 }
+
+test('input speech level at station 3: the talker under a hum the canceller takes out, the hum where it is off', (t) => {
+  const station = { level_db: -50, hum: { freq_hz: 60, level_dbfs: -33.5, harmonics: [1, 0.65, 0.2] } };
+  const clean = inputLevels(3, { level_db: -50 }, 16000);
+  const on = inputLevels(3, station, 16000, { hum_canceller_enabled: 1 });
+  const off = inputLevels(3, station, 16000);
+  const f = (v: number[]) => v.map((x) => x.toFixed(1)).join(' ');
+  t.diagnostic(`talker alone ${f(clean)}; canceller on ${f(on)}; off ${f(off)} dBov`);
+  // The canceller notches once its detector has the family (about 2.5 s): judged from the fourth second.
+  for (let i = 3; i < clean.length; i++) {
+    assert.ok(
+      Math.abs((on[i] as number) - (clean[i] as number)) < 2,
+      `segment ${i}: ${on[i]} vs ${clean[i]}`,
+    );
+    // Off, the gate sees the hum: it is what the reading must say there.
+    assert.ok((off[i] as number) > (clean[i] as number) + 10, `segment ${i} off: ${off[i]}`);
+  }
+});

@@ -56,7 +56,7 @@ export interface Metrics {
   residual_echo_db: null | number;
   /** Delay from the far end to the strongest echo left in the output, ms, as the echo canceller sees it (the latency of the chain's blocks after the canceller taken out, so it is the echo path's delay the canceller's tail must reach, plus the canceller's own 8 ms block); null when no echo stands out (residual_echo_db at its floor) or there is no far end. */
   echo_delay_ms: null | number;
-  /** ITU-T P.56 active speech level of the station's own input over this segment (its near end after the echo canceller, before the input gain), dBov: the level the gate and the suppressors see, before the AGC lifts it to the output's. Blind (the input alone); null when the segment holds no speech. */
+  /** ITU-T P.56 active speech level of the station's own input over this segment as the gate and the AGC see it (its near end after the DC blocker and the high-pass, hum canceller and echo canceller before it, before the input gain), dBov: the level the gate and the suppressors see, before the AGC lifts it to the output's. Blind (the input alone); null when the segment holds no speech. */
   input_speech_level_dbov: null | number;
   /** Sample rate of the audio the station measured, Hz: 8000 is narrowband telephony (300-3400 Hz), 16000 wideband (50-7000 Hz), and what a high-pass may take from the voice depends on it. Null from agents of before the field. */
   sample_rate_hz: null | number;

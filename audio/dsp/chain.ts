@@ -278,6 +278,14 @@ function requireStation(stationId: number): StationSpec {
   return station;
 }
 
+/** Throws when a frame given beside `frame` (far end, output, tap, gateIn) is not as long as it. */
+function sameLength(frame: Float32Array, others: Record<string, Float32Array | undefined>): void {
+  for (const [name, x] of Object.entries(others)) {
+    if (x !== undefined && x.length !== frame.length)
+      throw new RangeError(`${name} frame has ${x.length} samples, input frame ${frame.length}`);
+  }
+}
+
 /** Delay of the tap (after the echo canceller; 0 without one): the latency of the blocks up to it. */
 function tapLatency(stages: readonly Stage[]): number {
   const ecAt = stages.findIndex((s) => s.name === 'echo_canceller');
@@ -357,16 +365,7 @@ export function createChain(stationId: number, params: Params, opts: ChainOption
     },
 
     process(frame, farEnd, out, tap, gateIn) {
-      if (farEnd !== undefined && farEnd.length !== frame.length) {
-        throw new RangeError(`far-end frame has ${farEnd.length} samples, near-end frame ${frame.length}`);
-      }
-      if (out !== undefined && out.length !== frame.length) {
-        throw new RangeError(`output frame has ${out.length} samples, input frame ${frame.length}`);
-      }
-      if (tap !== undefined && tap.length !== frame.length)
-        throw new RangeError(`tap frame has ${tap.length} samples, input frame ${frame.length}`);
-      if (gateIn !== undefined && gateIn.length !== frame.length)
-        throw new RangeError(`gateIn frame has ${gateIn.length} samples, input frame ${frame.length}`);
+      sameLength(frame, { 'far-end': farEnd, output: out, tap, gateIn });
       gateTarget = gateIn;
       if (tap !== undefined && echo === undefined) tap.set(frame);
       let buf = out;

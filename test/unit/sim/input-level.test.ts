@@ -5,7 +5,7 @@ import { createStationState, processSegment } from '../../../stations/pipeline.t
 import { simulateCall } from '../../../stations/sim/index.ts';
 import { setOf } from './helpers.ts';
 
-/** input_speech_level_dbov per segment of one call through `stationId` at its defaults. */
+/** input_speech_level_dbov per segment of one call through `stationId` at its defaults, `set` over them. */
 function inputLevels(
   stationId: number,
   station: Record<string, unknown>,

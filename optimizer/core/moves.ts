@@ -173,10 +173,14 @@ export function choose(
     ...candidates.filter((c) => c.hot).slice(0, MAX_CHANGES_PER_STEP),
     ...candidates.filter((c) => !c.hot),
   ];
-  const extra = candidatesOf(damped(others, st, params), st, specs, params, snapshot, []);
-  const free = [...candidates, ...extra].find(
-    (c) => !picked.some((p) => p.change.name === c.change.name) && freeRider(c.change, snapshot),
-  );
+  // The other findings' moves are worked out only where the step's own hold no free rider.
+  const isFree = (c: Chosen) =>
+    !picked.some((p) => p.change.name === c.change.name) && freeRider(c.change, snapshot);
+  const free =
+    candidates.find(isFree) ??
+    (others.length > 0
+      ? candidatesOf(damped(others, st, params), st, specs, params, snapshot, []).find(isFree)
+      : undefined);
   if (free && picked.length > 0) picked.push(free);
   const lead = picked[0]?.finding;
   const chosen: Chosen[] = picked.map(({ finding, ...c }) => (finding === lead ? c : { ...c, rider: true }));

@@ -33,6 +33,8 @@ export interface RankPoint {
   /** The chain's score (without the input's factors), what the loop and the search tune by. */
   chain: number;
   pesq: number;
+  /** P.862 of the output as given, undelayed (`pesq` is the median over delays where they differ). */
+  pesq_plain: number;
   stoi: number;
   /** Which set: defaults, final, best, random. */
   kind: string;
@@ -196,7 +198,15 @@ export async function judgeProfile(
     const rankPoints: RankPoint[] = [];
     for (const { kind, name, e } of w.ranked) {
       const j = quality[name]?.perCall[0];
-      if (j) rankPoints.push({ kind, score: e.station, chain: e.score, pesq: j.pesq, stoi: j.stoi });
+      if (j)
+        rankPoints.push({
+          kind,
+          score: e.station,
+          chain: e.score,
+          pesq: j.pesq,
+          pesq_plain: j.pesqPlain,
+          stoi: j.stoi,
+        });
     }
     out.push({
       ...w.record,

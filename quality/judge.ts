@@ -10,8 +10,14 @@ import { ensurePythonEnv, type PythonEnv, sidecarScript } from './install.ts';
 import { encodeRequest, FrameReader, isFailure, type Pair, type ResponseFrame } from './protocol.ts';
 
 export interface QualityScores {
-  /** MOS-LQO: ITU-T P.862.2 wideband at 16 kHz, P.862 mapped by P.862.1 (narrowband) at 8 kHz. */
+  /**
+   * MOS-LQO: ITU-T P.862.2 wideband at 16 kHz, P.862 mapped by P.862.1 (narrowband) at 8 kHz; where
+   * the reading moves with a delay of the output by a few samples (up to 0.5 ms), the median over
+   * delays of -4, -2, 0, 2 and 4 samples (quality/sidecar.py says why and how often).
+   */
   pesq: number;
+  /** The same reading of the output as given, undelayed: what `pesq` was before the median. */
+  pesqPlain: number;
   /** Short-Time Objective Intelligibility, 0..1. */
   stoi: number;
 }
@@ -103,7 +109,7 @@ class SidecarJudge implements QualityJudge {
       const results = await this.request(pairs.slice(start, end));
       results.forEach((r, k) => {
         if (isFailure(r)) failure ??= new UnscorablePairError(start + k, r.error, r.message, out);
-        else out[start + k] = { pesq: r.pesq, stoi: r.stoi };
+        else out[start + k] = { pesq: r.pesq, pesqPlain: r.pesq_plain, stoi: r.stoi };
       });
       start = end;
     }

@@ -10,6 +10,8 @@ export interface PairHeader {
 
 export interface ScoreResult {
   pesq: number;
+  /** P.862 of the output as given (pesq is the median over slightly delayed copies where they differ). */
+  pesq_plain: number;
   stoi: number;
 }
 

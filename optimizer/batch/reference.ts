@@ -98,8 +98,8 @@ export async function judgeReference(
 
 /** A candidate's reference quality against the baseline's; null when either could not be judged. */
 export function compareReference(
-  candidate: QualityScores | null | undefined,
-  baseline: QualityScores | null | undefined,
+  candidate: Pick<QualityScores, 'pesq' | 'stoi'> | null | undefined,
+  baseline: Pick<QualityScores, 'pesq' | 'stoi'> | null | undefined,
   seconds: number,
 ): ReferenceComparison | null {
   if (!candidate || !baseline) return null;

@@ -97,6 +97,8 @@ export function yardstick(
 export interface SetQuality {
   /** Mean over calls; null when no call could be judged (silence, a rate PESQ does not define). */
   pesq: number | null;
+  /** The same mean of the readings as given (QualityScores.pesqPlain). */
+  pesqPlain: number | null;
   stoi: number | null;
   /** Per call, null where that call could not be judged. */
   perCall: (QualityScores | null)[];
@@ -150,11 +152,13 @@ export async function judgePairs(judge: QualityJudge, p: SetPairs): Promise<Reco
     scores = err.partial;
   }
   const out: Record<string, SetQuality> = {};
-  for (const name of p.names) out[name] = { pesq: null, stoi: null, perCall: Array(p.calls).fill(null) };
+  for (const name of p.names)
+    out[name] = { pesq: null, pesqPlain: null, stoi: null, perCall: Array(p.calls).fill(null) };
   for (const [k, slot] of p.slots.entries()) out[slot.name]!.perCall[slot.call] = scores[k] ?? null;
   for (const q of Object.values(out)) {
     const got = q.perCall.filter((x): x is QualityScores => x !== null);
     q.pesq = got.length ? mean(got.map((x) => x.pesq)) : null;
+    q.pesqPlain = got.length ? mean(got.map((x) => x.pesqPlain)) : null;
     q.stoi = got.length ? mean(got.map((x) => x.stoi)) : null;
   }
   return out;

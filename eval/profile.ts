@@ -62,6 +62,10 @@ export interface StationRecord {
   pesq_default: number | null;
   pesq_final: number | null;
   pesq_best: number | null;
+  /** The same read as given, without the median over delays (QualityScores.pesqPlain). */
+  pesq_plain_default: number | null;
+  pesq_plain_final: number | null;
+  pesq_plain_best: number | null;
   stoi_default: number | null;
   stoi_final: number | null;
   stoi_best: number | null;
@@ -101,7 +105,16 @@ export function randomSet(stationId: number, rng: () => number): Record<string, 
 export interface StationWork {
   record: Omit<
     StationRecord,
-    'pesq_default' | 'pesq_final' | 'pesq_best' | 'stoi_default' | 'stoi_final' | 'stoi_best' | 'rank_points'
+    | 'pesq_default'
+    | 'pesq_final'
+    | 'pesq_best'
+    | 'pesq_plain_default'
+    | 'pesq_plain_final'
+    | 'pesq_plain_best'
+    | 'stoi_default'
+    | 'stoi_final'
+    | 'stoi_best'
+    | 'rank_points'
   >;
   /** The defaults', each call's final and the best set's output on every call. */
   sets: SetPairs;
@@ -213,6 +226,9 @@ export async function judgeProfile(
       pesq_default: q['defaults']!.pesq,
       pesq_final: q['final']!.pesq,
       pesq_best: q['best']!.pesq,
+      pesq_plain_default: q['defaults']!.pesqPlain,
+      pesq_plain_final: q['final']!.pesqPlain,
+      pesq_plain_best: q['best']!.pesqPlain,
       stoi_default: q['defaults']!.stoi,
       stoi_final: q['final']!.stoi,
       stoi_best: q['best']!.stoi,

@@ -17,7 +17,21 @@ export interface RankAgreement {
   pooled_chain: number | null;
   /** Median over profiles of the within-profile rho (sets of one station on one call's audio). */
   within_median: number | null;
+  /** `pooled` against PESQ read as given (RankPoint.pesq_plain); null for points from before it. */
+  pooled_plain: number | null;
   points: number;
+}
+
+/**
+ * The PESQ goals with PESQ read as given, without the judge's median over delays (quality/sidecar.py
+ * DELAYS), so a run can be set beside runs from before the median; null for records that lack it.
+ */
+export interface PlainPesq {
+  share_changed_not_worse: number;
+  share_changed_within_tie: number;
+  mean_gain_below_3_5: number | null;
+  drops_over_0_1: number;
+  best_worse_than_default_over_0_02: number;
 }
 
 export interface EvalSummary {
@@ -69,6 +83,7 @@ export interface EvalSummary {
   rejected: number;
   rollbacks: number;
   rank_agreement: RankAgreement[];
+  pesq_plain: PlainPesq | null;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
@@ -101,6 +116,32 @@ function chainRho(points: { chain?: number; pesq: number }[]): number | null {
   );
 }
 
+function plainRho(points: { score: number; pesq_plain?: number }[]): number | null {
+  if (points.some((p) => p.pesq_plain === undefined)) return null;
+  return rhoOf(
+    points.map((p) => p.score),
+    points.map((p) => p.pesq_plain!),
+  );
+}
+
+function plainPesq(records: StationRecord[]): PlainPesq | null {
+  const judged = records.filter((r) => r.pesq_plain_default != null && r.pesq_plain_final != null);
+  if (judged.length === 0) return null;
+  const d = (r: StationRecord) => r.pesq_plain_final! - r.pesq_plain_default!;
+  const changed = judged.filter((r) => r.changed);
+  const low = judged.filter((r) => r.pesq_plain_default! < 3.5);
+  const share = (xs: StationRecord[]) => (changed.length ? xs.length / changed.length : Number.NaN);
+  return {
+    share_changed_not_worse: share(changed.filter((r) => d(r) >= 0)),
+    share_changed_within_tie: share(changed.filter((r) => d(r) >= -TIE_MOS)),
+    mean_gain_below_3_5: low.length ? mean(low.map(d)) : null,
+    drops_over_0_1: judged.filter((r) => d(r) < -0.1).length,
+    best_worse_than_default_over_0_02: judged.filter(
+      (r) => r.pesq_plain_best != null && r.pesq_plain_best < r.pesq_plain_default! - 0.02,
+    ).length,
+  };
+}
+
 /** Station families: the catalog's station ids (each has its own blocks and scorecard guards). */
 function rankAgreement(records: StationRecord[]): RankAgreement[] {
   const families = [...new Set(records.map((r) => r.station_id))].sort((a, b) => a - b);
@@ -113,6 +154,7 @@ function rankAgreement(records: StationRecord[]): RankAgreement[] {
       pooled: rho(pooled),
       pooled_chain: chainRho(pooled),
       within_median: within.length ? median(within) : null,
+      pooled_plain: plainRho(pooled),
       points: pooled.length,
     };
   });
@@ -123,6 +165,7 @@ function rankAgreement(records: StationRecord[]): RankAgreement[] {
     pooled: rho(all),
     pooled_chain: chainRho(all),
     within_median: within.length ? median(within) : null,
+    pooled_plain: plainRho(all),
     points: all.length,
   });
   return byFamily;
@@ -184,6 +227,7 @@ export function summarize(records: StationRecord[]): EvalSummary {
     rejected: records.reduce((a, r) => a + r.rejected, 0),
     rollbacks: records.reduce((a, r) => a + r.rollbacks, 0),
     rank_agreement: rankAgreement(records),
+    pesq_plain: plainPesq(records),
   };
 }
 
@@ -201,6 +245,11 @@ export function renderSummary(s: EvalSummary): string {
     `PESQ (MOS-LQO):        defaults ${f(s.pesq.mean_default)} -> final ${f(s.pesq.mean_final)} (offline best by score ${f(s.pesq.mean_best)})`,
     `  changed stations not worse: ${pct(s.pesq.share_changed_not_worse)} of ${s.pesq.changed} (${pct(s.pesq.share_changed_within_tie)} within ${TIE_MOS} MOS); gain where defaults < 3.5: ${f(s.pesq.mean_gain_below_3_5)} over ${s.pesq.below_3_5}; drops > 0.1 MOS: ${s.pesq.drops_over_0_1}`,
     `  offline best by score worse than defaults by PESQ: ${s.pesq.best_worse_than_default} (by > 0.02 MOS: ${s.pesq.best_worse_than_default_over_0_02}, by > 0.1 MOS: ${s.pesq.best_worse_than_default_over_0_1})`,
+    ...(s.pesq_plain === null
+      ? []
+      : [
+          `  read as given (no median over delays): changed not worse ${pct(s.pesq_plain.share_changed_not_worse)} (${pct(s.pesq_plain.share_changed_within_tie)} within ${TIE_MOS}); gain where defaults < 3.5: ${f(s.pesq_plain.mean_gain_below_3_5)}; drops > 0.1 MOS: ${s.pesq_plain.drops_over_0_1}; best worse by > 0.02 MOS: ${s.pesq_plain.best_worse_than_default_over_0_02}; Spearman, all pooled: ${f(s.rank_agreement.at(-1)?.pooled_plain ?? null)}`,
+        ]),
     `STOI:                  defaults ${f(s.stoi.mean_default, 3)} -> final ${f(s.stoi.mean_final, 3)} (best ${f(s.stoi.mean_best, 3)})`,
     `stations made worse:   by PESQ ${pct(s.share_worse_by_pesq)}, by score ${pct(s.share_worse_by_score)}`,
     `changes ${s.changes}, rejected ${s.rejected}, rollbacks ${s.rollbacks}`,

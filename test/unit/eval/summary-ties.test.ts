@@ -48,3 +48,26 @@ test('eval summary: a PESQ fall within the tie counts apart from the strict shar
   assert.match(text, /changed stations not worse: 25\.0% of 4 \(50\.0% within 0\.01 MOS\)/);
   assert.match(text, /worse than defaults by PESQ: 3 \(by > 0\.02 MOS: 3, by > 0\.1 MOS: 1\)/);
 });
+
+test('eval summary: the PESQ goals read as given sit beside the median over delays; records from before it give none', () => {
+  // The judge's median over delays (quality/sidecar.py) and the reading as given differ at the first
+  // station only: the defaults read 1.72 as given, 1.37 by the median, the final 1.38 by both.
+  const plain = (r: StationRecord, def: number, final: number, best: number) =>
+    ({ ...r, pesq_plain_default: def, pesq_plain_final: final, pesq_plain_best: best }) as StationRecord;
+  const s = summarize([
+    plain(rec(1.37, 1.38, 1.28), 1.72, 1.38, 1.28),
+    plain(rec(2.0, 2.5, 2.01), 2.0, 2.5, 2.01),
+  ]);
+  assert.equal(s.pesq.drops_over_0_1, 0);
+  assert.equal(s.pesq.share_changed_not_worse, 1);
+  assert.ok(s.pesq_plain !== null);
+  assert.equal(s.pesq_plain.drops_over_0_1, 1);
+  assert.equal(s.pesq_plain.share_changed_not_worse, 1 / 2);
+  assert.equal(s.pesq_plain.best_worse_than_default_over_0_02, 1);
+  assert.ok(Math.abs(s.pesq_plain.mean_gain_below_3_5! - (-0.34 + 0.5) / 2) < 1e-9);
+  assert.match(
+    renderSummary(s),
+    /read as given \(no median over delays\): changed not worse 50\.0% .* drops > 0\.1 MOS: 1;/,
+  );
+  assert.equal(summarize([rec(2.0, 2.5, 2.01)]).pesq_plain, null);
+});

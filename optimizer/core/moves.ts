@@ -231,6 +231,7 @@ function candidatesOf(
  * got the canceller at second 6 (+8.7 points then), gen-9-13 station 3 never.
  */
 function freeRider(change: ParamChange, snapshot: StationSnapshot): boolean {
+  if (change.name === 'rnnoise_enabled' && change.old < 0.5 && change.new >= 0.5) return true;
   return cancellerOn(change) && (snapshot.metrics.input_hum_ratio ?? 0) > INPUT_HUM_ACT;
 }
 

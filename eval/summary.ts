@@ -124,21 +124,53 @@ function plainRho(points: { score: number; pesq_plain?: number }[]): number | nu
   );
 }
 
-function plainPesq(records: StationRecord[]): PlainPesq | null {
-  const judged = records.filter((r) => r.pesq_plain_default != null && r.pesq_plain_final != null);
-  if (judged.length === 0) return null;
-  const d = (r: StationRecord) => r.pesq_plain_final! - r.pesq_plain_default!;
-  const changed = judged.filter((r) => r.changed);
-  const low = judged.filter((r) => r.pesq_plain_default! < 3.5);
-  const share = (xs: StationRecord[]) => (changed.length ? xs.length / changed.length : Number.NaN);
+/** A station's PESQ of the defaults, the final and the best set, as one reading or the other. */
+type PesqOf = (r: StationRecord) => { def: number | null; final: number | null; best: number | null };
+const asJudged: PesqOf = (r) => ({ def: r.pesq_default, final: r.pesq_final, best: r.pesq_best });
+const asGiven: PesqOf = (r) => ({
+  def: r.pesq_plain_default ?? null,
+  final: r.pesq_plain_final ?? null,
+  best: r.pesq_plain_best ?? null,
+});
+
+/** The PESQ goals over the stations judged by `of` (both readings share the arithmetic). */
+function pesqFigures(records: StationRecord[], of: PesqOf): EvalSummary['pesq'] {
+  const judged = records
+    .map(of)
+    .flatMap((q, i) =>
+      q.def !== null && q.final !== null ? [{ ...q, def: q.def, final: q.final, r: records[i]! }] : [],
+    );
+  const d = (q: { def: number; final: number }) => q.final - q.def;
+  const changed = judged.filter((q) => q.r.changed);
+  const low = judged.filter((q) => q.def < 3.5);
+  const withBest = judged.flatMap((q) => (q.best !== null ? [{ ...q, best: q.best }] : []));
+  const share = (n: number) => (changed.length ? n / changed.length : Number.NaN);
+  const bestUnder = (by: number) => withBest.filter((q) => q.best < q.def - by).length;
   return {
-    share_changed_not_worse: share(changed.filter((r) => d(r) >= 0)),
-    share_changed_within_tie: share(changed.filter((r) => d(r) >= -TIE_MOS)),
+    mean_default: mean(judged.map((q) => q.def)),
+    mean_final: mean(judged.map((q) => q.final)),
+    mean_best: mean(withBest.map((q) => q.best)),
+    changed: changed.length,
+    share_changed_not_worse: share(changed.filter((q) => d(q) >= 0).length),
+    share_changed_within_tie: share(changed.filter((q) => d(q) >= -TIE_MOS).length),
     mean_gain_below_3_5: low.length ? mean(low.map(d)) : null,
-    drops_over_0_1: judged.filter((r) => d(r) < -0.1).length,
-    best_worse_than_default_over_0_02: judged.filter(
-      (r) => r.pesq_plain_best != null && r.pesq_plain_best < r.pesq_plain_default! - 0.02,
-    ).length,
+    below_3_5: low.length,
+    drops_over_0_1: judged.filter((q) => d(q) < -0.1).length,
+    best_worse_than_default: bestUnder(0),
+    best_worse_than_default_over_0_02: bestUnder(0.02),
+    best_worse_than_default_over_0_1: bestUnder(0.1),
+  };
+}
+
+function plainPesq(records: StationRecord[]): PlainPesq | null {
+  if (!records.some((r) => r.pesq_plain_default != null && r.pesq_plain_final != null)) return null;
+  const g = pesqFigures(records, asGiven);
+  return {
+    share_changed_not_worse: g.share_changed_not_worse,
+    share_changed_within_tie: g.share_changed_within_tie,
+    mean_gain_below_3_5: g.mean_gain_below_3_5,
+    drops_over_0_1: g.drops_over_0_1,
+    best_worse_than_default_over_0_02: g.best_worse_than_default_over_0_02,
   };
 }
 
@@ -178,9 +210,6 @@ export function summarize(records: StationRecord[]): EvalSummary {
   const reached = records.flatMap((r) => r.reached_at);
   const got = reached.filter((x): x is number => x !== null);
   const judged = records.filter((r) => r.pesq_default !== null && r.pesq_final !== null);
-  const changed = judged.filter((r) => r.changed);
-  const low = judged.filter((r) => r.pesq_default! < 3.5);
-  const withBest = judged.filter((r) => r.pesq_best !== null);
   const d = (r: StationRecord) => r.pesq_final! - r.pesq_default!;
   const stoi = records.filter((r) => r.stoi_default !== null && r.stoi_final !== null);
   return {
@@ -196,24 +225,7 @@ export function summarize(records: StationRecord[]): EvalSummary {
       never: reached.length - got.length,
       n: reached.length,
     },
-    pesq: {
-      mean_default: mean(judged.map((r) => r.pesq_default!)),
-      mean_final: mean(judged.map((r) => r.pesq_final!)),
-      mean_best: mean(withBest.map((r) => r.pesq_best!)),
-      changed: changed.length,
-      share_changed_not_worse: changed.length
-        ? changed.filter((r) => d(r) >= 0).length / changed.length
-        : Number.NaN,
-      share_changed_within_tie: changed.length
-        ? changed.filter((r) => d(r) >= -TIE_MOS).length / changed.length
-        : Number.NaN,
-      mean_gain_below_3_5: low.length ? mean(low.map(d)) : null,
-      below_3_5: low.length,
-      drops_over_0_1: judged.filter((r) => d(r) < -0.1).length,
-      best_worse_than_default: withBest.filter((r) => r.pesq_best! < r.pesq_default!).length,
-      best_worse_than_default_over_0_02: withBest.filter((r) => r.pesq_best! < r.pesq_default! - 0.02).length,
-      best_worse_than_default_over_0_1: withBest.filter((r) => r.pesq_best! < r.pesq_default! - 0.1).length,
-    },
+    pesq: pesqFigures(records, asJudged),
     stoi: {
       mean_default: mean(stoi.map((r) => r.stoi_default!)),
       mean_final: mean(stoi.map((r) => r.stoi_final!)),

@@ -223,12 +223,13 @@ function candidatesOf(
 /**
  * A move that rides along past MAX_CHANGES_PER_STEP: RNNoise switched on (rnnoiseOn), and the hum
  * canceller switched on where the station's detector has followed a steady hum family at the input
- * (metrics.input_hum_ratio, settled after 2.5 s). The canceller notches only the lines it finds; switched on alone at the defaults over 57 generated stations with
- * hum (seeds 1-8) it raised PESQ by 0.22-0.27 on average where the hum held 0.1% of the input's energy or
- * more, and lowered it by more than 0.02 at two (-0.09, hum at 16% and 31% of the energy); over 65 it
- * never lowered the mean blind SNR. On noisy lines the noise rules' losses came first, two moves a step,
- * and the canceller waited: eval seed 9 gen-9-16 station 11 read 1.9% hum at the input at second 3 and
- * got the canceller at second 6 (+8.7 points then), gen-9-13 station 3 never.
+ * (metrics.input_hum_ratio, settled after 2.5 s). The canceller notches only the lines it finds;
+ * switched on alone at the defaults over 57 generated stations with hum (seeds 1-8) it raised PESQ by
+ * 0.22-0.27 on average where the hum held 0.1% of the input's energy or more, and lowered it by more
+ * than 0.02 at two (-0.09, hum at 16% and 31% of the energy); over 65 it never lowered the mean blind
+ * SNR. On noisy lines the noise rules' losses came first, two moves a step, and the canceller waited:
+ * eval seed 9 gen-9-16 station 11 read 1.9% hum at the input at second 3 and got the canceller at second
+ * 6 (+8.7 points then), gen-9-13 station 3 never.
  */
 function freeRider(change: ParamChange, snapshot: StationSnapshot): boolean {
   return (

@@ -36,6 +36,14 @@ function withNoise(x: Float32Array, snrDb: number, seed: number): Float32Array {
   return Float32Array.from(x, (v) => v + sigma * g());
 }
 
+/** `x` delayed by `k` samples (advanced for k < 0), the same length: zeros come in at the open end. */
+function delayed(x: Float32Array, k: number): Float32Array {
+  const y = new Float32Array(x.length);
+  if (k >= 0) y.set(x.subarray(0, x.length - k), k);
+  else y.set(x.subarray(-k), 0);
+  return y;
+}
+
 before(async () => {
   judge = await openQualityJudge({ log: (line) => console.log(`# ${line}`) });
 });
@@ -73,11 +81,6 @@ test('quality: PESQ ignores level and a constant delay (its level and time align
 // narrowband while PESQ's own alignment should make them perfect.
 test('quality: a copy of speech cut mid-word, delayed by 1-24 samples, still reaches the ceiling', async () => {
   const cut = (x: Float32Array, rate: number) => x.subarray(rate / 2, rate / 2 + 2 * rate);
-  const delayed = (x: Float32Array, k: number) => {
-    const y = new Float32Array(x.length);
-    y.set(x.subarray(0, x.length - k), k);
-    return y;
-  };
   const delays = [1, 2, 3, 5, 8, 12, 16, 24];
   const pairs = [
     ...delays.map((k) => ({
@@ -120,12 +123,6 @@ test('quality: where PESQ moves with a delay of a few samples, the judge reads t
   };
   const shaky = output({});
   const steady = output({ jitter_buffer_ms: 300 });
-  const delayed = (x: Float32Array, k: number) => {
-    const y = new Float32Array(x.length);
-    if (k >= 0) y.set(x.subarray(0, x.length - k), k);
-    else y.set(x.subarray(-k), 0);
-    return y;
-  };
   const delays = [-4, -2, 0, 2, 4];
   const [a, b, ...each] = await judge.scoreMany([
     shaky,

@@ -86,7 +86,7 @@ class State implements StationState {
   private readonly echo: ResidualEcho;
   /**
    * The input's hum family, followed over the call from the tap (the hum canceller's detector: any
-   * stationary line family from 16 to 400 Hz, 2.5 s of spectra). metrics.audio.hum_ratio counts it at
+   * stationary line family from 16 to 950 Hz, 2.5 s of spectra). metrics.audio.hum_ratio counts it at
    * the output as well as the 50/60 Hz ones (a 1 s segment alone could not tell such a line from a
    * voice's steady pitch), metrics.input_hum_ratio at the input. A replay of one stored 1 s segment
    * (processBufferOnce) is too short for it to find one: there hum_ratio reads the 50/60 Hz families

@@ -4,7 +4,7 @@
 // voice, whose harmonics glide, all but untouched.
 //
 // Detection (every HOP_S, from the input, never from the output) is humDetector.ts's: the harmonic
-// family of the stationary lines from 16 to 400 Hz, each confirmed over CONFIRM analyses. Only the
+// family of the stationary lines from 16 to 950 Hz, each confirmed over CONFIRM analyses. Only the
 // harmonics seen as lines are notched. A notch whose line has not been seen for RELEASE_ANALYSES
 // analyses fades out.
 //

@@ -1,5 +1,5 @@
 // Hum detection: the stationary harmonic family (mains hum at 50/60 Hz, or any line family from 16 to
-// 400 Hz) a signal holds, found for the hum canceller (humCanceller.ts) and for the station's per-call
+// 950 Hz) a signal holds, found for the hum canceller (humCanceller.ts) and for the station's per-call
 // hum reading (stations/pipeline.ts: metrics.audio.hum_ratio counts this family as well as the mains
 // ones, so hum off 50/60 Hz is seen).
 //
@@ -18,14 +18,19 @@
 // one small FFT every HOP_S, not the line search), so one switched on with a full HISTORY behind it
 // reads the quartile spectrum at its next analysis and takes the lines it holds as confirmed (arm):
 // the quartile over 2.5 s is the persistence test CONFIRM stands in for on a fresh start.
-import { cicKernel, HUM_DECIMATED_RATE_HZ, hann, lineBand } from '../metrics/spectrum.ts';
+import { cicKernel, HUM_DECIMATED_RATE_HZ, HUM_LINE_MAX_HZ, hann, lineBand } from '../metrics/spectrum.ts';
 import { RealFft } from './realFft.ts';
 import { nextPow2 } from './units.ts';
 
 /** Lowest fundamental looked for (the simulator's range starts here), Hz. */
 export const MIN_HZ = 16;
-/** Highest notch: where hum is loud and a voice's own harmonics are not yet dense, Hz. */
-export const MAX_HZ = 400;
+/**
+ * Highest line, Hz: the top of the decimated spectrum (HUM_LINE_MAX_HZ). Lines over a voice's dense
+ * harmonics are kept from a notch by DOMINANCE, not by this cap: with it at 400 Hz the lines of a 201 Hz
+ * or 116 Hz family above it stayed and read as noise (eval profiles gen-3-0 station 11, gen-10-11
+ * station 1), and the loop switched RNNoise on to take them out.
+ */
+export const MAX_HZ = HUM_LINE_MAX_HZ;
 /** Harmonics of a family counted (and notched), 1 .. MAX_HARMONICS. */
 export const MAX_HARMONICS = 8;
 /** Analysis frame: 0.5 s gives a ±4 Hz main lobe (as the hum metric's), lines 16 Hz apart resolved. */

@@ -116,7 +116,7 @@ interface Apart {
  * The output's hum reading rising by this share of the energy (and to HUM_JUMP_TIMES what it was), while
  * the station's own hum detector had not settled before (metrics.input_hum_ratio null for the call's
  * first 2.5 s, digest key absent), is the reading learning the line family: hum_ratio counts the mains
- * family from the first second but a line family off the mains (16-400 Hz) only once the detector
+ * family from the first second but a line family off the mains (16-950 Hz) only once the detector
  * follows it. Eval seed 9 gen-9-17 station 3, hum at 192 Hz 4 dB over a -43 dBov talker: the hum read
  * 0.007 on the first second and 0.345 on the next, its blind SNR 13.7 -> -20 dB (the estimator's clamp,
  * the hum read as noise), and the AGC and RNNoise step taken on the first second was rolled back as a

@@ -60,6 +60,14 @@ const CASES = [
   },
   { label: '137 Hz fundamental and its 2nd harmonic', sr: 16000, f0: 137, amps: [0.03, 0.015] },
   { label: '50 Hz mains at 8 kHz', sr: 8000, f0: 50, amps: [0.03, 0.02, 0.015] },
+  // Lines inside the voice band, up to the detector's top (once 400 Hz: the lines above it stayed).
+  {
+    label: '201 Hz fundamental, harmonics to 804 Hz, at 8 kHz',
+    sr: 8000,
+    f0: 201,
+    amps: [0.03, 0.025, 0.02, 0.02],
+  },
+  { label: '235 Hz fundamental, harmonics to 940 Hz', sr: 16000, f0: 235, amps: [0.03, 0.02, 0.02, 0.015] },
 ] as const;
 
 for (const c of CASES) {

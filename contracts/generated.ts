@@ -62,7 +62,7 @@ export interface Metrics {
   sample_rate_hz: null | number;
   /** Share (0..1) of the station's input samples over this segment that sit on a clip level, as it arrives, before any block: at least 8 samples at one extreme of the segment within two 16-bit steps, which a natural peak never is and a hard clip upstream always is. Blind; what lowering the station's own gain cannot fix, and the declipper (declip_enabled) can. Null from agents of before the field. */
   input_clipping_ratio: null | number;
-  /** Share (0..1) of the station's own input energy over this segment (its near end after the echo canceller) in the hum family the station has followed over the call: lines of one fundamental from 16 to 400 Hz (harmonics 1-8) that persist over 2.5 s of spectra, the hum canceller's own detector, above the local spectrum. 0 while no such family is found; null until the station has read 2.5 s of its input, the detector's history (before that, 0 could not say none). Blind; hum the blocks after may hide at the output (a suppressor takes a steady line down with the noise), which the hum canceller (hum_canceller_enabled) takes out. Null from agents of before the field. */
+  /** Share (0..1) of the station's own input energy over this segment (its near end after the echo canceller) in the hum family the station has followed over the call: lines of one fundamental from 16 to 950 Hz (harmonics 1-8) that persist over 2.5 s of spectra, the hum canceller's own detector, above the local spectrum. 0 while no such family is found; null until the station has read 2.5 s of its input, the detector's history (before that, 0 could not say none). Blind; hum the blocks after may hide at the output (a suppressor takes a steady line down with the noise), which the hum canceller (hum_canceller_enabled) takes out. Null from agents of before the field. */
   input_hum_ratio: null | number;
 }
 
@@ -86,7 +86,7 @@ export interface AudioMetrics {
   spectral_centroid_hz: number;
   /** Wiener entropy, 0 (tonal) .. 1 (white). */
   spectral_flatness: number;
-  /** Energy share of hum: 50/60 Hz and harmonics up to 300 Hz, or the stationary line family (16-400 Hz, harmonics 1-8) the station has followed in its input over the call, whichever is larger. */
+  /** Energy share of hum: 50/60 Hz and harmonics up to 300 Hz, or the stationary line family (16-950 Hz, harmonics 1-8) the station has followed in its input over the call, whichever is larger. */
   hum_ratio: number;
 }
 

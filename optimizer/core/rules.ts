@@ -292,16 +292,13 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
     return { ...cancel, rule: 'noise', priority, observation: `${seen}, with ${cancel.observation}` };
   // RNNoise over clean speech costs PESQ (gen-5-1 station 3: 4.43 -> 4.14, switched on by such a reading;
   // over weak babble, gen-3-3 station 3, 3.51 -> 3.35).
-  // Clean by the scorecard's line, but under the settled one RNNoise is asked for (inputNoisy): the switch.
   if (inputClean(c.context.snapshot))
-    return (
-      noisyInput(c) ?? {
-        rule: 'noise',
-        priority,
-        observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
-        moves: [],
-      }
-    );
+    return {
+      rule: 'noise',
+      priority,
+      observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
+      moves: [],
+    };
   const moves: Move[] = [...rnnoiseHarder(c, seen, snr >= min && !steadyFloor(c))];
   const ns = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
   const deeper = ns + c.step('noise_suppression_db');

@@ -34,25 +34,6 @@ export function inputClean(s: StationSnapshot): boolean {
 const INPUT_NOISE_SETTLED_MS = 3000;
 const INPUT_NOISY_EARLY_MARGIN_DB = 40;
 
-/**
- * An input whose noise floor is closer than this to its speech peaks holds noise for RNNoise to take out
- * (the noise rule's switch, rules.ts noisyInput): a clean talker reads 45-58 dB before the first pause,
- * 80 or more after it; noise at a 40 dB SNR about 50. Once the margin has settled (INPUT_NOISE_SETTLED_MS)
- * the line is the clean one, INPUT_CLEAN_MARGIN_DB: what is not clean holds noise. Measured on eval seeds
- * 9 and 10 (the median judge): of the 86 changed stations whose final set has RNNoise off, babble at 33-40
- * dB SNR gained 0.13-0.23 PESQ with it on (gen-9-16 station 3, gen-10-5 and 10-6 station 9, gen-10-15
- * and 10-17 station 4) at a score within 0.2; where the loop had switched it on, white and pink noise at
- * 30-43 dB SNR lost 0.06-0.94 with it off.
- */
-const INPUT_NOISY_MARGIN_DB = 50;
-
-/** Whether the station's input holds noise RNNoise would take out (INPUT_NOISY_MARGIN_DB, above). */
-export function inputNoisy(s: StationSnapshot): boolean {
-  const m = s.metrics.input_noise_margin_db;
-  if (m === null || m === undefined) return false;
-  return m < (s.segment.end_ms >= INPUT_NOISE_SETTLED_MS ? INPUT_CLEAN_MARGIN_DB : INPUT_NOISY_MARGIN_DB);
-}
-
 /** Whether the input's margin cannot yet tell noise from a talker who has not paused (see above). */
 function inputNoiseUndecided(s: StationSnapshot): boolean {
   const m = s.metrics.input_noise_margin_db;

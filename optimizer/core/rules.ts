@@ -8,7 +8,7 @@ import type { StationScore, StationSnapshot } from '../../contracts/generated.ts
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
 import { HUM_ACT, hum, humCanceller, humCancellerStarting, NOISY_INPUT_PRIORITY } from './hum.ts';
-import { echoInTap, inputClean, inputNoisy } from './inputNoise.ts';
+import { echoInTap, inputClean } from './inputNoise.ts';
 import { level } from './level.ts';
 import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
@@ -85,6 +85,9 @@ const PEAK_AT_CEILING_DB = 0.5;
 const LIMITER_SAFE_CEILING_DBFS = -1;
 // Keep treating noise while the SNR is less than this above the station's minimum (noise score < ~0.93).
 const NOISE_ACT_MARGIN_DB = 6;
+// An input whose noise floor is closer than this to its speech peaks holds noise (a clean talker reads
+// 45-58 dB before the first pause, 80 or more after it; noise at a 40 dB SNR about 50).
+const INPUT_NOISY_MARGIN_DB = 50;
 // The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
 // than gateRuleMargin (weak syllables and the ends of words are 20-45 dB under the active level,
 // and PESQ can hear a gate there).
@@ -257,7 +260,7 @@ function rnnoiseSofter(c: Situation, seen: string): Move[] {
  */
 function noisyInput(c: Situation): Finding | null {
   const margin = c.context.snapshot.metrics.input_noise_margin_db;
-  if (margin === null || margin === undefined || !inputNoisy(c.context.snapshot)) return null;
+  if (margin === null || margin === undefined || !(margin < INPUT_NOISY_MARGIN_DB)) return null;
   if (c.audio.hum_ratio > HUM_ACT || !c.has('rnnoise_enabled') || rnnoiseOn(c)) return null;
   if (echoInTap(c.context.snapshot, c.has('echo_canceller_tail_ms'))) return null;
   const seen = `the input's noise floor sits ${fmt(margin)} dB under its speech peaks`;

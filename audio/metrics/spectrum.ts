@@ -228,7 +228,6 @@ export function lineBand(
  * read PESQ 1.05 on the loop's final set with the lines above 400 Hz left, 2.15 with all four notched.
  */
 export const HUM_LINE_MAX_HZ = 950;
-const OTHER_MAX_HZ = HUM_LINE_MAX_HZ;
 const OTHER_MAX_HARMONICS = 8;
 /**
  * A family this close to 50 or 60 Hz is the mains one, already counted (to 300 Hz): not counted again to
@@ -326,7 +325,7 @@ export function humRatio(
   }));
   const mainsAlready = mains && MAINS_HZ.some((f0) => Math.abs(otherHz - f0) <= OTHER_IS_MAINS_HZ);
   if (otherHz > 0 && !mainsAlready) {
-    families.push({ f0: otherHz, maxHz: OTHER_MAX_HZ, maxH: OTHER_MAX_HARMONICS });
+    families.push({ f0: otherHz, maxHz: HUM_LINE_MAX_HZ, maxH: OTHER_MAX_HARMONICS });
   }
   for (const linePower of familyPower) linePower.length = 0;
   frame.fill(0);

@@ -8,7 +8,7 @@ import type { StationScore, StationSnapshot } from '../../contracts/generated.ts
 import { fmt, pct } from './curves.ts';
 import { echoTail } from './echo.ts';
 import { HUM_ACT, hum, humCanceller, humCancellerStarting, NOISY_INPUT_PRIORITY } from './hum.ts';
-import { echoInTap, inputClean } from './inputNoise.ts';
+import { echoInTap, inputClean, inputNoisy } from './inputNoise.ts';
 import { level } from './level.ts';
 import { gateRuleMargin, settingsFinding, speechAtGate, suppressionWelcome } from './settings.ts';
 import { CLIP_ACT_RATIO, loss, Situation } from './situation.ts';
@@ -85,9 +85,6 @@ const PEAK_AT_CEILING_DB = 0.5;
 const LIMITER_SAFE_CEILING_DBFS = -1;
 // Keep treating noise while the SNR is less than this above the station's minimum (noise score < ~0.93).
 const NOISE_ACT_MARGIN_DB = 6;
-// An input whose noise floor is closer than this to its speech peaks holds noise (a clean talker reads
-// 45-58 dB before the first pause, 80 or more after it; noise at a 40 dB SNR about 50).
-const INPUT_NOISY_MARGIN_DB = 50;
 // The gate closes this far above the floor it is meant to catch, and never nearer to the speech level
 // than gateRuleMargin (weak syllables and the ends of words are 20-45 dB under the active level,
 // and PESQ can hear a gate there).
@@ -260,7 +257,7 @@ function rnnoiseSofter(c: Situation, seen: string): Move[] {
  */
 function noisyInput(c: Situation): Finding | null {
   const margin = c.context.snapshot.metrics.input_noise_margin_db;
-  if (margin === null || margin === undefined || !(margin < INPUT_NOISY_MARGIN_DB)) return null;
+  if (margin === null || margin === undefined || !inputNoisy(c.context.snapshot)) return null;
   if (c.audio.hum_ratio > HUM_ACT || !c.has('rnnoise_enabled') || rnnoiseOn(c)) return null;
   if (echoInTap(c.context.snapshot, c.has('echo_canceller_tail_ms'))) return null;
   const seen = `the input's noise floor sits ${fmt(margin)} dB under its speech peaks`;
@@ -295,13 +292,16 @@ function noise(c: Situation, collapsing: boolean): Finding | null {
     return { ...cancel, rule: 'noise', priority, observation: `${seen}, with ${cancel.observation}` };
   // RNNoise over clean speech costs PESQ (gen-5-1 station 3: 4.43 -> 4.14, switched on by such a reading;
   // over weak babble, gen-3-3 station 3, 3.51 -> 3.35).
+  // Clean by the scorecard's line, but under the settled one RNNoise is asked for (inputNoisy): the switch.
   if (inputClean(c.context.snapshot))
-    return {
-      rule: 'noise',
-      priority,
-      observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
-      moves: [],
-    };
+    return (
+      noisyInput(c) ?? {
+        rule: 'noise',
+        priority,
+        observation: `${seen}, but the input's noise floor sits ${fmt(c.context.snapshot.metrics.input_noise_margin_db ?? 0)} dB under its speech peaks: the input holds no noise to suppress (the reading is the speech's own quiet stretch)`,
+        moves: [],
+      }
+    );
   const moves: Move[] = [...rnnoiseHarder(c, seen, snr >= min && !steadyFloor(c))];
   const ns = c.has('noise_suppression_db') ? c.value('noise_suppression_db') : 0;
   const deeper = ns + c.step('noise_suppression_db');

@@ -57,6 +57,16 @@ test("input noise: the score's factor leaves out a margin read in the call's fir
   );
 });
 
+test('noise rule: a settled margin under 70 dB asks for RNNoise; before 3 s only under 50', () => {
+  const asked = (o: Parameters<typeof snap>[1]) => proposal(first(3, o), 'rnnoise_enabled')?.new;
+  // Weak babble (33-39 dB SNR) reads 56-66 dB: RNNoise gained 0.13-0.23 PESQ there (eval seeds 9, 10).
+  assert.equal(asked({ index: 1, segment_ms: 3000, input_noise_margin_db: 64 }), 1);
+  // In the call's first 3 s a clean talker who has not paused reads 45-58 dB: not yet.
+  assert.equal(asked({ segment_ms: 1000, input_noise_margin_db: 55 }), undefined);
+  // A clean input (80 dB or more once a pause has fallen) is left alone.
+  assert.equal(asked({ index: 1, segment_ms: 3000, input_noise_margin_db: 82 }), undefined);
+});
+
 test('controller: a converged controller wakes for a switch the rules ask for later', () => {
   // Clean and on target: converged at once. Noise that starts later reads under 50 dB: RNNoise is asked for.
   const params = { ...defaultsForStation(3), noise_suppression_db: 6 }; // no excess for the guard

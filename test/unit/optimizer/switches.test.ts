@@ -124,17 +124,21 @@ test('controller: the noise rule does not raise the suppression past what its gu
   assert.ok(deeper && deeper.new > deeper.old, noisy.analysis);
 });
 
-test('controller: a low output SNR over an input that reads clean (60 dB or more) is the speech, not noise: no suppressor moves', () => {
+test('controller: a low output SNR over an input that reads clean (70 dB or more, settled) is the speech, not noise: no suppressor moves', () => {
   // gen-5-1 station 3: clean speech, a second without a pause read SNR 13.8 dB and RNNoise went on (PESQ -0.29).
-  for (const margin of [60, 130]) {
+  for (const margin of [70, 130]) {
     const clean = first(3, { audio: { snr_db: 9 }, input_noise_margin_db: margin });
     assert.equal(proposal(clean, 'rnnoise_enabled'), undefined, clean.analysis);
     assert.equal(proposal(clean, 'noise_gate_threshold_dbfs'), undefined, clean.analysis);
-    // At 60 dB the default 12 dB of suppression is within what the noise can use (the guard is free),
+    // At 70 dB the default 12 dB of suppression is within what the noise can use (the guard is free),
     // so the station is done; at 130 the guard eases it off and the analysis says why the SNR is low.
-    if (margin === 60) assert.match(clean.analysis, /nothing left worth changing/);
+    if (margin === 70) assert.match(clean.analysis, /nothing left worth changing/);
     else assert.match(clean.analysis, /the input holds no noise to suppress/);
   }
+  // 60-70 dB settled is weak noise (babble at 33-39 dB SNR): RNNoise is asked for, nothing else.
+  const weak = first(3, { audio: { snr_db: 9 }, input_noise_margin_db: 64 });
+  assert.equal(proposal(weak, 'rnnoise_enabled')?.new, 1, weak.analysis);
+  assert.equal(proposal(weak, 'noise_suppression_db'), undefined, weak.analysis);
   // Just under the line, or without the metric (an older agent): the noise rule as before.
   for (const margin of [59, null]) {
     const noisy = first(3, { audio: { snr_db: 9 }, input_noise_margin_db: margin });

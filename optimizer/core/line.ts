@@ -1,5 +1,6 @@
 // The scorecard's line components (scorecard.ts): the E-model MOS of what the listener got, in the chain's
 // score and as a factor on the score the station reports, and the latency budgets. Pure.
+import { emodel, rToMos } from '../../audio/metrics/emodel.ts';
 import type { StationSnapshot } from '../../contracts/generated.ts';
 import { fmt, linear, pct, ramp } from './curves.ts';
 
@@ -13,6 +14,19 @@ const LATENCY_AT_BUDGET = 0.8;
 /** The line's E-model MOS, read by the network component (chain) and the line factor (reported). */
 export function networkMos(s: StationSnapshot): number | null {
   return s.metrics.network?.mos ?? null;
+}
+
+/**
+ * The line's MOS as a listener hears it: the E-model's rating without its delay impairment Id (G.107
+ * §7.4: talker and listener echo, absolute delay), which only a conversation feels. The line factor
+ * (below) reads it: PESQ, like any listening test, cannot hear a delay, and the chain's mean already
+ * rates the delay twice (the network component's MOS and the latency component).
+ */
+export function listeningMos(s: StationSnapshot): number | null {
+  const n = s.metrics.network;
+  if (!n) return null;
+  const delayed = emodel({ oneWayDelayMs: n.latency_ms }).id;
+  return rToMos(n.r_factor + delayed - emodel({ oneWayDelayMs: 0 }).id);
 }
 
 /** The E-model MOS on the component scale: 0 at MOS 1, 1 at 4.5. */
@@ -40,9 +54,13 @@ export function networkDetail(mos: number, s: StationSnapshot): string {
  * a factor there too (tried on 2026-12-05), one second's loss burst moved the judged score by 5-23
  * points, and the judge rolled back jitter buffers PESQ preferred (eval seed 5, gen-5-0 station 10: 140
  * -> 180 ms read MOS 3.0 -> 2.7, rolled back; PESQ 1.95 -> 1.62 against the mean's scoring).
+ * Since 2026-12-08 the factor reads listeningMos: the delay's share of the E-model had the reported
+ * score rank a late but whole line (gen-9-3 station 10: 159 ms each way, PESQ 4.30 at four of its six
+ * judged sets, reported 38-50) under lossy ones PESQ puts at 1.2-1.5. Re-scored on eval seed 9's sets (the
+ * same outputs and PESQ), the gateways' rank correlation rose 0.65 -> 0.78 (station 2), 0.58 -> 0.67 (10).
  */
 export function lineDetail(mos: number, factor: number): string {
-  const seen = `the line's E-model MOS ${fmt(mos, 2)}`;
+  const seen = `the line's E-model MOS without its delay ${fmt(mos, 2)}`;
   return factor >= 1
     ? `${seen}: nothing lost on the way`
     : `${seen} scales the station score by ${fmt(factor, 2)} (not the score the controller tunes by)`;

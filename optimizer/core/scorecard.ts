@@ -11,7 +11,15 @@ import { mean } from 'simple-statistics';
 import type { ScoreComponent, Scorecard, StationScore, StationSnapshot } from '../../contracts/generated.ts';
 import { clamp, fmt, linear, pct, ramp } from './curves.ts';
 import * as input from './inputNoise.ts';
-import { latencyDetail, latencyScore, lineDetail, mosScore, networkDetail, networkMos } from './line.ts';
+import {
+  latencyDetail,
+  latencyScore,
+  lineDetail,
+  listeningMos,
+  mosScore,
+  networkDetail,
+  networkMos,
+} from './line.ts';
 import { SETTINGS_WEIGHTS, settingsComponents } from './settings.ts';
 import { heldLevel, speechLevel } from './speechLevel.ts';
 
@@ -58,7 +66,8 @@ export const WEIGHTS = Object.freeze({
   // The noise the input held (inputNoise.ts): a factor on the score the scorecard reports, taking at most
   // this share off, and left out of the score the controller tunes and judges by.
   input_noise: 0.8,
-  // The line's E-model MOS again (line.ts): a factor on the reported score only, like the input's noise.
+  // The line's E-model MOS again, without its delay (line.ts listeningMos): a factor on the reported
+  // score only, like the input's noise.
   line: 0.7,
   // What arrived clipped upstream (inputNoise.ts): a factor on the reported score only, like the above.
   input_clipping: 0.5,
@@ -334,7 +343,7 @@ const DEFS: readonly ComponentDef[] = [
   {
     name: 'line',
     guard: false,
-    measure: networkMos,
+    measure: listeningMos,
     score: mosScore,
     describe: (v) => lineDetail(v, 1 - WEIGHTS.line * (1 - mosScore(v))),
   },

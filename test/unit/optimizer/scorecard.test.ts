@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { networkMetrics } from '../../../audio/metrics/network.ts';
 import { defaultsForStation } from '../../../catalog/index.ts';
-import type { StationSnapshot } from '../../../contracts/generated.ts';
+import type { NetworkMetrics, StationSnapshot } from '../../../contracts/generated.ts';
 import {
   buildScorecard,
   decide,
@@ -9,12 +10,24 @@ import {
   scoreSnapshot,
   WEIGHTS,
 } from '../../../optimizer/core/index.ts';
+import { listeningMos } from '../../../optimizer/core/line.ts';
 import { type SnapOverrides, snap } from './snapshots.ts';
 
 const STATIONS = [1, 2, 3, 4, 9, 10, 11];
 
 function score(station: number, o: SnapOverrides): number {
   return scoreSnapshot(snap(station, o)).score;
+}
+
+/** A line's metrics as an agent reports them: R and MOS from its loss and one-way delay. */
+function line(lossRatio: number, latencyMs: number): NetworkMetrics {
+  return networkMetrics({
+    loss: { lossRatio, burstRatio: 1 },
+    jitterMs: 5,
+    networkDelayMs: latencyMs,
+    jitterBufferDelayMs: 0,
+    jitterBufferFill: 0.5,
+  });
 }
 
 function component(s: StationSnapshot, name: string) {
@@ -137,7 +150,9 @@ test('scorecard: more noise, clipping, hum, DC, loss or latency never scores bet
   assertFalling('hum', [0, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6], (v) => score(11, { audio: { hum_ratio: v } }));
   assertFalling('dc', [0, 0.002, 0.01, 0.03, 0.1], (v) => score(2, { audio: { dc_offset: -v } }));
   assertFalling('mos (loss)', [4.4, 4.0, 3.6, 3.0, 2.0, 1.0], (v) => score(2, { network: { mos: v } }));
-  assertFalling('latency', [100, 210, 250, 300, 400, 600], (v) => score(10, { network: { latency_ms: v } }));
+  // A line as an agent reports it (R and MOS from the same loss and delay, audio/metrics/network.ts).
+  assertFalling('loss', [0, 0.01, 0.03, 0.06, 0.12, 0.3], (v) => score(2, { network: line(v, 120) }));
+  assertFalling('latency', [100, 210, 250, 300, 400, 600], (v) => score(10, { network: line(0.002, v) }));
   assertFalling('tts latency', [100, 250, 400, 800], (v) => score(9, { tts_latency_ms: v }));
   assertFalling('stt confidence', [0.98, 0.9, 0.8, 0.6, 0.4], (v) => score(4, { stt_confidence: v }));
   assertFalling('emotion confidence', [0.9, 0.7, 0.5, 0.2], (v) => score(11, { emotion_confidence: v }));
@@ -189,28 +204,40 @@ test('scorecard: speech the chain cut away costs the station score; what a suppr
   );
 });
 
-test("scorecard: the line's MOS scales the reported score, so a lossy line cannot report well on clean audio", () => {
+test("scorecard: the line's listening MOS scales the reported score: loss reports low on clean audio, delay does not", () => {
   // Every audio component on target at station 2: the E-model decides what the station reports.
-  const reported = (mos: number) => scoreSnapshot(snap(2, { network: { mos } })).score;
-  const chain = (mos: number) => scoreSnapshot(snap(2, { network: { mos } }), undefined, { input: false });
-  assertFalling('mos (reported)', [4.5, 4.0, 3.0, 2.0, 1.5, 1.0], reported);
-  // MOS 2 (about 5% bursty loss with G.711 concealment; PESQ 1.1-1.4 on the generated profiles)
-  // reports under 60; the chain's score, the one the loop tunes by, keeps the MOS in its mean only.
-  assert.ok(reported(2) < 60, `MOS 2 reported ${reported(2)}`);
-  assert.ok(chain(2).score > 80, `MOS 2: the chain's score ${chain(2).score}`);
-  const factor = 1 - WEIGHTS.line * (1 - (2 - 1) / 3.5);
-  assert.ok(Math.abs(reported(2) - factor * chain(2).score) < 1e-9);
+  const reported = (n: Partial<NetworkMetrics>) => scoreSnapshot(snap(2, { network: n })).score;
+  const chain = (n: Partial<NetworkMetrics>) =>
+    scoreSnapshot(snap(2, { network: n }), undefined, { input: false });
+  const lossy = line(0.05, 120);
+  // 5% loss with G.711 concealment (MOS about 2; PESQ 1.1-1.4 on the generated profiles) reports under
+  // 60; the chain's score, the one the loop tunes by, keeps the MOS in its mean only.
+  assert.ok(lossy.mos < 2.2, `MOS ${lossy.mos}`);
+  assert.ok(reported(lossy) < 60, `5% loss reported ${reported(lossy)}`);
+  assert.ok(chain(lossy).score > 80, `5% loss: the chain's score ${chain(lossy).score}`);
+  const heard = listeningMos(snap(2, { network: lossy }))!;
+  const factor = 1 - WEIGHTS.line * (1 - (heard - 1) / 3.5);
+  assert.ok(Math.abs(reported(lossy) - factor * chain(lossy).score) < 1e-9);
   assert.equal(
-    chain(2).components.find((c) => c.name === 'line'),
+    chain(lossy).components.find((c) => c.name === 'line'),
     undefined,
   );
   assert.match(
-    component(snap(2, { network: { mos: 2 } }), 'line')!.detail,
-    /scales the station score by 0\.50/,
+    component(snap(2, { network: lossy }), 'line')!.detail,
+    new RegExp(`scales the station score by ${factor.toFixed(2).replace('.', '\\.')}`),
   );
-  // No network metrics (station 3), or a perfect line: no factor.
+  // Delay: the chain's mean rates it (the network MOS and the latency component), the factor does not.
+  // 400 ms one way reads MOS 3.2, and the reported score falls with the chain's, by the same ratio.
+  const late = line(0, 400);
+  const prompt = line(0, 20);
+  assert.ok(late.mos < 3.3 && prompt.mos > 4.3, `MOS ${late.mos} late, ${prompt.mos} prompt`);
+  assert.ok(chain(late).score < chain(prompt).score - 2);
+  const ratio = (n: NetworkMetrics) => reported(n) / chain(n).score;
+  assert.ok(Math.abs(ratio(late) - ratio(prompt)) < 1e-9, `${ratio(late)} against ${ratio(prompt)}`);
+  // No network metrics (station 3), or a perfect line (R 100 at no delay): no factor.
   assert.equal(component(snap(3), 'line'), undefined);
-  assert.equal(reported(4.5), chain(4.5).score);
+  const perfect = { r_factor: 100, mos: 4.5, latency_ms: 0, packet_loss_ratio: 0 };
+  assert.equal(reported(perfect), chain(perfect).score);
 });
 
 test('scorecard: the simulator-only reference SNR never affects the score', () => {

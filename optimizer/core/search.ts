@@ -9,9 +9,6 @@
 // free, deterministic for a seed, and it never evaluates outside [min, max]. A parameter with a list
 // of `values` (a switch such as `rnnoise_enabled`: [0, 1]) is a choice, not a range: each sweep tries
 // its other values (again only once the point has moved since), and only those values are evaluated.
-// Last, the best set is tidied toward the start: each parameter it moved goes back where that costs no
-// more than TIDY_EPS_POINTS of its score (the plateaus of a DSP chain's score hold moves a listener
-// hears that the score barely sees).
 import type { ParameterSpec } from '../../catalog/index.ts';
 import { nearestChoice } from './bounds.ts';
 import { clamp } from './curves.ts';
@@ -26,11 +23,6 @@ export interface SearchOptions {
   readonly seed?: number;
   /** Random restarts after the first descent (default 4). */
   readonly restarts?: number;
-  /**
-   * The best set is tidied toward the start (tidyTowardStart) within this many points of its score
-   * (default TIDY_EPS_POINTS); null: the best set as found.
-   */
-  readonly tidyEps?: number | null;
 }
 
 export interface SearchResult {
@@ -47,13 +39,6 @@ const MIN_STEP_SHARE = 1e-3;
 // The first descent from the start set gets this share of the budget; restarts share most of the rest.
 const FIRST_SHARE = 0.4;
 const POLISH_SHARE = 0.15;
-/**
- * The search keeps any gain however small, so on the score's plateaus its best set ends with parameters
- * moved for a few thousandths of a point that PESQ can hear (a limiter ceiling at -3.84 dBFS scoring
- * 99.764 against 99.763 at the default -1, gen-9-15 station 9, PESQ 4.576 against 4.630). Within this
- * many points of the best score the set nearer the start is the better answer: see tidyTowardStart.
- */
-export const TIDY_EPS_POINTS = 0.1;
 
 type Params = Record<string, number>;
 
@@ -150,39 +135,6 @@ function descend(
 }
 
 /**
- * Puts back to its start value, one at a time, each parameter `best` moved away from `start` (the
- * widest move, as a share of its range, first) wherever the score stays within `eps` of `best.score`;
- * at most `limit` evaluations. Returns the tidied set, its score and the evaluations used.
- */
-export function tidyTowardStart(
-  evaluate: (params: Record<string, number>) => number,
-  specs: readonly ParameterSpec[],
-  start: Readonly<Record<string, number>>,
-  best: { readonly params: Readonly<Record<string, number>>; readonly score: number },
-  eps: number,
-  limit: number,
-): SearchResult {
-  const share = (p: ParameterSpec) =>
-    Math.abs((best.params[p.name] ?? p.default) - (start[p.name] ?? p.default)) / (p.max - p.min || 1);
-  const moved = specs.filter((p) => share(p) > 1e-9).sort((a, b) => share(b) - share(a));
-  let x: Params = { ...best.params };
-  let fx = best.score;
-  let used = 0;
-  for (const p of moved) {
-    if (used >= limit) break;
-    const cand = { ...x, [p.name]: start[p.name] ?? p.default };
-    used++;
-    const raw = evaluate({ ...cand });
-    const fc = Number.isFinite(raw) ? raw : Number.NEGATIVE_INFINITY;
-    if (fc >= best.score - eps) {
-      x = cand;
-      fx = fc;
-    }
-  }
-  return { params: x, score: fx, evaluations: used };
-}
-
-/**
  * Maximise `evaluate` over the box given by `specs`. Returns the best set seen, its score and the
  * number of evaluations used (never more than the budget). Same inputs and seed, same result.
  */
@@ -211,15 +163,8 @@ export function searchBest(
     if (share < 2) break;
     descend(ev, specs, point, share, INITIAL_STEP_SHARE);
   }
-  // Polish: a fine-step descent from the best point with what is left but the tidy's share (one
-  // evaluation per parameter the best has moved, at most half of what is left).
-  const eps = opts.tidyEps === undefined ? TIDY_EPS_POINTS : opts.tidyEps;
-  const moved = (p: Params) => specs.filter((s) => Math.abs((p[s.name] ?? 0) - (start[s.name] ?? 0)) > 1e-9);
-  const reserve = eps === null || ev.best === null ? 0 : Math.min(moved(ev.best.params).length, ev.left >> 1);
-  if (ev.best !== null && ev.left > reserve)
-    descend(ev, specs, ev.best.params, ev.left - reserve, INITIAL_STEP_SHARE / 8);
-  let best = ev.best ?? { params: start, score: Number.NEGATIVE_INFINITY };
-  if (eps !== null && ev.best !== null && ev.left > 0)
-    best = tidyTowardStart((p) => ev.run(p), specs, start, best, eps, ev.left);
+  // Polish: a fine-step descent from the best point with everything that is left.
+  if (ev.best !== null && ev.left > 0) descend(ev, specs, ev.best.params, ev.left, INITIAL_STEP_SHARE / 8);
+  const best = ev.best ?? { params: start, score: Number.NEGATIVE_INFINITY };
   return { params: best.params, score: best.score, evaluations: ev.count };
 }

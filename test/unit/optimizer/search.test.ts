@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parametersForStation } from '../../../catalog/index.ts';
 import { searchBest } from '../../../optimizer/core/index.ts';
-import { TIDY_EPS_POINTS } from '../../../optimizer/core/search.ts';
 
 const specs = parametersForStation(3);
 // A smooth bowl with its top at a known point inside the bounds (away from the defaults).
@@ -27,8 +26,7 @@ test('search: finds the top of a smooth bowl within tolerance, inside the bounds
       return bowl(x);
     },
     specs,
-    // The search as found: the tidy toward the start (below) gives up to TIDY_EPS_POINTS of the top.
-    { seed: 3, budget: 500, tidyEps: null },
+    { seed: 3, budget: 500 },
   );
   assert.ok(r.evaluations <= 500 && r.evaluations === seen.length);
   assert.ok(r.score > 99.99, `best ${r.score}`);
@@ -116,31 +114,4 @@ test('search: a continuous range alone never has its choices tried (no values, s
   );
   // The first step from the default is a quarter of the range.
   assert.equal(seen[1], gain.default + 0.25 * (gain.max - gain.min));
-});
-
-test('search: a parameter moved for less than TIDY_EPS_POINTS goes back to its start; a real gain stays', () => {
-  const gain = specs.find((p) => p.name === 'input_gain_db')!;
-  const ceiling = specs.find((p) => p.name === 'limiter_ceiling_dbfs')!;
-  // A hill of 10 points in the input gain at +6 dB, and a plateau in the limiter ceiling that rises by
-  // a thousandth of a point per dB under its default (what the chain's score does there).
-  const f = (x: Record<string, number>) =>
-    90 +
-    10 * Math.exp(-(((x['input_gain_db']! - 6) / 3) ** 2)) +
-    0.001 * (ceiling.default - x['limiter_ceiling_dbfs']!);
-  const pair = [gain, ceiling];
-  const found = searchBest(f, pair, { seed: 5, budget: 80, tidyEps: null });
-  assert.ok(
-    found.params['limiter_ceiling_dbfs']! < ceiling.default - 1,
-    `as found: ${JSON.stringify(found.params)}`,
-  );
-  let n = 0;
-  const counted = (x: Record<string, number>) => {
-    n++;
-    return f(x);
-  };
-  const tidy = searchBest(counted, pair, { seed: 5, budget: 80 });
-  assert.equal(tidy.params['limiter_ceiling_dbfs'], ceiling.default, JSON.stringify(tidy.params));
-  assert.ok(Math.abs(tidy.params['input_gain_db']! - 6) < 0.2, JSON.stringify(tidy.params));
-  assert.ok(tidy.score >= found.score - TIDY_EPS_POINTS, `${tidy.score} against ${found.score}`);
-  assert.ok(tidy.evaluations <= 80 && tidy.evaluations === n);
 });

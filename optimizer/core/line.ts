@@ -16,6 +16,9 @@ export function networkMos(s: StationSnapshot): number | null {
   return s.metrics.network?.mos ?? null;
 }
 
+/** G.107's delay impairment at no delay (listener echo over the defaults' round trip of 1 ms): a constant. */
+const ID_AT_NO_DELAY = emodel({ oneWayDelayMs: 0 }).id;
+
 /**
  * The line's MOS as a listener hears it: the E-model's rating without its delay impairment Id (G.107
  * §7.4: talker and listener echo, absolute delay), which only a conversation feels. The line factor
@@ -25,9 +28,9 @@ export function networkMos(s: StationSnapshot): number | null {
 export function listeningMos(s: StationSnapshot): number | null {
   const n = s.metrics.network;
   if (!n) return null;
-  const delayed = emodel({ oneWayDelayMs: n.latency_ms }).id;
-  return rToMos(n.r_factor + delayed - emodel({ oneWayDelayMs: 0 }).id);
+  return rToMos(n.r_factor + emodel({ oneWayDelayMs: n.latency_ms }).id - ID_AT_NO_DELAY);
 }
+
 
 /** The E-model MOS on the component scale: 0 at MOS 1, 1 at 4.5. */
 export function mosScore(mos: number): number {

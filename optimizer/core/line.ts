@@ -31,7 +31,6 @@ export function listeningMos(s: StationSnapshot): number | null {
   return rToMos(n.r_factor + emodel({ oneWayDelayMs: n.latency_ms }).id - ID_AT_NO_DELAY);
 }
 
-
 /** The E-model MOS on the component scale: 0 at MOS 1, 1 at 4.5. */
 export function mosScore(mos: number): number {
   return linear(mos, MOS_MIN, MOS_MAX);
